@@ -1,0 +1,91 @@
+#pragma once
+
+#include "protocol/states.h"
+#include "util/framerange.h"
+#include "util/result.h"
+
+#include <QDateTime>
+#include <QJsonObject>
+#include <QStringList>
+
+namespace farm {
+
+/// Renderer settings of a `model` job (docs/API.md, "Job (as submitted)").
+struct RenderSettings
+{
+    int width = 640;
+    int height = 480;
+    int spp = 16;
+    qint64 seed = 1;
+    QString cameraMode = QStringLiteral("still"); // still | turntable
+    QStringList passes{QStringLiteral("rgb")};
+    QString format = QStringLiteral("png");
+
+    QJsonObject toJson() const;
+    static Result<RenderSettings> fromJson(const QJsonObject &o);
+    bool operator==(const RenderSettings &) const = default;
+};
+
+struct JobInput
+{
+    QString file; // sha256 hex
+    QString name;
+    bool operator==(const JobInput &) const = default;
+};
+
+struct Requirements
+{
+    bool gpu = false;
+    QStringList tags;
+    bool operator==(const Requirements &) const = default;
+};
+
+/// A job as a user submits it; fromJson validates every field and rejects unknown ones.
+struct JobSpec
+{
+    QString name;
+    QString type = QStringLiteral("model");
+    int priority = 50;
+    JobInput input;
+    QString frames = QStringLiteral("1");
+    int chunk = 1;
+    RenderSettings settings;
+    Requirements requirements;
+
+    QJsonObject toJson() const;
+    static Result<JobSpec> fromJson(const QJsonObject &o);
+    bool operator==(const JobSpec &) const = default;
+};
+
+struct TaskCounts
+{
+    int total = 0, queued = 0, running = 0, done = 0, failed = 0, canceled = 0;
+    QJsonObject toJson() const;
+    static TaskCounts fromJson(const QJsonObject &o);
+    bool operator==(const TaskCounts &) const = default;
+};
+
+/// A job as stored and returned by the server.
+struct Job
+{
+    qint64 id = 0;
+    JobSpec spec;
+    JobState state = JobState::Queued;
+    QDateTime createdAt, startedAt, finishedAt;
+    double progress = 0.0;
+    TaskCounts tasks;
+    QString error;
+
+    QJsonObject toJson() const;
+    static Result<Job> fromJson(const QJsonObject &o);
+};
+
+/// True for names a file may safely carry: no separators, no "..", no control characters.
+bool isSafeFileName(const QString &name, int maxLen = 255);
+/// Output names: ^[A-Za-z0-9._-]{1,128}$, not starting with '.'.
+bool isValidOutputName(const QString &name);
+/// "frame_0001.png" for frame 1; more digits when the number needs them.
+QString frameFileName(int frame, const QString &extension = QStringLiteral("png"));
+bool isSha256Hex(const QString &s);
+
+} // namespace farm

@@ -1,0 +1,60 @@
+#pragma once
+
+#include "protocol/states.h"
+#include "util/result.h"
+
+#include <QDateTime>
+#include <QJsonObject>
+#include <QList>
+#include <QStringList>
+
+namespace farm {
+
+struct EngineInfo
+{
+    QString name;
+    QString version;
+    bool operator==(const EngineInfo &) const = default;
+};
+
+struct GpuInfo
+{
+    QString name;
+    QString uuid;
+    qint64 vramMb = 0;
+    QString computeCapability; // "8.6"
+    QString driver;
+    bool operator==(const GpuInfo &) const = default;
+};
+
+/// What a node reports about itself in `hello` (docs/API.md, "/ws/node").
+struct NodeCapabilities
+{
+    QString name;
+    int slotCount = 1;
+    int cores = 1;
+    qint64 ramMb = 0;
+    QList<EngineInfo> engines;
+    QList<GpuInfo> gpus;
+    QStringList tags;
+
+    /// Fields of the hello message other than protocol/token/running.
+    QJsonObject toJson() const;
+    static Result<NodeCapabilities> fromJson(const QJsonObject &o);
+    bool operator==(const NodeCapabilities &) const = default;
+};
+
+/// A node as the server reports it.
+struct Node
+{
+    qint64 id = 0;
+    NodeCapabilities caps;
+    NodeState state = NodeState::Offline;
+    QList<qint64> running;
+    QDateTime connectedAt, lastSeen;
+
+    QJsonObject toJson() const;
+    static Result<Node> fromJson(const QJsonObject &o);
+};
+
+} // namespace farm

@@ -1,0 +1,54 @@
+#pragma once
+
+#include "util/result.h"
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QString>
+
+namespace farm {
+
+/// Message type names of the WebSocket protocol (docs/API.md), in one place.
+namespace msg {
+inline constexpr char Hello[] = "hello";
+inline constexpr char Welcome[] = "welcome";
+inline constexpr char Heartbeat[] = "heartbeat";
+inline constexpr char Error[] = "error";
+inline constexpr char TaskAssign[] = "task.assign";
+inline constexpr char TaskCancel[] = "task.cancel";
+inline constexpr char TaskAccepted[] = "task.accepted";
+inline constexpr char TaskProgress[] = "task.progress";
+inline constexpr char TaskLog[] = "task.log";
+inline constexpr char TaskDone[] = "task.done";
+inline constexpr char TaskFailed[] = "task.failed";
+inline constexpr char TaskPreview[] = "task.preview";
+inline constexpr char TaskUpdated[] = "task.updated";
+inline constexpr char JobCreated[] = "job.created";
+inline constexpr char JobUpdated[] = "job.updated";
+inline constexpr char JobDeleted[] = "job.deleted";
+inline constexpr char NodeUpdated[] = "node.updated";
+} // namespace msg
+
+/// One WebSocket text frame: {"type": "...", "seq": n, "data": {...}}.
+struct Envelope
+{
+    QString type;
+    qint64 seq = 0;
+    QJsonObject data;
+
+    QByteArray toJson() const;
+    /// Validates shape only (object, string type, integer seq, object data); not the type's payload.
+    static Result<Envelope> parse(const QByteArray &text);
+};
+
+/// Numbers outgoing envelopes for one connection.
+class EnvelopeWriter
+{
+public:
+    QByteArray write(const QString &type, const QJsonObject &data = {});
+
+private:
+    qint64 m_seq = 0;
+};
+
+} // namespace farm

@@ -1,0 +1,50 @@
+#pragma once
+
+#include "util/result.h"
+
+#include <QByteArray>
+#include <QDateTime>
+#include <QJsonObject>
+#include <QJsonValue>
+#include <QStringList>
+
+namespace farm::json {
+
+/// ISO-8601 UTC with milliseconds, or null for an invalid time.
+QJsonValue fromTime(const QDateTime &t);
+QDateTime toTime(const QJsonValue &v);
+
+/// Parses a request body that must be one JSON object.
+Result<QJsonObject> parseObject(const QByteArray &body);
+
+/// Reads and validates fields of one JSON object; the first problem wins and is kept.
+/// `path` prefixes field names in messages ("settings.width").
+class Reader
+{
+public:
+    Reader(const QJsonObject &object, QString path = {});
+
+    QString string(const char *key, const QString &fallback, int minLen, int maxLen);
+    qint64 integer(const char *key, qint64 fallback, qint64 min, qint64 max);
+    bool boolean(const char *key, bool fallback);
+    QStringList stringList(const char *key, const QStringList &allowed = {});
+    QJsonObject object(const char *key);
+    bool has(const char *key) const { return m_object.contains(QLatin1String(key)); }
+
+    /// Fails with unknown_field when the object holds keys other than `known`.
+    void rejectUnknown(const QStringList &known);
+    /// Records an error found by the caller (first one wins).
+    void fail(const QString &code, const QString &message);
+
+    QString field(const char *key) const;
+    bool ok() const { return !m_error.has_value(); }
+    const Error &error() const { return *m_error; }
+    void adopt(const Reader &child);
+
+private:
+    QJsonObject m_object;
+    QString m_path;
+    std::optional<Error> m_error;
+};
+
+} // namespace farm::json

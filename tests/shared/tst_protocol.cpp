@@ -1,0 +1,213 @@
+#include "model/job.h"
+#include "model/node.h"
+#include "model/task.h"
+#include "protocol/message.h"
+#include "util/json.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QtTest>
+
+using namespace farm;
+
+namespace {
+const QString kSha = QString(64, QChar('a'));
+
+QJsonObject validJob()
+{
+    return QJsonDocument::fromJson(R"({"name": "engine turntable", "type": "model", "priority": 60,
+        "input": {"file": ")" + kSha.toUtf8() + R"(", "name": "2CylinderEngine.glb"},
+        "frames": "1-24", "chunk": 4,
+        "settings": {"width": 320, "height": 240, "spp": 8, "seed": 3, "camera": {"mode": "turntable"},
+                     "passes": ["rgb"], "format": "png"},
+        "requirements": {"gpu": false, "tags": ["lab"]}, "callback_url": null})")
+        .object();
+}
+} // namespace
+
+class TestProtocol : public QObject
+{
+    Q_OBJECT
+private slots:
+    void jobSpecRoundTrip()
+    {
+        const auto spec = JobSpec::fromJson(validJob());
+        QVERIFY2(spec.ok(), qPrintable(spec.ok() ? "" : spec.error().message));
+        QCOMPARE(spec->settings.width, 320);
+        QCOMPARE(spec->settings.cameraMode, QString("turntable"));
+        QCOMPARE(spec->requirements.tags, QStringList{"lab"});
+        const auto again = JobSpec::fromJson(spec->toJson());
+        QVERIFY(again.ok());
+        QCOMPARE(*again, *spec);
+    }
+
+    void jobSpecDefaults()
+    {
+        const auto spec = JobSpec::fromJson(QJsonObject{
+            {"type", "model"}, {"input", QJsonObject{{"file", kSha}, {"name", "a.obj"}}}});
+        QVERIFY(spec.ok());
+        QCOMPARE(spec->name, QString("a.obj"));
+        QCOMPARE(spec->frames, QString("1"));
+        QCOMPARE(spec->priority, 50);
+        QCOMPARE(spec->settings.width, 640);
+    }
+
+    void jobSpecRejects_data()
+    {
+        QTest::addColumn<QString>("path");
+        QTest::addColumn<QJsonValue>("value");
+        QTest::addColumn<QString>("code");
+        QTest::newRow("unknown type") << "type" << QJsonValue("teapot") << "invalid_field";
+        QTest::newRow("bad frames") << "frames" << QJsonValue("5-1") << "invalid_field";
+        QTest::newRow("width too small") << "settings.width" << QJsonValue(4) << "invalid_field";
+        QTest::newRow("height huge") << "settings.height" << QJsonValue(100000) << "invalid_field";
+        QTest::newRow("spp fraction") << "settings.spp" << QJsonValue(1.5) << "invalid_field";
+        QTest::newRow("width string") << "settings.width" << QJsonValue("640") << "invalid_field";
+        QTest::newRow("priority") << "priority" << QJsonValue(101) << "invalid_field";
+        QTest::newRow("chunk zero") << "chunk" << QJsonValue(0) << "invalid_field";
+        QTest::newRow("traversal") << "input.name" << QJsonValue("../../etc/passwd") << "invalid_field";
+        QTest::newRow("bad hash") << "input.file" << QJsonValue("xyz") << "invalid_field";
+        QTest::newRow("camera") << "settings.camera.mode" << QJsonValue("fly") << "invalid_field";
+        QTest::newRow("pass") << "settings.passes" << QJsonValue(QJsonArray{"xray"}) << "invalid_field";
+        QTest::newRow("unknown top") << "colour" << QJsonValue("red") << "unknown_field";
+        QTest::newRow("unknown nested") << "settings.zoom" << QJsonValue(2) << "unknown_field";
+    }
+    void jobSpecRejects()
+    {
+        QFETCH(QString, path);
+        QFETCH(QJsonValue, value);
+        QFETCH(QString, code);
+        QJsonObject job = validJob();
+        const QStringList parts = path.split('.');
+        if (parts.size() == 1) {
+            job.insert(parts[0], value);
+        } else if (parts.size() == 2) {
+            QJsonObject inner = job.value(parts[0]).toObject();
+            inner.insert(parts[1], value);
+            job.insert(parts[0], inner);
+        } else {
+            QJsonObject a = job.value(parts[0]).toObject();
+            QJsonObject b = a.value(parts[1]).toObject();
+            b.insert(parts[2], value);
+            a.insert(parts[1], b);
+            job.insert(parts[0], a);
+        }
+        const auto spec = JobSpec::fromJson(job);
+        QVERIFY(!spec.ok());
+        QCOMPARE(spec.error().code, code);
+        QVERIFY2(spec.error().message.contains(parts.last()), qPrintable(spec.error().message));
+    }
+
+    void jobRoundTrip()
+    {
+        Job j;
+        j.id = 42;
+        j.spec = *JobSpec::fromJson(validJob());
+        j.state = JobState::Active;
+        j.createdAt = QDateTime::fromString("2026-11-23T10:00:00.000Z", Qt::ISODateWithMs);
+        j.progress = 0.25;
+        j.tasks.total = 6;
+        j.tasks.done = 1;
+        const auto back = Job::fromJson(j.toJson());
+        QVERIFY(back.ok());
+        QCOMPARE(back->id, 42);
+        QCOMPARE(back->spec, j.spec);
+        QVERIFY(back->state == JobState::Active);
+        QCOMPARE(back->createdAt, j.createdAt);
+        QVERIFY(!back->startedAt.isValid());
+        QCOMPARE(back->tasks, j.tasks);
+    }
+
+    void taskRoundTrip()
+    {
+        Task t;
+        t.id = 5;
+        t.jobId = 2;
+        t.index = 1;
+        t.frames = "3-4";
+        t.state = TaskState::Running;
+        t.nodeId = 9;
+        t.nodeName = "n1";
+        t.attempts = 2;
+        t.progress = 0.5;
+        t.startedAt = QDateTime::fromString("2026-11-23T10:00:01.500Z", Qt::ISODateWithMs);
+        const auto back = Task::fromJson(t.toJson());
+        QVERIFY(back.ok());
+        QCOMPARE(*back, t);
+    }
+
+    void nodeRoundTrip()
+    {
+        Node n;
+        n.id = 3;
+        n.caps.name = "ws-1";
+        n.caps.slotCount = 2;
+        n.caps.cores = 16;
+        n.caps.ramMb = 64000;
+        n.caps.engines = {{"model", "1"}};
+        n.caps.gpus = {{"RTX", "GPU-1", 8192, "8.6", "550"}};
+        n.state = NodeState::Busy;
+        n.running = {4, 5};
+        const auto back = Node::fromJson(n.toJson());
+        QVERIFY(back.ok());
+        QCOMPARE(back->caps, n.caps);
+        QCOMPARE(back->running, n.running);
+        QVERIFY(back->state == NodeState::Busy);
+    }
+
+    void envelope()
+    {
+        EnvelopeWriter w;
+        const QByteArray a = w.write(msg::Heartbeat, {{"running", QJsonArray{1}}});
+        const QByteArray b = w.write(msg::TaskDone, {{"task", 1}});
+        const auto ea = Envelope::parse(a);
+        const auto eb = Envelope::parse(b);
+        QVERIFY(ea.ok() && eb.ok());
+        QCOMPARE(ea->type, QString("heartbeat"));
+        QCOMPARE(ea->seq, 1);
+        QCOMPARE(eb->seq, 2);
+        QCOMPARE(eb->data.value("task").toInt(), 1);
+    }
+
+    void envelopeRejects_data()
+    {
+        QTest::addColumn<QByteArray>("text");
+        QTest::newRow("garbage") << QByteArray("{not json");
+        QTest::newRow("array") << QByteArray("[1,2]");
+        QTest::newRow("no type") << QByteArray(R"({"data":{}})");
+        QTest::newRow("type number") << QByteArray(R"({"type":3})");
+        QTest::newRow("data string") << QByteArray(R"({"type":"x","data":"y"})");
+        QTest::newRow("seq string") << QByteArray(R"({"type":"x","seq":"1"})");
+    }
+    void envelopeRejects()
+    {
+        QFETCH(QByteArray, text);
+        QVERIFY(!Envelope::parse(text).ok());
+    }
+
+    void stateMachine()
+    {
+        QVERIFY(canTransition(TaskState::Queued, TaskState::Assigned));
+        QVERIFY(canTransition(TaskState::Running, TaskState::Queued));
+        QVERIFY(!canTransition(TaskState::Done, TaskState::Queued));
+        QVERIFY(!canTransition(TaskState::Queued, TaskState::Done));
+        QVERIFY(canTransition(JobState::Queued, JobState::Active));
+        QVERIFY(!canTransition(JobState::Completed, JobState::Active));
+        QVERIFY(canTransition(JobState::Active, JobState::Canceled));
+    }
+
+    void names()
+    {
+        QVERIFY(isValidOutputName("frame_0001.png"));
+        QVERIFY(!isValidOutputName(".hidden"));
+        QVERIFY(!isValidOutputName("a/b.png"));
+        QVERIFY(!isValidOutputName("a..b"));
+        QCOMPARE(frameFileName(7), QString("frame_0007.png"));
+        QCOMPARE(frameFileName(123456), QString("frame_123456.png"));
+        QVERIFY(!isSafeFileName(".."));
+        QVERIFY(isSafeFileName("model v2.glb"));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestProtocol)
+#include "tst_protocol.moc"
