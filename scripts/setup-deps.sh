@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what Farmhand needs on Debian 12 (bookworm). Idempotent; run as root (or with sudo).
+#   scripts/setup-deps.sh          build + run dependencies
+#   scripts/setup-deps.sh --test   also what the tests need (test models, Xvfb, Chromium, Node.js + playwright-core)
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+with_tests=0
+[[ "${1:-}" == "--test" ]] && with_tests=1
+
+pkgs=(
+    build-essential cmake ninja-build pkg-config ca-certificates curl
+    qt6-base-dev qt6-websockets-dev qt6-httpserver-dev libqt6sql6-sqlite
+    libassimp-dev libsqlite3-dev libopenexr-dev
+    libavcodec-dev libavformat-dev libswscale-dev libavutil-dev
+)
+if ((with_tests)); then
+    pkgs+=(assimp-testmodels occt-misc xvfb xauth chromium clang-format)
+    command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+    command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "setup-deps: installing ${missing[*]}"
+    sudo_cmd=()
+    [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -q
+    "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+    echo "setup-deps: all packages present"
+fi
+
+if ((with_tests)); then
+    # playwright-core drives the system Chromium; it downloads no browser.
+    if [[ ! -d "$here/tests/web-ui/node_modules/playwright-core" ]]; then
+        (cd "$here/tests/web-ui" && npm install --no-audit --no-fund --loglevel=error)
+    fi
+fi

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# One command for all tests: installs dependencies, builds (Release, with tests), checks formatting,
+# runs every test suite headless through CTest.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${BUILD_DIR:-$here/build}
+
+"$here/scripts/setup-deps.sh" --test
+BUILD_DIR="$build" "$here/scripts/build.sh" -DFARM_BUILD_TESTS=ON
+
+echo "== clang-format check"
+cd "$here"
+mapfile -t sources < <(git ls-files '*.cpp' '*.h' '*.cu' '*.cuh' 2>/dev/null || true)
+if ((${#sources[@]})); then
+    clang-format --dry-run -Werror "${sources[@]}"
+fi
+
+echo "== tests"
+cd "$build"
+export QT_QPA_PLATFORM=offscreen
+ctest --output-on-failure --timeout 600 -j"${CTEST_JOBS:-1}"

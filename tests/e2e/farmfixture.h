@@ -1,0 +1,65 @@
+#pragma once
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QNetworkAccessManager>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QUrl>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+/// A real farm on loopback for end-to-end tests: the farm-server binary on a temporary data
+/// directory and any number of render-node processes, plus a small synchronous HTTP client.
+class FarmFixture
+{
+public:
+    struct Reply
+    {
+        int status = 0;
+        QByteArray body;
+        QJsonObject json() const;
+    };
+
+    FarmFixture();
+    ~FarmFixture();
+
+    static QString binary(const QString &relativePath);
+
+    /// Starts farm-server on `port` (0: any free port) over this fixture's data directory.
+    bool startServer(int port = 0);
+    /// SIGTERM, then waits for a clean exit; returns the exit code.
+    int stopServer();
+    QProcess *startNode(const QString &name);
+    void killNode(QProcess *node); // SIGKILL, as a crash or power loss would
+
+    int port() const { return m_port; }
+    QUrl url(const QString &path) const;
+    QString serverUrl() const;
+    QString dataDir() const { return m_data.path(); }
+    QString serverLog() const { return m_serverLog; }
+
+    Reply request(const QByteArray &method, const QString &path, const QByteArray &body = {},
+                  const QByteArray &contentType = "application/json");
+    Reply get(const QString &path) { return request("GET", path); }
+    Reply post(const QString &path, const QByteArray &body) { return request("POST", path, body); }
+
+    /// Uploads a file in one chunk through the public upload API; returns its SHA-256 or empty.
+    QString upload(const QByteArray &bytes, const QString &name);
+    /// Creates a model job; returns its id or 0.
+    qint64 submit(const QJsonObject &spec);
+    /// Polls until the job reaches a final state; returns the job, or an empty object on timeout.
+    QJsonObject waitForJob(qint64 id, int timeoutMs);
+    bool waitUntil(const std::function<bool()> &condition, int timeoutMs);
+    int onlineNodes();
+
+private:
+    QTemporaryDir m_data;
+    std::unique_ptr<QProcess> m_server;
+    std::vector<std::unique_ptr<QProcess>> m_nodes;
+    QNetworkAccessManager m_net;
+    int m_port = 0;
+    QString m_serverLog;
+};
