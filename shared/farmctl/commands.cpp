@@ -1,0 +1,247 @@
+#include "farmctl/commands.h"
+
+#include "client/syncwait.h"
+#include "farmctl/output.h"
+
+#include <QJsonDocument>
+
+namespace farm::ctl {
+
+using client::waitFor;
+
+int Context::fail(const QString &message, int code)
+{
+    err << "error: " << message << '\n' << Qt::flush;
+    return code;
+}
+
+Result<qint64> parseId(const QString &text, const QString &what)
+{
+    bool ok = false;
+    const qint64 id = text.toLongLong(&ok);
+    if (!ok || id <= 0)
+        return makeError("usage",
+                         QString("%1 must be a positive number, not '%2'").arg(what, text));
+    return id;
+}
+
+namespace {
+
+QList<QCommandLineOption> noOptions()
+{
+    return {};
+}
+
+QList<QCommandLineOption> statusOptions()
+{
+    return {{"json", "Print the job as the server's JSON."}};
+}
+
+QList<QCommandLineOption> jobsOptions()
+{
+    return {{"state", "Only jobs in these states (comma separated).", "S"},
+            {"limit", "At most N jobs (1-1000, default 50).", "N", "50"},
+            {"search", "Only jobs whose name contains TEXT.", "TEXT"}};
+}
+
+int runStatus(Context &ctx)
+{
+    const auto id = parseId(ctx.args[0], "JOB");
+    if (!id)
+        return ctx.fail(id.error().message, Usage);
+    if (ctx.parser.isSet("json")) {
+        const auto raw = waitFor<QJsonObject>([&](auto cb) {
+            ctx.api.sendJson("GET", QString("/api/v1/jobs/%1").arg(*id), nullptr, cb);
+        });
+        if (!raw)
+            return ctx.fail(raw.error());
+        ctx.out << QJsonDocument(*raw).toJson(QJsonDocument::Indented) << Qt::flush;
+        return Ok;
+    }
+    const auto job = waitFor<Job>([&](auto cb) { ctx.api.getJob(*id, cb); });
+    if (!job)
+        return ctx.fail(job.error());
+    ctx.out << formatJob(*job) << Qt::flush;
+    return Ok;
+}
+
+int runJobs(Context &ctx)
+{
+    client::JobQuery query;
+    if (ctx.parser.isSet("state")) {
+        query.states = ctx.parser.value("state").split(',', Qt::SkipEmptyParts);
+        for (QString &s : query.states) {
+            s = s.trimmed();
+            if (!jobStateFromString(s))
+                return ctx.fail(QString("'%1' is not a job state (queued, active, completed, "
+                                        "failed, canceled, paused)")
+                                    .arg(s),
+                                Usage);
+        }
+    }
+    bool ok = false;
+    query.limit = ctx.parser.value("limit").toInt(&ok);
+    if (!ok || query.limit < 1 || query.limit > 1000)
+        return ctx.fail("--limit must be between 1 and 1000", Usage);
+    query.search = ctx.parser.value("search");
+    const auto page = waitFor<client::JobPage>([&](auto cb) { ctx.api.listJobs(query, cb); });
+    if (!page)
+        return ctx.fail(page.error());
+    QList<QStringList> rows;
+    for (const Job &j : page->jobs)
+        rows.append({QString::number(j.id), toString(j.state),
+                     QString("%1%").arg(int(j.progress * 100 + 0.5)), j.spec.frames,
+                     formatTime(j.createdAt), j.spec.name});
+    ctx.out << formatTable({"ID", "STATE", "PROGRESS", "FRAMES", "CREATED", "NAME"}, rows, {0, 2});
+    ctx.err << QString("%1 of %2 jobs\n").arg(page->jobs.size()).arg(page->total);
+    ctx.out.flush();
+    return Ok;
+}
+
+int runCancel(Context &ctx)
+{
+    const auto id = parseId(ctx.args[0], "JOB");
+    if (!id)
+        return ctx.fail(id.error().message, Usage);
+    const auto job = waitFor<Job>([&](auto cb) { ctx.api.cancelJob(*id, cb); });
+    if (!job)
+        return ctx.fail(job.error());
+    ctx.out << QString("job %1 %2\n").arg(job->id).arg(toString(job->state)) << Qt::flush;
+    return Ok;
+}
+
+int runNodes(Context &ctx)
+{
+    const auto nodes = waitFor<QList<Node>>([&](auto cb) { ctx.api.nodes(cb); });
+    if (!nodes)
+        return ctx.fail(nodes.error());
+    QList<QStringList> rows;
+    for (const Node &n : *nodes) {
+        QStringList gpus;
+        for (const GpuInfo &g : n.caps.gpus)
+            gpus.append(g.name);
+        QStringList running;
+        for (qint64 t : n.running)
+            running.append(QString::number(t));
+        rows.append({QString::number(n.id), n.caps.name, toString(n.state),
+                     QString("%1/%2").arg(n.running.size()).arg(n.caps.slotCount),
+                     QString::number(n.caps.cores), formatBytes(n.caps.ramMb * 1024 * 1024),
+                     gpus.isEmpty() ? QString("-") : gpus.join(", "),
+                     running.isEmpty() ? QString("-") : running.join(',')});
+    }
+    ctx.out << formatTable({"ID", "NAME", "STATE", "BUSY", "CORES", "RAM", "GPUS", "TASKS"}, rows,
+                           {0, 3, 4, 5})
+            << Qt::flush;
+    return Ok;
+}
+
+int runLog(Context &ctx)
+{
+    const auto id = parseId(ctx.args[0], "TASK");
+    if (!id)
+        return ctx.fail(id.error().message, Usage);
+    const auto log = waitFor<QString>([&](auto cb) { ctx.api.taskLog(*id, cb); });
+    if (!log)
+        return ctx.fail(log.error());
+    ctx.out << *log;
+    if (!log->isEmpty() && !log->endsWith('\n'))
+        ctx.out << '\n';
+    ctx.out.flush();
+    return Ok;
+}
+
+QString usageText()
+{
+    QString s = "Usage: farmctl [--server URL] [--token T] COMMAND [options]\n\nCommands:\n";
+    for (const Command &c : commands())
+        s += QString("  %1  %2\n")
+                 .arg(QString::fromLatin1(c.synopsis).leftJustified(22),
+                      QString::fromLatin1(c.summary));
+    return s + "\nRun 'farmctl COMMAND --help' for the options of one command.\n";
+}
+
+} // namespace
+
+const QList<Command> &commands()
+{
+    static const QList<Command> table{
+        {"submit", "submit FILE", "Upload a model and create a render job; prints the job id.", 1,
+         1, &submitOptions, &runSubmit},
+        {"wait", "wait JOB", "Follow a job until it ends (exit 0 completed, 1 failed, 2 timeout).",
+         1, 1, &waitOptions, &runWait},
+        {"download", "download JOB DIR", "Fetch every output of a job into DIR.", 2, 2, &noOptions,
+         &runDownload},
+        {"status", "status JOB", "Show one job.", 1, 1, &statusOptions, &runStatus},
+        {"jobs", "jobs", "List jobs, newest first.", 0, 0, &jobsOptions, &runJobs},
+        {"cancel", "cancel JOB", "Cancel a job.", 1, 1, &noOptions, &runCancel},
+        {"nodes", "nodes", "List render nodes.", 0, 0, &noOptions, &runNodes},
+        {"log", "log TASK", "Print the log of a task.", 1, 1, &noOptions, &runLog},
+    };
+    return table;
+}
+
+int run(const QStringList &arguments)
+{
+    QTextStream out(stdout);
+    QTextStream err(stderr);
+    QCommandLineParser parser;
+    parser.setApplicationDescription("Farmhand render farm command-line client.");
+    const QCommandLineOption server("server", "Farm server URL (default http://127.0.0.1:8420).",
+                                    "URL", "http://127.0.0.1:8420");
+    const QCommandLineOption token("token", "API token sent as a bearer token.", "T");
+    const QCommandLineOption help({"h", "help"}, "Show help.");
+    parser.addOptions({server, token, help});
+
+    // First pass: find the command, ignoring options that belong to it.
+    QCommandLineParser probe;
+    probe.addOptions({server, token, help});
+    QStringList known{"server", "token", "help"};
+    for (const Command &c : commands())
+        for (const QCommandLineOption &o : c.options())
+            if (!known.contains(o.names().first())) { // commands may share an option name
+                known.append(o.names().first());
+                probe.addOption(o);
+            }
+    probe.parse(arguments);
+    const QStringList positional = probe.positionalArguments();
+    auto usageError = [&](const QString &message) {
+        err << "error: " << message << '\n' << Qt::flush;
+        return int(Usage);
+    };
+    if (positional.isEmpty()) {
+        if (probe.isSet("help")) {
+            out << usageText() << Qt::flush;
+            return Ok;
+        }
+        err << usageText();
+        return usageError("no command given");
+    }
+    const auto command = std::find_if(commands().begin(), commands().end(), [&](const Command &c) {
+        return positional.first() == QLatin1String(c.name);
+    });
+    if (command == commands().end())
+        return usageError(
+            QString("unknown command '%1' (see farmctl --help)").arg(positional.first()));
+
+    parser.addOptions(command->options());
+    parser.addPositionalArgument(command->name, command->summary, command->synopsis);
+    if (!parser.parse(arguments))
+        return usageError(parser.errorText());
+    if (parser.isSet(help)) {
+        out << parser.helpText() << Qt::flush;
+        return Ok;
+    }
+    const QStringList args = parser.positionalArguments().mid(1);
+    if (args.size() < command->minArgs || args.size() > command->maxArgs)
+        return usageError(QString("usage: farmctl %1").arg(command->synopsis));
+    const auto url = client::ApiClient::parseServerUrl(parser.value(server));
+    if (!url)
+        return usageError(url.error().message);
+
+    client::ApiClient api(*url);
+    api.setToken(parser.value(token));
+    Context ctx{api, parser, args, out, err};
+    return command->run(ctx);
+}
+
+} // namespace farm::ctl

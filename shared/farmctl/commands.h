@@ -1,0 +1,57 @@
+#pragma once
+
+#include "client/apiclient.h"
+
+#include <QCommandLineOption>
+#include <QCommandLineParser>
+#include <QStringList>
+#include <QTextStream>
+
+namespace farm::ctl {
+
+/// Exit codes shared by every command.
+enum Exit { Ok = 0, Failure = 1, TimedOut = 2, Usage = 64 };
+
+/// Everything a command handler needs; handlers return the process exit code.
+struct Context
+{
+    client::ApiClient &api;
+    QCommandLineParser &parser;
+    QStringList args; // positional arguments after the command name
+    QTextStream &out;
+    QTextStream &err;
+
+    /// Prints "error: <message>" on stderr and returns `code`.
+    int fail(const QString &message, int code = Failure);
+    int fail(const Error &error) { return fail(error.message); }
+};
+
+struct Command
+{
+    const char *name;
+    const char *synopsis; // "submit FILE"
+    const char *summary;
+    int minArgs;
+    int maxArgs;
+    QList<QCommandLineOption> (*options)();
+    int (*run)(Context &ctx);
+};
+
+/// The command table (commands.cpp and jobcommands.cpp).
+const QList<Command> &commands();
+
+int runSubmit(Context &ctx);
+int runWait(Context &ctx);
+int runDownload(Context &ctx);
+QList<QCommandLineOption> submitOptions();
+QList<QCommandLineOption> waitOptions();
+
+/// Follows job `id` until it ends, drawing progress on stderr; returns Ok/Failure/TimedOut.
+int waitForJob(Context &ctx, qint64 id, int timeoutS);
+/// Positive integer id from a command argument, or an error naming `what`.
+Result<qint64> parseId(const QString &text, const QString &what);
+
+/// Parses `arguments` (argv, program name first) and runs one command.
+int run(const QStringList &arguments);
+
+} // namespace farm::ctl
