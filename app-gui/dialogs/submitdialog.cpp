@@ -1,0 +1,185 @@
+#include "dialogs/submitdialog.h"
+
+#include <QCheckBox>
+#include <QDialogButtonBox>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+namespace farm::gui {
+
+namespace {
+
+QSpinBox *spinBox(QWidget *parent, const char *name, int min, int max, int value)
+{
+    auto *box = new QSpinBox(parent);
+    box->setObjectName(name);
+    box->setRange(min, max);
+    box->setValue(value);
+    return box;
+}
+
+} // namespace
+
+SubmitDialog::SubmitDialog(const QStringList &files, QSettings *settings, QWidget *parent)
+    : QDialog(parent)
+    , m_files(files)
+    , m_settings(settings)
+    , m_name(new QLineEdit(this))
+    , m_frames(new QLineEdit("1", this))
+    , m_chunk(spinBox(this, "chunk", 1, 10000, 1))
+    , m_width(spinBox(this, "width", 16, 8192, 640))
+    , m_height(spinBox(this, "height", 16, 8192, 480))
+    , m_spp(spinBox(this, "spp", 1, 4096, 16))
+    , m_priority(spinBox(this, "priority", 0, 100, 50))
+    , m_turntable(new QCheckBox(tr("Turntable (orbit the camera over the frames)"), this))
+    , m_error(new QLabel(this))
+{
+    setWindowTitle(files.size() == 1 ? tr("Submit %1").arg(QFileInfo(files.first()).fileName())
+                                     : tr("Submit %n files", nullptr, int(files.size())));
+    m_name->setObjectName("name");
+    m_frames->setObjectName("frames");
+    m_turntable->setObjectName("turntable");
+    m_error->setObjectName("error");
+    m_error->setStyleSheet("color: #d64545;");
+    m_error->setWordWrap(true);
+    m_error->hide();
+    if (files.size() == 1)
+        m_name->setText(QFileInfo(files.first()).fileName());
+    else
+        m_name->setPlaceholderText(tr("each file's name"));
+    m_frames->setPlaceholderText("1-24, 30, 40-60:2");
+    m_width->setSuffix(" px");
+    m_height->setSuffix(" px");
+
+    auto *size = new QHBoxLayout;
+    size->addWidget(m_width);
+    size->addWidget(new QLabel("×", this));
+    size->addWidget(m_height);
+
+    auto *form = new QFormLayout;
+    form->addRow(tr("Name"), m_name);
+    form->addRow(tr("Frames"), m_frames);
+    form->addRow(tr("Frames per task"), m_chunk);
+    form->addRow(tr("Size"), size);
+    form->addRow(tr("Samples per pixel"), m_spp);
+    form->addRow(tr("Priority"), m_priority);
+    form->addRow(QString(), m_turntable);
+
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
+    buttons->button(QDialogButtonBox::Ok)->setText(tr("Upload and render"));
+    connect(buttons, &QDialogButtonBox::accepted, this, &SubmitDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &SubmitDialog::reject);
+
+    auto *files_ = new QLabel(this);
+    QStringList names;
+    for (const QString &f : files)
+        names.append(QFileInfo(f).fileName());
+    files_->setText(names.join(", "));
+    files_->setWordWrap(true);
+    files_->setStyleSheet("color: palette(mid);");
+
+    auto *layout = new QVBoxLayout(this);
+    layout->addWidget(files_);
+    layout->addLayout(form);
+    layout->addWidget(m_error);
+    layout->addWidget(buttons);
+    loadSettings();
+}
+
+SubmitOptions SubmitDialog::options() const
+{
+    SubmitOptions o;
+    o.name = m_name->text().trimmed();
+    o.frames = m_frames->text().trimmed();
+    o.chunk = m_chunk->value();
+    o.width = m_width->value();
+    o.height = m_height->value();
+    o.spp = m_spp->value();
+    o.priority = m_priority->value();
+    o.turntable = m_turntable->isChecked();
+    o.fileCount = m_files.size();
+    return o;
+}
+
+Result<JobSpec> SubmitOptions::specFor(const QString &filePath, const QString &sha256) const
+{
+    const QString fileName = QFileInfo(filePath).fileName();
+    QString jobName = name.isEmpty() ? fileName : name;
+    if (!name.isEmpty() && fileCount > 1)
+        jobName = QString("%1 – %2").arg(name, fileName);
+    const QJsonObject json{
+        {"name", jobName},
+        {"type", "model"},
+        {"priority", priority},
+        {"input", QJsonObject{{"file", sha256}, {"name", fileName}}},
+        {"frames", frames},
+        {"chunk", chunk},
+        {"settings",
+         QJsonObject{{"width", width},
+                     {"height", height},
+                     {"spp", spp},
+                     {"camera", QJsonObject{{"mode", turntable ? "turntable" : "still"}}}}}};
+    // The same validation the server runs, so mistakes show here rather than after an upload.
+    return JobSpec::fromJson(json);
+}
+
+QJsonObject SubmitDialog::specJson(const QString &filePath, const QString &sha256) const
+{
+    const auto spec = specFor(filePath, sha256);
+    return spec ? spec->toJson() : QJsonObject{};
+}
+
+void SubmitDialog::accept()
+{
+    for (const QString &file : m_files) {
+        const auto spec = specFor(file, QString(64, '0'));
+        if (!spec) {
+            m_error->setText(spec.error().message);
+            m_error->show();
+            return;
+        }
+    }
+    m_error->hide();
+    saveSettings();
+    QDialog::accept();
+}
+
+void SubmitDialog::loadSettings()
+{
+    if (!m_settings)
+        return;
+    m_settings->beginGroup("submit");
+    m_frames->setText(m_settings->value("frames", m_frames->text()).toString());
+    m_chunk->setValue(m_settings->value("chunk", m_chunk->value()).toInt());
+    m_width->setValue(m_settings->value("width", m_width->value()).toInt());
+    m_height->setValue(m_settings->value("height", m_height->value()).toInt());
+    m_spp->setValue(m_settings->value("spp", m_spp->value()).toInt());
+    m_priority->setValue(m_settings->value("priority", m_priority->value()).toInt());
+    m_turntable->setChecked(m_settings->value("turntable", false).toBool());
+    m_settings->endGroup();
+}
+
+void SubmitDialog::saveSettings() const
+{
+    if (!m_settings)
+        return;
+    m_settings->beginGroup("submit");
+    m_settings->setValue("frames", m_frames->text().trimmed());
+    m_settings->setValue("chunk", m_chunk->value());
+    m_settings->setValue("width", m_width->value());
+    m_settings->setValue("height", m_height->value());
+    m_settings->setValue("spp", m_spp->value());
+    m_settings->setValue("priority", m_priority->value());
+    m_settings->setValue("turntable", m_turntable->isChecked());
+    m_settings->endGroup();
+    m_settings->sync();
+}
+
+} // namespace farm::gui

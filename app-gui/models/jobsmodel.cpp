@@ -1,0 +1,191 @@
+#include "models/jobsmodel.h"
+
+#include <QColor>
+#include <QHash>
+#include <QLocale>
+
+namespace farm::gui {
+
+QColor stateColor(const QString &state)
+{
+    static const QHash<QString, QColor> colors{
+        {"queued", QColor(0x8a, 0x8f, 0x98)},    {"assigned", QColor(0x3d, 0x8b, 0xd6)},
+        {"active", QColor(0x2f, 0x80, 0xed)},    {"running", QColor(0x2f, 0x80, 0xed)},
+        {"completed", QColor(0x27, 0xae, 0x60)}, {"done", QColor(0x27, 0xae, 0x60)},
+        {"failed", QColor(0xd6, 0x45, 0x45)},    {"canceled", QColor(0xb0, 0x7d, 0x2b)},
+        {"paused", QColor(0x9b, 0x59, 0xb6)},    {"idle", QColor(0x27, 0xae, 0x60)},
+        {"busy", QColor(0x2f, 0x80, 0xed)},      {"draining", QColor(0xb0, 0x7d, 0x2b)},
+        {"disabled", QColor(0x8a, 0x8f, 0x98)},  {"offline", QColor(0xd6, 0x45, 0x45)}};
+    return colors.value(state, QColor(Qt::gray));
+}
+
+JobsModel::JobsModel(QObject *parent)
+    : QAbstractTableModel(parent)
+{}
+
+int JobsModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : int(m_jobs.size());
+}
+
+int JobsModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant JobsModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    static const char *names[] = {"ID", "Name", "State", "Progress", "Frames", "Created"};
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole || section < 0 ||
+        section >= ColumnCount)
+        return {};
+    return tr(names[section]);
+}
+
+QVariant JobsModel::data(const QModelIndex &index, int role) const
+{
+    if (!index.isValid() || index.row() >= m_jobs.size())
+        return {};
+    const Job &j = m_jobs.at(index.row());
+    if (role == JobIdRole)
+        return j.id;
+    if (role == ProgressRole)
+        return j.progress;
+    if (role == Qt::ForegroundRole && index.column() == State)
+        return stateColor(toString(j.state));
+    if (role == Qt::ToolTipRole && !j.error.isEmpty())
+        return j.error;
+    if (role != Qt::DisplayRole)
+        return {};
+    switch (index.column()) {
+    case Id:
+        return QString("#%1").arg(j.id);
+    case Name:
+        return j.spec.name;
+    case State:
+        return toString(j.state);
+    case Progress:
+        return QString("%1%").arg(int(j.progress * 100 + 0.5));
+    case Frames:
+        return QString("%1  (%2/%3 tasks)").arg(j.spec.frames).arg(j.tasks.done).arg(j.tasks.total);
+    case Created:
+        return QLocale().toString(j.createdAt.toLocalTime(), QLocale::ShortFormat);
+    }
+    return {};
+}
+
+bool JobsModel::lessThan(const Job &a, const Job &b) const
+{
+    auto key = [this](const Job &j) -> QVariant {
+        switch (m_sortColumn) {
+        case Name:
+            return j.spec.name.toLower();
+        case State:
+            return toString(j.state);
+        case Progress:
+            return j.progress;
+        case Frames:
+            return j.tasks.total;
+        case Created:
+            return j.createdAt;
+        default:
+            return j.id;
+        }
+    };
+    const auto cmp = QVariant::compare(key(a), key(b));
+    // Ties fall back to the id so the order is total and stable across updates.
+    if (cmp == QPartialOrdering::Equivalent || cmp == QPartialOrdering::Unordered)
+        return m_order == Qt::AscendingOrder ? a.id < b.id : a.id > b.id;
+    return m_order == Qt::AscendingOrder ? cmp == QPartialOrdering::Less
+                                         : cmp == QPartialOrdering::Greater;
+}
+
+int JobsModel::insertPosition(const Job &job) const
+{
+    const auto it = std::lower_bound(m_jobs.begin(), m_jobs.end(), job,
+                                     [this](const Job &a, const Job &b) { return lessThan(a, b); });
+    return int(it - m_jobs.begin());
+}
+
+void JobsModel::sort(int column, Qt::SortOrder order)
+{
+    if (column < 0 || column >= ColumnCount)
+        return;
+    emit layoutAboutToBeChanged({}, QAbstractItemModel::VerticalSortHint);
+    const QModelIndexList before = persistentIndexList();
+    QList<qint64> ids;
+    for (const QModelIndex &i : before)
+        ids.append(m_jobs.at(i.row()).id);
+    m_sortColumn = column;
+    m_order = order;
+    std::stable_sort(m_jobs.begin(), m_jobs.end(),
+                     [this](const Job &a, const Job &b) { return lessThan(a, b); });
+    QModelIndexList after;
+    for (int i = 0; i < before.size(); ++i)
+        after.append(index(rowOf(ids[i]), before[i].column()));
+    changePersistentIndexList(before, after);
+    emit layoutChanged({}, QAbstractItemModel::VerticalSortHint);
+}
+
+void JobsModel::setJobs(const QList<Job> &jobs)
+{
+    beginResetModel();
+    m_jobs = jobs;
+    std::stable_sort(m_jobs.begin(), m_jobs.end(),
+                     [this](const Job &a, const Job &b) { return lessThan(a, b); });
+    endResetModel();
+}
+
+void JobsModel::upsert(const Job &job)
+{
+    const int old = rowOf(job.id);
+    if (old < 0) {
+        const int row = insertPosition(job);
+        beginInsertRows({}, row, row);
+        m_jobs.insert(row, job);
+        endInsertRows();
+        return;
+    }
+    m_jobs[old] = job;
+    emit dataChanged(index(old, 0), index(old, ColumnCount - 1));
+    // A changed sort key moves the row (a move, not remove+insert, keeps the selection).
+    Job moving = m_jobs.takeAt(old);
+    const int row = insertPosition(moving);
+    m_jobs.insert(old, std::move(moving));
+    if (row == old)
+        return;
+    if (!beginMoveRows({}, old, old, {}, row > old ? row + 1 : row))
+        return;
+    m_jobs.move(old, row);
+    endMoveRows();
+}
+
+void JobsModel::remove(qint64 id)
+{
+    const int row = rowOf(id);
+    if (row < 0)
+        return;
+    beginRemoveRows({}, row, row);
+    m_jobs.removeAt(row);
+    endRemoveRows();
+}
+
+int JobsModel::rowOf(qint64 id) const
+{
+    for (int i = 0; i < m_jobs.size(); ++i)
+        if (m_jobs.at(i).id == id)
+            return i;
+    return -1;
+}
+
+const Job *JobsModel::jobAt(int row) const
+{
+    return row >= 0 && row < m_jobs.size() ? &m_jobs.at(row) : nullptr;
+}
+
+const Job *JobsModel::job(qint64 id) const
+{
+    return jobAt(rowOf(id));
+}
+
+} // namespace farm::gui

@@ -1,0 +1,53 @@
+#pragma once
+
+#include "model/job.h"
+
+#include <QAbstractTableModel>
+#include <QColor>
+#include <QList>
+
+namespace farm::gui {
+
+/// Jobs as rows, kept sorted by the current sort column while events update them.
+class JobsModel : public QAbstractTableModel
+{
+    Q_OBJECT
+public:
+    enum Column { Id, Name, State, Progress, Frames, Created, ColumnCount };
+    /// Progress column: 0..1 as double, read by ProgressDelegate.
+    static constexpr int ProgressRole = Qt::UserRole + 1;
+    static constexpr int JobIdRole = Qt::UserRole + 2;
+
+    explicit JobsModel(QObject *parent = nullptr);
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    int columnCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
+    void sort(int column, Qt::SortOrder order) override;
+
+    /// Replaces all rows (a fresh GET /api/v1/jobs).
+    void setJobs(const QList<Job> &jobs);
+    /// job.created / job.updated: inserts or replaces by id, keeping the sort.
+    void upsert(const Job &job);
+    void remove(qint64 id);
+
+    int rowOf(qint64 id) const;
+    const Job *jobAt(int row) const;
+    const Job *job(qint64 id) const;
+    int sortColumn() const { return m_sortColumn; }
+    Qt::SortOrder sortOrder() const { return m_order; }
+
+private:
+    bool lessThan(const Job &a, const Job &b) const;
+    int insertPosition(const Job &job) const;
+
+    QList<Job> m_jobs;
+    int m_sortColumn = Id;
+    Qt::SortOrder m_order = Qt::DescendingOrder; // newest first
+};
+
+/// Colour for a job or task state name ("completed" → green), shared by the views.
+QColor stateColor(const QString &state);
+
+} // namespace farm::gui

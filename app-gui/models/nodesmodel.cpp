@@ -1,0 +1,104 @@
+#include "models/nodesmodel.h"
+
+#include "models/jobsmodel.h"
+
+namespace farm::gui {
+
+NodesModel::NodesModel(QObject *parent)
+    : QAbstractTableModel(parent)
+{}
+
+int NodesModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : int(m_nodes.size());
+}
+
+int NodesModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant NodesModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    static const char *names[] = {"Name", "State", "Cores", "RAM", "GPUs", "Running"};
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole || section < 0 ||
+        section >= ColumnCount)
+        return {};
+    return tr(names[section]);
+}
+
+QVariant NodesModel::data(const QModelIndex &index, int role) const
+{
+    if (!index.isValid() || index.row() >= m_nodes.size())
+        return {};
+    const Node &n = m_nodes.at(index.row());
+    if (role == Qt::ForegroundRole && index.column() == State)
+        return stateColor(toString(n.state));
+    if (role == Qt::ToolTipRole && index.column() == Gpus) {
+        QStringList lines;
+        for (const GpuInfo &g : n.caps.gpus)
+            lines.append(QString("%1 — %2 MiB, CC %3, driver %4, %5")
+                             .arg(g.name)
+                             .arg(g.vramMb)
+                             .arg(g.computeCapability, g.driver, g.uuid));
+        return lines.join('\n');
+    }
+    if (role != Qt::DisplayRole)
+        return {};
+    switch (index.column()) {
+    case Name:
+        return n.caps.name;
+    case State:
+        return toString(n.state);
+    case Cores:
+        return n.caps.cores;
+    case Ram:
+        return QString("%1 GiB").arg(double(n.caps.ramMb) / 1024.0, 0, 'f', 1);
+    case Gpus: {
+        if (n.caps.gpus.isEmpty())
+            return tr("none");
+        QStringList names;
+        for (const GpuInfo &g : n.caps.gpus)
+            names.append(g.name);
+        return names.join(", ");
+    }
+    case Running: {
+        QStringList ids;
+        for (qint64 t : n.running)
+            ids.append(QString::number(t));
+        return QString("%1/%2  %3")
+            .arg(n.running.size())
+            .arg(n.caps.slotCount)
+            .arg(ids.isEmpty() ? QString() : "tasks " + ids.join(", "));
+    }
+    }
+    return {};
+}
+
+void NodesModel::setNodes(const QList<Node> &nodes)
+{
+    beginResetModel();
+    m_nodes = nodes;
+    std::sort(m_nodes.begin(), m_nodes.end(),
+              [](const Node &a, const Node &b) { return a.caps.name < b.caps.name; });
+    endResetModel();
+}
+
+void NodesModel::upsert(const Node &node)
+{
+    for (int i = 0; i < m_nodes.size(); ++i) {
+        if (m_nodes[i].id == node.id) {
+            m_nodes[i] = node;
+            emit dataChanged(index(i, 0), index(i, ColumnCount - 1));
+            return;
+        }
+    }
+    int row = 0;
+    while (row < m_nodes.size() && m_nodes[row].caps.name < node.caps.name)
+        ++row;
+    beginInsertRows({}, row, row);
+    m_nodes.insert(row, node);
+    endInsertRows();
+}
+
+} // namespace farm::gui

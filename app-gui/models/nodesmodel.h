@@ -1,0 +1,31 @@
+#pragma once
+
+#include "model/node.h"
+
+#include <QAbstractTableModel>
+
+namespace farm::gui {
+
+/// Render nodes by name; node.updated events insert or replace by id.
+class NodesModel : public QAbstractTableModel
+{
+    Q_OBJECT
+public:
+    enum Column { Name, State, Cores, Ram, Gpus, Running, ColumnCount };
+
+    explicit NodesModel(QObject *parent = nullptr);
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    int columnCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
+
+    void setNodes(const QList<Node> &nodes);
+    void upsert(const Node &node);
+    const QList<Node> &nodes() const { return m_nodes; }
+
+private:
+    QList<Node> m_nodes;
+};
+
+} // namespace farm::gui

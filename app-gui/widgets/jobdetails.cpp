@@ -1,0 +1,207 @@
+#include "widgets/jobdetails.h"
+
+#include "models/jobsmodel.h"
+#include "widgets/progressdelegate.h"
+
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QImage>
+#include <QLabel>
+#include <QListWidget>
+#include <QPushButton>
+#include <QSplitter>
+#include <QTableView>
+#include <QVBoxLayout>
+
+namespace farm::gui {
+
+JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
+    : QWidget(parent)
+    , m_api(api)
+    , m_title(new QLabel(this))
+    , m_summary(new QLabel(this))
+    , m_cancel(new QPushButton(tr("Cancel job"), this))
+    , m_taskView(new QTableView(this))
+    , m_frames(new QListWidget(this))
+{
+    QFont big = m_title->font();
+    big.setPointSizeF(big.pointSizeF() * 1.25);
+    big.setBold(true);
+    m_title->setFont(big);
+    m_title->setObjectName("jobTitle");
+    m_summary->setObjectName("jobSummary");
+    m_summary->setWordWrap(true);
+    m_summary->setTextFormat(Qt::RichText);
+    m_cancel->setObjectName("cancelJob");
+    connect(m_cancel, &QPushButton::clicked, this, [this] { emit cancelRequested(m_job.id); });
+
+    m_taskView->setModel(&m_tasks);
+    m_taskView->setItemDelegateForColumn(TasksModel::Progress,
+                                         new ProgressDelegate(TasksModel::State, this));
+    m_taskView->verticalHeader()->hide();
+    m_taskView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_taskView->setAlternatingRowColors(true);
+    m_taskView->setShowGrid(false);
+    m_taskView->horizontalHeader()->setStretchLastSection(true);
+    m_taskView->horizontalHeader()->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+    m_taskView->verticalHeader()->setDefaultSectionSize(26);
+    m_taskView->horizontalHeader()->resizeSection(TasksModel::Index, 44);
+    m_taskView->horizontalHeader()->resizeSection(TasksModel::Progress, 160);
+    m_taskView->horizontalHeader()->resizeSection(TasksModel::Node, 140);
+
+    m_frames->setObjectName("frames");
+    m_frames->setViewMode(QListView::IconMode);
+    m_frames->setIconSize(QSize(160, 120));
+    m_frames->setGridSize(QSize(176, 146));
+    m_frames->setResizeMode(QListView::Adjust);
+    m_frames->setMovement(QListView::Static);
+    m_frames->setUniformItemSizes(true);
+    // Same size as a thumbnail, so the layout does not jump when images arrive.
+    QPixmap placeholder(m_frames->iconSize());
+    placeholder.fill(palette().color(QPalette::Midlight));
+    m_placeholder = QIcon(placeholder);
+
+    auto *header = new QHBoxLayout;
+    auto *titles = new QVBoxLayout;
+    titles->addWidget(m_title);
+    titles->addWidget(m_summary);
+    header->addLayout(titles, 1);
+    header->addWidget(m_cancel, 0, Qt::AlignTop);
+
+    auto *split = new QSplitter(Qt::Vertical, this);
+    split->addWidget(m_taskView);
+    split->addWidget(m_frames);
+    split->setStretchFactor(0, 2);
+    split->setStretchFactor(1, 3);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(10, 6, 10, 6);
+    layout->addLayout(header);
+    layout->addWidget(split, 1);
+    showJob(nullptr);
+}
+
+int JobDetails::thumbnailCount() const
+{
+    return m_frames->count();
+}
+
+void JobDetails::showJob(const Job *job)
+{
+    ++m_generation;
+    m_thumbnails.clear();
+    m_frames->clear();
+    if (!job) {
+        m_job = Job();
+        m_tasks.clear();
+        updateHeader();
+        return;
+    }
+    const bool same = job->id == m_job.id;
+    m_job = *job;
+    if (!same)
+        m_tasks.clear();
+    updateHeader();
+    const quint64 gen = m_generation;
+    m_api->jobTasks(job->id, [this, gen, id = job->id](Result<QList<Task>> r) {
+        if (gen != m_generation)
+            return;
+        if (!r)
+            return emit errorOccurred(r.error().message);
+        m_tasks.setTasks(id, *r);
+    });
+    loadOutputs();
+}
+
+void JobDetails::updateHeader()
+{
+    if (m_job.id == 0) {
+        m_title->setText(tr("No job selected"));
+        m_summary->setText(tr("Drop model files onto this window to render them."));
+        m_cancel->setEnabled(false);
+        return;
+    }
+    const JobSpec &s = m_job.spec;
+    m_title->setText(QString("#%1  %2").arg(m_job.id).arg(s.name.toHtmlEscaped()));
+    QString summary =
+        QString("<span style='color:%1'><b>%2</b></span> · %3% · frames %4 · %5×%6 · %7 spp · %8 "
+                "· %9")
+            .arg(stateColor(toString(m_job.state)).name(), toString(m_job.state))
+            .arg(int(m_job.progress * 100 + 0.5))
+            .arg(s.frames)
+            .arg(s.settings.width)
+            .arg(s.settings.height)
+            .arg(s.settings.spp)
+            .arg(s.settings.cameraMode, s.input.name.toHtmlEscaped());
+    if (!m_job.error.isEmpty())
+        summary +=
+            QString("<br><span style='color:#d64545'>%1</span>").arg(m_job.error.toHtmlEscaped());
+    m_summary->setText(summary);
+    m_cancel->setEnabled(!isFinal(m_job.state));
+}
+
+void JobDetails::jobChanged(const Job &job)
+{
+    if (job.id != m_job.id)
+        return;
+    const bool finishedNow = !isFinal(m_job.state) && isFinal(job.state);
+    m_job = job;
+    updateHeader();
+    if (finishedNow)
+        loadOutputs(); // catch frames whose preview event was missed
+}
+
+void JobDetails::taskChanged(const Task &task)
+{
+    if (task.jobId == m_job.id)
+        m_tasks.upsert(task);
+}
+
+void JobDetails::outputLanded(qint64 jobId, const QString &output)
+{
+    if (jobId == m_job.id)
+        addThumbnail(output);
+}
+
+void JobDetails::loadOutputs()
+{
+    const quint64 gen = m_generation;
+    m_api->jobOutputs(m_job.id, [this, gen](Result<QList<client::OutputInfo>> r) {
+        if (gen != m_generation)
+            return;
+        if (!r)
+            return emit errorOccurred(r.error().message);
+        for (const client::OutputInfo &o : *r)
+            addThumbnail(o.name);
+        m_frames->scrollToTop();
+    });
+}
+
+void JobDetails::addThumbnail(const QString &output)
+{
+    if (m_thumbnails.contains(output) || m_thumbnails.size() >= kMaxThumbnails)
+        return;
+    m_thumbnails.insert(output);
+    auto *item = new QListWidgetItem(m_placeholder, output);
+    item->setData(Qt::UserRole, output);
+    item->setTextAlignment(Qt::AlignHCenter);
+    // Keep the list in output-name order (frame order) whatever order previews land in.
+    int row = 0;
+    while (row < m_frames->count() && m_frames->item(row)->data(Qt::UserRole).toString() < output)
+        ++row;
+    m_frames->insertItem(row, item);
+    const quint64 gen = m_generation;
+    m_api->fetchOutput(m_job.id, output, [this, gen, output](Result<QByteArray> r) {
+        if (gen != m_generation || !r)
+            return;
+        const QImage image = QImage::fromData(*r);
+        if (image.isNull())
+            return;
+        for (int i = 0; i < m_frames->count(); ++i)
+            if (m_frames->item(i)->data(Qt::UserRole).toString() == output)
+                m_frames->item(i)->setIcon(QPixmap::fromImage(image.scaled(
+                    m_frames->iconSize(), Qt::KeepAspectRatio, Qt::SmoothTransformation)));
+    });
+}
+
+} // namespace farm::gui

@@ -1,0 +1,153 @@
+// The main window against the fake farm server on loopback: rows after connect, live events,
+// details with thumbnails, cancel, and a submission from a dropped file.
+#include "fakefarmserver.h"
+#include "widgets/connectionbar.h"
+#include "widgets/jobdetails.h"
+#include "widgets/mainwindow.h"
+
+#include <QBuffer>
+#include <QImage>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace farm;
+using farm::gui::ConnectionBar;
+using farm::gui::MainWindow;
+using farm::testing::FakeFarmServer;
+
+namespace {
+
+const QString kSha = QString(64, 'f');
+
+JobSpec spec(const QString &name, const QString &frames)
+{
+    JobSpec s;
+    s.name = name;
+    s.input = {kSha, name + ".glb"};
+    s.frames = frames;
+    s.chunk = 2;
+    return s;
+}
+
+QByteArray pngBytes()
+{
+    QImage image(64, 48, QImage::Format_RGB32);
+    image.fill(QColor(40, 120, 200));
+    QByteArray bytes;
+    QBuffer buffer(&bytes);
+    buffer.open(QIODevice::WriteOnly);
+    image.save(&buffer, "PNG");
+    return bytes;
+}
+
+} // namespace
+
+class TestMainWindow : public QObject
+{
+    Q_OBJECT
+private slots:
+    void showsRowsAfterConnectAndFollowsEvents()
+    {
+        FakeFarmServer fake;
+        QVERIFY(fake.listen());
+        fake.files.insert(kSha, "x");
+        fake.addJob(spec("engine", "1-4"));
+        const qint64 done = fake.addJob(spec("bolt", "1-3")).id;
+        fake.completeJob(done, pngBytes());
+        fake.addJob(spec("gear", "1"));
+        Node n;
+        n.id = 1;
+        n.caps.name = "ws-lab-1";
+        n.state = NodeState::Idle;
+        fake.nodes.append(n);
+
+        MainWindow window(nullptr);
+        window.show();
+        QSignalSpy loaded(&window, &MainWindow::jobsLoaded);
+        window.connectTo(fake.url());
+        QVERIFY(loaded.wait(10000));
+        QCOMPARE(window.jobsModel()->rowCount(), 3);
+        QCOMPARE(window.jobsModel()->index(0, gui::JobsModel::Name).data().toString(),
+                 QString("gear"));
+        QTRY_COMPARE(window.nodesModel()->rowCount(), 1); // its own request
+        QTRY_VERIFY(window.connectionBar()->state() == ConnectionBar::State::Connected);
+
+        // Live: a job created elsewhere appears, an update changes its row.
+        const qint64 live = fake.addJob(spec("propeller", "1-2")).id;
+        QTRY_COMPARE(window.jobsModel()->rowCount(), 4);
+        fake.setJobState(live, JobState::Active, 0.5);
+        QTRY_COMPARE(window.jobsModel()
+                         ->index(window.jobsModel()->rowOf(live), gui::JobsModel::State)
+                         .data()
+                         .toString(),
+                     QString("active"));
+
+        // Selecting the finished job shows its tasks and one thumbnail per frame.
+        window.selectJob(done);
+        QCOMPARE(window.details()->jobId(), done);
+        QTRY_COMPARE(window.details()->tasksModel()->rowCount(), 2);
+        QTRY_COMPARE(window.details()->thumbnailCount(), 3);
+        QVERIFY(!window.details()->findChild<QPushButton *>("cancelJob")->isEnabled());
+
+        // Cancel the live job from the details pane.
+        window.selectJob(live);
+        auto *cancel = window.details()->findChild<QPushButton *>("cancelJob");
+        QVERIFY(cancel->isEnabled());
+        cancel->click();
+        QTRY_VERIFY(fake.jobs[live].state == JobState::Canceled);
+        QTRY_VERIFY(!cancel->isEnabled());
+    }
+
+    void submitsDroppedFileAndSelectsJob()
+    {
+        FakeFarmServer fake;
+        QVERIFY(fake.listen());
+        fake.chunkSize = 4096;
+        QTemporaryDir dir;
+        QFile model(dir.filePath("cube.obj"));
+        QVERIFY(model.open(QIODevice::WriteOnly));
+        for (int i = 0; i < 2000; ++i)
+            model.write("v 1 2 3\n");
+        model.close();
+
+        MainWindow window(nullptr);
+        QSignalSpy loaded(&window, &MainWindow::jobsLoaded);
+        window.connectTo(fake.url());
+        QVERIFY(loaded.wait(10000));
+        QSignalSpy finished(&window, &MainWindow::submissionFinished);
+        window.startSubmission({model.fileName()}, [](const QString &path, const QString &sha) {
+            JobSpec s;
+            s.input = {sha, QFileInfo(path).fileName()};
+            s.name = "dropped cube";
+            return Result<JobSpec>(s);
+        });
+        QVERIFY(finished.wait(10000));
+        QCOMPARE(finished.first().first().toInt(), 1);
+        QCOMPARE(fake.jobs.size(), 1);
+        QCOMPARE(fake.jobs.first().spec.name, QString("dropped cube"));
+        QVERIFY(fake.putChunks.size() >= 4);
+        QCOMPARE(window.details()->jobId(), fake.jobs.firstKey());
+        QCOMPARE(window.jobsModel()->rowCount(), 1);
+    }
+
+    void reportsUnreachableServer()
+    {
+        quint16 port = 0;
+        {
+            FakeFarmServer gone;
+            QVERIFY(gone.listen());
+            port = gone.url().port();
+        }
+        MainWindow window(nullptr);
+        window.connectTo(QUrl(QString("http://127.0.0.1:%1").arg(port)));
+        QTRY_VERIFY(window.connectionBar()->state() == ConnectionBar::State::Failed);
+        QVERIFY(window.connectionBar()->message().contains("cannot reach server"));
+        QCOMPARE(window.jobsModel()->rowCount(), 0);
+    }
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_mainwindow.moc"
