@@ -1,0 +1,45 @@
+#pragma once
+
+#include "api/httpserver.h"
+#include "events/eventsink.h"
+#include "files/filestore.h"
+#include "scheduler/scheduler.h"
+#include "scheduler/statemachine.h"
+#include "store/jobstore.h"
+
+#include <QDateTime>
+
+namespace farm::server {
+
+/// What the REST handlers work with; owned by FarmServer.
+struct ApiContext
+{
+    JobStore &store;
+    FileStore &files;
+    StateMachine &machine;
+    Scheduler &scheduler;
+    EventSink &events;
+    const Clock &clock;
+    QObject *owner; // receives results of work done on other threads
+    QDateTime startedAt;
+};
+
+using ApiHandler = void (*)(ApiContext &, const HttpRequest &, HttpReply);
+
+/// Adapts a handler of the route tables to HttpServer::addRoute.
+inline std::function<void(const HttpRequest &, HttpReply)> bindHandler(ApiContext &ctx,
+                                                                       ApiHandler f)
+{
+    return [&ctx, f](const HttpRequest &req, HttpReply reply) { f(ctx, req, reply); };
+}
+
+void addJobRoutes(HttpServer &http, ApiContext &ctx);
+void addFileRoutes(HttpServer &http, ApiContext &ctx);
+void addSystemRoutes(HttpServer &http, ApiContext &ctx);
+
+/// Answers an Error with the HTTP status its code maps to (docs/API.md, "Errors").
+void replyError(HttpReply &reply, const Error &error);
+/// Content type by file extension, for outputs and the web UI.
+QByteArray contentTypeFor(const QString &name);
+
+} // namespace farm::server

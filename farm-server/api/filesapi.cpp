@@ -1,0 +1,117 @@
+// REST: resumable chunked uploads and content-addressed files (docs/API.md).
+#include "api/apicontext.h"
+
+#include "util/json.h"
+
+#include <QJsonArray>
+#include <QPointer>
+#include <QThreadPool>
+
+namespace farm::server {
+namespace {
+
+const QString kUploadId = QStringLiteral("([0-9a-f]{32})");
+
+QJsonObject uploadJson(const UploadRecord &u)
+{
+    QJsonArray received;
+    for (int i : u.received)
+        received.append(i);
+    return {{"id", u.id},         {"name", u.name},
+            {"size", u.size},     {"chunk_size", u.chunkSize},
+            {"chunks", u.chunks}, {"received", received}};
+}
+
+void createUpload(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    const auto body = json::parseObject(req.body);
+    if (!body)
+        return replyError(reply, body.error());
+    json::Reader r(*body);
+    r.rejectUnknown({"name", "size", "sha256"});
+    const QString name = r.string("name", QString(), 1, 255);
+    const qint64 size = r.integer("size", -1, 1, FileStore::kMaxFileSize);
+    const QString sha = r.string("sha256", QString(), 64, 64);
+    if (r.ok() && (name.isEmpty() || size < 0 || sha.isEmpty()))
+        r.fail("invalid_field", "name, size and sha256 are required");
+    if (!r.ok())
+        return replyError(reply, r.error());
+    if (ctx.files.hasFile(sha)) // dedupe: the bytes are already here
+        return reply.json(200, {{"exists", true}, {"file", sha}});
+    const auto u = ctx.files.createUpload(name, size, sha);
+    if (!u)
+        return replyError(reply, u.error());
+    reply.json(201, uploadJson(*u));
+}
+
+void putChunk(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    bool ok = false;
+    const int index = req.args[1].toInt(&ok);
+    if (!ok)
+        return reply.error(400, "invalid_field", "the chunk index must be a number");
+    const auto u = ctx.files.writeChunk(req.args[0], index, req.body);
+    if (!u)
+        return replyError(reply, u.error());
+    QJsonArray received;
+    for (int i : u->received)
+        received.append(i);
+    reply.json(200, {{"received", received}});
+}
+
+void getUpload(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    const auto u = ctx.files.upload(req.args[0]);
+    if (!u)
+        return reply.error(404, "not_found", QString("upload %1 does not exist").arg(req.args[0]));
+    reply.json(200, uploadJson(*u));
+}
+
+void completeUpload(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    const auto u = ctx.files.beginComplete(req.args[0]);
+    if (!u)
+        return replyError(reply, u.error());
+    // Hash off the event loop (files reach 8 GiB); answer back on it.
+    const UploadRecord upload = *u;
+    const QString path = ctx.files.partPath(upload.id);
+    QPointer<QObject> owner = ctx.owner;
+    FileStore *files = &ctx.files;
+    QThreadPool::globalInstance()->start([owner, files, upload, path, reply]() mutable {
+        const Result<QString> hash = FileStore::hashFile(path);
+        if (!owner)
+            return;
+        QMetaObject::invokeMethod(
+            owner.data(),
+            [files, upload, hash, reply]() mutable {
+                if (auto r = files->finishComplete(upload, hash); !r)
+                    return replyError(reply, r.error());
+                reply.json(200, {{"file", upload.sha256}, {"size", upload.size}});
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void getFile(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    if (!ctx.files.hasFile(req.args[0]))
+        return reply.error(404, "not_found", "no file with this SHA-256");
+    reply.file(ctx.files.filePath(req.args[0]), "application/octet-stream");
+}
+
+} // namespace
+
+void addFileRoutes(HttpServer &http, ApiContext &ctx)
+{
+    auto bind = [&ctx](ApiHandler f) { return bindHandler(ctx, f); };
+    const QString uploads = "/api/v1/uploads";
+    http.addRoute("POST", uploads, Access::Client, bind(createUpload));
+    http.addRoute("PUT", uploads + '/' + kUploadId + "/chunks/(\\d{1,9})", Access::Client,
+                  bind(putChunk), FileStore::kChunkSize);
+    http.addRoute("GET", uploads + '/' + kUploadId, Access::Client, bind(getUpload));
+    http.addRoute("POST", uploads + '/' + kUploadId + "/complete", Access::Client,
+                  bind(completeUpload));
+    http.addRoute("GET", "/api/v1/files/([0-9a-f]{64})", Access::Node, bind(getFile));
+}
+
+} // namespace farm::server

@@ -1,0 +1,231 @@
+// REST: jobs and tasks (docs/API.md "REST endpoints").
+#include "api/apicontext.h"
+
+#include "protocol/message.h"
+#include "scheduler/jobcompiler.h"
+#include "util/json.h"
+
+#include <QJsonArray>
+
+namespace farm::server {
+namespace {
+
+const QString kId = QStringLiteral("(\\d{1,18})");
+
+std::optional<Job> findJob(ApiContext &ctx, const QString &id, HttpReply &reply)
+{
+    auto job = ctx.store.job(id.toLongLong());
+    if (!job)
+        reply.error(404, "not_found", QString("job %1 does not exist").arg(id));
+    return job;
+}
+
+void createJob(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    const auto body = json::parseObject(req.body);
+    if (!body)
+        return replyError(reply, body.error());
+    const auto spec = JobSpec::fromJson(*body);
+    if (!spec)
+        return replyError(reply, spec.error());
+    if (!ctx.files.hasFile(spec->input.file))
+        return reply.error(400, "invalid_field",
+                           "input.file: no uploaded file has this SHA-256; upload it first");
+    const auto chunks = JobCompiler::compile(*spec);
+    if (!chunks)
+        return replyError(reply, chunks.error());
+    const auto id = ctx.store.insertJob(*spec, *chunks, ctx.clock.now());
+    if (!id)
+        return replyError(reply, id.error());
+    const Job job = *ctx.store.job(*id);
+    ctx.events.publish(msg::JobCreated, job.toJson());
+    ctx.scheduler.dispatch();
+    reply.json(201, ctx.store.job(*id).value_or(job).toJson());
+}
+
+void listJobs(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    JobQuery q;
+    const QUrlQuery &p = req.query;
+    for (const QString &s : p.queryItemValue("state").split(',', Qt::SkipEmptyParts)) {
+        const auto state = jobStateFromString(s.trimmed());
+        if (!state)
+            return reply.error(400, "invalid_field",
+                               QString("state: '%1' is not a job state").arg(s));
+        q.states.append(*state);
+    }
+    // Form encoding sends spaces as '+' (URLSearchParams); a literal '+' arrives as %2B.
+    q.text = QUrl::fromPercentEncoding(
+                 p.queryItemValue("q", QUrl::FullyEncoded).replace('+', ' ').toUtf8())
+                 .left(200);
+    bool ok = true;
+    if (p.hasQueryItem("limit")) {
+        q.limit = p.queryItemValue("limit").toInt(&ok);
+        if (!ok || q.limit < 1 || q.limit > 500)
+            return reply.error(400, "invalid_field", "limit must be between 1 and 500");
+    }
+    if (p.hasQueryItem("offset")) {
+        q.offset = p.queryItemValue("offset").toInt(&ok);
+        if (!ok || q.offset < 0)
+            return reply.error(400, "invalid_field", "offset must be 0 or more");
+    }
+    if (p.hasQueryItem("sort")) {
+        q.sort = p.queryItemValue("sort");
+        if (!QStringList{"created_at", "priority", "name", "state", "id"}.contains(q.sort))
+            return reply.error(400, "invalid_field",
+                               "sort must be one of created_at, priority, name, state, id");
+    }
+    const QString order = p.queryItemValue("order");
+    if (!order.isEmpty() && order != "asc" && order != "desc")
+        return reply.error(400, "invalid_field", "order must be asc or desc");
+    q.descending = order != "asc";
+    const JobPage page = ctx.store.listJobs(q);
+    QJsonArray jobs;
+    for (const Job &j : page.jobs)
+        jobs.append(j.toJson());
+    reply.json(200, {{"jobs", jobs}, {"total", page.total}});
+}
+
+void jobAction(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    static const QHash<QString, JobState> kTargets{
+        {"cancel", JobState::Canceled}, {"pause", JobState::Paused}, {"resume", JobState::Queued}};
+    if (!findJob(ctx, req.args[0], reply))
+        return;
+    const qint64 id = req.args[0].toLongLong();
+    auto out = req.args[1] == "retry" ? ctx.machine.retryJob(id)
+                                      : ctx.machine.setJobState(id, kTargets.value(req.args[1]));
+    if (!out)
+        return replyError(reply, out.error());
+    ctx.scheduler.sendCancels(out->cancels);
+    ctx.scheduler.dispatch();
+    reply.json(200, ctx.store.job(req.args[0].toLongLong())->toJson());
+}
+
+void explainJob(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    const auto job = findJob(ctx, req.args[0], reply);
+    if (!job)
+        return;
+    QJsonArray reasons;
+    for (const QString &r : ctx.scheduler.explain(*job))
+        reasons.append(r);
+    reply.json(200, {{"job", job->id}, {"state", toString(job->state)}, {"reasons", reasons}});
+}
+
+void deleteJob(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    const auto job = findJob(ctx, req.args[0], reply);
+    if (!job)
+        return;
+    if (!isFinal(job->state))
+        return reply.error(409, "conflict",
+                           QString("job %1 is %2; cancel it before deleting it")
+                               .arg(job->id)
+                               .arg(toString(job->state)));
+    if (auto r = ctx.store.deleteJob(job->id); !r)
+        return replyError(reply, r.error());
+    ctx.files.removeOutputs(job->id);
+    ctx.events.publish(msg::JobDeleted, {{"id", job->id}});
+    reply.noContent();
+}
+
+void jobTasks(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    if (!findJob(ctx, req.args[0], reply))
+        return;
+    QJsonArray tasks;
+    for (const TaskRecord &t : ctx.store.tasksOfJob(req.args[0].toLongLong()))
+        tasks.append(t.task.toJson());
+    reply.json(200, {{"tasks", tasks}});
+}
+
+QJsonObject outputJson(const OutputRecord &o)
+{
+    return {{"name", o.name},
+            {"size", o.size},
+            {"task_id", o.taskId ? QJsonValue(o.taskId) : QJsonValue()},
+            {"frame", o.frame ? QJsonValue(*o.frame) : QJsonValue()}};
+}
+
+void jobOutputs(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    if (!findJob(ctx, req.args[0], reply))
+        return;
+    QJsonArray outputs;
+    for (const OutputRecord &o : ctx.store.outputs(req.args[0].toLongLong()))
+        outputs.append(outputJson(o));
+    reply.json(200, {{"outputs", outputs}});
+}
+
+void downloadOutput(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    const qint64 jobId = req.args[0].toLongLong();
+    if (!isValidOutputName(req.args[1]) || !ctx.store.output(jobId, req.args[1]))
+        return reply.error(404, "not_found",
+                           QString("job %1 has no output '%2'").arg(req.args[0], req.args[1]));
+    reply.file(ctx.files.outputPath(jobId, req.args[1]), contentTypeFor(req.args[1]));
+}
+
+void uploadOutput(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    const QString &name = req.args[1];
+    if (!isValidOutputName(name))
+        return reply.error(400, "invalid_field",
+                           "output names match ^[A-Za-z0-9._-]{1,128}$ and do not start with '.'");
+    const auto task = ctx.store.task(req.args[0].toLongLong());
+    if (!task)
+        return reply.error(404, "not_found", QString("task %1 does not exist").arg(req.args[0]));
+    if (task->task.state == TaskState::Canceled)
+        return reply.error(409, "conflict", QString("task %1 was canceled").arg(task->task.id));
+    const qint64 jobId = task->task.jobId;
+    const auto size = ctx.files.writeOutput(jobId, name, req.body);
+    if (!size)
+        return replyError(reply, size.error());
+    static const QRegularExpression frameName(QStringLiteral("^frame_(\\d{1,9})\\.[A-Za-z0-9]+$"));
+    OutputRecord o{jobId, task->task.id, name, *size, std::nullopt};
+    if (const auto m = frameName.match(name); m.hasMatch())
+        o.frame = m.captured(1).toInt();
+    if (auto r = ctx.store.upsertOutput(o, ctx.clock.now()); !r)
+        return replyError(reply, r.error());
+    QJsonObject preview{{"task", task->task.id}, {"job", jobId}, {"output", name}};
+    preview.insert("frame", o.frame ? QJsonValue(*o.frame) : QJsonValue());
+    ctx.events.publish(msg::TaskPreview, preview);
+    reply.json(200, {{"name", name}, {"size", *size}});
+}
+
+void taskLog(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    if (!ctx.store.task(req.args[0].toLongLong()))
+        return reply.error(404, "not_found", QString("task %1 does not exist").arg(req.args[0]));
+    reply.send(200, ctx.store.taskLog(req.args[0].toLongLong()).toUtf8(),
+               "text/plain; charset=utf-8");
+}
+
+} // namespace
+
+void addJobRoutes(HttpServer &http, ApiContext &ctx)
+{
+    auto bind = [&ctx](ApiHandler f) { return bindHandler(ctx, f); };
+    const QString jobs = "/api/v1/jobs";
+    http.addRoute("POST", jobs, Access::Client, bind(createJob));
+    http.addRoute("GET", jobs, Access::Client, bind(listJobs));
+    http.addRoute("GET", jobs + '/' + kId, Access::Client,
+                  [&ctx](const HttpRequest &req, HttpReply reply) {
+                      if (const auto job = findJob(ctx, req.args[0], reply))
+                          reply.json(200, job->toJson());
+                  });
+    http.addRoute("POST", jobs + '/' + kId + "/(cancel|pause|resume|retry)", Access::Client,
+                  bind(jobAction));
+    http.addRoute("GET", jobs + '/' + kId + "/explain", Access::Client, bind(explainJob));
+    http.addRoute("DELETE", jobs + '/' + kId, Access::Client, bind(deleteJob));
+    http.addRoute("GET", jobs + '/' + kId + "/tasks", Access::Client, bind(jobTasks));
+    http.addRoute("GET", jobs + '/' + kId + "/outputs", Access::Client, bind(jobOutputs));
+    http.addRoute("GET", jobs + '/' + kId + "/outputs/([^/]+)", Access::Client,
+                  bind(downloadOutput));
+    http.addRoute("GET", "/api/v1/tasks/" + kId + "/log", Access::Client, bind(taskLog));
+    http.addRoute("PUT", "/api/v1/tasks/" + kId + "/outputs/([^/]+)", Access::Node,
+                  bind(uploadOutput), FileStore::kMaxOutputSize);
+}
+
+} // namespace farm::server

@@ -1,0 +1,137 @@
+// REST: health, status, metrics, nodes, the bundled web UI, and shared helpers.
+#include "api/apicontext.h"
+
+#include "protocol/states.h"
+
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+
+namespace farm::server {
+namespace {
+
+void status(ApiContext &ctx, const HttpRequest &, HttpReply reply)
+{
+    QJsonObject jobs;
+    const auto counts = ctx.store.jobStateCounts();
+    for (auto it = counts.cbegin(); it != counts.cend(); ++it)
+        jobs.insert(it.key(), it.value());
+    reply.json(200, {{"version", kFarmVersion},
+                     {"protocol", kProtocolVersion},
+                     {"uptime_s", ctx.startedAt.secsTo(ctx.clock.now())},
+                     {"jobs", jobs},
+                     {"nodes", QJsonObject{{"online", ctx.scheduler.onlineCount()},
+                                           {"total", int(ctx.store.nodes().size())}}}});
+}
+
+void metrics(ApiContext &ctx, const HttpRequest &, HttpReply reply)
+{
+    QByteArray out;
+    auto gauge = [&out](const char *name, const char *help, const QMap<QString, int> &byState) {
+        out += QByteArray("# HELP ") + name + ' ' + help + "\n# TYPE " + name + " gauge\n";
+        for (auto it = byState.cbegin(); it != byState.cend(); ++it)
+            out += QByteArray(name) + "{state=\"" + it.key().toLatin1() + "\"} " +
+                   QByteArray::number(it.value()) + '\n';
+    };
+    gauge("farm_jobs", "Jobs by state.", ctx.store.jobStateCounts());
+    gauge("farm_tasks", "Tasks by state.", ctx.store.taskStateCounts());
+    const Scheduler::Metrics &m = ctx.scheduler.metrics();
+    out +=
+        "# HELP farm_nodes_online Nodes with a live connection.\n# TYPE farm_nodes_online gauge\n"
+        "farm_nodes_online " +
+        QByteArray::number(ctx.scheduler.onlineCount()) + '\n';
+    out += "# HELP farm_tasks_dispatched_total Tasks sent to nodes.\n"
+           "# TYPE farm_tasks_dispatched_total counter\nfarm_tasks_dispatched_total " +
+           QByteArray::number(m.dispatched) + '\n';
+    out += "# HELP farm_dispatch_latency_seconds Time from a task being queued to its dispatch.\n"
+           "# TYPE farm_dispatch_latency_seconds histogram\n";
+    for (size_t i = 0; i < Scheduler::kLatencyBuckets.size(); ++i)
+        out += "farm_dispatch_latency_seconds_bucket{le=\"" +
+               QByteArray::number(Scheduler::kLatencyBuckets[i]) + "\"} " +
+               QByteArray::number(m.buckets[i]) + '\n';
+    out += "farm_dispatch_latency_seconds_bucket{le=\"+Inf\"} " + QByteArray::number(m.dispatched) +
+           "\nfarm_dispatch_latency_seconds_sum " + QByteArray::number(m.latencySum, 'f', 6) +
+           "\nfarm_dispatch_latency_seconds_count " + QByteArray::number(m.dispatched) + '\n';
+    reply.send(200, out, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void nodes(ApiContext &ctx, const HttpRequest &, HttpReply reply)
+{
+    QJsonArray list;
+    for (const Node &n : ctx.scheduler.nodes())
+        list.append(n.toJson());
+    reply.json(200, {{"nodes", list}});
+}
+
+void nodeAction(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    const auto node = ctx.scheduler.setNodeAdmin(req.args[0].toLongLong(), req.args[1]);
+    if (!node)
+        return replyError(reply, node.error());
+    reply.json(200, node->toJson());
+}
+
+void staticFile(const HttpRequest &req, HttpReply reply)
+{
+    QString path = req.path;
+    if (path == "/")
+        path = "/index.html";
+    const QString name = path.section('/', -1);
+    const QString resource = ":/web" + path;
+    if (!isSafeFileName(name) || !QFileInfo(resource).isFile())
+        return reply.error(404, "not_found", QString("no such resource: %1").arg(req.path));
+    QFile f(resource);
+    if (!f.open(QIODevice::ReadOnly))
+        return reply.error(404, "not_found", QString("no such resource: %1").arg(req.path));
+    reply.send(200, f.readAll(), contentTypeFor(name), {{"Cache-Control", "no-cache"}});
+}
+
+} // namespace
+
+void replyError(HttpReply &reply, const Error &error)
+{
+    static const QHash<QString, int> kStatus{{"not_found", 404}, {"conflict", 409},
+                                             {"too_large", 413}, {"unauthorized", 401},
+                                             {"internal", 500},  {"method_not_allowed", 405}};
+    reply.error(kStatus.value(error.code, 400), error.code, error.message);
+}
+
+QByteArray contentTypeFor(const QString &name)
+{
+    static const QHash<QString, QByteArray> kTypes{{"html", "text/html; charset=utf-8"},
+                                                   {"css", "text/css; charset=utf-8"},
+                                                   {"js", "text/javascript; charset=utf-8"},
+                                                   {"mjs", "text/javascript; charset=utf-8"},
+                                                   {"json", "application/json"},
+                                                   {"png", "image/png"},
+                                                   {"jpg", "image/jpeg"},
+                                                   {"jpeg", "image/jpeg"},
+                                                   {"svg", "image/svg+xml"},
+                                                   {"ico", "image/x-icon"},
+                                                   {"webp", "image/webp"},
+                                                   {"gif", "image/gif"},
+                                                   {"exr", "image/x-exr"},
+                                                   {"mp4", "video/mp4"},
+                                                   {"txt", "text/plain; charset=utf-8"},
+                                                   {"log", "text/plain; charset=utf-8"},
+                                                   {"woff2", "font/woff2"}};
+    return kTypes.value(name.section('.', -1).toLower(), "application/octet-stream");
+}
+
+void addSystemRoutes(HttpServer &http, ApiContext &ctx)
+{
+    auto bind = [&ctx](ApiHandler f) { return bindHandler(ctx, f); };
+    http.addRoute("GET", "/health", Access::Public, [](const HttpRequest &, HttpReply reply) {
+        reply.json(200, {{"status", "ok"}});
+    });
+    http.addRoute("GET", "/api/v1/status", Access::Client, bind(status));
+    http.addRoute("GET", "/metrics", Access::Client, bind(metrics));
+    http.addRoute("GET", "/api/v1/nodes", Access::Client, bind(nodes));
+    http.addRoute("POST", "/api/v1/nodes/(\\d{1,18})/(drain|enable|disable)", Access::Client,
+                  bind(nodeAction));
+    // The web UI must load before it knows a token, so its files are public.
+    for (const char *pattern : {"/", "/index\\.html", "/css/[^/]+", "/js/[^/]+", "/img/[^/]+"})
+        http.addRoute("GET", pattern, Access::Public, staticFile);
+}
+
+} // namespace farm::server

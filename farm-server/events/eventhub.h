@@ -1,0 +1,33 @@
+#pragma once
+
+#include "events/eventsink.h"
+
+#include <QList>
+#include <QObject>
+
+#include <memory>
+
+class QWebSocket;
+
+namespace farm::server {
+
+/// /ws/events: dashboards get `hello`, then every published job.*, task.* and node.* event.
+class EventHub
+    : public QObject
+    , public EventSink
+{
+    Q_OBJECT
+public:
+    explicit EventHub(QObject *parent = nullptr);
+    ~EventHub() override;
+
+    void addClient(std::unique_ptr<QWebSocket> socket);
+    void publish(const QString &type, const QJsonObject &data) override;
+    int clientCount() const { return int(m_clients.size()); }
+
+private:
+    struct Client;
+    QList<Client *> m_clients;
+};
+
+} // namespace farm::server

@@ -1,0 +1,129 @@
+#include "events/nodehub.h"
+
+#include "scheduler/scheduler.h"
+
+#include <QTimer>
+#include <QWebSocket>
+
+namespace farm::server {
+namespace {
+
+constexpr int kPolicyViolation = 1008;
+constexpr int kHelloTimeoutMs = 10000;
+
+/// One agent socket. It is a NodeLink for the scheduler and lives until the socket closes.
+class NodeConnection
+    : public QObject
+    , public NodeLink
+{
+public:
+    NodeConnection(Scheduler &scheduler, QWebSocket *socket, QObject *parent)
+        : QObject(parent)
+        , m_scheduler(scheduler)
+        , m_socket(socket)
+    {
+        m_socket->setParent(this);
+        m_socket->setMaxAllowedIncomingMessageSize(4 * 1024 * 1024);
+        connect(m_socket, &QWebSocket::textMessageReceived, this, &NodeConnection::onText);
+        connect(m_socket, &QWebSocket::binaryMessageReceived, this, [this] {
+            sendError("invalid_message", "binary frames are not part of the protocol");
+        });
+        connect(m_socket, &QWebSocket::disconnected, this, &NodeConnection::onClosed);
+        QTimer::singleShot(kHelloTimeoutMs, this, [this] {
+            if (!m_nodeId)
+                close(kPolicyViolation, "no hello received");
+        });
+    }
+
+    void send(const QString &type, const QJsonObject &data) override
+    {
+        m_socket->sendTextMessage(QString::fromUtf8(m_writer.write(type, data)));
+    }
+
+    void close(int code, const QString &reason) override
+    {
+        m_closing = true; // whatever still arrives on this socket is not from a registered node
+        m_socket->close(QWebSocketProtocol::CloseCode(code), reason);
+    }
+
+private:
+    void sendError(const QString &code, const QString &message)
+    {
+        send(msg::Error, {{"code", code}, {"message", message}});
+    }
+
+    void onText(const QString &text)
+    {
+        if (m_closing)
+            return;
+        const auto e = Envelope::parse(text.toUtf8());
+        if (!e) {
+            sendError(e.error().code, e.error().message);
+            return;
+        }
+        if (!m_nodeId) {
+            if (e->type != msg::Hello) {
+                sendError("hello_required", "the first message must be hello");
+                close(kPolicyViolation, "the first message must be hello");
+                return;
+            }
+            const auto id = m_scheduler.connectNode(this, e->data);
+            if (!id) {
+                sendError(id.error().code, id.error().message);
+                close(kPolicyViolation, id.error().message.left(120));
+                return;
+            }
+            m_nodeId = *id;
+            return;
+        }
+        if (e->type == msg::Hello) {
+            sendError("already_registered", "hello was already received on this connection");
+            return;
+        }
+        if (auto r = m_scheduler.handleMessage(m_nodeId, *e); !r)
+            sendError(r.error().code, r.error().message);
+    }
+
+    void onClosed()
+    {
+        if (m_nodeId)
+            m_scheduler.disconnectNode(m_nodeId, this, "socket closed");
+        m_nodeId = 0;
+        deleteLater();
+    }
+
+    Scheduler &m_scheduler;
+    QWebSocket *m_socket;
+    EnvelopeWriter m_writer;
+    qint64 m_nodeId = 0;
+    bool m_closing = false;
+};
+
+} // namespace
+
+NodeHub::NodeHub(Scheduler &scheduler, QObject *parent)
+    : QObject(parent)
+    , m_scheduler(scheduler)
+{}
+
+NodeHub::~NodeHub()
+{
+    // Tell the scheduler nothing: the server is going down with its state persisted; tasks
+    // still on nodes are re-queued by Scheduler::recover() at the next start.
+    for (QWebSocket *ws : findChildren<QWebSocket *>()) {
+        ws->disconnect();
+        ws->close(QWebSocketProtocol::CloseCodeGoingAway, "server shutting down");
+    }
+}
+
+void NodeHub::addConnection(std::unique_ptr<QWebSocket> socket)
+{
+    new NodeConnection(m_scheduler, socket.release(), this);
+}
+
+int NodeHub::connectionCount() const
+{
+    return int(children().size());
+}
+
+} // namespace farm::server

@@ -1,0 +1,111 @@
+#include "farmserver.h"
+
+#include "api/apicontext.h"
+#include "api/httpserver.h"
+#include "events/eventhub.h"
+#include "events/nodehub.h"
+#include "files/filestore.h"
+#include "scheduler/scheduler.h"
+#include "scheduler/statemachine.h"
+#include "store/sqlitestore.h"
+
+#include <QDir>
+#include <QWebSocket>
+
+namespace farm::server {
+
+FarmServer::FarmServer(ServerConfig config, Clock *clock, QObject *parent)
+    : QObject(parent)
+    , m_config(std::move(config))
+{
+    if (!clock) {
+        m_ownClock = std::make_unique<SystemClock>();
+        clock = m_ownClock.get();
+    }
+    m_clock = clock;
+}
+
+FarmServer::~FarmServer()
+{
+    // Nodes first, without telling the scheduler: their tasks stay "running" in the database
+    // and the next start re-queues them for the nodes to claim back. Then HTTP, the logic, the
+    // database last.
+    m_nodes.reset();
+    m_http.reset();
+    m_scheduler.reset();
+    m_machine.reset();
+    m_api.reset();
+    m_files.reset();
+    m_events.reset();
+    m_store.reset();
+}
+
+QString FarmServer::url() const
+{
+    const bool v6 = QHostAddress(m_config.bind).protocol() == QAbstractSocket::IPv6Protocol;
+    return QString(v6 ? "http://[%1]:%2" : "http://%1:%2").arg(m_config.bind).arg(m_port);
+}
+
+Result<quint16> FarmServer::start()
+{
+    const QString dir = QDir(m_config.dataDir).absolutePath();
+    if (!QDir().mkpath(dir))
+        return makeError("internal", QString("cannot create data dir %1").arg(dir));
+    m_store = std::make_unique<SqliteStore>();
+    m_events = std::make_unique<EventHub>();
+    m_files = std::make_unique<FileStore>(dir, *m_store, *m_clock);
+    if (auto r = m_files->init(); !r)
+        return r.error();
+    if (auto r = m_store->open(dir + "/farm.db"); !r)
+        return r.error();
+    m_machine = std::make_unique<StateMachine>(*m_store, *m_clock, *m_events);
+    SchedulerConfig sc{m_config.leaseS, m_config.heartbeatS, m_config.joinToken};
+    m_scheduler = std::make_unique<Scheduler>(*m_store, *m_machine, *m_clock, *m_events, sc);
+    if (auto r = m_scheduler->recover(); !r)
+        return r.error();
+    m_nodes = std::make_unique<NodeHub>(*m_scheduler);
+
+    m_api = std::make_unique<ApiContext>(ApiContext{*m_store, *m_files, *m_machine, *m_scheduler,
+                                                    *m_events, *m_clock, this, m_clock->now()});
+    m_http = std::make_unique<HttpServer>(
+        AuthConfig{m_config.token, m_config.joinToken, m_config.trustLoopback});
+    addSystemRoutes(*m_http, *m_api);
+    addJobRoutes(*m_http, *m_api);
+    addFileRoutes(*m_http, *m_api);
+    m_http->addWebSocketPath("/ws/events", Access::Client);
+    // With a join token the hello message proves who a node is; without one, the transport must.
+    m_http->addWebSocketPath("/ws/node",
+                             m_config.joinToken.isEmpty() ? Access::Client : Access::Public);
+    connect(m_http.get(), &HttpServer::newWebSocketConnection, this, &FarmServer::onWebSocket);
+
+    const auto listening = m_http->listenOn(QHostAddress(m_config.bind), m_config.port);
+    if (std::holds_alternative<QString>(listening))
+        return makeError("internal", std::get<QString>(listening));
+    m_port = std::get<quint16>(listening);
+
+    connect(&m_leaseTimer, &QTimer::timeout, m_scheduler.get(), &Scheduler::checkLeases);
+    m_leaseTimer.start(1000);
+    // Abandoned uploads hold up to 8 GiB each: drop those a week old, at start and hourly.
+    m_files->purgeStaleUploads();
+    connect(&m_cleanupTimer, &QTimer::timeout, this, [this] { m_files->purgeStaleUploads(); });
+    m_cleanupTimer.start(3600 * 1000);
+    return m_port;
+}
+
+void FarmServer::onWebSocket()
+{
+    while (m_http->hasPendingWebSocketConnections()) {
+        std::unique_ptr<QWebSocket> socket = m_http->nextPendingWebSocketConnection();
+        if (!socket)
+            break;
+        const QString path = socket->requestUrl().path();
+        if (path == "/ws/node")
+            m_nodes->addConnection(std::move(socket));
+        else if (path == "/ws/events")
+            m_events->addClient(std::move(socket));
+        else
+            socket->close(QWebSocketProtocol::CloseCodePolicyViolated, "unknown path");
+    }
+}
+
+} // namespace farm::server

@@ -1,0 +1,64 @@
+#pragma once
+
+#include "scheduler/clock.h"
+#include "serverconfig.h"
+
+#include <QDateTime>
+#include <QObject>
+#include <QTimer>
+
+#include <memory>
+
+namespace farm::server {
+
+class SqliteStore;
+class FileStore;
+class EventHub;
+class StateMachine;
+class Scheduler;
+class NodeHub;
+class HttpServer;
+struct ApiContext;
+
+/// The whole server in one object: database, files, scheduler, hubs and HTTP. main() wires it
+/// to the command line; tests run it in-process on port 0.
+class FarmServer : public QObject
+{
+    Q_OBJECT
+public:
+    /// `clock` defaults to the system clock; tests pass a ManualClock they keep alive.
+    explicit FarmServer(ServerConfig config, Clock *clock = nullptr, QObject *parent = nullptr);
+    ~FarmServer() override;
+
+    /// Opens the data dir and database, re-queues orphaned tasks, starts listening.
+    Result<quint16> start();
+    quint16 port() const { return m_port; }
+    QString url() const;
+    const ServerConfig &config() const { return m_config; }
+
+    SqliteStore &store() { return *m_store; }
+    FileStore &files() { return *m_files; }
+    Scheduler &scheduler() { return *m_scheduler; }
+    StateMachine &stateMachine() { return *m_machine; }
+    EventHub &events() { return *m_events; }
+
+private:
+    void onWebSocket();
+
+    ServerConfig m_config;
+    std::unique_ptr<Clock> m_ownClock;
+    Clock *m_clock;
+    std::unique_ptr<SqliteStore> m_store;
+    std::unique_ptr<EventHub> m_events;
+    std::unique_ptr<FileStore> m_files;
+    std::unique_ptr<StateMachine> m_machine;
+    std::unique_ptr<Scheduler> m_scheduler;
+    std::unique_ptr<NodeHub> m_nodes;
+    std::unique_ptr<ApiContext> m_api;
+    std::unique_ptr<HttpServer> m_http;
+    QTimer m_leaseTimer;
+    QTimer m_cleanupTimer;
+    quint16 m_port = 0;
+};
+
+} // namespace farm::server

@@ -1,0 +1,69 @@
+// farm-server: command line → FarmServer; SIGINT/SIGTERM shut it down cleanly.
+#include "farmserver.h"
+#include "protocol/states.h"
+
+#include <QCoreApplication>
+#include <QSocketNotifier>
+
+#include <csignal>
+#include <cstdio>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace {
+
+int g_signalFd[2] = {-1, -1};
+
+void onSignal(int)
+{
+    const char c = 1;
+    [[maybe_unused]] const auto n = ::write(g_signalFd[1], &c, 1);
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName("farm-server");
+    QCoreApplication::setApplicationVersion(farm::kFarmVersion);
+
+    auto config = farm::server::ServerConfig::fromArguments(QCoreApplication::arguments());
+    if (!config) {
+        if (config.error().code == "help") {
+            std::fputs(qPrintable(config.error().message), stdout);
+            return 0;
+        }
+        std::fprintf(stderr, "farm-server: %s\n", qPrintable(config.error().message));
+        return 2;
+    }
+
+    // Self-pipe: the handler only writes a byte; the event loop does the shutting down.
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalFd) != 0) {
+        std::fprintf(stderr, "farm-server: cannot create the signal pipe\n");
+        return 1;
+    }
+    QSocketNotifier notifier(g_signalFd[0], QSocketNotifier::Read);
+    QObject::connect(&notifier, &QSocketNotifier::activated, &app, [] {
+        char c;
+        [[maybe_unused]] const auto n = ::read(g_signalFd[0], &c, 1);
+        QCoreApplication::quit();
+    });
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGTERM, onSignal);
+
+    int rc = 0;
+    {
+        farm::server::FarmServer server(*config);
+        const auto port = server.start();
+        if (!port) {
+            std::fprintf(stderr, "farm-server: %s\n", qPrintable(port.error().message));
+            return 1;
+        }
+        std::printf("farm-server listening on %s (data: %s)\n", qPrintable(server.url()),
+                    qPrintable(config->dataDir));
+        std::fflush(stdout);
+        rc = app.exec();
+    } // the server (and its database) closes here
+    return rc;
+}

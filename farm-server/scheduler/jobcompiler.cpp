@@ -1,0 +1,36 @@
+#include "scheduler/jobcompiler.h"
+
+#include <functional>
+#include <utility>
+
+namespace farm::server {
+namespace {
+
+using Compiler = std::function<Result<QList<FrameRange>>(const JobSpec &)>;
+
+// A model job renders each frame independently: chunks of `chunk` consecutive frames.
+Result<QList<FrameRange>> compileModel(const JobSpec &spec)
+{
+    const auto range = FrameRange::parse(spec.frames);
+    if (!range)
+        return range.error();
+    if (spec.chunk < 1)
+        return makeError("invalid_field", "chunk must be at least 1");
+    return range->chunks(spec.chunk);
+}
+
+const std::pair<const char *, Compiler> kCompilers[] = {
+    {"model", compileModel},
+};
+
+} // namespace
+
+Result<QList<FrameRange>> JobCompiler::compile(const JobSpec &spec)
+{
+    for (const auto &[type, compiler] : kCompilers)
+        if (spec.type == QLatin1String(type))
+            return compiler(spec);
+    return makeError("invalid_field", QString("type '%1' is not a known job type").arg(spec.type));
+}
+
+} // namespace farm::server

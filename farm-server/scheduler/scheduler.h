@@ -1,0 +1,126 @@
+#pragma once
+
+#include "events/eventsink.h"
+#include "protocol/message.h"
+#include "scheduler/clock.h"
+#include "scheduler/statemachine.h"
+#include "store/jobstore.h"
+
+#include <QHash>
+#include <QObject>
+#include <QSet>
+
+#include <array>
+
+namespace farm::server {
+
+/// A live connection to one render node (a WebSocket in production, a recorder in tests).
+class NodeLink
+{
+public:
+    virtual ~NodeLink() = default;
+    virtual void send(const QString &type, const QJsonObject &data) = 0;
+    virtual void close(int code, const QString &reason) = 0;
+};
+
+struct SchedulerConfig
+{
+    int leaseS = 20;
+    int heartbeatS = 5;
+    QString joinToken; // empty: nodes need none (the transport decides who may connect)
+};
+
+/// Push scheduler: tracks live nodes and their slots, hands queued tasks to free slots, handles
+/// the node protocol (docs/API.md, /ws/node) and leases. State changes go through StateMachine.
+class Scheduler : public QObject
+{
+    Q_OBJECT
+public:
+    /// A node whose tasks of one job failed this often gets no more of that job's tasks while
+    /// another connected node could run them.
+    static constexpr int kBlocklistAfter = 2;
+    static constexpr std::array<double, 9> kLatencyBuckets{0.005, 0.01, 0.05, 0.1,  0.5,
+                                                           1.0,   5.0,  30.0, 300.0};
+    struct Metrics
+    {
+        qint64 dispatched = 0;
+        std::array<qint64, kLatencyBuckets.size()>
+            buckets{}; // cumulative: dispatches at or under each bound
+        double latencySum = 0.0;
+    };
+
+    Scheduler(JobStore &store, StateMachine &machine, const Clock &clock, EventSink &events,
+              SchedulerConfig config, QObject *parent = nullptr);
+
+    /// Server start: tasks the database still shows on nodes lost their nodes with the old process.
+    Result<void> recover();
+    /// Handles `hello`; on success the node is registered, welcomed and given work.
+    /// Errors with code "unauthorized" mean the caller must close with a policy violation.
+    Result<qint64> connectNode(NodeLink *link, const QJsonObject &hello);
+    /// The node's socket is gone: it goes offline and its tasks return to the queue.
+    void disconnectNode(qint64 nodeId, NodeLink *link, const QString &why);
+    /// Any message after hello; an error is answered to the node, the connection stays.
+    Result<void> handleMessage(qint64 nodeId, const Envelope &message);
+    /// Nodes silent for longer than the lease are treated as lost. Called by a timer.
+    void checkLeases();
+    /// Hands queued tasks to free slots. Called whenever work or capacity appears.
+    void dispatch();
+    /// Tells nodes to stop tasks (job canceled or failed).
+    void sendCancels(const QList<std::pair<qint64, qint64>> &cancels);
+
+    /// Sentences saying why a job's queued tasks are not running ("Why isn't my job running?").
+    QStringList explain(const Job &job) const;
+
+    QList<Node> nodes() const;
+    std::optional<Node> node(qint64 id) const;
+    /// drain | enable | disable.
+    Result<Node> setNodeAdmin(qint64 id, const QString &action);
+    int onlineCount() const { return int(m_live.size()); }
+    const Metrics &metrics() const { return m_metrics; }
+    const SchedulerConfig &config() const { return m_config; }
+
+private:
+    struct LiveNode
+    {
+        qint64 id = 0;
+        NodeCapabilities caps;
+        NodeLink *link = nullptr;
+        QString admin;
+        QDateTime connectedAt, lastSeen;
+        QSet<qint64> tasks; // assigned or running here
+    };
+    using Handler = Result<void> (Scheduler::*)(LiveNode &, const QJsonObject &);
+
+    Result<void> onHeartbeat(LiveNode &n, const QJsonObject &d);
+    Result<void> onAccepted(LiveNode &n, const QJsonObject &d);
+    Result<void> onProgress(LiveNode &n, const QJsonObject &d);
+    Result<void> onLog(LiveNode &n, const QJsonObject &d);
+    Result<void> onDone(LiveNode &n, const QJsonObject &d);
+    Result<void> onFailed(LiveNode &n, const QJsonObject &d);
+
+    Result<TaskRecord> ownTask(const LiveNode &n, const QJsonObject &d);
+    bool meets(const LiveNode &n, const JobSpec &spec) const;
+    bool blocked(qint64 jobId, qint64 nodeId) const;
+    /// Some enabled node meets the job and is not blocklisted for it (busy or not).
+    bool hasUnblockedNode(qint64 jobId, const JobSpec &spec) const;
+    Node toNode(const LiveNode &n) const;
+    Node toNode(const NodeRecord &r) const;
+    void publishNode(qint64 id);
+    void forget(const Outcome &out);
+    void reconcile(LiveNode &n, const QList<qint64> &running);
+    QJsonObject assignment(const TaskRecord &task, const JobSpec &spec,
+                           const QString &frames) const;
+
+    JobStore &m_store;
+    StateMachine &m_machine;
+    const Clock &m_clock;
+    EventSink &m_events;
+    SchedulerConfig m_config;
+    QHash<qint64, LiveNode> m_live;
+    QHash<qint64, QHash<qint64, int>> m_failures; // job → node → failed tasks (blocklist)
+    Metrics m_metrics;
+    bool m_dispatching = false;
+    bool m_dispatchAgain = false;
+};
+
+} // namespace farm::server

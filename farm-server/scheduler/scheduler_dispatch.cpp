@@ -1,0 +1,284 @@
+// Scheduler: dispatch, node views and admin actions (protocol handling in scheduler.cpp).
+#include "scheduler/scheduler.h"
+
+#include <QJsonArray>
+#include <QLoggingCategory>
+
+#include <algorithm>
+
+Q_DECLARE_LOGGING_CATEGORY(lcScheduler)
+
+namespace farm::server {
+
+bool Scheduler::meets(const LiveNode &n, const JobSpec &spec) const
+{
+    const bool hasEngine = std::any_of(n.caps.engines.cbegin(), n.caps.engines.cend(),
+                                       [&](const EngineInfo &e) { return e.name == spec.type; });
+    if (!hasEngine)
+        return false;
+    if (spec.requirements.gpu && n.caps.gpus.isEmpty())
+        return false;
+    for (const QString &tag : spec.requirements.tags)
+        if (!n.caps.tags.contains(tag))
+            return false;
+    return true;
+}
+
+bool Scheduler::blocked(qint64 jobId, qint64 nodeId) const
+{
+    return m_failures.value(jobId).value(nodeId) >= kBlocklistAfter;
+}
+
+bool Scheduler::hasUnblockedNode(qint64 jobId, const JobSpec &spec) const
+{
+    return std::any_of(m_live.cbegin(), m_live.cend(), [&](const LiveNode &n) {
+        return n.admin == "enabled" && meets(n, spec) && !blocked(jobId, n.id);
+    });
+}
+
+QJsonObject Scheduler::assignment(const TaskRecord &task, const JobSpec &spec,
+                                  const QString &frames) const
+{
+    return {{"task", task.task.id},
+            {"job", task.task.jobId},
+            {"type", spec.type},
+            {"frames", frames},
+            {"job_frames", spec.frames},
+            {"attempt", task.task.attempts + task.orphaned + 1},
+            {"input", QJsonObject{{"file", spec.input.file},
+                                  {"name", spec.input.name},
+                                  {"url", "/api/v1/files/" + spec.input.file}}},
+            {"settings", spec.settings.toJson()}};
+}
+
+void Scheduler::dispatch()
+{
+    // Handlers below may trigger dispatch again (events, cancels): run it as a loop instead.
+    if (m_dispatching) {
+        m_dispatchAgain = true;
+        return;
+    }
+    m_dispatching = true;
+    do {
+        m_dispatchAgain = false;
+        QHash<qint64, int> free;
+        int totalFree = 0;
+        for (const LiveNode &n : std::as_const(m_live)) {
+            const int f = n.caps.slotCount - int(n.tasks.size());
+            if (n.admin == "enabled" && f > 0) {
+                free.insert(n.id, f);
+                totalFree += f;
+            }
+        }
+        if (totalFree == 0)
+            break;
+
+        struct Pending
+        {
+            qint64 nodeId;
+            qint64 taskId;
+            JobSpec spec;
+            QString frames;
+            QDateTime queuedAt;
+        };
+        QList<TaskChange> changes;
+        QList<Pending> pending;
+        QHash<qint64, QSet<int>> doneFrames; // per job: frames whose outputs already landed
+        QHash<qint64, bool> alternative;     // per job: hasUnblockedNode, computed once a pass
+        for (const Candidate &c : m_store.candidates(qMax(64, totalFree * 4))) {
+            qint64 best = 0;
+            for (auto it = free.cbegin(); it != free.cend(); ++it) {
+                if (it.value() <= 0 || !meets(m_live[it.key()], c.spec))
+                    continue;
+                if (blocked(c.jobId, it.key())) {
+                    // A blocklisted node still serves when it is the only one that could.
+                    if (!alternative.contains(c.jobId))
+                        alternative.insert(c.jobId, hasUnblockedNode(c.jobId, c.spec));
+                    if (alternative.value(c.jobId))
+                        continue;
+                }
+                if (!best || it.value() > free.value(best))
+                    best = it.key();
+            }
+            if (!best)
+                continue;
+            if (!doneFrames.contains(c.jobId)) {
+                QSet<int> frames;
+                for (const OutputRecord &o : m_store.outputs(c.jobId))
+                    if (o.frame)
+                        frames.insert(*o.frame);
+                doneFrames.insert(c.jobId, frames);
+            }
+            const auto range = FrameRange::parse(c.task.task.frames);
+            QList<int> remaining;
+            for (int f : range ? range->frames() : QList<int>{})
+                if (!doneFrames[c.jobId].contains(f))
+                    remaining.append(f);
+            changes.append({c.task.task.id, TaskState::Assigned, best});
+            if (remaining.isEmpty() && range) { // preempted after its last frame landed
+                changes.append({c.task.task.id, TaskState::Done, best});
+                continue;
+            }
+            pending.append(
+                {best, c.task.task.id, c.spec, FrameRange(remaining).toString(), c.task.queuedAt});
+            free[best] -= 1;
+            if (--totalFree == 0)
+                break;
+        }
+        if (changes.isEmpty())
+            break;
+        auto out = m_machine.apply(changes);
+        if (!out) {
+            qCWarning(lcScheduler) << "dispatch failed:" << out.error().message;
+            break;
+        }
+        forget(*out);
+        const QDateTime now = m_clock.now();
+        for (const Pending &p : pending) {
+            const auto t = m_store.task(p.taskId);
+            auto it = m_live.find(p.nodeId);
+            if (!t || it == m_live.end())
+                continue;
+            it->link->send(msg::TaskAssign, assignment(*t, p.spec, p.frames));
+            const double latency = p.queuedAt.isValid() ? p.queuedAt.msecsTo(now) / 1000.0 : 0.0;
+            ++m_metrics.dispatched;
+            m_metrics.latencySum += latency;
+            for (size_t i = 0; i < kLatencyBuckets.size(); ++i)
+                if (latency <= kLatencyBuckets[i])
+                    ++m_metrics.buckets[i];
+        }
+    } while (m_dispatchAgain);
+    m_dispatching = false;
+}
+
+QStringList Scheduler::explain(const Job &job) const
+{
+    QStringList why;
+    if (isFinal(job.state))
+        return {QString("the job is %1").arg(toString(job.state))};
+    if (job.state == JobState::Paused)
+        why.append("the job is paused; resume it to continue");
+    if (job.tasks.queued == 0)
+        return why.isEmpty() ? QStringList{"no task is waiting: every task is running or done"}
+                             : why;
+    if (m_live.isEmpty()) {
+        why.append("no render node is connected");
+        return why;
+    }
+    int suitable = 0, usable = 0, freeSlots = 0;
+    QStringList misses;
+    for (const LiveNode &n : m_live) {
+        if (!meets(n, job.spec)) {
+            QStringList lacks;
+            if (std::none_of(n.caps.engines.cbegin(), n.caps.engines.cend(),
+                             [&](const EngineInfo &e) { return e.name == job.spec.type; }))
+                lacks.append(QString("the '%1' engine").arg(job.spec.type));
+            if (job.spec.requirements.gpu && n.caps.gpus.isEmpty())
+                lacks.append("a GPU");
+            for (const QString &tag : job.spec.requirements.tags)
+                if (!n.caps.tags.contains(tag))
+                    lacks.append(QString("tag '%1'").arg(tag));
+            misses.append(QString("%1 lacks %2").arg(n.caps.name, lacks.join(", ")));
+            continue;
+        }
+        ++suitable;
+        if (blocked(job.id, n.id) && hasUnblockedNode(job.id, job.spec)) {
+            misses.append(QString("%1 is blocklisted for this job after %2 failures")
+                              .arg(n.caps.name)
+                              .arg(m_failures.value(job.id).value(n.id)));
+            continue;
+        }
+        if (n.admin != "enabled") {
+            misses.append(QString("%1 is %2").arg(n.caps.name, n.admin));
+            continue;
+        }
+        ++usable;
+        freeSlots += qMax(0, n.caps.slotCount - int(n.tasks.size()));
+    }
+    if (suitable == 0)
+        why.append("no connected node meets the job's requirements: " + misses.join("; "));
+    else if (usable == 0)
+        why.append("every node that could run it is drained, disabled or blocklisted: " +
+                   misses.join("; "));
+    else if (freeSlots == 0)
+        why.append(QString("all %1 usable node(s) are busy; tasks of higher priority or older "
+                           "jobs go first")
+                       .arg(usable));
+    else
+        why.append("a usable node has a free slot: the job should start momentarily");
+    if (usable > 0 && !misses.isEmpty())
+        why.append("not used: " + misses.join("; "));
+    return why;
+}
+
+Node Scheduler::toNode(const LiveNode &n) const
+{
+    Node node;
+    node.id = n.id;
+    node.caps = n.caps;
+    if (n.admin == "disabled")
+        node.state = NodeState::Disabled;
+    else if (n.admin == "draining")
+        node.state = NodeState::Draining;
+    else
+        node.state = n.tasks.isEmpty() ? NodeState::Idle : NodeState::Busy;
+    node.running = n.tasks.values();
+    std::sort(node.running.begin(), node.running.end());
+    node.connectedAt = n.connectedAt;
+    node.lastSeen = n.lastSeen;
+    return node;
+}
+
+Node Scheduler::toNode(const NodeRecord &r) const
+{
+    if (m_live.contains(r.id))
+        return toNode(m_live[r.id]);
+    Node node;
+    node.id = r.id;
+    node.caps = r.caps;
+    node.state = NodeState::Offline; // derived from the live socket, never from the row
+    node.connectedAt = r.connectedAt;
+    node.lastSeen = r.lastSeen;
+    return node;
+}
+
+QList<Node> Scheduler::nodes() const
+{
+    QList<Node> out;
+    for (const NodeRecord &r : m_store.nodes())
+        out.append(toNode(r));
+    return out;
+}
+
+std::optional<Node> Scheduler::node(qint64 id) const
+{
+    const auto r = m_store.node(id);
+    if (!r)
+        return std::nullopt;
+    return toNode(*r);
+}
+
+void Scheduler::publishNode(qint64 id)
+{
+    if (const auto n = node(id))
+        m_events.publish(msg::NodeUpdated, n->toJson());
+}
+
+Result<Node> Scheduler::setNodeAdmin(qint64 id, const QString &action)
+{
+    static const QHash<QString, QString> kAdmin{
+        {"drain", "draining"}, {"enable", "enabled"}, {"disable", "disabled"}};
+    if (!kAdmin.contains(action))
+        return makeError("not_found", QString("unknown node action '%1'").arg(action));
+    if (!m_store.node(id))
+        return makeError("not_found", QString("node %1 does not exist").arg(id));
+    if (auto r = m_store.setNodeAdmin(id, kAdmin[action]); !r)
+        return r.error();
+    if (m_live.contains(id))
+        m_live[id].admin = kAdmin[action];
+    publishNode(id);
+    dispatch();
+    return *node(id);
+}
+
+} // namespace farm::server

@@ -1,0 +1,278 @@
+#include "scheduler/statemachine.h"
+
+#include "protocol/message.h"
+
+#include <QSet>
+
+namespace farm::server {
+
+StateMachine::StateMachine(JobStore &store, const Clock &clock, EventSink &events)
+    : m_store(store)
+    , m_clock(clock)
+    , m_events(events)
+{}
+
+Result<void> StateMachine::applyOne(const TaskChange &change, QList<TaskRecord> &changed)
+{
+    auto found = m_store.task(change.taskId);
+    if (!found)
+        return makeError("not_found", QString("task %1 does not exist").arg(change.taskId));
+    TaskRecord r = *found;
+    Task &t = r.task;
+    TaskState to = change.to;
+    const QDateTime now = m_clock.now();
+
+    if (change.reason == TaskChange::Reason::Failure && to == TaskState::Failed) {
+        ++t.attempts;
+        t.error = QString("attempt %1 failed: %2").arg(t.attempts).arg(change.error);
+        if (t.attempts < kMaxAttempts)
+            to = TaskState::Queued;
+        else
+            t.error = QString("failed after %1 attempts: %2").arg(t.attempts).arg(change.error);
+    } else if (change.reason == TaskChange::Reason::Orphaned && to == TaskState::Queued) {
+        ++r.orphaned;
+        if (r.orphaned >= kMaxOrphans) {
+            to = TaskState::Failed;
+            t.error = QString("its node was lost %1 times").arg(r.orphaned);
+        }
+    } else if (!change.error.isEmpty()) {
+        t.error = change.error;
+    }
+
+    if (!canTransition(t.state, to))
+        return makeError("conflict", QString("task %1 cannot go from %2 to %3")
+                                         .arg(t.id)
+                                         .arg(toString(t.state), toString(to)));
+    t.state = to;
+    switch (to) {
+    case TaskState::Queued:
+        t.nodeId = 0;
+        t.nodeName.clear();
+        t.progress = 0.0;
+        t.startedAt = {};
+        r.queuedAt = now;
+        break;
+    case TaskState::Assigned:
+        t.nodeId = change.nodeId;
+        t.progress = 0.0;
+        break;
+    case TaskState::Running:
+        if (!t.startedAt.isValid())
+            t.startedAt = now;
+        break;
+    case TaskState::Done:
+        t.progress = 1.0;
+        t.error.clear();
+        if (!t.startedAt.isValid())
+            t.startedAt = now;
+        t.finishedAt = now;
+        break;
+    case TaskState::Failed:
+    case TaskState::Canceled:
+        t.finishedAt = now;
+        break;
+    }
+    if (auto w = m_store.updateTask(r); !w)
+        return w;
+    changed.append(r);
+    return {};
+}
+
+Result<void> StateMachine::deriveJob(qint64 jobId, const QList<TaskRecord> &changed, Outcome &out)
+{
+    auto job = m_store.job(jobId);
+    if (!job)
+        return makeError("not_found", QString("job %1 does not exist").arg(jobId));
+    Job j = *job;
+    const QDateTime now = m_clock.now();
+    const TaskRecord *failed = nullptr;
+    for (const TaskRecord &r : changed)
+        if (r.task.jobId == jobId && r.task.state == TaskState::Failed)
+            failed = &r;
+
+    if (!isFinal(j.state) && failed) {
+        j.state = JobState::Failed;
+        j.error = QString("task %1 (frames %2) %3")
+                      .arg(failed->task.index)
+                      .arg(failed->task.frames, failed->task.error);
+        j.finishedAt = now;
+        if (!j.startedAt.isValid())
+            j.startedAt = now;
+        // The job is over: stop its other tasks, telling the nodes that run them.
+        if (auto r = cancelRest(jobId, out); !r)
+            return r;
+    } else if (!isFinal(j.state) && j.state != JobState::Paused && j.tasks.total > 0 &&
+               j.tasks.done == j.tasks.total) {
+        j.state = JobState::Completed;
+        j.finishedAt = now;
+        if (!j.startedAt.isValid())
+            j.startedAt = now;
+    } else if (j.state == JobState::Queued && (j.tasks.running > 0 || j.tasks.done > 0)) {
+        j.state = JobState::Active;
+        j.startedAt = now;
+    }
+    if (j.state != job->state) {
+        if (!canTransition(job->state, j.state))
+            return makeError("conflict", QString("job %1 cannot go from %2 to %3")
+                                             .arg(jobId)
+                                             .arg(toString(job->state), toString(j.state)));
+        if (auto w = m_store.updateJob(j); !w)
+            return w;
+    }
+    // Counts were read after the task changes; only tasks canceled just now need a re-read.
+    out.jobs.append(j.state == JobState::Failed && failed ? *m_store.job(jobId) : j);
+    return {};
+}
+
+Result<void> StateMachine::cancelRest(qint64 jobId, Outcome &out)
+{
+    QList<TaskState> states{TaskState::Assigned, TaskState::Running};
+    const auto job = m_store.job(jobId);
+    const bool bulk = job && job->tasks.queued > kBulkThreshold;
+    if (!bulk)
+        states.append(TaskState::Queued);
+    for (const TaskRecord &t : m_store.tasksOfJob(jobId, states)) {
+        if (t.task.nodeId)
+            out.cancels.append({t.task.nodeId, t.task.id});
+        QList<TaskRecord> changed;
+        if (auto r = applyOne({t.task.id, TaskState::Canceled}, changed); !r)
+            return r;
+        out.tasks += changed;
+    }
+    if (bulk)
+        if (auto r = m_store.cancelQueued(jobId, m_clock.now()); !r)
+            return r.error();
+    return {};
+}
+
+Result<Outcome> StateMachine::apply(const QList<TaskChange> &changes)
+{
+    Outcome out;
+    Transaction tx(m_store);
+    QList<qint64> jobs;
+    for (const TaskChange &c : changes) {
+        if (auto r = applyOne(c, out.tasks); !r)
+            return r.error();
+    }
+    for (const TaskRecord &r : out.tasks)
+        if (!jobs.contains(r.task.jobId))
+            jobs.append(r.task.jobId);
+    const QList<TaskRecord> changed = out.tasks;
+    for (qint64 jobId : jobs)
+        if (auto r = deriveJob(jobId, changed, out); !r)
+            return r.error();
+    if (auto r = tx.commit(); !r)
+        return r.error();
+    announce(out);
+    return out;
+}
+
+Result<Outcome> StateMachine::setJobState(qint64 jobId, JobState to)
+{
+    Outcome out;
+    Transaction tx(m_store);
+    auto job = m_store.job(jobId);
+    if (!job)
+        return makeError("not_found", QString("job %1 does not exist").arg(jobId));
+    Job j = *job;
+    if (to == JobState::Queued && j.state == JobState::Paused && j.tasks.queued < j.tasks.total)
+        to = JobState::Active; // resuming a job that already started
+    if (!canTransition(j.state, to))
+        return makeError("conflict", QString("job %1 is %2 and cannot become %3")
+                                         .arg(jobId)
+                                         .arg(toString(j.state), toString(to)));
+    const QDateTime now = m_clock.now();
+    j.state = to;
+    if (to == JobState::Canceled) {
+        j.finishedAt = now;
+        if (auto r = cancelRest(jobId, out); !r)
+            return r.error();
+    }
+    if (auto w = m_store.updateJob(j); !w)
+        return w.error();
+    // A resumed job whose last tasks finished while it was paused completes now.
+    const QList<TaskRecord> changed = out.tasks;
+    if (auto r = deriveJob(jobId, changed, out); !r)
+        return r.error();
+    if (auto r = tx.commit(); !r)
+        return r.error();
+    announce(out);
+    return out;
+}
+
+Result<Outcome> StateMachine::retryJob(qint64 jobId)
+{
+    Outcome out;
+    Transaction tx(m_store);
+    auto job = m_store.job(jobId);
+    if (!job)
+        return makeError("not_found", QString("job %1 does not exist").arg(jobId));
+    if (job->state != JobState::Failed && job->state != JobState::Canceled)
+        return makeError("conflict", QString("job %1 is %2; only failed or canceled jobs can be "
+                                             "retried")
+                                         .arg(jobId)
+                                         .arg(toString(job->state)));
+    const QDateTime now = m_clock.now();
+    for (TaskRecord t : m_store.tasksOfJob(jobId)) {
+        if (t.task.state != TaskState::Failed && t.task.state != TaskState::Canceled)
+            continue;
+        t.task.state = TaskState::Queued;
+        t.task.attempts = 0;
+        t.orphaned = 0;
+        t.task.error.clear();
+        t.task.nodeId = 0;
+        t.task.progress = 0.0;
+        t.task.startedAt = t.task.finishedAt = {};
+        t.queuedAt = now;
+        if (auto w = m_store.updateTask(t); !w)
+            return w.error();
+        out.tasks.append(t);
+    }
+    Job j = *job;
+    j.state = j.tasks.done > 0 ? JobState::Active : JobState::Queued;
+    j.error.clear();
+    j.finishedAt = {};
+    if (auto w = m_store.updateJob(j); !w)
+        return w.error();
+    const QList<TaskRecord> changed = out.tasks;
+    if (auto r = deriveJob(jobId, changed, out); !r)
+        return r.error();
+    if (auto r = tx.commit(); !r)
+        return r.error();
+    announce(out);
+    return out;
+}
+
+Result<Outcome> StateMachine::setProgress(qint64 taskId, double progress)
+{
+    Outcome out;
+    auto task = m_store.task(taskId);
+    if (!task)
+        return makeError("not_found", QString("task %1 does not exist").arg(taskId));
+    TaskRecord r = *task;
+    r.task.progress = qBound(0.0, progress, 1.0);
+    if (auto w = m_store.updateTask(r); !w)
+        return w.error();
+    out.tasks.append(r);
+    if (auto job = m_store.job(r.task.jobId))
+        out.jobs.append(*job);
+    announce(out);
+    return out;
+}
+
+void StateMachine::announce(const Outcome &out)
+{
+    // Re-read tasks so the published objects carry joined fields (node name).
+    QSet<qint64> seen;
+    for (auto it = out.tasks.crbegin(); it != out.tasks.crend(); ++it) {
+        if (seen.contains(it->task.id))
+            continue;
+        seen.insert(it->task.id);
+        const auto fresh = m_store.task(it->task.id);
+        m_events.publish(msg::TaskUpdated, (fresh ? fresh->task : it->task).toJson());
+    }
+    for (const Job &j : out.jobs)
+        m_events.publish(msg::JobUpdated, j.toJson());
+}
+
+} // namespace farm::server

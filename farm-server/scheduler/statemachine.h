@@ -1,0 +1,69 @@
+#pragma once
+
+#include "events/eventsink.h"
+#include "scheduler/clock.h"
+#include "store/jobstore.h"
+
+#include <QList>
+
+#include <utility>
+
+namespace farm::server {
+
+/// One requested task state change.
+struct TaskChange
+{
+    enum class Reason {
+        Normal,
+        Failure,  // a real failure: counts an attempt; back to queued while attempts remain
+        Orphaned, // its node was lost: counted separately, never as an attempt
+    };
+    qint64 taskId = 0;
+    TaskState to = TaskState::Queued;
+    qint64 nodeId = 0; // the node for Assigned
+    QString error;
+    Reason reason = Reason::Normal;
+};
+
+/// What a change did, for the caller to act on after it was persisted and announced.
+struct Outcome
+{
+    QList<TaskRecord> tasks;                  // tasks as they are now
+    QList<Job> jobs;                          // jobs whose state or progress changed
+    QList<std::pair<qint64, qint64>> cancels; // (node id, task id): tell these nodes to stop
+};
+
+/// The only place task and job states change. Every change is validated against
+/// farm::canTransition, persisted in one transaction, and only then published.
+class StateMachine
+{
+public:
+    static constexpr int kMaxAttempts = 3;
+    /// A task whose node vanishes this often is failed: it probably kills its nodes.
+    static constexpr int kMaxOrphans = 10;
+    /// Canceling more queued tasks than this at once is one bulk update without a
+    /// task.updated event per task (dashboards get job.updated and refetch the tasks).
+    static constexpr int kBulkThreshold = 1000;
+
+    StateMachine(JobStore &store, const Clock &clock, EventSink &events);
+
+    Result<Outcome> apply(const QList<TaskChange> &changes);
+    Result<Outcome> setJobState(qint64 jobId, JobState to);
+    /// The one deliberate exit from a final state: a user retries a failed or canceled job.
+    /// Its failed and canceled tasks start over (attempts reset); done tasks stay done.
+    Result<Outcome> retryJob(qint64 jobId);
+    /// Progress is not a state change but is persisted and announced the same way.
+    Result<Outcome> setProgress(qint64 taskId, double progress);
+
+private:
+    Result<void> applyOne(const TaskChange &change, QList<TaskRecord> &changed);
+    Result<void> deriveJob(qint64 jobId, const QList<TaskRecord> &changed, Outcome &out);
+    Result<void> cancelRest(qint64 jobId, Outcome &out);
+    void announce(const Outcome &out);
+
+    JobStore &m_store;
+    const Clock &m_clock;
+    EventSink &m_events;
+};
+
+} // namespace farm::server

@@ -1,0 +1,166 @@
+#pragma once
+
+#include "model/job.h"
+#include "model/node.h"
+#include "model/task.h"
+#include "util/result.h"
+
+#include <QDateTime>
+#include <QList>
+#include <QMap>
+#include <QSet>
+
+#include <optional>
+
+namespace farm::server {
+
+/// A task as the server keeps it: the wire object plus scheduling bookkeeping.
+struct TaskRecord
+{
+    Task task;
+    int frameCount = 0;
+    int orphaned = 0; // times its node was lost while running it (not counted as attempts)
+    QDateTime queuedAt;
+};
+
+/// A queued task the scheduler may hand out, with what it needs to decide and to assign.
+struct Candidate
+{
+    TaskRecord task;
+    qint64 jobId = 0;
+    JobSpec spec;
+};
+
+struct OutputRecord
+{
+    qint64 jobId = 0;
+    qint64 taskId = 0;
+    QString name;
+    qint64 size = 0;
+    std::optional<int> frame;
+};
+
+struct UploadRecord
+{
+    QString id;
+    QString name;
+    qint64 size = 0;
+    QString sha256;
+    qint64 chunkSize = 0;
+    int chunks = 0;
+    QList<int> received;
+    QDateTime createdAt;
+};
+
+/// Node row: identity and capabilities survive restarts; liveness lives in the scheduler.
+struct NodeRecord
+{
+    qint64 id = 0;
+    NodeCapabilities caps;
+    QString admin; // enabled | draining | disabled
+    QDateTime connectedAt, lastSeen;
+};
+
+struct JobQuery
+{
+    QList<JobState> states;
+    QString text; // substring of the name
+    int limit = 50;
+    int offset = 0;
+    QString sort = QStringLiteral("created_at"); // column name, validated by the API layer
+    bool descending = true;
+};
+
+struct JobPage
+{
+    QList<Job> jobs;
+    int total = 0;
+};
+
+/// Persistence behind an interface (SQLite today; QPSQL for larger farms). Not thread-safe:
+/// one writer, the event loop's thread.
+class JobStore
+{
+public:
+    virtual ~JobStore() = default;
+
+    virtual Result<void> begin() = 0;
+    virtual Result<void> commit() = 0;
+    virtual void rollback() = 0;
+
+    /// Inserts the job and its tasks (one per frame chunk) in one transaction.
+    virtual Result<qint64> insertJob(const JobSpec &spec, const QList<FrameRange> &chunks,
+                                     const QDateTime &now) = 0;
+    virtual std::optional<Job> job(qint64 id) = 0;
+    virtual JobPage listJobs(const JobQuery &query) = 0;
+    virtual Result<void> updateJob(const Job &job) = 0; // state, times, error
+    virtual Result<void> deleteJob(qint64 id) = 0;
+    virtual QMap<QString, int> jobStateCounts() = 0;
+    virtual QMap<QString, int> taskStateCounts() = 0;
+
+    virtual std::optional<TaskRecord> task(qint64 id) = 0;
+    virtual QList<TaskRecord> tasksOfJob(qint64 jobId) = 0;
+    virtual QList<TaskRecord> tasksInStates(const QList<TaskState> &states) = 0;
+    /// Tasks assigned to or running on a node.
+    virtual QList<TaskRecord> tasksOnNode(qint64 nodeId) = 0;
+    /// Tasks of a job in the given states.
+    virtual QList<TaskRecord> tasksOfJob(qint64 jobId, const QList<TaskState> &states) = 0;
+    /// Bulk queued → canceled for one job (legal for every row by farm::canTransition);
+    /// returns how many rows changed.
+    virtual Result<int> cancelQueued(qint64 jobId, const QDateTime &now) = 0;
+    virtual Result<void> updateTask(const TaskRecord &task) = 0;
+    /// Queued tasks of queued/active jobs, best first (priority desc, created asc, index asc).
+    virtual QList<Candidate> candidates(int limit) = 0;
+    virtual Result<void> appendLog(qint64 taskId, int attempt, const QString &text,
+                                   const QDateTime &now) = 0;
+    virtual QString taskLog(qint64 taskId) = 0;
+
+    virtual Result<qint64> upsertNode(const NodeCapabilities &caps, const QDateTime &now) = 0;
+    virtual Result<void> touchNode(qint64 id, const QDateTime &lastSeen) = 0;
+    virtual Result<void> setNodeAdmin(qint64 id, const QString &admin) = 0;
+    virtual std::optional<NodeRecord> node(qint64 id) = 0;
+    virtual QList<NodeRecord> nodes() = 0;
+
+    virtual Result<void> upsertOutput(const OutputRecord &output, const QDateTime &now) = 0;
+    virtual QList<OutputRecord> outputs(qint64 jobId) = 0;
+    virtual std::optional<OutputRecord> output(qint64 jobId, const QString &name) = 0;
+
+    virtual Result<void> insertUpload(const UploadRecord &upload) = 0;
+    virtual std::optional<UploadRecord> upload(const QString &id) = 0;
+    virtual Result<void> setUploadReceived(const QString &id, const QList<int> &received) = 0;
+    virtual Result<void> deleteUpload(const QString &id) = 0;
+    /// Ids of uploads started before `before` (abandoned ones, for cleanup).
+    virtual QStringList uploadsBefore(const QDateTime &before) = 0;
+};
+
+/// Commits on success, rolls back when it goes out of scope uncommitted.
+class Transaction
+{
+public:
+    explicit Transaction(JobStore &store)
+        : m_store(store)
+        , m_open(store.begin().ok())
+    {}
+    ~Transaction()
+    {
+        if (m_open)
+            m_store.rollback();
+    }
+    Transaction(const Transaction &) = delete;
+    Transaction &operator=(const Transaction &) = delete;
+
+    bool ok() const { return m_open; }
+    Result<void> commit()
+    {
+        if (!m_open)
+            return makeError("internal", "database transaction could not start");
+        m_open = false;
+        return m_store.commit();
+    }
+
+private:
+    JobStore &m_store;
+    bool m_open;
+};
+
+} // namespace farm::server

@@ -1,0 +1,367 @@
+#include "store/sqlitestore.h"
+
+#include "store/sqlhelpers.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonDocument>
+#include <QRegularExpression>
+#include <QSqlRecord>
+#include <QUuid>
+
+namespace farm::server {
+
+using sql::exec;
+using sql::fromTime;
+using sql::toTime;
+
+namespace {
+
+/// Splits a migration into statements at ';' line ends, keeping trigger bodies (BEGIN … END;)
+/// whole.
+QStringList splitStatements(const QString &text)
+{
+    QStringList out;
+    QString current;
+    bool inTrigger = false;
+    for (const QString &line : text.split('\n')) {
+        const QString t = line.trimmed();
+        if (t.isEmpty())
+            continue;
+        if (t.startsWith("CREATE TRIGGER", Qt::CaseInsensitive))
+            inTrigger = true;
+        current += line + '\n';
+        const bool ends = inTrigger ? t.compare("END;", Qt::CaseInsensitive) == 0 : t.endsWith(';');
+        if (ends) {
+            out.append(current);
+            current.clear();
+            inTrigger = false;
+        }
+    }
+    if (!current.trimmed().isEmpty())
+        out.append(current);
+    return out;
+}
+
+} // namespace
+
+SqliteStore::SqliteStore()
+    : m_connection("farm-store-" + QUuid::createUuid().toString(QUuid::WithoutBraces))
+{}
+
+SqliteStore::~SqliteStore()
+{
+    close();
+}
+
+void SqliteStore::close()
+{
+    if (!m_db.isValid())
+        return;
+    m_db.close();
+    m_db = QSqlDatabase();
+    QSqlDatabase::removeDatabase(m_connection);
+}
+
+Result<void> SqliteStore::open(const QString &path)
+{
+    m_db = QSqlDatabase::addDatabase("QSQLITE", m_connection);
+    m_db.setDatabaseName(path);
+    if (!m_db.open())
+        return makeError("internal",
+                         QString("cannot open database %1: %2").arg(path, m_db.lastError().text()));
+    auto integrity = exec(m_db, "PRAGMA integrity_check");
+    if (!integrity)
+        return makeError("internal", QString("database %1 is damaged or not a database (%2)")
+                                         .arg(path, integrity.error().message));
+    if (!integrity->next() || integrity->value(0).toString() != "ok")
+        return makeError("internal", QString("database %1 failed its integrity check: %2")
+                                         .arg(path, integrity->value(0).toString()));
+    integrity->finish(); // an open read statement would block the journal mode change
+    for (const char *pragma : {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON",
+                               "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000"}) {
+        if (auto r = exec(m_db, pragma); !r)
+            return r.error();
+    }
+    auto fk = exec(m_db, "PRAGMA foreign_keys");
+    if (!fk || !fk->next() || fk->value(0).toInt() != 1)
+        return makeError("internal", "database: foreign keys could not be enabled");
+    fk->finish();
+    return migrate();
+}
+
+int SqliteStore::schemaVersion()
+{
+    auto q = exec(m_db, "SELECT MAX(version) FROM schema_version");
+    return q && q->next() ? q->value(0).toInt() : 0;
+}
+
+Result<void> SqliteStore::migrate()
+{
+    if (auto r =
+            exec(m_db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                       "applied_at INTEGER NOT NULL)");
+        !r)
+        return r.error();
+    const int current = schemaVersion();
+    static const QRegularExpression numbered(QStringLiteral("^(\\d{3})_.*\\.sql$"));
+    const QStringList files = QDir(":/migrations").entryList({"*.sql"}, QDir::Files, QDir::Name);
+    if (files.isEmpty())
+        return makeError("internal", "no database migrations are compiled in");
+    for (const QString &name : files) {
+        const auto m = numbered.match(name);
+        if (!m.hasMatch())
+            continue;
+        const int version = m.captured(1).toInt();
+        if (version <= current)
+            continue;
+        QFile f(":/migrations/" + name);
+        if (!f.open(QIODevice::ReadOnly))
+            return makeError("internal", "cannot read migration " + name);
+        QString text;
+        for (const QString &line : QString::fromUtf8(f.readAll()).split('\n'))
+            if (!line.trimmed().startsWith("--"))
+                text += line + '\n';
+        Transaction tx(*this);
+        for (const QString &statement : splitStatements(text)) {
+            if (auto r = exec(m_db, statement); !r)
+                return makeError("internal",
+                                 QString("migration %1 failed: %2").arg(name, r.error().message));
+        }
+        if (auto r = exec(m_db, "INSERT INTO schema_version(version, applied_at) VALUES (?, ?)",
+                          {version, QDateTime::currentMSecsSinceEpoch()});
+            !r)
+            return r.error();
+        if (auto r = tx.commit(); !r)
+            return r;
+    }
+    return {};
+}
+
+Result<void> SqliteStore::begin()
+{
+    if (m_depth++ > 0)
+        return {};
+    m_failed = false;
+    if (!m_db.transaction()) {
+        m_depth = 0;
+        return makeError("internal", "database: cannot begin: " + m_db.lastError().text());
+    }
+    return {};
+}
+
+Result<void> SqliteStore::commit()
+{
+    if (m_depth == 0)
+        return makeError("internal", "database: commit without begin");
+    if (--m_depth > 0)
+        return {};
+    if (m_failed) {
+        m_db.rollback();
+        return makeError("internal", "database: an inner step failed; changes rolled back");
+    }
+    if (!m_db.commit()) {
+        const QString why = m_db.lastError().text();
+        m_db.rollback();
+        return makeError("internal", "database: commit failed: " + why);
+    }
+    return {};
+}
+
+void SqliteStore::rollback()
+{
+    if (m_depth == 0)
+        return;
+    if (--m_depth > 0) {
+        m_failed = true;
+        return;
+    }
+    m_db.rollback();
+}
+
+Result<qint64> SqliteStore::insertJob(const JobSpec &spec, const QList<FrameRange> &chunks,
+                                      const QDateTime &now)
+{
+    qint64 total = 0;
+    for (const FrameRange &c : chunks)
+        total += c.size();
+    Transaction tx(*this);
+    const QByteArray specJson = QJsonDocument(spec.toJson()).toJson(QJsonDocument::Compact);
+    auto q = exec(m_db,
+                  "INSERT INTO jobs(name, type, priority, spec, state, frames_total, created_at, "
+                  "n_queued) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+                  {spec.name, spec.type, spec.priority, QString::fromUtf8(specJson), total,
+                   now.toMSecsSinceEpoch(), int(chunks.size())});
+    if (!q)
+        return q.error();
+    const qint64 jobId = q->lastInsertId().toLongLong();
+    QSqlQuery ins(m_db);
+    ins.prepare("INSERT INTO tasks(job_id, idx, frames, frame_count, state, queued_at) "
+                "VALUES (?, ?, ?, ?, 'queued', ?)");
+    for (int i = 0; i < chunks.size(); ++i) {
+        ins.addBindValue(jobId);
+        ins.addBindValue(i);
+        ins.addBindValue(chunks[i].toString());
+        ins.addBindValue(chunks[i].size());
+        ins.addBindValue(now.toMSecsSinceEpoch());
+        if (!ins.exec())
+            return makeError("internal", "database: " + ins.lastError().text());
+    }
+    if (auto r = tx.commit(); !r)
+        return r.error();
+    return jobId;
+}
+
+QList<Job> SqliteStore::loadJobs(const QString &where, const QVariantList &binds,
+                                 const QString &tail)
+{
+    QList<Job> jobs;
+    auto q = exec(m_db,
+                  "SELECT id, spec, state, created_at, started_at, finished_at, error, "
+                  "frames_total, n_queued, n_running, n_done, n_failed, n_canceled, frames_done "
+                  "FROM jobs " +
+                      where + " " + tail,
+                  binds);
+    if (!q)
+        return jobs;
+    QList<qint64> frameTotals;
+    QList<double> framesDone;
+    while (q->next()) {
+        Job j;
+        j.id = q->value(0).toLongLong();
+        if (const auto spec = this->spec(j.id, q->value(1).toByteArray()))
+            j.spec = *spec;
+        j.state = jobStateFromString(q->value(2).toString()).value_or(JobState::Failed);
+        j.createdAt = toTime(q->value(3));
+        j.startedAt = toTime(q->value(4));
+        j.finishedAt = toTime(q->value(5));
+        j.error = q->value(6).toString();
+        frameTotals.append(q->value(7).toLongLong());
+        // Counts live on the job row (trigger-maintained): reading a job never scans its tasks.
+        TaskCounts &c = j.tasks;
+        c.queued = q->value(8).toInt();
+        c.running = q->value(9).toInt();
+        c.done = q->value(10).toInt();
+        c.failed = q->value(11).toInt();
+        c.canceled = q->value(12).toInt();
+        c.total = c.queued + c.running + c.done + c.failed + c.canceled;
+        framesDone.append(q->value(13).toDouble());
+        jobs.append(j);
+    }
+    if (jobs.isEmpty())
+        return jobs;
+    // Partial progress of the few tasks on nodes.
+    QStringList ids;
+    QHash<qint64, int> index;
+    for (int i = 0; i < jobs.size(); ++i) {
+        ids.append(QString::number(jobs[i].id));
+        index.insert(jobs[i].id, i);
+    }
+    auto partial =
+        exec(m_db, "SELECT job_id, SUM(progress * frame_count) FROM tasks WHERE job_id IN (" +
+                       ids.join(',') + ") AND state IN ('assigned', 'running') GROUP BY job_id");
+    while (partial && partial->next())
+        framesDone[index.value(partial->value(0).toLongLong())] += partial->value(1).toDouble();
+    for (int i = 0; i < jobs.size(); ++i)
+        jobs[i].progress =
+            frameTotals[i] > 0 ? qBound(0.0, framesDone[i] / frameTotals[i], 1.0) : 0.0;
+    return jobs;
+}
+
+std::optional<Job> SqliteStore::job(qint64 id)
+{
+    const QList<Job> jobs = loadJobs("WHERE id = ?", {id}, {});
+    if (jobs.isEmpty())
+        return std::nullopt;
+    return jobs.first();
+}
+
+JobPage SqliteStore::listJobs(const JobQuery &query)
+{
+    QStringList conditions;
+    QVariantList binds;
+    if (!query.states.isEmpty()) {
+        QStringList marks;
+        for (JobState s : query.states) {
+            marks.append("?");
+            binds.append(toString(s));
+        }
+        conditions.append("state IN (" + marks.join(',') + ")");
+    }
+    if (!query.text.isEmpty()) {
+        conditions.append("name LIKE ? ESCAPE '\\'");
+        QString t = query.text;
+        t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_");
+        binds.append("%" + t + "%");
+    }
+    const QString where = conditions.isEmpty() ? QString() : "WHERE " + conditions.join(" AND ");
+    JobPage page;
+    if (auto c = exec(m_db, "SELECT COUNT(*) FROM jobs " + where, binds); c && c->next())
+        page.total = c->value(0).toInt();
+    static const QStringList sortable{"created_at", "priority", "name", "state", "id"};
+    const QString column =
+        sortable.contains(query.sort) ? query.sort : QStringLiteral("created_at");
+    const QString dir = query.descending ? "DESC" : "ASC";
+    page.jobs = loadJobs(where, binds,
+                         QString("ORDER BY %1 %2, id %2 LIMIT %3 OFFSET %4")
+                             .arg(column, dir)
+                             .arg(query.limit)
+                             .arg(query.offset));
+    return page;
+}
+
+Result<void> SqliteStore::updateJob(const Job &job)
+{
+    auto q = exec(m_db,
+                  "UPDATE jobs SET state = ?, started_at = ?, finished_at = ?, error = ?, "
+                  "priority = ? WHERE id = ?",
+                  {toString(job.state), fromTime(job.startedAt), fromTime(job.finishedAt),
+                   job.error, job.spec.priority, job.id});
+    if (!q)
+        return q.error();
+    return {};
+}
+
+std::optional<JobSpec> SqliteStore::spec(qint64 jobId, const QByteArray &json)
+{
+    if (const auto it = m_specs.constFind(jobId); it != m_specs.cend())
+        return *it;
+    const auto parsed = JobSpec::fromJson(QJsonDocument::fromJson(json).object());
+    if (!parsed)
+        return std::nullopt;
+    m_specs.insert(jobId, *parsed);
+    return *parsed;
+}
+
+Result<void> SqliteStore::deleteJob(qint64 id)
+{
+    m_specs.remove(id);
+    auto q = exec(m_db, "DELETE FROM jobs WHERE id = ?", {id});
+    if (!q)
+        return q.error();
+    return {};
+}
+
+QMap<QString, int> SqliteStore::jobStateCounts()
+{
+    QMap<QString, int> out;
+    for (const char *s : {"queued", "active", "completed", "failed", "canceled", "paused"})
+        out.insert(s, 0);
+    auto q = exec(m_db, "SELECT state, COUNT(*) FROM jobs GROUP BY state");
+    while (q && q->next())
+        out[q->value(0).toString()] = q->value(1).toInt();
+    return out;
+}
+
+QMap<QString, int> SqliteStore::taskStateCounts()
+{
+    QMap<QString, int> out;
+    for (const char *s : {"queued", "assigned", "running", "done", "failed", "canceled"})
+        out.insert(s, 0);
+    auto q = exec(m_db, "SELECT state, COUNT(*) FROM tasks GROUP BY state");
+    while (q && q->next())
+        out[q->value(0).toString()] = q->value(1).toInt();
+    return out;
+}
+
+} // namespace farm::server

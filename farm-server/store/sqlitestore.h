@@ -1,0 +1,76 @@
+#pragma once
+
+#include "store/jobstore.h"
+
+#include <QSqlDatabase>
+
+namespace farm::server {
+
+/// JobStore on SQLite (QSQLITE): WAL, foreign keys on, synchronous=NORMAL, integrity check and
+/// numbered migrations (":/migrations/NNN_*.sql") when opened.
+class SqliteStore final : public JobStore
+{
+public:
+    SqliteStore();
+    ~SqliteStore() override;
+
+    Result<void> open(const QString &path);
+    void close();
+    int schemaVersion();
+
+    Result<void> begin() override;
+    Result<void> commit() override;
+    void rollback() override;
+
+    Result<qint64> insertJob(const JobSpec &spec, const QList<FrameRange> &chunks,
+                             const QDateTime &now) override;
+    std::optional<Job> job(qint64 id) override;
+    JobPage listJobs(const JobQuery &query) override;
+    Result<void> updateJob(const Job &job) override;
+    Result<void> deleteJob(qint64 id) override;
+    QMap<QString, int> jobStateCounts() override;
+    QMap<QString, int> taskStateCounts() override;
+
+    std::optional<TaskRecord> task(qint64 id) override;
+    QList<TaskRecord> tasksOfJob(qint64 jobId) override;
+    QList<TaskRecord> tasksInStates(const QList<TaskState> &states) override;
+    QList<TaskRecord> tasksOnNode(qint64 nodeId) override;
+    QList<TaskRecord> tasksOfJob(qint64 jobId, const QList<TaskState> &states) override;
+    Result<int> cancelQueued(qint64 jobId, const QDateTime &now) override;
+    Result<void> updateTask(const TaskRecord &task) override;
+    QList<Candidate> candidates(int limit) override;
+    Result<void> appendLog(qint64 taskId, int attempt, const QString &text,
+                           const QDateTime &now) override;
+    QString taskLog(qint64 taskId) override;
+
+    Result<qint64> upsertNode(const NodeCapabilities &caps, const QDateTime &now) override;
+    Result<void> touchNode(qint64 id, const QDateTime &lastSeen) override;
+    Result<void> setNodeAdmin(qint64 id, const QString &admin) override;
+    std::optional<NodeRecord> node(qint64 id) override;
+    QList<NodeRecord> nodes() override;
+
+    Result<void> upsertOutput(const OutputRecord &output, const QDateTime &now) override;
+    QList<OutputRecord> outputs(qint64 jobId) override;
+    std::optional<OutputRecord> output(qint64 jobId, const QString &name) override;
+
+    Result<void> insertUpload(const UploadRecord &upload) override;
+    std::optional<UploadRecord> upload(const QString &id) override;
+    Result<void> setUploadReceived(const QString &id, const QList<int> &received) override;
+    Result<void> deleteUpload(const QString &id) override;
+    QStringList uploadsBefore(const QDateTime &before) override;
+
+private:
+    Result<void> migrate();
+    QList<Job> loadJobs(const QString &where, const QVariantList &binds, const QString &tail);
+    QList<TaskRecord> loadTasks(const QString &where, const QVariantList &binds);
+
+    std::optional<JobSpec> spec(qint64 jobId, const QByteArray &json);
+
+    QString m_connection;
+    QHash<qint64, JobSpec> m_specs; // parsed once: a submitted spec never changes
+    QSqlDatabase m_db;
+    int m_depth = 0;
+    bool m_failed = false; // an inner scope rolled back: the outer commit must not persist
+};
+
+} // namespace farm::server

@@ -1,0 +1,359 @@
+// SqliteStore: tasks, logs, nodes, outputs and uploads (jobs and lifecycle in sqlitestore.cpp).
+#include "store/sqlhelpers.h"
+#include "store/sqlitestore.h"
+
+#include <QJsonDocument>
+
+namespace farm::server {
+
+using sql::exec;
+using sql::fromTime;
+using sql::toTime;
+
+namespace {
+
+const char kTaskColumns[] =
+    "SELECT t.id, t.job_id, t.idx, t.frames, t.state, t.node_id, n.name, t.attempts, t.progress, "
+    "t.error, t.started_at, t.finished_at, t.frame_count, t.orphaned, t.queued_at "
+    "FROM tasks t LEFT JOIN nodes n ON n.id = t.node_id ";
+
+TaskRecord readTask(const QSqlQuery &q, int base = 0)
+{
+    TaskRecord r;
+    Task &t = r.task;
+    t.id = q.value(base + 0).toLongLong();
+    t.jobId = q.value(base + 1).toLongLong();
+    t.index = q.value(base + 2).toInt();
+    t.frames = q.value(base + 3).toString();
+    t.state = taskStateFromString(q.value(base + 4).toString()).value_or(TaskState::Failed);
+    t.nodeId = q.value(base + 5).isNull() ? 0 : q.value(base + 5).toLongLong();
+    t.nodeName = q.value(base + 6).toString();
+    t.attempts = q.value(base + 7).toInt();
+    t.progress = q.value(base + 8).toDouble();
+    t.error = q.value(base + 9).toString();
+    t.startedAt = toTime(q.value(base + 10));
+    t.finishedAt = toTime(q.value(base + 11));
+    r.frameCount = q.value(base + 12).toInt();
+    r.orphaned = q.value(base + 13).toInt();
+    r.queuedAt = toTime(q.value(base + 14));
+    return r;
+}
+
+QString joinInts(const QList<int> &v)
+{
+    QStringList s;
+    for (int i : v)
+        s.append(QString::number(i));
+    return s.isEmpty() ? QStringLiteral("") : s.join(','); // never a null QString: NOT NULL column
+}
+
+} // namespace
+
+QList<TaskRecord> SqliteStore::loadTasks(const QString &where, const QVariantList &binds)
+{
+    QList<TaskRecord> out;
+    auto q = exec(m_db, QString(kTaskColumns) + where, binds);
+    while (q && q->next())
+        out.append(readTask(*q));
+    return out;
+}
+
+std::optional<TaskRecord> SqliteStore::task(qint64 id)
+{
+    const auto tasks = loadTasks("WHERE t.id = ?", {id});
+    if (tasks.isEmpty())
+        return std::nullopt;
+    return tasks.first();
+}
+
+QList<TaskRecord> SqliteStore::tasksOfJob(qint64 jobId)
+{
+    return loadTasks("WHERE t.job_id = ? ORDER BY t.idx", {jobId});
+}
+
+QList<TaskRecord> SqliteStore::tasksInStates(const QList<TaskState> &states)
+{
+    QStringList marks;
+    QVariantList binds;
+    for (TaskState s : states) {
+        marks.append("?");
+        binds.append(toString(s));
+    }
+    return loadTasks("WHERE t.state IN (" + marks.join(',') + ") ORDER BY t.id", binds);
+}
+
+QList<TaskRecord> SqliteStore::tasksOfJob(qint64 jobId, const QList<TaskState> &states)
+{
+    QStringList marks;
+    QVariantList binds{jobId};
+    for (TaskState s : states) {
+        marks.append("?");
+        binds.append(toString(s));
+    }
+    return loadTasks("WHERE t.job_id = ? AND t.state IN (" + marks.join(',') + ") ORDER BY t.idx",
+                     binds);
+}
+
+Result<int> SqliteStore::cancelQueued(qint64 jobId, const QDateTime &now)
+{
+    auto q = exec(m_db,
+                  "UPDATE tasks SET state = 'canceled', finished_at = ? "
+                  "WHERE job_id = ? AND state = 'queued'",
+                  {now.toMSecsSinceEpoch(), jobId});
+    if (!q)
+        return q.error();
+    return q->numRowsAffected();
+}
+
+QList<TaskRecord> SqliteStore::tasksOnNode(qint64 nodeId)
+{
+    return loadTasks("WHERE t.node_id = ? AND t.state IN ('assigned', 'running') ORDER BY t.id",
+                     {nodeId});
+}
+
+Result<void> SqliteStore::updateTask(const TaskRecord &r)
+{
+    const Task &t = r.task;
+    auto q = exec(m_db,
+                  "UPDATE tasks SET state = ?, node_id = ?, attempts = ?, orphaned = ?, "
+                  "progress = ?, error = ?, queued_at = ?, started_at = ?, finished_at = ? "
+                  "WHERE id = ?",
+                  {toString(t.state),
+                   t.nodeId ? QVariant(t.nodeId) : QVariant(QMetaType(QMetaType::LongLong)),
+                   t.attempts, r.orphaned, t.progress, t.error, fromTime(r.queuedAt),
+                   fromTime(t.startedAt), fromTime(t.finishedAt), t.id});
+    if (!q)
+        return q.error();
+    return {};
+}
+
+QList<Candidate> SqliteStore::candidates(int limit)
+{
+    // Jobs in scheduling order first (few rows, by index), then each job's queued tasks by
+    // index: no sort over every queued task of the farm.
+    QList<Candidate> out;
+    auto jobs = exec(m_db, "SELECT id, spec FROM jobs WHERE state IN ('queued', 'active') "
+                           "ORDER BY priority DESC, created_at ASC, id ASC");
+    QList<std::pair<qint64, QByteArray>> order;
+    while (jobs && jobs->next())
+        order.append({jobs->value(0).toLongLong(), jobs->value(1).toByteArray()});
+    for (const auto &[jobId, json] : order) {
+        const auto spec = this->spec(jobId, json);
+        if (!spec)
+            continue;
+        for (const TaskRecord &t :
+             loadTasks("WHERE t.job_id = ? AND t.state = 'queued' ORDER BY t.idx LIMIT ?",
+                       {jobId, limit - int(out.size())}))
+            out.append({t, jobId, *spec});
+        if (out.size() >= limit)
+            break;
+    }
+    return out;
+}
+
+Result<void> SqliteStore::appendLog(qint64 taskId, int attempt, const QString &text,
+                                    const QDateTime &now)
+{
+    auto q =
+        exec(m_db, "INSERT INTO task_logs(task_id, attempt, text, created_at) VALUES (?, ?, ?, ?)",
+             {taskId, attempt, text, now.toMSecsSinceEpoch()});
+    if (!q)
+        return q.error();
+    return {};
+}
+
+QString SqliteStore::taskLog(qint64 taskId)
+{
+    QString out;
+    int attempt = -1;
+    auto q =
+        exec(m_db, "SELECT attempt, text FROM task_logs WHERE task_id = ? ORDER BY id", {taskId});
+    while (q && q->next()) {
+        if (q->value(0).toInt() != attempt) {
+            attempt = q->value(0).toInt();
+            out += QString("=== attempt %1 ===\n").arg(attempt);
+        }
+        out += q->value(1).toString();
+        if (!out.endsWith('\n'))
+            out += '\n';
+    }
+    return out;
+}
+
+Result<qint64> SqliteStore::upsertNode(const NodeCapabilities &caps, const QDateTime &now)
+{
+    const QString capsJson =
+        QString::fromUtf8(QJsonDocument(caps.toJson()).toJson(QJsonDocument::Compact));
+    auto q = exec(m_db,
+                  "INSERT INTO nodes(name, caps, connected_at, last_seen) VALUES (?, ?, ?, ?) "
+                  "ON CONFLICT(name) DO UPDATE SET caps = excluded.caps, "
+                  "connected_at = excluded.connected_at, last_seen = excluded.last_seen",
+                  {caps.name, capsJson, now.toMSecsSinceEpoch(), now.toMSecsSinceEpoch()});
+    if (!q)
+        return q.error();
+    auto id = exec(m_db, "SELECT id FROM nodes WHERE name = ?", {caps.name});
+    if (!id || !id->next())
+        return makeError("internal", "database: node row vanished");
+    return id->value(0).toLongLong();
+}
+
+Result<void> SqliteStore::touchNode(qint64 id, const QDateTime &lastSeen)
+{
+    auto q = exec(m_db, "UPDATE nodes SET last_seen = ? WHERE id = ?", {fromTime(lastSeen), id});
+    if (!q)
+        return q.error();
+    return {};
+}
+
+Result<void> SqliteStore::setNodeAdmin(qint64 id, const QString &admin)
+{
+    auto q = exec(m_db, "UPDATE nodes SET admin = ? WHERE id = ?", {admin, id});
+    if (!q)
+        return q.error();
+    return {};
+}
+
+static QList<NodeRecord> readNodes(Result<QSqlQuery> q)
+{
+    QList<NodeRecord> out;
+    while (q && q->next()) {
+        NodeRecord n;
+        n.id = q->value(0).toLongLong();
+        const auto caps =
+            NodeCapabilities::fromJson(QJsonDocument::fromJson(q->value(1).toByteArray()).object());
+        if (caps)
+            n.caps = *caps;
+        n.admin = q->value(2).toString();
+        n.connectedAt = toTime(q->value(3));
+        n.lastSeen = toTime(q->value(4));
+        out.append(n);
+    }
+    return out;
+}
+
+std::optional<NodeRecord> SqliteStore::node(qint64 id)
+{
+    const auto nodes = readNodes(exec(
+        m_db, "SELECT id, caps, admin, connected_at, last_seen FROM nodes WHERE id = ?", {id}));
+    if (nodes.isEmpty())
+        return std::nullopt;
+    return nodes.first();
+}
+
+QList<NodeRecord> SqliteStore::nodes()
+{
+    return readNodes(
+        exec(m_db, "SELECT id, caps, admin, connected_at, last_seen FROM nodes ORDER BY id"));
+}
+
+Result<void> SqliteStore::upsertOutput(const OutputRecord &o, const QDateTime &now)
+{
+    auto q =
+        exec(m_db,
+             "INSERT INTO outputs(job_id, task_id, name, size, frame, created_at) "
+             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(job_id, name) DO UPDATE SET "
+             "task_id = excluded.task_id, size = excluded.size, frame = excluded.frame, "
+             "created_at = excluded.created_at",
+             {o.jobId, o.taskId ? QVariant(o.taskId) : QVariant(QMetaType(QMetaType::LongLong)),
+              o.name, o.size, o.frame ? QVariant(*o.frame) : QVariant(QMetaType(QMetaType::Int)),
+              now.toMSecsSinceEpoch()});
+    if (!q)
+        return q.error();
+    return {};
+}
+
+static QList<OutputRecord> readOutputs(Result<QSqlQuery> q)
+{
+    QList<OutputRecord> out;
+    while (q && q->next()) {
+        OutputRecord o;
+        o.jobId = q->value(0).toLongLong();
+        o.taskId = q->value(1).toLongLong();
+        o.name = q->value(2).toString();
+        o.size = q->value(3).toLongLong();
+        if (!q->value(4).isNull())
+            o.frame = q->value(4).toInt();
+        out.append(o);
+    }
+    return out;
+}
+
+QList<OutputRecord> SqliteStore::outputs(qint64 jobId)
+{
+    return readOutputs(exec(m_db,
+                            "SELECT job_id, task_id, name, size, frame FROM outputs "
+                            "WHERE job_id = ? ORDER BY name",
+                            {jobId}));
+}
+
+std::optional<OutputRecord> SqliteStore::output(qint64 jobId, const QString &name)
+{
+    const auto rows = readOutputs(exec(m_db,
+                                       "SELECT job_id, task_id, name, size, frame FROM outputs "
+                                       "WHERE job_id = ? AND name = ?",
+                                       {jobId, name}));
+    if (rows.isEmpty())
+        return std::nullopt;
+    return rows.first();
+}
+
+Result<void> SqliteStore::insertUpload(const UploadRecord &u)
+{
+    auto q = exec(m_db,
+                  "INSERT INTO uploads(id, name, size, sha256, chunk_size, chunks, received, "
+                  "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                  {u.id, u.name, u.size, u.sha256, u.chunkSize, u.chunks, joinInts(u.received),
+                   fromTime(u.createdAt)});
+    if (!q)
+        return q.error();
+    return {};
+}
+
+std::optional<UploadRecord> SqliteStore::upload(const QString &id)
+{
+    auto q = exec(m_db,
+                  "SELECT id, name, size, sha256, chunk_size, chunks, received, created_at "
+                  "FROM uploads WHERE id = ?",
+                  {id});
+    if (!q || !q->next())
+        return std::nullopt;
+    UploadRecord u;
+    u.id = q->value(0).toString();
+    u.name = q->value(1).toString();
+    u.size = q->value(2).toLongLong();
+    u.sha256 = q->value(3).toString();
+    u.chunkSize = q->value(4).toLongLong();
+    u.chunks = q->value(5).toInt();
+    for (const QString &s : q->value(6).toString().split(',', Qt::SkipEmptyParts))
+        u.received.append(s.toInt());
+    u.createdAt = toTime(q->value(7));
+    return u;
+}
+
+Result<void> SqliteStore::setUploadReceived(const QString &id, const QList<int> &received)
+{
+    auto q = exec(m_db, "UPDATE uploads SET received = ? WHERE id = ?", {joinInts(received), id});
+    if (!q)
+        return q.error();
+    return {};
+}
+
+Result<void> SqliteStore::deleteUpload(const QString &id)
+{
+    auto q = exec(m_db, "DELETE FROM uploads WHERE id = ?", {id});
+    if (!q)
+        return q.error();
+    return {};
+}
+
+QStringList SqliteStore::uploadsBefore(const QDateTime &before)
+{
+    QStringList out;
+    auto q =
+        exec(m_db, "SELECT id FROM uploads WHERE created_at < ?", {before.toMSecsSinceEpoch()});
+    while (q && q->next())
+        out.append(q->value(0).toString());
+    return out;
+}
+
+} // namespace farm::server

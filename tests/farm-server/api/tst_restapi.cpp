@@ -1,0 +1,315 @@
+#include "api/apiclient.h"
+
+#include "model/job.h"
+
+using namespace farm;
+using namespace farm::server;
+using namespace farm::server::test;
+
+class TestRestApi : public QObject
+{
+    Q_OBJECT
+
+    std::unique_ptr<TestServer> s;
+    QString sha;
+
+private slots:
+    void init()
+    {
+        s = std::make_unique<TestServer>();
+        sha = s->upload("solid bytes of a model");
+        QVERIFY(isSha256Hex(sha));
+    }
+    void cleanup() { s.reset(); }
+
+    void healthStatusMetrics()
+    {
+        auto r = s->get("/health");
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json().value("status").toString(), QString("ok"));
+        QVERIFY(s->post("/api/v1/jobs", jobBody(sha)).status == 201);
+        r = s->get("/api/v1/status");
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json().value("protocol").toInt(), 1);
+        QCOMPARE(r.json().value("jobs").toObject().value("queued").toInt(), 1);
+        QCOMPARE(r.json().value("nodes").toObject().value("online").toInt(), 0);
+        r = s->get("/metrics");
+        QCOMPARE(r.status, 200);
+        QVERIFY(r.body.contains("farm_jobs{state=\"queued\"} 1\n"));
+        QVERIFY(r.body.contains("farm_tasks{state=\"queued\"} 2\n"));
+        QVERIFY(r.body.contains("farm_nodes_online 0\n"));
+        QVERIFY(r.body.contains("farm_tasks_dispatched_total 0\n"));
+        QVERIFY(r.body.contains("farm_dispatch_latency_seconds_count 0\n"));
+    }
+
+    void unknownPathAndWrongMethod()
+    {
+        auto r = s->get("/api/v1/nope");
+        QCOMPARE(r.status, 404);
+        QCOMPARE(r.errorCode(), QString("not_found"));
+        r = s->request("DELETE", "/api/v1/jobs");
+        QCOMPARE(r.status, 405);
+        r = s->get("/api/v1/jobs/12345");
+        QCOMPARE(r.status, 404);
+        r = s->get("/ws/events");
+        QCOMPARE(r.status, 426);
+    }
+
+    void createListGetCancelDelete()
+    {
+        auto r = s->post("/api/v1/jobs", jobBody(sha, "1-5", 2));
+        QCOMPARE(r.status, 201);
+        const QJsonObject job = r.json();
+        const qint64 id = job.value("id").toInteger();
+        QCOMPARE(job.value("state").toString(), QString("queued"));
+        QCOMPARE(job.value("tasks").toObject().value("total").toInt(), 3);
+        QCOMPARE(job.value("settings").toObject().value("width").toInt(), 64);
+        QVERIFY(job.value("created_at").isString());
+
+        QCOMPARE(s->post("/api/v1/jobs", jobBody(sha)).status, 201);
+        r = s->get("/api/v1/jobs?state=queued&limit=1&sort=created_at&order=asc");
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json().value("total").toInt(), 2);
+        QCOMPARE(r.json().value("jobs").toArray().size(), 1);
+        QCOMPARE(r.json().value("jobs").toArray().first().toObject().value("id").toInteger(), id);
+        QCOMPARE(s->get("/api/v1/jobs?q=api+job").json().value("total").toInt(), 2);
+        QCOMPARE(s->get("/api/v1/jobs?q=api%2Bjob").json().value("total").toInt(), 0);
+        QCOMPARE(s->get("/api/v1/jobs?state=bogus").status, 400);
+        QCOMPARE(s->get("/api/v1/jobs?limit=0").status, 400);
+        QCOMPARE(s->get("/api/v1/jobs?sort=evil;drop").status, 400);
+
+        r = s->get(QString("/api/v1/jobs/%1/tasks").arg(id));
+        QCOMPARE(r.json().value("tasks").toArray().size(), 3);
+        QCOMPARE(r.json().value("tasks").toArray()[2].toObject().value("frames").toString(),
+                 QString("5"));
+
+        QCOMPARE(s->request("DELETE", QString("/api/v1/jobs/%1").arg(id)).status, 409);
+        r = s->request("POST", QString("/api/v1/jobs/%1/cancel").arg(id));
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json().value("state").toString(), QString("canceled"));
+        QCOMPARE(r.json().value("tasks").toObject().value("canceled").toInt(), 3);
+        QCOMPARE(s->request("POST", QString("/api/v1/jobs/%1/cancel").arg(id)).status, 409);
+        QCOMPARE(s->request("DELETE", QString("/api/v1/jobs/%1").arg(id)).status, 204);
+        QCOMPARE(s->get(QString("/api/v1/jobs/%1").arg(id)).status, 404);
+    }
+
+    void pauseResume()
+    {
+        const qint64 id = s->post("/api/v1/jobs", jobBody(sha)).json().value("id").toInteger();
+        auto r = s->request("POST", QString("/api/v1/jobs/%1/pause").arg(id));
+        QCOMPARE(r.json().value("state").toString(), QString("paused"));
+        r = s->request("POST", QString("/api/v1/jobs/%1/resume").arg(id));
+        QCOMPARE(r.json().value("state").toString(), QString("queued"));
+        r = s->get(QString("/api/v1/jobs/%1/explain").arg(id));
+        QCOMPARE(r.status, 200);
+        QVERIFY(r.json().value("reasons").toArray().first().toString().contains("no render node"));
+        QCOMPARE(s->request("POST", QString("/api/v1/jobs/%1/retry").arg(id)).status, 409);
+        QCOMPARE(s->request("POST", QString("/api/v1/jobs/%1/cancel").arg(id)).status, 200);
+        r = s->request("POST", QString("/api/v1/jobs/%1/retry").arg(id));
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json().value("state").toString(), QString("queued"));
+        QCOMPARE(r.json().value("tasks").toObject().value("queued").toInt(), 2);
+    }
+
+    void badJobs_data()
+    {
+        QTest::addColumn<QByteArray>("body");
+        QTest::addColumn<QString>("code");
+        QTest::addColumn<QString>("mentions");
+        auto with = [this](const char *key, const QJsonValue &v) {
+            QJsonObject o = jobBody(sha);
+            o.insert(key, v);
+            return QJsonDocument(o).toJson();
+        };
+        QJsonObject settings{{"width", 5}, {"height", 48}};
+        QTest::newRow("malformed json") << QByteArray("{\"name\": ") << "invalid_json"
+                                        << "JSON";
+        QTest::newRow("not an object") << QByteArray("[1,2]") << "invalid_json"
+                                       << "object";
+        QTest::newRow("unknown type") << with("type", "blender") << "invalid_field"
+                                      << "blender";
+        QTest::newRow("bad frame range") << with("frames", "10-1") << "invalid_field"
+                                         << "frames";
+        QTest::newRow("bad resolution") << with("settings", settings) << "invalid_field"
+                                        << "settings.width";
+        QTest::newRow("unknown field") << with("colour", "red") << "unknown_field"
+                                       << "colour";
+        QTest::newRow("missing file")
+            << with("input", QJsonObject{{"file", QString(64, 'e')}, {"name", "x.glb"}})
+            << "invalid_field"
+            << "input.file";
+        QTest::newRow("bad chunk") << with("chunk", 0) << "invalid_field"
+                                   << "chunk";
+    }
+    void badJobs()
+    {
+        QFETCH(QByteArray, body);
+        QFETCH(QString, code);
+        QFETCH(QString, mentions);
+        const auto r = s->request("POST", "/api/v1/jobs", body);
+        QCOMPARE(r.status, 400);
+        QCOMPARE(r.errorCode(), code);
+        const QString message = r.json().value("error").toObject().value("message").toString();
+        QVERIFY2(message.contains(mentions), qPrintable(message));
+        QCOMPARE(s->get("/api/v1/jobs").json().value("total").toInt(), 0);
+    }
+
+    void chunkedUploadResumes()
+    {
+        QByteArray data(8 * 1024 * 1024 + 1000, Qt::Uninitialized);
+        for (int i = 0; i < data.size(); ++i)
+            data[i] = char(i * 31 + (i >> 13));
+        const QString hash = QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex();
+        auto r = s->post("/api/v1/uploads",
+                         {{"name", "big.bin"}, {"size", data.size()}, {"sha256", hash}});
+        QCOMPARE(r.status, 201);
+        const QString id = r.json().value("id").toString();
+        QCOMPARE(r.json().value("chunks").toInt(), 2);
+        QCOMPARE(r.json().value("chunk_size").toInt(), 8 * 1024 * 1024);
+        const QString chunkPath = "/api/v1/uploads/" + id + "/chunks/%1";
+
+        r = s->request("PUT", chunkPath.arg(1), data.mid(8 * 1024 * 1024),
+                       "application/octet-stream");
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json().value("received").toArray(), QJsonArray{1});
+        // Interrupted here: the client asks what arrived and sends only the rest.
+        r = s->get("/api/v1/uploads/" + id);
+        QCOMPARE(r.json().value("received").toArray(), QJsonArray{1});
+        r = s->request("POST", "/api/v1/uploads/" + id + "/complete");
+        QCOMPARE(r.status, 400);
+        QCOMPARE(r.errorCode(), QString("incomplete"));
+        QCOMPARE(s->request("PUT", chunkPath.arg(0), "short", "application/octet-stream").status,
+                 400);
+        QCOMPARE(s->request("PUT", chunkPath.arg(2), "x", "application/octet-stream").status, 400);
+        r = s->request("PUT", chunkPath.arg(0), data.left(8 * 1024 * 1024),
+                       "application/octet-stream");
+        QCOMPARE(r.json().value("received").toArray(), (QJsonArray{0, 1}));
+        r = s->request("POST", "/api/v1/uploads/" + id + "/complete");
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json().value("file").toString(), hash);
+
+        r = s->get("/api/v1/files/" + hash);
+        QCOMPARE(r.status, 200);
+        QVERIFY(r.body == data);
+        QCOMPARE(s->request("HEAD", "/api/v1/files/" + hash).status, 200);
+        QCOMPARE(s->get("/api/v1/files/" + QString(64, 'f')).status, 404);
+        // Dedupe: the same bytes again need no upload.
+        r = s->post("/api/v1/uploads",
+                    {{"name", "again.bin"}, {"size", data.size()}, {"sha256", hash}});
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json().value("exists").toBool(), true);
+    }
+
+    void wrongHashIsRejected()
+    {
+        auto r = s->post("/api/v1/uploads",
+                         {{"name", "a.bin"}, {"size", 4}, {"sha256", QString(64, 'c')}});
+        const QString id = r.json().value("id").toString();
+        QCOMPARE(s->request("PUT", "/api/v1/uploads/" + id + "/chunks/0", "abcd",
+                            "application/octet-stream")
+                     .status,
+                 200);
+        r = s->request("POST", "/api/v1/uploads/" + id + "/complete");
+        QCOMPARE(r.status, 400);
+        QCOMPARE(r.errorCode(), QString("hash_mismatch"));
+        QCOMPARE(s->get("/api/v1/files/" + QString(64, 'c')).status, 404);
+        QCOMPARE(s->post("/api/v1/uploads",
+                         {{"name", "../a"}, {"size", 4}, {"sha256", QString(64, 'c')}})
+                     .status,
+                 400);
+        QCOMPARE(
+            s->post("/api/v1/uploads", {{"name", "a"}, {"size", 0}, {"sha256", QString(64, 'c')}})
+                .status,
+            400);
+    }
+
+    void oversizedBodyIsRefusedBeforeReading()
+    {
+        QTcpSocket raw;
+        raw.connectToHost(QHostAddress::LocalHost, s->server->port());
+        for (int i = 0; i < 500 && raw.state() != QAbstractSocket::ConnectedState; ++i)
+            QTest::qWait(10); // the server runs on this thread: never block it
+        raw.write("PUT /api/v1/uploads/0123456789abcdef0123456789abcdef/chunks/0 HTTP/1.1\r\n"
+                  "Host: x\r\nContent-Length: 900000000\r\n\r\n");
+        QByteArray answer;
+        for (int i = 0; i < 500 && !answer.contains("too_large"); ++i) {
+            QTest::qWait(10);
+            answer += raw.readAll();
+        }
+        QVERIFY2(answer.startsWith("HTTP/1.1 413"), answer.constData());
+        QVERIFY(answer.contains("too_large"));
+    }
+
+    void outputsUploadAndDownload()
+    {
+        const qint64 jobId =
+            s->post("/api/v1/jobs", jobBody(sha, "7", 1)).json().value("id").toInteger();
+        const qint64 taskId = s->get(QString("/api/v1/jobs/%1/tasks").arg(jobId))
+                                  .json()
+                                  .value("tasks")
+                                  .toArray()[0]
+                                  .toObject()
+                                  .value("id")
+                                  .toInteger();
+        const QByteArray png("\x89PNG\r\n\x1a\nnot really", 18);
+        const QString out = QString("/api/v1/tasks/%1/outputs/").arg(taskId);
+        auto r = s->request("PUT", out + "frame_0007.png", png, "image/png");
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json().value("size").toInt(), png.size());
+        QCOMPARE(s->request("PUT", out + ".hidden", png, "image/png").status, 400);
+        QCOMPARE(s->request("PUT", out + "a..b", png, "image/png").status, 400);
+        QCOMPARE(s->request("PUT", out + "a%2F..%2Fb", png, "image/png").status, 404);
+        QCOMPARE(s->request("PUT", "/api/v1/tasks/999999/outputs/x.png", png, "image/png").status,
+                 404);
+
+        r = s->get(QString("/api/v1/jobs/%1/outputs").arg(jobId));
+        const QJsonObject o = r.json().value("outputs").toArray().first().toObject();
+        QCOMPARE(o.value("name").toString(), QString("frame_0007.png"));
+        QCOMPARE(o.value("frame").toInt(), 7);
+        QCOMPARE(o.value("task_id").toInteger(), taskId);
+        r = s->get(QString("/api/v1/jobs/%1/outputs/frame_0007.png").arg(jobId));
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.body, png);
+        QCOMPARE(r.contentType, QByteArray("image/png"));
+        QCOMPARE(s->get(QString("/api/v1/jobs/%1/outputs/nope.png").arg(jobId)).status, 404);
+        QVERIFY(
+            QFile::exists(s->dir.filePath(QString("data/outputs/%1/frame_0007.png").arg(jobId))));
+
+        QCOMPARE(s->request("POST", QString("/api/v1/jobs/%1/cancel").arg(jobId)).status, 200);
+        QCOMPARE(s->request("PUT", out + "frame_0007.png", png, "image/png").status, 409);
+        QCOMPARE(s->request("DELETE", QString("/api/v1/jobs/%1").arg(jobId)).status, 204);
+        QVERIFY(!QFile::exists(s->dir.filePath(QString("data/outputs/%1").arg(jobId))));
+    }
+
+    void webUiFiles()
+    {
+        if (!QFile::exists(":/web/index.html"))
+            QSKIP("the web UI is not compiled in");
+        auto r = s->get("/");
+        QCOMPARE(r.status, 200);
+        QVERIFY(r.contentType.startsWith("text/html"));
+        QCOMPARE(s->get("/css/nope.css").status, 404);
+        QCOMPARE(s->get("/css/nope.css").errorCode(), QString("not_found"));
+    }
+
+    void tokensWhenLoopbackIsNotTrusted()
+    {
+        ServerConfig c;
+        c.trustLoopback = false;
+        c.token = "client-secret";
+        c.joinToken = "node-secret";
+        TestServer guarded(c);
+        QCOMPARE(guarded.get("/health").status, 200);
+        auto r = guarded.get("/api/v1/jobs");
+        QCOMPARE(r.status, 401);
+        QCOMPARE(r.errorCode(), QString("unauthorized"));
+        guarded.bearer = "node-secret"; // nodes may fetch files but not list jobs
+        QCOMPARE(guarded.get("/api/v1/jobs").status, 401);
+        QCOMPARE(guarded.get("/api/v1/files/" + QString(64, 'a')).status, 404);
+        guarded.bearer = "client-secret";
+        QCOMPARE(guarded.get("/api/v1/jobs").status, 200);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRestApi)
+#include "tst_restapi.moc"

@@ -1,0 +1,193 @@
+#include "api/apiclient.h"
+
+using namespace farm;
+using namespace farm::server;
+using namespace farm::server::test;
+
+class TestNodeHub : public QObject
+{
+    Q_OBJECT
+
+    std::unique_ptr<TestServer> s;
+    QString sha;
+
+    QUrl ws(const QString &path, const TestServer &server) const
+    {
+        return QUrl(QString("ws://127.0.0.1:%1%2").arg(server.server->port()).arg(path));
+    }
+    qint64 submit(const QString &frames = "1", int chunk = 1)
+    {
+        return s->post("/api/v1/jobs", jobBody(sha, frames, chunk)).json().value("id").toInteger();
+    }
+    QString taskState(qint64 taskId)
+    {
+        const auto t = s->store().task(taskId);
+        return t ? toString(t->task.state) : QString();
+    }
+
+private slots:
+    void init()
+    {
+        s = std::make_unique<TestServer>();
+        sha = s->upload("model bytes");
+    }
+    void cleanup() { s.reset(); }
+
+    void nodeRendersATinyJob()
+    {
+        WsClient events;
+        QVERIFY(events.open(ws("/ws/events", *s)));
+        QVERIFY(events.waitFor("hello") == 0);
+        QCOMPARE(events.received[0].data.value("protocol").toInt(), 1);
+
+        const qint64 jobId = submit("1-2", 2);
+        QVERIFY(events.waitFor("job.created") >= 0);
+
+        WsClient node;
+        QVERIFY(node.open(ws("/ws/node", *s)));
+        node.send("hello", nodeHello("ws-lab-1"));
+        const int welcome = node.waitFor("welcome");
+        QVERIFY(welcome >= 0);
+        QCOMPARE(node.received[welcome].data.value("heartbeat_s").toInt(), 5);
+        const int assign = node.waitFor("task.assign");
+        QVERIFY(assign >= 0);
+        const QJsonObject a = node.received[assign].data;
+        const qint64 taskId = a.value("task").toInteger();
+        QCOMPARE(a.value("job").toInteger(), jobId);
+        QCOMPARE(a.value("frames").toString(), QString("1-2"));
+        QCOMPARE(a.value("job_frames").toString(), QString("1-2"));
+        // The node fetches its input through the URL it was given.
+        const auto input = s->get(a.value("input").toObject().value("url").toString());
+        QCOMPARE(input.body, QByteArray("model bytes"));
+
+        node.send("task.accepted", {{"task", taskId}});
+        node.send("task.progress", {{"task", taskId}, {"progress", 0.5}, {"frame", 1}});
+        node.send("task.log", {{"task", taskId}, {"text", "rendered frame 1\n"}});
+        QVERIFY(events.waitFor("task.updated", 0, [](const QJsonObject &t) {
+            return t.value("progress").toDouble() == 0.5 &&
+                   t.value("node").toString() == "ws-lab-1";
+        }) >= 0);
+
+        for (int f : {1, 2}) {
+            const auto r = s->request(
+                "PUT", QString("/api/v1/tasks/%1/outputs/%2").arg(taskId).arg(frameFileName(f)),
+                "png bytes", "image/png");
+            QCOMPARE(r.status, 200);
+        }
+        QVERIFY(events.waitFor("task.preview", 0, [](const QJsonObject &p) {
+            return p.value("frame").toInt() == 2 &&
+                   p.value("output").toString() == "frame_0002.png";
+        }) >= 0);
+        node.send("task.done",
+                  {{"task", taskId}, {"outputs", QJsonArray{"frame_0001.png", "frame_0002.png"}}});
+        QVERIFY(events.waitFor("job.updated", 0, [](const QJsonObject &j) {
+            return j.value("state").toString() == "completed";
+        }) >= 0);
+        const QJsonObject job = s->get(QString("/api/v1/jobs/%1").arg(jobId)).json();
+        QCOMPARE(job.value("state").toString(), QString("completed"));
+        QCOMPARE(job.value("progress").toDouble(), 1.0);
+        QVERIFY(
+            s->get(QString("/api/v1/tasks/%1/log").arg(taskId)).body.contains("rendered frame 1"));
+        QVERIFY(events.waitFor("node.updated", 0, [](const QJsonObject &n) {
+            return n.value("state").toString() == "idle";
+        }) >= 0);
+        const auto nodes = s->get("/api/v1/nodes").json().value("nodes").toArray();
+        QCOMPARE(nodes.size(), 1);
+        QCOMPARE(nodes[0].toObject().value("name").toString(), QString("ws-lab-1"));
+        QVERIFY(s->get("/metrics").body.contains("farm_tasks_dispatched_total 1\n"));
+    }
+
+    void malformedMessagesAreAnswered()
+    {
+        WsClient node;
+        QVERIFY(node.open(ws("/ws/node", *s)));
+        node.socket.sendTextMessage("this is not json");
+        QVERIFY(node.waitFor("error") >= 0); // before hello too: answered, not dropped
+        node.send("hello", nodeHello("n"));
+        QVERIFY(node.waitFor("welcome") >= 0);
+        const int before = node.received.size();
+        node.socket.sendTextMessage(R"({"type": 5})");
+        node.socket.sendTextMessage(R"({"type": "task.explode", "seq": 2, "data": {}})");
+        node.socket.sendTextMessage(
+            R"({"type": "task.progress", "seq": 3, "data": {"task": "x"}})");
+        node.socket.sendTextMessage(R"({"type": "heartbeat", "seq": 4, "data": []})");
+        node.socket.sendBinaryMessage("\x01\x02");
+        int errors = 0;
+        for (int from = before; errors < 5; ++errors) {
+            const int i = node.waitFor("error", from);
+            QVERIFY(i >= 0);
+            from = i + 1;
+        }
+        QVERIFY(node.received.last().data.value("code").isString());
+        node.send("heartbeat", {{"running", QJsonArray{}}});
+        QTest::qWait(50);
+        QVERIFY(!node.closed);
+        QCOMPARE(s->server->scheduler().onlineCount(), 1);
+    }
+
+    void firstMessageMustBeHello()
+    {
+        WsClient node;
+        QVERIFY(node.open(ws("/ws/node", *s)));
+        node.send("heartbeat", {{"running", QJsonArray{}}});
+        QVERIFY(node.waitClosed());
+        QCOMPARE(node.closeCode, QWebSocketProtocol::CloseCodePolicyViolated);
+    }
+
+    void joinTokenIsRequired()
+    {
+        ServerConfig c;
+        c.joinToken = "node-secret";
+        TestServer guarded(c);
+        WsClient bad;
+        QVERIFY(bad.open(ws("/ws/node", guarded)));
+        bad.send("hello", nodeHello("intruder", 1, "guess"));
+        QVERIFY(bad.waitClosed());
+        QCOMPARE(bad.closeCode, QWebSocketProtocol::CloseCodePolicyViolated);
+        WsClient good;
+        QVERIFY(good.open(ws("/ws/node", guarded)));
+        good.send("hello", nodeHello("friend", 1, "node-secret"));
+        QVERIFY(good.waitFor("welcome") >= 0);
+    }
+
+    void socketDropRequeues()
+    {
+        submit("1");
+        auto first = std::make_unique<WsClient>();
+        QVERIFY(first->open(ws("/ws/node", *s)));
+        first->send("hello", nodeHello("a"));
+        const int assign = first->waitFor("task.assign");
+        QVERIFY(assign >= 0);
+        const qint64 taskId = first->received[assign].data.value("task").toInteger();
+        QCOMPARE(taskState(taskId), QString("assigned"));
+        first->socket.abort();
+        first.reset();
+        for (int i = 0; i < 500 && taskState(taskId) != "queued"; ++i)
+            QTest::qWait(10);
+        QCOMPARE(taskState(taskId), QString("queued"));
+        QCOMPARE(s->store().task(taskId)->task.attempts, 0);
+
+        WsClient second;
+        QVERIFY(second.open(ws("/ws/node", *s)));
+        second.send("hello", nodeHello("b"));
+        const int again = second.waitFor("task.assign");
+        QVERIFY(again >= 0);
+        QCOMPARE(second.received[again].data.value("task").toInteger(), taskId);
+        QCOMPARE(second.received[again].data.value("attempt").toInt(), 2);
+    }
+
+    void dashboardsOnlyListen()
+    {
+        WsClient events;
+        QVERIFY(events.open(ws("/ws/events", *s)));
+        QVERIFY(events.waitFor("hello") >= 0);
+        events.send("job.cancel", {{"id", 1}});
+        const int e = events.waitFor("error");
+        QVERIFY(e >= 0);
+        QCOMPARE(events.received[e].data.value("code").toString(), QString("unknown_type"));
+        QVERIFY(!events.closed);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestNodeHub)
+#include "tst_nodehub.moc"

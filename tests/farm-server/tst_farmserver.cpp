@@ -1,0 +1,201 @@
+#include "api/apiclient.h"
+#include "fixtures.h"
+
+#include <QProcess>
+
+using namespace farm;
+using namespace farm::server;
+using namespace farm::server::test;
+
+class TestFarmServer : public QObject
+{
+    Q_OBJECT
+
+    static QString binary()
+    {
+        return qEnvironmentVariable("FARM_BUILD_DIR") + "/farm-server/farm-server";
+    }
+
+    /// Starts the real binary and returns the port from its "listening" line (0 on failure).
+    static int startBinary(QProcess &p, const QStringList &args)
+    {
+        p.start(binary(), args);
+        if (!p.waitForStarted(5000))
+            return 0;
+        QByteArray out;
+        for (int i = 0; i < 100 && !out.contains('\n'); ++i) {
+            p.waitForReadyRead(100);
+            out += p.readAllStandardOutput();
+        }
+        const QRegularExpression line(
+            "^farm-server listening on http://127\\.0\\.0\\.1:(\\d+) \\(data: .+\\)\n");
+        const auto m = line.match(QString::fromUtf8(out));
+        return m.hasMatch() ? m.captured(1).toInt() : 0;
+    }
+
+private slots:
+    void config_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<bool>("ok");
+        QTest::newRow("defaults") << QStringList{} << true;
+        QTest::newRow("all") << QStringList{"--port",
+                                            "0",
+                                            "--bind",
+                                            "0.0.0.0",
+                                            "--data",
+                                            "/tmp/x",
+                                            "--token",
+                                            "t",
+                                            "--join-token",
+                                            "j",
+                                            "--no-trust-loopback",
+                                            "--lease",
+                                            "30",
+                                            "--heartbeat",
+                                            "3"}
+                             << true;
+        QTest::newRow("bad port") << QStringList{"--port", "70000"} << false;
+        QTest::newRow("bad bind") << QStringList{"--bind", "not-an-ip"} << false;
+        QTest::newRow("heartbeat >= lease")
+            << QStringList{"--lease", "5", "--heartbeat", "5"} << false;
+        QTest::newRow("unknown option") << QStringList{"--frobnicate"} << false;
+        QTest::newRow("stray argument") << QStringList{"extra"} << false;
+        QTest::newRow("missing config") << QStringList{"--config", "/nonexistent.ini"} << false;
+    }
+    void config()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(bool, ok);
+        const auto c = ServerConfig::fromArguments(QStringList{"farm-server"} + args);
+        QCOMPARE(c.ok(), ok);
+    }
+
+    void configFileAndOverrides()
+    {
+        QTemporaryDir dir;
+        const QString ini = dir.filePath("farm.ini");
+        QFile f(ini);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("port=9000\ndata=/srv/farm\ntoken=abc\nno-trust-loopback=true\nlease=40\n");
+        f.close();
+        const auto c =
+            ServerConfig::fromArguments({"farm-server", "--config", ini, "--port", "9100"});
+        QVERIFY(c.ok());
+        QCOMPARE(c->port, quint16(9100)); // the command line wins
+        QCOMPARE(c->dataDir, QString("/srv/farm"));
+        QCOMPARE(c->token, QString("abc"));
+        QCOMPARE(c->trustLoopback, false);
+        QCOMPARE(c->leaseS, 40);
+        QCOMPARE(c->heartbeatS, 5);
+    }
+
+    void binaryStartsServesAndStops()
+    {
+        if (!QFile::exists(binary()))
+            QSKIP("farm-server binary not built (FARM_BUILD_DIR unset?)");
+        QTemporaryDir dir;
+        QProcess p;
+        const int port = startBinary(p, {"--port", "0", "--data", dir.filePath("d")});
+        QVERIFY(port > 0);
+        QVERIFY(QFile::exists(dir.filePath("d/farm.db")));
+
+        // A second server on the same port fails with one readable line.
+        QProcess busy;
+        busy.start(binary(), {"--port", QString::number(port), "--data", dir.filePath("e")});
+        QVERIFY(busy.waitForFinished(10000));
+        QVERIFY(busy.exitCode() != 0);
+        const QByteArray err = busy.readAllStandardError();
+        QVERIFY2(err.startsWith("farm-server: cannot listen"), err.constData());
+        QCOMPARE(err.count('\n'), 1);
+
+        p.terminate(); // SIGTERM: clean shutdown
+        QVERIFY(p.waitForFinished(10000));
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 0);
+    }
+
+    void binaryRefusesUnwritableDataDir()
+    {
+        if (!QFile::exists(binary()))
+            QSKIP("farm-server binary not built");
+        QTemporaryDir dir;
+        QFile blocker(dir.filePath("file"));
+        QVERIFY(blocker.open(QIODevice::WriteOnly));
+        blocker.close();
+        QProcess p;
+        p.start(binary(), {"--port", "0", "--data", dir.filePath("file/sub")});
+        QVERIFY(p.waitForFinished(10000));
+        QVERIFY(p.exitCode() != 0);
+        QVERIFY(p.readAllStandardError().startsWith("farm-server: "));
+    }
+
+    void binaryRefusesCorruptDatabase()
+    {
+        if (!QFile::exists(binary()))
+            QSKIP("farm-server binary not built");
+        QTemporaryDir dir;
+        QVERIFY(QDir().mkpath(dir.filePath("d")));
+        QFile db(dir.filePath("d/farm.db"));
+        QVERIFY(db.open(QIODevice::WriteOnly));
+        db.write(QByteArray(8192, '\x5a'));
+        db.close();
+        QProcess p;
+        p.start(binary(), {"--port", "0", "--data", dir.filePath("d")});
+        QVERIFY(p.waitForFinished(10000));
+        QVERIFY(p.exitCode() != 0);
+        const QByteArray err = p.readAllStandardError();
+        QVERIFY2(err.startsWith("farm-server: ") && err.count('\n') == 1, err.constData());
+    }
+
+    void restartRequeuesAndReconnectingNodeResumes()
+    {
+        QTemporaryDir dir;
+        ServerConfig c;
+        c.port = 0;
+        c.dataDir = dir.filePath("data");
+        qint64 taskId = 0;
+        {
+            FarmServer first(c);
+            QVERIFY(first.start().ok());
+            const JobSpec spec = [&] {
+                JobSpec s;
+                s.name = "restart";
+                s.input = {QString(64, 'a'), "m.glb"};
+                return s;
+            }();
+            const auto id =
+                first.store().insertJob(spec, {FrameRange({1})}, QDateTime::currentDateTimeUtc());
+            QVERIFY(id.ok());
+            taskId = first.store().tasksOfJob(*id).first().task.id;
+            const qint64 node =
+                *first.store().upsertNode(NodeCapabilities{"n1"}, QDateTime::currentDateTimeUtc());
+            QVERIFY(first.stateMachine()
+                        .apply({{taskId, TaskState::Assigned, node},
+                                {taskId, TaskState::Running, node}})
+                        .ok());
+        } // the process ends with a task still running on a node
+        FarmServer second(c);
+        QVERIFY(second.start().ok());
+        COMPARE_STATE(second.store().task(taskId)->task.state, TaskState::Queued);
+
+        WsClient node;
+        QVERIFY(node.open(QUrl(QString("ws://127.0.0.1:%1/ws/node").arg(second.port()))));
+        node.send("hello", [&] {
+            QJsonObject h = nodeHello("n1");
+            h.insert("running", QJsonArray{taskId});
+            return h;
+        }());
+        QVERIFY(node.waitFor("welcome") >= 0);
+        for (int i = 0; i < 200 && second.store().task(taskId)->task.state != TaskState::Running;
+             ++i)
+            QTest::qWait(10);
+        COMPARE_STATE(second.store().task(taskId)->task.state, TaskState::Running);
+        QTest::qWait(50);
+        for (const Envelope &e : node.received)
+            QVERIFY(e.type != "task.assign"); // it keeps rendering; nothing is sent again
+    }
+};
+
+QTEST_GUILESS_MAIN(TestFarmServer)
+#include "tst_farmserver.moc"
