@@ -1,0 +1,97 @@
+// Entry point: wires views, routing (#/jobs, #/jobs/<id>, #/nodes) and the live event stream.
+
+import {refreshRelativeTimes, toast} from './dom.js';
+import {EventStream} from './events.js';
+import {JobDetail} from './jobdetail.js';
+import {JobsView} from './jobs.js';
+import {NodesView} from './nodes.js';
+import {ConnectionIndicator, FarmStatus} from './status.js';
+import {installDropZone, SubmitDialog} from './submit.js';
+import {installTokenPrompt} from './token.js';
+
+const $ = (id) => document.getElementById(id);
+
+installTokenPrompt($('token-dialog')); // before anything can answer 401
+const state = {selected: null};
+const detail = new JobDetail($('detail-pane'), $('lightbox'));
+const jobs = new JobsView($('jobs-pane'), {selectedId: () => state.selected});
+const nodes = new NodesView($('view-nodes'));
+const farm = new FarmStatus($('farm-status'));
+const stream = new EventStream();
+new ConnectionIndicator($('conn'), stream);
+
+const submit = new SubmitDialog($('submit-dialog'), (job) => {
+    location.hash = `#/jobs/${job.id}`;
+    jobs.refreshSoon();
+});
+installDropZone($('drop-overlay'), (files) => submit.open(files));
+$('submit-open').addEventListener('click', () => submit.open([]));
+$('file-picker').addEventListener('change', (e) => {
+    const files = Array.from(e.target.files || []);
+    e.target.value = ''; // Picking the same file again must fire 'change' again.
+    if (files.length) submit.open(files);
+});
+
+function route() {
+    const hash = location.hash || '#/jobs';
+    const onNodes = hash.startsWith('#/nodes');
+    $('view-jobs').hidden = onNodes;
+    $('view-nodes').hidden = !onNodes;
+    $('tab-jobs').toggleAttribute('aria-current', !onNodes);
+    $('tab-nodes').toggleAttribute('aria-current', onNodes);
+    if (onNodes) {
+        $('tab-nodes').setAttribute('aria-current', 'page');
+        nodes.load();
+        return;
+    }
+    $('tab-jobs').setAttribute('aria-current', 'page');
+    const m = hash.match(/^#\/jobs\/(\d+)$/);
+    state.selected = m ? Number(m[1]) : null;
+    $('view-jobs').classList.toggle('has-selection', state.selected !== null);
+    if (state.selected === null) detail.showPlaceholder();
+    else detail.open(state.selected);
+    jobs.highlight();
+}
+window.addEventListener('hashchange', route);
+
+// Final-state notifications for jobs this page saw change.
+const lastState = new Map();
+function notify(job) {
+    const before = lastState.get(job.id);
+    lastState.set(job.id, job.state);
+    if (!before || before === job.state) return;
+    if (job.state === 'completed') toast(`Job #${job.id} “${job.name}” completed`, 'ok');
+    else if (job.state === 'failed') toast(`Job #${job.id} “${job.name}” failed${job.error ? `: ${job.error}` : ''}`, 'error', 8000);
+}
+
+stream.addEventListener('event', (e) => {
+    const {type, data} = e.detail;
+    if (type === 'job.created' || type === 'job.updated') {
+        if (type === 'job.created') lastState.set(data.id, data.state);
+        else notify(data);
+    }
+    jobs.onEvent(type, data);
+    detail.onEvent(type, data);
+    nodes.onEvent(type, data);
+    if (type.startsWith('job.') || type === 'node.updated') farm.refreshSoon();
+});
+
+// Every (re)connect may follow missed events: reload what is on screen.
+let everOpen = false;
+stream.addEventListener('state', (e) => {
+    if (e.detail.state !== 'open') return;
+    if (everOpen) {
+        jobs.load();
+        detail.reload();
+        if (!$('view-nodes').hidden) nodes.load();
+    }
+    everOpen = true;
+    farm.load();
+});
+
+route();
+jobs.load();
+farm.load();
+stream.connect();
+setInterval(() => refreshRelativeTimes(), 30000);
+setInterval(() => farm.load(), 30000); // uptime and counts even on a quiet farm

@@ -1,0 +1,176 @@
+// Small DOM and formatting helpers shared by every view. Text always goes through text nodes
+// (never innerHTML), so names and error messages from the server cannot inject markup.
+
+/** h('div', {class: 'x', onclick: fn}, 'text', child) → element */
+export function h(tag, props = {}, ...children) {
+    const el = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+        if (value === undefined || value === null || value === false) continue;
+        if (key.startsWith('on') && typeof value === 'function') {
+            el.addEventListener(key.slice(2), value);
+        } else if (key === 'class') {
+            el.className = value;
+        } else if (key === 'dataset') {
+            Object.assign(el.dataset, value);
+        } else if (key in el && typeof value !== 'string') {
+            el[key] = value;
+        } else {
+            el.setAttribute(key, value === true ? '' : String(value));
+        }
+    }
+    append(el, children);
+    return el;
+}
+
+function append(el, children) {
+    for (const child of children.flat(Infinity)) {
+        if (child === undefined || child === null || child === false) continue;
+        el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+}
+
+/** Replaces all children of el. */
+export function setChildren(el, ...children) {
+    el.replaceChildren();
+    append(el, children);
+}
+
+export const finalJobStates = new Set(['completed', 'failed', 'canceled']);
+export const jobStates = ['queued', 'active', 'paused', 'completed', 'failed', 'canceled'];
+
+export function badge(state) {
+    return h('span', {class: `badge badge-${state}`}, state);
+}
+
+/** A progress bar with an accessible value; update it later with setProgress. */
+export function progressBar(fraction = 0, state = '', label = 'Progress') {
+    const fill = h('span', {class: 'bar-fill'});
+    const text = h('span', {class: 'bar-label'});
+    const bar = h('div', {class: 'bar', role: 'progressbar', 'aria-label': label, 'aria-valuemin': '0', 'aria-valuemax': '100'},
+                  h('span', {class: 'bar-track'}, fill), text);
+    setProgress(bar, fraction, state);
+    return bar;
+}
+
+export function setProgress(bar, fraction, state = '') {
+    const pct = Math.max(0, Math.min(100, Math.round((Number(fraction) || 0) * 1000) / 10));
+    bar.querySelector('.bar-fill').style.width = `${pct}%`;
+    bar.querySelector('.bar-label').textContent = `${pct.toFixed(pct % 1 ? 1 : 0)}%`;
+    bar.setAttribute('aria-valuenow', String(pct));
+    bar.dataset.state = state;
+}
+
+export function formatBytes(n) {
+    if (!Number.isFinite(n)) return '–';
+    const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+    let i = 0;
+    while (n >= 1024 && i < units.length - 1) {
+        n /= 1024;
+        i++;
+    }
+    return `${n < 10 && i > 0 ? n.toFixed(1) : Math.round(n)} ${units[i]}`;
+}
+
+export function formatTime(iso) {
+    if (!iso) return '–';
+    const d = new Date(iso);
+    return Number.isNaN(d.getTime()) ? '–' : d.toLocaleString();
+}
+
+export function formatRelative(iso, now = Date.now()) {
+    if (!iso) return '–';
+    const t = new Date(iso).getTime();
+    if (Number.isNaN(t)) return '–';
+    const s = Math.round((now - t) / 1000);
+    if (s < 10) return 'just now';
+    if (s < 60) return `${s} s ago`;
+    if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+    if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+    return new Date(t).toLocaleDateString();
+}
+
+export function formatDuration(startIso, endIso) {
+    if (!startIso) return '–';
+    const start = new Date(startIso).getTime();
+    const end = endIso ? new Date(endIso).getTime() : Date.now();
+    if (Number.isNaN(start) || Number.isNaN(end)) return '–';
+    let s = Math.max(0, Math.round((end - start) / 1000));
+    const hh = Math.floor(s / 3600);
+    s -= hh * 3600;
+    const mm = Math.floor(s / 60);
+    s -= mm * 60;
+    return hh ? `${hh}h ${mm}m ${s}s` : mm ? `${mm}m ${s}s` : `${s}s`;
+}
+
+/** A relative time element; app.js refreshes every .reltime periodically. */
+export function relTime(iso) {
+    return h('time', {class: 'reltime', datetime: iso || '', title: formatTime(iso)}, formatRelative(iso));
+}
+
+export function refreshRelativeTimes(root = document) {
+    for (const el of root.querySelectorAll('time.reltime')) el.textContent = formatRelative(el.getAttribute('datetime'));
+}
+
+/** Calls fn at most once per `ms`, always with the latest call's arguments (trailing edge). */
+export function throttle(fn, ms) {
+    let timer = null;
+    let lastArgs = null;
+    return (...args) => {
+        lastArgs = args;
+        if (timer) return;
+        timer = setTimeout(() => {
+            timer = null;
+            fn(...lastArgs);
+        }, ms);
+    };
+}
+
+export function debounce(fn, ms) {
+    let timer = null;
+    return (...args) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => fn(...args), ms);
+    };
+}
+
+/** Transient notification; kind is 'info' | 'ok' | 'error'. */
+export function toast(message, kind = 'info', ms = 5000) {
+    const host = document.getElementById('toasts');
+    const el = h('div', {class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status'}, message);
+    host.append(el);
+    setTimeout(() => {
+        el.classList.add('toast-out');
+        setTimeout(() => el.remove(), 300);
+    }, ms);
+}
+
+/** A button that asks for a second click before acting (no blocking confirm()). */
+export function confirmButton(label, confirmLabel, action, cls = 'btn') {
+    let armed = false;
+    let timer = null;
+    const btn = h('button', {type: 'button', class: cls}, label);
+    btn.addEventListener('click', async () => {
+        if (!armed) {
+            armed = true;
+            btn.textContent = confirmLabel;
+            btn.classList.add('btn-armed');
+            timer = setTimeout(() => {
+                armed = false;
+                btn.textContent = label;
+                btn.classList.remove('btn-armed');
+            }, 4000);
+            return;
+        }
+        clearTimeout(timer);
+        armed = false;
+        btn.textContent = label;
+        btn.classList.remove('btn-armed');
+        btn.disabled = true;
+        try {
+            await action();
+        } finally {
+            btn.disabled = false;
+        }
+    });
+    return btn;
+}

@@ -1,0 +1,228 @@
+// Job detail panel: settings summary, live tasks table, task log viewer, cancel/delete, gallery.
+
+import {api, fileUrl} from './api.js';
+import {
+    badge, confirmButton, finalJobStates, formatDuration, formatTime, h, progressBar, relTime, setChildren, setProgress,
+    throttle, toast,
+} from './dom.js';
+import {Gallery} from './gallery.js';
+
+export class JobDetail {
+    constructor(root, lightbox) {
+        this.root = root;
+        this.gallery = new Gallery(lightbox);
+        this.jobId = null;
+        this.job = null;
+        this.taskRows = new Map(); // task id → {tr, task, ...cells}
+        this.logTaskId = null;
+        this.reloadLog = throttle(() => this.loadLog(), 1500);
+        this.showPlaceholder();
+    }
+
+    showPlaceholder() {
+        this.jobId = null;
+        this.job = null;
+        setChildren(this.root, h('div', {class: 'panel placeholder'},
+                                 h('p', {}, 'Select a job to see its tasks, logs and frames.')));
+    }
+
+    async open(id) {
+        if (this.jobId === id && this.job) return;
+        this.jobId = id;
+        this.job = null;
+        this.logTaskId = null;
+        setChildren(this.root, h('div', {class: 'panel placeholder'}, h('p', {class: 'muted'}, `Loading job #${id}…`)));
+        try {
+            const [job, tasks, outputs] = await Promise.all([api.job(id), api.tasks(id), api.outputs(id)]);
+            if (this.jobId !== id) return;
+            this.build(job, tasks.tasks || [], outputs.outputs || []);
+        } catch (e) {
+            if (this.jobId !== id) return;
+            setChildren(this.root, h('div', {class: 'panel placeholder error'},
+                                     h('p', {}, `Could not load job #${id}: ${e.message}`)));
+        }
+    }
+
+    /** After a reconnect: events were missed, so fetch everything again. */
+    reload() {
+        const id = this.jobId;
+        if (id === null) return;
+        this.job = null;
+        this.open(id);
+    }
+
+    build(job, tasks, outputs) {
+        this.job = job;
+        this.title = h('h2', {class: 'detail-title'}, job.name);
+        this.stateCell = h('span', {}, badge(job.state));
+        this.bar = progressBar(job.progress, job.state, 'Job progress');
+        this.counts = h('p', {class: 'counts muted'});
+        this.actions = h('div', {class: 'detail-actions'});
+        this.summary = h('dl', {class: 'summary'});
+        this.errorLine = h('p', {class: 'job-error', role: 'alert', hidden: true});
+        this.tbody = h('tbody');
+        this.logTitle = h('h3', {}, 'Task log');
+        this.logBody = h('pre', {class: 'log', tabindex: '0', 'aria-label': 'Task log'}, 'Choose a task’s Log button to read it.');
+        this.logRefresh = h('button', {type: 'button', class: 'btn btn-small', disabled: true, onclick: () => this.loadLog()}, 'Refresh');
+        this.gallery.reset(job.id, outputs);
+        setChildren(this.root, h('article', {class: 'panel detail', 'aria-labelledby': 'detail-title'},
+            h('header', {class: 'detail-head'},
+              h('a', {href: '#/jobs', class: 'btn btn-ghost btn-small back-link'}, '‹ Jobs'),
+              h('div', {class: 'detail-heading'},
+                h('span', {class: 'muted detail-id'}, `Job #${job.id}`), this.title),
+              this.stateCell, this.actions),
+            h('div', {class: 'detail-progress'}, this.bar, this.counts),
+            this.errorLine,
+            this.summary,
+            this.gallery.root,
+            h('section', {class: 'panel-section'},
+              h('h3', {}, 'Tasks'),
+              h('div', {class: 'table-wrap'},
+                h('table', {class: 'table tasks-table'},
+                  h('caption', {class: 'sr-only'}, 'Tasks of this job'),
+                  h('thead', {}, h('tr', {},
+                    ['#', 'Frames', 'State', 'Node', 'Tries', 'Progress', 'Error', ''].map((t) =>
+                        h('th', {scope: 'col', title: t === 'Tries' ? 'Attempts so far' : null}, t)))),
+                  this.tbody))),
+            h('section', {class: 'panel-section'},
+              h('div', {class: 'section-head'}, this.logTitle, h('span', {class: 'spacer'}), this.logRefresh),
+              this.logBody)));
+        this.title.id = 'detail-title';
+        this.taskRows.clear();
+        setChildren(this.tbody, tasks.sort((a, b) => a.index - b.index).map((t) => this.makeTaskRow(t)));
+        this.updateJob(job);
+    }
+
+    updateJob(job) {
+        const prev = this.job;
+        this.job = job;
+        this.title.textContent = job.name;
+        if (!prev || prev.state !== job.state || !this.actions.childElementCount) {
+            setChildren(this.stateCell, badge(job.state));
+            this.renderActions(job);
+        }
+        setProgress(this.bar, job.progress, job.state);
+        const t = job.tasks || {};
+        this.counts.textContent = `${t.done || 0} of ${t.total || 0} tasks done · ${t.running || 0} running · ` +
+            `${t.queued || 0} queued · ${t.failed || 0} failed` + (t.canceled ? ` · ${t.canceled} canceled` : '');
+        this.errorLine.textContent = job.error || '';
+        this.errorLine.hidden = !job.error;
+        this.renderSummary(job);
+    }
+
+    renderActions(job) {
+        const buttons = [];
+        if (!finalJobStates.has(job.state)) {
+            buttons.push(confirmButton('Cancel job', 'Really cancel?', async () => {
+                try {
+                    this.updateJob(await api.cancelJob(job.id));
+                    toast(`Job #${job.id} canceled`, 'info');
+                } catch (e) {
+                    toast(`Cancel failed: ${e.message}`, 'error');
+                }
+            }, 'btn btn-danger cancel-btn'));
+        } else {
+            buttons.push(confirmButton('Delete', 'Really delete?', async () => {
+                try {
+                    await api.deleteJob(job.id);
+                    toast(`Job #${job.id} deleted`, 'info');
+                    location.hash = '#/jobs';
+                } catch (e) {
+                    toast(`Delete failed: ${e.message}`, 'error');
+                }
+            }, 'btn btn-danger'));
+        }
+        setChildren(this.actions, buttons);
+    }
+
+    renderSummary(job) {
+        const s = job.settings || {};
+        const input = job.input || {};
+        const row = (k, ...v) => h('div', {class: 'kv'}, h('dt', {}, k), h('dd', {}, ...v));
+        setChildren(this.summary,
+            row('Input', h('a', {href: fileUrl(input.file || ''), download: input.name || ''}, input.name || '–'),
+                h('code', {class: 'muted hash', title: input.file || ''}, ` ${(input.file || '').slice(0, 12)}`)),
+            row('Frames', `${job.frames} · ${job.chunk} per task`),
+            row('Resolution', `${s.width ?? '–'} × ${s.height ?? '–'}`),
+            row('Samples', String(s.spp ?? '–')),
+            row('Camera', s.camera?.mode || 'still'),
+            row('Passes', (s.passes || ['rgb']).join(', ')),
+            row('Priority', String(job.priority)),
+            row('Requires', job.requirements?.gpu ? 'GPU' : 'any node',
+                ...(job.requirements?.tags?.length ? [` · tags ${job.requirements.tags.join(', ')}`] : [])),
+            row('Submitted', relTime(job.created_at)),
+            row('Started', formatTime(job.started_at)),
+            row('Finished', formatTime(job.finished_at)),
+            row('Run time', formatDuration(job.started_at, job.finished_at)));
+    }
+
+    makeTaskRow(task) {
+        const r = {task};
+        r.state = h('td', {}, badge(task.state));
+        r.node = h('td', {class: 'muted'});
+        r.attempts = h('td', {class: 'num'});
+        r.bar = progressBar(task.progress, task.state, `Progress of task ${task.index}`);
+        r.error = h('td', {class: 'task-error'});
+        r.logBtn = h('button', {type: 'button', class: 'btn btn-small', 'aria-label': `Log of task ${task.index}`,
+                                onclick: () => this.showLog(task.id)}, 'Log');
+        r.tr = h('tr', {dataset: {taskId: String(task.id)}},
+                 h('td', {class: 'muted num'}, String(task.index)),
+                 h('td', {}, task.frames), r.state, r.node, r.attempts, h('td', {class: 'col-progress'}, r.bar), r.error,
+                 h('td', {}, r.logBtn));
+        this.taskRows.set(task.id, r);
+        this.fillTaskRow(r, task);
+        return r.tr;
+    }
+
+    fillTaskRow(r, task) {
+        if (r.task.state !== task.state || !r.state.firstChild) setChildren(r.state, badge(task.state));
+        r.task = task;
+        r.node.textContent = task.node || (task.node_id ? `#${task.node_id}` : '–');
+        r.attempts.textContent = String(task.attempts ?? 0);
+        setProgress(r.bar, task.progress, task.state);
+        r.error.textContent = task.error || '';
+        r.error.title = task.error || '';
+        r.tr.classList.toggle('log-open', task.id === this.logTaskId);
+    }
+
+    async showLog(taskId) {
+        this.logTaskId = taskId;
+        for (const r of this.taskRows.values()) r.tr.classList.toggle('log-open', r.task.id === taskId);
+        const r = this.taskRows.get(taskId);
+        this.logTitle.textContent = r ? `Task log · #${r.task.index} (frames ${r.task.frames})` : 'Task log';
+        this.logRefresh.disabled = false;
+        this.logBody.textContent = 'Loading…';
+        await this.loadLog();
+    }
+
+    async loadLog() {
+        const id = this.logTaskId;
+        if (id === null) return;
+        try {
+            const text = await api.taskLog(id);
+            if (id !== this.logTaskId) return;
+            const atBottom = this.logBody.scrollTop + this.logBody.clientHeight >= this.logBody.scrollHeight - 8;
+            this.logBody.textContent = (typeof text === 'string' ? text : JSON.stringify(text, null, 2)) || '(empty log)';
+            if (atBottom) this.logBody.scrollTop = this.logBody.scrollHeight;
+        } catch (e) {
+            if (id === this.logTaskId) this.logBody.textContent = `Could not load the log: ${e.message}`;
+        }
+    }
+
+    onEvent(type, data) {
+        if (this.jobId === null || !this.job) return;
+        if (type === 'job.updated' && data.id === this.jobId) {
+            this.updateJob(data);
+        } else if (type === 'job.deleted' && data.id === this.jobId) {
+            toast(`Job #${data.id} was deleted`, 'info');
+            location.hash = '#/jobs';
+        } else if (type === 'task.updated' && data.job_id === this.jobId) {
+            const r = this.taskRows.get(data.id);
+            if (r) this.fillTaskRow(r, data);
+            else this.tbody.append(this.makeTaskRow(data));
+            if (data.id === this.logTaskId) this.reloadLog();
+        } else if (type === 'task.preview' && data.job === this.jobId) {
+            this.gallery.add(data);
+        }
+    }
+}
