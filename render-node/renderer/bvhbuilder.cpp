@@ -1,0 +1,262 @@
+#include "bvhbuilder.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <thread>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace farm::render {
+namespace {
+
+constexpr int kBins = 32;
+constexpr uint32_t kParallelThreshold = 16384; // smaller subtrees are not worth a thread
+
+/// A box as two 4-float rows (x, y, z, unused), so growing it is two SSE instructions.
+struct alignas(16) Box4
+{
+    float lo[4] = {kInfinity, kInfinity, kInfinity, kInfinity};
+    float hi[4] = {-kInfinity, -kInfinity, -kInfinity, -kInfinity};
+
+    void grow(const float *otherLo, const float *otherHi)
+    {
+#if defined(__SSE2__)
+        _mm_store_ps(lo, _mm_min_ps(_mm_load_ps(lo), _mm_load_ps(otherLo)));
+        _mm_store_ps(hi, _mm_max_ps(_mm_load_ps(hi), _mm_load_ps(otherHi)));
+#else
+        for (int k = 0; k < 4; ++k) {
+            lo[k] = minf(lo[k], otherLo[k]);
+            hi[k] = maxf(hi[k], otherHi[k]);
+        }
+#endif
+    }
+    void grow(const Box4 &b)
+    {
+        grow(b.lo, b.hi);
+    }
+    float halfArea() const
+    {
+        if (!(lo[0] <= hi[0]))
+            return 0.f;
+        const float dx = hi[0] - lo[0], dy = hi[1] - lo[1], dz = hi[2] - lo[2];
+        return dx * dy + dy * dz + dz * dx;
+    }
+};
+
+/// A primitive's box and index (in lo[3]), moved around by the partitions so that every pass
+/// over a node's primitives reads one contiguous block.
+struct alignas(16) PrimRef
+{
+    float lo[4];
+    float hi[4];
+
+    uint32_t id() const
+    {
+        uint32_t v;
+        std::memcpy(&v, &lo[3], sizeof v);
+        return v;
+    }
+    float centroid(int axis) const { return (lo[axis] + hi[axis]) * 0.5f; }
+};
+
+struct Bin
+{
+    Box4 box;
+    uint32_t count = 0;
+};
+
+struct Split
+{
+    int axis = -1;
+    int bin = 0; // primitives in bins <= bin go left
+    float cost = kInfinity;
+};
+
+int binOf(float c, float lo, float scale)
+{
+    return std::clamp(int((c - lo) * scale), 0, kBins - 1);
+}
+
+class Builder
+{
+public:
+    Builder(const Vec3 *positions, size_t count, const BvhBuildOptions &options)
+        : m_options(options)
+        , m_refs(count)
+        // Default-initialized (not zeroed): only the pages the build touches get faulted in.
+        , m_nodes(new BvhNode[std::max<size_t>(1, 2 * count)])
+    {
+        for (size_t i = 0; i < count; ++i) {
+            const Vec3 *v = positions + 3 * i;
+            const Vec3 lo = vmin(v[0], vmin(v[1], v[2])), hi = vmax(v[0], vmax(v[1], v[2]));
+            PrimRef &r = m_refs[i];
+            const uint32_t id = uint32_t(i);
+            for (int a = 0; a < 3; ++a) {
+                r.lo[a] = lo[a];
+                r.hi[a] = hi[a];
+            }
+            std::memcpy(&r.lo[3], &id, sizeof id);
+            r.hi[3] = 0.f;
+        }
+        const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+        const int threads = options.threads > 0 ? options.threads : int(hw);
+        m_spareThreads = threads - 1;
+    }
+
+    Bvh run()
+    {
+        Bvh bvh;
+        if (m_refs.empty())
+            return bvh;
+        build(0, 0, uint32_t(m_refs.size()), 0);
+        bvh.nodes.assign(m_nodes.get(), m_nodes.get() + m_nextNode.load());
+        bvh.primIds.resize(m_refs.size());
+        for (size_t i = 0; i < m_refs.size(); ++i)
+            bvh.primIds[i] = m_refs[i].id();
+        return bvh;
+    }
+
+private:
+    void build(uint32_t nodeIndex, uint32_t begin, uint32_t end, int depth)
+    {
+        Box4 bounds, centroidBounds;
+        for (uint32_t i = begin; i < end; ++i) {
+            const PrimRef &r = m_refs[i];
+            bounds.grow(r.lo, r.hi);
+            // Centroids doubled: lo + hi, halved once below instead of per primitive.
+            alignas(16) float c[4];
+#if defined(__SSE2__)
+            _mm_store_ps(c, _mm_add_ps(_mm_load_ps(r.lo), _mm_load_ps(r.hi)));
+#else
+            for (int k = 0; k < 4; ++k)
+                c[k] = r.lo[k] + r.hi[k];
+#endif
+            centroidBounds.grow(c, c);
+        }
+        for (int a = 0; a < 3; ++a) {
+            centroidBounds.lo[a] *= 0.5f;
+            centroidBounds.hi[a] *= 0.5f;
+        }
+        BvhNode &node = m_nodes[nodeIndex];
+        for (int a = 0; a < 3; ++a) {
+            node.lo[a] = bounds.lo[a];
+            node.hi[a] = bounds.hi[a];
+        }
+        const uint32_t count = end - begin;
+        auto makeLeaf = [&] {
+            node.first = begin;
+            node.count = count;
+        };
+        if (count == 1 || depth >= m_options.maxDepth)
+            return makeLeaf();
+
+        const Split split = findSplit(begin, end, centroidBounds);
+        // Costs in units of one triangle test; leaves are tested four triangles at a time.
+        const float leafCost = float((count + 3) / 4) * 4.f;
+        const float splitCost =
+            m_options.traversalCost + split.cost / std::max(bounds.halfArea(), 1e-30f);
+        if (count <= uint32_t(m_options.maxLeafSize) && (split.axis < 0 || splitCost >= leafCost))
+            return makeLeaf();
+
+        uint32_t mid = begin + count / 2;
+        if (split.axis >= 0) {
+            const int axis = split.axis;
+            const float lo = centroidBounds.lo[axis];
+            const float scale = kBins / (centroidBounds.hi[axis] - lo);
+            PrimRef *first = m_refs.data() + begin;
+            PrimRef *pivot = std::partition(first, m_refs.data() + end, [&](const PrimRef &r) {
+                return binOf(r.centroid(axis), lo, scale) <= split.bin;
+            });
+            mid = begin + uint32_t(pivot - first);
+        }
+        if (mid == begin || mid == end) // no usable split: halve (coincident centroids)
+            mid = begin + count / 2;
+
+        const uint32_t left = m_nextNode.fetch_add(2);
+        node.first = left;
+        node.count = 0;
+        if (count >= kParallelThreshold && takeThread()) {
+            std::thread worker([=, this] { build(left, begin, mid, depth + 1); });
+            build(left + 1, mid, end, depth + 1);
+            worker.join();
+            m_spareThreads.fetch_add(1);
+        } else {
+            build(left, begin, mid, depth + 1);
+            build(left + 1, mid, end, depth + 1);
+        }
+    }
+
+    /// Best binned SAH split over all three axes, binned in one pass over the primitives.
+    Split findSplit(uint32_t begin, uint32_t end, const Box4 &centroidBounds) const
+    {
+        Bin bins[3][kBins];
+        float lo[3], scale[3];
+        bool usable[3];
+        for (int a = 0; a < 3; ++a) {
+            lo[a] = centroidBounds.lo[a];
+            const float extent = centroidBounds.hi[a] - lo[a];
+            usable[a] = extent > 0.f;
+            scale[a] = usable[a] ? kBins / extent : 0.f;
+        }
+        for (uint32_t i = begin; i < end; ++i) {
+            const PrimRef &r = m_refs[i];
+            for (int a = 0; a < 3; ++a) {
+                Bin &b = bins[a][binOf(r.centroid(a), lo[a], scale[a])];
+                b.box.grow(r.lo, r.hi);
+                ++b.count;
+            }
+        }
+        Split best;
+        for (int axis = 0; axis < 3; ++axis) {
+            if (!usable[axis])
+                continue;
+            float rightCost[kBins];
+            Box4 acc;
+            uint32_t n = 0;
+            for (int b = kBins - 1; b > 0; --b) {
+                acc.grow(bins[axis][b].box);
+                n += bins[axis][b].count;
+                rightCost[b] = n ? acc.halfArea() * float(n) : 0.f;
+            }
+            acc = Box4();
+            n = 0;
+            for (int b = 0; b < kBins - 1; ++b) {
+                acc.grow(bins[axis][b].box);
+                n += bins[axis][b].count;
+                const float cost = (n ? acc.halfArea() * float(n) : 0.f) + rightCost[b + 1];
+                if (cost < best.cost)
+                    best = Split{axis, b, cost};
+            }
+        }
+        return best;
+    }
+
+    bool takeThread()
+    {
+        int spare = m_spareThreads.load();
+        while (spare > 0) {
+            if (m_spareThreads.compare_exchange_weak(spare, spare - 1))
+                return true;
+        }
+        return false;
+    }
+
+    BvhBuildOptions m_options;
+    std::vector<PrimRef> m_refs;
+    std::unique_ptr<BvhNode[]> m_nodes;
+    std::atomic<uint32_t> m_nextNode{1};
+    std::atomic<int> m_spareThreads{0};
+};
+
+} // namespace
+
+Bvh buildBvh(const Vec3 *positions, size_t triangleCount, const BvhBuildOptions &options)
+{
+    return Builder(positions, triangleCount, options).run();
+}
+
+} // namespace farm::render

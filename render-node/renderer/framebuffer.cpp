@@ -1,0 +1,122 @@
+#include "framebuffer.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QImageWriter>
+#include <QSaveFile>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace farm::render {
+namespace {
+
+float toneMap(float x)
+{
+    x = std::max(0.f, x);
+    return std::clamp((x * (2.51f * x + 0.03f)) / (x * (2.43f * x + 0.59f) + 0.14f), 0.f, 1.f);
+}
+
+/// sRGB encoding of a tone-mapped value in [0, 1], tabulated (pow per channel was a visible
+/// share of template renders); 16384 steps keep the error under a quarter of an 8-bit step.
+uint8_t encodeSrgb(float linear)
+{
+    constexpr int kSteps = 16384;
+    static const std::vector<uint8_t> table = [] {
+        std::vector<uint8_t> t(kSteps + 1);
+        for (int i = 0; i <= kSteps; ++i) {
+            const float c = float(i) / kSteps;
+            const float s =
+                c <= 0.0031308f ? 12.92f * c : 1.055f * std::pow(c, 1.f / 2.4f) - 0.055f;
+            t[size_t(i)] = uint8_t(std::lround(std::clamp(s, 0.f, 1.f) * 255.f));
+        }
+        return t;
+    }();
+    return table[size_t(toneMap(linear) * kSteps + 0.5f)];
+}
+
+QByteArray formatOf(const QString &path)
+{
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    if (suffix == QLatin1String("png"))
+        return "png";
+    if (suffix == QLatin1String("jpg") || suffix == QLatin1String("jpeg"))
+        return "jpeg";
+    return {};
+}
+
+} // namespace
+
+QImage toImage(const Framebuffer &fb)
+{
+    QImage image(fb.width, fb.height, QImage::Format_RGB888);
+    for (int y = 0; y < fb.height; ++y) {
+        uchar *row = image.scanLine(y);
+        for (int x = 0; x < fb.width; ++x) {
+            const Vec3 &p = fb.at(x, y);
+            row[3 * x] = encodeSrgb(p.x);
+            row[3 * x + 1] = encodeSrgb(p.y);
+            row[3 * x + 2] = encodeSrgb(p.z);
+        }
+    }
+    return image;
+}
+
+QImage toImage16(const Framebuffer &fb)
+{
+    QImage image(fb.width, fb.height, QImage::Format_RGBX64);
+    for (int y = 0; y < fb.height; ++y) {
+        auto *row = reinterpret_cast<uint16_t *>(image.scanLine(y));
+        for (int x = 0; x < fb.width; ++x) {
+            const Vec3 &p = fb.at(x, y);
+            for (int c = 0; c < 3; ++c) {
+                const float t = toneMap(p[c]);
+                const float s =
+                    t <= 0.0031308f ? 12.92f * t : 1.055f * std::pow(t, 1.f / 2.4f) - 0.055f;
+                row[4 * x + c] = uint16_t(std::lround(std::clamp(s, 0.f, 1.f) * 65535.f));
+            }
+            row[4 * x + 3] = 65535;
+        }
+    }
+    return image;
+}
+
+bool isSupportedImagePath(const QString &path)
+{
+    return !formatOf(path).isEmpty();
+}
+
+Result<void> writeImage(const Framebuffer &fb, const QString &path, int bitDepth)
+{
+    const QByteArray format = formatOf(path);
+    if (format.isEmpty())
+        return makeError(
+            "write_failed",
+            QStringLiteral("unsupported image format: %1 (use .png or .jpg)").arg(path));
+    const QFileInfo info(path);
+    if (!QDir().mkpath(info.absolutePath()))
+        return makeError("write_failed",
+                         QStringLiteral("cannot create directory %1").arg(info.absolutePath()));
+    // QSaveFile: a reader (the agent uploading frames) never sees a half-written file.
+    QSaveFile file(info.absoluteFilePath());
+    if (!file.open(QIODevice::WriteOnly))
+        return makeError("write_failed",
+                         QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
+    QImageWriter writer(&file, format);
+    if (format == "jpeg")
+        writer.setQuality(92);
+    else
+        writer.setQuality(kPngQuality);
+    if (!writer.write(bitDepth == 16 && format == "png" ? toImage16(fb) : toImage(fb))) {
+        file.cancelWriting();
+        return makeError("write_failed",
+                         QStringLiteral("cannot write %1: %2").arg(path, writer.errorString()));
+    }
+    if (!file.commit())
+        return makeError("write_failed",
+                         QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
+    return {};
+}
+
+} // namespace farm::render

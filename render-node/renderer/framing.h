@@ -1,0 +1,35 @@
+#pragma once
+
+#include "kernel/camera.h"
+#include "kernel/integrator.h"
+
+namespace farm::render {
+
+enum class CameraMode { Still, Turntable, LookAt };
+
+/// How the camera is placed around the model.
+struct CameraRig
+{
+    CameraMode mode = CameraMode::Still;
+    int cycleFirst = 1; // turntable: frame at angle 0
+    int cycleCount = 1; // turntable: frames per full turn
+    float fovYDegrees = 40.f;
+    float margin = 1.1f; // the box's corners stay within 1/margin of the view's half-size
+    float stillAzimuthDegrees = 35.f;
+    float stillElevationDegrees = 25.f;
+    float turntableElevationDegrees = 20.f;
+    Vec3 eye{0.f, 0.f, 1.f}; // LookAt: explicit pose
+    Vec3 target{0.f};
+    Vec3 up{0.f, 1.f, 0.f};
+};
+
+/// Azimuth of the camera around +Y for a frame: still uses the fixed 3/4 angle, turntable adds
+/// 360 * (frame - cycleFirst) / cycleCount degrees.
+float cameraAzimuthDegrees(const CameraRig &rig, int frame);
+
+/// A camera that fits the corners of `bounds` (with the margin) in a width x height view, at
+/// one distance for a whole turntable, and the matching key light direction in `params`.
+Camera frameCamera(const Aabb &bounds, const CameraRig &rig, int frame, int width, int height,
+                   RenderParams &params);
+
+} // namespace farm::render

@@ -1,0 +1,246 @@
+#pragma once
+
+#include "kernel/bsdf.h"
+#include "kernel/camera.h"
+#include "kernel/environment.h"
+#include "kernel/rng.h"
+#include "kernel/sceneview.h"
+
+namespace farm::render {
+
+/// Lighting and sampling parameters shared by every backend.
+struct RenderParams
+{
+    int width = 640;
+    int height = 480;
+    int spp = 16;
+    uint32_t seed = 1;
+    uint32_t frame = 1;
+    int maxBounces = 4;
+    Vec3 sunDirection{0.45f, 0.8f, 0.4f}; // unit vector towards the sun
+    Vec3 sunIrradiance{2.0f, 1.9f, 1.75f};
+    Vec3 skyZenith{0.45f, 0.6f, 0.9f};
+    Vec3 skyHorizon{0.85f, 0.9f, 0.95f};
+    Vec3 ground{0.32f, 0.3f, 0.28f};
+    Vec3 up{0.f, 1.f, 0.f};
+    EnvironmentView environment; // replaces the gradient sky when valid
+    // Vertices below this depth sample the gradient sky directly (an environment map is sampled
+    // at every vertex). Deeper, cosine-sampled sky NEE would repeat what diffuse BSDF sampling
+    // already does, at the price of a shadow ray.
+    int skyNeeDepth = 1;
+};
+
+/// Sky gradient (ground colour below the horizon, horizon to zenith above it), or the
+/// environment map when one is set.
+FARM_KERNEL Vec3 skyRadiance(const RenderParams &p, Vec3 dir)
+{
+    if (p.environment.valid())
+        return p.environment.radiance(dir);
+    const float h = dot(dir, p.up);
+    if (h < 0.f)
+        return lerp(p.skyHorizon, p.ground, minf(1.f, -h * 4.f));
+    return lerp(p.skyHorizon, p.skyZenith, sqrtf(h));
+}
+
+FARM_KERNEL Vec3 sampleCosineHemisphere(Vec3 n, float u1, float u2)
+{
+    const float r = sqrtf(u1);
+    const float phi = 2.f * kPi * u2;
+    Vec3 t, b;
+    orthonormalBasis(n, t, b);
+    const float z = sqrtf(maxf(0.f, 1.f - u1));
+    return normalize(t * (r * cosf(phi)) + b * (r * sinf(phi)) + n * z);
+}
+
+/// Surface data at a hit, oriented towards the incoming ray, with textures applied.
+struct SurfacePoint
+{
+    Vec3 position;
+    Vec3 geometricNormal;
+    Vec3 shadingNormal;
+    Vec3 albedo; // base colour
+    float metallic = 0.f;
+    float roughness = 0.5f;
+    Vec3 emission;
+};
+
+/// Tangent-space normal map lookup: the perturbed normal, or `ns` when the map cannot apply.
+FARM_KERNEL Vec3 applyNormalMap(const SceneView &scene, const Material &m, uint32_t base, float b0,
+                                const Hit &hit, float u, float w, Vec3 ns)
+{
+    if (m.normalTexture < 0 || uint32_t(m.normalTexture) >= scene.textureCount || !scene.tangents ||
+        !scene.tangentSigns)
+        return ns;
+    Vec3 t = scene.tangents[base] * b0 + scene.tangents[base + 1] * hit.b1 +
+             scene.tangents[base + 2] * hit.b2;
+    t = t - ns * dot(ns, t); // Gram-Schmidt against the interpolated normal
+    if (dot(t, t) < 1e-12f)
+        return ns;
+    t = normalize(t);
+    const Vec3 b = cross(ns, t) * scene.tangentSigns[base];
+    float texel[4];
+    sampleTexture(scene.textures[m.normalTexture], u, w, texel);
+    const Vec3 local((texel[0] * 2.f - 1.f) * m.normalScale, (texel[1] * 2.f - 1.f) * m.normalScale,
+                     texel[2] * 2.f - 1.f);
+    const Vec3 n = t * local.x + b * local.y + ns * local.z;
+    return dot(n, n) > 1e-12f ? normalize(n) : ns;
+}
+
+FARM_KERNEL SurfacePoint surfaceAt(const SceneView &scene, const Ray &ray, const Hit &hit)
+{
+    SurfacePoint s;
+    const uint32_t base = 3 * hit.prim;
+    const Vec3 *v = scene.positions + base;
+    const float b0 = 1.f - hit.b1 - hit.b2;
+    s.position = v[0] * b0 + v[1] * hit.b1 + v[2] * hit.b2;
+    Vec3 ng = normalize(cross(v[1] - v[0], v[2] - v[0]));
+    Vec3 ns = scene.normals[base] * b0 + scene.normals[base + 1] * hit.b1 +
+              scene.normals[base + 2] * hit.b2;
+    ns = dot(ns, ns) > 1e-12f ? normalize(ns) : ng;
+    s.albedo =
+        scene.albedo[base] * b0 + scene.albedo[base + 1] * hit.b1 + scene.albedo[base + 2] * hit.b2;
+
+    const uint32_t id = scene.materialIds ? scene.materialIds[hit.prim] : 0u;
+    if (scene.materials && id < scene.materialCount) {
+        const Material &m = scene.materials[id];
+        s.metallic = m.metallic;
+        s.roughness = m.roughness;
+        s.emission = m.emissive;
+        if (scene.uvs && scene.textures) {
+            const float *uv = scene.uvs + 2 * base;
+            const float u = uv[0] * b0 + uv[2] * hit.b1 + uv[4] * hit.b2;
+            const float w = uv[1] * b0 + uv[3] * hit.b1 + uv[5] * hit.b2;
+            float texel[4];
+            if (m.baseColorTexture >= 0 && uint32_t(m.baseColorTexture) < scene.textureCount) {
+                sampleTexture(scene.textures[m.baseColorTexture], u, w, texel);
+                s.albedo = vmin(s.albedo * Vec3(texel[0], texel[1], texel[2]), Vec3(0.98f));
+            }
+            if (m.metallicRoughnessTexture >= 0 &&
+                uint32_t(m.metallicRoughnessTexture) < scene.textureCount) {
+                sampleTexture(scene.textures[m.metallicRoughnessTexture], u, w, texel);
+                s.roughness *= texel[1];
+                s.metallic *= texel[2];
+            }
+            if (m.emissiveTexture >= 0 && uint32_t(m.emissiveTexture) < scene.textureCount) {
+                sampleTexture(scene.textures[m.emissiveTexture], u, w, texel);
+                s.emission = s.emission * Vec3(texel[0], texel[1], texel[2]);
+            }
+            ns = applyNormalMap(scene, m, base, b0, hit, u, w, ns);
+        }
+    }
+    // Two-sided: real-world files mix windings, so face both normals towards the viewer.
+    if (dot(ng, ray.dir) > 0.f)
+        ng = -ng;
+    if (dot(ns, ng) < 0.f)
+        ns = -ns;
+    if (dot(ns, ray.dir) >= 0.f) // shading normal facing away from the viewer
+        ns = ng;
+    s.geometricNormal = ng;
+    s.shadingNormal = ns;
+    return s;
+}
+
+/// Radiance along a camera ray: a unidirectional path tracer with the glTF metallic-roughness
+/// BSDF, next-event estimation of the sun (a delta light: no MIS needed) and of the sky (cosine
+/// sampled, combined with BSDF sampling by the power heuristic), emissive surfaces picked up
+/// when hit, and Russian roulette after the second bounce.
+template<typename Tracer>
+FARM_HOST_DEVICE Vec3 traceRadiance(const Tracer &tracer, const SceneView &scene,
+                                    const RenderParams &p, Ray ray, Rng &rng)
+{
+    Vec3 radiance(0.f);
+    Vec3 throughput(1.f);
+    float bsdfPdf = 0.f; // pdf of the direction just sampled; 0: no MIS (camera ray, no sky NEE)
+    Vec3 lastNormal(0.f);
+    for (int depth = 0;; ++depth) {
+        const Hit hit = tracer.closest(ray);
+        if (!hit.valid()) {
+            float weight = 1.f;
+            if (bsdfPdf > 0.f) { // the sky was also sampled directly at the last vertex
+                const float lightPdf = p.environment.valid()
+                                           ? p.environment.pdf(ray.dir)
+                                           : maxf(0.f, dot(lastNormal, ray.dir)) / kPi;
+                weight = powerHeuristic(bsdfPdf, lightPdf);
+            }
+            radiance += throughput * skyRadiance(p, ray.dir) * weight;
+            break;
+        }
+        const SurfacePoint s = surfaceAt(scene, ray, hit);
+        radiance += throughput * s.emission;
+        const Bsdf bsdf(BsdfParams{s.albedo, s.metallic, s.roughness}, s.shadingNormal);
+        const Vec3 wo = -ray.dir;
+        const Vec3 origin = s.position + s.geometricNormal * scene.epsilon;
+
+        if (dot(s.geometricNormal, p.sunDirection) > 0.f) {
+            const Vec3 f = bsdf.evalCos(wo, p.sunDirection);
+            if (maxComponent(f) > 0.f) {
+                Ray shadow{origin, p.sunDirection, kInfinity};
+                if (!tracer.occluded(shadow))
+                    radiance += throughput * f * p.sunIrradiance;
+            }
+        }
+        // Sky NEE: an environment map is sampled by its brightness, the gradient sky by cosine.
+        Vec3 skyDir;
+        float lightPdf = 0.f;
+        const float l1 = rng.uniform(), l2 = rng.uniform();
+        const bool skyNee = p.environment.valid() || depth < p.skyNeeDepth;
+        if (!skyNee) {
+            lightPdf = 0.f;
+        } else if (p.environment.valid()) {
+            if (!p.environment.sample(l1, l2, skyDir, lightPdf))
+                lightPdf = 0.f;
+        } else {
+            skyDir = sampleCosineHemisphere(s.shadingNormal, l1, l2);
+            lightPdf = dot(skyDir, s.shadingNormal) / kPi;
+        }
+        if (lightPdf > 0.f && dot(skyDir, s.geometricNormal) > 0.f) {
+            const Vec3 f = bsdf.evalCos(wo, skyDir);
+            if (maxComponent(f) > 0.f) {
+                Ray shadow{origin, skyDir, kInfinity};
+                if (!tracer.occluded(shadow))
+                    radiance += throughput * f * skyRadiance(p, skyDir) *
+                                (powerHeuristic(lightPdf, bsdf.pdf(wo, skyDir)) / lightPdf);
+            }
+        }
+        if (depth >= p.maxBounces)
+            break;
+
+        Vec3 wi, weight;
+        float pdf = 0.f;
+        const float uLobe = rng.uniform(), u1 = rng.uniform(), u2 = rng.uniform();
+        if (!bsdf.sample(wo, uLobe, u1, u2, wi, weight, pdf) || dot(wi, s.geometricNormal) <= 0.f)
+            break;
+        throughput *= weight;
+        if (depth >= 1) { // Russian roulette keeps deep, dim paths cheap but unbiased
+            const float q = clampf(maxComponent(throughput), 0.05f, 1.f);
+            if (rng.uniform() >= q)
+                break;
+            throughput = throughput / q;
+        }
+        bsdfPdf = skyNee ? pdf : 0.f; // escaping rays get the full weight without sky NEE
+        lastNormal = s.shadingNormal;
+        ray = Ray{origin, wi, kInfinity};
+    }
+    return radiance;
+}
+
+/// Average radiance of pixel (x, y): `spp` jittered samples, each from its own RNG stream.
+template<typename Tracer>
+FARM_HOST_DEVICE Vec3 renderPixel(const Tracer &tracer, const SceneView &scene,
+                                  const Camera &camera, const RenderParams &p, int x, int y)
+{
+    Vec3 sum(0.f);
+    const uint32_t pixel = uint32_t(y) * uint32_t(p.width) + uint32_t(x);
+    for (int s = 0; s < p.spp; ++s) {
+        Rng rng(p.seed, p.frame, pixel, uint32_t(s));
+        const float jx = rng.uniform();
+        const float jy = rng.uniform();
+        const Ray ray = camera.generateRay(float(x) + jx, float(y) + jy, p.width, p.height);
+        const Vec3 l = traceRadiance(tracer, scene, p, ray, rng);
+        if (isFinite(l)) // one bad sample must not poison the pixel
+            sum += l;
+    }
+    return sum / float(p.spp);
+}
+
+} // namespace farm::render

@@ -1,0 +1,273 @@
+#include "passes.h"
+
+#include "framebuffer.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QImage>
+#include <QSaveFile>
+
+#include <ImfChannelList.h>
+#include <ImfFrameBuffer.h>
+#include <ImfHeader.h>
+#include <ImfOutputFile.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <thread>
+
+namespace farm::render {
+namespace {
+
+struct PassName
+{
+    const char *name;
+    unsigned bit;
+};
+constexpr PassName kPassNames[] = {
+    {"rgb", PassRgb},   {"depth", PassDepth}, {"normal", PassNormal}, {"albedo", PassAlbedo},
+    {"mask", PassMask}, {"xyz", PassXyz},     {"nocs", PassXyz}};
+
+QString siblingPath(const QString &rgbPath, const QString &pass, const QString &suffix)
+{
+    const QFileInfo info(rgbPath);
+    return info.dir().filePath(
+        QStringLiteral("%1_%2.%3").arg(info.completeBaseName(), pass, suffix));
+}
+
+uint8_t toByte(float v)
+{
+    return uint8_t(std::lround(std::clamp(v, 0.f, 1.f) * 255.f));
+}
+
+uint8_t toSrgbByte(float v)
+{
+    v = std::clamp(v, 0.f, 1.f);
+    return toByte(v <= 0.0031308f ? 12.92f * v : 1.055f * std::pow(v, 1.f / 2.4f) - 0.055f);
+}
+
+Result<void> saveImage(const QImage &image, const QString &path)
+{
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || !image.save(&file, "png", kPngQuality) ||
+        !file.commit())
+        return makeError("write_failed", QStringLiteral("cannot write %1").arg(path));
+    return {};
+}
+
+Result<void> writeDepthExr(const AovBuffers &a, const QString &path)
+{
+    std::vector<float> z(a.pixels.size());
+    for (size_t i = 0; i < z.size(); ++i)
+        z[i] = a.pixels[i].depth;
+    try {
+        Imf::Header header(a.width, a.height);
+        header.channels().insert("Z", Imf::Channel(Imf::FLOAT));
+        Imf::OutputFile file(QFile::encodeName(path).constData(), header);
+        Imf::FrameBuffer fb;
+        fb.insert("Z", Imf::Slice(Imf::FLOAT, reinterpret_cast<char *>(z.data()), sizeof(float),
+                                  sizeof(float) * size_t(a.width)));
+        file.setFrameBuffer(fb);
+        file.writePixels(a.height);
+    } catch (const std::exception &e) {
+        return makeError("write_failed", QStringLiteral("cannot write %1: %2").arg(path, e.what()));
+    }
+    return {};
+}
+
+/// NumPy .npy v1.0: little-endian float32, C order, shape (height, width, 3).
+Result<void> writeNocsNpy(const AovBuffers &a, const QString &path)
+{
+    QByteArray header =
+        QStringLiteral("{'descr': '<f4', 'fortran_order': False, 'shape': (%1, %2, 3), }")
+            .arg(a.height)
+            .arg(a.width)
+            .toLatin1();
+    // Magic (6) + version (2) + length (2) + header + '\n' must be a multiple of 64.
+    while ((10 + header.size() + 1) % 64 != 0)
+        header.append(' ');
+    header.append('\n');
+    QByteArray data("\x93NUMPY\x01\x00", 8);
+    data.append(char(header.size() & 0xff));
+    data.append(char((header.size() >> 8) & 0xff));
+    data.append(header);
+    for (const AovSample &s : a.pixels) {
+        const float v[3] = {s.hit ? s.nocs.x : 0.f, s.hit ? s.nocs.y : 0.f, s.hit ? s.nocs.z : 0.f};
+        data.append(reinterpret_cast<const char *>(v), sizeof v); // x86 and ARM: little-endian
+    }
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write(data) != data.size() || !file.commit())
+        return makeError("write_failed", QStringLiteral("cannot write %1").arg(path));
+    return {};
+}
+
+QImage makeImage(const AovBuffers &a, QImage::Format format,
+                 const std::function<void(const AovSample &, uchar *)> &pixel, int bytesPerPixel)
+{
+    QImage image(a.width, a.height, format);
+    for (int y = 0; y < a.height; ++y) {
+        uchar *row = image.scanLine(y);
+        for (int x = 0; x < a.width; ++x)
+            pixel(a.pixels[size_t(y) * size_t(a.width) + size_t(x)], row + x * bytesPerPixel);
+    }
+    return image;
+}
+
+} // namespace
+
+Result<unsigned> parsePasses(const QString &text)
+{
+    unsigned passes = 0;
+    for (const QString &item : text.split(QLatin1Char(','))) {
+        const QString name = item.trimmed().toLower();
+        const auto it =
+            std::find_if(std::begin(kPassNames), std::end(kPassNames),
+                         [&](const PassName &p) { return name == QLatin1String(p.name); });
+        if (it == std::end(kPassNames))
+            return makeError("invalid_argument",
+                             QStringLiteral("unknown pass '%1' (use rgb, depth, normal, albedo, "
+                                            "mask, xyz)")
+                                 .arg(item.trimmed()));
+        passes |= it->bit;
+    }
+    return passes;
+}
+
+NocsFrame nocsFrameFor(const Scene &scene)
+{
+    NocsFrame f;
+    f.center = scene.bounds().center();
+    const float size = maxComponent(scene.bounds().extent());
+    f.invSize = size > 0.f ? 1.f / size : 1.f;
+    return f;
+}
+
+AovBuffers renderAovs(const Scene &scene, const Camera &camera, int width, int height, int threads)
+{
+    AovBuffers a;
+    a.width = width;
+    a.height = height;
+    a.pixels.resize(size_t(width) * size_t(height));
+    const SceneView view = scene.view();
+    const WideTracer tracer{&scene.wideBvh(), view};
+    const NocsFrame nocs = nocsFrameFor(scene);
+    std::atomic<int> nextRow{0};
+    auto work = [&] {
+        for (int y = nextRow++; y < height; y = nextRow++)
+            for (int x = 0; x < width; ++x)
+                a.pixels[size_t(y) * size_t(width) + size_t(x)] =
+                    computeAov(tracer, view, camera, nocs, width, height, x, y);
+    };
+    const int hw = int(std::max(1u, std::thread::hardware_concurrency()));
+    const int workers = std::clamp(threads > 0 ? threads : hw, 1, std::max(1, height));
+    std::vector<std::thread> pool;
+    for (int i = 1; i < workers; ++i)
+        pool.emplace_back(work);
+    work();
+    for (auto &t : pool)
+        t.join();
+    return a;
+}
+
+Result<QList<QPair<QString, QString>>> writePasses(const AovBuffers &aovs, unsigned passes,
+                                                   const QString &rgbPath, double depthScale)
+{
+    return writePasses(aovs, passes, siblingNaming(rgbPath), depthScale);
+}
+
+PassNaming siblingNaming(const QString &rgbPath)
+{
+    return [rgbPath](const QString &pass, const QString &suffix) {
+        return siblingPath(rgbPath, pass, suffix);
+    };
+}
+
+PassNaming viewNaming(const QString &directory, int view)
+{
+    return [directory, view](const QString &pass, const QString &suffix) {
+        return QDir(directory).filePath(QStringLiteral("%1_%2.%3").arg(pass).arg(view).arg(suffix));
+    };
+}
+
+Result<QList<QPair<QString, QString>>> writePasses(const AovBuffers &a, unsigned passes,
+                                                   const PassNaming &name, double depthScale)
+{
+    QList<QPair<QString, QString>> written;
+    const QString rgbPath = name(QStringLiteral("rgb"), QStringLiteral("png"));
+    if (!QDir().mkpath(QFileInfo(rgbPath).absolutePath()))
+        return makeError("write_failed", QStringLiteral("cannot create %1").arg(rgbPath));
+    auto save = [&](const QString &pass, const QString &path, Result<void> r) -> bool {
+        if (r.ok())
+            written.append({pass, path});
+        return r.ok();
+    };
+    if (passes & PassDepth) {
+        const QString png = name("depth", "png"), exr = name("depth", "exr");
+        const QImage img = makeImage(
+            a, QImage::Format_Grayscale16,
+            [depthScale](const AovSample &s, uchar *p) {
+                const double mm =
+                    s.hit ? std::clamp(double(s.depth) * depthScale, 0.0, 65535.0) : 0.0;
+                const uint16_t v = uint16_t(std::lround(mm));
+                std::memcpy(p, &v, 2);
+            },
+            2);
+        if (!save("depth", png, saveImage(img, png)) || !save("depth", exr, writeDepthExr(a, exr)))
+            return makeError("write_failed",
+                             QStringLiteral("cannot write the depth pass of %1").arg(rgbPath));
+    }
+    if (passes & PassNormal) {
+        const QString png = name("normal", "png");
+        const QImage img = makeImage(
+            a, QImage::Format_RGB888,
+            [](const AovSample &s, uchar *p) {
+                for (int c = 0; c < 3; ++c)
+                    p[c] = s.hit ? toByte(s.normal[c] * 0.5f + 0.5f) : 0;
+            },
+            3);
+        if (!save("normal", png, saveImage(img, png)))
+            return makeError("write_failed", QStringLiteral("cannot write %1").arg(png));
+    }
+    if (passes & PassAlbedo) {
+        const QString png = name("albedo", "png");
+        const QImage img = makeImage(
+            a, QImage::Format_RGB888,
+            [](const AovSample &s, uchar *p) {
+                for (int c = 0; c < 3; ++c)
+                    p[c] = s.hit ? toSrgbByte(s.albedo[c]) : 0;
+            },
+            3);
+        if (!save("albedo", png, saveImage(img, png)))
+            return makeError("write_failed", QStringLiteral("cannot write %1").arg(png));
+    }
+    if (passes & PassMask) {
+        const QString png = name("mask", "png");
+        const QImage img = makeImage(
+            a, QImage::Format_Grayscale8,
+            [](const AovSample &s, uchar *p) { *p = s.hit ? 255 : 0; }, 1);
+        if (!save("mask", png, saveImage(img, png)))
+            return makeError("write_failed", QStringLiteral("cannot write %1").arg(png));
+    }
+    if (passes & PassXyz) {
+        const QString npy = name("xyz", "npy"), png = name("xyz", "png");
+        const QImage img = makeImage(
+            a, QImage::Format_RGBX64,
+            [](const AovSample &s, uchar *p) {
+                const uint16_t v[4] = {
+                    s.hit ? uint16_t(std::lround(s.nocs.x * 65535.f)) : uint16_t(0),
+                    s.hit ? uint16_t(std::lround(s.nocs.y * 65535.f)) : uint16_t(0),
+                    s.hit ? uint16_t(std::lround(s.nocs.z * 65535.f)) : uint16_t(0), 65535};
+                std::memcpy(p, v, sizeof v);
+            },
+            8);
+        if (!save("xyz", npy, writeNocsNpy(a, npy)) || !save("xyz", png, saveImage(img, png)))
+            return makeError("write_failed",
+                             QStringLiteral("cannot write the xyz pass of %1").arg(rgbPath));
+    }
+    return written;
+}
+
+} // namespace farm::render

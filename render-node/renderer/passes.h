@@ -1,0 +1,65 @@
+#pragma once
+
+#include "kernel/aov.h"
+#include "scene.h"
+#include "util/result.h"
+
+#include <QString>
+#include <QStringList>
+
+#include <functional>
+
+#include <vector>
+
+namespace farm::render {
+
+/// Output passes. `rgb` is the beauty image; the others come from the first hit of each
+/// pixel centre (no anti-aliasing, so masks and coordinates stay exact).
+enum Pass : unsigned {
+    PassRgb = 1u << 0,
+    PassDepth = 1u << 1,
+    PassNormal = 1u << 2,
+    PassAlbedo = 1u << 3,
+    PassMask = 1u << 4,
+    PassXyz = 1u << 5,
+};
+
+/// Parses "rgb,depth,normal,albedo,mask,xyz" (any subset, any order; "nocs" = "xyz").
+Result<unsigned> parsePasses(const QString &text);
+
+struct AovBuffers
+{
+    int width = 0;
+    int height = 0;
+    std::vector<AovSample> pixels;
+};
+
+/// NOCS frame of a scene: its bounding box centre and largest side.
+NocsFrame nocsFrameFor(const Scene &scene);
+
+/// First-hit data of every pixel (CPU, `threads` <= 0: every core).
+AovBuffers renderAovs(const Scene &scene, const Camera &camera, int width, int height, int threads);
+
+/// Writes the requested data passes next to `rgbPath` (frame_0001.png ->
+/// frame_0001_depth.png, ...), returning (pass name, path) pairs written:
+/// depth: 16-bit PNG (depth x depthScale: with the default 1000, millimetres for a model in
+///        metres; 0 = background, clamped at 65535) and a float EXR (channel Z, scene units,
+///        0 = background);
+/// normal: 8-bit PNG, (n + 1) / 2; albedo: 8-bit sRGB PNG; mask: 8-bit PNG (255 = object);
+/// xyz: NOCS as float32 .npy (H x W x 3, 0 = background) and a 16-bit PNG.
+Result<QList<QPair<QString, QString>>> writePasses(const AovBuffers &aovs, unsigned passes,
+                                                   const QString &rgbPath,
+                                                   double depthScale = 1000.0);
+
+/// File name of a pass: (pass name, file suffix) -> path.
+using PassNaming = std::function<QString(const QString &pass, const QString &suffix)>;
+
+/// frame_0001.png -> frame_0001_depth.png (the naming of the overload above).
+PassNaming siblingNaming(const QString &rgbPath);
+/// Template views: DIR/rgb_7.png, DIR/mask_7.png, DIR/xyz_7.npy, ...
+PassNaming viewNaming(const QString &directory, int view);
+
+Result<QList<QPair<QString, QString>>> writePasses(const AovBuffers &aovs, unsigned passes,
+                                                   const PassNaming &naming, double depthScale);
+
+} // namespace farm::render

@@ -1,0 +1,165 @@
+#include "rendercli.h"
+
+#include "environment.h"
+#include "frameoutput.h"
+#include "framing.h"
+#include "passes.h"
+#include "renderer.h"
+#include "renderoptions.h"
+#include "templateviews.h"
+#include "util/framerange.h"
+
+#include <QCommandLineParser>
+#include <QFileInfo>
+#include <QRegularExpression>
+
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace farm::render {
+namespace {
+
+FrameJob baseJob(const CliOptions &o, int frame, qsizetype index, qsizetype total)
+{
+    FrameJob job;
+    job.frame = frame;
+    job.index = index;
+    job.total = total;
+    job.params.width = o.width;
+    job.params.height = o.height;
+    job.params.spp = o.spp;
+    job.params.seed = o.seed;
+    job.params.frame = uint32_t(frame);
+    job.params.maxBounces = o.bounces;
+    job.params.environment = o.environmentView;
+    if (job.params.environment.valid()) // the map is the whole lighting: no extra key light
+        job.params.sunIrradiance = Vec3(0.f);
+    job.bitDepth = o.bitDepth;
+    job.passes = o.passes;
+    job.depthScale = o.depthScale;
+    job.threads = o.threads;
+    job.device = o.device;
+    return job;
+}
+
+/// Template set: views 0..N-1 over the sphere, then the camera files.
+int renderViews(const Scene &scene, const CliOptions &o, const RenderOptions &options)
+{
+    const QString dir = QFileInfo(o.output).absoluteFilePath();
+    QList<Camera> cameras;
+    for (int view = 0; view < o.views; ++view) {
+        FrameJob job = baseJob(o, view, view, o.views);
+        job.camera = templateCamera(scene.bounds(), view, o.views, o.width, o.height, job.params,
+                                    o.rig.fovYDegrees);
+        job.naming = viewNaming(dir, view);
+        job.rgbPath = job.naming(QStringLiteral("rgb"), QStringLiteral("png"));
+        if (const int code = renderAndWrite(scene, job, options); code != CliOk)
+            return code;
+        cameras.append(job.camera);
+    }
+    Result<QStringList> files = writeCameraFiles(dir, cameras, o.width, o.height);
+    if (!files)
+        return fail(CliRenderFailed, files.error().message);
+    for (const QString &file : *files)
+        printLine(QStringLiteral("CAMERAS %1").arg(file));
+    return CliOk;
+}
+
+} // namespace
+
+QString frameOutputPath(const QString &pattern, int frame, bool multipleFrames)
+{
+    const QFileInfo info(pattern);
+    const QString name = info.fileName();
+    static const QRegularExpression hashes(QStringLiteral("#+"));
+    QRegularExpressionMatch last;
+    for (auto it = hashes.globalMatch(name); it.hasNext();)
+        last = it.next();
+    QString fileName = name;
+    if (last.hasMatch()) {
+        const QString number = QString::number(frame).rightJustified(last.capturedLength(), '0');
+        fileName = name.left(last.capturedStart()) + number + name.mid(last.capturedEnd());
+    } else if (multipleFrames) {
+        const QString suffix = info.suffix();
+        const QString stem = name.left(name.size() - suffix.size() - 1);
+        fileName = QStringLiteral("%1_%2.%3")
+                       .arg(stem, QString::number(frame).rightJustified(4, '0'), suffix);
+    }
+    const QString dir = pattern.left(pattern.size() - name.size());
+    return dir + fileName;
+}
+
+int runRenderCli(const QStringList &args)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Render a 3D model with the built-in renderer."));
+    parser.addPositionalArgument(QStringLiteral("file"),
+                                 QStringLiteral("Model file (anything Assimp reads)."));
+    addRenderOptions(parser);
+    const QCommandLineOption help = parser.addHelpOption();
+    QStringList argv = args;
+    argv.prepend(QStringLiteral("render"));
+    if (!parser.parse(argv))
+        return fail(CliBadArguments, parser.errorText());
+    if (parser.isSet(help)) {
+        printLine(parser.helpText());
+        return CliOk;
+    }
+    CliOptions o;
+    if (const QString problem = readOptions(parser, o); !problem.isEmpty())
+        return fail(CliBadArguments, problem);
+
+    Result<Scene> loaded = Scene::load(o.input);
+    if (!loaded)
+        return fail(CliBadModel, loaded.error().message);
+    const Scene &scene = *loaded;
+    const SceneStats &st = scene.stats();
+    printLine(QStringLiteral("scene: %1 triangles (%2 dropped), %3 meshes, %4 materials, "
+                             "%5 textures, load %6 ms, BVH %7 nodes in %8 ms")
+                  .arg(st.triangles)
+                  .arg(st.droppedTriangles)
+                  .arg(st.meshes)
+                  .arg(st.materials)
+                  .arg(st.textures)
+                  .arg(st.loadMs, 0, 'f', 1)
+                  .arg(st.bvhNodes)
+                  .arg(st.bvhBuildMs, 0, 'f', 1));
+
+    for (const QString &warning : st.warnings)
+        printLine(QStringLiteral("warning: %1").arg(warning));
+
+    std::optional<Environment> environment;
+    if (!o.environment.isEmpty()) {
+        Result<Environment> env = Environment::load(o.environment, o.environmentIntensity);
+        if (!env)
+            return fail(CliBadModel, env.error().message);
+        environment.emplace(std::move(*env));
+        printLine(QStringLiteral("environment: %1 (%2x%3)")
+                      .arg(o.environment)
+                      .arg(environment->width())
+                      .arg(environment->height()));
+        o.environmentView = environment->view();
+    }
+    RenderOptions options;
+    options.device = o.device;
+    options.threads = o.threads;
+    if (o.views > 0)
+        return renderViews(scene, o, options);
+    const QList<int> &frames = o.frames.frames();
+    const bool multiple = frames.size() > 1;
+    for (qsizetype i = 0; i < frames.size(); ++i) {
+        FrameJob job = baseJob(o, frames[i], i, frames.size());
+        job.camera = frameCamera(scene.bounds(), o.rig, job.frame, o.width, o.height, job.params);
+        job.rgbPath = QFileInfo(frameOutputPath(o.output, job.frame, multiple)).absoluteFilePath();
+        job.naming = siblingNaming(job.rgbPath);
+        if (const int code = renderAndWrite(scene, job, options); code != CliOk)
+            return code;
+    }
+    return CliOk;
+}
+
+} // namespace farm::render

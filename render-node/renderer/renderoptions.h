@@ -1,0 +1,44 @@
+#pragma once
+
+// The render command's options, parsed and validated (split out of rendercli.cpp).
+
+#include "framing.h"
+#include "kernel/environment.h"
+#include "passes.h"
+#include "renderer.h"
+#include "util/framerange.h"
+
+#include <QCommandLineParser>
+#include <QString>
+
+namespace farm::render {
+
+struct CliOptions
+{
+    QString input;
+    QString output;
+    int width = 640;
+    int height = 480;
+    int spp = 16;
+    uint32_t seed = 1;
+    FrameRange frames{QList<int>{1}};
+    CameraRig rig;
+    int threads = 0;
+    Device device = Device::Cpu;
+    unsigned passes = PassRgb;
+    double depthScale = 1000.0;
+    int views = 0; // > 0: template views instead of frames
+    int bounces = 4;
+    QString environment;
+    float environmentIntensity = 1.f;
+    EnvironmentView environmentView; // set once the map is loaded
+    int bitDepth = 8;
+};
+
+/// Adds the render command's options to `parser`.
+void addRenderOptions(QCommandLineParser &parser);
+
+/// Fills `o` from a parsed command line; returns the problem, or an empty string when valid.
+QString readOptions(const QCommandLineParser &parser, CliOptions &o);
+
+} // namespace farm::render

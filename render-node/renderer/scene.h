@@ -1,0 +1,92 @@
+#pragma once
+
+#include "kernel/sceneview.h"
+#include "util/result.h"
+#include "widebvh.h"
+
+#include <QString>
+#include <QStringList>
+
+#include <cstdint>
+#include <vector>
+
+namespace farm::render {
+
+/// A decoded texture owned by the host: linear RGBA floats.
+struct Texture
+{
+    int width = 0;
+    int height = 0;
+    std::vector<float> texels;
+};
+
+/// Triangle soup as loaded: three entries per triangle in the per-vertex arrays.
+struct TriangleMesh
+{
+    std::vector<Vec3> positions;
+    std::vector<Vec3> normals;         // may be empty: face normals are used then
+    std::vector<Vec3> albedo;          // base colour factor x vertex colour; empty: mid grey
+    std::vector<float> uvs;            // 2 per vertex, or empty
+    std::vector<Vec3> tangents;        // per vertex (for normal maps), or empty
+    std::vector<float> tangentSigns;   // per vertex: bitangent = sign * cross(normal, tangent)
+    std::vector<uint32_t> materialIds; // per triangle, or empty: material 0
+    std::vector<Material> materials;   // empty: one default material
+    std::vector<Texture> textures;
+
+    size_t triangleCount() const { return positions.size() / 3; }
+};
+
+/// What loading and building found, for the log lines the CLI prints.
+struct SceneStats
+{
+    size_t triangles = 0;
+    size_t droppedTriangles = 0; // degenerate or non-finite
+    size_t meshes = 0;
+    size_t materials = 0;
+    size_t textures = 0;
+    QStringList warnings; // e.g. missing textures (the model still renders)
+    size_t bvhNodes = 0;
+    double loadMs = 0.0;
+    double bvhBuildMs = 0.0;
+};
+
+/// A renderable scene: triangles reordered into BVH order plus the BVH itself.
+class Scene
+{
+public:
+    Scene() = default;
+    Scene(Scene &&) = default;
+    Scene &operator=(Scene &&) = default;
+    Scene(const Scene &) = delete; // texture views point into this scene's own buffers
+    Scene &operator=(const Scene &) = delete;
+
+    /// Loads any file Assimp reads. Errors: `io_error`, `bad_model` (unreadable, no triangles).
+    static Result<Scene> load(const QString &path);
+
+    /// Validates the triangles (drops NaN and zero-area ones) and builds the BVH.
+    /// `threads` <= 0 uses every core. Error `bad_model` when no triangle is left.
+    static Result<Scene> fromTriangles(TriangleMesh mesh, int threads = 0);
+
+    /// Raw-array view the kernels read; valid while this Scene lives and is not moved from.
+    SceneView view() const;
+
+    const Aabb &bounds() const { return m_bounds; }
+    const SceneStats &stats() const { return m_stats; }
+    SceneStats &stats() { return m_stats; }
+    size_t triangleCount() const { return m_mesh.triangleCount(); }
+    const std::vector<BvhNode> &nodes() const { return m_nodes; }
+    const WideBvh &wideBvh() const { return m_wide; }
+    const std::vector<uint32_t> &primIds() const { return m_primIds; }
+    const TriangleMesh &mesh() const { return m_mesh; }
+
+private:
+    TriangleMesh m_mesh; // BVH order
+    std::vector<BvhNode> m_nodes;
+    std::vector<uint32_t> m_primIds;
+    WideBvh m_wide; // CPU traversal layout of the same tree
+    std::vector<TextureView> m_textureViews;
+    Aabb m_bounds;
+    SceneStats m_stats;
+};
+
+} // namespace farm::render

@@ -1,0 +1,220 @@
+// Scene::load: the Assimp edge. Everything Assimp-specific stays in this file.
+#include "scene.h"
+#include "textureloader.h"
+
+#include <QElapsedTimer>
+#include <QFileInfo>
+
+#include <assimp/GltfMaterial.h>
+#include <assimp/Importer.hpp>
+#include <assimp/config.h>
+#include <assimp/material.h>
+#include <assimp/postprocess.h>
+#include <assimp/scene.h>
+
+#include <cmath>
+#include <stdexcept>
+
+/// Debian's Assimp keeps its internal asserts, which abort() the process on some corrupt files
+/// (e.g. a PLY whose face list is cut short). This definition interposes the library's handler
+/// so such a file becomes an exception, caught below and reported as a bad model.
+namespace Assimp {
+void aiAssertViolation(const char *failedExpression, const char *file, int line)
+{
+    throw std::runtime_error(std::string("internal check failed (") + failedExpression + " at " +
+                             file + ":" + std::to_string(line) + ")");
+}
+} // namespace Assimp
+
+namespace farm::render {
+namespace {
+
+Vec3 materialColour(const aiMaterial *material)
+{
+    aiColor4D c(0.7f, 0.7f, 0.7f, 1.f);
+    if (!material)
+        return Vec3(0.7f);
+    // glTF's baseColorFactor first; OBJ/MTL Kd and most other formats land in "diffuse".
+    if (material->Get(AI_MATKEY_BASE_COLOR, c) != AI_SUCCESS &&
+        material->Get(AI_MATKEY_COLOR_DIFFUSE, c) != AI_SUCCESS)
+        return Vec3(0.7f);
+    const Vec3 v(c.r, c.g, c.b);
+    // Exporters write black diffuse for "textured only" materials: render those mid grey.
+    return (isFinite(v) && maxComponent(v) > 0.f) ? v : Vec3(0.7f);
+}
+
+Vec3 toVec(const aiVector3D &v)
+{
+    return Vec3(v.x, v.y, v.z);
+}
+
+QString texturePath(const aiMaterial *material, aiTextureType type, unsigned index = 0)
+{
+    aiString path;
+    if (material->GetTexture(type, index, &path) != AI_SUCCESS)
+        return {};
+    return QString::fromUtf8(path.C_Str());
+}
+
+/// glTF metallic-roughness parameters where the file has them; for other formats a plastic
+/// whose roughness follows the Phong/MTL shininess (Ns) when given.
+Material readMaterial(const aiMaterial *am, TextureLoader &textures)
+{
+    Material m;
+    if (!am)
+        return m;
+    float metallic = 0.f, roughness = 0.5f, shininess = 0.f;
+    const bool pbr = am->Get(AI_MATKEY_METALLIC_FACTOR, metallic) == AI_SUCCESS;
+    if (pbr) {
+        m.metallic = metallic;
+        if (am->Get(AI_MATKEY_ROUGHNESS_FACTOR, roughness) == AI_SUCCESS)
+            m.roughness = roughness;
+        else
+            m.roughness = 1.f; // the glTF default
+    } else if (am->Get(AI_MATKEY_SHININESS, shininess) == AI_SUCCESS && shininess > 0.f) {
+        m.roughness = std::sqrt(2.f / (shininess + 2.f));
+    }
+    aiColor3D emissive(0.f, 0.f, 0.f);
+    if (am->Get(AI_MATKEY_COLOR_EMISSIVE, emissive) == AI_SUCCESS) {
+        float strength = 1.f;
+        am->Get(AI_MATKEY_EMISSIVE_INTENSITY, strength);
+        m.emissive = Vec3(emissive.r, emissive.g, emissive.b) * strength;
+    }
+    QString base = texturePath(am, aiTextureType_BASE_COLOR);
+    if (base.isEmpty())
+        base = texturePath(am, aiTextureType_DIFFUSE);
+    m.baseColorTexture = textures.load(base, TextureLoader::Encoding::Srgb);
+    if (pbr) {
+        QString mr = texturePath(am, AI_MATKEY_GLTF_PBRMETALLICROUGHNESS_METALLICROUGHNESS_TEXTURE);
+        if (mr.isEmpty())
+            mr = texturePath(am, aiTextureType_METALNESS);
+        m.metallicRoughnessTexture = textures.load(mr, TextureLoader::Encoding::Linear);
+    }
+    m.normalTexture =
+        textures.load(texturePath(am, aiTextureType_NORMALS), TextureLoader::Encoding::Linear);
+    const QString emissiveMap = texturePath(am, aiTextureType_EMISSIVE);
+    if (!emissiveMap.isEmpty()) {
+        m.emissiveTexture = textures.load(emissiveMap, TextureLoader::Encoding::Srgb);
+        if (m.emissiveTexture >= 0 && maxComponent(m.emissive) <= 0.f)
+            m.emissive = Vec3(1.f); // a map without a factor means the map as is
+    }
+    return m;
+}
+
+} // namespace
+
+Result<Scene> Scene::load(const QString &path)
+{
+    const QFileInfo info(path);
+    if (!info.exists() || !info.isFile())
+        return makeError("io_error", QStringLiteral("model file not found: %1").arg(path));
+    if (!info.isReadable())
+        return makeError("io_error", QStringLiteral("model file is not readable: %1").arg(path));
+
+    QElapsedTimer timer;
+    timer.start();
+    Assimp::Importer importer;
+    importer.SetPropertyInteger(AI_CONFIG_PP_SBP_REMOVE,
+                                aiPrimitiveType_POINT | aiPrimitiveType_LINE);
+    const unsigned flags = aiProcess_Triangulate | aiProcess_JoinIdenticalVertices |
+                           aiProcess_GenSmoothNormals | aiProcess_PreTransformVertices |
+                           aiProcess_CalcTangentSpace | aiProcess_SortByPType |
+                           aiProcess_ValidateDataStructure |
+                           aiProcess_FlipUVs; // v = 0 at the top row, as QImage stores it
+    const aiScene *ai = nullptr;
+    QString why;
+    try {
+        ai = importer.ReadFile(QFile::encodeName(info.absoluteFilePath()).constData(), flags);
+    } catch (const std::exception &e) {
+        ai = nullptr;
+        why = QString::fromUtf8(e.what());
+    }
+    if (!ai) {
+        if (why.isEmpty())
+            why = QString::fromUtf8(importer.GetErrorString()).trimmed();
+        if (why.isEmpty())
+            why = QStringLiteral("unknown format");
+        return makeError("bad_model",
+                         QStringLiteral("cannot read %1: %2").arg(info.fileName(), why));
+    }
+    if ((ai->mFlags & AI_SCENE_FLAGS_INCOMPLETE) || !ai->mRootNode)
+        return makeError("bad_model", QStringLiteral("%1 holds no geometry").arg(info.fileName()));
+
+    TriangleMesh mesh;
+    TextureLoader textures(ai, info.absolutePath(), mesh.textures);
+    for (unsigned i = 0; i < ai->mNumMaterials; ++i)
+        mesh.materials.push_back(readMaterial(ai->mMaterials[i], textures));
+    bool anyUvs = false, anyTangents = false;
+    for (unsigned m = 0; m < ai->mNumMeshes; ++m) {
+        anyUvs = anyUvs || (ai->mMeshes[m] && ai->mMeshes[m]->HasTextureCoords(0));
+        anyTangents = anyTangents || (ai->mMeshes[m] && ai->mMeshes[m]->HasTangentsAndBitangents());
+    }
+    bool anyNormalMap = false;
+    for (const Material &m : mesh.materials)
+        anyNormalMap = anyNormalMap || m.normalTexture >= 0;
+    anyTangents = anyTangents && anyNormalMap && anyUvs; // only kept when a normal map uses them
+    size_t meshes = 0;
+    for (unsigned m = 0; m < ai->mNumMeshes; ++m) {
+        const aiMesh *am = ai->mMeshes[m];
+        if (!am || !am->mVertices || !(am->mPrimitiveTypes & aiPrimitiveType_TRIANGLE))
+            continue;
+        ++meshes;
+        const aiMaterial *material =
+            am->mMaterialIndex < ai->mNumMaterials ? ai->mMaterials[am->mMaterialIndex] : nullptr;
+        const Vec3 base = materialColour(material);
+        const bool colours = am->HasVertexColors(0);
+        const bool normals = am->HasNormals();
+        const bool uvs = am->HasTextureCoords(0);
+        const bool tangents = am->HasTangentsAndBitangents();
+        for (unsigned f = 0; f < am->mNumFaces; ++f) {
+            const aiFace &face = am->mFaces[f];
+            if (face.mNumIndices != 3)
+                continue;
+            bool inRange = true;
+            for (int k = 0; k < 3; ++k)
+                inRange = inRange && face.mIndices[k] < am->mNumVertices;
+            if (!inRange)
+                continue;
+            mesh.materialIds.push_back(am->mMaterialIndex < ai->mNumMaterials ? am->mMaterialIndex
+                                                                              : 0u);
+            for (int k = 0; k < 3; ++k) {
+                const unsigned i = face.mIndices[k];
+                mesh.positions.push_back(toVec(am->mVertices[i]));
+                mesh.normals.push_back(normals ? toVec(am->mNormals[i]) : Vec3(0.f));
+                Vec3 c = base;
+                if (colours) {
+                    const aiColor4D &vc = am->mColors[0][i];
+                    c = c * Vec3(vc.r, vc.g, vc.b);
+                }
+                mesh.albedo.push_back(c);
+                if (anyUvs) {
+                    const aiVector3D uv = uvs ? am->mTextureCoords[0][i] : aiVector3D();
+                    mesh.uvs.push_back(uv.x);
+                    mesh.uvs.push_back(uv.y);
+                }
+                if (anyTangents) {
+                    const Vec3 t = tangents ? toVec(am->mTangents[i]) : Vec3(0.f);
+                    const Vec3 n = normals ? toVec(am->mNormals[i]) : Vec3(0.f);
+                    const Vec3 b = tangents ? toVec(am->mBitangents[i]) : Vec3(0.f);
+                    mesh.tangents.push_back(t);
+                    mesh.tangentSigns.push_back(dot(cross(n, t), b) < 0.f ? -1.f : 1.f);
+                }
+            }
+        }
+    }
+    if (mesh.positions.empty())
+        return makeError("bad_model",
+                         QStringLiteral("%1 contains no triangles").arg(info.fileName()));
+    const double loadMs = double(timer.nsecsElapsed()) / 1e6;
+
+    Result<Scene> scene = fromTriangles(std::move(mesh));
+    if (!scene)
+        return makeError(scene.error().code,
+                         QStringLiteral("%1: %2").arg(info.fileName(), scene.error().message));
+    scene->m_stats.meshes = meshes;
+    scene->m_stats.loadMs = loadMs;
+    scene->m_stats.warnings = textures.warnings();
+    return scene;
+}
+
+} // namespace farm::render

@@ -1,0 +1,284 @@
+// BVH and triangle test: same hits as brute force on real meshes, watertight on closed meshes.
+#include "bvhbuilder.h"
+#include "scene.h"
+#include "testmeshes.h"
+
+#include <QTest>
+
+#include <random>
+
+using farm::Result;
+using namespace farm::render;
+
+namespace {
+
+const char *kEngine =
+    "/usr/share/assimp/models/glTF2/2CylinderEngine-glTF-Binary/2CylinderEngine.glb";
+const char *kBearing = "/usr/share/opencascade/data/stl/bearing.stl";
+const char *kCube = "/usr/share/assimp/models/OFF/Cube.off";
+
+Hit bruteClosest(const SceneView &s, const Ray &ray)
+{
+    const PreparedRay r(ray);
+    Hit best;
+    best.t = ray.tMax;
+    for (uint32_t i = 0; i < s.triangleCount; ++i) {
+        float t, b1, b2;
+        const Vec3 *v = s.positions + 3 * i;
+        if (!intersectTriangle(r, v[0], v[1], v[2], best.t, t, b1, b2))
+            continue;
+        if (t == best.t && best.valid() && s.primIds[i] > s.primIds[best.prim])
+            continue;
+        best = Hit{t, b1, b2, i};
+    }
+    return best;
+}
+
+Vec3 randomUnit(std::mt19937 &g)
+{
+    std::normal_distribution<float> n(0.f, 1.f);
+    for (;;) {
+        const Vec3 v(n(g), n(g), n(g));
+        if (length(v) > 1e-3f)
+            return normalize(v);
+    }
+}
+
+/// Random rays around the scene: half in random directions, half aimed at a random point of a
+/// random triangle so that most of them hit something.
+std::vector<Ray> randomRays(const Scene &scene, int count, uint32_t seed)
+{
+    std::mt19937 g(seed);
+    std::uniform_real_distribution<float> u(0.f, 1.f);
+    const SceneView s = scene.view();
+    const Aabb b = scene.bounds();
+    const Vec3 lo = b.lo - b.extent() * 0.5f;
+    const Vec3 size = b.extent() * 2.f;
+    std::vector<Ray> rays;
+    for (int i = 0; i < count; ++i) {
+        Ray r;
+        r.origin = lo + size * Vec3(u(g), u(g), u(g));
+        if (i % 2 == 0) {
+            r.dir = randomUnit(g);
+        } else {
+            const uint32_t tri = uint32_t(g() % s.triangleCount);
+            float a = u(g), c = u(g);
+            if (a + c > 1.f) {
+                a = 1.f - a;
+                c = 1.f - c;
+            }
+            const Vec3 *v = s.positions + 3 * tri;
+            const Vec3 target = v[0] + (v[1] - v[0]) * a + (v[2] - v[0]) * c;
+            r.dir = normalize(target - r.origin);
+        }
+        rays.push_back(r);
+    }
+    return rays;
+}
+
+Scene loadOrFail(const QString &path)
+{
+    Result<Scene> s = Scene::load(path);
+    if (!s)
+        qFatal("cannot load %s: %s", qPrintable(path), qPrintable(s.error().message));
+    return std::move(*s);
+}
+
+} // namespace
+
+class TestBvh : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void matchesBruteForce_data()
+    {
+        QTest::addColumn<QString>("path");
+        QTest::newRow("2CylinderEngine.glb") << QString::fromLatin1(kEngine);
+        QTest::newRow("bearing.stl") << QString::fromLatin1(kBearing);
+    }
+
+    void matchesBruteForce()
+    {
+        QFETCH(QString, path);
+        const Scene scene = loadOrFail(path);
+        const SceneView s = scene.view();
+        const std::vector<Ray> rays = randomRays(scene, 600, 7);
+        int hits = 0;
+        for (const Ray &ray : rays) {
+            const Hit bvh = intersectClosest(s, ray);
+            const Hit wide = intersectClosestWide(scene.wideBvh(), s, ray);
+            const Hit ref = bruteClosest(s, ray);
+            QCOMPARE(bvh.valid(), ref.valid());
+            QCOMPARE(wide.valid(), ref.valid());
+            QCOMPARE(intersectAny(s, ray), ref.valid());
+            QCOMPARE(intersectAnyWide(scene.wideBvh(), s, ray), ref.valid());
+            if (!ref.valid())
+                continue;
+            ++hits;
+            QCOMPARE(bvh.t, ref.t); // exact: the same test on the same triangle
+            QCOMPARE(s.primIds[bvh.prim], s.primIds[ref.prim]);
+            QCOMPARE(bvh.b1, ref.b1);
+            QCOMPARE(wide.t, ref.t);
+            QCOMPARE(s.primIds[wide.prim], s.primIds[ref.prim]);
+            QCOMPARE(wide.b1, ref.b1);
+            QCOMPARE(wide.b2, ref.b2);
+            // A shadow ray stopping just short of the closest hit sees nothing.
+            Ray shorter = ray;
+            shorter.tMax = ref.t * 0.999f;
+            const bool blocked = bruteClosest(s, shorter).valid();
+            QCOMPARE(intersectAny(s, shorter), blocked);
+            QCOMPARE(intersectAnyWide(scene.wideBvh(), s, shorter), blocked);
+        }
+        QVERIFY2(hits > 240, qPrintable(QStringLiteral("only %1 rays hit").arg(hits)));
+    }
+
+    void structureIsConsistent()
+    {
+        const Scene scene = loadOrFail(QString::fromLatin1(kEngine));
+        const auto &nodes = scene.nodes();
+        const SceneView s = scene.view();
+        std::vector<int> seen(scene.triangleCount(), 0);
+        std::vector<std::pair<uint32_t, int>> stack{{0u, 0}};
+        int maxDepth = 0;
+        while (!stack.empty()) {
+            const auto [index, depth] = stack.back();
+            stack.pop_back();
+            maxDepth = std::max(maxDepth, depth);
+            const BvhNode &n = nodes[index];
+            if (n.count > 0) {
+                for (uint32_t i = n.first; i < n.first + n.count; ++i) {
+                    ++seen[i];
+                    for (int k = 0; k < 3; ++k)
+                        for (int a = 0; a < 3; ++a) {
+                            QVERIFY(s.positions[3 * i + k][a] >= n.lo[a]);
+                            QVERIFY(s.positions[3 * i + k][a] <= n.hi[a]);
+                        }
+                }
+                continue;
+            }
+            QVERIFY(n.first + 1 < nodes.size());
+            for (uint32_t c = n.first; c <= n.first + 1; ++c) {
+                for (int a = 0; a < 3; ++a) {
+                    QVERIFY(nodes[c].lo[a] >= n.lo[a]);
+                    QVERIFY(nodes[c].hi[a] <= n.hi[a]);
+                }
+                stack.push_back({c, depth + 1});
+            }
+        }
+        for (int c : seen)
+            QCOMPARE(c, 1);
+        QVERIFY(maxDepth < kTraversalStack);
+    }
+
+    void sameTreeOnAnyThreadCount()
+    {
+        const Scene scene = loadOrFail(QString::fromLatin1(kEngine));
+        const std::vector<uint32_t> reference = scene.primIds();
+        for (int threads : {1, 3}) {
+            Result<Scene> again = Scene::fromTriangles(scene.mesh(), threads);
+            QVERIFY(again.ok());
+            // primIds are relative to the input, which was already in BVH order.
+            const auto &ids = again->primIds();
+            for (size_t i = 0; i < ids.size(); ++i)
+                QCOMPARE(ids[i], uint32_t(i));
+            QCOMPARE(again->nodes().size(), scene.nodes().size());
+        }
+        QCOMPARE(reference.size(), scene.triangleCount());
+    }
+
+    void watertightIcosphere()
+    {
+        const test::IndexedMesh mesh = test::icosphere(4, 3.f);
+        Result<Scene> scene = Scene::fromTriangles(mesh.toTriangles());
+        QVERIFY(scene.ok());
+        const SceneView s = scene->view();
+        int rays = 0;
+        // From inside the closed surface every ray must hit, aimed at vertices and at edge
+        // midpoints (exactly where two or more triangles meet), from the centre and off-centre.
+        for (const Vec3 origin : {Vec3(0.f), Vec3(0.3f, -0.2f, 0.1f), Vec3(-1.1f, 0.7f, 0.4f)}) {
+            for (const auto &f : mesh.faces) {
+                for (int k = 0; k < 3; ++k) {
+                    const Vec3 a = mesh.vertices[f[k]];
+                    const Vec3 b = mesh.vertices[f[(k + 1) % 3]];
+                    for (const Vec3 target : {a, (a + b) * 0.5f, a * 0.25f + b * 0.75f}) {
+                        Ray r;
+                        r.origin = origin;
+                        r.dir = normalize(target - origin);
+                        ++rays;
+                        if (!intersectClosest(s, r).valid() || !intersectAny(s, r) ||
+                            !intersectClosestWide(scene->wideBvh(), s, r).valid())
+                            QFAIL(qPrintable(QStringLiteral("ray from (%1,%2,%3) slipped through")
+                                                 .arg(origin.x)
+                                                 .arg(origin.y)
+                                                 .arg(origin.z)));
+                        // From outside through the same point, towards the inside: must hit too.
+                        Ray in;
+                        in.origin = target + (target - origin) * 2.f;
+                        in.dir = normalize(origin - in.origin);
+                        if (!intersectClosest(s, in).valid() ||
+                            !intersectClosestWide(scene->wideBvh(), s, in).valid())
+                            QFAIL("ray from outside slipped through");
+                    }
+                }
+            }
+        }
+        QVERIFY(rays > 10000);
+    }
+
+    void watertightCubeCorners()
+    {
+        // Cube.off: 8 shared corners and 12 edges that axis-aligned rays graze exactly.
+        const Scene scene = loadOrFail(QString::fromLatin1(kCube));
+        const SceneView s = scene.view();
+        const Aabb b = scene.bounds();
+        const Vec3 c = b.center();
+        std::mt19937 g(3);
+        for (int i = 0; i < 8; ++i) {
+            const Vec3 corner((i & 1) ? b.hi.x : b.lo.x, (i & 2) ? b.hi.y : b.lo.y,
+                              (i & 4) ? b.hi.z : b.lo.z);
+            for (int j = 0; j < 200; ++j) {
+                Ray r;
+                r.origin = c + randomUnit(g) * (0.2f * length(b.extent()) * 0.3f);
+                r.dir = normalize(corner - r.origin);
+                QVERIFY(intersectClosest(s, r).valid());
+                QVERIFY(intersectClosestWide(scene.wideBvh(), s, r).valid());
+            }
+        }
+    }
+
+    void degenerateAndEmpty()
+    {
+        // Zero-area, NaN and infinite triangles never reach the BVH; no triangle left is an error.
+        TriangleMesh m;
+        const float nan = std::numeric_limits<float>::quiet_NaN();
+        const float inf = std::numeric_limits<float>::infinity();
+        for (const Vec3 p : {Vec3(nan, 0, 0), Vec3(inf, 0, 0), Vec3(1, 1, 1)}) {
+            m.positions.push_back(p);
+            m.positions.push_back(Vec3(1, 1, 1));
+            m.positions.push_back(Vec3(1, 1, 1));
+        }
+        Result<Scene> none = Scene::fromTriangles(m);
+        QVERIFY(!none.ok());
+        QCOMPARE(none.error().code, QStringLiteral("bad_model"));
+        m.positions.push_back(Vec3(0, 0, 0));
+        m.positions.push_back(Vec3(1, 0, 0));
+        m.positions.push_back(Vec3(0, 1, 0));
+        Result<Scene> one = Scene::fromTriangles(m);
+        QVERIFY(one.ok());
+        QCOMPARE(one->triangleCount(), size_t(1));
+        QCOMPARE(one->stats().droppedTriangles, size_t(3));
+        Ray r;
+        r.origin = Vec3(0.2f, 0.2f, 1.f);
+        r.dir = Vec3(0, 0, -1);
+        const Hit h = intersectClosest(one->view(), r);
+        QVERIFY(h.valid());
+        QCOMPARE(h.t, 1.f);
+        const Hit w = intersectClosestWide(one->wideBvh(), one->view(), r); // root is a leaf
+        QVERIFY(w.valid());
+        QCOMPARE(w.t, 1.f);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestBvh)
+#include "tst_bvh.moc"

@@ -1,0 +1,266 @@
+// Rendering: real model not blank, bit-exact across thread counts, furnace, framing, fallback.
+#include "gpuinfo.h"
+#include "renderer.h"
+#include "testmeshes.h"
+
+#include <QTest>
+
+#include <cstring>
+
+using farm::Result;
+using namespace farm::render;
+
+namespace {
+const QString kEngine = QStringLiteral(
+    "/usr/share/assimp/models/glTF2/2CylinderEngine-glTF-Binary/2CylinderEngine.glb");
+
+bool samePixels(const Framebuffer &a, const Framebuffer &b)
+{
+    return a.width == b.width && a.height == b.height &&
+           std::memcmp(a.pixels.data(), b.pixels.data(), a.pixels.size() * sizeof(Vec3)) == 0;
+}
+} // namespace
+
+class TestRender : public QObject
+{
+    Q_OBJECT
+
+private:
+    std::optional<Scene> m_engine;
+
+    Framebuffer renderEngine(int threads, uint32_t seed, Device device = Device::Cpu,
+                             RenderReport *report = nullptr)
+    {
+        RenderParams params;
+        params.width = 64;
+        params.height = 48;
+        params.spp = 2;
+        params.seed = seed;
+        const Camera camera = frameCamera(m_engine->bounds(), CameraRig(), 1, 64, 48, params);
+        RenderOptions options;
+        options.threads = threads;
+        options.device = device;
+        Result<Framebuffer> fb = renderFrame(*m_engine, camera, params, options, {}, report);
+        if (!fb)
+            qFatal("render failed: %s", qPrintable(fb.error().message));
+        return std::move(*fb);
+    }
+
+private slots:
+    void initTestCase()
+    {
+        Result<Scene> s = Scene::load(kEngine);
+        QVERIFY(s.ok());
+        m_engine.emplace(std::move(*s));
+    }
+
+    void objectIsVisible()
+    {
+        const Framebuffer fb = renderEngine(2, 1);
+        RenderParams params;
+        const Camera camera = frameCamera(m_engine->bounds(), CameraRig(), 1, 64, 48, params);
+        int object = 0;
+        for (int y = 0; y < fb.height; ++y) {
+            for (int x = 0; x < fb.width; ++x) {
+                const Ray r = camera.generateRay(x + 0.5f, y + 0.5f, 64, 48);
+                const Vec3 d = vabs(fb.at(x, y) - skyRadiance(params, r.dir));
+                if (maxComponent(d) > 0.05f)
+                    ++object;
+            }
+        }
+        const int total = fb.width * fb.height;
+        QVERIFY2(
+            object > total / 10 && object < total * 95 / 100,
+            qPrintable(QStringLiteral("%1 of %2 pixels show the object").arg(object).arg(total)));
+        QVERIFY(!toImage(fb).isNull());
+    }
+
+    void deterministicAcrossThreads()
+    {
+        const Framebuffer one = renderEngine(1, 7);
+        QVERIFY(samePixels(one, renderEngine(2, 7)));
+        QVERIFY(samePixels(one, renderEngine(5, 7)));
+        QVERIFY(!samePixels(one, renderEngine(2, 8))); // the seed matters
+    }
+
+    void cudaFallsBackToCpu()
+    {
+        QString why;
+        if (cudaUsable(&why))
+            QSKIP("a usable GPU is present: the fallback path is not taken");
+        QVERIFY(!why.isEmpty());
+        QVERIFY(listGpus().isEmpty());
+        RenderReport report;
+        const Framebuffer fb = renderEngine(2, 3, Device::Cuda, &report);
+        QCOMPARE(report.device, Device::Cpu);
+        QVERIFY(!report.fallbackReason.isEmpty());
+        QVERIFY(samePixels(fb, renderEngine(2, 3)));
+    }
+
+    void whiteFurnace()
+    {
+        // A near-white diffuse convex object under a uniform white sky and no sun: it must look
+        // like the sky times its albedo, and nothing may come out brighter than the sky.
+        const float albedo = 0.98f;
+        Result<Scene> sphere = Scene::fromTriangles(test::icosphere(3).toTriangles(Vec3(albedo)));
+        QVERIFY(sphere.ok());
+        RenderParams params;
+        params.width = 48;
+        params.height = 48;
+        params.spp = 32;
+        params.maxBounces = 16;
+        const Camera camera = frameCamera(sphere->bounds(), CameraRig(), 1, 48, 48, params);
+        params.sunIrradiance = Vec3(0.f);
+        params.skyZenith = params.skyHorizon = params.ground = Vec3(1.f);
+        Result<Framebuffer> fb = renderFrame(*sphere, camera, params, RenderOptions());
+        QVERIFY(fb.ok());
+        // Object pixels are those whose centre ray hits the sphere; the rest show the sky.
+        double sum = 0.0, maxValue = 0.0;
+        int count = 0;
+        for (int y = 0; y < 48; ++y) {
+            for (int x = 0; x < 48; ++x) {
+                const Vec3 p = fb->at(x, y);
+                maxValue = std::max(maxValue, double(maxComponent(p)));
+                const Ray r = camera.generateRay(x + 0.5f, y + 0.5f, 48, 48);
+                if (intersectClosest(sphere->view(), r).valid()) {
+                    sum += (p.x + p.y + p.z) / 3.0;
+                    ++count;
+                }
+            }
+        }
+        QVERIFY2(count > 48 * 48 / 5, qPrintable(QString::number(count)));
+        const double mean = sum / count;
+        qInfo("furnace: mean %.4f over %d object pixels, max %.4f", mean, count, maxValue);
+        // The coat reflects what the diffuse base loses, so a white object shows the sky times its
+        // albedo; GGX single scattering loses a little at roughness 0.5, never adds.
+        QVERIFY2(mean / albedo > 0.95 && mean / albedo < 1.01, qPrintable(QString::number(mean)));
+        QVERIFY2(maxValue < 1.5, qPrintable(QString::number(maxValue))); // noise, not gain
+    }
+
+    void normalMapTiltsTheShadingNormal()
+    {
+        // A quad in the XY plane facing +Z, tangent +X, with a 1x1 normal map encoding the
+        // tangent-space normal (0.6, 0, 0.8): the shading normal becomes (0.6, 0, 0.8).
+        TriangleMesh m;
+        const Vec3 quad[6] = {{0, 0, 0}, {1, 0, 0}, {1, 1, 0}, {0, 0, 0}, {1, 1, 0}, {0, 1, 0}};
+        for (const Vec3 &p : quad) {
+            m.positions.push_back(p);
+            m.normals.push_back(Vec3(0, 0, 1));
+            m.uvs.push_back(p.x);
+            m.uvs.push_back(p.y);
+            m.tangents.push_back(Vec3(1, 0, 0));
+            m.tangentSigns.push_back(1.f);
+        }
+        m.textures.push_back(Texture{1, 1, {0.8f, 0.5f, 0.9f, 1.f}});
+        Material mat;
+        mat.normalTexture = 0;
+        m.materials.push_back(mat);
+        Result<Scene> scene = Scene::fromTriangles(std::move(m));
+        QVERIFY(scene.ok());
+        const SceneView view = scene->view();
+        Ray r;
+        r.origin = Vec3(0.3f, 0.6f, 2.f);
+        r.dir = Vec3(0, 0, -1);
+        const Hit h = intersectClosest(view, r);
+        QVERIFY(h.valid());
+        const SurfacePoint s = surfaceAt(view, r, h);
+        QVERIFY(length(s.geometricNormal - Vec3(0, 0, 1)) < 1e-5f);
+        QVERIFY2(length(s.shadingNormal - Vec3(0.6f, 0.f, 0.8f)) < 1e-3f,
+                 qPrintable(QStringLiteral("%1 %2 %3")
+                                .arg(s.shadingNormal.x)
+                                .arg(s.shadingNormal.y)
+                                .arg(s.shadingNormal.z)));
+    }
+
+    void framingKeepsModelInView_data()
+    {
+        QTest::addColumn<int>("mode");
+        QTest::addColumn<int>("frame");
+        QTest::newRow("still") << int(CameraMode::Still) << 1;
+        for (int f : {1, 7, 13, 19, 24})
+            QTest::newRow(qPrintable(QStringLiteral("turntable %1").arg(f)))
+                << int(CameraMode::Turntable) << f;
+    }
+
+    void framingKeepsModelInView()
+    {
+        QFETCH(int, mode);
+        QFETCH(int, frame);
+        CameraRig rig;
+        rig.mode = CameraMode(mode);
+        rig.cycleFirst = 1;
+        rig.cycleCount = 24;
+        RenderParams params;
+        const Aabb b = m_engine->bounds();
+        const Camera c = frameCamera(b, rig, frame, 320, 180, params);
+        float widest = 0.f;
+        for (int i = 0; i < 8; ++i) {
+            const Vec3 corner((i & 1) ? b.hi.x : b.lo.x, (i & 2) ? b.hi.y : b.lo.y,
+                              (i & 4) ? b.hi.z : b.lo.z);
+            const Vec3 d = corner - c.position;
+            const float depth = -dot(d, c.w);
+            QVERIFY(depth > 0.f);
+            const float sx = dot(d, c.u) / depth / (c.tanHalfFovY * c.aspect);
+            const float sy = dot(d, c.v) / depth / c.tanHalfFovY;
+            QVERIFY(std::fabs(sx) <= 1.f && std::fabs(sy) <= 1.f);
+            widest = std::max({widest, std::fabs(sx), std::fabs(sy)});
+        }
+        QVERIFY2(widest > 0.6f, "the model should fill a good part of the view");
+        QVERIFY(dot(params.sunDirection, params.up) > 0.5f); // key light from above
+    }
+
+    void turntableAngle()
+    {
+        CameraRig rig;
+        rig.mode = CameraMode::Turntable;
+        rig.cycleFirst = 10;
+        rig.cycleCount = 40;
+        const float a0 = cameraAzimuthDegrees(rig, 10);
+        QCOMPARE(cameraAzimuthDegrees(rig, 20), a0 + 90.f);
+        QCOMPARE(cameraAzimuthDegrees(rig, 30), a0 + 180.f);
+        QCOMPARE(cameraAzimuthDegrees(rig, 50), a0); // a full turn later
+        rig.mode = CameraMode::Still;
+        QCOMPARE(cameraAzimuthDegrees(rig, 20), a0);
+    }
+
+    void invalidRequests_data()
+    {
+        QTest::addColumn<int>("width");
+        QTest::addColumn<int>("height");
+        QTest::addColumn<int>("spp");
+        QTest::newRow("zero width") << 0 << 10 << 1;
+        QTest::newRow("huge") << 9000 << 10 << 1;
+        QTest::newRow("zero spp") << 10 << 10 << 0;
+        QTest::newRow("too many spp") << 10 << 10 << 5000;
+    }
+
+    void invalidRequests()
+    {
+        QFETCH(int, width);
+        QFETCH(int, height);
+        QFETCH(int, spp);
+        RenderParams params;
+        params.width = width;
+        params.height = height;
+        params.spp = spp;
+        Result<Framebuffer> fb = renderFrame(*m_engine, Camera(), params, RenderOptions());
+        QVERIFY(!fb.ok());
+        QCOMPARE(fb.error().code, QStringLiteral("invalid_argument"));
+    }
+
+    void cancel()
+    {
+        std::atomic<bool> stop{true};
+        RenderOptions options;
+        options.cancel = &stop;
+        RenderParams params;
+        params.width = 32;
+        params.height = 32;
+        Result<Framebuffer> fb = renderFrame(*m_engine, Camera(), params, options);
+        QVERIFY(!fb.ok());
+        QCOMPARE(fb.error().code, QStringLiteral("canceled"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRender)
+#include "tst_render.moc"
