@@ -18,8 +18,12 @@ QJsonObject NodeCapabilities::toJson() const
                              {"vram_mb", x.vramMb},
                              {"cc", x.computeCapability},
                              {"driver", x.driver}});
-    return {{"name", name},   {"slots", slotCount}, {"cores", cores},
-            {"ram_mb", ramMb}, {"engines", e},   {"gpus", g},
+    return {{"name", name},
+            {"slots", slotCount},
+            {"cores", cores},
+            {"ram_mb", ramMb},
+            {"engines", e},
+            {"gpus", g},
             {"tags", QJsonArray::fromStringList(tags)}};
 }
 

@@ -37,7 +37,8 @@ struct Envelope
     QJsonObject data;
 
     QByteArray toJson() const;
-    /// Validates shape only (object, string type, integer seq, object data); not the type's payload.
+    /// Validates shape only (object, string type, integer seq, object data); not the type's
+    /// payload.
     static Result<Envelope> parse(const QByteArray &text);
 };
 

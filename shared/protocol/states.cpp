@@ -52,12 +52,30 @@ constexpr std::array<std::pair<NodeState, const char *>, 5> kNodeStates{{
 
 } // namespace
 
-QString toString(JobState s) { return nameOf(kJobStates, s); }
-QString toString(TaskState s) { return nameOf(kTaskStates, s); }
-QString toString(NodeState s) { return nameOf(kNodeStates, s); }
-std::optional<JobState> jobStateFromString(const QString &s) { return valueOf(kJobStates, s); }
-std::optional<TaskState> taskStateFromString(const QString &s) { return valueOf(kTaskStates, s); }
-std::optional<NodeState> nodeStateFromString(const QString &s) { return valueOf(kNodeStates, s); }
+QString toString(JobState s)
+{
+    return nameOf(kJobStates, s);
+}
+QString toString(TaskState s)
+{
+    return nameOf(kTaskStates, s);
+}
+QString toString(NodeState s)
+{
+    return nameOf(kNodeStates, s);
+}
+std::optional<JobState> jobStateFromString(const QString &s)
+{
+    return valueOf(kJobStates, s);
+}
+std::optional<TaskState> taskStateFromString(const QString &s)
+{
+    return valueOf(kTaskStates, s);
+}
+std::optional<NodeState> nodeStateFromString(const QString &s)
+{
+    return valueOf(kNodeStates, s);
+}
 
 bool isFinal(JobState s)
 {

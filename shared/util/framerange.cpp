@@ -6,7 +6,8 @@
 
 namespace farm {
 
-FrameRange::FrameRange(QList<int> frames) : m_frames(std::move(frames))
+FrameRange::FrameRange(QList<int> frames)
+    : m_frames(std::move(frames))
 {
     std::sort(m_frames.begin(), m_frames.end());
     m_frames.erase(std::unique(m_frames.begin(), m_frames.end()), m_frames.end());
@@ -14,7 +15,8 @@ FrameRange::FrameRange(QList<int> frames) : m_frames(std::move(frames))
 
 Result<FrameRange> FrameRange::parse(const QString &text)
 {
-    static const QRegularExpression item(QStringLiteral(R"(^\s*(\d{1,9})(?:\s*-\s*(\d{1,9})(?:\s*:\s*(\d{1,9}))?)?\s*$)"));
+    static const QRegularExpression item(
+        QStringLiteral(R"(^\s*(\d{1,9})(?:\s*-\s*(\d{1,9})(?:\s*:\s*(\d{1,9}))?)?\s*$)"));
     if (text.trimmed().isEmpty())
         return makeError("invalid_field", "frames: the frame range is empty");
 
@@ -23,14 +25,16 @@ Result<FrameRange> FrameRange::parse(const QString &text)
     for (const QString &part : items) {
         const auto m = item.match(part);
         if (!m.hasMatch())
-            return makeError("invalid_field",
-                             QString("frames: '%1' is not a frame, A-B or A-B:step").arg(part.trimmed()));
+            return makeError(
+                "invalid_field",
+                QString("frames: '%1' is not a frame, A-B or A-B:step").arg(part.trimmed()));
         const qint64 a = m.captured(1).toLongLong();
         const qint64 b = m.captured(2).isEmpty() ? a : m.captured(2).toLongLong();
         const qint64 step = m.captured(3).isEmpty() ? 1 : m.captured(3).toLongLong();
         if (a > kMaxFrameNumber || b > kMaxFrameNumber)
-            return makeError("invalid_field",
-                             QString("frames: frame numbers must not exceed %1").arg(kMaxFrameNumber));
+            return makeError(
+                "invalid_field",
+                QString("frames: frame numbers must not exceed %1").arg(kMaxFrameNumber));
         if (b < a)
             return makeError("invalid_field",
                              QString("frames: '%1' ends before it starts").arg(part.trimmed()));

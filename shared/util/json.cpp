@@ -27,16 +27,18 @@ Result<QJsonObject> parseObject(const QByteArray &body)
     QJsonParseError err{};
     const QJsonDocument doc = QJsonDocument::fromJson(body, &err);
     if (err.error != QJsonParseError::NoError)
-        return makeError("invalid_json",
-                         QString("body is not valid JSON (%1 at offset %2)")
-                             .arg(err.errorString())
-                             .arg(err.offset));
+        return makeError("invalid_json", QString("body is not valid JSON (%1 at offset %2)")
+                                             .arg(err.errorString())
+                                             .arg(err.offset));
     if (!doc.isObject())
         return makeError("invalid_json", "body must be a JSON object");
     return doc.object();
 }
 
-Reader::Reader(const QJsonObject &object, QString path) : m_object(object), m_path(std::move(path)) {}
+Reader::Reader(const QJsonObject &object, QString path)
+    : m_object(object)
+    , m_path(std::move(path))
+{}
 
 QString Reader::field(const char *key) const
 {
@@ -66,8 +68,9 @@ QString Reader::string(const char *key, const QString &fallback, int minLen, int
     }
     const QString s = v.toString();
     if (s.size() < minLen || s.size() > maxLen) {
-        fail("invalid_field",
-             QString("%1 must be %2 to %3 characters long").arg(field(key)).arg(minLen).arg(maxLen));
+        fail(
+            "invalid_field",
+            QString("%1 must be %2 to %3 characters long").arg(field(key)).arg(minLen).arg(maxLen));
         return fallback;
     }
     return s;
@@ -84,7 +87,8 @@ qint64 Reader::integer(const char *key, qint64 fallback, qint64 min, qint64 max)
         return fallback;
     }
     if (d < double(min) || d > double(max)) {
-        fail("invalid_field", QString("%1 must be between %2 and %3").arg(field(key)).arg(min).arg(max));
+        fail("invalid_field",
+             QString("%1 must be between %2 and %3").arg(field(key)).arg(min).arg(max));
         return fallback;
     }
     return qint64(d);
@@ -114,7 +118,8 @@ QStringList Reader::stringList(const char *key, const QStringList &allowed)
     QStringList out;
     for (const QJsonValue &item : v.toArray()) {
         if (!item.isString() || item.toString().isEmpty() || item.toString().size() > 100) {
-            fail("invalid_field", field(key) + " must hold non-empty strings of up to 100 characters");
+            fail("invalid_field",
+                 field(key) + " must hold non-empty strings of up to 100 characters");
             return {};
         }
         if (!allowed.isEmpty() && !allowed.contains(item.toString())) {

@@ -13,7 +13,8 @@
 
 namespace {
 
-const char *kEngine = "/usr/share/assimp/models/glTF2/2CylinderEngine-glTF-Binary/2CylinderEngine.glb";
+const char *kEngine =
+    "/usr/share/assimp/models/glTF2/2CylinderEngine-glTF-Binary/2CylinderEngine.glb";
 
 QByteArray readFile(const QString &path)
 {
@@ -21,18 +22,18 @@ QByteArray readFile(const QString &path)
     return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
 }
 
-QJsonObject turntableJob(const QString &sha, const QString &frames, int chunk, int w, int h, int spp)
+QJsonObject turntableJob(const QString &sha, const QString &frames, int chunk, int w, int h,
+                         int spp)
 {
-    return QJsonObject{
-        {"name", "e2e turntable"},
-        {"type", "model"},
-        {"input", QJsonObject{{"file", sha}, {"name", "2CylinderEngine.glb"}}},
-        {"frames", frames},
-        {"chunk", chunk},
-        {"settings", QJsonObject{{"width", w},
-                                 {"height", h},
-                                 {"spp", spp},
-                                 {"camera", QJsonObject{{"mode", "turntable"}}}}}};
+    return QJsonObject{{"name", "e2e turntable"},
+                       {"type", "model"},
+                       {"input", QJsonObject{{"file", sha}, {"name", "2CylinderEngine.glb"}}},
+                       {"frames", frames},
+                       {"chunk", chunk},
+                       {"settings", QJsonObject{{"width", w},
+                                                {"height", h},
+                                                {"spp", spp},
+                                                {"camera", QJsonObject{{"mode", "turntable"}}}}}};
 }
 
 /// Share of pixels that differ clearly from the left-edge pixel of their row (the background
@@ -44,9 +45,9 @@ double objectCoverage(const QImage &img)
         const QColor bg = img.pixelColor(0, y);
         for (int x = 0; x < img.width(); ++x) {
             const QColor c = img.pixelColor(x, y);
-            if (std::abs(c.red() - bg.red()) + std::abs(c.green() - bg.green())
-                    + std::abs(c.blue() - bg.blue())
-                > 40)
+            if (std::abs(c.red() - bg.red()) + std::abs(c.green() - bg.green()) +
+                    std::abs(c.blue() - bg.blue()) >
+                40)
                 ++differing;
         }
     }
@@ -88,8 +89,10 @@ private slots:
     {
         if (!QFile::exists(kEngine))
             QSKIP("assimp-testmodels is not installed");
-        QVERIFY2(QFile::exists(FarmFixture::binary("farm-server/farm-server")), "farm-server not built");
-        QVERIFY2(QFile::exists(FarmFixture::binary("render-node/render-node")), "render-node not built");
+        QVERIFY2(QFile::exists(FarmFixture::binary("farm-server/farm-server")),
+                 "farm-server not built");
+        QVERIFY2(QFile::exists(FarmFixture::binary("render-node/render-node")),
+                 "render-node not built");
     }
 
     // Flow of issue 2: farmctl submit / wait / download against a server with two nodes.
@@ -111,7 +114,8 @@ private slots:
         QVERIFY(job > 0);
 
         QProcess wait;
-        wait.start(farmctl, {"--server", farm.serverUrl(), "wait", QString::number(job), "--timeout", "240"});
+        wait.start(farmctl, {"--server", farm.serverUrl(), "wait", QString::number(job),
+                             "--timeout", "240"});
         QVERIFY(wait.waitForFinished(250000));
         QVERIFY2(wait.exitCode() == 0, wait.readAllStandardError().constData());
 
@@ -121,13 +125,15 @@ private slots:
 
         // Both nodes took part: the scheduler pushes to whichever slot is free.
         QSet<QString> nodes;
-        for (const QJsonValue &t : farm.get(QString("/api/v1/jobs/%1/tasks").arg(job)).json().value("tasks").toArray())
+        for (const QJsonValue &t :
+             farm.get(QString("/api/v1/jobs/%1/tasks").arg(job)).json().value("tasks").toArray())
             nodes.insert(t.toObject().value("node").toString());
         QCOMPARE(nodes, (QSet<QString>{"e2e-a", "e2e-b"}));
 
         QTemporaryDir out;
         QProcess download;
-        download.start(farmctl, {"--server", farm.serverUrl(), "download", QString::number(job), out.path()});
+        download.start(
+            farmctl, {"--server", farm.serverUrl(), "download", QString::number(job), out.path()});
         QVERIFY(download.waitForFinished(60000));
         QCOMPARE(download.exitCode(), 0);
 
@@ -139,7 +145,8 @@ private slots:
             QVERIFY2(!img.isNull(), qPrintable(name + " does not decode"));
             QCOMPARE(img.size(), QSize(160, 120));
             const double coverage = objectCoverage(img);
-            QVERIFY2(coverage > 0.03, qPrintable(QString("%1 looks blank (%2)").arg(name).arg(coverage)));
+            QVERIFY2(coverage > 0.03,
+                     qPrintable(QString("%1 looks blank (%2)").arg(name).arg(coverage)));
             if (first.isNull())
                 first = img;
         }
@@ -163,7 +170,10 @@ private slots:
 
         QVERIFY(farm.waitUntil(
             [&] {
-                for (const QJsonValue &t : farm.get(QString("/api/v1/jobs/%1/tasks").arg(job)).json().value("tasks").toArray())
+                for (const QJsonValue &t : farm.get(QString("/api/v1/jobs/%1/tasks").arg(job))
+                                               .json()
+                                               .value("tasks")
+                                               .toArray())
                     if (t.toObject().value("state").toString() == "running")
                         return true;
                 return false;
@@ -174,10 +184,12 @@ private slots:
 
         const QJsonObject done = farm.waitForJob(job, 240000);
         QCOMPARE(done.value("state").toString(), QString("completed"));
-        const QJsonArray outputs = farm.get(QString("/api/v1/jobs/%1/outputs").arg(job)).json().value("outputs").toArray();
+        const QJsonArray outputs =
+            farm.get(QString("/api/v1/jobs/%1/outputs").arg(job)).json().value("outputs").toArray();
         QCOMPARE(outputs.size(), 8);
         QCOMPARE(outputNames(farm, job), expectedFrames(1, 8));
-        for (const QJsonValue &t : farm.get(QString("/api/v1/jobs/%1/tasks").arg(job)).json().value("tasks").toArray())
+        for (const QJsonValue &t :
+             farm.get(QString("/api/v1/jobs/%1/tasks").arg(job)).json().value("tasks").toArray())
             QCOMPARE(t.toObject().value("node").toString(), QString("survivor"));
     }
 
@@ -197,7 +209,14 @@ private slots:
 
         const qint64 job = farm.submit(turntableJob(sha, "1-8", 2, 240, 180, 16));
         QVERIFY(farm.waitUntil(
-            [&] { return farm.get(QString("/api/v1/jobs/%1").arg(job)).json().value("tasks").toObject().value("done").toInt() >= 1; },
+            [&] {
+                return farm.get(QString("/api/v1/jobs/%1").arg(job))
+                           .json()
+                           .value("tasks")
+                           .toObject()
+                           .value("done")
+                           .toInt() >= 1;
+            },
             120000));
         QCOMPARE(farm.stopServer(), 0);
         QVERIFY(farm.startServer(port));
@@ -234,7 +253,8 @@ private slots:
         const QJsonObject failed = farm.waitForJob(failing, 120000);
         QCOMPARE(failed.value("state").toString(), QString("failed"));
         QVERIFY(!failed.value("error").toString().isEmpty());
-        const QJsonArray tasks = farm.get(QString("/api/v1/jobs/%1/tasks").arg(failing)).json().value("tasks").toArray();
+        const QJsonArray tasks =
+            farm.get(QString("/api/v1/jobs/%1/tasks").arg(failing)).json().value("tasks").toArray();
         QVERIFY(!tasks.isEmpty());
         const qint64 task = tasks.first().toObject().value("id").toInteger();
         const auto log = farm.get(QString("/api/v1/tasks/%1/log").arg(task));
@@ -247,7 +267,11 @@ private slots:
         QCOMPARE(farm.waitForJob(next, 60000).value("state").toString(), QString("completed"));
         QCOMPARE(farm.onlineNodes(), 1);
 
-        struct Case { const char *name; QByteArray body; };
+        struct Case
+        {
+            const char *name;
+            QByteArray body;
+        };
         QJsonObject unknownType = turntableJob(good, "1", 1, 64, 48, 1);
         unknownType.insert("type", "hologram");
         QJsonObject badFrames = turntableJob(good, "9-1", 1, 64, 48, 1);

@@ -16,7 +16,8 @@ private slots:
         QTest::newRow("single") << "7" << QList<int>{7} << "7";
         QTest::newRow("range") << "1-4" << QList<int>{1, 2, 3, 4} << "1-4";
         QTest::newRow("step") << "1-9:4" << QList<int>{1, 5, 9} << "1-9:4";
-        QTest::newRow("mixed") << "1-3, 20-26:3" << QList<int>{1, 2, 3, 20, 23, 26} << "1-3,20-26:3";
+        QTest::newRow("mixed") << "1-3, 20-26:3" << QList<int>{1, 2, 3, 20, 23, 26}
+                               << "1-3,20-26:3";
         QTest::newRow("dedupe") << "3,1-3,2" << QList<int>{1, 2, 3} << "1-3";
         QTest::newRow("zero") << "0" << QList<int>{0} << "0";
         QTest::newRow("pair") << "1,5" << QList<int>{1, 5} << "1,5";

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Benchmarks (programs that print numbers; nothing here is a pass/fail test). Installs Embree
+# (reference for ray throughput) and Blender (reference for frame times), builds with
+# benchmarks on, and runs them. Run as root on Debian 12.
+#   scripts/bench.sh            rays vs Embree + frames vs Cycles
+#   BENCH=rays scripts/bench.sh only one of: rays, cycles, server
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${BUILD_DIR:-$here/build-bench}
+export DEBIAN_FRONTEND=noninteractive
+
+"$here/scripts/setup-deps.sh" --test
+need=()
+for p in libembree-dev blender python3-numpy bc; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if ((${#need[@]})); then
+    apt-get update -q && apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+BUILD_DIR="$build" "$here/scripts/build.sh" -DFARM_BUILD_TESTS=OFF -DFARM_BUILD_BENCHMARKS=ON
+
+what=${BENCH:-all}
+if [[ $what == all || $what == rays ]]; then
+    echo "== rays: ours vs Embree"
+    "$build/benchmarks/bench_rays"
+fi
+if [[ $what == all || $what == cycles ]]; then
+    echo "== frames: ours vs Blender Cycles"
+    BUILD_DIR="$build" "$here/benchmarks/compare_cycles.sh"
+fi
+if [[ $what == all || $what == server ]] && [[ -x "$build/farm-server/farm-server-swarmbench" ]]; then
+    echo "== scheduler: simulated swarm of nodes"
+    "$build/farm-server/farm-server-swarmbench"
+fi
