@@ -1,10 +1,12 @@
 #include "dialogs/submitdialog.h"
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDialogButtonBox>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QHBoxLayout>
+#include <QJsonArray>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
@@ -39,8 +41,23 @@ SubmitDialog::SubmitDialog(const QStringList &files, QSettings *settings, QWidge
     , m_spp(spinBox(this, "spp", 1, 4096, 16))
     , m_priority(spinBox(this, "priority", 0, 100, 50))
     , m_turntable(new QCheckBox(tr("Turntable (orbit the camera over the frames)"), this))
+    , m_type(new QComboBox(this))
+    , m_views(spinBox(this, "views", 1, kMaxTemplateViews, kDefaultTemplateViews))
     , m_error(new QLabel(this))
 {
+    m_type->setObjectName("type");
+    m_type->addItem(tr("Model render"), "model");
+    m_type->addItem(tr("Pose templates"), "templates");
+    m_views->setToolTip(tr("Views on a sphere around the object"));
+    auto *passes = new QHBoxLayout;
+    for (const QString &pass : kRenderPasses) {
+        auto *box = new QCheckBox(pass, this);
+        box->setObjectName("pass_" + pass);
+        box->setChecked(pass == "rgb");
+        m_passes.append(box);
+        passes->addWidget(box);
+    }
+    passes->addStretch();
     setWindowTitle(files.size() == 1 ? tr("Submit %1").arg(QFileInfo(files.first()).fileName())
                                      : tr("Submit %n files", nullptr, int(files.size())));
     m_name->setObjectName("name");
@@ -63,7 +80,9 @@ SubmitDialog::SubmitDialog(const QStringList &files, QSettings *settings, QWidge
     size->addWidget(new QLabel("×", this));
     size->addWidget(m_height);
 
-    auto *form = new QFormLayout;
+    auto *form = m_form = new QFormLayout;
+    form->addRow(tr("Job type"), m_type);
+    form->addRow(tr("Views"), m_views);
     form->addRow(tr("Name"), m_name);
     form->addRow(tr("Frames"), m_frames);
     form->addRow(tr("Frames per task"), m_chunk);
@@ -71,6 +90,8 @@ SubmitDialog::SubmitDialog(const QStringList &files, QSettings *settings, QWidge
     form->addRow(tr("Samples per pixel"), m_spp);
     form->addRow(tr("Priority"), m_priority);
     form->addRow(QString(), m_turntable);
+    form->addRow(tr("Passes"), passes);
+    connect(m_type, &QComboBox::currentIndexChanged, this, [this] { typeChanged(true); });
 
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     buttons->button(QDialogButtonBox::Ok)->setText(tr("Upload and render"));
@@ -91,6 +112,34 @@ SubmitDialog::SubmitDialog(const QStringList &files, QSettings *settings, QWidge
     layout->addWidget(m_error);
     layout->addWidget(buttons);
     loadSettings();
+    typeChanged(false);
+}
+
+void SubmitDialog::typeChanged(bool resetPasses)
+{
+    // Frames, chunks and the turntable mean nothing to a template set; views only to it.
+    const bool templates = m_type->currentData().toString() == "templates";
+    m_form->setRowVisible(m_views, templates);
+    m_form->setRowVisible(m_frames, !templates);
+    m_form->setRowVisible(m_chunk, !templates);
+    m_form->setRowVisible(m_turntable, !templates);
+    if (resetPasses)
+        setPasses(templates ? QStringList{"rgb", "mask", "xyz"} : QStringList{"rgb"});
+}
+
+QStringList SubmitDialog::checkedPasses() const
+{
+    QStringList out;
+    for (const QCheckBox *box : m_passes)
+        if (box->isChecked())
+            out.append(box->text());
+    return out;
+}
+
+void SubmitDialog::setPasses(const QStringList &passes)
+{
+    for (QCheckBox *box : m_passes)
+        box->setChecked(passes.contains(box->text()));
 }
 
 SubmitOptions SubmitDialog::options() const
@@ -104,6 +153,9 @@ SubmitOptions SubmitDialog::options() const
     o.spp = m_spp->value();
     o.priority = m_priority->value();
     o.turntable = m_turntable->isChecked();
+    o.type = m_type->currentData().toString();
+    o.views = m_views->value();
+    o.passes = checkedPasses();
     o.fileCount = m_files.size();
     return o;
 }
@@ -114,18 +166,22 @@ Result<JobSpec> SubmitOptions::specFor(const QString &filePath, const QString &s
     QString jobName = name.isEmpty() ? fileName : name;
     if (!name.isEmpty() && fileCount > 1)
         jobName = QString("%1 – %2").arg(name, fileName);
-    const QJsonObject json{
-        {"name", jobName},
-        {"type", "model"},
-        {"priority", priority},
-        {"input", QJsonObject{{"file", sha256}, {"name", fileName}}},
-        {"frames", frames},
-        {"chunk", chunk},
-        {"settings",
-         QJsonObject{{"width", width},
-                     {"height", height},
-                     {"spp", spp},
-                     {"camera", QJsonObject{{"mode", turntable ? "turntable" : "still"}}}}}};
+    QJsonObject settings{{"width", width},
+                         {"height", height},
+                         {"spp", spp},
+                         {"passes", QJsonArray::fromStringList(passes)}};
+    QJsonObject json{{"name", jobName},
+                     {"type", type},
+                     {"priority", priority},
+                     {"input", QJsonObject{{"file", sha256}, {"name", fileName}}}};
+    if (type == "templates") { // a template set has no frames, chunks or camera mode
+        settings.insert("views", views);
+    } else {
+        json.insert("frames", frames);
+        json.insert("chunk", chunk);
+        settings.insert("camera", QJsonObject{{"mode", turntable ? "turntable" : "still"}});
+    }
+    json.insert("settings", settings);
     // The same validation the server runs, so mistakes show here rather than after an upload.
     return JobSpec::fromJson(json);
 }
@@ -163,6 +219,9 @@ void SubmitDialog::loadSettings()
     m_spp->setValue(m_settings->value("spp", m_spp->value()).toInt());
     m_priority->setValue(m_settings->value("priority", m_priority->value()).toInt());
     m_turntable->setChecked(m_settings->value("turntable", false).toBool());
+    m_type->setCurrentIndex(qMax(0, m_type->findData(m_settings->value("type", "model"))));
+    m_views->setValue(m_settings->value("views", m_views->value()).toInt());
+    setPasses(m_settings->value("passes", QStringList{"rgb"}).toStringList());
     m_settings->endGroup();
 }
 
@@ -178,6 +237,9 @@ void SubmitDialog::saveSettings() const
     m_settings->setValue("spp", m_spp->value());
     m_settings->setValue("priority", m_priority->value());
     m_settings->setValue("turntable", m_turntable->isChecked());
+    m_settings->setValue("type", m_type->currentData().toString());
+    m_settings->setValue("views", m_views->value());
+    m_settings->setValue("passes", checkedPasses());
     m_settings->endGroup();
     m_settings->sync();
 }

@@ -5,6 +5,8 @@
 #include <QDialog>
 
 class QCheckBox;
+class QComboBox;
+class QFormLayout;
 class QLabel;
 class QLineEdit;
 class QSettings;
@@ -19,6 +21,9 @@ struct SubmitOptions
     QString frames = QStringLiteral("1");
     int chunk = 1, width = 640, height = 480, spp = 16, priority = 50;
     bool turntable = false;
+    QString type = QStringLiteral("model"); // model | templates
+    int views = kDefaultTemplateViews;      // templates only
+    QStringList passes{QStringLiteral("rgb")};
     qsizetype fileCount = 1;
 
     /// The validated job for one file once its upload gave `sha256`.
@@ -47,6 +52,10 @@ public:
 private:
     void loadSettings();
     void saveSettings() const;
+    /// Shows the fields of the chosen type; with `resetPasses` ticks that type's default passes.
+    void typeChanged(bool resetPasses);
+    QStringList checkedPasses() const;
+    void setPasses(const QStringList &passes);
 
     QStringList m_files;
     QSettings *m_settings;
@@ -58,6 +67,10 @@ private:
     QSpinBox *m_spp;
     QSpinBox *m_priority;
     QCheckBox *m_turntable;
+    QComboBox *m_type;
+    QSpinBox *m_views;
+    QList<QCheckBox *> m_passes; // one per kRenderPasses entry, object name "pass_<name>"
+    QFormLayout *m_form = nullptr;
     QLabel *m_error;
 };
 

@@ -123,16 +123,19 @@ void JobDetails::updateHeader()
     }
     const JobSpec &s = m_job.spec;
     m_title->setText(QString("#%1  %2").arg(m_job.id).arg(s.name.toHtmlEscaped()));
+    const bool templates = s.type == QLatin1String("templates");
     QString summary =
-        QString("<span style='color:%1'><b>%2</b></span> · %3% · frames %4 · %5×%6 · %7 spp · %8 "
+        QString("<span style='color:%1'><b>%2</b></span> · %3% · %4 · %5×%6 · %7 spp · %8 "
                 "· %9")
             .arg(stateColor(toString(m_job.state)).name(), toString(m_job.state))
             .arg(int(m_job.progress * 100 + 0.5))
-            .arg(s.frames)
+            .arg(templates ? QString("%1 template views").arg(s.settings.views)
+                           : "frames " + s.frames)
             .arg(s.settings.width)
             .arg(s.settings.height)
             .arg(s.settings.spp)
-            .arg(s.settings.cameraMode, s.input.name.toHtmlEscaped());
+            .arg(templates ? s.settings.passes.join(", ") : s.settings.cameraMode,
+                 s.input.name.toHtmlEscaped());
     if (!m_job.error.isEmpty())
         summary +=
             QString("<br><span style='color:#d64545'>%1</span>").arg(m_job.error.toHtmlEscaped());

@@ -9,6 +9,8 @@
 
 #include <QDateTime>
 
+#include <optional>
+
 namespace farm::server {
 
 /// What the REST handlers work with; owned by FarmServer.
@@ -39,7 +41,11 @@ void addSystemRoutes(HttpServer &http, ApiContext &ctx);
 
 /// Answers an Error with the HTTP status its code maps to (docs/API.md, "Errors").
 void replyError(HttpReply &reply, const Error &error);
-/// Content type by file extension, for outputs and the web UI.
+/// Content type by file extension, for outputs and the web UI; data files (.npy, .exr, unknown
+/// extensions) are application/octet-stream.
 QByteArray contentTypeFor(const QString &name);
+/// The frame an output belongs to: N of `frame_NNNN.ext` and `frame_NNNN_<pass>.ext`, the view
+/// index of a template file `<pass>_N.ext`, or nothing (`cameras.json`, `poses.npy`, ...).
+std::optional<int> outputFrame(const QString &name);
 
 } // namespace farm::server

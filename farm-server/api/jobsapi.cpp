@@ -182,10 +182,7 @@ void uploadOutput(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     const auto size = ctx.files.writeOutput(jobId, name, req.body);
     if (!size)
         return replyError(reply, size.error());
-    static const QRegularExpression frameName(QStringLiteral("^frame_(\\d{1,9})\\.[A-Za-z0-9]+$"));
-    OutputRecord o{jobId, task->task.id, name, *size, std::nullopt};
-    if (const auto m = frameName.match(name); m.hasMatch())
-        o.frame = m.captured(1).toInt();
+    const OutputRecord o{jobId, task->task.id, name, *size, outputFrame(name)};
     if (auto r = ctx.store.upsertOutput(o, ctx.clock.now()); !r)
         return replyError(reply, r.error());
     QJsonObject preview{{"task", task->task.id}, {"job", jobId}, {"output", name}};
@@ -203,6 +200,18 @@ void taskLog(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
 }
 
 } // namespace
+
+std::optional<int> outputFrame(const QString &name)
+{
+    static const QRegularExpression frame(QStringLiteral("^frame_(\\d{1,9})[._]"));
+    static const QRegularExpression view(
+        QStringLiteral("^(?:rgb|depth|normal|albedo|mask|xyz)_(\\d{1,9})\\.[A-Za-z0-9]+$"));
+    if (const auto m = frame.match(name); m.hasMatch())
+        return m.captured(1).toInt();
+    if (const auto m = view.match(name); m.hasMatch())
+        return m.captured(1).toInt();
+    return std::nullopt;
+}
 
 void addJobRoutes(HttpServer &http, ApiContext &ctx)
 {

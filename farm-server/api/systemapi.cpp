@@ -110,7 +110,6 @@ QByteArray contentTypeFor(const QString &name)
                                                    {"ico", "image/x-icon"},
                                                    {"webp", "image/webp"},
                                                    {"gif", "image/gif"},
-                                                   {"exr", "image/x-exr"},
                                                    {"mp4", "video/mp4"},
                                                    {"txt", "text/plain; charset=utf-8"},
                                                    {"log", "text/plain; charset=utf-8"},

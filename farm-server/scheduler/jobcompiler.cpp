@@ -19,8 +19,19 @@ Result<QList<FrameRange>> compileModel(const JobSpec &spec)
     return range->chunks(spec.chunk);
 }
 
+// A template set is one render: the renderer places all views in one run (42 views at
+// preview sizes take seconds), so splitting it would only repeat the scene load per task.
+Result<QList<FrameRange>> compileTemplates(const JobSpec &spec)
+{
+    if (spec.settings.views < 1 || spec.settings.views > kMaxTemplateViews)
+        return makeError("invalid_field",
+                         QString("settings.views must be 1..%1").arg(kMaxTemplateViews));
+    return QList<FrameRange>{FrameRange(QList<int>{1})};
+}
+
 const std::pair<const char *, Compiler> kCompilers[] = {
     {"model", compileModel},
+    {"templates", compileTemplates},
 };
 
 } // namespace

@@ -3,6 +3,7 @@
 
 #include <QJsonArray>
 #include <QLoggingCategory>
+#include <QRegularExpression>
 
 #include <algorithm>
 
@@ -103,9 +104,15 @@ void Scheduler::dispatch()
             if (!best)
                 continue;
             if (!doneFrames.contains(c.jobId)) {
+                // Only a frame's main image (`frame_NNNN.png`) marks it landed: the renderer
+                // announces it after the frame's pass files, and the node uploads in that
+                // order. Pass files and template views (`rgb_3.png`) also carry a frame number
+                // but say nothing about the frame being complete.
+                static const QRegularExpression mainImage(
+                    QStringLiteral("^frame_\\d{1,9}\\.[A-Za-z0-9]+$"));
                 QSet<int> frames;
                 for (const OutputRecord &o : m_store.outputs(c.jobId))
-                    if (o.frame)
+                    if (o.frame && mainImage.match(o.name).hasMatch())
                         frames.insert(*o.frame);
                 doneFrames.insert(c.jobId, frames);
             }

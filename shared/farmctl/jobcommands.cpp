@@ -9,7 +9,10 @@
 #include <QDir>
 #include <QEventLoop>
 #include <QFileInfo>
+#include <QJsonArray>
 #include <QRegularExpression>
+
+#include <utility>
 
 namespace farm::ctl {
 
@@ -44,7 +47,21 @@ Result<JobSpec> specFromOptions(Context &ctx, const QString &fileName)
         settings.insert("width", m.captured(1).toInt());
         settings.insert("height", m.captured(2).toInt());
     }
-    QJsonObject spec{{"type", "model"},
+    if (ctx.parser.isSet("passes")) {
+        QJsonArray passes;
+        for (const QString &p : ctx.parser.value("passes").split(',', Qt::SkipEmptyParts))
+            passes.append(p.trimmed());
+        settings.insert("passes", passes);
+    }
+    for (const auto &[flag, key] : {std::pair{"views", "views"}, {"bit-depth", "bit_depth"}})
+        if (ctx.parser.isSet(flag)) {
+            const auto v = intOption(ctx, flag);
+            if (!v)
+                return v.error();
+            settings.insert(key, *v);
+        }
+    const QString type = ctx.parser.isSet("type") ? ctx.parser.value("type") : "model";
+    QJsonObject spec{{"type", type},
                      {"name", ctx.parser.isSet("name") ? ctx.parser.value("name") : fileName},
                      {"input", QJsonObject{{"file", QString(64, '0')}, {"name", fileName}}}};
     for (const char *key : {"spp", "seed"})
@@ -85,6 +102,13 @@ Result<int> timeoutOption(Context &ctx)
 QList<QCommandLineOption> submitOptions()
 {
     return {{"name", "Job name (default: the file name).", "N"},
+            {"type", "Job type: model (default) or templates (a pose template set).", "TYPE"},
+            {"views", "templates: number of views around the object (default 42).", "N"},
+            {"passes",
+             "Comma-separated passes: rgb,depth,normal,albedo,mask,xyz (default rgb; "
+             "templates: rgb,mask,xyz).",
+             "LIST"},
+            {"bit-depth", "Bits per PNG channel: 8 (default) or 16.", "BITS"},
             {"frames", "Frame range, e.g. 1-24 (default 1).", "RANGE"},
             {"chunk", "Frames per task (default 1).", "N"},
             {"turntable", "Orbit the camera around the model over the frames."},

@@ -9,29 +9,41 @@ namespace farm {
 
 QJsonObject RenderSettings::toJson() const
 {
-    return {{"width", width},
-            {"height", height},
-            {"spp", spp},
-            {"seed", seed},
-            {"camera", QJsonObject{{"mode", cameraMode}}},
-            {"passes", QJsonArray::fromStringList(passes)},
-            {"format", format}};
+    QJsonObject o{{"width", width},
+                  {"height", height},
+                  {"spp", spp},
+                  {"seed", seed},
+                  {"camera", QJsonObject{{"mode", cameraMode}}},
+                  {"passes", QJsonArray::fromStringList(passes)},
+                  {"format", format},
+                  {"bit_depth", bitDepth}};
+    if (views > 0)
+        o.insert("views", views);
+    return o;
 }
 
 Result<RenderSettings> RenderSettings::fromJson(const QJsonObject &o)
 {
     json::Reader r(o, "settings");
-    r.rejectUnknown({"width", "height", "spp", "seed", "camera", "passes", "format"});
+    r.rejectUnknown(
+        {"width", "height", "spp", "seed", "camera", "passes", "format", "bit_depth", "views"});
     RenderSettings s;
     s.width = int(r.integer("width", s.width, 16, 8192));
     s.height = int(r.integer("height", s.height, 16, 8192));
     s.spp = int(r.integer("spp", s.spp, 1, 4096));
     s.seed = r.integer("seed", s.seed, 0, 2147483647);
     if (r.has("passes")) {
-        s.passes = r.stringList("passes", {"rgb"});
+        s.passes = r.stringList("passes", kRenderPasses);
         if (r.ok() && s.passes.isEmpty())
             r.fail("invalid_field", "settings.passes must name at least one pass");
+        if (r.ok() && s.passes.removeDuplicates() > 0)
+            r.fail("invalid_field", "settings.passes must name each pass once");
     }
+    s.bitDepth = int(r.integer("bit_depth", s.bitDepth, 8, 16));
+    if (r.ok() && s.bitDepth != 8 && s.bitDepth != 16)
+        r.fail("invalid_field", "settings.bit_depth must be 8 or 16");
+    if (r.has("views"))
+        s.views = int(r.integer("views", kDefaultTemplateViews, 1, kMaxTemplateViews));
     s.format = r.string("format", s.format, 1, 10);
     if (r.ok() && s.format != "png")
         r.fail("invalid_field", "settings.format must be 'png'");
@@ -47,6 +59,35 @@ Result<RenderSettings> RenderSettings::fromJson(const QJsonObject &o)
     return s;
 }
 
+namespace {
+
+// Fields whose meaning depends on the job type: a template set is one render of
+// `settings.views` views, so frames, chunks and the camera mode do not apply to it.
+void checkTypeRules(json::Reader &r, const QJsonObject &o, JobSpec &j)
+{
+    const QJsonObject settings = o.value("settings").toObject();
+    if (j.type == "model") {
+        if (settings.contains("views"))
+            r.fail("invalid_field", "settings.views applies only to templates jobs");
+        return;
+    }
+    if (j.frames != "1")
+        r.fail("invalid_field",
+               "frames does not apply to templates jobs (one template set per job); leave it out");
+    else if (j.chunk != 1)
+        r.fail("invalid_field", "chunk does not apply to templates jobs; leave it out");
+    else if (j.settings.cameraMode != "still")
+        r.fail("invalid_field",
+               "settings.camera.mode 'turntable' does not apply to templates jobs: their views "
+               "are placed over a sphere around the object");
+    if (j.settings.views == 0)
+        j.settings.views = kDefaultTemplateViews;
+    if (!settings.contains("passes"))
+        j.settings.passes = QStringList{"rgb", "mask", "xyz"};
+}
+
+} // namespace
+
 QJsonObject JobSpec::toJson() const
 {
     return {{"name", name},
@@ -56,9 +97,8 @@ QJsonObject JobSpec::toJson() const
             {"frames", frames},
             {"chunk", chunk},
             {"settings", settings.toJson()},
-            {"requirements",
-             QJsonObject{{"gpu", requirements.gpu},
-                         {"tags", QJsonArray::fromStringList(requirements.tags)}}}};
+            {"requirements", QJsonObject{{"gpu", requirements.gpu},
+                                         {"tags", QJsonArray::fromStringList(requirements.tags)}}}};
 }
 
 Result<JobSpec> JobSpec::fromJson(const QJsonObject &o)
@@ -70,8 +110,9 @@ Result<JobSpec> JobSpec::fromJson(const QJsonObject &o)
     j.type = r.string("type", QString(), 1, 32);
     if (r.ok() && j.type.isEmpty())
         r.fail("invalid_field", "type is required");
-    if (r.ok() && j.type != "model")
-        r.fail("invalid_field", QString("type '%1' is not a known job type (known: model)").arg(j.type));
+    if (r.ok() && j.type != "model" && j.type != "templates")
+        r.fail("invalid_field",
+               QString("type '%1' is not a known job type (known: model, templates)").arg(j.type));
 
     const QJsonObject input = r.object("input");
     json::Reader in(input, "input");
@@ -79,9 +120,11 @@ Result<JobSpec> JobSpec::fromJson(const QJsonObject &o)
     j.input.file = in.string("file", QString(), 0, 64);
     j.input.name = in.string("name", QString(), 1, 255);
     if (in.ok() && !isSha256Hex(j.input.file))
-        in.fail("invalid_field", "input.file must be the 64-character lowercase hex SHA-256 of an uploaded file");
+        in.fail("invalid_field",
+                "input.file must be the 64-character lowercase hex SHA-256 of an uploaded file");
     if (in.ok() && !isSafeFileName(j.input.name))
-        in.fail("invalid_field", "input.name must be a plain file name (no path separators or '..')");
+        in.fail("invalid_field",
+                "input.name must be a plain file name (no path separators or '..')");
     r.adopt(in);
 
     j.name = r.string("name", j.input.name, 1, 200);
@@ -103,6 +146,8 @@ Result<JobSpec> JobSpec::fromJson(const QJsonObject &o)
         else
             j.settings = *settings;
     }
+    if (r.ok())
+        checkTypeRules(r, o, j);
 
     const QJsonObject req = r.object("requirements");
     json::Reader rq(req, "requirements");
@@ -120,8 +165,8 @@ Result<JobSpec> JobSpec::fromJson(const QJsonObject &o)
 
 QJsonObject TaskCounts::toJson() const
 {
-    return {{"total", total}, {"queued", queued},     {"running", running},
-            {"done", done},   {"failed", failed},     {"canceled", canceled}};
+    return {{"total", total}, {"queued", queued}, {"running", running},
+            {"done", done},   {"failed", failed}, {"canceled", canceled}};
 }
 
 TaskCounts TaskCounts::fromJson(const QJsonObject &o)
@@ -153,8 +198,8 @@ QJsonObject Job::toJson() const
 Result<Job> Job::fromJson(const QJsonObject &o)
 {
     QJsonObject specPart = o;
-    for (const char *k : {"id", "state", "created_at", "started_at", "finished_at", "progress",
-                          "tasks", "error"})
+    for (const char *k :
+         {"id", "state", "created_at", "started_at", "finished_at", "progress", "tasks", "error"})
         specPart.remove(QLatin1String(k));
     auto spec = JobSpec::fromJson(specPart);
     if (!spec)

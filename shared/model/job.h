@@ -10,7 +10,13 @@
 
 namespace farm {
 
-/// Renderer settings of a `model` job (docs/API.md, "Job (as submitted)").
+/// Passes the renderer can write (docs/API.md, "Job (as submitted)").
+inline const QStringList kRenderPasses{"rgb", "depth", "normal", "albedo", "mask", "xyz"};
+/// Default and upper bound of `settings.views` of a `templates` job.
+constexpr int kDefaultTemplateViews = 42;
+constexpr int kMaxTemplateViews = 10000;
+
+/// Renderer settings of a `model` or `templates` job (docs/API.md, "Job (as submitted)").
 struct RenderSettings
 {
     int width = 640;
@@ -20,8 +26,12 @@ struct RenderSettings
     QString cameraMode = QStringLiteral("still"); // still | turntable
     QStringList passes{QStringLiteral("rgb")};
     QString format = QStringLiteral("png");
+    int bitDepth = 8; // 8 | 16 bits per PNG channel
+    /// Views of a template set; 0 (and absent from JSON) for `model` jobs.
+    int views = 0;
 
     QJsonObject toJson() const;
+    /// Validates the fields on their own; JobSpec::fromJson checks what depends on the job type.
     static Result<RenderSettings> fromJson(const QJsonObject &o);
     bool operator==(const RenderSettings &) const = default;
 };
@@ -41,6 +51,8 @@ struct Requirements
 };
 
 /// A job as a user submits it; fromJson validates every field and rejects unknown ones.
+/// `type` is `model` (frames, chunks, still/turntable camera) or `templates` (one task that
+/// renders `settings.views` views around the object; frames is "1", chunk 1, camera still).
 struct JobSpec
 {
     QString name;

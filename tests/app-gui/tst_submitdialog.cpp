@@ -1,6 +1,7 @@
 #include "dialogs/submitdialog.h"
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QJsonArray>
 #include <QLabel>
 #include <QLineEdit>
@@ -55,6 +56,57 @@ private slots:
         QCOMPARE(s.value("passes").toArray(), QJsonArray{"rgb"});
         // What the dialog builds is what the server accepts.
         QVERIFY(JobSpec::fromJson(json).ok());
+    }
+
+    void buildsTemplatesJob()
+    {
+        const QString ini = m_dir.filePath("t.ini");
+        {
+            QSettings settings(ini, QSettings::IniFormat);
+            SubmitDialog d({"/models/engine.glb"}, &settings);
+            d.show(); // row visibility is only meaningful on a shown dialog
+            auto *type = field<QComboBox>(d, "type");
+            QVERIFY(field<QSpinBox>(d, "views")->isHidden());
+            type->setCurrentIndex(type->findData("templates"));
+            QVERIFY(!field<QSpinBox>(d, "views")->isHidden());
+            QVERIFY(field<QLineEdit>(d, "frames")->isHidden());
+            QVERIFY(field<QCheckBox>(d, "turntable")->isHidden());
+            // The template passes are ticked for a template set.
+            QVERIFY(field<QCheckBox>(d, "pass_mask")->isChecked());
+            QVERIFY(field<QCheckBox>(d, "pass_xyz")->isChecked());
+            QVERIFY(!field<QCheckBox>(d, "pass_depth")->isChecked());
+            field<QCheckBox>(d, "pass_depth")->setChecked(true);
+            field<QSpinBox>(d, "views")->setValue(12);
+
+            const QJsonObject json = d.specJson("/models/engine.glb", m_sha);
+            QCOMPARE(json.value("type").toString(), QString("templates"));
+            QCOMPARE(json.value("frames").toString(), QString("1"));
+            const QJsonObject s = json.value("settings").toObject();
+            QCOMPARE(s.value("views").toInt(), 12);
+            QCOMPARE(s.value("passes").toArray(), (QJsonArray{"rgb", "depth", "mask", "xyz"}));
+            QCOMPARE(s.value("camera").toObject().value("mode").toString(), QString("still"));
+
+            // No pass at all is refused with the validator's message.
+            for (const char *pass : {"pass_rgb", "pass_depth", "pass_mask", "pass_xyz"})
+                field<QCheckBox>(d, pass)->setChecked(false);
+            d.accept();
+            QCOMPARE(d.result(), int(QDialog::Rejected));
+            QVERIFY(field<QLabel>(d, "error")->text().contains("passes"));
+            field<QCheckBox>(d, "pass_rgb")->setChecked(true);
+            field<QCheckBox>(d, "pass_mask")->setChecked(true);
+            d.accept();
+            QCOMPARE(d.result(), int(QDialog::Accepted));
+        }
+        QSettings settings(ini, QSettings::IniFormat);
+        SubmitDialog next({"/m/c.obj"}, &settings);
+        QCOMPARE(field<QComboBox>(next, "type")->currentData().toString(), QString("templates"));
+        QCOMPARE(field<QSpinBox>(next, "views")->value(), 12);
+        QVERIFY(field<QCheckBox>(next, "pass_mask")->isChecked());
+        QVERIFY(!field<QCheckBox>(next, "pass_xyz")->isChecked());
+        // Back to a model render: its default pass.
+        field<QComboBox>(next, "type")->setCurrentIndex(0);
+        QCOMPARE(next.options().passes, QStringList{"rgb"});
+        QVERIFY(next.specFor("/m/c.obj", m_sha).ok());
     }
 
     void manyFilesNameEachJob()

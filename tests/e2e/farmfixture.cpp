@@ -44,8 +44,8 @@ bool FarmFixture::startServer(int port)
     m_server = std::make_unique<QProcess>();
     m_server->setProcessChannelMode(QProcess::MergedChannels);
     m_server->start(binary("farm-server/farm-server"),
-                    {"--port", QString::number(port), "--bind", "127.0.0.1", "--data", m_data.path(),
-                     "--lease", "6", "--heartbeat", "1"});
+                    {"--port", QString::number(port), "--bind", "127.0.0.1", "--data",
+                     m_data.path(), "--lease", "6", "--heartbeat", "1"});
     if (!m_server->waitForStarted(5000))
         return false;
     static const QRegularExpression ready(R"(listening on http://[^:\s]+:(\d+))");
@@ -126,6 +126,7 @@ FarmFixture::Reply FarmFixture::request(const QByteArray &method, const QString 
     Reply r;
     r.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
     r.body = reply->readAll();
+    r.contentType = reply->header(QNetworkRequest::ContentTypeHeader).toByteArray();
     reply->deleteLater();
     return r;
 }
@@ -133,11 +134,10 @@ FarmFixture::Reply FarmFixture::request(const QByteArray &method, const QString 
 QString FarmFixture::upload(const QByteArray &bytes, const QString &name)
 {
     const QString sha = QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex();
-    const Reply created = post("/api/v1/uploads",
-                               QJsonDocument(QJsonObject{{"name", name},
-                                                         {"size", qint64(bytes.size())},
-                                                         {"sha256", sha}})
-                                   .toJson());
+    const Reply created = post(
+        "/api/v1/uploads",
+        QJsonDocument(QJsonObject{{"name", name}, {"size", qint64(bytes.size())}, {"sha256", sha}})
+            .toJson());
     if (created.json().value("exists").toBool())
         return sha;
     if (created.status != 201)

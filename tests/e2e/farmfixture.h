@@ -20,6 +20,7 @@ public:
     {
         int status = 0;
         QByteArray body;
+        QByteArray contentType;
         QJsonObject json() const;
     };
 

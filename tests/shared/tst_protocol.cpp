@@ -16,7 +16,8 @@ const QString kSha = QString(64, QChar('a'));
 QJsonObject validJob()
 {
     return QJsonDocument::fromJson(R"({"name": "engine turntable", "type": "model", "priority": 60,
-        "input": {"file": ")" + kSha.toUtf8() + R"(", "name": "2CylinderEngine.glb"},
+        "input": {"file": ")" + kSha.toUtf8() +
+                                   R"(", "name": "2CylinderEngine.glb"},
         "frames": "1-24", "chunk": 4,
         "settings": {"width": 320, "height": 240, "spp": 8, "seed": 3, "camera": {"mode": "turntable"},
                      "passes": ["rgb"], "format": "png"},
@@ -65,12 +66,22 @@ private slots:
         QTest::newRow("width string") << "settings.width" << QJsonValue("640") << "invalid_field";
         QTest::newRow("priority") << "priority" << QJsonValue(101) << "invalid_field";
         QTest::newRow("chunk zero") << "chunk" << QJsonValue(0) << "invalid_field";
-        QTest::newRow("traversal") << "input.name" << QJsonValue("../../etc/passwd") << "invalid_field";
+        QTest::newRow("traversal")
+            << "input.name" << QJsonValue("../../etc/passwd") << "invalid_field";
         QTest::newRow("bad hash") << "input.file" << QJsonValue("xyz") << "invalid_field";
         QTest::newRow("camera") << "settings.camera.mode" << QJsonValue("fly") << "invalid_field";
-        QTest::newRow("pass") << "settings.passes" << QJsonValue(QJsonArray{"xray"}) << "invalid_field";
+        QTest::newRow("pass") << "settings.passes" << QJsonValue(QJsonArray{"xray"})
+                              << "invalid_field";
         QTest::newRow("unknown top") << "colour" << QJsonValue("red") << "unknown_field";
         QTest::newRow("unknown nested") << "settings.zoom" << QJsonValue(2) << "unknown_field";
+        QTest::newRow("pass twice")
+            << "settings.passes" << QJsonValue(QJsonArray{"rgb", "rgb"}) << "invalid_field";
+        QTest::newRow("no passes")
+            << "settings.passes" << QJsonValue(QJsonArray{}) << "invalid_field";
+        QTest::newRow("bit depth 12") << "settings.bit_depth" << QJsonValue(12) << "invalid_field";
+        QTest::newRow("bit depth text")
+            << "settings.bit_depth" << QJsonValue("16") << "invalid_field";
+        QTest::newRow("views on model") << "settings.views" << QJsonValue(42) << "invalid_field";
     }
     void jobSpecRejects()
     {
@@ -96,6 +107,102 @@ private slots:
         QVERIFY(!spec.ok());
         QCOMPARE(spec.error().code, code);
         QVERIFY2(spec.error().message.contains(parts.last()), qPrintable(spec.error().message));
+    }
+
+    void modelPasses()
+    {
+        QJsonObject job = validJob();
+        QJsonObject settings = job.value("settings").toObject();
+        const QJsonArray all{"rgb", "depth", "normal", "albedo", "mask", "xyz"};
+        settings.insert("passes", all);
+        settings.insert("bit_depth", 16);
+        job.insert("settings", settings);
+        const auto spec = JobSpec::fromJson(job);
+        QVERIFY2(spec.ok(), qPrintable(spec.ok() ? "" : spec.error().message));
+        QCOMPARE(spec->settings.passes.size(), 6);
+        QCOMPARE(spec->settings.bitDepth, 16);
+        QCOMPARE(spec->settings.views, 0);
+        const QJsonObject back = spec->toJson().value("settings").toObject();
+        QVERIFY(!back.contains("views")); // a model job has no template views
+        QCOMPARE(back.value("passes").toArray(), all);
+        QCOMPARE(*JobSpec::fromJson(spec->toJson()), *spec);
+        // Older clients send no bit_depth: 8 bits.
+        QCOMPARE(JobSpec::fromJson(validJob())->settings.bitDepth, 8);
+    }
+
+    void templatesDefaults()
+    {
+        const auto spec = JobSpec::fromJson(QJsonObject{
+            {"type", "templates"}, {"input", QJsonObject{{"file", kSha}, {"name", "a.glb"}}}});
+        QVERIFY2(spec.ok(), qPrintable(spec.ok() ? "" : spec.error().message));
+        QCOMPARE(spec->type, QString("templates"));
+        QCOMPARE(spec->settings.views, 42);
+        QCOMPARE(spec->frames, QString("1"));
+        QCOMPARE(spec->chunk, 1);
+        QCOMPARE(spec->settings.passes, (QStringList{"rgb", "mask", "xyz"}));
+        const QJsonObject json = spec->toJson();
+        QCOMPARE(json.value("settings").toObject().value("views").toInt(), 42);
+        const auto again = JobSpec::fromJson(json);
+        QVERIFY(again.ok());
+        QCOMPARE(*again, *spec);
+    }
+
+    void templatesRoundTrip()
+    {
+        const QJsonObject in{
+            {"type", "templates"},
+            {"name", "engine templates"},
+            {"input", QJsonObject{{"file", kSha}, {"name", "e.glb"}}},
+            {"settings", QJsonObject{{"width", 160},
+                                     {"height", 120},
+                                     {"spp", 4},
+                                     {"views", 7},
+                                     {"bit_depth", 16},
+                                     {"passes", QJsonArray{"rgb", "mask", "xyz", "depth"}}}}};
+        const auto spec = JobSpec::fromJson(in);
+        QVERIFY2(spec.ok(), qPrintable(spec.ok() ? "" : spec.error().message));
+        QCOMPARE(spec->settings.views, 7);
+        QCOMPARE(spec->settings.passes, (QStringList{"rgb", "mask", "xyz", "depth"}));
+        Job j;
+        j.id = 3;
+        j.spec = *spec;
+        const auto back = Job::fromJson(j.toJson());
+        QVERIFY(back.ok());
+        QCOMPARE(back->spec, *spec);
+    }
+
+    void templatesRejects_data()
+    {
+        QTest::addColumn<QJsonObject>("extra");
+        QTest::addColumn<QString>("mentions");
+        QTest::newRow("frames") << QJsonObject{{"frames", "1-10"}} << "frames";
+        QTest::newRow("chunk") << QJsonObject{{"chunk", 4}} << "chunk";
+        QTest::newRow("turntable")
+            << QJsonObject{{"settings",
+                            QJsonObject{{"camera", QJsonObject{{"mode", "turntable"}}}}}}
+            << "turntable";
+        QTest::newRow("views zero")
+            << QJsonObject{{"settings", QJsonObject{{"views", 0}}}} << "views";
+        QTest::newRow("views huge")
+            << QJsonObject{{"settings", QJsonObject{{"views", 10001}}}} << "views";
+        QTest::newRow("views fraction")
+            << QJsonObject{{"settings", QJsonObject{{"views", 2.5}}}} << "views";
+        QTest::newRow("pass") << QJsonObject{{"settings",
+                                              QJsonObject{{"passes", QJsonArray{"uv"}}}}}
+                              << "passes";
+        QTest::newRow("unknown") << QJsonObject{{"settings", QJsonObject{{"fov", 30}}}} << "fov";
+    }
+    void templatesRejects()
+    {
+        QFETCH(QJsonObject, extra);
+        QFETCH(QString, mentions);
+        QJsonObject job{{"type", "templates"},
+                        {"input", QJsonObject{{"file", kSha}, {"name", "a.glb"}}}};
+        for (auto it = extra.begin(); it != extra.end(); ++it)
+            job.insert(it.key(), it.value());
+        const auto spec = JobSpec::fromJson(job);
+        QVERIFY(!spec.ok());
+        QVERIFY2(spec.error().message.contains(mentions), qPrintable(spec.error().message));
     }
 
     void jobRoundTrip()

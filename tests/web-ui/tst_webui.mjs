@@ -5,6 +5,7 @@
 // Prints one line per check and a final "N passed, M failed"; exits 0 only when all pass.
 
 import {spawn, spawnSync} from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -155,6 +156,16 @@ async function main() {
         const dialog = page.locator('#submit-dialog');
         await dialog.locator('.file-row').first().waitFor({timeout: 5000});
         assert(await page.locator('#drop-overlay').isHidden(), 'drop overlay still shown after the drop');
+        // Pose templates: views shown, frames/chunk/turntable hidden, template passes ticked.
+        await dialog.locator('select[name=type]').selectOption('templates');
+        assert(await dialog.locator('input[name=views]').isVisible(), 'views field hidden for templates');
+        assert(await dialog.locator('input[name=frames]').isHidden(), 'frames field shown for templates');
+        const ticked = async () => (await dialog.locator('input[name=pass]:checked').evaluateAll(
+            (boxes) => boxes.map((b) => b.value))).join(',');
+        assert(await ticked() === 'rgb,mask,xyz', `template passes ${await ticked()}`);
+        await dialog.locator('select[name=type]').selectOption('model');
+        assert(await dialog.locator('input[name=views]').isHidden(), 'views field shown for a model job');
+        assert(await ticked() === 'rgb', `model passes ${await ticked()}`);
         await dialog.locator('input[name=name]').fill('webui e2e engine');
         await dialog.locator('input[name=frames]').fill('1-4');
         await dialog.locator('input[name=chunk]').fill('2');
@@ -297,6 +308,34 @@ async function main() {
         allowedHttp = null;
         assert(r === 404, `GET of the deleted job answered ${r}`);
         assert(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
+    });
+
+    await check('a template set shows its images and lists its data files', async () => {
+        // The model uploaded by the drop test is still on the server (deleting a job keeps inputs).
+        const sha = crypto.createHash('sha256').update(fs.readFileSync(MODEL)).digest('hex');
+        const input = {file: sha, name: path.basename(MODEL)};
+        const id = await page.evaluate(async (inp) => {
+            const r = await fetch('/api/v1/jobs', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                                   body: JSON.stringify({type: 'templates', name: 'webui templates', input: inp,
+                                                                         settings: {width: 64, height: 48, spp: 1, views: 3}})});
+            return r.status === 201 ? (await r.json()).id : null;
+        }, input);
+        assert(id, 'templates job not accepted');
+        await page.goto(base + `/#/jobs/${id}`);
+        // 3 views × rgb, mask and the xyz preview PNG are images; .npy/.json are download links.
+        await page.waitForFunction(() => {
+            const imgs = [...document.querySelectorAll('.gallery img.frame-img')];
+            return imgs.length === 9 && imgs.every((i) => i.complete && i.naturalWidth === 64);
+        }, null, {timeout: RENDER_TIMEOUT_MS});
+        await page.waitForFunction(() => document.querySelectorAll('.file-links a').length === 6, null, {timeout: 20000});
+        const links = await page.locator('.file-links a').allInnerTexts();
+        for (const name of ['cameras.json', 'poses.npy', 'intrinsics.npy', 'xyz_0.npy', 'xyz_2.npy'])
+            assert(links.includes(name), `no download link for ${name}: ${links.join(', ')}`);
+        const href = await page.locator('.file-links a', {hasText: 'cameras.json'}).getAttribute('href');
+        const views = await page.evaluate(async (u) => (await (await fetch(u)).json()).views.length, href);
+        assert(views === 3, `cameras.json holds ${views} views`);
+        assert((await page.locator('.kv', {hasText: 'Views'}).innerText()).includes('3'), 'job summary does not show the views');
+        await page.screenshot({path: path.join(SHOTS, 'templates-job.png')});
     });
 
     await check('a farm that needs a token asks for it, then works', async () => {

@@ -1,9 +1,12 @@
 // Frame gallery of a job's outputs, filled as task.preview events arrive, plus a lightbox.
+// Images (frames, template views, pass images) are tiles; data files (.npy, .exr, cameras.json)
+// are listed below as download links.
 
 import {outputUrl} from './api.js';
 import {formatBytes, h, setChildren} from './dom.js';
 
 const IMAGE_EXT = /\.(png|jpe?g|webp|gif|bmp)$/i;
+const FRAME_NAME = /^frame_\d+\.[A-Za-z0-9]+$/;
 
 export class Gallery {
     constructor(lightbox) {
@@ -13,8 +16,10 @@ export class Gallery {
         this.grid = h('ul', {class: 'gallery', 'aria-label': 'Rendered frames'});
         this.count = h('span', {class: 'muted'});
         this.empty = h('p', {class: 'muted gallery-empty'}, 'Frames appear here as nodes finish them.');
+        this.fileList = h('ul', {class: 'file-links', 'aria-label': 'Data files'});
+        this.filesHead = h('h4', {hidden: true}, 'Data files');
         this.root = h('section', {class: 'panel-section'},
-                      h('h3', {}, 'Frames ', this.count), this.empty, this.grid);
+                      h('h3', {}, 'Frames ', this.count), this.empty, this.grid, this.filesHead, this.fileList);
     }
 
     reset(jobId, outputs = []) {
@@ -42,20 +47,31 @@ export class Gallery {
         this.count.textContent = items.length ? `(${items.length})` : '';
         this.empty.hidden = items.length > 0;
         // Keep existing tiles (and their loaded images); only add what is new, in frame order.
+        const images = items.filter((x) => IMAGE_EXT.test(x.name));
+        const files = items.filter((x) => !IMAGE_EXT.test(x.name));
         const existing = new Map([...this.grid.children].map((li) => [li.dataset.name, li]));
-        const tiles = items.map((item, i) => {
+        const tiles = images.map((item, i) => {
             let li = existing.get(item.name);
             if (li && li.dataset.version === String(item.version || '')) return li;
             li = this.tile(item, i);
             return li;
         });
         setChildren(this.grid, tiles);
+        this.filesHead.hidden = !files.length;
+        setChildren(this.fileList, files.map((item) => {
+            const url = outputUrl(this.jobId, item.name, item.version);
+            return h('li', {dataset: {name: item.name}},
+                     h('a', {href: url, download: item.name, class: 'file-link'}, item.name),
+                     item.size ? h('span', {class: 'muted'}, ` ${formatBytes(item.size)}`) : null);
+        }));
     }
 
     tile(item) {
         const url = outputUrl(this.jobId, item.name, item.version);
         const isImage = IMAGE_EXT.test(item.name);
-        const label = item.frame !== undefined && item.frame !== null ? `Frame ${item.frame}` : item.name;
+        // rgb_3.png and frame_0001_depth.png carry a number too, but only plain frames are "Frame N".
+        const label = FRAME_NAME.test(item.name) && item.frame !== undefined && item.frame !== null
+            ? `Frame ${item.frame}` : item.name;
         const open = () => this.lightbox.show(this.sorted().filter((x) => IMAGE_EXT.test(x.name)), item.name, this.jobId);
         return h('li', {class: 'tile', dataset: {name: item.name, version: String(item.version || '')}},
                  isImage

@@ -142,10 +142,12 @@ export class JobDetail {
         setChildren(this.summary,
             row('Input', h('a', {href: fileUrl(input.file || ''), download: input.name || ''}, input.name || '–'),
                 h('code', {class: 'muted hash', title: input.file || ''}, ` ${(input.file || '').slice(0, 12)}`)),
-            row('Frames', `${job.frames} · ${job.chunk} per task`),
+            ...(job.type === 'templates'
+                ? [row('Type', 'Pose templates'), row('Views', String(s.views ?? 42))]
+                : [row('Frames', `${job.frames} · ${job.chunk} per task`)]),
             row('Resolution', `${s.width ?? '–'} × ${s.height ?? '–'}`),
             row('Samples', String(s.spp ?? '–')),
-            row('Camera', s.camera?.mode || 'still'),
+            ...(job.type === 'templates' ? [] : [row('Camera', s.camera?.mode || 'still')]),
             row('Passes', (s.passes || ['rgb']).join(', ')),
             row('Priority', String(job.priority)),
             row('Requires', job.requirements?.gpu ? 'GPU' : 'any node',

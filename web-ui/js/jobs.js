@@ -7,7 +7,9 @@ const PAGE_SIZES = [25, 50, 100];
 
 function fillFrames(cell, job) {
     const t = job.tasks || {};
-    setChildren(cell, job.frames, h('span', {class: 'sub muted'}, `${t.done || 0}/${t.total || 0} tasks`));
+    // A template set has no frame range: its size is the number of views.
+    const what = job.type === 'templates' ? `${job.settings?.views ?? 42} views` : job.frames;
+    setChildren(cell, what, h('span', {class: 'sub muted'}, `${t.done || 0}/${t.total || 0} tasks`));
 }
 
 export class JobsView {

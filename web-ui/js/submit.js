@@ -6,7 +6,11 @@ import {formatBytes, h, progressBar, setChildren, setProgress, toast} from './do
 import {uploadFile} from './upload.js';
 
 const SETTINGS_KEY = 'farmhand.submit.v1';
-const DEFAULTS = {frames: '1-24', chunk: 4, width: 640, height: 480, spp: 16, turntable: true, priority: 50};
+const DEFAULTS = {type: 'model', views: 42, passes: ['rgb'], frames: '1-24', chunk: 4, width: 640, height: 480, spp: 16,
+                  turntable: true, priority: 50};
+// docs/API.md "Job (as submitted)": the renderer's passes; a template set defaults to rgb, mask, xyz.
+const PASSES = ['rgb', 'depth', 'normal', 'albedo', 'mask', 'xyz'];
+const TEMPLATE_PASSES = ['rgb', 'mask', 'xyz'];
 
 function loadSettings() {
     try {
@@ -72,6 +76,11 @@ export class SubmitDialog {
                            onclick: () => !this.busy && this.close()}, '✕')),
             this.renderFiles(),
             h('div', {class: 'form-grid'},
+              field('Job type', h('select', {name: 'type', onchange: () => this.typeChanged()},
+                                  h('option', {value: 'model', selected: s.type !== 'templates'}, 'Model render'),
+                                  h('option', {value: 'templates', selected: s.type === 'templates'}, 'Pose templates')),
+                    'Pose templates: one set of views around the object'),
+              field('Views', num('views', 1, 10000, s.views), 'Views on a sphere around the object'),
               field('Job name', h('input', {name: 'name', type: 'text', maxlength: 200,
                                             value: single ? baseName(this.files[0].name) : '',
                                             placeholder: single ? '' : 'Each file is named after itself',
@@ -86,7 +95,13 @@ export class SubmitDialog {
               field('Samples per pixel', num('spp', 1, 4096, s.spp)),
               h('label', {class: 'field field-check'},
                 h('input', {name: 'turntable', type: 'checkbox', checked: !!s.turntable}),
-                h('span', {}, 'Turntable (orbit the camera over the frames)'))),
+                h('span', {}, 'Turntable (orbit the camera over the frames)')),
+              h('fieldset', {class: 'field field-passes'},
+                h('legend', {class: 'field-label'}, 'Passes'),
+                PASSES.map((pass) => h('label', {class: 'field-check'},
+                                       h('input', {name: 'pass', type: 'checkbox', value: pass,
+                                                   checked: (s.passes || DEFAULTS.passes).includes(pass)}),
+                                       h('span', {}, pass))))),
             this.errorBox = h('div', {class: 'form-error', role: 'alert', hidden: true}),
             h('footer', {class: 'dialog-foot'},
               h('button', {type: 'button', class: 'btn pick-btn', onclick: () => document.getElementById('file-picker').click()},
@@ -97,6 +112,27 @@ export class SubmitDialog {
               this.submitBtn = h('button', {type: 'submit', class: 'btn btn-primary', disabled: !this.files.length},
                                  this.files.length > 1 ? `Submit ${this.files.length} jobs` : 'Submit job')));
         setChildren(this.dialog, this.form);
+        this.typeChanged(false);
+    }
+
+    /** Shows the fields of the chosen job type; frames, chunks and the turntable mean nothing to a template set. */
+    typeChanged(userChange = true) {
+        const f = this.form.elements;
+        const templates = f.type.value === 'templates';
+        const show = (input, visible) => {
+            input.closest('.field').hidden = !visible;
+            input.disabled = !visible || this.busy;
+        };
+        show(f.views, templates);
+        for (const input of [f.frames, f.chunk, f.turntable]) show(input, !templates);
+        if (userChange) {
+            const wanted = templates ? TEMPLATE_PASSES : DEFAULTS.passes;
+            for (const box of this.passBoxes()) box.checked = wanted.includes(box.value);
+        }
+    }
+
+    passBoxes() {
+        return [...this.form.querySelectorAll('input[name=pass]')];
     }
 
     renderFiles() {
@@ -125,6 +161,9 @@ export class SubmitDialog {
             height: Number(f.height.value),
             spp: Number(f.spp.value),
             turntable: f.turntable.checked,
+            type: f.type.value,
+            views: Number(f.views.value),
+            passes: this.passBoxes().filter((b) => b.checked).map((b) => b.value),
         };
     }
 
@@ -135,8 +174,11 @@ export class SubmitDialog {
 
     setBusy(busy) {
         this.busy = busy;
-        for (const el of this.form.querySelectorAll('input, .pick-btn, button[type=submit]')) el.disabled = busy;
-        if (!busy) this.form.elements.name.disabled = this.files.length !== 1;
+        for (const el of this.form.querySelectorAll('input, select, .pick-btn, button[type=submit]')) el.disabled = busy;
+        if (!busy) {
+            this.form.elements.name.disabled = this.files.length !== 1;
+            this.typeChanged(false); // hidden fields stay disabled
+        }
     }
 
     async submit(e) {
@@ -144,6 +186,10 @@ export class SubmitDialog {
         if (this.busy || !this.files.length) return;
         if (!this.form.reportValidity()) return;
         const s = this.readForm();
+        if (!s.passes.length) {
+            this.showError('Choose at least one pass.');
+            return;
+        }
         const {name, ...remembered} = s;
         saveSettings(remembered);
         this.showError('');
@@ -199,19 +245,25 @@ export class SubmitDialog {
         row.status.className = 'file-status muted';
         const sha = await uploadFile(file, onProgress, this.abort.signal);
         row.status.textContent = 'creating job';
-        const spec = {
-            name: this.files.length === 1 && s.name ? s.name : baseName(file.name),
-            type: 'model',
-            priority: s.priority,
-            input: {file: sha, name: file.name},
-            frames: s.frames,
-            chunk: s.chunk,
-            settings: {width: s.width, height: s.height, spp: s.spp, camera: {mode: s.turntable ? 'turntable' : 'still'}},
-        };
+        const spec = jobSpec(s, this.files.length === 1 && s.name ? s.name : baseName(file.name), sha, file.name);
         const job = await api.submitJob(spec);
         setProgress(row.bar, 1, 'completed');
         return job;
     }
+}
+
+/** The job as submitted (docs/API.md) from the form's values: a template set has no frames, chunks or camera mode. */
+export function jobSpec(s, name, sha, fileName) {
+    const settings = {width: s.width, height: s.height, spp: s.spp, passes: s.passes};
+    const spec = {name, type: s.type, priority: s.priority, input: {file: sha, name: fileName}, settings};
+    if (s.type === 'templates') {
+        settings.views = s.views;
+    } else {
+        spec.frames = s.frames;
+        spec.chunk = s.chunk;
+        settings.camera = {mode: s.turntable ? 'turntable' : 'still'};
+    }
+    return spec;
 }
 
 /** Page-wide drag and drop: an overlay while files hover, the dialog once they drop. */

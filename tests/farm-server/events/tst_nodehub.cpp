@@ -176,6 +176,131 @@ private slots:
         QCOMPARE(second.received[again].data.value("attempt").toInt(), 2);
     }
 
+    // A templates job is one task; its view files, data files and camera files are stored with
+    // their view index (or no frame) and served with fitting content types.
+    void nodeRendersATemplateSet()
+    {
+        WsClient events;
+        QVERIFY(events.open(ws("/ws/events", *s)));
+        QVERIFY(events.waitFor("hello") == 0);
+        const auto created = s->post(
+            "/api/v1/jobs",
+            QJsonObject{
+                {"type", "templates"},
+                {"input", QJsonObject{{"file", sha}, {"name", "model.glb"}}},
+                {"settings", QJsonObject{{"width", 32},
+                                         {"height", 24},
+                                         {"views", 3},
+                                         {"passes", QJsonArray{"rgb", "mask", "xyz", "depth"}}}}});
+        QCOMPARE(created.status, 201);
+        const qint64 jobId = created.json().value("id").toInteger();
+        QCOMPARE(created.json().value("tasks").toObject().value("total").toInt(), 1);
+
+        // A node that only lists the model engine gets no templates task.
+        WsClient modelOnly;
+        QVERIFY(modelOnly.open(ws("/ws/node", *s)));
+        modelOnly.send("hello", nodeHello("model-only"));
+        QVERIFY(modelOnly.waitFor("welcome") >= 0);
+        QVERIFY(s->get(QString("/api/v1/jobs/%1/explain").arg(jobId)).body.contains("templates"));
+        modelOnly.socket.abort();
+
+        WsClient node;
+        QVERIFY(node.open(ws("/ws/node", *s)));
+        QJsonObject hello = nodeHello("ws-lab-1");
+        hello.insert("engines", QJsonArray{QJsonObject{{"name", "model"}, {"version", "1"}},
+                                           QJsonObject{{"name", "templates"}, {"version", "1"}}});
+        node.send("hello", hello);
+        const int assign = node.waitFor("task.assign");
+        QVERIFY(assign >= 0);
+        for (const Envelope &e : modelOnly.received)
+            QVERIFY(e.type != "task.assign");
+        const QJsonObject a = node.received[assign].data;
+        QCOMPARE(a.value("type").toString(), QString("templates"));
+        QCOMPARE(a.value("frames").toString(), QString("1"));
+        QCOMPARE(a.value("settings").toObject().value("views").toInt(), 3);
+        const qint64 taskId = a.value("task").toInteger();
+        node.send("task.accepted", {{"task", taskId}});
+
+        const QStringList names{"rgb_0.png",    "mask_2.png", "xyz_12.npy",          "depth_1.png",
+                                "cameras.json", "poses.npy",  "frame_0001_depth.exr"};
+        for (const QString &name : names) {
+            const auto r =
+                s->request("PUT", QString("/api/v1/tasks/%1/outputs/%2").arg(taskId).arg(name),
+                           name.toUtf8(), "application/octet-stream");
+            QCOMPARE(r.status, 200);
+        }
+        QVERIFY(events.waitFor("task.preview", 0, [](const QJsonObject &p) {
+            return p.value("output").toString() == "rgb_0.png" && p.value("frame").toInt(-1) == 0;
+        }) >= 0);
+        QVERIFY(events.waitFor("task.preview", 0, [](const QJsonObject &p) {
+            return p.value("output").toString() == "cameras.json" && p.value("frame").isNull();
+        }) >= 0);
+
+        QHash<QString, QJsonValue> frames;
+        for (const QJsonValue &o : s->get(QString("/api/v1/jobs/%1/outputs").arg(jobId))
+                                       .json()
+                                       .value("outputs")
+                                       .toArray())
+            frames.insert(o.toObject().value("name").toString(), o.toObject().value("frame"));
+        QCOMPARE(frames.size(), names.size());
+        QCOMPARE(frames["rgb_0.png"].toInt(-1), 0);
+        QCOMPARE(frames["mask_2.png"].toInt(), 2);
+        QCOMPARE(frames["xyz_12.npy"].toInt(), 12);
+        QCOMPARE(frames["depth_1.png"].toInt(), 1);
+        QCOMPARE(frames["frame_0001_depth.exr"].toInt(), 1);
+        QVERIFY(frames["cameras.json"].isNull());
+        QVERIFY(frames["poses.npy"].isNull());
+
+        const QString base = QString("/api/v1/jobs/%1/outputs/").arg(jobId);
+        const QHash<QString, QByteArray> types{{"rgb_0.png", "image/png"},
+                                               {"xyz_12.npy", "application/octet-stream"},
+                                               {"frame_0001_depth.exr", "application/octet-stream"},
+                                               {"cameras.json", "application/json"}};
+        for (auto it = types.cbegin(); it != types.cend(); ++it) {
+            const auto r = s->get(base + it.key());
+            QCOMPARE(r.status, 200);
+            QCOMPARE(r.body, it.key().toUtf8());
+            QCOMPARE(r.contentType, it.value());
+        }
+
+        node.send("task.done", {{"task", taskId}, {"outputs", QJsonArray::fromStringList(names)}});
+        QVERIFY(events.waitFor("job.updated", 0, [](const QJsonObject &j) {
+            return j.value("state").toString() == "completed";
+        }) >= 0);
+    }
+
+    // Only a frame's main image marks it as landed when a task is re-queued: a pass file or a
+    // template view with the same number does not.
+    void passFilesDoNotMarkFramesLanded()
+    {
+        const qint64 modelJob = submit("1-2", 2);
+        auto first = std::make_unique<WsClient>();
+        QVERIFY(first->open(ws("/ws/node", *s)));
+        first->send("hello", nodeHello("a"));
+        const int assign = first->waitFor("task.assign");
+        QVERIFY(assign >= 0);
+        const qint64 taskId = first->received[assign].data.value("task").toInteger();
+        QCOMPARE(first->received[assign].data.value("job").toInteger(), modelJob);
+        for (const char *name : {"frame_0001.png", "frame_0002_depth.png", "rgb_2.png"})
+            QCOMPARE(s->request("PUT", QString("/api/v1/tasks/%1/outputs/%2").arg(taskId).arg(name),
+                                "bytes", "image/png")
+                         .status,
+                     200);
+        first->socket.abort();
+        first.reset();
+        for (int i = 0; i < 500 && taskState(taskId) != "queued"; ++i)
+            QTest::qWait(10);
+        QCOMPARE(taskState(taskId), QString("queued"));
+
+        WsClient second;
+        QVERIFY(second.open(ws("/ws/node", *s)));
+        second.send("hello", nodeHello("b"));
+        const int again = second.waitFor("task.assign");
+        QVERIFY(again >= 0);
+        QCOMPARE(second.received[again].data.value("task").toInteger(), taskId);
+        QCOMPARE(second.received[again].data.value("frames").toString(), QString("2"));
+    }
+
     void dashboardsOnlyListen()
     {
         WsClient events;

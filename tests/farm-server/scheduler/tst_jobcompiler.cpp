@@ -34,6 +34,19 @@ private slots:
         QCOMPARE(got, tasks);
     }
 
+    void templatesAreOneTask()
+    {
+        JobSpec s = makeSpec("1", 1);
+        s.type = "templates";
+        s.settings.views = 42;
+        const auto chunks = JobCompiler::compile(s);
+        QVERIFY(chunks.ok());
+        QCOMPARE(chunks->size(), 1);
+        QCOMPARE(chunks->first().toString(), QString("1"));
+        s.settings.views = 0; // a spec that skipped validation
+        QVERIFY(!JobCompiler::compile(s).ok());
+    }
+
     void rejectsUnknownType()
     {
         JobSpec s = makeSpec();

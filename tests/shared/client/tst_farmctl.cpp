@@ -64,6 +64,33 @@ private:
     }
 
 private slots:
+    void submitTemplatesAndPasses()
+    {
+        FakeFarmServer fake;
+        QVERIFY(fake.listen());
+        QFile model(m_dir.filePath("part.obj"));
+        QVERIFY(model.open(QIODevice::WriteOnly));
+        model.write("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n");
+        model.close();
+
+        const Outcome templates =
+            run(fake, {"submit", model.fileName(), "--type", "templates", "--views", "42",
+                       "--passes", "rgb,mask,xyz,depth", "--bit-depth", "16", "--size", "160x120"});
+        QVERIFY2(templates.code == 0, qPrintable(templates.err));
+        QCOMPARE(templates.out, QString("1\n"));
+        const JobSpec &tpl = fake.jobs[1].spec;
+        QCOMPARE(tpl.type, QString("templates"));
+        QCOMPARE(tpl.settings.views, 42);
+        QCOMPARE(tpl.settings.passes, (QStringList{"rgb", "mask", "xyz", "depth"}));
+        QCOMPARE(tpl.settings.bitDepth, 16);
+        QCOMPARE(tpl.frames, QString("1"));
+        const Outcome passes =
+            run(fake, {"submit", model.fileName(), "--passes", "rgb,depth,mask"});
+        QVERIFY2(passes.code == 0, qPrintable(passes.err));
+        QCOMPARE(fake.jobs[2].spec.type, QString("model"));
+        QCOMPARE(fake.jobs[2].spec.settings.passes, (QStringList{"rgb", "depth", "mask"}));
+    }
+
     void submitWaitDownload()
     {
         FakeFarmServer fake;
@@ -171,6 +198,21 @@ private slots:
         QCOMPARE(usage.err, QString("error: JOB must be a positive number, not 'abc'\n"));
 
         fake.requestLog.clear();
+        const Outcome turntableTemplates =
+            run(fake, {"submit", FARMCTL_PATH, "--type", "templates", "--turntable"});
+        QVERIFY(turntableTemplates.code != 0);
+        QVERIFY2(turntableTemplates.err.contains("turntable"), qPrintable(turntableTemplates.err));
+        const Outcome badPass = run(fake, {"submit", FARMCTL_PATH, "--passes", "rgb,uv"});
+        QVERIFY(badPass.code != 0);
+        QVERIFY2(badPass.err.contains("'uv'"), qPrintable(badPass.err));
+        const Outcome badViews =
+            run(fake, {"submit", FARMCTL_PATH, "--type", "templates", "--views", "0"});
+        QVERIFY(badViews.code != 0);
+        QVERIFY2(badViews.err.contains("settings.views"), qPrintable(badViews.err));
+        const Outcome viewsOnModel = run(fake, {"submit", FARMCTL_PATH, "--views", "5"});
+        QVERIFY(viewsOnModel.code != 0);
+        QVERIFY2(viewsOnModel.err.contains("only to templates"), qPrintable(viewsOnModel.err));
+        QVERIFY(fake.requestLog.isEmpty()); // all refused before uploading anything
         const Outcome badSpec = run(fake, {"submit", FARMCTL_PATH, "--spp", "0"});
         QVERIFY(badSpec.code != 0);
         QVERIFY2(badSpec.err.contains("settings.spp must be between 1 and 4096"),

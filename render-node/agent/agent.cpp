@@ -1,0 +1,252 @@
+#include "agent.h"
+
+#include "rendertask.h"
+#include "taskspec.h"
+
+#include <QJsonArray>
+#include <QLoggingCategory>
+#include <QThread>
+
+Q_LOGGING_CATEGORY(lcAgent, "farm.node.agent")
+
+namespace farm::node {
+
+namespace {
+constexpr int kDefaultHeartbeatS = 5;
+// Bounded so a long outage cannot grow memory without limit; the oldest reports go first.
+constexpr int kMaxOutbox = 2000;
+
+QJsonArray toJsonArray(const QList<qint64> &ids)
+{
+    QJsonArray a;
+    for (qint64 id : ids)
+        a.append(id);
+    return a;
+}
+} // namespace
+
+Agent::Agent(NodeConfig config, QObject *parent)
+    : QObject(parent)
+    , m_config(std::move(config))
+    , m_inputs(&m_network, m_config)
+    , m_connection(m_config.webSocketUrl(), m_config.token, m_config.backoffInitialMs,
+                   m_config.backoffMaxMs)
+{
+    connect(&m_connection, &ServerConnection::connected, this, &Agent::onConnected);
+    connect(&m_connection, &ServerConnection::disconnected, this, &Agent::onDisconnected);
+    connect(&m_connection, &ServerConnection::messageReceived, this, &Agent::onMessage);
+    connect(&m_heartbeat, &QTimer::timeout, this, &Agent::sendHeartbeat);
+}
+
+Agent::~Agent()
+{
+    stop();
+    // Before the network manager (a member) goes: tasks still hold transfers on it.
+    qDeleteAll(findChildren<RenderTask *>(Qt::FindDirectChildrenOnly));
+}
+
+const QHash<QString, Agent::Handler> &Agent::handlers()
+{
+    static const QHash<QString, Handler> table{
+        {msg::Welcome, &Agent::onWelcome},       {msg::TaskAssign, &Agent::onTaskAssign},
+        {msg::TaskCancel, &Agent::onTaskCancel}, {msg::Error, &Agent::onServerError},
+        {"node.drain", &Agent::onDrain},
+    };
+    return table;
+}
+
+void Agent::start()
+{
+    m_stopped = false;
+    qCInfo(lcAgent).noquote() << "node" << m_config.name << "with" << m_config.slotCount
+                              << "slot(s), cache" << m_config.cacheDir;
+    m_connection.open();
+}
+
+void Agent::stop()
+{
+    if (m_stopped)
+        return;
+    m_stopped = true;
+    m_heartbeat.stop();
+    const auto tasks = m_tasks;
+    m_tasks.clear();
+    for (RenderTask *task : tasks) {
+        task->disconnect(this);
+        task->cancel();
+    }
+    m_connection.close();
+}
+
+QList<qint64> Agent::runningTasks() const
+{
+    return m_tasks.keys();
+}
+
+QJsonObject Agent::helloData() const
+{
+    NodeCapabilities caps;
+    caps.name = m_config.name;
+    caps.slotCount = m_config.slotCount;
+    caps.cores = std::max(1, QThread::idealThreadCount());
+    caps.ramMb = systemRamMb();
+    // One engine per job type this node renders: the server only sends a job's tasks to nodes
+    // that list its type.
+    caps.engines = {{"model", "1"}, {"templates", "1"}};
+    caps.gpus = m_config.gpus;
+    caps.tags = m_config.tags;
+    QJsonObject hello = caps.toJson();
+    hello.insert("protocol", kProtocolVersion);
+    if (!m_config.token.isEmpty())
+        hello.insert("token", m_config.token);
+    hello.insert("running", toJsonArray(runningTasks()));
+    return hello;
+}
+
+void Agent::onConnected()
+{
+    m_welcomed = false;
+    m_connection.send(msg::Hello, helloData());
+}
+
+void Agent::onDisconnected()
+{
+    m_welcomed = false;
+    m_heartbeat.stop();
+}
+
+void Agent::onMessage(const Envelope &envelope)
+{
+    const auto handler = handlers().value(envelope.type);
+    if (!handler) {
+        qCWarning(lcAgent).noquote() << "ignoring a message of unknown type" << envelope.type;
+        return;
+    }
+    (this->*handler)(envelope.data);
+}
+
+void Agent::onWelcome(const QJsonObject &data)
+{
+    const int protocol = data.value("protocol").toInt(-1);
+    if (protocol != kProtocolVersion)
+        qCWarning(lcAgent) << "server speaks protocol" << protocol << "but this node speaks"
+                           << kProtocolVersion;
+    int heartbeatS = data.value("heartbeat_s").toInt(kDefaultHeartbeatS);
+    if (heartbeatS < 1 || heartbeatS > 3600) {
+        qCWarning(lcAgent) << "welcome carries heartbeat_s" << data.value("heartbeat_s")
+                           << "; using" << kDefaultHeartbeatS;
+        heartbeatS = kDefaultHeartbeatS;
+    }
+    m_nodeId = data.value("node_id").toInteger();
+    m_welcomed = true;
+    m_connection.resetBackoff();
+    m_heartbeat.start(heartbeatS * 1000);
+    qCInfo(lcAgent) << "welcomed as node" << m_nodeId << "heartbeat every" << heartbeatS << "s";
+    flushOutbox();
+    emit welcomed(m_nodeId);
+}
+
+void Agent::onTaskAssign(const QJsonObject &data)
+{
+    if (!data.value("task").isDouble() || data.value("task").toInteger() <= 0) {
+        qCWarning(lcAgent) << "ignoring a task.assign without a task id";
+        return;
+    }
+    const qint64 id = data.value("task").toInteger();
+    sendTaskMessage(msg::TaskAccepted, {{"task", id}});
+    if (m_tasks.contains(id))
+        return; // given back to us after a reconnect: it is still running here
+
+    auto spec = TaskSpec::fromAssign(data);
+    if (!spec) {
+        qCWarning(lcAgent).noquote() << "task" << id << "is invalid:" << spec.error().message;
+        sendTaskMessage(msg::TaskFailed, {{"task", id}, {"error", spec.error().message}});
+        return;
+    }
+    if (m_tasks.size() >= m_config.slotCount) {
+        sendTaskMessage(msg::TaskFailed,
+                        {{"task", id},
+                         {"error", QString("node %1 has no free slot (%2 of %2 busy)")
+                                       .arg(m_config.name)
+                                       .arg(m_config.slotCount)}});
+        return;
+    }
+
+    auto *task = new RenderTask(*spec, m_config, &m_network, &m_inputs, this);
+    m_tasks.insert(id, task);
+    connect(task, &RenderTask::progress, this, [this](qint64 t, double fraction, int frame) {
+        // Progress is only worth sending live; stale values are not queued.
+        if (m_welcomed)
+            m_connection.send(msg::TaskProgress,
+                              {{"task", t}, {"progress", fraction}, {"frame", frame}});
+    });
+    connect(task, &RenderTask::log, this, [this](qint64 t, const QString &text) {
+        sendTaskMessage(msg::TaskLog, {{"task", t}, {"text", text}});
+    });
+    connect(task, &RenderTask::finished, this, &Agent::onTaskFinished);
+    qCInfo(lcAgent).noquote() << "task" << id << "of job" << spec->jobId << "frames"
+                              << spec->frames.toString();
+    task->start();
+}
+
+void Agent::onTaskCancel(const QJsonObject &data)
+{
+    const qint64 id = data.value("task").toInteger();
+    RenderTask *task = m_tasks.take(id);
+    if (!task) {
+        qCWarning(lcAgent) << "task.cancel for task" << id << "which does not run here";
+        return;
+    }
+    qCInfo(lcAgent) << "canceling task" << id;
+    task->disconnect(this);
+    task->cancel();
+}
+
+void Agent::onServerError(const QJsonObject &data)
+{
+    qCWarning(lcAgent).noquote() << QString("server reports an error: %1: %2")
+                                        .arg(data.value("code").toString(),
+                                             data.value("message").toString());
+}
+
+void Agent::onDrain(const QJsonObject &)
+{
+    // Draining is the scheduler's business (no new tasks); running ones simply finish.
+    qCInfo(lcAgent) << "the server drains this node; running tasks finish:" << runningTasks();
+}
+
+void Agent::onTaskFinished(qint64 task, const QStringList &outputs, const QString &error)
+{
+    m_tasks.remove(task); // the task deletes itself
+    if (error.isEmpty())
+        sendTaskMessage(msg::TaskDone,
+                        {{"task", task}, {"outputs", QJsonArray::fromStringList(outputs)}});
+    else
+        sendTaskMessage(msg::TaskFailed, {{"task", task}, {"error", error}});
+    emit taskFinished(task, error);
+}
+
+void Agent::sendHeartbeat()
+{
+    m_connection.send(msg::Heartbeat, {{"running", toJsonArray(runningTasks())}});
+}
+
+void Agent::sendTaskMessage(const QString &type, const QJsonObject &data)
+{
+    if (m_welcomed && m_outbox.isEmpty() && m_connection.send(type, data))
+        return;
+    if (m_outbox.size() >= kMaxOutbox)
+        m_outbox.removeFirst();
+    m_outbox.append({type, data});
+}
+
+void Agent::flushOutbox()
+{
+    while (!m_outbox.isEmpty() && m_welcomed) {
+        if (!m_connection.send(m_outbox.first().first, m_outbox.first().second))
+            return;
+        m_outbox.removeFirst();
+    }
+}
+
+} // namespace farm::node

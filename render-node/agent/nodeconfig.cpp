@@ -1,0 +1,214 @@
+#include "nodeconfig.h"
+
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QHostInfo>
+#include <QRegularExpression>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QThread>
+
+#include <algorithm>
+
+namespace farm::node {
+
+namespace {
+
+// Keys accepted in the INI file; the same names as the long flags.
+const QStringList kConfigKeys{"server", "name", "slots", "token", "cache", "cache-max-mb", "tags"};
+
+QString joinPath(const QString &base, const QString &path)
+{
+    QString p = base;
+    while (p.endsWith('/'))
+        p.chop(1);
+    return p + (path.startsWith('/') ? path : '/' + path);
+}
+
+QString sanitizeForPath(const QString &name)
+{
+    QString s = name;
+    s.replace(QRegularExpression("[^A-Za-z0-9._-]"), "_");
+    return s.isEmpty() ? QStringLiteral("node") : s;
+}
+
+Result<QStringList> parseTags(const QString &text)
+{
+    QStringList tags;
+    static const QRegularExpression valid("^[A-Za-z0-9._-]{1,64}$");
+    for (const QString &raw : text.split(',', Qt::SkipEmptyParts)) {
+        const QString tag = raw.trimmed();
+        if (!valid.match(tag).hasMatch())
+            return makeError(
+                "invalid_field",
+                QString("tag '%1' must be 1-64 characters of A-Z a-z 0-9 . _ -").arg(tag));
+        tags.append(tag);
+    }
+    return tags;
+}
+
+} // namespace
+
+QUrl NodeConfig::webSocketUrl() const
+{
+    QUrl url = server;
+    url.setScheme(server.scheme() == "https" ? "wss" : "ws");
+    url.setPath(joinPath(server.path(), "/ws/node"));
+    return url;
+}
+
+QUrl NodeConfig::apiUrl(const QString &path) const
+{
+    QUrl url = server;
+    url.setPath(joinPath(server.path(), path));
+    return url;
+}
+
+int NodeConfig::threadsPerTask() const
+{
+    return std::max(1, QThread::idealThreadCount() / std::max(1, slotCount));
+}
+
+Result<QUrl> parseServerUrl(const QString &text)
+{
+    const QUrl url(text.trimmed(), QUrl::StrictMode);
+    if (!url.isValid() || (url.scheme() != "http" && url.scheme() != "https") ||
+        url.host().isEmpty())
+        return makeError(
+            "invalid_field",
+            QString("--server '%1' must be an http:// or https:// URL with a host").arg(text));
+    if (url.hasQuery() || url.hasFragment() || !url.userInfo().isEmpty())
+        return makeError(
+            "invalid_field",
+            QString("--server '%1' must not carry a query, fragment or user").arg(text));
+    return url;
+}
+
+QString defaultCacheDir(const QString &nodeName)
+{
+    QString base = QStandardPaths::writableLocation(QStandardPaths::GenericCacheLocation);
+    if (base.isEmpty())
+        base = QDir::tempPath();
+    return QDir(base).filePath("farmhand-node-" + sanitizeForPath(nodeName));
+}
+
+qint64 systemRamMb()
+{
+    QFile f("/proc/meminfo");
+    if (!f.open(QIODevice::ReadOnly | QIODevice::Text))
+        return 0;
+    // /proc files report size 0, so read to the end instead of testing atEnd().
+    static const QRegularExpression memTotal("^MemTotal:\\s+(\\d+)\\s+kB",
+                                             QRegularExpression::MultilineOption);
+    const QRegularExpressionMatch m = memTotal.match(QString::fromLatin1(f.readAll()));
+    if (m.hasMatch())
+        return m.captured(1).toLongLong() / 1024;
+    return 0;
+}
+
+Result<NodeCommandLine> NodeCommandLine::parse(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        "Farmhand render node: connects to a farm server and renders its tasks.\n"
+        "Use 'render-node render FILE -o OUT ...' to render locally.");
+    const QCommandLineOption helpOpt({"h", "help"}, "Show this help.");
+    const QCommandLineOption serverOpt("server", "Farm server URL (default http://127.0.0.1:8420).",
+                                       "url");
+    const QCommandLineOption nameOpt("name", "Node name (default: host name).", "name");
+    const QCommandLineOption slotsOpt("slots", "Tasks run at once, 1-256 (default 1).", "n");
+    const QCommandLineOption tokenOpt("token", "Join token sent as a bearer token.", "token");
+    const QCommandLineOption cacheOpt("cache", "Directory for input files and task outputs.",
+                                      "dir");
+    const QCommandLineOption cacheMaxOpt(
+        "cache-max-mb", "Input cache size before old inputs are evicted (default 20480).", "mb");
+    const QCommandLineOption tagsOpt("tags", "Comma separated node tags.", "list");
+    const QCommandLineOption configOpt("config", "INI file with the same keys as the flags.",
+                                       "file");
+    parser.addOptions({helpOpt, serverOpt, nameOpt, slotsOpt, tokenOpt, cacheOpt, cacheMaxOpt,
+                       tagsOpt, configOpt});
+
+    if (!parser.parse(arguments))
+        return makeError("bad_argument", parser.errorText());
+    NodeCommandLine out;
+    if (parser.isSet(helpOpt)) {
+        out.helpRequested = true;
+        out.helpText = parser.helpText();
+        return out;
+    }
+    if (!parser.positionalArguments().isEmpty())
+        return makeError("bad_argument",
+                         QString("unexpected argument '%1' (did you mean 'render-node render'?)")
+                             .arg(parser.positionalArguments().first()));
+
+    // Values from the config file first, then flags on top.
+    QHash<QString, QString> values;
+    if (parser.isSet(configOpt)) {
+        const QString file = parser.value(configOpt);
+        if (!QFileInfo(file).isFile() || !QFileInfo(file).isReadable())
+            return makeError("bad_argument", QString("config file '%1' cannot be read").arg(file));
+        QSettings ini(file, QSettings::IniFormat);
+        if (ini.status() != QSettings::NoError)
+            return makeError("bad_argument",
+                             QString("config file '%1' is not valid INI").arg(file));
+        for (const QString &key : ini.allKeys()) {
+            if (!kConfigKeys.contains(key))
+                return makeError("bad_argument",
+                                 QString("config file '%1': unknown key '%2' (known: %3)")
+                                     .arg(file, key, kConfigKeys.join(", ")));
+            // QSettings splits unquoted commas into lists; tags are the only list-valued key.
+            const QVariant v = ini.value(key);
+            values.insert(key, v.typeId() == QMetaType::QStringList ? v.toStringList().join(',')
+                                                                    : v.toString());
+        }
+    }
+    const QList<std::pair<QString, const QCommandLineOption *>> flags{
+        {"server", &serverOpt}, {"name", &nameOpt},   {"slots", &slotsOpt},
+        {"token", &tokenOpt},   {"cache", &cacheOpt}, {"cache-max-mb", &cacheMaxOpt},
+        {"tags", &tagsOpt}};
+    for (const auto &[key, opt] : flags)
+        if (parser.isSet(*opt))
+            values.insert(key, parser.value(*opt));
+
+    NodeConfig &c = out.config;
+    if (values.contains("server")) {
+        auto url = parseServerUrl(values.value("server"));
+        if (!url)
+            return url.error();
+        c.server = *url;
+    }
+    c.name = values.value("name", QHostInfo::localHostName()).trimmed();
+    if (c.name.isEmpty() || c.name.size() > 100)
+        return makeError("bad_argument", "--name must be 1-100 characters");
+    if (values.contains("slots")) {
+        bool ok = false;
+        c.slotCount = values.value("slots").toInt(&ok);
+        if (!ok || c.slotCount < 1 || c.slotCount > 256)
+            return makeError(
+                "bad_argument",
+                QString("--slots '%1' must be a number from 1 to 256").arg(values.value("slots")));
+    }
+    c.token = values.value("token");
+    if (c.token.contains(QRegularExpression("[\\s\\x00-\\x1f]")))
+        return makeError("bad_argument", "--token must not contain spaces or control characters");
+    c.cacheDir = values.value("cache");
+    if (c.cacheDir.isEmpty())
+        c.cacheDir = defaultCacheDir(c.name);
+    if (values.contains("cache-max-mb")) {
+        bool ok = false;
+        c.cacheMaxMb = values.value("cache-max-mb").toInt(&ok);
+        if (!ok || c.cacheMaxMb < 1)
+            return makeError("bad_argument",
+                             QString("--cache-max-mb '%1' must be a positive number of MiB")
+                                 .arg(values.value("cache-max-mb")));
+    }
+    auto tags = parseTags(values.value("tags"));
+    if (!tags)
+        return makeError("bad_argument", "--tags: " + tags.error().message);
+    c.tags = *tags;
+    return out;
+}
+
+} // namespace farm::node

@@ -1,0 +1,128 @@
+#include "outputupload.h"
+
+#include <QFile>
+#include <QFileInfo>
+#include <QLoggingCategory>
+#include <QNetworkReply>
+
+Q_LOGGING_CATEGORY(lcUpload, "farm.node.upload")
+
+namespace farm::node {
+
+namespace {
+constexpr int kStallTimeoutMs = 60000;
+
+// 4xx answers other than timeouts and throttling will not change on a retry.
+bool isRetryable(QNetworkReply::NetworkError error, int status)
+{
+    if (status >= 400 && status < 500)
+        return status == 408 || status == 429;
+    if (status >= 500)
+        return true;
+    return error != QNetworkReply::NoError;
+}
+} // namespace
+
+OutputUpload::OutputUpload(QNetworkAccessManager *network, QUrl url, QString token,
+                           QString filePath, int retryDelayMs, QObject *parent)
+    : QObject(parent)
+    , m_network(network)
+    , m_url(std::move(url))
+    , m_token(std::move(token))
+    , m_filePath(std::move(filePath))
+    , m_retryDelayMs(retryDelayMs)
+{
+    m_retryTimer.setSingleShot(true);
+    connect(&m_retryTimer, &QTimer::timeout, this, &OutputUpload::attempt);
+}
+
+OutputUpload::~OutputUpload()
+{
+    abort();
+}
+
+QString OutputUpload::name() const
+{
+    return QFileInfo(m_filePath).fileName();
+}
+
+void OutputUpload::start()
+{
+    QFile f(m_filePath);
+    if (!f.open(QIODevice::ReadOnly))
+        return finish(QString("cannot read output %1: %2").arg(m_filePath, f.errorString()));
+    if (f.size() > kMaxBytes)
+        return finish(QString("output %1 is %2 bytes, more than the 256 MiB the server takes")
+                          .arg(name())
+                          .arg(f.size()));
+    attempt();
+}
+
+void OutputUpload::abort()
+{
+    m_done = true;
+    m_retryTimer.stop();
+    if (m_reply) {
+        m_reply->disconnect(this);
+        m_reply->abort();
+        m_reply->deleteLater();
+        m_reply.clear();
+    }
+}
+
+void OutputUpload::attempt()
+{
+    if (m_done)
+        return;
+    ++m_attempt;
+    QNetworkRequest request(m_url);
+    request.setHeader(QNetworkRequest::ContentTypeHeader, "application/octet-stream");
+    if (!m_token.isEmpty())
+        request.setRawHeader("Authorization", "Bearer " + m_token.toUtf8());
+    request.setTransferTimeout(kStallTimeoutMs); // a stall counts as a failed attempt
+    // Streamed from disk: a large output neither sits in memory nor blocks the event loop.
+    auto *file = new QFile(m_filePath);
+    if (!file->open(QIODevice::ReadOnly)) {
+        const QString why = file->errorString();
+        delete file;
+        return finish(QString("cannot read output %1: %2").arg(m_filePath, why));
+    }
+    request.setHeader(QNetworkRequest::ContentLengthHeader, file->size());
+    m_reply = m_network->put(request, file);
+    file->setParent(m_reply);
+    connect(m_reply, &QNetworkReply::finished, this, &OutputUpload::onReplyFinished);
+}
+
+void OutputUpload::onReplyFinished()
+{
+    QNetworkReply *reply = m_reply;
+    m_reply.clear();
+    reply->deleteLater();
+    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    if (reply->error() == QNetworkReply::NoError && status >= 200 && status < 300)
+        return finish({});
+    const QString why = status > 0
+                            ? QString("HTTP %1 %2")
+                                  .arg(status)
+                                  .arg(QString::fromUtf8(reply->readAll().left(300)).trimmed())
+                            : reply->errorString();
+    if (m_attempt < kAttempts && isRetryable(reply->error(), status)) {
+        const int delay = m_retryDelayMs << (m_attempt - 1);
+        qCWarning(lcUpload).noquote()
+            << QString("upload of %1 failed (%2), retrying in %3 ms").arg(name(), why).arg(delay);
+        m_retryTimer.start(delay);
+        return;
+    }
+    finish(
+        QString("upload of %1 failed after %2 attempt(s): %3").arg(name()).arg(m_attempt).arg(why));
+}
+
+void OutputUpload::finish(const QString &error)
+{
+    if (m_done)
+        return;
+    m_done = true;
+    emit finished(error);
+}
+
+} // namespace farm::node

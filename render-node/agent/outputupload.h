@@ -1,0 +1,48 @@
+#pragma once
+
+#include <QNetworkAccessManager>
+#include <QObject>
+#include <QPointer>
+#include <QTimer>
+#include <QUrl>
+
+namespace farm::node {
+
+/// PUTs one output file as a raw body, retrying transient failures with backoff.
+/// Emits finished() exactly once unless aborted.
+class OutputUpload : public QObject
+{
+    Q_OBJECT
+public:
+    static constexpr qint64 kMaxBytes = qint64(256) << 20; // the server's limit (docs/API.md)
+    static constexpr int kAttempts = 4;
+
+    OutputUpload(QNetworkAccessManager *network, QUrl url, QString token, QString filePath,
+                 int retryDelayMs = 500, QObject *parent = nullptr);
+    ~OutputUpload() override;
+
+    void start();
+    void abort();
+    QString name() const;
+
+signals:
+    /// `error` is empty on success.
+    void finished(const QString &error);
+
+private:
+    void attempt();
+    void onReplyFinished();
+    void finish(const QString &error);
+
+    QNetworkAccessManager *m_network;
+    QUrl m_url;
+    QString m_token;
+    QString m_filePath;
+    int m_retryDelayMs;
+    int m_attempt = 0;
+    QPointer<QNetworkReply> m_reply;
+    QTimer m_retryTimer;
+    bool m_done = false;
+};
+
+} // namespace farm::node

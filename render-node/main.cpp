@@ -1,0 +1,46 @@
+// render-node: `render-node render ...` renders locally (the renderer's CLI); anything else
+// runs the agent that takes tasks from a farm server.
+#include "agent/agent.h"
+#include "agent/nodeconfig.h"
+#include "agent/signalwatcher.h"
+#include "renderer/gpuinfo.h"
+#include "renderer/rendercli.h"
+
+#include <QCoreApplication>
+#include <QTextStream>
+
+#include <csignal>
+#include <cstdio>
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName("render-node");
+    QCoreApplication::setApplicationVersion(farm::kFarmVersion);
+
+    QStringList args = QCoreApplication::arguments();
+    if (args.size() > 1 && args.at(1) == "render")
+        return farm::render::runRenderCli(args.mid(2));
+
+    auto cmd = farm::node::NodeCommandLine::parse(args);
+    if (!cmd) {
+        std::fprintf(stderr, "render-node: %s\n", qPrintable(cmd.error().message));
+        return 2;
+    }
+    if (cmd->helpRequested) {
+        QTextStream(stdout) << cmd->helpText;
+        return 0;
+    }
+    farm::node::NodeConfig config = cmd->config;
+    config.childProgram = QCoreApplication::applicationFilePath();
+    config.gpus = farm::render::listGpus();
+
+    farm::node::Agent agent(config);
+    farm::node::SignalWatcher signalWatcher({SIGINT, SIGTERM});
+    QObject::connect(&signalWatcher, &farm::node::SignalWatcher::received, &app, [&](int) {
+        agent.stop();
+        QCoreApplication::quit();
+    });
+    agent.start();
+    return app.exec();
+}

@@ -1,0 +1,499 @@
+// The agent against a fake server on loopback, with shell scripts standing in for the renderer
+// child so every protocol path (progress, frames, logs, failures, cancel, slots) is exercised.
+#include "agent/agent.h"
+#include "agent/outputupload.h"
+#include "agent/rendertask.h"
+#include "agenttestutil.h"
+#include "fakeserver.h"
+
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <memory>
+
+using namespace farm;
+using namespace farm::node;
+using namespace agenttest;
+
+class TestAgent : public QObject
+{
+    Q_OBJECT
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<FakeServer> m_server;
+    std::unique_ptr<Agent> m_agent;
+    int m_cacheMaxMb = 20480;
+
+    QString cacheDir() const { return m_dir->filePath("cache"); }
+
+    /// Starts an agent, waits for its hello and welcomes it.
+    bool startAgent(const QString &program, int slotCount = 1, int heartbeatS = 5)
+    {
+        NodeConfig config = makeConfig(m_server->url(), cacheDir(), program, slotCount);
+        config.cacheMaxMb = m_cacheMaxMb;
+        m_agent = std::make_unique<Agent>(config);
+        m_agent->start();
+        if (!QTest::qWaitFor([&] { return m_server->count("hello") == 1; }, 10000))
+            return false;
+        m_server->send(
+            "welcome",
+            {{"protocol", 1}, {"node_id", 7}, {"heartbeat_s", heartbeatS}, {"lease_s", 20}});
+        return QTest::qWaitFor([&] { return m_agent->nodeId() == 7; }, 5000);
+    }
+
+    QList<Envelope> forTask(const QString &type, qint64 task) const
+    {
+        QList<Envelope> out;
+        for (const Envelope &e : m_server->messages(type))
+            if (e.data.value("task").toInteger() == task)
+                out.append(e);
+        return out;
+    }
+
+    /// Work directories left under the cache.
+    QStringList taskDirs() const
+    {
+        return QDir(cacheDir() + "/tasks").entryList(QDir::AllEntries | QDir::NoDotAndDotDot);
+    }
+
+    QString taskError(qint64 task) const
+    {
+        const auto failed = forTask("task.failed", task);
+        return failed.isEmpty() ? QString() : failed.first().data.value("error").toString();
+    }
+
+private slots:
+    void init()
+    {
+        m_dir = std::make_unique<QTemporaryDir>();
+        QVERIFY(m_dir->isValid());
+        m_server = std::make_unique<FakeServer>();
+        QVERIFY(m_server->isListening());
+    }
+
+    void cleanup()
+    {
+        m_cacheMaxMb = 20480;
+        m_agent.reset();
+        m_server.reset();
+        m_dir.reset();
+    }
+
+    void helloAndHeartbeat()
+    {
+        QVERIFY(startAgent(fakeRenderer(m_dir->path()), 2, 1));
+        QCOMPARE(m_server->wsPaths, QList<QString>{"/ws/node"});
+        QCOMPARE(m_server->wsAuthorization, QList<QByteArray>{"Bearer secret"});
+
+        const QList<Envelope> first = m_server->currentConnectionMessages();
+        QCOMPARE(first.first().type, QString("hello")); // hello must be first
+        QCOMPARE(first.first().seq, 1);
+        const QJsonObject hello = first.first().data;
+        QCOMPARE(hello.value("protocol").toInt(), 1);
+        QCOMPARE(hello.value("name").toString(), QString("test-node"));
+        QCOMPARE(hello.value("slots").toInt(), 2);
+        QCOMPARE(hello.value("cores").toInt(), QThread::idealThreadCount());
+        QVERIFY(hello.value("ram_mb").toInteger() > 0);
+        QCOMPARE(hello.value("engines").toArray(),
+                 (QJsonArray{QJsonObject{{"name", "model"}, {"version", "1"}},
+                             QJsonObject{{"name", "templates"}, {"version", "1"}}}));
+        const QJsonObject gpu = hello.value("gpus").toArray().first().toObject();
+        QCOMPARE(gpu.value("uuid").toString(), QString("GPU-1234"));
+        QCOMPARE(gpu.value("vram_mb").toInt(), 8192);
+        QCOMPARE(hello.value("tags").toArray(), QJsonArray{"lab"});
+        QCOMPARE(hello.value("running").toArray(), QJsonArray{});
+        QCOMPARE(hello.value("token").toString(), QString("secret"));
+
+        QTRY_VERIFY_WITH_TIMEOUT(m_server->count("heartbeat") >= 2, 10000);
+        const Envelope hb = m_server->messages("heartbeat").first();
+        QCOMPARE(hb.data.value("running").toArray(), QJsonArray{});
+        QVERIFY(hb.seq > 1);
+    }
+
+    void reconnectsAfterServerCloses()
+    {
+        QVERIFY(startAgent(fakeRenderer(m_dir->path())));
+        m_server->dropConnection();
+        QTRY_COMPARE_WITH_TIMEOUT(m_server->connections, 2, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(m_server->count("hello"), 2, 5000);
+        // seq restarts on the new connection and hello is again the first message.
+        QCOMPARE(m_server->currentConnectionMessages().first().type, QString("hello"));
+        QCOMPARE(m_server->currentConnectionMessages().first().seq, 1);
+        QCOMPARE(m_server->wsAuthorization.last(), QByteArray("Bearer secret"));
+
+        // The whole server goes away and comes back later on the same port: the node keeps
+        // retrying with backoff and announces itself to the new server.
+        const quint16 port = m_server->port();
+        m_server.reset();
+        QTest::qWait(300); // a few refused attempts
+        m_server = std::make_unique<FakeServer>(port);
+        if (!m_server->isListening())
+            QSKIP("another process took the fake server's port meanwhile");
+        QTRY_COMPARE_WITH_TIMEOUT(m_server->count("hello"), 1, 10000);
+    }
+
+    void ignoresMalformedMessages()
+    {
+        QVERIFY(startAgent(fakeRenderer(m_dir->path())));
+        m_server->sendRaw("this is not json");
+        m_server->sendRaw("[1, 2, 3]");
+        m_server->sendRaw(R"({"type": 5})");
+        m_server->sendRaw(R"({"type": "task.assign", "data": [1]})");
+        m_server->sendRaw(R"({"type": "task.assign", "seq": "x", "data": {}})");
+        m_server->sendBinary(QByteArray("\x00\x01\x02", 3));
+        m_server->send("node.explode", {{"boom", true}});
+        m_server->send("task.assign", {});
+        m_server->send("task.assign", {{"task", "seven"}});
+        m_server->send("task.cancel", {{"task", 999}});
+        m_server->send("welcome", {{"heartbeat_s", "soon"}});
+        m_server->send("error", {{"code", "bad"}, {"message", "the server complains"}});
+
+        // Assigns with a task id but bad content are refused with a reason naming the field.
+        const QString sha(64, 'a');
+        QJsonObject badSettings = assignMessage(21, sha, "m.glb", "1", "1");
+        badSettings["settings"] = QJsonObject{{"width", 3}};
+        m_server->send("task.assign", badSettings);
+        m_server->send("task.assign", assignMessage(22, sha, "../evil.glb", "1", "1"));
+        m_server->send("task.assign", assignMessage(23, "nothex", "m.glb", "1", "1"));
+        QJsonObject badFrames = assignMessage(24, sha, "m.glb", "5-1", "1");
+        m_server->send("task.assign", badFrames);
+
+        QTRY_COMPARE(m_server->count("task.failed"), 4);
+        QVERIFY2(taskError(21).contains("settings.width"), qPrintable(taskError(21)));
+        QVERIFY2(taskError(22).contains("input.name"), qPrintable(taskError(22)));
+        QVERIFY2(taskError(23).contains("input.file"), qPrintable(taskError(23)));
+        QVERIFY2(taskError(24).contains("frames"), qPrintable(taskError(24)));
+        QCOMPARE(m_server->count("task.accepted"), 4);
+        QCOMPARE(m_server->connections, 1); // never dropped
+        QVERIFY(m_agent->runningTasks().isEmpty());
+    }
+
+    void runsTaskAndUploadsFrames()
+    {
+        QVERIFY(startAgent(fakeRenderer(m_dir->path())));
+        const QString sha = m_server->addFile("model bytes");
+        m_server->send("task.assign", assignMessage(31, sha, "engine.glb", "3-4", "1-8"));
+
+        QTRY_COMPARE_WITH_TIMEOUT(forTask("task.done", 31).size(), 1, 20000);
+        // task.done goes out only after every output was stored by the server.
+        QCOMPARE(m_server->uploads.size(), 2);
+        QCOMPARE(forTask("task.done", 31).first().data.value("outputs").toArray(),
+                 (QJsonArray{"frame_0003.png", "frame_0004.png"}));
+        for (const FakeServer::Upload &u : m_server->uploads) {
+            QCOMPARE(u.task, 31);
+            QCOMPARE(u.authorization, QByteArray("Bearer secret"));
+            QCOMPARE(u.body, "fake png " + u.name.mid(9, 1).toUtf8() + "\n");
+        }
+        QCOMPARE(forTask("task.accepted", 31).size(), 1);
+        QVERIFY(!forTask("task.progress", 31).isEmpty());
+        const Envelope progress = forTask("task.progress", 31).first();
+        QCOMPARE(progress.data.value("progress").toDouble(), 0.5);
+        QCOMPARE(progress.data.value("frame").toInt(), 3);
+
+        QString log;
+        for (const Envelope &e : forTask("task.log", 31))
+            log += e.data.value("text").toString();
+        QVERIFY2(log.contains("rendered by the fake"), qPrintable(log));
+        QVERIFY2(log.contains("note: on stderr"), qPrintable(log));
+        QVERIFY(!log.contains("FRAME 3")); // protocol lines are not log
+
+        // The child got the cached input under its own name and the job's whole cycle.
+        QFile argsFile(m_dir->filePath("args.txt"));
+        QVERIFY(argsFile.open(QIODevice::ReadOnly));
+        const QStringList args = QString::fromUtf8(argsFile.readAll()).split('\n');
+        QCOMPARE(args.value(0), QString("render"));
+        QCOMPARE(args.value(1), QDir(cacheDir()).filePath("files/" + sha + "/engine.glb"));
+        QCOMPARE(args.value(2), QString("-o"));
+        QVERIFY(args.value(3).endsWith("/frame_####.png"));
+        QCOMPARE(args.mid(4, 8),
+                 (QStringList{"--frames", "3-4", "--size", "64x48", "--spp", "1", "--seed", "7"}));
+        QVERIFY(args.contains("--turntable"));
+        QCOMPARE(args.value(args.indexOf("--cycle") + 1), QString("1:8"));
+        QVERIFY(m_agent->runningTasks().isEmpty());
+        QTRY_VERIFY(taskDirs().isEmpty()); // workdir cleaned up
+
+        // A second task of the same input uses the cache: no second download.
+        m_server->send("task.assign", assignMessage(32, sha, "engine.glb", "5", "1-8", "still"));
+        QTRY_COMPARE_WITH_TIMEOUT(forTask("task.done", 32).size(), 1, 20000);
+        QCOMPARE(m_server->fileGets, 1);
+        QVERIFY(argsFile.seek(0));
+        QVERIFY(!QString::fromUtf8(argsFile.readAll()).contains("--turntable"));
+    }
+
+    void throttlesProgressAndBatchesLogs()
+    {
+        // 400 progress and 400 log lines as fast as the shell can print them.
+        const QString before = "i=0\nwhile [ $i -lt 400 ]; do echo \"PROGRESS 0.$i 1\"; "
+                               "echo \"line $i\"; i=$((i+1)); done";
+        QVERIFY(startAgent(fakeRenderer(m_dir->path(), before)));
+        QElapsedTimer clock;
+        clock.start();
+        m_server->send("task.assign", assignMessage(35, m_server->addFile("m"), "a.glb", "1", "1"));
+        QTRY_COMPARE_WITH_TIMEOUT(forTask("task.done", 35).size(), 1, 20000);
+        const qint64 elapsedMs = clock.elapsed();
+
+        // At most 4 progress updates a second, however fast the child talks.
+        const qsizetype updates = forTask("task.progress", 35).size();
+        QVERIFY(updates >= 1);
+        QVERIFY2(updates <= 1 + elapsedMs / RenderTask::kProgressIntervalMs,
+                 qPrintable(QString("%1 updates in %2 ms").arg(updates).arg(elapsedMs)));
+
+        // Logs arrive batched, complete and in order.
+        const QList<Envelope> logs = forTask("task.log", 35);
+        QString text;
+        for (const Envelope &e : logs)
+            text += e.data.value("text").toString();
+        QVERIFY2(logs.size() < 50, qPrintable(QString::number(logs.size())));
+        qsizetype at = 0;
+        for (int i = 0; i < 400; ++i) {
+            at = text.indexOf(QString("line %1\n").arg(i), at);
+            QVERIFY2(at >= 0, qPrintable(QString("line %1 missing").arg(i)));
+        }
+    }
+
+    void evictsUnusedInputs()
+    {
+        m_cacheMaxMb = 1;
+        const QString before =
+            QString("while [ ! -e \"%1/go\" ]; do sleep 0.05; done").arg(m_dir->path());
+        QVERIFY(startAgent(fakeRenderer(m_dir->path(), before), 2));
+        const QString shaA = m_server->addFile(QByteArray(700 * 1024, 'a'));
+        const QString shaB = m_server->addFile(QByteArray(700 * 1024, 'b'));
+        const QString dirA = cacheDir() + "/files/" + shaA, dirB = cacheDir() + "/files/" + shaB;
+
+        // Over the limit while both are in use: nothing a task holds is deleted.
+        m_server->send("task.assign", assignMessage(121, shaA, "a.glb", "1", "1"));
+        QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(dirA + "/a.glb"), 10000);
+        m_server->send("task.assign", assignMessage(122, shaB, "b.glb", "1", "1"));
+        QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(dirB + "/b.glb"), 10000);
+        QFile go(m_dir->filePath("go"));
+        QVERIFY(go.open(QIODevice::WriteOnly));
+        go.close();
+        QTRY_COMPARE_WITH_TIMEOUT(m_server->count("task.done"), 2, 10000);
+        QVERIFY(QFile::exists(dirA + "/a.glb"));
+
+        // The next use of B (from the cache) makes room: A, unused and older, goes.
+        m_server->send("task.assign", assignMessage(123, shaB, "b.glb", "1", "1"));
+        QTRY_COMPARE_WITH_TIMEOUT(m_server->count("task.done"), 3, 10000);
+        QCOMPARE(m_server->fileGets, 2);
+        QVERIFY(!QDir(dirA).exists());
+        QVERIFY(QFile::exists(dirB + "/b.glb"));
+    }
+
+    void retriesUploads()
+    {
+        QVERIFY(startAgent(fakeRenderer(m_dir->path())));
+        const QString sha = m_server->addFile("model bytes");
+        m_server->failNextPuts = 2;
+        m_server->send("task.assign", assignMessage(41, sha, "a.obj", "1", "1"));
+        QTRY_COMPARE_WITH_TIMEOUT(forTask("task.done", 41).size(), 1, 20000);
+        QCOMPARE(m_server->putRequests, 3);
+
+        m_server->failNextPuts = 1000;
+        m_server->send("task.assign", assignMessage(42, sha, "a.obj", "1", "1"));
+        QTRY_COMPARE_WITH_TIMEOUT(forTask("task.failed", 42).size(), 1, 20000);
+        QVERIFY2(taskError(42).contains("upload of frame_0001.png failed"),
+                 qPrintable(taskError(42)));
+        QVERIFY2(taskError(42).contains("HTTP 500"), qPrintable(taskError(42)));
+        QCOMPARE(m_server->putRequests, 3 + OutputUpload::kAttempts);
+    }
+
+    void failsOnInputProblems()
+    {
+        QVERIFY(startAgent(fakeRenderer(m_dir->path()), 2));
+        // Bytes that do not hash to the sha the task names.
+        const QString wrongSha = m_server->addFile("tampered", QString(64, 'b'));
+        m_server->send("task.assign", assignMessage(51, wrongSha, "a.glb", "1", "1"));
+        m_server->send("task.assign", assignMessage(52, QString(64, 'c'), "b.glb", "1", "1"));
+        QTRY_COMPARE_WITH_TIMEOUT(m_server->count("task.failed"), 2, 10000);
+        QVERIFY2(taskError(51).contains("hash check"), qPrintable(taskError(51)));
+        QVERIFY2(taskError(52).contains("404"), qPrintable(taskError(52)));
+        QVERIFY(!QFile::exists(cacheDir() + "/files/" + wrongSha + "/a.glb"));
+        QVERIFY(!QFile::exists(m_dir->filePath("args.txt"))); // no render was started
+    }
+
+    void childFailures_data()
+    {
+        QTest::addColumn<QString>("script");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("exit code")
+            << "echo loading\necho 'error: cannot import a.glb: bad magic' >&2\nexit 3"
+            << "exited with code 3: error: cannot import a.glb: bad magic";
+        QTest::newRow("crash") << "kill -SEGV $$"
+                               << "render process crashed";
+        QTest::newRow("missing frames") << "echo 'PROGRESS 1 1'\nexit 0"
+                                        << "reported 0 of 1 frames";
+        QTest::newRow("foreign output") << "echo 'FRAME 1 /etc/hostname'\nexec sleep 5"
+                                        << "unusable output";
+        QTest::newRow("no program") << ""
+                                    << "cannot start render process";
+    }
+
+    void childFailures()
+    {
+        QFETCH(QString, script);
+        QFETCH(QString, expected);
+        const QString program = script.isEmpty() ? m_dir->filePath("does-not-exist")
+                                                 : writeScript(m_dir->path(), "child.sh", script);
+        QVERIFY(startAgent(program));
+        const QString sha = m_server->addFile("model bytes");
+        m_server->send("task.assign", assignMessage(61, sha, "a.glb", "1", "1"));
+        QTRY_COMPARE_WITH_TIMEOUT(forTask("task.failed", 61).size(), 1, 10000);
+        QVERIFY2(taskError(61).contains(expected), qPrintable(taskError(61)));
+        QCOMPARE(forTask("task.done", 61).size(), 0);
+        QVERIFY(m_agent->runningTasks().isEmpty());
+        // The node lives on and still heartbeats over the same connection.
+        QCOMPARE(m_server->connections, 1);
+    }
+
+    void cancelKillsChild()
+    {
+        const QString pidFile = m_dir->filePath("pid");
+        QVERIFY(startAgent(writeScript(
+            m_dir->path(), "slow.sh",
+            QString("echo $$ > '%1'\necho 'PROGRESS 0.1 1'\nexec sleep 600\n").arg(pidFile))));
+        const QString sha = m_server->addFile("model bytes");
+        m_server->send("task.assign", assignMessage(71, sha, "a.glb", "1-10", "1-10"));
+        QTRY_COMPARE_WITH_TIMEOUT(forTask("task.progress", 71).size(), 1, 10000);
+        QFile f(pidFile);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const pid_t pid = pid_t(f.readAll().trimmed().toLongLong());
+        QVERIFY(pid > 0);
+        QVERIFY(isAlive(pid));
+        QCOMPARE(m_agent->runningTasks(), QList<qint64>{71});
+
+        m_server->send("task.cancel", {{"task", 71}});
+        QTRY_VERIFY_WITH_TIMEOUT(!isAlive(pid), 10000);
+        QVERIFY(m_agent->runningTasks().isEmpty());
+        QTRY_VERIFY(taskDirs().isEmpty());
+        QCOMPARE(forTask("task.done", 71).size() + forTask("task.failed", 71).size(), 0);
+    }
+
+    void runsSlotsInParallel()
+    {
+        // Each child waits for a "go" file, so both must have started before either ends.
+        const QString before = QString("touch \"%1/started-$$\"\n"
+                                       "while [ ! -e \"%1/go\" ]; do sleep 0.05; done")
+                                   .arg(m_dir->path());
+        QVERIFY(startAgent(fakeRenderer(m_dir->path(), before), 2));
+        const QString sha = m_server->addFile("model bytes");
+        m_server->send("task.assign", assignMessage(81, sha, "a.glb", "1", "1-2"));
+        m_server->send("task.assign", assignMessage(82, sha, "a.glb", "2", "1-2"));
+        QTRY_COMPARE_WITH_TIMEOUT(QDir(m_dir->path()).entryList({"started-*"}).size(), 2, 10000);
+        QCOMPARE(m_agent->runningTasks(), (QList<qint64>{81, 82}));
+        QCOMPARE(m_server->fileGets, 1); // both waited for one download
+
+        // A third task does not fit the two slots.
+        m_server->send("task.assign", assignMessage(83, sha, "a.glb", "3", "1-3"));
+        QTRY_COMPARE(forTask("task.failed", 83).size(), 1);
+        QVERIFY2(taskError(83).contains("no free slot"), qPrintable(taskError(83)));
+
+        QFile go(m_dir->filePath("go"));
+        QVERIFY(go.open(QIODevice::WriteOnly));
+        go.close();
+        QTRY_COMPARE_WITH_TIMEOUT(m_server->count("task.done"), 2, 20000);
+        QCOMPARE(m_server->uploads.size(), 2);
+    }
+
+    void keepsTasksAcrossReconnects()
+    {
+        const QString before = QString("echo started >> \"%1/starts\"\n"
+                                       "while [ ! -e \"%1/go\" ]; do sleep 0.05; done")
+                                   .arg(m_dir->path());
+        QVERIFY(startAgent(fakeRenderer(m_dir->path(), before)));
+        const QString sha = m_server->addFile("model bytes");
+        m_server->send("task.assign", assignMessage(101, sha, "a.glb", "1", "1"));
+        QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(m_dir->filePath("starts")), 10000);
+
+        // The task survives a dropped connection and is announced in the next hello.
+        m_server->dropConnection();
+        QTRY_COMPARE_WITH_TIMEOUT(m_server->count("hello"), 2, 10000);
+        QCOMPARE(m_server->messages("hello").last().data.value("running").toArray(),
+                 QJsonArray{101});
+        m_server->send("welcome", {{"protocol", 1}, {"node_id", 7}, {"heartbeat_s", 5}});
+        // Given back by the server: accepted again, but not started twice.
+        m_server->send("task.assign", assignMessage(101, sha, "a.glb", "1", "1"));
+        QTRY_COMPARE(forTask("task.accepted", 101).size(), 2);
+        QCOMPARE(m_agent->runningTasks(), QList<qint64>{101});
+
+        // It finishes while the node is connected but not yet welcomed: the report waits.
+        m_server->dropConnection();
+        QTRY_COMPARE_WITH_TIMEOUT(m_server->count("hello"), 3, 10000);
+        QFile go(m_dir->filePath("go"));
+        QVERIFY(go.open(QIODevice::WriteOnly));
+        go.close();
+        QTRY_VERIFY_WITH_TIMEOUT(m_agent->runningTasks().isEmpty(), 10000);
+        QCOMPARE(m_server->count("task.done"), 0);
+        m_server->send("welcome", {{"protocol", 1}, {"node_id", 7}, {"heartbeat_s", 5}});
+        QTRY_COMPARE(forTask("task.done", 101).size(), 1);
+        QFile starts(m_dir->filePath("starts"));
+        QVERIFY(starts.open(QIODevice::ReadOnly));
+        QCOMPARE(starts.readAll(), QByteArray("started\n"));
+    }
+
+    void childDiesWithKilledAgent()
+    {
+        // The child never writes, so only PR_SET_PDEATHSIG can end it when the agent is killed.
+        const QString pidFile = m_dir->filePath("pid");
+        const QString program = writeScript(
+            m_dir->path(), "silent.sh", QString("echo $$ > '%1'\nexec sleep 600\n").arg(pidFile));
+        QProcess host;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("FARM_AGENT_HOST_URL", m_server->url());
+        env.insert("FARM_AGENT_HOST_CACHE", cacheDir());
+        env.insert("FARM_AGENT_HOST_PROGRAM", program);
+        host.setProcessEnvironment(env);
+        host.start(QCoreApplication::applicationFilePath(), {});
+        QTRY_COMPARE_WITH_TIMEOUT(m_server->count("hello"), 1, 10000);
+        m_server->send("welcome", {{"protocol", 1}, {"node_id", 9}, {"heartbeat_s", 5}});
+        m_server->send("task.assign", assignMessage(95, m_server->addFile("x"), "a.glb", "1", "1"));
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(pidFile).size() > 0, 10000);
+        QFile f(pidFile);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const qint64 pid = f.readAll().trimmed().toLongLong();
+        QVERIFY(isAlive(pid));
+        host.kill();
+        QVERIFY(host.waitForFinished(10000));
+        QTRY_VERIFY_WITH_TIMEOUT(!isAlive(pid), 10000);
+    }
+
+    void stopKillsChildren()
+    {
+        const QString pidFile = m_dir->filePath("pid");
+        QVERIFY(startAgent(writeScript(m_dir->path(), "slow.sh",
+                                       QString("echo $$ > '%1'\nexec sleep 600\n").arg(pidFile))));
+        m_server->send("task.assign", assignMessage(91, m_server->addFile("x"), "a.glb", "1", "1"));
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(pidFile).size() > 0, 10000);
+        QFile f(pidFile);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const pid_t pid = pid_t(f.readAll().trimmed().toLongLong());
+        m_agent->stop();
+        QTRY_VERIFY_WITH_TIMEOUT(!isAlive(pid), 10000);
+        QTRY_VERIFY(!m_server->hasConnection());
+    }
+};
+
+// With FARM_AGENT_HOST_URL set this binary runs just an agent, so a test can SIGKILL the agent's
+// process and watch what happens to its children.
+static int runAgentHost()
+{
+    Agent agent(makeConfig(qEnvironmentVariable("FARM_AGENT_HOST_URL"),
+                           qEnvironmentVariable("FARM_AGENT_HOST_CACHE"),
+                           qEnvironmentVariable("FARM_AGENT_HOST_PROGRAM")));
+    agent.start();
+    return QCoreApplication::exec();
+}
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    if (qEnvironmentVariableIsSet("FARM_AGENT_HOST_URL"))
+        return runAgentHost();
+    TestAgent test;
+    QTEST_SET_MAIN_SOURCE_PATH
+    return QTest::qExec(&test, argc, argv);
+}
+#include "tst_agent.moc"
