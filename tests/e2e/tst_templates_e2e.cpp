@@ -141,7 +141,7 @@ private slots:
 
         const QHash<QString, QJsonObject> outputs = outputsOf(farm, job);
         for (int v = 0; v < kViews; ++v) {
-            for (const QString &f : {"rgb_%1.png", "mask_%1.png", "xyz_%1.npy", "depth_%1.png"}) {
+            for (const char *f : {"rgb_%1.png", "mask_%1.png", "xyz_%1.npy", "depth_%1.png"}) {
                 const QString name = QString(f).arg(v);
                 QVERIFY2(outputs.contains(name), qPrintable(name + " is missing"));
                 QCOMPARE(outputs[name].value("frame").toInt(-1), v); // the view index

@@ -163,7 +163,7 @@ private slots:
         for (const QJsonValue &v : forTask("task.done", 13).first().data.value("outputs").toArray())
             names.append(v.toString());
         for (int view = 0; view < 3; ++view)
-            for (const QString &f : {"rgb_%1.png", "mask_%1.png", "xyz_%1.npy", "depth_%1.png"})
+            for (const char *f : {"rgb_%1.png", "mask_%1.png", "xyz_%1.npy", "depth_%1.png"})
                 QVERIFY2(names.contains(QString(f).arg(view)), qPrintable(names.join(' ')));
         for (const char *f : {"cameras.json", "poses.npy", "intrinsics.npy"})
             QVERIFY2(names.contains(f), qPrintable(names.join(' ')));
