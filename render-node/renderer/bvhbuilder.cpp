@@ -112,7 +112,8 @@ public:
         Bvh bvh;
         if (m_refs.empty())
             return bvh;
-        build(0, 0, uint32_t(m_refs.size()), 0);
+        const Bounds all = boundsOf(0, uint32_t(m_refs.size()));
+        build(0, 0, uint32_t(m_refs.size()), 0, all);
         bvh.nodes.assign(m_nodes.get(), m_nodes.get() + m_nextNode.load());
         bvh.primIds.resize(m_refs.size());
         for (size_t i = 0; i < m_refs.size(); ++i)
@@ -121,22 +122,61 @@ public:
     }
 
 private:
-    void build(uint32_t nodeIndex, uint32_t begin, uint32_t end, int depth)
+    /// A range's primitive box and centroid box, the centroids doubled (lo + hi: halved once
+    /// per node instead of once per primitive).
+    struct Bounds
     {
-        Box4 bounds, centroidBounds;
-        for (uint32_t i = begin; i < end; ++i) {
-            const PrimRef &r = m_refs[i];
-            bounds.grow(r.lo, r.hi);
-            // Centroids doubled: lo + hi, halved once below instead of per primitive.
+        Box4 box;
+        Box4 centroids2;
+
+        void add(const PrimRef &r)
+        {
+            box.grow(r.lo, r.hi);
             alignas(16) float c[4];
 #if defined(__SSE2__)
-            _mm_store_ps(c, _mm_add_ps(_mm_load_ps(r.lo), _mm_load_ps(r.hi)));
+            const __m128 xyz = _mm_castsi128_ps(_mm_setr_epi32(-1, -1, -1, 0)); // not the id
+            _mm_store_ps(c, _mm_add_ps(_mm_and_ps(_mm_load_ps(r.lo), xyz),
+                                       _mm_and_ps(_mm_load_ps(r.hi), xyz)));
 #else
             for (int k = 0; k < 4; ++k)
                 c[k] = r.lo[k] + r.hi[k];
 #endif
-            centroidBounds.grow(c, c);
+            centroids2.grow(c, c);
         }
+    };
+
+    Bounds boundsOf(uint32_t begin, uint32_t end) const
+    {
+        Bounds b;
+        for (uint32_t i = begin; i < end; ++i)
+            b.add(m_refs[i]);
+        return b;
+    }
+
+    /// Partitions [begin, end) by `goesLeft`, growing each side's bounds on the way: the
+    /// children's bounds come out of this pass instead of another pass over their primitives.
+    template<typename Pred>
+    uint32_t partition(uint32_t begin, uint32_t end, Pred goesLeft, Bounds &left, Bounds &right)
+    {
+        PrimRef *l = m_refs.data() + begin, *r = m_refs.data() + end;
+        for (;;) {
+            while (l < r && goesLeft(*l))
+                left.add(*l++);
+            while (l < r && !goesLeft(r[-1]))
+                right.add(*--r);
+            if (l >= r)
+                break;
+            std::swap(*l, r[-1]);
+            left.add(*l++);
+            right.add(*--r);
+        }
+        return uint32_t(l - m_refs.data());
+    }
+
+    void build(uint32_t nodeIndex, uint32_t begin, uint32_t end, int depth, const Bounds &in)
+    {
+        const Box4 &bounds = in.box;
+        Box4 centroidBounds = in.centroids2;
         for (int a = 0; a < 3; ++a) {
             centroidBounds.lo[a] *= 0.5f;
             centroidBounds.hi[a] *= 0.5f;
@@ -163,30 +203,34 @@ private:
             return makeLeaf();
 
         uint32_t mid = begin + count / 2;
+        Bounds leftBounds, rightBounds;
         if (split.axis >= 0) {
             const int axis = split.axis;
             const float lo = centroidBounds.lo[axis];
             const float scale = kBins / (centroidBounds.hi[axis] - lo);
-            PrimRef *first = m_refs.data() + begin;
-            PrimRef *pivot = std::partition(first, m_refs.data() + end, [&](const PrimRef &r) {
-                return binOf(r.centroid(axis), lo, scale) <= split.bin;
-            });
-            mid = begin + uint32_t(pivot - first);
+            mid = partition(
+                begin, end,
+                [&](const PrimRef &r) { return binOf(r.centroid(axis), lo, scale) <= split.bin; },
+                leftBounds, rightBounds);
         }
-        if (mid == begin || mid == end) // no usable split: halve (coincident centroids)
+        if (split.axis < 0 || mid == begin || mid == end) {
+            // No usable split (coincident centroids): halve.
             mid = begin + count / 2;
+            leftBounds = boundsOf(begin, mid);
+            rightBounds = boundsOf(mid, end);
+        }
 
         const uint32_t left = m_nextNode.fetch_add(2);
         node.first = left;
         node.count = 0;
         if (count >= kParallelThreshold && takeThread()) {
-            std::thread worker([=, this] { build(left, begin, mid, depth + 1); });
-            build(left + 1, mid, end, depth + 1);
+            std::thread worker([=, this] { build(left, begin, mid, depth + 1, leftBounds); });
+            build(left + 1, mid, end, depth + 1, rightBounds);
             worker.join();
             m_spareThreads.fetch_add(1);
         } else {
-            build(left, begin, mid, depth + 1);
-            build(left + 1, mid, end, depth + 1);
+            build(left, begin, mid, depth + 1, leftBounds);
+            build(left + 1, mid, end, depth + 1, rightBounds);
         }
     }
 
@@ -202,6 +246,32 @@ private:
             usable[a] = extent > 0.f;
             scale[a] = usable[a] ? kBins / extent : 0.f;
         }
+#if defined(__SSE2__)
+        // The three bin indices at once, with binOf's arithmetic: ((lo + hi) * 0.5 - lo) * scale,
+        // clamped to [0, kBins - 1] in float before truncating (same result as clamping after).
+        const __m128 lo4 = _mm_setr_ps(lo[0], lo[1], lo[2], 0.f);
+        const __m128 scale4 = _mm_setr_ps(scale[0], scale[1], scale[2], 0.f);
+        const __m128 half = _mm_set1_ps(0.5f), zero = _mm_setzero_ps();
+        const __m128 maxBin = _mm_set1_ps(float(kBins - 1));
+        const __m128 xyzMask = _mm_castsi128_ps(_mm_setr_epi32(-1, -1, -1, 0));
+        for (uint32_t i = begin; i < end; ++i) {
+            const PrimRef &r = m_refs[i];
+            const __m128 rlo = _mm_load_ps(r.lo), rhi = _mm_load_ps(r.hi);
+            // Lane 3 holds the id's bits (a denormal as a float: slow arithmetic): zero it.
+            const __m128 c =
+                _mm_mul_ps(_mm_add_ps(_mm_and_ps(rlo, xyzMask), _mm_and_ps(rhi, xyzMask)), half);
+            const __m128 f =
+                _mm_min_ps(_mm_max_ps(_mm_mul_ps(_mm_sub_ps(c, lo4), scale4), zero), maxBin);
+            alignas(16) int32_t index[4];
+            _mm_store_si128(reinterpret_cast<__m128i *>(index), _mm_cvttps_epi32(f));
+            for (int a = 0; a < 3; ++a) {
+                Bin &b = bins[a][index[a]];
+                _mm_store_ps(b.box.lo, _mm_min_ps(_mm_load_ps(b.box.lo), rlo));
+                _mm_store_ps(b.box.hi, _mm_max_ps(_mm_load_ps(b.box.hi), rhi));
+                ++b.count;
+            }
+        }
+#else
         for (uint32_t i = begin; i < end; ++i) {
             const PrimRef &r = m_refs[i];
             for (int a = 0; a < 3; ++a) {
@@ -210,6 +280,7 @@ private:
                 ++b.count;
             }
         }
+#endif
         Split best;
         for (int axis = 0; axis < 3; ++axis) {
             if (!usable[axis])

@@ -9,7 +9,7 @@ namespace farm::render {
 
 bool renderCpu(const Scene &scene, const Camera &camera, const RenderParams &params,
                Framebuffer &out, int threads, const TileProgress &progress,
-               const std::atomic<bool> *cancel)
+               const std::atomic<bool> *cancel, AovBuffers *aovs)
 {
     constexpr int kTile = 32;
     out = Framebuffer(params.width, params.height);
@@ -21,6 +21,12 @@ bool renderCpu(const Scene &scene, const Camera &camera, const RenderParams &par
 
     const SceneView view = scene.view();
     const WideTracer tracer{&scene.wideBvh(), view};
+    const NocsFrame nocs = nocsFrameFor(scene);
+    if (aovs) {
+        aovs->width = params.width;
+        aovs->height = params.height;
+        aovs->pixels.assign(size_t(params.width) * size_t(params.height), AovSample());
+    }
     std::atomic<int> nextTile{0};
     std::atomic<bool> canceled{false};
     int done = 0;
@@ -42,6 +48,11 @@ bool renderCpu(const Scene &scene, const Camera &camera, const RenderParams &par
             for (int y = y0; y < y1; ++y)
                 for (int x = x0; x < x1; ++x)
                     out.at(x, y) = renderPixel(tracer, view, camera, params, x, y);
+            if (aovs)
+                for (int y = y0; y < y1; ++y)
+                    for (int x = x0; x < x1; ++x)
+                        aovs->pixels[size_t(y) * size_t(params.width) + size_t(x)] = computeAov(
+                            tracer, view, camera, nocs, params.width, params.height, x, y);
             std::lock_guard lock(progressMutex);
             ++done;
             if (progress)

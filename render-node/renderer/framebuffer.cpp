@@ -1,5 +1,7 @@
 #include "framebuffer.h"
 
+#include "pngwriter.h"
+
 #include <QDir>
 #include <QFileInfo>
 #include <QImageWriter>
@@ -98,17 +100,34 @@ Result<void> writeImage(const Framebuffer &fb, const QString &path, int bitDepth
     if (!QDir().mkpath(info.absolutePath()))
         return makeError("write_failed",
                          QStringLiteral("cannot create directory %1").arg(info.absolutePath()));
+    if (format == "png") {
+        // Our own encoder (see pngwriter.h): QImageWriter's PNG path was most of the time of
+        // writing a template set. 16-bit: RGB samples straight from the tone curve.
+        if (bitDepth == 16) {
+            const QImage image = toImage16(fb);
+            std::vector<uint16_t> rgb(size_t(fb.width) * size_t(fb.height) * 3);
+            for (int y = 0; y < fb.height; ++y) {
+                const auto *row = reinterpret_cast<const uint16_t *>(image.constScanLine(y));
+                uint16_t *out = rgb.data() + size_t(y) * size_t(fb.width) * 3;
+                for (int x = 0; x < fb.width; ++x)
+                    for (int c = 0; c < 3; ++c)
+                        out[3 * x + c] = row[4 * x + c];
+            }
+            return writePng({rgb.data(), fb.width, fb.height, 3, 16, 0}, info.absoluteFilePath());
+        }
+        const QImage image = toImage(fb);
+        return writePng(
+            {image.constBits(), fb.width, fb.height, 3, 8, size_t(image.bytesPerLine())},
+            info.absoluteFilePath());
+    }
     // QSaveFile: a reader (the agent uploading frames) never sees a half-written file.
     QSaveFile file(info.absoluteFilePath());
     if (!file.open(QIODevice::WriteOnly))
         return makeError("write_failed",
                          QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
     QImageWriter writer(&file, format);
-    if (format == "jpeg")
-        writer.setQuality(92);
-    else
-        writer.setQuality(kPngQuality);
-    if (!writer.write(bitDepth == 16 && format == "png" ? toImage16(fb) : toImage(fb))) {
+    writer.setQuality(92);
+    if (!writer.write(toImage(fb))) {
         file.cancelWriting();
         return makeError("write_failed",
                          QStringLiteral("cannot write %1: %2").arg(path, writer.errorString()));

@@ -27,10 +27,6 @@ struct Framebuffer
     const Vec3 &at(int x, int y) const { return pixels[size_t(y) * size_t(width) + size_t(x)]; }
 };
 
-/// Qt maps PNG "quality" q to zlib level (100 - q) * 9 / 91: 80 is level 1, several times faster
-/// than the default for a few percent larger files (template sets write hundreds of PNGs).
-constexpr int kPngQuality = 80;
-
 /// Filmic tone curve (Narkowicz's ACES fit) and sRGB encoding to 8 bits per channel.
 QImage toImage(const Framebuffer &fb);
 

@@ -45,21 +45,37 @@ FrameJob baseJob(const CliOptions &o, int frame, qsizetype index, qsizetype tota
     return job;
 }
 
+/// Renders a job and hands it to the writer thread; a write error of an earlier frame stops
+/// the run (its code is returned).
+int renderAndQueue(const Scene &scene, const FrameJob &job, const RenderOptions &options,
+                   FrameWriter &writer)
+{
+    RenderedFrame rendered;
+    const qsizetype index = job.index;
+    const LinePrinter print = [&writer, index](const QString &line) { writer.say(index, line); };
+    if (const int code = renderJob(scene, job, options, rendered, print); code != CliOk)
+        return code;
+    return writer.submit(std::move(rendered));
+}
+
 /// Template set: views 0..N-1 over the sphere, then the camera files.
 int renderViews(const Scene &scene, const CliOptions &o, const RenderOptions &options)
 {
     const QString dir = QFileInfo(o.output).absoluteFilePath();
     QList<Camera> cameras;
+    FrameWriter writer;
     for (int view = 0; view < o.views; ++view) {
         FrameJob job = baseJob(o, view, view, o.views);
         job.camera = templateCamera(scene.bounds(), view, o.views, o.width, o.height, job.params,
                                     o.rig.fovYDegrees);
         job.naming = viewNaming(dir, view);
         job.rgbPath = job.naming(QStringLiteral("rgb"), QStringLiteral("png"));
-        if (const int code = renderAndWrite(scene, job, options); code != CliOk)
+        if (const int code = renderAndQueue(scene, job, options, writer); code != CliOk)
             return code;
         cameras.append(job.camera);
     }
+    if (const int code = writer.finish(); code != CliOk)
+        return code;
     Result<QStringList> files = writeCameraFiles(dir, cameras, o.width, o.height);
     if (!files)
         return fail(CliRenderFailed, files.error().message);
@@ -151,15 +167,16 @@ int runRenderCli(const QStringList &args)
         return renderViews(scene, o, options);
     const QList<int> &frames = o.frames.frames();
     const bool multiple = frames.size() > 1;
+    FrameWriter writer;
     for (qsizetype i = 0; i < frames.size(); ++i) {
         FrameJob job = baseJob(o, frames[i], i, frames.size());
         job.camera = frameCamera(scene.bounds(), o.rig, job.frame, o.width, o.height, job.params);
         job.rgbPath = QFileInfo(frameOutputPath(o.output, job.frame, multiple)).absoluteFilePath();
         job.naming = siblingNaming(job.rgbPath);
-        if (const int code = renderAndWrite(scene, job, options); code != CliOk)
+        if (const int code = renderAndQueue(scene, job, options, writer); code != CliOk)
             return code;
     }
-    return CliOk;
+    return writer.finish();
 }
 
 } // namespace farm::render

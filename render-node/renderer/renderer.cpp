@@ -53,6 +53,9 @@ Result<Framebuffer> renderFrame(const Scene &scene, const Camera &camera,
 #if FARM_HAVE_CUDA
         if (cudaUsable(&why) && renderCuda(scene, camera, params, options.gpu, fb, why)) {
             r.device = Device::Cuda;
+            if (options.aovs)
+                *options.aovs =
+                    renderAovs(scene, camera, params.width, params.height, options.threads);
             r.renderMs = double(timer.nsecsElapsed()) / 1e6;
             if (progress)
                 progress(1.0);
@@ -71,7 +74,7 @@ Result<Framebuffer> renderFrame(const Scene &scene, const Camera &camera,
             if (progress)
                 progress(double(done) / double(total));
         },
-        options.cancel);
+        options.cancel, options.aovs);
     if (!finished)
         return makeError("canceled", QStringLiteral("rendering was canceled"));
     r.device = Device::Cpu;

@@ -2,6 +2,7 @@
 
 #include "framebuffer.h"
 #include "framing.h"
+#include "passes.h"
 #include "scene.h"
 
 #include <atomic>
@@ -17,6 +18,10 @@ struct RenderOptions
     int threads = 0; // CPU threads, <= 0: every core
     int gpu = 0;     // CUDA device index
     const std::atomic<bool> *cancel = nullptr;
+    /// When set, the first-hit data passes (renderAovs) are filled in the same pass: on the CPU
+    /// tile by tile next to the beauty pixels (no second sweep over the threads), after a CUDA
+    /// frame on the CPU.
+    AovBuffers *aovs = nullptr;
 };
 
 /// What actually ran: a CUDA request falls back to the CPU when no GPU is usable.

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <thread>
 
 namespace farm::render {
 namespace {
@@ -100,7 +101,9 @@ TriangleMesh sanitize(TriangleMesh in, size_t &dropped)
 }
 
 /// Copies the per-triangle data of `src` into BVH slot order.
-void reorder(const TriangleMesh &src, const std::vector<uint32_t> &primIds, TriangleMesh &dst)
+/// `threads` as in BvhBuildOptions (1: this thread only).
+void reorder(const TriangleMesh &src, const std::vector<uint32_t> &primIds, TriangleMesh &dst,
+             int threads)
 {
     const size_t n = primIds.size();
     dst.positions.resize(3 * n);
@@ -110,7 +113,7 @@ void reorder(const TriangleMesh &src, const std::vector<uint32_t> &primIds, Tria
     dst.uvs.resize(src.uvs.empty() ? 0 : 6 * n);
     dst.tangents.resize(src.tangents.empty() ? 0 : 3 * n);
     dst.tangentSigns.resize(src.tangents.empty() ? 0 : 3 * n);
-    for (size_t slot = 0; slot < n; ++slot) {
+    auto copySlot = [&](size_t slot) {
         const size_t from = primIds[slot];
         dst.materialIds[slot] = src.materialIds[from];
         for (int k = 0; k < 3; ++k) {
@@ -126,6 +129,18 @@ void reorder(const TriangleMesh &src, const std::vector<uint32_t> &primIds, Tria
                 dst.tangents[3 * slot + k] = src.tangents[3 * from + k];
                 dst.tangentSigns[3 * slot + k] = src.tangentSigns[3 * from + k];
             }
+    };
+    // Random reads from src: split over two threads for big meshes (the slots are disjoint).
+    auto copyRange = [&](size_t begin, size_t end) {
+        for (size_t slot = begin; slot < end; ++slot)
+            copySlot(slot);
+    };
+    if (n >= 65536 && threads != 1 && std::thread::hardware_concurrency() > 1) {
+        std::thread half(copyRange, size_t(0), n / 2);
+        copyRange(n / 2, n);
+        half.join();
+    } else {
+        copyRange(0, n);
     }
 }
 
@@ -150,7 +165,7 @@ Result<Scene> Scene::fromTriangles(TriangleMesh mesh, int threads)
     Bvh bvh = buildBvh(clean.positions.data(), n, options);
 
     // Store triangles in leaf order so a leaf reads one contiguous block.
-    reorder(clean, bvh.primIds, scene.m_mesh);
+    reorder(clean, bvh.primIds, scene.m_mesh, threads);
     scene.m_mesh.materials = std::move(clean.materials);
     scene.m_mesh.textures = std::move(clean.textures);
     for (const Texture &t : scene.m_mesh.textures)

@@ -24,10 +24,12 @@ public:
         if (m_view.nodeCount == 0)
             return {};
         m_out.nodes.reserve(m_view.nodeCount / 2 + 1);
+        m_out.packets.reserve(m_view.triangleCount / 4 + 1); // the least packets possible
         const BvhNode &root = m_view.nodes[0];
         if (root.count > 0) { // a single leaf: wrap it so traversal always starts at a node
             m_out.nodes.emplace_back();
-            fill(0, {0u});
+            const uint32_t only[1] = {0u};
+            fill(0, only, 1);
         } else {
             collapse(0);
         }
@@ -39,12 +41,13 @@ private:
     uint32_t collapse(uint32_t index)
     {
         const BvhNode &n = m_view.nodes[index];
-        std::vector<uint32_t> children{n.first, n.first + 1};
-        while (children.size() < 4) {
+        uint32_t children[4] = {n.first, n.first + 1, 0, 0}; // no heap: one call per node
+        size_t size = 2;
+        while (size < 4) {
             // Open the interior child with the largest surface: it is the likeliest to be hit.
             int best = -1;
             float bestArea = -1.f;
-            for (size_t i = 0; i < children.size(); ++i) {
+            for (size_t i = 0; i < size; ++i) {
                 const BvhNode &c = m_view.nodes[children[i]];
                 if (c.count == 0 && halfArea(c) > bestArea) {
                     bestArea = halfArea(c);
@@ -55,15 +58,15 @@ private:
                 break;
             const uint32_t opened = children[size_t(best)];
             children[size_t(best)] = m_view.nodes[opened].first;
-            children.push_back(m_view.nodes[opened].first + 1);
+            children[size++] = m_view.nodes[opened].first + 1;
         }
         const uint32_t me = uint32_t(m_out.nodes.size());
         m_out.nodes.emplace_back();
-        fill(me, children);
+        fill(me, children, size);
         return me;
     }
 
-    void fill(uint32_t me, const std::vector<uint32_t> &children)
+    void fill(uint32_t me, const uint32_t *children, size_t size)
     {
         WideNode node;
         for (int i = 0; i < 4; ++i) {
@@ -74,7 +77,7 @@ private:
             node.child[i] = WideNode::kEmpty;
             node.count[i] = 0;
         }
-        for (size_t i = 0; i < children.size(); ++i) {
+        for (size_t i = 0; i < size; ++i) {
             const BvhNode &c = m_view.nodes[children[i]];
             for (int a = 0; a < 3; ++a) {
                 node.box[2 * a][i] = c.lo[a];

@@ -16,9 +16,15 @@ struct Entry
 
 /// Calls visit(lane, t, b1, b2) for each lane of the packets that the ray hits within the
 /// current tMax (re-read through `tMax` for every lane, since visiting may shrink it).
+#if defined(__GNUC__)
+#define FARM_INLINE inline __attribute__((always_inline)) // so each target clone gets its own
+#else
+#define FARM_INLINE inline
+#endif
+
 template<typename Visit>
-bool forEachPacketHit(const WideBvh &bvh, uint32_t first, uint32_t count, const PreparedRay &r,
-                      const float &tMax, Visit &&visit)
+FARM_INLINE bool forEachPacketHit(const WideBvh &bvh, uint32_t first, uint32_t count,
+                                  const PreparedRay &r, const float &tMax, Visit &&visit)
 {
     for (uint32_t p = first; p < first + count; ++p) {
         const TrianglePacket &pk = bvh.packets[p];
@@ -60,6 +66,9 @@ bool forEachPacketHit(const WideBvh &bvh, uint32_t first, uint32_t count, const 
         __m128 ok = _mm_andnot_ps(_mm_and_ps(neg, pos), _mm_cmpneq_ps(det, z));
         ok = _mm_and_ps(ok, _mm_cmpgt_ps(signedT, z));
         ok = _mm_and_ps(ok, _mm_cmple_ps(signedT, _mm_mul_ps(tMaxV, absDet)));
+        // Most packets miss: skip the division (the slowest step) unless a lane can still hit.
+        if (!((_mm_movemask_ps(ok) & laneMask) | zero))
+            continue;
         const __m128 inv = _mm_div_ps(_mm_set1_ps(1.f), det);
         const __m128 tv = _mm_mul_ps(tScaled, inv);
         ok = _mm_and_ps(ok, _mm_cmple_ps(tv, tMaxV));
@@ -121,8 +130,8 @@ struct WideRay
 };
 
 /// Entry distances of the four children into tNear; returns the mask of boxes hit.
-inline int intersectChildren(const WideNode &n, const WideRay &w, const PreparedRay &r, float tMax,
-                             float tNear[4])
+FARM_INLINE int intersectChildren(const WideNode &n, const WideRay &w, const PreparedRay &r,
+                                  float tMax, float tNear[4])
 {
 #if defined(__SSE2__)
     (void)r;
@@ -160,57 +169,77 @@ inline int intersectChildren(const WideNode &n, const WideRay &w, const Prepared
 /// children nearest first (closest hit); unordered tests leaves as soon as their box is hit and
 /// skips the sorting (shadow rays only need some hit).
 template<bool Ordered, typename Visit>
-bool traverse(const WideBvh &bvh, const PreparedRay &r, const float &tMax, Visit &&visit)
+FARM_INLINE bool traverse(const WideBvh &bvh, const PreparedRay &r, const float &tMax,
+                          Visit &&visit)
 {
     if (bvh.nodes.empty())
         return false;
     const WideRay w(r);
     Entry stack[kWideStack];
     int top = 0;
-    stack[top++] = Entry{0, 0, 0.f};
-    while (top > 0) {
-        const Entry e = stack[--top];
-        if (e.t > tMax)
-            continue; // a closer hit was found since this entry was pushed
-        if (e.count > 0) {
+    Entry e{0, 0, 0.f};
+    for (;;) {
+        // The nearest child hit by the previous node is visited next without a stack round trip.
+        bool descend = false;
+        if (e.t > tMax) {
+            // a closer hit was found since this entry was pushed
+        } else if (e.count > 0) {
             if (forEachPacketHit(bvh, e.index, e.count, r, tMax, visit))
                 return true;
-            continue;
-        }
-        const WideNode &n = bvh.nodes[e.index];
-        float tNear[4];
-        int mask = intersectChildren(n, w, r, tMax, tNear);
-        Entry hits[4];
-        int k = 0;
-        while (mask) {
-            const int i = __builtin_ctz(unsigned(mask));
-            mask &= mask - 1;
-            if (n.child[i] == WideNode::kEmpty)
-                continue;
-            const Entry h{n.child[i], n.count[i], tNear[i]};
-            if constexpr (!Ordered) {
-                if (h.count > 0) {
-                    if (forEachPacketHit(bvh, h.index, h.count, r, tMax, visit))
-                        return true;
-                } else if (top < kWideStack) {
-                    stack[top++] = h;
+        } else {
+            const WideNode &n = bvh.nodes[e.index];
+            float tNear[4];
+            int mask = intersectChildren(n, w, r, tMax, tNear);
+            Entry hits[4];
+            int k = 0;
+            while (mask) {
+                const int i = __builtin_ctz(unsigned(mask));
+                mask &= mask - 1;
+                if (n.child[i] == WideNode::kEmpty)
+                    continue;
+                const Entry h{n.child[i], n.count[i], tNear[i]};
+                if constexpr (!Ordered) {
+                    if (h.count > 0) {
+                        if (forEachPacketHit(bvh, h.index, h.count, r, tMax, visit))
+                            return true;
+                    } else {
+                        hits[k++] = h; // interior: unsorted, the last one is visited next
+                    }
+                    continue;
                 }
-                continue;
+                int j = k++;
+                for (; j > 0 && hits[j - 1].t < h.t; --j) // far to near: the nearest is last
+                    hits[j] = hits[j - 1];
+                hits[j] = h;
             }
-            int j = k++;
-            for (; j > 0 && hits[j - 1].t < h.t; --j) // far to near, so the nearest pops first
-                hits[j] = hits[j - 1];
-            hits[j] = h;
+            if (k > 0) {
+                for (int j = 0; j < k - 1 && top < kWideStack; ++j)
+                    stack[top++] = hits[j];
+                e = hits[k - 1];
+                descend = true;
+            }
         }
-        for (int j = 0; j < k && top < kWideStack; ++j)
-            stack[top++] = hits[j];
+        if (!descend) {
+            if (top == 0)
+                break;
+            e = stack[--top];
+        }
     }
     return false;
 }
 
 } // namespace
 
-Hit intersectClosestWide(const WideBvh &bvh, const SceneView &view, const Ray &ray)
+// x86-64 builds get an AVX2 copy of both traversals (three-operand VEX encoding; the kernel's
+// 4-wide arithmetic is unchanged and "avx2" does not enable FMA, so hits stay bit-identical),
+// picked at load time by the CPU: no -march flag, the binary still runs on any x86-64.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define FARM_WIDE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define FARM_WIDE_CLONES
+#endif
+
+FARM_WIDE_CLONES Hit intersectClosestWide(const WideBvh &bvh, const SceneView &view, const Ray &ray)
 {
     Hit hit;
     hit.t = ray.tMax;
@@ -224,7 +253,7 @@ Hit intersectClosestWide(const WideBvh &bvh, const SceneView &view, const Ray &r
     return hit;
 }
 
-bool intersectAnyWide(const WideBvh &bvh, const SceneView &view, const Ray &ray)
+FARM_WIDE_CLONES bool intersectAnyWide(const WideBvh &bvh, const SceneView &view, const Ray &ray)
 {
     (void)view;
     const PreparedRay r(ray);

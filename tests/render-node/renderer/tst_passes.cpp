@@ -2,6 +2,7 @@
 // the files (16-bit PNG, EXR, .npy) hold what the buffers hold.
 #include "framing.h"
 #include "passes.h"
+#include "renderer.h"
 #include "templateviews.h"
 
 #include <QFile>
@@ -68,6 +69,45 @@ private slots:
             QVERIFY(std::fabs(length(s.normal) - 1.f) < 1e-3f);
         }
         QVERIFY(hits > kW * kH / 10);
+    }
+
+    void fusedWithBeautyPass()
+    {
+        // RenderOptions::aovs (what the render command uses) gives exactly renderAovs' buffers,
+        // whatever the thread count, and leaves the beauty image unchanged.
+        const Camera camera = cameraFor(3);
+        const AovBuffers alone = renderAovs(*m_scene, camera, kW, kH, 2);
+        RenderParams params;
+        params.width = kW;
+        params.height = kH;
+        params.spp = 1;
+        RenderOptions plain;
+        plain.threads = 2;
+        const Result<Framebuffer> reference = renderFrame(*m_scene, camera, params, plain);
+        QVERIFY(reference.ok());
+        for (int threads : {1, 3}) {
+            AovBuffers fused;
+            RenderOptions options;
+            options.threads = threads;
+            options.aovs = &fused;
+            const Result<Framebuffer> fb = renderFrame(*m_scene, camera, params, options);
+            QVERIFY(fb.ok());
+            QCOMPARE(fused.width, kW);
+            QCOMPARE(fused.height, kH);
+            QCOMPARE(fused.pixels.size(), alone.pixels.size());
+            for (size_t i = 0; i < alone.pixels.size(); ++i) {
+                const AovSample &a = alone.pixels[i], &b = fused.pixels[i];
+                QCOMPARE(b.hit, a.hit);
+                QCOMPARE(b.depth, a.depth);
+                for (int c = 0; c < 3; ++c) {
+                    QCOMPARE(b.nocs[c], a.nocs[c]);
+                    QCOMPARE(b.normal[c], a.normal[c]);
+                    QCOMPARE(b.albedo[c], a.albedo[c]);
+                }
+            }
+            QVERIFY(std::memcmp(fb->pixels.data(), reference->pixels.data(),
+                                reference->pixels.size() * sizeof(Vec3)) == 0);
+        }
     }
 
     void nocsAgreesAcrossViews()
