@@ -124,6 +124,13 @@ bool render(const SceneView &hostScene, const Camera &camera, const RenderParams
                         why) ||
         !buffers.upload(hostScene.materials, size_t(hostScene.materialCount), scene.materials, why))
         return false;
+    if (hostScene.lightCount > 0 &&
+        (!buffers.upload(hostScene.lightSlots, size_t(hostScene.lightCount), scene.lightSlots,
+                         why) ||
+         !buffers.upload(hostScene.lightCdf, size_t(hostScene.lightCount), scene.lightCdf, why) ||
+         !buffers.upload(hostScene.lightAreaPdf, size_t(hostScene.triangleCount),
+                         scene.lightAreaPdf, why)))
+        return false;
     if (hostScene.uvs && !buffers.upload(hostScene.uvs, vertices * 2, scene.uvs, why))
         return false;
     if (hostScene.tangents &&

@@ -59,8 +59,15 @@ Camera frameCamera(const Aabb &bounds, const CameraRig &rig, int frame, int widt
                    RenderParams &params)
 {
     const float aspect = float(width) / float(std::max(1, height));
-    if (rig.mode == CameraMode::LookAt) {
+    if (rig.mode == CameraMode::LookAt || rig.mode == CameraMode::Pose) {
         Camera camera = lookAt(rig.eye, rig.target, rig.up, rig.fovYDegrees, aspect);
+        if (rig.mode == CameraMode::Pose) {
+            // Taken as given (validated orthonormal), so a pose printed from a look-at camera
+            // renders the same image bit for bit.
+            camera.u = rig.poseU;
+            camera.v = rig.poseV;
+            camera.w = rig.poseW;
+        }
         // Key light from above the camera's left shoulder.
         params.sunDirection = normalize(camera.w + camera.v * 0.8f - camera.u * 0.5f);
         return camera;

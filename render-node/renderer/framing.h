@@ -5,7 +5,7 @@
 
 namespace farm::render {
 
-enum class CameraMode { Still, Turntable, LookAt };
+enum class CameraMode { Still, Turntable, LookAt, Pose };
 
 /// How the camera is placed around the model.
 struct CameraRig
@@ -21,6 +21,11 @@ struct CameraRig
     Vec3 eye{0.f, 0.f, 1.f}; // LookAt: explicit pose
     Vec3 target{0.f};
     Vec3 up{0.f, 1.f, 0.f};
+    // Pose: camera-to-world rotation columns (OpenGL convention: u right, v up, the camera
+    // looks down -w), used as given with `eye` as the position.
+    Vec3 poseU{1.f, 0.f, 0.f};
+    Vec3 poseV{0.f, 1.f, 0.f};
+    Vec3 poseW{0.f, 0.f, 1.f};
 };
 
 /// Azimuth of the camera around +Y for a frame: still uses the fixed 3/4 angle, turntable adds

@@ -117,7 +117,7 @@ int runRenderCli(const QStringList &args)
                                  QStringLiteral("Model file (anything Assimp reads)."));
     addRenderOptions(parser);
     const QCommandLineOption help = parser.addHelpOption();
-    QStringList argv = args;
+    QStringList argv = withOptionalValues(args);
     argv.prepend(QStringLiteral("render"));
     if (!parser.parse(argv))
         return fail(CliBadArguments, parser.errorText());
@@ -147,6 +147,10 @@ int runRenderCli(const QStringList &args)
 
     for (const QString &warning : st.warnings)
         printLine(QStringLiteral("warning: %1").arg(warning));
+    if (o.cameraFromFile >= 0) {
+        if (const QString problem = applyFileCamera(scene, o); !problem.isEmpty())
+            return fail(CliBadArguments, problem);
+    }
 
     std::optional<Environment> environment;
     if (!o.environment.isEmpty()) {

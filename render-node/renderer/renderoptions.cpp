@@ -1,5 +1,7 @@
 #include "renderoptions.h"
 
+#include "scene.h"
+
 #include <QRegularExpression>
 
 #include <cmath>
@@ -22,7 +24,102 @@ std::optional<qint64> parseInt(const QString &text, qint64 lo, qint64 hi)
     return v;
 }
 
+/// Comma-separated finite floats; nullopt when any part is not one.
+std::optional<std::vector<float>> parseFloats(const QString &text)
+{
+    std::vector<float> v;
+    for (const QString &part : text.split(QLatin1Char(','))) {
+        bool ok = false;
+        const float f = part.trimmed().toFloat(&ok);
+        if (!ok || !std::isfinite(f))
+            return std::nullopt;
+        v.push_back(f);
+    }
+    return v;
+}
+
+// How far a --pose rotation may be from orthonormal: enough for matrices printed with a few
+// decimals, small enough that the image is not visibly sheared (the columns are used as given).
+constexpr float kPoseTolerance = 1e-3f;
+
+/// Reads a row-major camera-to-world 4x4 (OpenGL convention) into `rig`; returns the problem.
+QString readPose(const QString &text, CameraRig &rig)
+{
+    const std::optional<std::vector<float>> m = parseFloats(text);
+    if (!m || m->size() != 16)
+        return QStringLiteral("--pose must be 16 comma-separated finite numbers (row-major "
+                              "camera-to-world 4x4), got '%1'")
+            .arg(text);
+    const auto at = [&m](int row, int col) { return (*m)[size_t(row * 4 + col)]; };
+    const auto column = [&at](int col) { return Vec3(at(0, col), at(1, col), at(2, col)); };
+    if (std::fabs(at(3, 0)) > kPoseTolerance || std::fabs(at(3, 1)) > kPoseTolerance ||
+        std::fabs(at(3, 2)) > kPoseTolerance || std::fabs(at(3, 3) - 1.f) > kPoseTolerance)
+        return QStringLiteral("--pose: the last row must be 0,0,0,1");
+    const Vec3 u = column(0), v = column(1), w = column(2);
+    const bool unit = std::fabs(dot(u, u) - 1.f) <= kPoseTolerance &&
+                      std::fabs(dot(v, v) - 1.f) <= kPoseTolerance &&
+                      std::fabs(dot(w, w) - 1.f) <= kPoseTolerance;
+    const bool orthogonal = std::fabs(dot(u, v)) <= kPoseTolerance &&
+                            std::fabs(dot(u, w)) <= kPoseTolerance &&
+                            std::fabs(dot(v, w)) <= kPoseTolerance;
+    if (!unit || !orthogonal)
+        return QStringLiteral("--pose: the rotation part (upper-left 3x3) must be orthonormal "
+                              "(tolerance %1)")
+            .arg(double(kPoseTolerance));
+    if (dot(cross(u, v), w) < 0.f)
+        return QStringLiteral("--pose: the rotation part must be a rotation (determinant +1), "
+                              "not a reflection");
+    rig.mode = CameraMode::Pose;
+    rig.eye = column(3);
+    rig.poseU = u;
+    rig.poseV = v;
+    rig.poseW = w;
+    rig.target = rig.eye - w; // only for a well-defined look-at basis underneath
+    rig.up = v;
+    return {};
+}
+
 } // namespace
+
+QStringList withOptionalValues(const QStringList &args)
+{
+    static const QRegularExpression number(QStringLiteral("^\\d+$"));
+    QStringList out;
+    for (qsizetype i = 0; i < args.size(); ++i) {
+        out.append(args[i]);
+        if (args[i] == QLatin1String("--camera-from-file") &&
+            (i + 1 == args.size() || !number.match(args[i + 1]).hasMatch()))
+            out.append(QStringLiteral("0"));
+    }
+    return out;
+}
+
+QString applyFileCamera(const Scene &scene, CliOptions &o)
+{
+    const std::vector<SceneCamera> &cameras = scene.cameras();
+    if (cameras.empty())
+        return QStringLiteral("--camera-from-file: %1 holds no camera").arg(o.input);
+    if (size_t(o.cameraFromFile) >= cameras.size())
+        return QStringLiteral("--camera-from-file: camera %1 does not exist (%2 holds %3)")
+            .arg(o.cameraFromFile)
+            .arg(o.input)
+            .arg(cameras.size());
+    const SceneCamera &c = cameras[size_t(o.cameraFromFile)];
+    if (!(c.fovYDegrees >= 1.f && c.fovYDegrees <= 170.f))
+        return QStringLiteral("--camera-from-file: camera %1 ('%2') is orthographic, degenerate "
+                              "or has a field of view outside 1..170 degrees")
+            .arg(o.cameraFromFile)
+            .arg(c.name);
+    o.rig.mode = CameraMode::Pose;
+    o.rig.eye = c.position;
+    o.rig.poseW = normalize(c.forward * -1.f);
+    o.rig.poseV = c.up;
+    o.rig.poseU = normalize(cross(c.up, o.rig.poseW));
+    o.rig.target = c.position + c.forward;
+    o.rig.up = c.up;
+    o.rig.fovYDegrees = c.fovYDegrees;
+    return {};
+}
 
 void addRenderOptions(QCommandLineParser &parser)
 {
@@ -43,6 +140,13 @@ void addRenderOptions(QCommandLineParser &parser)
         {"bounces", "Maximum path length in bounces (0..64, default 4).", "n"},
         {"bit-depth", "Bits per channel of PNG images: 8 (default) or 16.", "bits"},
         {"look-at", "Explicit camera: EX,EY,EZ,TX,TY,TZ[,UX,UY,UZ] in model units.", "pose"},
+        {"pose",
+         "Explicit camera: row-major camera-to-world 4x4 M00,M01,...,M33 (OpenGL convention: "
+         "looks down -Z, +Y up).",
+         "matrix"},
+        {"camera-from-file",
+         "Render from camera INDEX (default 0) stored in the model file (e.g. glTF cameras).",
+         "index"},
         {"fov", "Vertical field of view in degrees (default 40).", "deg"},
         {"env", "Equirectangular environment map (.exr or .hdr) replacing the sky and sun.",
          "file"},
@@ -200,6 +304,24 @@ QString readOptions(const QCommandLineParser &p, CliOptions &o)
             o.rig.up = Vec3(v[6], v[7], v[8]);
         if (length(o.rig.eye - o.rig.target) <= 0.f || length(o.rig.up) <= 0.f)
             return QStringLiteral("--look-at needs distinct eye and target and a non-zero up");
+    }
+    if (p.isSet("pose")) {
+        if (p.isSet("look-at") || p.isSet("turntable") || p.isSet("views"))
+            return QStringLiteral("--pose cannot be combined with --look-at, --turntable or "
+                                  "--views");
+        if (const QString problem = readPose(p.value("pose"), o.rig); !problem.isEmpty())
+            return problem;
+    }
+    if (p.isSet("camera-from-file")) {
+        const auto index = parseInt(p.value("camera-from-file"), 0, 100000);
+        if (!index)
+            return QStringLiteral("--camera-from-file takes a camera index 0..100000, got '%1'")
+                .arg(p.value("camera-from-file"));
+        if (p.isSet("look-at") || p.isSet("pose") || p.isSet("turntable") || p.isSet("views") ||
+            p.isSet("fov"))
+            return QStringLiteral("--camera-from-file cannot be combined with --look-at, --pose, "
+                                  "--turntable, --views or --fov");
+        o.cameraFromFile = int(*index);
     }
     o.rig.cycleFirst = o.frames.frames().first();
     o.rig.cycleCount = o.frames.frames().last() - o.frames.frames().first() + 1;

@@ -33,7 +33,18 @@ struct CliOptions
     float environmentIntensity = 1.f;
     EnvironmentView environmentView; // set once the map is loaded
     int bitDepth = 8;
+    int cameraFromFile = -1; // >= 0: index of the model file's camera to render from
 };
+
+class Scene;
+
+/// `--camera-from-file` takes an optional INDEX, which QCommandLineParser cannot express: this
+/// inserts the default "0" when the next argument is not a number.
+QStringList withOptionalValues(const QStringList &args);
+
+/// Turns the model file's camera `o.cameraFromFile` into an explicit pose in `o.rig`; returns
+/// the problem (no such camera, orthographic or degenerate), or an empty string.
+QString applyFileCamera(const Scene &scene, CliOptions &o);
 
 /// Adds the render command's options to `parser`.
 void addRenderOptions(QCommandLineParser &parser);

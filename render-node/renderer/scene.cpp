@@ -174,6 +174,7 @@ Result<Scene> Scene::fromTriangles(TriangleMesh mesh, int threads)
         scene.m_bounds.grow(p);
     scene.m_nodes = std::move(bvh.nodes);
     scene.m_primIds = std::move(bvh.primIds);
+    scene.buildEmitters();
     scene.m_wide = collapseBvh(scene.view());
     scene.m_stats.bvhBuildMs = double(timer.nsecsElapsed()) / 1e6;
     scene.m_stats.triangles = n;
@@ -181,6 +182,45 @@ Result<Scene> Scene::fromTriangles(TriangleMesh mesh, int threads)
     scene.m_stats.materials = scene.m_mesh.materials.size();
     scene.m_stats.textures = scene.m_mesh.textures.size();
     return scene;
+}
+
+void Scene::buildEmitters()
+{
+    // Pick probability ~ area x luminance of the emissive factor (an emissive texture only
+    // scales it, so every emitting point keeps a non-zero pdf).
+    const size_t n = m_mesh.triangleCount();
+    std::vector<double> power;
+    m_lightSlots.clear();
+    for (size_t slot = 0; slot < n; ++slot) {
+        const uint32_t id = m_mesh.materialIds.empty() ? 0u : m_mesh.materialIds[slot];
+        if (id >= m_mesh.materials.size())
+            continue;
+        const Vec3 e = m_mesh.materials[id].emissive;
+        const float luminance = 0.2126f * e.x + 0.7152f * e.y + 0.0722f * e.z;
+        const Vec3 *v = m_mesh.positions.data() + 3 * slot;
+        const double area = 0.5 * double(length(cross(v[1] - v[0], v[2] - v[0])));
+        const double w = double(luminance) * area;
+        if (!(w > 0.0) || !std::isfinite(w))
+            continue;
+        m_lightSlots.push_back(uint32_t(slot));
+        power.push_back(w);
+    }
+    m_lightCdf.clear();
+    m_lightAreaPdf.clear();
+    if (m_lightSlots.empty())
+        return;
+    double total = 0.0;
+    for (double w : power)
+        total += w;
+    m_lightAreaPdf.assign(n, 0.f);
+    double running = 0.0;
+    for (size_t i = 0; i < power.size(); ++i) {
+        running += power[i];
+        m_lightCdf.push_back(i + 1 == power.size() ? 1.f : float(running / total));
+        const Vec3 *v = m_mesh.positions.data() + 3 * size_t(m_lightSlots[i]);
+        const double area = 0.5 * double(length(cross(v[1] - v[0], v[2] - v[0])));
+        m_lightAreaPdf[m_lightSlots[i]] = float(power[i] / total / area);
+    }
 }
 
 SceneView Scene::view() const
@@ -200,6 +240,14 @@ SceneView Scene::view() const
     v.materialCount = uint32_t(m_mesh.materials.size());
     v.textures = m_textureViews.empty() ? nullptr : m_textureViews.data();
     v.textureCount = uint32_t(m_textureViews.size());
+    if (!m_lightSlots.empty()) {
+        v.lightSlots = m_lightSlots.data();
+        v.lightCdf = m_lightCdf.data();
+        v.lightAreaPdf = m_lightAreaPdf.data();
+        v.lightCount = uint32_t(m_lightSlots.size());
+    }
+    for (const Material &m : m_mesh.materials)
+        v.alphaMasked = v.alphaMasked || m.alphaCutoff >= 0.f;
     v.triangleCount = uint32_t(triangleCount());
     v.center = m_bounds.center();
     v.radius = std::max(0.5f * length(m_bounds.extent()), 1e-6f);

@@ -50,6 +50,16 @@ struct SceneStats
     double bvhBuildMs = 0.0;
 };
 
+/// A camera stored in the model file (Assimp aiCamera), in world space.
+struct SceneCamera
+{
+    QString name;
+    Vec3 position;
+    Vec3 forward{0.f, 0.f, -1.f}; // unit view direction
+    Vec3 up{0.f, 1.f, 0.f};       // unit, orthogonal to forward
+    float fovYDegrees = 40.f;     // 0 for an orthographic camera (not renderable here)
+};
+
 /// A renderable scene: triangles reordered into BVH order plus the BVH itself.
 class Scene
 {
@@ -78,6 +88,8 @@ public:
     const WideBvh &wideBvh() const { return m_wide; }
     const std::vector<uint32_t> &primIds() const { return m_primIds; }
     const TriangleMesh &mesh() const { return m_mesh; }
+    /// Cameras found in the file, in file order (empty for formats without cameras).
+    const std::vector<SceneCamera> &cameras() const { return m_cameras; }
 
 private:
     TriangleMesh m_mesh; // BVH order
@@ -87,6 +99,12 @@ private:
     std::vector<TextureView> m_textureViews;
     Aabb m_bounds;
     SceneStats m_stats;
+    std::vector<SceneCamera> m_cameras;
+    std::vector<uint32_t> m_lightSlots; // emissive triangles (see SceneView)
+    std::vector<float> m_lightCdf;
+    std::vector<float> m_lightAreaPdf;
+
+    void buildEmitters();
 };
 
 } // namespace farm::render

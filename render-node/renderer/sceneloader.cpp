@@ -3,7 +3,11 @@
 #include "textureloader.h"
 
 #include <QElapsedTimer>
+#include <QFile>
 #include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 
 #include <assimp/GltfMaterial.h>
 #include <assimp/Importer.hpp>
@@ -12,7 +16,9 @@
 #include <assimp/postprocess.h>
 #include <assimp/scene.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 /// Debian's Assimp keeps its internal asserts, which abort() the process on some corrupt files
@@ -80,6 +86,16 @@ Material readMaterial(const aiMaterial *am, TextureLoader &textures)
         am->Get(AI_MATKEY_EMISSIVE_INTENSITY, strength);
         m.emissive = Vec3(emissive.r, emissive.g, emissive.b) * strength;
     }
+    aiString alphaMode;
+    if (am->Get(AI_MATKEY_GLTF_ALPHAMODE, alphaMode) == AI_SUCCESS &&
+        std::strcmp(alphaMode.C_Str(), "MASK") == 0) {
+        float cutoff = 0.5f; // the glTF default
+        am->Get(AI_MATKEY_GLTF_ALPHACUTOFF, cutoff);
+        m.alphaCutoff = std::isfinite(cutoff) ? std::clamp(cutoff, 0.f, 1.f) : 0.5f;
+        aiColor4D factor(1.f, 1.f, 1.f, 1.f);
+        if (am->Get(AI_MATKEY_BASE_COLOR, factor) == AI_SUCCESS && std::isfinite(factor.a))
+            m.baseAlpha = std::clamp(factor.a, 0.f, 1.f);
+    }
     QString base = texturePath(am, aiTextureType_BASE_COLOR);
     if (base.isEmpty())
         base = texturePath(am, aiTextureType_DIFFUSE);
@@ -99,6 +115,76 @@ Material readMaterial(const aiMaterial *am, TextureLoader &textures)
             m.emissive = Vec3(1.f); // a map without a factor means the map as is
     }
     return m;
+}
+
+/// glTF: the vertical field of view of each camera (radians, 0 for orthographic) straight from
+/// the file's JSON (.gltf, or the first chunk of a .glb), since Assimp 5.2 keeps only
+/// yfov * aspectRatio as its "horizontal" angle. Empty when the JSON cannot be read.
+std::vector<float> gltfVerticalFovs(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    QByteArray json = file.read(20);
+    if (json.startsWith("glTF")) { // binary: 12-byte header, chunk length, "JSON", data
+        if (json.size() < 20 || json.mid(16, 4) != "JSON")
+            return {};
+        const uchar *b = reinterpret_cast<const uchar *>(json.constData()) + 12;
+        const quint32 length =
+            quint32(b[0]) | quint32(b[1]) << 8 | quint32(b[2]) << 16 | quint32(b[3]) << 24;
+        if (qint64(length) > file.size() - 20)
+            return {};
+        json = file.read(qint64(length)); // only the JSON chunk, not the binary buffers
+    } else {
+        json += file.readAll();
+    }
+    const QJsonArray array = QJsonDocument::fromJson(json).object().value("cameras").toArray();
+    std::vector<float> fovs;
+    for (const QJsonValue &camera : array)
+        fovs.push_back(
+            float(camera.toObject().value("perspective").toObject().value("yfov").toDouble(0)));
+    return fovs;
+}
+
+/// The file's cameras in world space: position, view direction and up go through the absolute
+/// transform of the node named like the camera. Read before post-processing (the node graph is
+/// flattened there). Assimp 5.2's glTF importer also copies the node's translation into
+/// aiCamera::mPosition, which would count it twice: a glTF camera sits at its node's origin,
+/// and its vertical angle comes from `gltfFovs` (tst_rendercli checks a top-level and a
+/// rotated, nested camera node). Other formats: vertical = 2 atan(tan(h/2) / aspect).
+std::vector<SceneCamera> readCameras(const aiScene *ai, bool gltf,
+                                     const std::vector<float> &gltfFovs)
+{
+    std::vector<SceneCamera> cameras;
+    for (unsigned i = 0; i < ai->mNumCameras; ++i) {
+        const aiCamera *cam = ai->mCameras[i];
+        if (!cam)
+            continue;
+        aiMatrix4x4 world;
+        for (const aiNode *n = ai->mRootNode->FindNode(cam->mName); n; n = n->mParent)
+            world = n->mTransformation * world;
+        const aiMatrix3x3 rotation(world);
+        SceneCamera c;
+        c.name = QString::fromUtf8(cam->mName.C_Str());
+        c.position = toVec(world * (gltf ? aiVector3D() : cam->mPosition));
+        const Vec3 forward = toVec(rotation * cam->mLookAt);
+        const Vec3 up = toVec(rotation * cam->mUp);
+        const Vec3 right = cross(forward, up);
+        const float aspect = cam->mAspect > 0.f ? cam->mAspect : 1.f;
+        // A degenerate basis keeps its slot (indices follow the file) with fov 0: unusable.
+        if (length(forward) > 0.f && length(right) > 0.f && cam->mHorizontalFOV > 0.f) {
+            c.forward = normalize(forward);
+            c.up = normalize(cross(right, forward));
+            const float fovY = gltf
+                                   ? (i < gltfFovs.size() ? gltfFovs[i] : 0.f)
+                                   : 2.f * std::atan(std::tan(0.5f * cam->mHorizontalFOV) / aspect);
+            c.fovYDegrees = fovY * 180.f / kPi;
+        } else {
+            c.fovYDegrees = 0.f;
+        }
+        cameras.push_back(c);
+    }
+    return cameras;
 }
 
 } // namespace
@@ -122,9 +208,22 @@ Result<Scene> Scene::load(const QString &path)
                            aiProcess_ValidateDataStructure |
                            aiProcess_FlipUVs; // v = 0 at the top row, as QImage stores it
     const aiScene *ai = nullptr;
+    std::vector<SceneCamera> cameras;
     QString why;
     try {
-        ai = importer.ReadFile(QFile::encodeName(info.absoluteFilePath()).constData(), flags);
+        // Import and validate first, read the cameras from the untouched node graph, then run
+        // the remaining steps (see readCameras).
+        ai = importer.ReadFile(QFile::encodeName(info.absoluteFilePath()).constData(),
+                               aiProcess_ValidateDataStructure);
+        if (ai && ai->mRootNode && !(ai->mFlags & AI_SCENE_FLAGS_INCOMPLETE)) {
+            const QString suffix = info.suffix().toLower();
+            const bool gltf = suffix == QLatin1String("gltf") || suffix == QLatin1String("glb");
+            if (ai->mNumCameras > 0)
+                cameras = readCameras(ai, gltf,
+                                      gltf ? gltfVerticalFovs(info.absoluteFilePath())
+                                           : std::vector<float>{});
+            ai = importer.ApplyPostProcessing(flags);
+        }
     } catch (const std::exception &e) {
         ai = nullptr;
         why = QString::fromUtf8(e.what());
@@ -214,6 +313,7 @@ Result<Scene> Scene::load(const QString &path)
     scene->m_stats.meshes = meshes;
     scene->m_stats.loadMs = loadMs;
     scene->m_stats.warnings = textures.warnings();
+    scene->m_cameras = std::move(cameras);
     return scene;
 }
 

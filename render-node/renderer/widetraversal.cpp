@@ -239,8 +239,39 @@ FARM_INLINE bool traverse(const WideBvh &bvh, const PreparedRay &r, const float 
 #define FARM_WIDE_CLONES
 #endif
 
+/// Closest hit skipping alpha-masked cut-outs (any-hit test per candidate); kept out of line so
+/// the common unmasked traversal below compiles exactly as before.
+static __attribute__((noinline)) Hit intersectClosestMasked(const WideBvh &bvh,
+                                                            const SceneView &view, const Ray &ray)
+{
+    Hit hit;
+    hit.t = ray.tMax;
+    const PreparedRay r(ray);
+    traverse<true>(bvh, r, hit.t, [&](uint32_t slot, float t, float b1, float b2) {
+        if (t == hit.t && hit.valid() && view.primIds[slot] > view.primIds[hit.prim])
+            return false;
+        if (alphaCutOut(view, slot, b1, b2))
+            return false;
+        hit = Hit{t, b1, b2, slot};
+        return false;
+    });
+    return hit;
+}
+
+static __attribute__((noinline)) bool intersectAnyMasked(const WideBvh &bvh, const SceneView &view,
+                                                         const Ray &ray)
+{
+    const PreparedRay r(ray);
+    const float tMax = ray.tMax;
+    return traverse<false>(bvh, r, tMax, [&view](uint32_t slot, float, float b1, float b2) {
+        return !alphaCutOut(view, slot, b1, b2); // a cut-out hit does not block the ray
+    });
+}
+
 FARM_WIDE_CLONES Hit intersectClosestWide(const WideBvh &bvh, const SceneView &view, const Ray &ray)
 {
+    if (view.alphaMasked)
+        return intersectClosestMasked(bvh, view, ray);
     Hit hit;
     hit.t = ray.tMax;
     const PreparedRay r(ray);
@@ -255,7 +286,8 @@ FARM_WIDE_CLONES Hit intersectClosestWide(const WideBvh &bvh, const SceneView &v
 
 FARM_WIDE_CLONES bool intersectAnyWide(const WideBvh &bvh, const SceneView &view, const Ray &ray)
 {
-    (void)view;
+    if (view.alphaMasked)
+        return intersectAnyMasked(bvh, view, ray);
     const PreparedRay r(ray);
     const float tMax = ray.tMax;
     return traverse<false>(bvh, r, tMax, [](uint32_t, float, float, float) { return true; });

@@ -2,6 +2,7 @@
 
 #include "kernel/bsdf.h"
 #include "kernel/camera.h"
+#include "kernel/emitters.h"
 #include "kernel/environment.h"
 #include "kernel/rng.h"
 #include "kernel/sceneview.h"
@@ -28,6 +29,9 @@ struct RenderParams
     // at every vertex). Deeper, cosine-sampled sky NEE would repeat what diffuse BSDF sampling
     // already does, at the price of a shadow ray.
     int skyNeeDepth = 1;
+    // Next-event estimation of emissive triangles (MIS with BSDF sampling); off: emission is
+    // only found by hitting it (tst_render compares the two).
+    bool sampleEmitters = true;
 };
 
 /// Sky gradient (ground colour below the horizon, horizon to zenith above it), or the
@@ -140,6 +144,40 @@ FARM_KERNEL SurfacePoint surfaceAt(const SceneView &scene, const Ray &ray, const
     return s;
 }
 
+/// Emitter NEE at a surface point: one emissive triangle point picked by power, its emission
+/// times the BSDF if unoccluded, weighted against BSDF sampling by the power heuristic.
+template<typename Tracer>
+FARM_HOST_DEVICE Vec3 sampleEmitterLight(const Tracer &tracer, const SceneView &scene,
+                                         const Bsdf &bsdf, Vec3 wo, const SurfacePoint &s,
+                                         Vec3 origin, Rng &rng)
+{
+    const float e0 = rng.uniform(), e1 = rng.uniform(), e2 = rng.uniform();
+    Hit light;
+    const float areaPdf = sampleEmitter(scene, e0, e1, e2, light);
+    if (!(areaPdf > 0.f))
+        return Vec3(0.f);
+    const Vec3 *v = scene.positions + 3 * light.prim;
+    const Vec3 q = v[0] * (1.f - light.b1 - light.b2) + v[1] * light.b1 + v[2] * light.b2;
+    Vec3 d = q - origin;
+    const float dist2 = dot(d, d);
+    if (!(dist2 > 0.f))
+        return Vec3(0.f);
+    const float dist = sqrtf(dist2);
+    d = d / dist;
+    const float cosLight = fabsf(dot(normalize(cross(v[1] - v[0], v[2] - v[0])), d));
+    if (cosLight < 1e-6f || dot(d, s.geometricNormal) <= 0.f)
+        return Vec3(0.f);
+    const Vec3 f = bsdf.evalCos(wo, d);
+    if (!(maxComponent(f) > 0.f))
+        return Vec3(0.f);
+    if (tracer.occluded(Ray{origin, d, dist * (1.f - 1e-3f)})) // stop short of the emitter
+        return Vec3(0.f);
+    light.t = dist;
+    const SurfacePoint ls = surfaceAt(scene, Ray{origin, d, kInfinity}, light); // textured
+    const float lightPdf = areaPdf * dist2 / cosLight;                          // solid angle
+    return f * ls.emission * (powerHeuristic(lightPdf, bsdf.pdf(wo, d)) / lightPdf);
+}
+
 /// Radiance along a camera ray: a unidirectional path tracer with the glTF metallic-roughness
 /// BSDF, next-event estimation of the sun (a delta light: no MIS needed) and of the sky (cosine
 /// sampled, combined with BSDF sampling by the power heuristic), emissive surfaces picked up
@@ -152,6 +190,8 @@ FARM_HOST_DEVICE Vec3 traceRadiance(const Tracer &tracer, const SceneView &scene
     Vec3 throughput(1.f);
     float bsdfPdf = 0.f; // pdf of the direction just sampled; 0: no MIS (camera ray, no sky NEE)
     Vec3 lastNormal(0.f);
+    const bool emitterNee = p.sampleEmitters && scene.lightCount > 0;
+    float emitterBsdfPdf = 0.f; // pdf of the direction just sampled when emitters were sampled
     for (int depth = 0;; ++depth) {
         const Hit hit = tracer.closest(ray);
         if (!hit.valid()) {
@@ -166,7 +206,16 @@ FARM_HOST_DEVICE Vec3 traceRadiance(const Tracer &tracer, const SceneView &scene
             break;
         }
         const SurfacePoint s = surfaceAt(scene, ray, hit);
-        radiance += throughput * s.emission;
+        if (maxComponent(s.emission) > 0.f) {
+            float weight = 1.f;
+            const float areaPdf = emitterAreaPdf(scene, hit.prim);
+            if (emitterBsdfPdf > 0.f && areaPdf > 0.f) { // also reachable by emitter sampling
+                const float cosLight = fabsf(dot(s.geometricNormal, ray.dir));
+                const float lightPdf = areaPdf * hit.t * hit.t / maxf(cosLight, 1e-8f);
+                weight = powerHeuristic(emitterBsdfPdf, lightPdf);
+            }
+            radiance += throughput * s.emission * weight;
+        }
         const Bsdf bsdf(BsdfParams{s.albedo, s.metallic, s.roughness}, s.shadingNormal);
         const Vec3 wo = -ray.dir;
         const Vec3 origin = s.position + s.geometricNormal * scene.epsilon;
@@ -202,6 +251,8 @@ FARM_HOST_DEVICE Vec3 traceRadiance(const Tracer &tracer, const SceneView &scene
                                 (powerHeuristic(lightPdf, bsdf.pdf(wo, skyDir)) / lightPdf);
             }
         }
+        if (emitterNee)
+            radiance += throughput * sampleEmitterLight(tracer, scene, bsdf, wo, s, origin, rng);
         if (depth >= p.maxBounces)
             break;
 
@@ -218,6 +269,7 @@ FARM_HOST_DEVICE Vec3 traceRadiance(const Tracer &tracer, const SceneView &scene
             throughput = throughput / q;
         }
         bsdfPdf = skyNee ? pdf : 0.f; // escaping rays get the full weight without sky NEE
+        emitterBsdfPdf = emitterNee ? pdf : 0.f;
         lastNormal = s.shadingNormal;
         ray = Ray{origin, wi, kInfinity};
     }

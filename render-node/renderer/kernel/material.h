@@ -24,6 +24,10 @@ struct Material
     int emissiveTexture = -1;
     int normalTexture = -1; // tangent-space normal map (needs uvs and tangents)
     float normalScale = 1.f;
+    // glTF alphaMode MASK: hits where baseAlpha x base colour texture alpha < alphaCutoff are
+    // ignored by every ray (cut-out leaves, fences). Negative: opaque (OPAQUE and BLEND).
+    float alphaCutoff = -1.f;
+    float baseAlpha = 1.f; // alpha of the base colour factor
 };
 
 /// Bilinear lookup with repeat wrapping (glTF's default sampler).

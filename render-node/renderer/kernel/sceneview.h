@@ -35,8 +35,42 @@ struct SceneView
     uint32_t triangleCount = 0;
     Vec3 center;
     float radius = 1.f;
-    float epsilon = 1e-5f; // offset for secondary ray origins, scaled to the scene
+    float epsilon = 1e-5f;    // offset for secondary ray origins, scaled to the scene
+    bool alphaMasked = false; // some material has alphaCutoff >= 0 (else no per-hit test)
+    // Emissive triangles for light sampling (emitters.h): BVH slots, the cumulative pick
+    // probability of each (last = 1), and per slot the area pdf of a sampled point (0: dark).
+    const uint32_t *lightSlots = nullptr;
+    const float *lightCdf = nullptr;
+    const float *lightAreaPdf = nullptr; // triangleCount entries, or null without emitters
+    uint32_t lightCount = 0;
 };
+
+/// Any-hit test for glTF alpha masks: whether a hit at barycentrics (b1, b2) on BVH slot `slot`
+/// lands on a cut-out part of its material (alpha below the cutoff) and must be ignored.
+FARM_HOST_DEVICE inline bool alphaCutOut(const SceneView &scene, uint32_t slot, float b1, float b2)
+{
+    if (!scene.alphaMasked || !scene.materialIds || !scene.materials)
+        return false;
+    const uint32_t id = scene.materialIds[slot];
+    if (id >= scene.materialCount)
+        return false;
+    const Material &m = scene.materials[id];
+    if (!(m.alphaCutoff >= 0.f))
+        return false;
+    float alpha = m.baseAlpha;
+    if (scene.uvs && scene.textures && m.baseColorTexture >= 0 &&
+        uint32_t(m.baseColorTexture) < scene.textureCount) {
+        // Same interpolation as the shading code in integrator.h.
+        const float b0 = 1.f - b1 - b2;
+        const float *uv = scene.uvs + 6 * size_t(slot);
+        const float u = uv[0] * b0 + uv[2] * b1 + uv[4] * b2;
+        const float w = uv[1] * b0 + uv[3] * b1 + uv[5] * b2;
+        float texel[4];
+        sampleTexture(scene.textures[m.baseColorTexture], u, w, texel);
+        alpha *= texel[3];
+    }
+    return alpha < m.alphaCutoff;
+}
 
 constexpr int kTraversalStack = 64;
 
@@ -63,6 +97,8 @@ FARM_HOST_DEVICE inline Hit intersectClosest(const SceneView &scene, const Ray &
                 if (!intersectTriangle(r, v[0], v[1], v[2], hit.t, t, b1, b2))
                     continue;
                 if (t == hit.t && hit.valid() && scene.primIds[i] > scene.primIds[hit.prim])
+                    continue;
+                if (alphaCutOut(scene, i, b1, b2))
                     continue;
                 hit.t = t;
                 hit.b1 = b1;
@@ -114,7 +150,8 @@ FARM_HOST_DEVICE inline bool intersectAny(const SceneView &scene, const Ray &ray
             for (uint32_t i = node.first; i < node.first + node.count; ++i) {
                 float t, b1, b2;
                 const Vec3 *v = scene.positions + 3 * i;
-                if (intersectTriangle(r, v[0], v[1], v[2], ray.tMax, t, b1, b2))
+                if (intersectTriangle(r, v[0], v[1], v[2], ray.tMax, t, b1, b2) &&
+                    !alphaCutOut(scene, i, b1, b2))
                     return true;
             }
         } else if (top + 2 <= kTraversalStack) {

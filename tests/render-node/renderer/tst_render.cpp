@@ -172,6 +172,71 @@ private slots:
                                 .arg(s.shadingNormal.z)));
     }
 
+    void emitterSamplingConvergesWithLessNoise()
+    {
+        // A 4x4 diffuse floor at y = 0 lit only by a 1x1 emissive quad at y = 1 (no sun, black
+        // sky): the same mean with and without emitter NEE, and less noise with it.
+        TriangleMesh mesh;
+        const auto quad = [&mesh](float y, float half, uint32_t material) {
+            const Vec3 a(-half, y, -half), b(half, y, -half), c(half, y, half), d(-half, y, half);
+            for (const Vec3 &p : {a, b, c, a, c, d})
+                mesh.positions.push_back(p);
+            mesh.materialIds.push_back(material);
+            mesh.materialIds.push_back(material);
+        };
+        quad(0.f, 2.f, 0);
+        quad(1.f, 0.5f, 1);
+        Material floor;
+        floor.roughness = 1.f;
+        Material lamp;
+        lamp.emissive = Vec3(4.f, 4.f, 4.f);
+        mesh.materials = {floor, lamp};
+        Result<Scene> scene = Scene::fromTriangles(std::move(mesh), 1);
+        QVERIFY(scene);
+        QCOMPARE(scene->view().lightCount, 2u);
+
+        const Camera camera =
+            lookAt(Vec3(0.f, 0.6f, 2.5f), Vec3(0.f), Vec3(0.f, 1.f, 0.f), 30.f, 1.f);
+        const auto render = [&](bool nee, int spp, uint32_t seed) {
+            RenderParams params;
+            params.width = params.height = 24;
+            params.spp = spp;
+            params.seed = seed;
+            params.sunIrradiance = params.skyZenith = params.skyHorizon = params.ground = Vec3(0.f);
+            params.sampleEmitters = nee;
+            RenderOptions options;
+            options.threads = 2;
+            Result<Framebuffer> fb = renderFrame(*scene, camera, params, options);
+            return fb ? *fb : Framebuffer();
+        };
+        const auto mean = [](const Framebuffer &fb) {
+            double sum = 0;
+            for (const Vec3 &p : fb.pixels)
+                sum += double(p.x + p.y + p.z) / 3.0;
+            return sum / double(fb.pixels.size());
+        };
+        const auto noise = [](const Framebuffer &a, const Framebuffer &b) { // ~ 2 x variance
+            double sum = 0;
+            for (size_t i = 0; i < a.pixels.size(); ++i) {
+                const double d = double(a.pixels[i].y) - double(b.pixels[i].y);
+                sum += d * d;
+            }
+            return sum / double(a.pixels.size());
+        };
+        const Framebuffer withNee = render(true, 96, 1), without = render(false, 96, 2);
+        QVERIFY(!withNee.pixels.empty() && !without.pixels.empty());
+        const double m1 = mean(withNee), m2 = mean(without);
+        QVERIFY2(m1 > 0.05, qPrintable(QString::number(m1)));
+        QVERIFY2(std::abs(m1 - m2) < 0.05 * m2,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(m1).arg(m2)));
+        const double noiseNee = noise(render(true, 4, 3), render(true, 4, 4));
+        const double noiseBsdf = noise(render(false, 4, 3), render(false, 4, 4));
+        qInfo("emitters: mean %.4f with NEE, %.4f without; noise %.5f vs %.5f", m1, m2, noiseNee,
+              noiseBsdf);
+        QVERIFY2(noiseNee < 0.5 * noiseBsdf,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(noiseNee).arg(noiseBsdf)));
+    }
+
     void framingKeepsModelInView_data()
     {
         QTest::addColumn<int>("mode");

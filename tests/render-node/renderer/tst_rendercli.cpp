@@ -1,4 +1,5 @@
 // The render command end to end, as the agent runs it: a child process, PNGs, stdout protocol.
+#include "clirun.h"
 #include "rendercli.h"
 
 #include <QDir>
@@ -7,47 +8,13 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QTest>
 
 using namespace farm::render;
 
-namespace {
-const QString kEngine = QStringLiteral(
-    "/usr/share/assimp/models/glTF2/2CylinderEngine-glTF-Binary/2CylinderEngine.glb");
-const QString kBox = QStringLiteral("/usr/share/assimp/models/OFF/Cube.off");
-
-struct Run
-{
-    int exitCode = -1;
-    QStringList out;
-    QString err;
-};
-
-Run runCli(const QStringList &args)
-{
-    QProcess p;
-    p.start(QStringLiteral(FARM_RENDER_CLI), args);
-    Run r;
-    if (!p.waitForFinished(120000) || p.exitStatus() != QProcess::NormalExit)
-        return r;
-    r.exitCode = p.exitCode();
-    r.out = QString::fromUtf8(p.readAllStandardOutput()).split('\n', Qt::SkipEmptyParts);
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
-}
-
-QStringList linesStartingWith(const QStringList &lines, const QString &prefix)
-{
-    QStringList result;
-    for (const QString &l : lines)
-        if (l.startsWith(prefix))
-            result.append(l);
-    return result;
-}
-} // namespace
+using namespace farm::test;
 
 class TestRenderCli : public QObject
 {
@@ -140,21 +107,6 @@ private slots:
             runCli({kBox, "-o", dir.filePath("x.png"), "--env", dir.filePath("no.hdr")});
         QCOMPARE(missing.exitCode, int(CliBadModel));
         QVERIFY(missing.err.startsWith("error: "));
-    }
-
-    void explicitPose()
-    {
-        // Cube.off spans -0.5..0.5: a camera at z = 10 looking at the origin with a 20 degree
-        // field of view sees it in the middle of the image, with background around it.
-        QTemporaryDir dir;
-        const QString out = dir.filePath("pose.png");
-        const Run r = runCli({kBox, "-o", out, "--size", "32x32", "--spp", "1", "--look-at",
-                              "0,0,10,0,0,0", "--fov", "20", "--passes", "rgb,mask"});
-        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
-        QVERIFY(linesStartingWith(r.out, "camera 1: eye 0 0 10 ").size() == 1);
-        const QImage mask(dir.filePath("pose_mask.png"));
-        QCOMPARE(qGray(mask.pixel(16, 16)), 255);
-        QCOMPARE(qGray(mask.pixel(0, 0)), 0);
     }
 
     void sameSeedSameImage()
@@ -280,6 +232,27 @@ private slots:
         QTest::newRow("look-at same") << QStringList{kBox, "-o", out, "--look-at", "1,1,1,1,1,1"};
         QTest::newRow("look-at turntable")
             << QStringList{kBox, "-o", out, "--look-at", "0,0,5,0,0,0", "--turntable"};
+        const QString identity = QStringLiteral("1,0,0,0,0,1,0,0,0,0,1,5,0,0,0,1");
+        QTest::newRow("pose short") << QStringList{kBox, "-o", out, "--pose", "1,0,0,0,0,1"};
+        QTest::newRow("pose nan") << QStringList{kBox, "-o", out, "--pose",
+                                                 "nan,0,0,0,0,1,0,0,0,0,1,5,0,0,0,1"};
+        QTest::newRow("pose scaled")
+            << QStringList{kBox, "-o", out, "--pose", "2,0,0,0,0,1,0,0,0,0,1,5,0,0,0,1"};
+        QTest::newRow("pose sheared")
+            << QStringList{kBox, "-o", out, "--pose", "1,0.1,0,0,0,1,0,0,0,0,1,5,0,0,0,1"};
+        QTest::newRow("pose mirrored")
+            << QStringList{kBox, "-o", out, "--pose", "-1,0,0,0,0,1,0,0,0,0,1,5,0,0,0,1"};
+        QTest::newRow("pose last row")
+            << QStringList{kBox, "-o", out, "--pose", "1,0,0,0,0,1,0,0,0,0,1,5,0,0,1,1"};
+        QTest::newRow("pose and look-at")
+            << QStringList{kBox, "-o", out, "--pose", identity, "--look-at", "0,0,5,0,0,0"};
+        QTest::newRow("pose and views")
+            << QStringList{kBox, "-o", "/tmp/tpl", "--pose", identity, "--views", "2"};
+        QTest::newRow("camera index") << QStringList{kBox, "-o", out, "--camera-from-file=x"};
+        QTest::newRow("camera and pose")
+            << QStringList{kBox, "-o", out, "--camera-from-file", "--pose", identity};
+        QTest::newRow("camera and fov")
+            << QStringList{kBox, "-o", out, "--camera-from-file", "2", "--fov", "30"};
         QTest::newRow("fov") << QStringList{kBox, "-o", out, "--fov", "179"};
     }
 
