@@ -19,6 +19,23 @@
 #include <thread>
 
 namespace farm::render {
+
+QByteArray npyFloat32Header(const QString &shape)
+{
+    QByteArray header = QStringLiteral("{'descr': '<f4', 'fortran_order': False, 'shape': %1, }")
+                            .arg(shape)
+                            .toLatin1();
+    // Magic (6) + version (2) + length (2) + header + '\n' must be a multiple of 64.
+    while ((10 + header.size() + 1) % 64 != 0)
+        header.append(' ');
+    header.append('\n');
+    QByteArray data("\x93NUMPY\x01\x00", 8);
+    data.append(char(header.size() & 0xff));
+    data.append(char((header.size() >> 8) & 0xff));
+    data.append(header);
+    return data;
+}
+
 namespace {
 
 struct PassName
@@ -72,19 +89,7 @@ Result<void> writeDepthExr(const AovBuffers &a, const QString &path)
 /// NumPy .npy v1.0: little-endian float32, C order, shape (height, width, 3).
 Result<void> writeNocsNpy(const AovBuffers &a, const QString &path)
 {
-    QByteArray header =
-        QStringLiteral("{'descr': '<f4', 'fortran_order': False, 'shape': (%1, %2, 3), }")
-            .arg(a.height)
-            .arg(a.width)
-            .toLatin1();
-    // Magic (6) + version (2) + length (2) + header + '\n' must be a multiple of 64.
-    while ((10 + header.size() + 1) % 64 != 0)
-        header.append(' ');
-    header.append('\n');
-    QByteArray data("\x93NUMPY\x01\x00", 8);
-    data.append(char(header.size() & 0xff));
-    data.append(char((header.size() >> 8) & 0xff));
-    data.append(header);
+    QByteArray data = npyFloat32Header(QStringLiteral("(%1, %2, 3)").arg(a.height).arg(a.width));
     const qsizetype headerSize = data.size();
     data.resize(headerSize + qsizetype(a.pixels.size() * 3 * sizeof(float)));
     auto *out = reinterpret_cast<float *>(data.data() + headerSize); // 64-byte aligned header

@@ -4,6 +4,7 @@
 #include "scene.h"
 #include "util/result.h"
 
+#include <QByteArray>
 #include <QString>
 #include <QStringList>
 
@@ -46,6 +47,10 @@ AovBuffers renderAovs(const Scene &scene, const Camera &camera, int width, int h
 ///        metres; 0 = background, clamped at 65535) and a float EXR (channel Z, scene units,
 ///        0 = background);
 /// normal: 8-bit PNG, (n + 1) / 2; albedo: 8-bit sRGB PNG; mask: 8-bit PNG (255 = object);
+/// The .npy v1.0 preamble (magic, version, padded header) for little-endian float32 data of
+/// `shape`, a Python tuple such as "(480, 640, 3)"; the data follows it 64-byte aligned.
+QByteArray npyFloat32Header(const QString &shape);
+
 /// xyz: NOCS as float32 .npy (H x W x 3, 0 = background) and a 16-bit PNG.
 Result<QList<QPair<QString, QString>>> writePasses(const AovBuffers &aovs, unsigned passes,
                                                    const QString &rgbPath,

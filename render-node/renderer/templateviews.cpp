@@ -1,5 +1,7 @@
 #include "templateviews.h"
 
+#include "passes.h"
+
 #include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -14,16 +16,7 @@ namespace {
 
 QByteArray npyFloat32(const std::vector<float> &values, const QString &shape)
 {
-    QByteArray header = QStringLiteral("{'descr': '<f4', 'fortran_order': False, 'shape': %1, }")
-                            .arg(shape)
-                            .toLatin1();
-    while ((10 + header.size() + 1) % 64 != 0)
-        header.append(' ');
-    header.append('\n');
-    QByteArray data("\x93NUMPY\x01\x00", 8);
-    data.append(char(header.size() & 0xff));
-    data.append(char((header.size() >> 8) & 0xff));
-    data.append(header);
+    QByteArray data = npyFloat32Header(shape);
     data.append(reinterpret_cast<const char *>(values.data()),
                 qsizetype(values.size() * sizeof(float)));
     return data;
