@@ -145,18 +145,9 @@ Result<void> StateMachine::cancelRest(qint64 jobId, Outcome &out)
     return {};
 }
 
-Result<Outcome> StateMachine::apply(const QList<TaskChange> &changes)
+Result<Outcome> StateMachine::finish(Transaction &tx, const QList<qint64> &jobs, Outcome out)
 {
-    Outcome out;
-    Transaction tx(m_store);
-    QList<qint64> jobs;
-    for (const TaskChange &c : changes) {
-        if (auto r = applyOne(c, out.tasks); !r)
-            return r.error();
-    }
-    for (const TaskRecord &r : out.tasks)
-        if (!jobs.contains(r.task.jobId))
-            jobs.append(r.task.jobId);
+    // Jobs follow their tasks inside the same transaction; events go out only once it is durable.
     const QList<TaskRecord> changed = out.tasks;
     for (qint64 jobId : jobs)
         if (auto r = deriveJob(jobId, changed, out); !r)
@@ -165,6 +156,21 @@ Result<Outcome> StateMachine::apply(const QList<TaskChange> &changes)
         return r.error();
     announce(out);
     return out;
+}
+
+Result<Outcome> StateMachine::apply(const QList<TaskChange> &changes)
+{
+    Outcome out;
+    Transaction tx(m_store);
+    for (const TaskChange &c : changes) {
+        if (auto r = applyOne(c, out.tasks); !r)
+            return r.error();
+    }
+    QList<qint64> jobs;
+    for (const TaskRecord &r : out.tasks)
+        if (!jobs.contains(r.task.jobId))
+            jobs.append(r.task.jobId);
+    return finish(tx, jobs, std::move(out));
 }
 
 Result<Outcome> StateMachine::setJobState(qint64 jobId, JobState to)
@@ -191,13 +197,7 @@ Result<Outcome> StateMachine::setJobState(qint64 jobId, JobState to)
     if (auto w = m_store.updateJob(j); !w)
         return w.error();
     // A resumed job whose last tasks finished while it was paused completes now.
-    const QList<TaskRecord> changed = out.tasks;
-    if (auto r = deriveJob(jobId, changed, out); !r)
-        return r.error();
-    if (auto r = tx.commit(); !r)
-        return r.error();
-    announce(out);
-    return out;
+    return finish(tx, {jobId}, std::move(out));
 }
 
 Result<Outcome> StateMachine::retryJob(qint64 jobId)
@@ -234,13 +234,7 @@ Result<Outcome> StateMachine::retryJob(qint64 jobId)
     j.finishedAt = {};
     if (auto w = m_store.updateJob(j); !w)
         return w.error();
-    const QList<TaskRecord> changed = out.tasks;
-    if (auto r = deriveJob(jobId, changed, out); !r)
-        return r.error();
-    if (auto r = tx.commit(); !r)
-        return r.error();
-    announce(out);
-    return out;
+    return finish(tx, {jobId}, std::move(out));
 }
 
 Result<Outcome> StateMachine::setProgress(qint64 taskId, double progress)

@@ -60,6 +60,8 @@ private:
     Result<void> deriveJob(qint64 jobId, const QList<TaskRecord> &changed, Outcome &out);
     Result<void> cancelRest(qint64 jobId, Outcome &out);
     void announce(const Outcome &out);
+    /// Derives the state of `jobs` from their changed tasks, commits `tx`, then announces.
+    Result<Outcome> finish(Transaction &tx, const QList<qint64> &jobs, Outcome out);
 
     JobStore &m_store;
     const Clock &m_clock;
