@@ -61,6 +61,15 @@ QList<farm::Envelope> FakeServer::messages(const QString &type) const
     return out;
 }
 
+QList<farm::Envelope> FakeServer::messagesForTask(const QString &type, qint64 task) const
+{
+    QList<farm::Envelope> out;
+    for (const farm::Envelope &e : messages(type))
+        if (e.data.value("task").toInteger() == task)
+            out.append(e);
+    return out;
+}
+
 void FakeServer::onHttpConnection()
 {
     while (QTcpSocket *socket = m_tcp.nextPendingConnection()) {

@@ -46,6 +46,8 @@ public:
 
     /// Messages of `type` received over all connections, in order.
     QList<farm::Envelope> messages(const QString &type) const;
+    /// Messages of `type` whose data names `task`.
+    QList<farm::Envelope> messagesForTask(const QString &type, qint64 task) const;
     int count(const QString &type) const { return int(messages(type).size()); }
     /// Every envelope seen on the current connection, in order.
     QList<farm::Envelope> currentConnectionMessages() const { return m_currentMessages; }

@@ -46,11 +46,7 @@ class TestAgent : public QObject
 
     QList<Envelope> forTask(const QString &type, qint64 task) const
     {
-        QList<Envelope> out;
-        for (const Envelope &e : m_server->messages(type))
-            if (e.data.value("task").toInteger() == task)
-                out.append(e);
-        return out;
+        return m_server->messagesForTask(type, task);
     }
 
     /// Work directories left under the cache.

@@ -102,11 +102,7 @@ class TestAgentOutputs : public QObject
 
     QList<Envelope> forTask(const QString &type, qint64 task) const
     {
-        QList<Envelope> out;
-        for (const Envelope &e : m_server->messages(type))
-            if (e.data.value("task").toInteger() == task)
-                out.append(e);
-        return out;
+        return m_server->messagesForTask(type, task);
     }
 
     QStringList uploadedNames() const
