@@ -1,6 +1,7 @@
-// Rays per second of our BVH against Intel Embree 3 on the same rays (primary and one-bounce
-// diffuse, one thread and all threads), and BVH build times, including a ~1M-triangle mesh made
-// by subdividing an occt-misc STL. Usage: bench_rays [--quick] [model files...]
+// Rays per second of our BVH against Intel Embree 3 on the same rays (primary, one-bounce
+// diffuse and shadow rays, one thread and all threads), and BVH build times, including a
+// ~1M-triangle mesh made by subdividing an occt-misc STL.
+// Usage: bench_rays [--quick] [--sse] [model files...]
 #include "cpubackend.h"
 #include "framing.h"
 #include "kernel/integrator.h"
@@ -15,7 +16,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <ctime>
 #include <functional>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -61,6 +64,15 @@ double seconds(const std::function<void()> &f)
     t.start();
     f();
     return double(t.nsecsElapsed()) / 1e9;
+}
+
+/// CPU time of the calling thread: on a shared machine a single-threaded loop's CPU time does
+/// not count the time other processes had the core, so it varies much less than wall time.
+double threadCpuSeconds()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
 }
 
 /// Runs body(begin, end) over [0, count) in chunks on `threads` threads.
@@ -128,6 +140,24 @@ public:
         return rh.hit.geomID == RTC_INVALID_GEOMETRY_ID ? -1.f : rh.ray.tfar;
     }
 
+    bool occluded(const Ray &r) const
+    {
+        RTCIntersectContext context;
+        rtcInitIntersectContext(&context);
+        RTCRay ray{};
+        ray.org_x = r.origin.x;
+        ray.org_y = r.origin.y;
+        ray.org_z = r.origin.z;
+        ray.dir_x = r.dir.x;
+        ray.dir_y = r.dir.y;
+        ray.dir_z = r.dir.z;
+        ray.tnear = 0.f;
+        ray.tfar = r.tMax;
+        ray.mask = 0xffffffffu;
+        rtcOccluded1(m_scene, &context, &ray);
+        return ray.tfar < 0.f; // Embree sets tfar to -inf on a hit
+    }
+
     double buildSeconds = 0.0;
 
 private:
@@ -138,16 +168,19 @@ struct RaySet
 {
     const char *kind;
     std::vector<Ray> rays;
+    bool shadow = false; // any hit (our intersectAnyWide, Embree's rtcOccluded1)
 };
 
-/// Primary rays through pixel centres of a 3/4 view, and one cosine-weighted diffuse bounce
-/// from each primary hit (the same rays for both tracers).
+/// Primary rays through pixel centres of a 3/4 view, one cosine-weighted diffuse bounce from
+/// each primary hit, and a shadow ray from each primary hit towards a fixed sun direction
+/// (the same rays for both tracers).
 std::vector<RaySet> makeRays(const Scene &scene, int width, int height)
 {
     RenderParams params;
     const Camera cam = frameCamera(scene.bounds(), CameraRig(), 1, width, height, params);
-    RaySet primary{"primary", {}}, diffuse{"diffuse", {}};
+    RaySet primary{"primary", {}}, diffuse{"diffuse", {}}, shadow{"shadow", {}, true};
     const SceneView view = scene.view();
+    const Vec3 sun = normalize(Vec3(-0.4f, 0.8f, 0.45f));
     for (int y = 0; y < height; ++y) {
         for (int x = 0; x < width; ++x) {
             const Ray r = cam.generateRay(x + 0.5f, y + 0.5f, width, height);
@@ -161,57 +194,76 @@ std::vector<RaySet> makeRays(const Scene &scene, int width, int height)
             d.origin = s.position + s.geometricNormal * view.epsilon;
             d.dir = sampleCosineHemisphere(s.geometricNormal, rng.uniform(), rng.uniform());
             diffuse.rays.push_back(d);
+            Ray toSun; // offset to the side of the surface that faces the sun
+            const float side = dot(s.geometricNormal, sun) >= 0.f ? 1.f : -1.f;
+            toSun.origin = s.position + s.geometricNormal * (side * view.epsilon);
+            toSun.dir = sun;
+            shadow.rays.push_back(toSun);
         }
     }
-    return {primary, diffuse};
+    return {primary, diffuse, shadow};
 }
-
-struct Timing
-{
-    double ours = 0.0;
-    double embree = 0.0;
-};
 
 void benchModel(const Model &model, RTCDevice device, int allThreads, int repeats)
 {
+    // Builds: best of `repeats` each (the machine is shared), ours and Embree's alternately.
     Scene scene;
-    const double ourBuild = seconds([&] {
-        Result<Scene> s = Scene::fromTriangles(model.mesh);
-        if (!s)
-            qFatal("%s", qPrintable(s.error().message));
-        scene = std::move(*s);
-    });
-    EmbreeScene embree(device, scene.mesh());
+    double ourBuild = 1e30, sahBuild = 1e30, embreeBuild = 1e30;
+    std::unique_ptr<EmbreeScene> embree;
+    for (int rep = 0; rep < repeats; ++rep) {
+        TriangleMesh input = model.mesh; // copied outside the timing (Embree's buffers are too)
+        ourBuild = std::min(ourBuild, seconds([&] {
+                                Result<Scene> s = Scene::fromTriangles(std::move(input));
+                                if (!s)
+                                    qFatal("%s", qPrintable(s.error().message));
+                                scene = std::move(*s);
+                            }));
+        sahBuild = std::min(sahBuild, scene.stats().bvhBuildMs);
+        embree.reset(); // one Embree scene at a time
+        embree = std::make_unique<EmbreeScene>(device, scene.mesh());
+        embreeBuild = std::min(embreeBuild, embree->buildSeconds);
+    }
     std::printf("\n%s: %zu triangles\n", qPrintable(model.name), scene.triangleCount());
-    std::printf("  BVH build: ours %.1f ms (SAH build %.1f ms, %d threads), embree %.1f ms\n",
-                ourBuild * 1e3, scene.stats().bvhBuildMs, allThreads, embree.buildSeconds * 1e3);
+    std::printf("  BVH build (best of %d): ours %.1f ms (SAH build %.1f ms, %d threads), "
+                "embree %.1f ms\n",
+                repeats, ourBuild * 1e3, sahBuild, allThreads, embreeBuild * 1e3);
 
     const std::vector<RaySet> sets = makeRays(scene, 1024, 768);
     const SceneView view = scene.view();
-    std::printf("  %-8s %7s %9s %12s %12s %7s %10s\n", "rays", "threads", "count", "ours Mray/s",
-                "embree Mray/s", "ratio", "mismatch");
+    std::printf("  %-8s %7s %9s %12s %12s %7s %10s %10s\n", "rays", "threads", "count",
+                "ours Mray/s", "embree Mray/s", "ratio", "mismatch", "cpu ratio");
     for (const RaySet &set : sets) {
         std::vector<float> ourT(set.rays.size()), embreeT(set.rays.size());
+        const std::function<void(size_t, size_t)> oursBody = [&](size_t b, size_t e) {
+            if (set.shadow) {
+                for (size_t i = b; i < e; ++i)
+                    ourT[i] = intersectAnyWide(scene.wideBvh(), view, set.rays[i]) ? 1.f : -1.f;
+                return;
+            }
+            for (size_t i = b; i < e; ++i) {
+                const Hit h = intersectClosestWide(scene.wideBvh(), view, set.rays[i]);
+                ourT[i] = h.valid() ? h.t : -1.f;
+            }
+        };
+        const std::function<void(size_t, size_t)> embreeBody = [&](size_t b, size_t e) {
+            for (size_t i = b; i < e; ++i)
+                embreeT[i] = set.shadow ? (embree->occluded(set.rays[i]) ? 1.f : -1.f)
+                                        : embree->closest(set.rays[i]);
+        };
         for (int threads : {1, allThreads}) {
-            double bestOurs = 1e30, bestEmbree = 1e30;
+            // Best of `repeats`, ours and Embree alternately; with one thread also the CPU time
+            // of the (calling) thread, which other processes on the machine disturb less.
+            double bestOurs = 1e30, bestEmbree = 1e30, cpuOurs = 1e30, cpuEmbree = 1e30;
+            auto run = [&](const std::function<void(size_t, size_t)> &body, double &best,
+                           double &cpu) {
+                const double c0 = threadCpuSeconds();
+                best =
+                    std::min(best, seconds([&] { parallelFor(set.rays.size(), threads, body); }));
+                cpu = std::min(cpu, threadCpuSeconds() - c0);
+            };
             for (int rep = 0; rep < repeats; ++rep) {
-                bestOurs =
-                    std::min(bestOurs, seconds([&] {
-                                 parallelFor(set.rays.size(), threads, [&](size_t b, size_t e) {
-                                     for (size_t i = b; i < e; ++i) {
-                                         const Hit h = intersectClosestWide(scene.wideBvh(), view,
-                                                                            set.rays[i]);
-                                         ourT[i] = h.valid() ? h.t : -1.f;
-                                     }
-                                 });
-                             }));
-                bestEmbree =
-                    std::min(bestEmbree, seconds([&] {
-                                 parallelFor(set.rays.size(), threads, [&](size_t b, size_t e) {
-                                     for (size_t i = b; i < e; ++i)
-                                         embreeT[i] = embree.closest(set.rays[i]);
-                                 });
-                             }));
+                run(oursBody, bestOurs, cpuOurs);
+                run(embreeBody, bestEmbree, cpuEmbree);
             }
             size_t mismatch = 0;
             for (size_t i = 0; i < set.rays.size(); ++i) {
@@ -222,8 +274,12 @@ void benchModel(const Model &model, RTCDevice device, int allThreads, int repeat
             }
             const double n = double(set.rays.size());
             const double ours = n / bestOurs / 1e6, theirs = n / bestEmbree / 1e6;
-            std::printf("  %-8s %7d %9zu %12.2f %12.2f %7.2f %10zu\n", set.kind, threads,
+            std::printf("  %-8s %7d %9zu %12.2f %12.2f %7.2f %10zu", set.kind, threads,
                         set.rays.size(), ours, theirs, ours / theirs, mismatch);
+            if (threads == 1)
+                std::printf(" %10.2f\n", cpuEmbree / cpuOurs);
+            else
+                std::printf(" %10s\n", "-");
         }
     }
     std::fflush(stdout);
@@ -236,6 +292,9 @@ int main(int argc, char **argv)
     QCoreApplication app(argc, argv);
     QStringList args = app.arguments().mid(1);
     const bool quick = args.removeAll(QStringLiteral("--quick")) > 0;
+    // --sse: the baseline (SSE2) wide traversal even where the CPU has AVX2.
+    if (args.removeAll(QStringLiteral("--sse")) > 0)
+        setWideIsa(WideIsa::Sse);
     if (args.isEmpty()) {
         args = {
             QStringLiteral(
@@ -247,8 +306,9 @@ int main(int argc, char **argv)
     }
     const int allThreads = int(std::max(1u, std::thread::hardware_concurrency()));
     RTCDevice device = rtcNewDevice(nullptr);
-    std::printf("bench_rays: %d hardware threads, 1024x768 primary rays per model, best of %d\n",
-                allThreads, quick ? 1 : 3);
+    std::printf("bench_rays: %d hardware threads, 1024x768 primary rays per model, best of %d, "
+                "wide traversal %s\n",
+                allThreads, quick ? 1 : 3, wideIsa() == WideIsa::Avx2 ? "AVX2" : "SSE2");
     for (QString path : args) {
         const bool sub = path.startsWith(QStringLiteral("subdivide:"));
         if (sub)

@@ -21,6 +21,22 @@ struct Bvh
     std::vector<uint32_t> primIds; // BVH slot -> input triangle index
 };
 
+/// Asks the OS to back the pages of [data, data + bytes) with huge pages (Linux: madvise
+/// MADV_HUGEPAGE; elsewhere nothing). Called on big buffers before they are first written:
+/// one fault per 2 MiB instead of per 4 KiB (here 120 MB took 55–100 ms to fault in with 4 KiB
+/// pages, 10–15 ms with 2 MiB ones).
+void adviseHugePages(const void *data, size_t bytes);
+
+/// reserve() + adviseHugePages + resize(): a big vector that is faulted in huge pages.
+template<typename T> void resizeHuge(std::vector<T> &v, size_t size)
+{
+    if (v.capacity() < size) {
+        v.reserve(size);
+        adviseHugePages(v.data(), size * sizeof(T));
+    }
+    v.resize(size);
+}
+
 /// Binned SAH build (32 bins per axis over the centroid bounds) of triangles given as three
 /// positions each. Subtrees above a size threshold are built on separate threads; the tree is
 /// the same whatever the thread count (only node numbering differs).

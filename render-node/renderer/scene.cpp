@@ -47,102 +47,168 @@ std::vector<Material> sanitizeMaterials(std::vector<Material> materials, size_t 
     return materials;
 }
 
-/// Keeps the usable triangles, filling in normals, colours, uvs and materials where missing.
-TriangleMesh sanitize(TriangleMesh in, size_t &dropped)
+/// Runs body(part, begin, end) over [0, n) split into `parts` contiguous ranges, one thread each.
+template<typename Body> void forRanges(size_t n, int parts, Body body)
 {
-    TriangleMesh out;
-    const size_t n = in.triangleCount();
-    const bool hasNormals = in.normals.size() == in.positions.size();
-    const bool hasAlbedo = in.albedo.size() == in.positions.size();
-    const bool hasUvs = in.uvs.size() == 2 * in.positions.size();
-    const bool hasIds = in.materialIds.size() == n;
-    const bool hasTangents = hasUvs && in.tangents.size() == in.positions.size() &&
-                             in.tangentSigns.size() == in.positions.size();
-    out.textures = std::move(in.textures);
-    out.materials = sanitizeMaterials(std::move(in.materials), out.textures.size());
-    out.positions.reserve(in.positions.size());
-    out.normals.reserve(in.positions.size());
-    out.albedo.reserve(in.positions.size());
-    out.materialIds.reserve(n);
-    if (hasUvs)
-        out.uvs.reserve(in.uvs.size());
-    dropped = 0;
-    for (size_t t = 0; t < n; ++t) {
-        const Vec3 *v = in.positions.data() + 3 * t;
-        if (!usableTriangle(v)) {
-            ++dropped;
-            continue;
-        }
-        const uint32_t id = hasIds ? in.materialIds[t] : 0u;
-        out.materialIds.push_back(id < out.materials.size() ? id : 0u);
+    auto range = [&](int p) {
+        body(size_t(p), n * size_t(p) / size_t(parts), n * size_t(p + 1) / size_t(parts));
+    };
+    std::vector<std::thread> workers;
+    for (int p = 1; p < parts; ++p)
+        workers.emplace_back(range, p);
+    range(0);
+    for (std::thread &w : workers)
+        w.join();
+}
+
+/// Threads for a pass over `n` triangles: `threads` as in BvhBuildOptions, 1 for small meshes.
+int passThreads(size_t n, int threads)
+{
+    const int hw = int(std::max(1u, std::thread::hardware_concurrency()));
+    if (n < 65536)
+        return 1;
+    return std::clamp(threads > 0 ? threads : hw, 1, std::min(hw, 8));
+}
+
+/// The cleanup of a loaded mesh, done while copying it into BVH slot order (one read of the
+/// input, one write of the output): usable triangles only (finite corners, non-zero area),
+/// normals, colours, uvs and materials filled in where missing or invalid.
+class Cleaner
+{
+public:
+    Cleaner(TriangleMesh &in, int threads)
+        : m_in(in)
+        , m_n(in.triangleCount())
+        , m_parts(passThreads(m_n, threads))
+        , m_hasNormals(in.normals.size() == in.positions.size())
+        , m_hasAlbedo(in.albedo.size() == in.positions.size())
+        , m_hasUvs(in.uvs.size() == 2 * in.positions.size())
+        , m_hasIds(in.materialIds.size() == m_n)
+        , m_hasTangents(m_hasUvs && in.tangents.size() == in.positions.size() &&
+                        in.tangentSigns.size() == in.positions.size())
+    {}
+
+    /// Finds the usable triangles; returns how many. When some are dropped, their positions are
+    /// compacted (for the BVH build) and kept[] maps a usable triangle to its input index.
+    size_t select()
+    {
+        std::vector<uint8_t> usable(m_n);
+        std::vector<size_t> offsets(size_t(m_parts) + 1, 0);
+        forRanges(m_n, m_parts, [&](size_t part, size_t begin, size_t end) {
+            size_t k = 0;
+            for (size_t t = begin; t < end; ++t) {
+                usable[t] = usableTriangle(m_in.positions.data() + 3 * t) ? 1 : 0;
+                k += usable[t];
+            }
+            offsets[part + 1] = k;
+        });
+        for (int p = 0; p < m_parts; ++p)
+            offsets[size_t(p) + 1] += offsets[size_t(p)];
+        const size_t m = offsets[size_t(m_parts)];
+        if (m == m_n || m == 0)
+            return m;
+        m_kept.resize(m);
+        m_positions.resize(3 * m);
+        forRanges(m_n, m_parts, [&](size_t part, size_t begin, size_t end) {
+            size_t o = offsets[part];
+            for (size_t t = begin; t < end; ++t) {
+                if (!usable[t])
+                    continue;
+                m_kept[o] = uint32_t(t);
+                for (int k = 0; k < 3; ++k)
+                    m_positions[3 * o + size_t(k)] = m_in.positions[3 * t + size_t(k)];
+                ++o;
+            }
+        });
+        return m;
+    }
+
+    /// Positions of the usable triangles, three per triangle.
+    const Vec3 *positions() const
+    {
+        return m_kept.empty() ? m_in.positions.data() : m_positions.data();
+    }
+
+    /// Writes the clean triangles into `out` in BVH slot order (primIds: slot -> usable index).
+    void write(const std::vector<uint32_t> &primIds, TriangleMesh &out)
+    {
+        const size_t n = primIds.size();
+        // Allocating (page faults, zeroing) took as long as the copy itself: huge pages, and
+        // two threads share it.
+        auto second = [&] {
+            resizeHuge(out.normals, 3 * n);
+            resizeHuge(out.albedo, 3 * n);
+        };
+        std::thread helper;
+        if (m_parts > 1)
+            helper = std::thread(second);
+        else
+            second();
+        resizeHuge(out.positions, 3 * n);
+        resizeHuge(out.materialIds, n);
+        resizeHuge(out.uvs, m_hasUvs ? 6 * n : 0);
+        resizeHuge(out.tangents, m_hasTangents ? 3 * n : 0);
+        resizeHuge(out.tangentSigns, m_hasTangents ? 3 * n : 0);
+        if (helper.joinable())
+            helper.join();
+        const uint32_t materialCount = uint32_t(out.materials.size());
+        // Random reads from the input: parallel ranges of slots for big meshes.
+        auto input = [&](size_t slot) {
+            return m_kept.empty() ? primIds[slot] : m_kept[primIds[slot]];
+        };
+        forRanges(n, m_parts, [&](size_t, size_t begin, size_t end) {
+            constexpr size_t kAhead = 16; // the reads are scattered: ask for them early
+            for (size_t slot = begin; slot < end; ++slot) {
+                if (slot + kAhead < end) {
+                    const size_t ahead = 3 * input(slot + kAhead);
+                    __builtin_prefetch(m_in.positions.data() + ahead);
+                    if (m_hasNormals)
+                        __builtin_prefetch(m_in.normals.data() + ahead);
+                    if (m_hasAlbedo)
+                        __builtin_prefetch(m_in.albedo.data() + ahead);
+                }
+                writeTriangle(input(slot), slot, materialCount, out);
+            }
+        });
+    }
+
+private:
+    void writeTriangle(size_t t, size_t o, uint32_t materialCount, TriangleMesh &out) const
+    {
+        const Vec3 *v = m_in.positions.data() + 3 * t;
+        const uint32_t id = m_hasIds ? m_in.materialIds[t] : 0u;
+        out.materialIds[o] = id < materialCount ? id : 0u;
         const Vec3 face = normalize(cross(v[1] - v[0], v[2] - v[0]));
         for (int k = 0; k < 3; ++k) {
-            out.positions.push_back(v[k]);
-            Vec3 nrm = hasNormals ? in.normals[3 * t + k] : face;
+            const size_t to = 3 * o + size_t(k), from = 3 * t + size_t(k);
+            out.positions[to] = v[k];
+            Vec3 nrm = m_hasNormals ? m_in.normals[from] : face;
             nrm = (isFinite(nrm) && dot(nrm, nrm) > 1e-12f) ? normalize(nrm) : face;
-            out.normals.push_back(nrm);
-            Vec3 c = hasAlbedo ? in.albedo[3 * t + k] : Vec3(0.7f);
+            out.normals[to] = nrm;
+            Vec3 c = m_hasAlbedo ? m_in.albedo[from] : Vec3(0.7f);
             if (!isFinite(c))
                 c = Vec3(0.7f);
             // Albedo above 1 would make energy grow with every bounce.
-            out.albedo.push_back(vmin(vmax(c, Vec3(0.f)), Vec3(0.98f)));
-            if (hasUvs) {
-                out.uvs.push_back(finiteOr(in.uvs[2 * (3 * t + k)], 0.f));
-                out.uvs.push_back(finiteOr(in.uvs[2 * (3 * t + k) + 1], 0.f));
+            out.albedo[to] = vmin(vmax(c, Vec3(0.f)), Vec3(0.98f));
+            if (m_hasUvs) {
+                out.uvs[2 * to] = finiteOr(m_in.uvs[2 * from], 0.f);
+                out.uvs[2 * to + 1] = finiteOr(m_in.uvs[2 * from + 1], 0.f);
             }
-            if (hasTangents) { // a bad tangent disables the normal map at that vertex
-                const Vec3 tg = in.tangents[3 * t + k];
-                out.tangents.push_back(isFinite(tg) ? tg : Vec3(0.f));
-                out.tangentSigns.push_back(in.tangentSigns[3 * t + k] < 0.f ? -1.f : 1.f);
+            if (m_hasTangents) { // a bad tangent disables the normal map at that vertex
+                const Vec3 tg = m_in.tangents[from];
+                out.tangents[to] = isFinite(tg) ? tg : Vec3(0.f);
+                out.tangentSigns[to] = m_in.tangentSigns[from] < 0.f ? -1.f : 1.f;
             }
         }
     }
-    return out;
-}
 
-/// Copies the per-triangle data of `src` into BVH slot order.
-/// `threads` as in BvhBuildOptions (1: this thread only).
-void reorder(const TriangleMesh &src, const std::vector<uint32_t> &primIds, TriangleMesh &dst,
-             int threads)
-{
-    const size_t n = primIds.size();
-    dst.positions.resize(3 * n);
-    dst.normals.resize(3 * n);
-    dst.albedo.resize(3 * n);
-    dst.materialIds.resize(n);
-    dst.uvs.resize(src.uvs.empty() ? 0 : 6 * n);
-    dst.tangents.resize(src.tangents.empty() ? 0 : 3 * n);
-    dst.tangentSigns.resize(src.tangents.empty() ? 0 : 3 * n);
-    auto copySlot = [&](size_t slot) {
-        const size_t from = primIds[slot];
-        dst.materialIds[slot] = src.materialIds[from];
-        for (int k = 0; k < 3; ++k) {
-            dst.positions[3 * slot + k] = src.positions[3 * from + k];
-            dst.normals[3 * slot + k] = src.normals[3 * from + k];
-            dst.albedo[3 * slot + k] = src.albedo[3 * from + k];
-        }
-        if (!src.uvs.empty())
-            std::copy_n(src.uvs.begin() + std::ptrdiff_t(6 * from), 6,
-                        dst.uvs.begin() + std::ptrdiff_t(6 * slot));
-        if (!src.tangents.empty())
-            for (int k = 0; k < 3; ++k) {
-                dst.tangents[3 * slot + k] = src.tangents[3 * from + k];
-                dst.tangentSigns[3 * slot + k] = src.tangentSigns[3 * from + k];
-            }
-    };
-    // Random reads from src: split over two threads for big meshes (the slots are disjoint).
-    auto copyRange = [&](size_t begin, size_t end) {
-        for (size_t slot = begin; slot < end; ++slot)
-            copySlot(slot);
-    };
-    if (n >= 65536 && threads != 1 && std::thread::hardware_concurrency() > 1) {
-        std::thread half(copyRange, size_t(0), n / 2);
-        copyRange(n / 2, n);
-        half.join();
-    } else {
-        copyRange(0, n);
-    }
-}
+    const TriangleMesh &m_in;
+    const size_t m_n;
+    const int m_parts;
+    const bool m_hasNormals, m_hasAlbedo, m_hasUvs, m_hasIds, m_hasTangents;
+    std::vector<uint32_t> m_kept; // usable index -> input index (empty: none dropped)
+    std::vector<Vec3> m_positions;
+};
 
 } // namespace
 
@@ -151,8 +217,9 @@ Result<Scene> Scene::fromTriangles(TriangleMesh mesh, int threads)
     if (mesh.positions.size() % 3 != 0)
         return makeError("bad_model", "triangle data is not a multiple of three vertices");
     Scene scene;
-    TriangleMesh clean = sanitize(std::move(mesh), scene.m_stats.droppedTriangles);
-    const size_t n = clean.triangleCount();
+    Cleaner cleaner(mesh, threads);
+    const size_t n = cleaner.select();
+    scene.m_stats.droppedTriangles = mesh.triangleCount() - n;
     if (n == 0)
         return makeError("bad_model", "the model has no usable triangles");
     if (n > size_t(UINT32_MAX / 4))
@@ -162,16 +229,19 @@ Result<Scene> Scene::fromTriangles(TriangleMesh mesh, int threads)
     timer.start();
     BvhBuildOptions options;
     options.threads = threads;
-    Bvh bvh = buildBvh(clean.positions.data(), n, options);
+    Bvh bvh = buildBvh(cleaner.positions(), n, options);
 
     // Store triangles in leaf order so a leaf reads one contiguous block.
-    reorder(clean, bvh.primIds, scene.m_mesh, threads);
-    scene.m_mesh.materials = std::move(clean.materials);
-    scene.m_mesh.textures = std::move(clean.textures);
+    scene.m_mesh.textures = std::move(mesh.textures);
+    scene.m_mesh.materials =
+        sanitizeMaterials(std::move(mesh.materials), scene.m_mesh.textures.size());
+    cleaner.write(bvh.primIds, scene.m_mesh);
     for (const Texture &t : scene.m_mesh.textures)
         scene.m_textureViews.push_back(TextureView{t.texels.data(), t.width, t.height});
-    for (const Vec3 &p : scene.m_mesh.positions)
-        scene.m_bounds.grow(p);
+    // The root box is the min/max over every corner: the same bounds as growing by each.
+    const BvhNode &root = bvh.nodes[0];
+    scene.m_bounds.grow(Vec3(root.lo[0], root.lo[1], root.lo[2]));
+    scene.m_bounds.grow(Vec3(root.hi[0], root.hi[1], root.hi[2]));
     scene.m_nodes = std::move(bvh.nodes);
     scene.m_primIds = std::move(bvh.primIds);
     scene.buildEmitters();
@@ -248,6 +318,10 @@ SceneView Scene::view() const
     }
     for (const Material &m : m_mesh.materials)
         v.alphaMasked = v.alphaMasked || m.alphaCutoff >= 0.f;
+    for (const Material &m : m_mesh.materials)
+        v.alphaBlended = v.alphaBlended || m.alphaBlend;
+    if (m_instanceIds.size() == triangleCount() && !m_instanceIds.empty())
+        v.instanceIds = m_instanceIds.data();
     v.triangleCount = uint32_t(triangleCount());
     v.center = m_bounds.center();
     v.radius = std::max(0.5f * length(m_bounds.extent()), 1e-6f);

@@ -1,5 +1,7 @@
-// collapseBvh: binary SAH tree -> 4-wide nodes and triangle packets.
+// collapseBvh: binary SAH tree -> 8-wide nodes and triangle packets of eight.
 #include "widebvh.h"
+
+#include "bvhbuilder.h"
 
 #include <algorithm>
 
@@ -24,7 +26,11 @@ public:
         if (m_view.nodeCount == 0)
             return {};
         m_out.nodes.reserve(m_view.nodeCount / 2 + 1);
-        m_out.packets.reserve(m_view.triangleCount / 4 + 1); // the least packets possible
+        size_t packets = 0; // exactly: no reallocation (copying) while collapsing
+        for (uint32_t i = 0; i < m_view.nodeCount; ++i)
+            packets += (m_view.nodes[i].count + kWideLanes - 1) / kWideLanes;
+        m_out.packets.reserve(packets);
+        adviseHugePages(m_out.packets.data(), packets * sizeof(TrianglePacket));
         const BvhNode &root = m_view.nodes[0];
         if (root.count > 0) { // a single leaf: wrap it so traversal always starts at a node
             m_out.nodes.emplace_back();
@@ -41,9 +47,9 @@ private:
     uint32_t collapse(uint32_t index)
     {
         const BvhNode &n = m_view.nodes[index];
-        uint32_t children[4] = {n.first, n.first + 1, 0, 0}; // no heap: one call per node
+        uint32_t children[kWideLanes] = {n.first, n.first + 1}; // no heap: one call per node
         size_t size = 2;
-        while (size < 4) {
+        while (size < kWideLanes) {
             // Open the interior child with the largest surface: it is the likeliest to be hit.
             int best = -1;
             float bestArea = -1.f;
@@ -69,7 +75,7 @@ private:
     void fill(uint32_t me, const uint32_t *children, size_t size)
     {
         WideNode node;
-        for (int i = 0; i < 4; ++i) {
+        for (int i = 0; i < kWideLanes; ++i) {
             for (int a = 0; a < 3; ++a) {
                 node.box[2 * a][i] = kInfinity; // empty slot: a box no ray can enter
                 node.box[2 * a + 1][i] = -kInfinity;
@@ -85,7 +91,8 @@ private:
             }
             if (c.count > 0) {
                 node.child[i] = uint32_t(m_out.packets.size());
-                node.count[i] = makePackets(c.first, c.count);
+                makePackets(c.first, c.count);
+                node.count[i] = c.count;
             } else {
                 node.child[i] = collapse(children[i]);
             }
@@ -93,23 +100,20 @@ private:
         m_out.nodes[me] = node;
     }
 
-    uint32_t makePackets(uint32_t first, uint32_t count)
+    void makePackets(uint32_t first, uint32_t count)
     {
-        uint32_t packets = 0;
-        for (uint32_t base = 0; base < count; base += 4, ++packets) {
-            TrianglePacket p{};
-            p.count = std::min(4u, count - base);
-            for (uint32_t lane = 0; lane < 4; ++lane) {
+        for (uint32_t base = 0; base < count; base += kWideLanes) {
+            TrianglePacket &p = m_out.packets.emplace_back();
+            const uint32_t used = std::min(uint32_t(kWideLanes), count - base);
+            for (uint32_t lane = 0; lane < kWideLanes; ++lane) {
                 // Unused lanes repeat the last triangle; the lane mask keeps them out.
-                const uint32_t slot = first + base + std::min(lane, p.count - 1);
+                const uint32_t slot = first + base + std::min(lane, used - 1);
                 p.slot[lane] = slot;
                 for (int k = 0; k < 3; ++k)
                     for (int a = 0; a < 3; ++a)
                         p.v[k][a][lane] = m_view.positions[3 * slot + k][a];
             }
-            m_out.packets.push_back(p);
         }
-        return packets;
     }
 
     const SceneView &m_view;

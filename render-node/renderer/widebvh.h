@@ -1,36 +1,38 @@
 #pragma once
 
-// CPU-only 4-wide BVH: the binary SAH tree collapsed so that each node tests four child boxes
-// with one SSE instruction per slab, and leaves hold triangles in packets of four tested
-// together. The results are identical to the scalar kernel (same operations in the same order,
-// no FMA), so images do not depend on which traversal ran.
+// CPU-only 8-wide BVH: the binary SAH tree collapsed so that each node tests eight child boxes
+// at once (one AVX2 instruction per slab, or two SSE ones), and leaves hold triangles in packets
+// of eight tested together. The results are identical to the scalar kernel (same operations in
+// the same order, no FMA), so images do not depend on which traversal ran.
 
 #include "kernel/sceneview.h"
 
 #include <cstdint>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 namespace farm::render {
+
+constexpr int kWideLanes = 8;
 
 struct alignas(64) WideNode
 {
-    float box[6][4];   // lo x, hi x, lo y, hi y, lo z, hi z per child
-    uint32_t child[4]; // interior: node index; leaf: first packet
-    uint32_t count[4]; // 0: interior (or empty when child == kEmpty); > 0: packets in the leaf
+    float box[6][kWideLanes];   // lo x, hi x, lo y, hi y, lo z, hi z per child
+    uint32_t child[kWideLanes]; // interior: node index; leaf: first packet
+    uint32_t count[kWideLanes]; // 0: interior (or empty when child == kEmpty); > 0: triangles
     static constexpr uint32_t kEmpty = 0xffffffffu;
 };
 
-/// Four triangles side by side: v[vertex][axis][lane]; lanes past `count` are unused.
-struct alignas(16) TrianglePacket
+/// Eight triangles side by side: v[vertex][axis][lane]. A leaf of n triangles has
+/// ceil(n / 8) packets, the lanes past the last triangle unused (they repeat it). Five cache
+/// lines; the slots, on the last one, are read only for a hit.
+struct alignas(64) TrianglePacket
 {
-    float v[3][3][4];
-    uint32_t slot[4]; // BVH slot of each lane (index into SceneView arrays)
-    uint32_t count;
+    TrianglePacket() {} // left uninitialised: collapseBvh writes every field of a new packet
+
+    float v[3][3][kWideLanes];
+    uint32_t slot[kWideLanes]; // BVH slot of each lane (index into SceneView arrays)
 };
+static_assert(sizeof(TrianglePacket) == 320);
 
 struct WideBvh
 {
@@ -38,12 +40,19 @@ struct WideBvh
     std::vector<TrianglePacket> packets;
 };
 
-/// Collapses a binary BVH over `view`'s triangles into the 4-wide layout.
+/// Collapses a binary BVH over `view`'s triangles into the 8-wide layout.
 WideBvh collapseBvh(const SceneView &view);
 
 /// Closest hit / any hit with the wide BVH; same answers as intersectClosest/intersectAny.
 Hit intersectClosestWide(const WideBvh &bvh, const SceneView &view, const Ray &ray);
 bool intersectAnyWide(const WideBvh &bvh, const SceneView &view, const Ray &ray);
+
+/// Which instruction set the wide traversal uses. Picked once from the CPU (AVX2 where the CPU
+/// has it); tests force each one in turn to check that they agree.
+enum class WideIsa { Sse, Avx2 };
+WideIsa wideIsa();
+bool wideIsaSupported(WideIsa isa);
+void setWideIsa(WideIsa isa); // ignored when the CPU lacks it
 
 /// Tracer for the integrator templates on the CPU.
 struct WideTracer

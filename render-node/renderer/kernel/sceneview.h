@@ -35,8 +35,10 @@ struct SceneView
     uint32_t triangleCount = 0;
     Vec3 center;
     float radius = 1.f;
-    float epsilon = 1e-5f;    // offset for secondary ray origins, scaled to the scene
-    bool alphaMasked = false; // some material has alphaCutoff >= 0 (else no per-hit test)
+    float epsilon = 1e-5f;     // offset for secondary ray origins, scaled to the scene
+    bool alphaMasked = false;  // some material has alphaCutoff >= 0 (else no per-hit test)
+    bool alphaBlended = false; // some material is glTF BLEND (integrator.h: stochastic see-through)
+    const uint32_t *instanceIds = nullptr; // per BVH slot: mesh instance (instance pass), or null
     // Emissive triangles for light sampling (emitters.h): BVH slots, the cumulative pick
     // probability of each (last = 1), and per slot the area pdf of a sampled point (0: dark).
     const uint32_t *lightSlots = nullptr;
@@ -75,7 +77,9 @@ FARM_HOST_DEVICE inline bool alphaCutOut(const SceneView &scene, uint32_t slot, 
 constexpr int kTraversalStack = 64;
 
 /// Closest hit along the ray. Equal distances resolve to the lower original triangle index, so
-/// the answer does not depend on traversal order (the BVH tests compare it with brute force).
+/// the answer does not depend on traversal order (the BVH tests compare it with brute force) --
+/// except between coincident triangles: intersectTriangle's no-division check against the
+/// current distance can turn away a copy at exactly that distance, and the copy met first wins.
 FARM_HOST_DEVICE inline Hit intersectClosest(const SceneView &scene, const Ray &ray)
 {
     Hit hit;
@@ -163,7 +167,7 @@ FARM_HOST_DEVICE inline bool intersectAny(const SceneView &scene, const Ray &ray
 }
 
 /// Tracer over the binary BVH, for the integrator templates (used by the CUDA backend; the CPU
-/// backend uses the 4-wide WideTracer with the same answers).
+/// backend uses the 8-wide WideTracer with the same answers).
 struct BinaryTracer
 {
     SceneView scene;
