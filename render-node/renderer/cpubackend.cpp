@@ -7,26 +7,48 @@
 
 namespace farm::render {
 
+TileGrid::TileGrid(int w, int h, int threads)
+    : width(w)
+    , height(h)
+    , tilesX((w + kTile - 1) / kTile)
+    , tiles(tilesX * ((h + kTile - 1) / kTile))
+{
+    const int hw = int(std::max(1u, std::thread::hardware_concurrency()));
+    workers = std::clamp(threads > 0 ? threads : hw, 1, std::max(1, tiles));
+}
+
+TileGrid::Rect TileGrid::rect(int tile) const
+{
+    const int x0 = (tile % tilesX) * kTile;
+    const int y0 = (tile / tilesX) * kTile;
+    return {x0, y0, std::min(x0 + kTile, width), std::min(y0 + kTile, height)};
+}
+
+void resetAovs(AovBuffers *aovs, int width, int height)
+{
+    if (!aovs)
+        return;
+    aovs->width = width;
+    aovs->height = height;
+    aovs->pixels.assign(size_t(width) * size_t(height), AovSample());
+}
+
 bool renderCpu(const Scene &scene, const Camera &camera, const RenderParams &params,
                Framebuffer &out, int threads, const TileProgress &progress,
-               const std::atomic<bool> *cancel, AovBuffers *aovs)
+               const std::atomic<bool> *cancel, AovBuffers *aovs, const PassHook &onPass,
+               double passSeconds)
 {
-    constexpr int kTile = 32;
+    if (onPass && params.spp > 1)
+        return renderCpuInPasses(scene, camera, params, out, threads, progress, cancel, aovs,
+                                 onPass, passSeconds);
     out = Framebuffer(params.width, params.height);
-    const int tilesX = (params.width + kTile - 1) / kTile;
-    const int tilesY = (params.height + kTile - 1) / kTile;
-    const int total = tilesX * tilesY;
-    const int hw = int(std::max(1u, std::thread::hardware_concurrency()));
-    const int workers = std::clamp(threads > 0 ? threads : hw, 1, total);
+    const TileGrid grid(params.width, params.height, threads);
+    const int total = grid.tiles;
 
     const SceneView view = scene.view();
     const WideTracer tracer{&scene.wideBvh(), view};
     const NocsFrame nocs = nocsFrameFor(scene);
-    if (aovs) {
-        aovs->width = params.width;
-        aovs->height = params.height;
-        aovs->pixels.assign(size_t(params.width) * size_t(params.height), AovSample());
-    }
+    resetAovs(aovs, params.width, params.height);
     std::atomic<int> nextTile{0};
     std::atomic<bool> canceled{false};
     int done = 0;
@@ -41,14 +63,19 @@ bool renderCpu(const Scene &scene, const Camera &camera, const RenderParams &par
             const int tile = nextTile.fetch_add(1);
             if (tile >= total)
                 return;
-            const int x0 = (tile % tilesX) * kTile;
-            const int y0 = (tile / tilesX) * kTile;
-            const int x1 = std::min(x0 + kTile, params.width);
-            const int y1 = std::min(y0 + kTile, params.height);
-            for (int y = y0; y < y1; ++y)
-                for (int x = x0; x < x1; ++x)
-                    out.at(x, y) = renderPixel(tracer, view, camera, params, x, y);
-            if (aovs)
+            const auto [x0, y0, x1, y1] = grid.rect(tile);
+            if (aovs && params.spp == 1) {
+                for (int y = y0; y < y1; ++y)
+                    for (int x = x0; x < x1; ++x)
+                        out.at(x, y) = renderPixelWithAov(
+                            tracer, view, camera, nocs, params, x, y,
+                            aovs->pixels[size_t(y) * size_t(params.width) + size_t(x)]);
+            } else {
+                for (int y = y0; y < y1; ++y)
+                    for (int x = x0; x < x1; ++x)
+                        out.at(x, y) = renderPixel(tracer, view, camera, params, x, y);
+            }
+            if (aovs && params.spp != 1)
                 for (int y = y0; y < y1; ++y)
                     for (int x = x0; x < x1; ++x)
                         aovs->pixels[size_t(y) * size_t(params.width) + size_t(x)] = computeAov(
@@ -61,8 +88,8 @@ bool renderCpu(const Scene &scene, const Camera &camera, const RenderParams &par
     };
 
     std::vector<std::thread> pool;
-    pool.reserve(size_t(workers - 1));
-    for (int i = 1; i < workers; ++i)
+    pool.reserve(size_t(grid.workers - 1));
+    for (int i = 1; i < grid.workers; ++i)
         pool.emplace_back(work);
     work();
     for (std::thread &t : pool)

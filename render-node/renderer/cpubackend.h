@@ -10,15 +10,55 @@
 
 namespace farm::render {
 
-/// Called after each finished tile with (tiles done, tiles in all); serialized, any thread.
+/// Called after each finished tile with (units done, units in all); serialized, any thread.
+/// Units are tiles, or tiles × samples when rendering in passes.
 using TileProgress = std::function<void(int done, int total)>;
+/// Called between sample passes with each pixel's radiance summed over its first `samples`.
+using PassHook = std::function<void(const Framebuffer &sums, int samples)>;
+
+/// A frame's 32x32 tiles and how many worker threads render them (`threads` <= 0: every core,
+/// never more workers than tiles).
+struct TileGrid
+{
+    static constexpr int kTile = 32;
+    struct Rect
+    {
+        int x0, y0, x1, y1;
+    };
+    int width = 0;
+    int height = 0;
+    int tilesX = 0;
+    int tiles = 0;
+    int workers = 1;
+
+    TileGrid(int width, int height, int threads);
+    Rect rect(int tile) const;
+};
+
+/// Sizes `aovs` (when set) to the frame, every pixel a miss.
+void resetAovs(AovBuffers *aovs, int width, int height);
 
 /// Renders the whole frame on `threads` threads (<= 0: every core) over 32x32 tiles, tracing
-/// with the scene's 4-wide BVH. Returns false when `cancel` was raised before the frame finished.
+/// with the scene's wide BVH. Returns false when `cancel` was raised before the frame finished.
 /// `aovs`, when set, also gets the first-hit data of every pixel (as renderAovs computes it),
 /// each tile right after its beauty pixels while its part of the BVH is in cache.
+/// With `onPass` and spp > 1 it renders in sample passes instead (renderCpuInPasses).
 bool renderCpu(const Scene &scene, const Camera &camera, const RenderParams &params,
                Framebuffer &out, int threads, const TileProgress &progress = {},
-               const std::atomic<bool> *cancel = nullptr, AovBuffers *aovs = nullptr);
+               const std::atomic<bool> *cancel = nullptr, AovBuffers *aovs = nullptr,
+               const PassHook &onPass = {}, double passSeconds = 1.0);
+
+/// The same frame, bit for bit, in sample passes over all tiles (nextPassSamples decides their
+/// sizes), calling `onPass` between them: a partial image evens out over the frame instead of
+/// some tiles being done and others black. `out` holds the running sums until the end.
+bool renderCpuInPasses(const Scene &scene, const Camera &camera, const RenderParams &params,
+                       Framebuffer &out, int threads, const TileProgress &progress,
+                       const std::atomic<bool> *cancel, AovBuffers *aovs, const PassHook &onPass,
+                       double passSeconds);
+
+/// Samples of the next pass after `done` of `spp`: 1, 1, 2, 4, ... (each about as long as all
+/// before it), but no more than fit in `passSeconds` at the last pass's `secondsPerSample`
+/// (0: not timed yet), at least 1, and never past spp.
+int nextPassSamples(int done, int previous, double secondsPerSample, double passSeconds, int spp);
 
 } // namespace farm::render

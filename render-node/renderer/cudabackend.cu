@@ -114,6 +114,7 @@ bool render(const SceneView &hostScene, const Camera &camera, const RenderParams
         return false;
     DeviceBuffers buffers;
     SceneView scene = hostScene;
+    scene.instanceIds = nullptr; // only the data passes read it, and they run on the CPU
     const size_t vertices = size_t(hostScene.triangleCount) * 3;
     if (!buffers.upload(hostScene.nodes, hostScene.nodeCount, scene.nodes, why) ||
         !buffers.upload(hostScene.positions, vertices, scene.positions, why) ||

@@ -1,5 +1,6 @@
 #include "frameoutput.h"
 
+#include "previewwriter.h"
 #include "rendercli.h"
 
 #include <QFileInfo>
@@ -63,6 +64,12 @@ int renderJob(const Scene &scene, const FrameJob &job, const RenderOptions &opti
         RenderOptions withAovs = options;
         if (job.passes & ~unsigned(PassRgb))
             withAovs.aovs = &out.aovs; // one sweep for the beauty image and the data passes
+        if (job.preview) {
+            withAovs.onPass = [&](const Framebuffer &sums, int samples) {
+                job.preview->offer(sums, samples, params.spp, frame, print);
+            };
+            withAovs.passSeconds = std::max(0.25, job.preview->intervalS());
+        }
         Result<Framebuffer> fb = renderFrame(scene, camera, params, withAovs, progress, &report);
         if (!fb)
             return fail(CliRenderFailed, fb.error().message);

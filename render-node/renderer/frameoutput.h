@@ -19,6 +19,8 @@
 
 namespace farm::render {
 
+class PreviewWriter;
+
 struct FrameJob
 {
     int frame = 1;
@@ -33,6 +35,7 @@ struct FrameJob
     int bitDepth = 8;
     int threads = 0;
     Device device = Device::Cpu;
+    PreviewWriter *preview = nullptr; // --preview: partial images between sample passes
 };
 
 /// A rendered frame waiting for its files to be written.

@@ -43,7 +43,28 @@ float fitDistance(const Aabb &bounds, const CameraRig &rig, float azimuth, float
     return std::max(distance, radius * 1.05f);
 }
 
+float safeMargin(float margin)
+{
+    return margin >= 1.f && std::isfinite(margin) ? margin : 1.f;
+}
+
 } // namespace
+
+float orthoHalfHeightFit(const Aabb &bounds, const Camera &camera, float aspect, float margin)
+{
+    if (!bounds.valid())
+        return 1.f;
+    const float invAspect = aspect > 0.f ? 1.f / aspect : 1.f;
+    float half = 0.f;
+    for (int i = 0; i < 8; ++i) {
+        const Vec3 corner((i & 1) ? bounds.hi.x : bounds.lo.x, (i & 2) ? bounds.hi.y : bounds.lo.y,
+                          (i & 4) ? bounds.hi.z : bounds.lo.z);
+        const Vec3 d = corner - camera.position;
+        half = std::max(half, std::fabs(dot(d, camera.v)));
+        half = std::max(half, std::fabs(dot(d, camera.u)) * invAspect);
+    }
+    return std::max(half * safeMargin(margin), 1e-6f);
+}
 
 float cameraAzimuthDegrees(const CameraRig &rig, int frame)
 {
@@ -70,6 +91,10 @@ Camera frameCamera(const Aabb &bounds, const CameraRig &rig, int frame, int widt
         }
         // Key light from above the camera's left shoulder.
         params.sunDirection = normalize(camera.w + camera.v * 0.8f - camera.u * 0.5f);
+        if (rig.orthographic)
+            camera.orthoHalfHeight = rig.orthoWidth > 0.f
+                                         ? 0.5f * rig.orthoWidth / aspect
+                                         : orthoHalfHeightFit(bounds, camera, aspect, rig.margin);
         return camera;
     }
     const Vec3 center = bounds.valid() ? bounds.center() : Vec3(0.f);
@@ -77,6 +102,27 @@ Camera frameCamera(const Aabb &bounds, const CameraRig &rig, int frame, int widt
     const float elevation =
         rig.mode == CameraMode::Still ? rig.stillElevationDegrees : rig.turntableElevationDegrees;
     const float azimuth = cameraAzimuthDegrees(rig, frame);
+    if (rig.orthographic) {
+        // Parallel rays: the distance only keeps the camera plane outside the model.
+        const Vec3 eye = center + directionFromAngles(azimuth, elevation) * (2.f * radius);
+        Camera camera = lookAt(eye, center, params.up, rig.fovYDegrees, aspect);
+        float half = rig.orthoWidth > 0.f ? 0.5f * rig.orthoWidth / aspect : 0.f;
+        if (!(half > 0.f)) {
+            half = orthoHalfHeightFit(bounds, camera, aspect, rig.margin);
+            for (int k = 0; rig.mode == CameraMode::Turntable && k < kTurntableSamples; ++k) {
+                const Vec3 dir =
+                    directionFromAngles(360.f * float(k) / kTurntableSamples, elevation);
+                half =
+                    std::max(half, orthoHalfHeightFit(bounds,
+                                                      lookAt(center + dir * (2.f * radius), center,
+                                                             params.up, rig.fovYDegrees, aspect),
+                                                      aspect, rig.margin));
+            }
+        }
+        camera.orthoHalfHeight = half;
+        params.sunDirection = normalize(directionFromAngles(azimuth - 55.f, 55.f));
+        return camera;
+    }
     float distance = fitDistance(bounds, rig, azimuth, elevation, aspect, params.up);
     if (rig.mode == CameraMode::Turntable) {
         // One distance for the whole turn, so the model does not breathe from frame to frame.

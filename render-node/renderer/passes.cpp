@@ -4,6 +4,9 @@
 
 #include <QDir>
 #include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QSaveFile>
 
 #include <ImfChannelList.h>
@@ -45,7 +48,7 @@ struct PassName
 };
 constexpr PassName kPassNames[] = {
     {"rgb", PassRgb},   {"depth", PassDepth}, {"normal", PassNormal}, {"albedo", PassAlbedo},
-    {"mask", PassMask}, {"xyz", PassXyz},     {"nocs", PassXyz}};
+    {"mask", PassMask}, {"xyz", PassXyz},     {"nocs", PassXyz},      {"instance", PassInstance}};
 
 QString siblingPath(const QString &rgbPath, const QString &pass, const QString &suffix)
 {
@@ -130,7 +133,7 @@ Result<unsigned> parsePasses(const QString &text)
         if (it == std::end(kPassNames))
             return makeError("invalid_argument",
                              QStringLiteral("unknown pass '%1' (use rgb, depth, normal, albedo, "
-                                            "mask, xyz)")
+                                            "mask, xyz, instance)")
                                  .arg(item.trimmed()));
         passes |= it->bit;
     }
@@ -255,7 +258,29 @@ Result<QList<QPair<QString, QString>>> writePasses(const AovBuffers &a, unsigned
             return makeError("write_failed",
                              QStringLiteral("cannot write the xyz pass of %1").arg(rgbPath));
     }
+    if (passes & PassInstance) {
+        const QString png = name("instance", "png");
+        const Result<void> r =
+            writeAovPng<uint16_t, 1>(a, png, [](const AovSample &s, uint16_t *p) {
+                *p = s.hit ? uint16_t(std::min<uint32_t>(s.instance, 65535u)) : 0;
+            });
+        if (!save("instance", png, r))
+            return makeError("write_failed", QStringLiteral("cannot write %1").arg(png));
+    }
     return written;
+}
+
+QByteArray instanceMapJson(const Scene &scene)
+{
+    QJsonArray list;
+    const std::vector<SceneInstance> &instances = scene.instances();
+    if (instances.empty()) // bare triangles: one instance
+        list.append(QJsonObject{{"id", 1}, {"node", QString()}, {"mesh", QString()}});
+    for (size_t i = 0; i < instances.size(); ++i)
+        list.append(QJsonObject{
+            {"id", qint64(i + 1)}, {"node", instances[i].node}, {"mesh", instances[i].mesh}});
+    return QJsonDocument(QJsonObject{{"background", 0}, {"instances", list}})
+        .toJson(QJsonDocument::Indented);
 }
 
 } // namespace farm::render

@@ -23,9 +23,10 @@ enum Pass : unsigned {
     PassAlbedo = 1u << 3,
     PassMask = 1u << 4,
     PassXyz = 1u << 5,
+    PassInstance = 1u << 6,
 };
 
-/// Parses "rgb,depth,normal,albedo,mask,xyz" (any subset, any order; "nocs" = "xyz").
+/// Parses "rgb,depth,normal,albedo,mask,xyz,instance" (any subset, any order; "nocs" = "xyz").
 Result<unsigned> parsePasses(const QString &text);
 
 struct AovBuffers
@@ -51,7 +52,9 @@ AovBuffers renderAovs(const Scene &scene, const Camera &camera, int width, int h
 /// `shape`, a Python tuple such as "(480, 640, 3)"; the data follows it 64-byte aligned.
 QByteArray npyFloat32Header(const QString &shape);
 
-/// xyz: NOCS as float32 .npy (H x W x 3, 0 = background) and a 16-bit PNG.
+/// xyz: NOCS as float32 .npy (H x W x 3, 0 = background) and a 16-bit PNG;
+/// instance: 16-bit grey PNG, 0 = background, k = mesh instance k - 1 (Scene::instances()),
+///           clamped at 65535.
 Result<QList<QPair<QString, QString>>> writePasses(const AovBuffers &aovs, unsigned passes,
                                                    const QString &rgbPath,
                                                    double depthScale = 1000.0);
@@ -63,6 +66,10 @@ using PassNaming = std::function<QString(const QString &pass, const QString &suf
 PassNaming siblingNaming(const QString &rgbPath);
 /// Template views: DIR/rgb_7.png, DIR/mask_7.png, DIR/xyz_7.npy, ...
 PassNaming viewNaming(const QString &directory, int view);
+
+/// The id -> (node, mesh) map of the instance pass as JSON:
+/// {"background": 0, "instances": [{"id": 1, "node": "...", "mesh": "..."}, ...]}.
+QByteArray instanceMapJson(const Scene &scene);
 
 Result<QList<QPair<QString, QString>>> writePasses(const AovBuffers &aovs, unsigned passes,
                                                    const PassNaming &naming, double depthScale);

@@ -4,14 +4,17 @@
 #include "frameoutput.h"
 #include "framing.h"
 #include "passes.h"
+#include "previewwriter.h"
 #include "renderer.h"
 #include "renderoptions.h"
 #include "templateviews.h"
 #include "util/framerange.h"
 
 #include <QCommandLineParser>
+#include <QDir>
 #include <QFileInfo>
 #include <QRegularExpression>
+#include <QSaveFile>
 
 #include <cmath>
 #include <cstdio>
@@ -45,32 +48,51 @@ FrameJob baseJob(const CliOptions &o, int frame, qsizetype index, qsizetype tota
     return job;
 }
 
+/// Writes the instance pass's id map (instanceMapJson) to `path`.
+bool writeInstanceMap(const Scene &scene, const QString &path)
+{
+    if (!QDir().mkpath(QFileInfo(path).absolutePath()))
+        return false;
+    const QByteArray data = instanceMapJson(scene);
+    QSaveFile file(path);
+    return file.open(QIODevice::WriteOnly) && file.write(data) == data.size() && file.commit();
+}
+
 /// Renders a job and hands it to the writer thread; a write error of an earlier frame stops
-/// the run (its code is returned).
+/// the run (its code is returned). `frameMap`: the instance pass's id map goes next to the
+/// frame (frame_0001_instance.json); template sets write one instances.json instead.
 int renderAndQueue(const Scene &scene, const FrameJob &job, const RenderOptions &options,
-                   FrameWriter &writer)
+                   FrameWriter &writer, bool frameMap = true)
 {
     RenderedFrame rendered;
     const qsizetype index = job.index;
     const LinePrinter print = [&writer, index](const QString &line) { writer.say(index, line); };
+    if (frameMap && (job.passes & PassInstance)) {
+        const QString path = job.naming(QStringLiteral("instance"), QStringLiteral("json"));
+        if (!writeInstanceMap(scene, path))
+            return fail(CliRenderFailed, QStringLiteral("cannot write %1").arg(path));
+        print(QStringLiteral("OUTPUT %1 instance %2").arg(job.frame).arg(path));
+    }
     if (const int code = renderJob(scene, job, options, rendered, print); code != CliOk)
         return code;
     return writer.submit(std::move(rendered));
 }
 
 /// Template set: views 0..N-1 over the sphere, then the camera files.
-int renderViews(const Scene &scene, const CliOptions &o, const RenderOptions &options)
+int renderViews(const Scene &scene, const CliOptions &o, const RenderOptions &options,
+                PreviewWriter *preview)
 {
     const QString dir = QFileInfo(o.output).absoluteFilePath();
     QList<Camera> cameras;
     FrameWriter writer;
     for (int view = 0; view < o.views; ++view) {
         FrameJob job = baseJob(o, view, view, o.views);
+        job.preview = preview;
         job.camera = templateCamera(scene.bounds(), view, o.views, o.width, o.height, job.params,
                                     o.rig.fovYDegrees);
         job.naming = viewNaming(dir, view);
         job.rgbPath = job.naming(QStringLiteral("rgb"), QStringLiteral("png"));
-        if (const int code = renderAndQueue(scene, job, options, writer); code != CliOk)
+        if (const int code = renderAndQueue(scene, job, options, writer, false); code != CliOk)
             return code;
         cameras.append(job.camera);
     }
@@ -79,6 +101,12 @@ int renderViews(const Scene &scene, const CliOptions &o, const RenderOptions &op
     Result<QStringList> files = writeCameraFiles(dir, cameras, o.width, o.height);
     if (!files)
         return fail(CliRenderFailed, files.error().message);
+    if (o.passes & PassInstance) {
+        const QString map = QDir(dir).filePath(QStringLiteral("instances.json"));
+        if (!writeInstanceMap(scene, map))
+            return fail(CliRenderFailed, QStringLiteral("cannot write %1").arg(map));
+        files->append(map);
+    }
     for (const QString &file : *files)
         printLine(QStringLiteral("CAMERAS %1").arg(file));
     return CliOk;
@@ -167,13 +195,18 @@ int runRenderCli(const QStringList &args)
     RenderOptions options;
     options.device = o.device;
     options.threads = o.threads;
+    std::optional<PreviewWriter> preview;
+    if (!o.preview.isEmpty())
+        preview.emplace(o.preview, o.previewIntervalS);
+    PreviewWriter *previewWriter = preview ? &*preview : nullptr;
     if (o.views > 0)
-        return renderViews(scene, o, options);
+        return renderViews(scene, o, options, previewWriter);
     const QList<int> &frames = o.frames.frames();
     const bool multiple = frames.size() > 1;
     FrameWriter writer;
     for (qsizetype i = 0; i < frames.size(); ++i) {
         FrameJob job = baseJob(o, frames[i], i, frames.size());
+        job.preview = previewWriter;
         job.camera = frameCamera(scene.bounds(), o.rig, job.frame, o.width, o.height, job.params);
         job.rgbPath = QFileInfo(frameOutputPath(o.output, job.frame, multiple)).absoluteFilePath();
         job.naming = siblingNaming(job.rgbPath);

@@ -74,7 +74,7 @@ Result<Framebuffer> renderFrame(const Scene &scene, const Camera &camera,
             if (progress)
                 progress(double(done) / double(total));
         },
-        options.cancel, options.aovs);
+        options.cancel, options.aovs, options.onPass, options.passSeconds);
     if (!finished)
         return makeError("canceled", QStringLiteral("rendering was canceled"));
     r.device = Device::Cpu;

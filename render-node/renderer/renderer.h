@@ -22,6 +22,14 @@ struct RenderOptions
     /// tile by tile next to the beauty pixels (no second sweep over the threads), after a CUDA
     /// frame on the CPU.
     AovBuffers *aovs = nullptr;
+    /// When set, the CPU renders in sample passes over the whole image (1, 1, 2, 4, ...
+    /// samples per pixel, each pass kept to about `passSeconds` once timed) and calls this
+    /// after each pass but the last, on the calling thread while the other threads go on with
+    /// the next pass, with a copy of each pixel's radiance summed over its first `samples`
+    /// samples. The final image is the same bit for bit: every pixel still adds its samples in
+    /// sample order. Unset: all samples per tile.
+    std::function<void(const Framebuffer &sums, int samples)> onPass;
+    double passSeconds = 1.0;
 };
 
 /// What actually ran: a CUDA request falls back to the CPU when no GPU is usable.

@@ -1,5 +1,7 @@
 #include "renderoptions.h"
 
+#include "previewwriter.h"
+
 #include "scene.h"
 
 #include <QRegularExpression>
@@ -105,9 +107,10 @@ QString applyFileCamera(const Scene &scene, CliOptions &o)
             .arg(o.input)
             .arg(cameras.size());
     const SceneCamera &c = cameras[size_t(o.cameraFromFile)];
-    if (!(c.fovYDegrees >= 1.f && c.fovYDegrees <= 170.f))
-        return QStringLiteral("--camera-from-file: camera %1 ('%2') is orthographic, degenerate "
-                              "or has a field of view outside 1..170 degrees")
+    const bool ortho = c.orthoHalfHeight > 0.f && std::isfinite(c.orthoHalfHeight);
+    if (!ortho && !(c.fovYDegrees >= 1.f && c.fovYDegrees <= 170.f))
+        return QStringLiteral("--camera-from-file: camera %1 ('%2') is degenerate or has a field "
+                              "of view outside 1..170 degrees")
             .arg(o.cameraFromFile)
             .arg(c.name);
     o.rig.mode = CameraMode::Pose;
@@ -117,7 +120,12 @@ QString applyFileCamera(const Scene &scene, CliOptions &o)
     o.rig.poseU = normalize(cross(c.up, o.rig.poseW));
     o.rig.target = c.position + c.forward;
     o.rig.up = c.up;
-    o.rig.fovYDegrees = c.fovYDegrees;
+    if (ortho) { // glTF ymag: half the view height; the image's aspect gives the width
+        o.rig.orthographic = true;
+        o.rig.orthoWidth = 2.f * c.orthoHalfHeight * float(o.width) / float(o.height);
+    } else {
+        o.rig.fovYDegrees = c.fovYDegrees;
+    }
     return {};
 }
 
@@ -134,7 +142,8 @@ void addRenderOptions(QCommandLineParser &parser)
          "first:count"},
         {"threads", "CPU threads (0: every core, default).", "n"},
         {"device", "cpu or cuda (falls back to the CPU without a usable GPU).", "device"},
-        {"passes", "Comma-separated outputs: rgb,depth,normal,albedo,mask,xyz (default rgb).",
+        {"passes",
+         "Comma-separated outputs: rgb,depth,normal,albedo,mask,xyz,instance (default rgb).",
          "list"},
         {"depth-scale", "16-bit depth PNG value per scene unit (default 1000).", "s"},
         {"bounces", "Maximum path length in bounces (0..64, default 4).", "n"},
@@ -148,6 +157,8 @@ void addRenderOptions(QCommandLineParser &parser)
          "Render from camera INDEX (default 0) stored in the model file (e.g. glTF cameras).",
          "index"},
         {"fov", "Vertical field of view in degrees (default 40).", "deg"},
+        {"ortho", "Orthographic projection, its width fitted to the model."},
+        {"ortho-width", "Orthographic projection with a view this wide (model units).", "w"},
         {"env", "Equirectangular environment map (.exr or .hdr) replacing the sky and sun.",
          "file"},
         {"env-intensity", "Scale of the environment map's radiance (default 1).", "x"},
@@ -156,10 +167,13 @@ void addRenderOptions(QCommandLineParser &parser)
          "xyz_N.npy, ..., cameras.json, poses.npy, intrinsics.npy).",
          "n"},
     });
+    addPreviewOptions(parser);
 }
 
 QString readOptions(const QCommandLineParser &p, CliOptions &o)
 {
+    if (QString problem = readPreviewOptions(p, o.preview, o.previewIntervalS); !problem.isEmpty())
+        return problem;
     const QStringList positional = p.positionalArguments();
     if (positional.size() != 1)
         return positional.isEmpty()
@@ -322,6 +336,20 @@ QString readOptions(const QCommandLineParser &p, CliOptions &o)
             return QStringLiteral("--camera-from-file cannot be combined with --look-at, --pose, "
                                   "--turntable, --views or --fov");
         o.cameraFromFile = int(*index);
+    }
+    if (p.isSet("ortho") || p.isSet("ortho-width")) {
+        if (p.isSet("views") || p.isSet("camera-from-file") || p.isSet("fov"))
+            return QStringLiteral("--ortho/--ortho-width cannot be combined with --views, "
+                                  "--camera-from-file or --fov");
+        o.rig.orthographic = true;
+        if (p.isSet("ortho-width")) {
+            bool ok = false;
+            const float w = p.value("ortho-width").toFloat(&ok);
+            if (!ok || !std::isfinite(w) || !(w > 0.f) || w > 1e9f)
+                return QStringLiteral("--ortho-width must be a positive number, got '%1'")
+                    .arg(p.value("ortho-width"));
+            o.rig.orthoWidth = w;
+        }
     }
     o.rig.cycleFirst = o.frames.frames().first();
     o.rig.cycleCount = o.frames.frames().last() - o.frames.frames().first() + 1;

@@ -33,7 +33,9 @@ struct CliOptions
     float environmentIntensity = 1.f;
     EnvironmentView environmentView; // set once the map is loaded
     int bitDepth = 8;
-    int cameraFromFile = -1; // >= 0: index of the model file's camera to render from
+    int cameraFromFile = -1;       // >= 0: index of the model file's camera to render from
+    QString preview;               // --preview FILE.jpg: progressive previews (empty: none)
+    double previewIntervalS = 1.0; // --preview-interval
 };
 
 class Scene;

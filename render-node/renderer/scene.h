@@ -57,7 +57,16 @@ struct SceneCamera
     Vec3 position;
     Vec3 forward{0.f, 0.f, -1.f}; // unit view direction
     Vec3 up{0.f, 1.f, 0.f};       // unit, orthogonal to forward
-    float fovYDegrees = 40.f;     // 0 for an orthographic camera (not renderable here)
+    float fovYDegrees = 40.f;     // 0 for an orthographic camera
+    float orthoHalfHeight = 0.f;  // > 0: orthographic, half the view height (glTF ymag)
+};
+
+/// One mesh instance of the file's node graph: a (node, Assimp mesh) pair, in depth-first order.
+/// Its id in the `instance` pass is its index + 1 (0 = background).
+struct SceneInstance
+{
+    QString node;
+    QString mesh;
 };
 
 /// A renderable scene: triangles reordered into BVH order plus the BVH itself.
@@ -90,6 +99,10 @@ public:
     const TriangleMesh &mesh() const { return m_mesh; }
     /// Cameras found in the file, in file order (empty for formats without cameras).
     const std::vector<SceneCamera> &cameras() const { return m_cameras; }
+    /// Mesh instances (Scene::load); empty for scenes made from bare triangles (one instance).
+    const std::vector<SceneInstance> &instances() const { return m_instances; }
+    /// Per BVH slot: instance index (see SceneInstance), or empty.
+    const std::vector<uint32_t> &instanceIds() const { return m_instanceIds; }
 
 private:
     TriangleMesh m_mesh; // BVH order
@@ -100,7 +113,9 @@ private:
     Aabb m_bounds;
     SceneStats m_stats;
     std::vector<SceneCamera> m_cameras;
-    std::vector<uint32_t> m_lightSlots; // emissive triangles (see SceneView)
+    std::vector<SceneInstance> m_instances;
+    std::vector<uint32_t> m_instanceIds; // per BVH slot
+    std::vector<uint32_t> m_lightSlots;  // emissive triangles (see SceneView)
     std::vector<float> m_lightCdf;
     std::vector<float> m_lightAreaPdf;
 

@@ -87,11 +87,16 @@ Material readMaterial(const aiMaterial *am, TextureLoader &textures)
         m.emissive = Vec3(emissive.r, emissive.g, emissive.b) * strength;
     }
     aiString alphaMode;
-    if (am->Get(AI_MATKEY_GLTF_ALPHAMODE, alphaMode) == AI_SUCCESS &&
-        std::strcmp(alphaMode.C_Str(), "MASK") == 0) {
+    const bool hasAlphaMode = am->Get(AI_MATKEY_GLTF_ALPHAMODE, alphaMode) == AI_SUCCESS;
+    const bool mask = hasAlphaMode && std::strcmp(alphaMode.C_Str(), "MASK") == 0;
+    const bool blend = hasAlphaMode && std::strcmp(alphaMode.C_Str(), "BLEND") == 0;
+    if (mask) {
         float cutoff = 0.5f; // the glTF default
         am->Get(AI_MATKEY_GLTF_ALPHACUTOFF, cutoff);
         m.alphaCutoff = std::isfinite(cutoff) ? std::clamp(cutoff, 0.f, 1.f) : 0.5f;
+    }
+    m.alphaBlend = blend;
+    if (mask || blend) {
         aiColor4D factor(1.f, 1.f, 1.f, 1.f);
         if (am->Get(AI_MATKEY_BASE_COLOR, factor) == AI_SUCCESS && std::isfinite(factor.a))
             m.baseAlpha = std::clamp(factor.a, 0.f, 1.f);
@@ -117,10 +122,18 @@ Material readMaterial(const aiMaterial *am, TextureLoader &textures)
     return m;
 }
 
-/// glTF: the vertical field of view of each camera (radians, 0 for orthographic) straight from
+/// glTF camera projection as the file's JSON states it.
+struct GltfCamera
+{
+    float yfov = 0.f; // radians; 0 for orthographic
+    float ymag = 0.f; // orthographic half height; 0 for perspective
+};
+
+/// glTF: the vertical field of view (or orthographic half height) of each camera straight from
 /// the file's JSON (.gltf, or the first chunk of a .glb), since Assimp 5.2 keeps only
-/// yfov * aspectRatio as its "horizontal" angle. Empty when the JSON cannot be read.
-std::vector<float> gltfVerticalFovs(const QString &path)
+/// yfov * aspectRatio as its "horizontal" angle and only xmag as its orthographic width.
+/// Empty when the JSON cannot be read.
+std::vector<GltfCamera> gltfCameras(const QString &path)
 {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
@@ -139,21 +152,27 @@ std::vector<float> gltfVerticalFovs(const QString &path)
         json += file.readAll();
     }
     const QJsonArray array = QJsonDocument::fromJson(json).object().value("cameras").toArray();
-    std::vector<float> fovs;
-    for (const QJsonValue &camera : array)
-        fovs.push_back(
-            float(camera.toObject().value("perspective").toObject().value("yfov").toDouble(0)));
-    return fovs;
+    std::vector<GltfCamera> cameras;
+    for (const QJsonValue &camera : array) {
+        const QJsonObject o = camera.toObject();
+        GltfCamera c;
+        c.yfov = float(o.value("perspective").toObject().value("yfov").toDouble(0));
+        c.ymag = float(std::fabs(o.value("orthographic").toObject().value("ymag").toDouble(0)));
+        cameras.push_back(c);
+    }
+    return cameras;
 }
 
 /// The file's cameras in world space: position, view direction and up go through the absolute
 /// transform of the node named like the camera. Read before post-processing (the node graph is
 /// flattened there). Assimp 5.2's glTF importer also copies the node's translation into
 /// aiCamera::mPosition, which would count it twice: a glTF camera sits at its node's origin,
-/// and its vertical angle comes from `gltfFovs` (tst_rendercli checks a top-level and a
-/// rotated, nested camera node). Other formats: vertical = 2 atan(tan(h/2) / aspect).
-std::vector<SceneCamera> readCameras(const aiScene *ai, bool gltf,
-                                     const std::vector<float> &gltfFovs)
+/// and its vertical angle (or orthographic half height, ymag) comes from `gltf` (tst_rendercli
+/// checks a top-level and a rotated, nested camera node). Other formats: vertical =
+/// 2 atan(tan(h/2) / aspect); orthographic: Assimp's mOrthographicWidth (half the width, as
+/// its glTF importer fills it from xmag) / aspect.
+std::vector<SceneCamera> readCameras(const aiScene *ai, bool isGltf,
+                                     const std::vector<GltfCamera> &gltf)
 {
     std::vector<SceneCamera> cameras;
     for (unsigned i = 0; i < ai->mNumCameras; ++i) {
@@ -166,26 +185,147 @@ std::vector<SceneCamera> readCameras(const aiScene *ai, bool gltf,
         const aiMatrix3x3 rotation(world);
         SceneCamera c;
         c.name = QString::fromUtf8(cam->mName.C_Str());
-        c.position = toVec(world * (gltf ? aiVector3D() : cam->mPosition));
+        c.position = toVec(world * (isGltf ? aiVector3D() : cam->mPosition));
         const Vec3 forward = toVec(rotation * cam->mLookAt);
         const Vec3 up = toVec(rotation * cam->mUp);
         const Vec3 right = cross(forward, up);
         const float aspect = cam->mAspect > 0.f ? cam->mAspect : 1.f;
+        const bool ortho = cam->mHorizontalFOV <= 0.f;
+        const float halfHeight =
+            isGltf ? (i < gltf.size() ? gltf[i].ymag : 0.f) : cam->mOrthographicWidth / aspect;
         // A degenerate basis keeps its slot (indices follow the file) with fov 0: unusable.
-        if (length(forward) > 0.f && length(right) > 0.f && cam->mHorizontalFOV > 0.f) {
+        c.fovYDegrees = 0.f;
+        if (length(forward) > 0.f && length(right) > 0.f) {
             c.forward = normalize(forward);
             c.up = normalize(cross(right, forward));
-            const float fovY = gltf
-                                   ? (i < gltfFovs.size() ? gltfFovs[i] : 0.f)
-                                   : 2.f * std::atan(std::tan(0.5f * cam->mHorizontalFOV) / aspect);
-            c.fovYDegrees = fovY * 180.f / kPi;
-        } else {
-            c.fovYDegrees = 0.f;
+            if (ortho) {
+                c.orthoHalfHeight =
+                    std::isfinite(halfHeight) && halfHeight > 0.f ? halfHeight : 0.f;
+            } else {
+                const float fovY =
+                    isGltf ? (i < gltf.size() ? gltf[i].yfov : 0.f)
+                           : 2.f * std::atan(std::tan(0.5f * cam->mHorizontalFOV) / aspect);
+                c.fovYDegrees = fovY * 180.f / kPi;
+            }
         }
         cameras.push_back(c);
     }
     return cameras;
 }
+
+/// Same test as Scene::fromTriangles applies (finite corners, non-zero area): the loader drops
+/// such triangles first, so the triangles it hands over keep their indices there.
+bool usableTriangle(const Vec3 &a, const Vec3 &b, const Vec3 &c)
+{
+    if (!isFinite(a) || !isFinite(b) || !isFinite(c))
+        return false;
+    const Vec3 n = cross(b - a, c - a);
+    const float area2 = dot(n, n);
+    return std::isfinite(area2) && area2 > 0.f;
+}
+
+/// Appends every (node, mesh) pair of the node graph, depth first, in world space (the node
+/// transforms applied as aiProcess_PreTransformVertices would), one SceneInstance each.
+struct MeshAppender
+{
+    const aiScene *ai;
+    TriangleMesh &mesh;
+    bool anyUvs;
+    bool anyTangents;
+    std::vector<SceneInstance> instances;
+    std::vector<uint32_t> instanceOfTriangle;
+    size_t dropped = 0;
+
+    // A corrupt file may link nodes into a cycle or a DAG that explodes when walked as a tree.
+    static constexpr int kMaxDepth = 1024;
+    static constexpr size_t kMaxVisits = size_t(1) << 22;
+
+    void walk()
+    {
+        struct Entry
+        {
+            const aiNode *node;
+            aiMatrix4x4 parent;
+            int depth;
+        };
+        std::vector<Entry> stack{{ai->mRootNode, aiMatrix4x4(), 0}};
+        for (size_t visits = 0; !stack.empty() && visits < kMaxVisits; ++visits) {
+            const Entry e = stack.back();
+            stack.pop_back();
+            const aiMatrix4x4 world = e.parent * e.node->mTransformation;
+            for (unsigned i = 0; i < e.node->mNumMeshes; ++i)
+                if (e.node->mMeshes[i] < ai->mNumMeshes)
+                    append(e.node, ai->mMeshes[e.node->mMeshes[i]], world);
+            if (e.depth >= kMaxDepth)
+                continue;
+            for (unsigned c = e.node->mNumChildren; c-- > 0;) // first child on top: file order
+                if (e.node->mChildren[c])
+                    stack.push_back({e.node->mChildren[c], world, e.depth + 1});
+        }
+    }
+
+    void append(const aiNode *node, const aiMesh *am, const aiMatrix4x4 &world)
+    {
+        if (!am || !am->mVertices || !(am->mPrimitiveTypes & aiPrimitiveType_TRIANGLE))
+            return;
+        const uint32_t instance = uint32_t(instances.size());
+        instances.push_back(
+            {QString::fromUtf8(node->mName.C_Str()), QString::fromUtf8(am->mName.C_Str())});
+        const aiMatrix3x3 linear(world);
+        aiMatrix3x3 normalMatrix = linear; // inverse transpose for normals
+        normalMatrix.Inverse().Transpose();
+        const aiMaterial *material =
+            am->mMaterialIndex < ai->mNumMaterials ? ai->mMaterials[am->mMaterialIndex] : nullptr;
+        const Vec3 base = materialColour(material);
+        const bool colours = am->HasVertexColors(0);
+        const bool normals = am->HasNormals();
+        const bool uvs = am->HasTextureCoords(0);
+        const bool tangents = am->HasTangentsAndBitangents();
+        for (unsigned f = 0; f < am->mNumFaces; ++f) {
+            const aiFace &face = am->mFaces[f];
+            if (face.mNumIndices != 3)
+                continue;
+            bool inRange = true;
+            for (int k = 0; k < 3; ++k)
+                inRange = inRange && face.mIndices[k] < am->mNumVertices;
+            if (!inRange)
+                continue;
+            Vec3 p[3];
+            for (int k = 0; k < 3; ++k)
+                p[k] = toVec(world * am->mVertices[face.mIndices[k]]);
+            if (!usableTriangle(p[0], p[1], p[2])) {
+                ++dropped;
+                continue;
+            }
+            mesh.materialIds.push_back(am->mMaterialIndex < ai->mNumMaterials ? am->mMaterialIndex
+                                                                              : 0u);
+            instanceOfTriangle.push_back(instance);
+            for (int k = 0; k < 3; ++k) {
+                const unsigned i = face.mIndices[k];
+                mesh.positions.push_back(p[k]);
+                const Vec3 n = normals ? toVec(normalMatrix * am->mNormals[i]) : Vec3(0.f);
+                mesh.normals.push_back(n);
+                Vec3 c = base;
+                if (colours) {
+                    const aiColor4D &vc = am->mColors[0][i];
+                    c = c * Vec3(vc.r, vc.g, vc.b);
+                }
+                mesh.albedo.push_back(c);
+                if (anyUvs) {
+                    const aiVector3D uv = uvs ? am->mTextureCoords[0][i] : aiVector3D();
+                    mesh.uvs.push_back(uv.x);
+                    mesh.uvs.push_back(uv.y);
+                }
+                if (anyTangents) {
+                    const Vec3 t = tangents ? toVec(linear * am->mTangents[i]) : Vec3(0.f);
+                    const Vec3 b = tangents ? toVec(linear * am->mBitangents[i]) : Vec3(0.f);
+                    mesh.tangents.push_back(t);
+                    mesh.tangentSigns.push_back(dot(cross(n, t), b) < 0.f ? -1.f : 1.f);
+                }
+            }
+        }
+    }
+};
 
 } // namespace
 
@@ -202,10 +342,11 @@ Result<Scene> Scene::load(const QString &path)
     Assimp::Importer importer;
     importer.SetPropertyInteger(AI_CONFIG_PP_SBP_REMOVE,
                                 aiPrimitiveType_POINT | aiPrimitiveType_LINE);
+    // No aiProcess_PreTransformVertices: it merges meshes, losing the mesh instances the
+    // `instance` pass needs; appendInstances walks the node graph and applies the transforms.
     const unsigned flags = aiProcess_Triangulate | aiProcess_JoinIdenticalVertices |
-                           aiProcess_GenSmoothNormals | aiProcess_PreTransformVertices |
-                           aiProcess_CalcTangentSpace | aiProcess_SortByPType |
-                           aiProcess_ValidateDataStructure |
+                           aiProcess_GenSmoothNormals | aiProcess_CalcTangentSpace |
+                           aiProcess_SortByPType | aiProcess_ValidateDataStructure |
                            aiProcess_FlipUVs; // v = 0 at the top row, as QImage stores it
     const aiScene *ai = nullptr;
     std::vector<SceneCamera> cameras;
@@ -220,8 +361,8 @@ Result<Scene> Scene::load(const QString &path)
             const bool gltf = suffix == QLatin1String("gltf") || suffix == QLatin1String("glb");
             if (ai->mNumCameras > 0)
                 cameras = readCameras(ai, gltf,
-                                      gltf ? gltfVerticalFovs(info.absoluteFilePath())
-                                           : std::vector<float>{});
+                                      gltf ? gltfCameras(info.absoluteFilePath())
+                                           : std::vector<GltfCamera>{});
             ai = importer.ApplyPostProcessing(flags);
         }
     } catch (const std::exception &e) {
@@ -252,55 +393,8 @@ Result<Scene> Scene::load(const QString &path)
     for (const Material &m : mesh.materials)
         anyNormalMap = anyNormalMap || m.normalTexture >= 0;
     anyTangents = anyTangents && anyNormalMap && anyUvs; // only kept when a normal map uses them
-    size_t meshes = 0;
-    for (unsigned m = 0; m < ai->mNumMeshes; ++m) {
-        const aiMesh *am = ai->mMeshes[m];
-        if (!am || !am->mVertices || !(am->mPrimitiveTypes & aiPrimitiveType_TRIANGLE))
-            continue;
-        ++meshes;
-        const aiMaterial *material =
-            am->mMaterialIndex < ai->mNumMaterials ? ai->mMaterials[am->mMaterialIndex] : nullptr;
-        const Vec3 base = materialColour(material);
-        const bool colours = am->HasVertexColors(0);
-        const bool normals = am->HasNormals();
-        const bool uvs = am->HasTextureCoords(0);
-        const bool tangents = am->HasTangentsAndBitangents();
-        for (unsigned f = 0; f < am->mNumFaces; ++f) {
-            const aiFace &face = am->mFaces[f];
-            if (face.mNumIndices != 3)
-                continue;
-            bool inRange = true;
-            for (int k = 0; k < 3; ++k)
-                inRange = inRange && face.mIndices[k] < am->mNumVertices;
-            if (!inRange)
-                continue;
-            mesh.materialIds.push_back(am->mMaterialIndex < ai->mNumMaterials ? am->mMaterialIndex
-                                                                              : 0u);
-            for (int k = 0; k < 3; ++k) {
-                const unsigned i = face.mIndices[k];
-                mesh.positions.push_back(toVec(am->mVertices[i]));
-                mesh.normals.push_back(normals ? toVec(am->mNormals[i]) : Vec3(0.f));
-                Vec3 c = base;
-                if (colours) {
-                    const aiColor4D &vc = am->mColors[0][i];
-                    c = c * Vec3(vc.r, vc.g, vc.b);
-                }
-                mesh.albedo.push_back(c);
-                if (anyUvs) {
-                    const aiVector3D uv = uvs ? am->mTextureCoords[0][i] : aiVector3D();
-                    mesh.uvs.push_back(uv.x);
-                    mesh.uvs.push_back(uv.y);
-                }
-                if (anyTangents) {
-                    const Vec3 t = tangents ? toVec(am->mTangents[i]) : Vec3(0.f);
-                    const Vec3 n = normals ? toVec(am->mNormals[i]) : Vec3(0.f);
-                    const Vec3 b = tangents ? toVec(am->mBitangents[i]) : Vec3(0.f);
-                    mesh.tangents.push_back(t);
-                    mesh.tangentSigns.push_back(dot(cross(n, t), b) < 0.f ? -1.f : 1.f);
-                }
-            }
-        }
-    }
+    MeshAppender appender{ai, mesh, anyUvs, anyTangents};
+    appender.walk();
     if (mesh.positions.empty())
         return makeError("bad_model",
                          QStringLiteral("%1 contains no triangles").arg(info.fileName()));
@@ -310,7 +404,18 @@ Result<Scene> Scene::load(const QString &path)
     if (!scene)
         return makeError(scene.error().code,
                          QStringLiteral("%1: %2").arg(info.fileName(), scene.error().message));
-    scene->m_stats.meshes = meshes;
+    // fromTriangles dropped nothing (appendInstances already did, with the same test), so its
+    // primIds index the appended triangles.
+    const size_t instanceCount = appender.instances.size();
+    if (scene->m_stats.droppedTriangles == 0) {
+        const std::vector<uint32_t> &primIds = scene->m_primIds;
+        scene->m_instanceIds.resize(primIds.size());
+        for (size_t slot = 0; slot < primIds.size(); ++slot)
+            scene->m_instanceIds[slot] = appender.instanceOfTriangle[primIds[slot]];
+        scene->m_instances = std::move(appender.instances);
+    }
+    scene->m_stats.droppedTriangles += appender.dropped;
+    scene->m_stats.meshes = instanceCount;
     scene->m_stats.loadMs = loadMs;
     scene->m_stats.warnings = textures.warnings();
     scene->m_cameras = std::move(cameras);

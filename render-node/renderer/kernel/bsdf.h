@@ -35,6 +35,31 @@ FARM_KERNEL Vec3 schlick(Vec3 f0, float cosTheta)
     return f0 + (Vec3(1.f) - f0) * m5;
 }
 
+/// sin and cos of 2 pi u for u in [0, 1) (a sampled azimuth): the quadrant from 4u, then Taylor
+/// polynomials on [0, pi/2) (truncation below 6e-8, under float rounding of the result). About a
+/// third of the cost of sincosf, whose general range reduction an azimuth never needs.
+FARM_KERNEL void sinCos2Pi(float u, float &s, float &c)
+{
+    const float q4 = u * 4.f;
+    int quadrant = int(q4);
+    const float x = (q4 - float(quadrant)) * (0.5f * kPi);
+    quadrant &= 3;
+    const float x2 = x * x;
+    const float sx =
+        x * (1.f +
+             x2 * (-1.f / 6.f +
+                   x2 * (1.f / 120.f +
+                         x2 * (-1.f / 5040.f + x2 * (1.f / 362880.f + x2 * (-1.f / 39916800.f))))));
+    const float cx =
+        1.f + x2 * (-0.5f + x2 * (1.f / 24.f +
+                                  x2 * (-1.f / 720.f +
+                                        x2 * (1.f / 40320.f + x2 * (-1.f / 3628800.f +
+                                                                    x2 * (1.f / 479001600.f))))));
+    // Rotate by the quadrant: sin(x + k pi/2), cos(x + k pi/2).
+    s = quadrant == 0 ? sx : (quadrant == 1 ? cx : (quadrant == 2 ? -sx : -cx));
+    c = quadrant == 0 ? cx : (quadrant == 1 ? -sx : (quadrant == 2 ? -cx : sx));
+}
+
 /// Shading frame: z is the shading normal.
 struct Frame
 {
@@ -58,64 +83,122 @@ public:
         m_metallic = clampf(p.metallic, 0.f, 1.f);
         const float r = clampf(p.roughness, 0.03f, 1.f);
         m_alpha = r * r;
+        m_alpha2 = m_alpha * m_alpha;
         m_f0 = lerp(Vec3(0.04f), m_base, m_metallic);
-    }
-
-    /// f(wo, wi) * |cos(wi)| for world directions (wo towards the viewer).
-    FARM_KERNEL Vec3 evalCos(Vec3 woWorld, Vec3 wiWorld) const
-    {
-        const Vec3 wo = m_frame.toLocal(woWorld), wi = m_frame.toLocal(wiWorld);
-        if (wo.z <= 0.f || wi.z <= 0.f)
-            return Vec3(0.f);
-        const Vec3 h = normalize(wo + wi);
-        const float voh = maxf(dot(wo, h), 0.f);
-        const Vec3 f = schlick(m_f0, voh);
-        const float d = ggxD(h.z);
-        const float vis = smithG2(wo.z, wi.z) / (4.f * wo.z * wi.z);
         // Dielectric part: the diffuse base gets what the coat transmits on the way in and out,
         // renormalized by the coat's hemispherical average (Kelemen & Szirmay-Kalos 2001). It is
         // reciprocal, a white base reflects everything the coat does not, and unlike glTF's mix
         // by F(v.h) it never returns more than arrives at grazing angles.
         constexpr float kAverageCoat = 0.04f + 0.96f / 21.f; // 2 * integral of F(mu) mu dmu
-        const float transmitted = (1.f - dielectricFresnel(wo.z)) * (1.f - dielectricFresnel(wi.z));
-        const Vec3 diffuse =
-            m_base * ((1.f - m_metallic) * transmitted / (kPi * (1.f - kAverageCoat)));
+        m_diffuse = m_base * ((1.f - m_metallic) / (kPi * (1.f - kAverageCoat)));
+        m_diffuseLuminance = (1.f - m_metallic) * luminance(m_base);
+    }
+
+    /// Everything about the outgoing direction that eval and pdf share, computed once per
+    /// vertex (bindOutgoing) instead of once per light sample.
+    struct Outgoing
+    {
+        Vec3 wo; // local
+        float lambda = 0.f;
+        float coat = 0.f; // 1 - F(wo.z)
+        float specularProbability = 0.f;
+        float specularScale = 0.f; // G1(wo) / (4 wo.z): specular pdf = D(h) x this
+        bool valid = false;
+    };
+
+    FARM_KERNEL Outgoing bindOutgoing(Vec3 woWorld) const
+    {
+        Outgoing o;
+        o.wo = m_frame.toLocal(woWorld);
+        if (o.wo.z <= 0.f)
+            return o;
+        o.valid = true;
+        o.lambda = lambda(o.wo.z);
+        o.coat = 1.f - dielectricFresnel(o.wo.z);
+        o.specularProbability = specularProbability(o.wo.z);
+        o.specularScale = 1.f / ((1.f + o.lambda) * 4.f * o.wo.z);
+        return o;
+    }
+
+    FARM_KERNEL Vec3 toLocal(Vec3 v) const { return m_frame.toLocal(v); }
+    FARM_KERNEL Vec3 toWorld(Vec3 v) const { return m_frame.toWorld(v); }
+
+    /// f(wo, wi) * cos(wi) for a local wi, and (when `pdfOut` is set) the density of sample()
+    /// choosing wi: the half vector, D and the visibility terms are shared by both.
+    FARM_KERNEL Vec3 evalLocal(const Outgoing &o, Vec3 wi, float *pdfOut) const
+    {
+        if (!o.valid || wi.z <= 0.f) {
+            if (pdfOut)
+                *pdfOut = 0.f;
+            return Vec3(0.f);
+        }
+        const Vec3 h = normalize(o.wo + wi);
+        const float voh = dot(o.wo, h);
+        const float d = ggxD(h.z);
+        const float vis = 1.f / ((1.f + o.lambda + lambda(wi.z)) * (4.f * o.wo.z * wi.z));
+        const Vec3 f = schlick(m_f0, maxf(voh, 0.f));
+        const Vec3 diffuse = m_diffuse * (o.coat * (1.f - dielectricFresnel(wi.z)));
+        if (pdfOut) {
+            const float specularPdf = h.z > 0.f && voh > 0.f ? d * o.specularScale : 0.f;
+            *pdfOut = o.specularProbability * specularPdf +
+                      (1.f - o.specularProbability) * wi.z * (1.f / kPi);
+        }
         return (diffuse + f * (d * vis)) * wi.z;
+    }
+
+    /// Samples a local wi for a bound outgoing direction; false when no direction could be
+    /// made. `weight` = evalCos / pdf.
+    FARM_KERNEL bool sampleLocal(const Outgoing &o, float uLobe, float u1, float u2, Vec3 &wi,
+                                 Vec3 &weight, float &pdfOut) const
+    {
+        if (!o.valid)
+            return false;
+        if (uLobe < o.specularProbability) {
+            const Vec3 h = sampleVisibleNormal(o.wo, u1, u2);
+            wi = h * (2.f * dot(o.wo, h)) - o.wo;
+        } else {
+            wi = cosineDirection(u1, u2);
+        }
+        if (wi.z <= 0.f)
+            return false;
+        const Vec3 f = evalLocal(o, wi, &pdfOut);
+        if (!(pdfOut > 0.f))
+            return false;
+        weight = f / pdfOut;
+        return true;
+    }
+
+    /// Cosine-distributed local direction (density z / pi).
+    FARM_KERNEL static Vec3 cosineDirection(float u1, float u2)
+    {
+        const float r = sqrtf(u1);
+        float s, c;
+        sinCos2Pi(u2, s, c);
+        return Vec3(r * c, r * s, sqrtf(maxf(0.f, 1.f - u1)));
+    }
+
+    /// f(wo, wi) * |cos(wi)| for world directions (wo towards the viewer).
+    FARM_KERNEL Vec3 evalCos(Vec3 woWorld, Vec3 wiWorld) const
+    {
+        return evalLocal(bindOutgoing(woWorld), m_frame.toLocal(wiWorld), nullptr);
     }
 
     /// Density of sample() choosing wi, in solid angle.
     FARM_KERNEL float pdf(Vec3 woWorld, Vec3 wiWorld) const
     {
-        const Vec3 wo = m_frame.toLocal(woWorld), wi = m_frame.toLocal(wiWorld);
-        if (wo.z <= 0.f || wi.z <= 0.f)
-            return 0.f;
-        const float ps = specularProbability(wo.z);
-        const Vec3 h = normalize(wo + wi);
-        return ps * specularPdf(wo, h) + (1.f - ps) * wi.z / kPi;
+        float p = 0.f;
+        evalLocal(bindOutgoing(woWorld), m_frame.toLocal(wiWorld), &p);
+        return p;
     }
 
     /// Samples wi; returns false when no direction could be made. `weight` = evalCos / pdf.
     FARM_KERNEL bool sample(Vec3 woWorld, float uLobe, float u1, float u2, Vec3 &wiWorld,
                             Vec3 &weight, float &pdfOut) const
     {
-        const Vec3 wo = m_frame.toLocal(woWorld);
-        if (wo.z <= 0.f)
-            return false;
         Vec3 wi;
-        if (uLobe < specularProbability(wo.z)) {
-            const Vec3 h = sampleVisibleNormal(wo, u1, u2);
-            wi = h * (2.f * dot(wo, h)) - wo;
-        } else {
-            const float r = sqrtf(u1), phi = 2.f * kPi * u2;
-            wi = Vec3(r * cosf(phi), r * sinf(phi), sqrtf(maxf(0.f, 1.f - u1)));
-        }
-        if (wi.z <= 0.f)
+        if (!sampleLocal(bindOutgoing(woWorld), uLobe, u1, u2, wi, weight, pdfOut))
             return false;
-        wiWorld = normalize(m_frame.toWorld(wi));
-        pdfOut = pdf(woWorld, wiWorld);
-        if (!(pdfOut > 0.f))
-            return false;
-        weight = evalCos(woWorld, wiWorld) / pdfOut;
+        wiWorld = m_frame.toWorld(wi);
         return true;
     }
 
@@ -125,35 +208,20 @@ private:
     FARM_KERNEL float specularProbability(float cosO) const
     {
         const float spec = luminance(schlick(m_f0, cosO));
-        const float diff = (1.f - m_metallic) * luminance(m_base);
-        return clampf(spec / maxf(spec + diff, 1e-6f), 0.1f, 0.9f);
+        return clampf(spec / maxf(spec + m_diffuseLuminance, 1e-6f), 0.1f, 0.9f);
     }
 
     FARM_KERNEL float ggxD(float cosH) const
     {
-        const float a2 = m_alpha * m_alpha;
-        const float d = cosH * cosH * (a2 - 1.f) + 1.f;
-        return a2 / (kPi * d * d);
+        const float d = cosH * cosH * (m_alpha2 - 1.f) + 1.f;
+        return m_alpha2 / (kPi * d * d);
     }
 
     FARM_KERNEL float lambda(float cosT) const
     {
         const float c2 = maxf(cosT * cosT, 1e-12f);
         const float tan2 = (1.f - c2) / c2;
-        return 0.5f * (sqrtf(1.f + m_alpha * m_alpha * tan2) - 1.f);
-    }
-    FARM_KERNEL float smithG1(float cosT) const { return 1.f / (1.f + lambda(cosT)); }
-    FARM_KERNEL float smithG2(float cosO, float cosI) const
-    {
-        return 1.f / (1.f + lambda(cosO) + lambda(cosI)); // height-correlated
-    }
-
-    /// pdf of the VNDF-sampled reflection: D_wo(h) / (4 wo.h) = G1(wo) D(h) / (4 wo.z).
-    FARM_KERNEL float specularPdf(Vec3 wo, Vec3 h) const
-    {
-        if (h.z <= 0.f || dot(wo, h) <= 0.f)
-            return 0.f;
-        return smithG1(wo.z) * ggxD(h.z) / (4.f * wo.z);
+        return 0.5f * (sqrtf(1.f + m_alpha2 * tan2) - 1.f);
     }
 
     FARM_KERNEL Vec3 sampleVisibleNormal(Vec3 wo, float u1, float u2) const
@@ -162,9 +230,11 @@ private:
         const float lensq = vh.x * vh.x + vh.y * vh.y;
         const Vec3 t1 = lensq > 0.f ? Vec3(-vh.y, vh.x, 0.f) / sqrtf(lensq) : Vec3(1.f, 0.f, 0.f);
         const Vec3 t2 = cross(vh, t1);
-        const float r = sqrtf(u1), phi = 2.f * kPi * u2;
-        const float p1 = r * cosf(phi);
-        float p2 = r * sinf(phi);
+        const float r = sqrtf(u1);
+        float sn, cs;
+        sinCos2Pi(u2, sn, cs);
+        const float p1 = r * cs;
+        float p2 = r * sn;
         const float s = 0.5f * (1.f + vh.z);
         p2 = (1.f - s) * sqrtf(maxf(0.f, 1.f - p1 * p1)) + s * p2;
         const Vec3 nh = t1 * p1 + t2 * p2 + vh * sqrtf(maxf(0.f, 1.f - p1 * p1 - p2 * p2));
@@ -174,8 +244,11 @@ private:
     Frame m_frame;
     Vec3 m_base;
     Vec3 m_f0;
+    Vec3 m_diffuse; // base x (1 - metallic) / (pi (1 - average coat))
+    float m_diffuseLuminance;
     float m_metallic;
     float m_alpha;
+    float m_alpha2;
 };
 
 /// Power heuristic (beta = 2) for multiple importance sampling.

@@ -4,7 +4,8 @@
 
 namespace farm::render {
 
-/// A pinhole camera looking down -w (right-handed: u right, v up), as used by every backend.
+/// A pinhole or orthographic camera looking down -w (right-handed: u right, v up), as used by
+/// every backend.
 struct Camera
 {
     Vec3 position;
@@ -14,16 +15,27 @@ struct Camera
     float tanHalfFovY = 0.36397f; // 40 degrees vertical
     float aspect = 4.f / 3.f;
     float nearClip = 0.f;
+    // > 0: orthographic, half the view's height in scene units (its width is that x aspect);
+    // rays leave the plane through `position` at right angles, all along -w (tanHalfFovY unused).
+    float orthoHalfHeight = 0.f;
+
+    FARM_KERNEL bool orthographic() const { return orthoHalfHeight > 0.f; }
 
     /// Ray through film position (sx, sy) in pixels, y growing downwards.
     FARM_KERNEL Ray generateRay(float sx, float sy, int width, int height) const
     {
-        const float ndcX = (2.f * sx / float(width) - 1.f) * tanHalfFovY * aspect;
-        const float ndcY = (1.f - 2.f * sy / float(height)) * tanHalfFovY;
+        const float fx = 2.f * sx / float(width) - 1.f;
+        const float fy = 1.f - 2.f * sy / float(height);
         Ray ray;
-        ray.origin = position;
-        ray.dir = normalize(u * ndcX + v * ndcY - w);
         ray.tMax = kInfinity;
+        if (orthoHalfHeight > 0.f) {
+            ray.origin =
+                position + u * (fx * orthoHalfHeight * aspect) + v * (fy * orthoHalfHeight);
+            ray.dir = -w;
+            return ray;
+        }
+        ray.origin = position;
+        ray.dir = normalize(u * (fx * tanHalfFovY * aspect) + v * (fy * tanHalfFovY) - w);
         return ray;
     }
 };

@@ -32,7 +32,31 @@ struct RenderParams
     // Next-event estimation of emissive triangles (MIS with BSDF sampling); off: emission is
     // only found by hitting it (tst_render compares the two).
     bool sampleEmitters = true;
+    // Camera jitter and every sampling decision with a fixed slot (light, lobe, direction,
+    // Russian roulette) of the first kLowDiscrepancyDepth vertices take shuffled, shifted Sobol
+    // points per pixel (PixelSampler, rng.h); off: independent PCG numbers (bench_noise
+    // compares the two).
+    bool lowDiscrepancy = true;
 };
+
+/// Sampler slots of one path: the camera jitter, then kSlotsPerVertex per path vertex.
+constexpr uint32_t kSlotCamera = 0;
+constexpr uint32_t kSlotsPerVertex = 6;
+enum VertexSlot : uint32_t {
+    kSlotSkyLight = 0,     // 2D: sky / environment NEE direction
+    kSlotEmitterPick = 1,  // 1D: which emissive triangle
+    kSlotEmitterPoint = 2, // 2D: point on it
+    kSlotLobe = 3,         // 1D: diffuse or specular lobe
+    kSlotDirection = 4,    // 2D: BSDF direction
+    kSlotRoulette = 5,     // 1D: Russian roulette
+};
+FARM_KERNEL uint32_t vertexSlot(int depth, VertexSlot slot)
+{
+    return 1u + uint32_t(depth) * kSlotsPerVertex + uint32_t(slot);
+}
+// Vertices from this depth on take independent numbers (PixelSampler's slotCount): most of the
+// variance a low-discrepancy pattern removes is in the camera jitter and the first two vertices.
+constexpr int kLowDiscrepancyDepth = 2;
 
 /// Sky gradient (ground colour below the horizon, horizon to zenith above it), or the
 /// environment map when one is set.
@@ -144,14 +168,80 @@ FARM_KERNEL SurfacePoint surfaceAt(const SceneView &scene, const Ray &ray, const
     return s;
 }
 
+/// Coverage of a hit on a glTF BLEND surface (base colour factor alpha x texture alpha, as the
+/// alpha mask reads it); 1 for every other surface.
+FARM_KERNEL float blendAlpha(const SceneView &scene, const Hit &hit)
+{
+    if (!scene.alphaBlended || !scene.materialIds || !scene.materials)
+        return 1.f;
+    const uint32_t id = scene.materialIds[hit.prim];
+    if (id >= scene.materialCount || !scene.materials[id].alphaBlend)
+        return 1.f;
+    const Material &m = scene.materials[id];
+    float alpha = m.baseAlpha;
+    if (scene.uvs && scene.textures && m.baseColorTexture >= 0 &&
+        uint32_t(m.baseColorTexture) < scene.textureCount) {
+        const float b0 = 1.f - hit.b1 - hit.b2;
+        const float *uv = scene.uvs + 6 * size_t(hit.prim);
+        float texel[4];
+        sampleTexture(scene.textures[m.baseColorTexture],
+                      uv[0] * b0 + uv[2] * hit.b1 + uv[4] * hit.b2,
+                      uv[1] * b0 + uv[3] * hit.b1 + uv[5] * hit.b2, texel);
+        alpha *= texel[3];
+    }
+    return clampf(alpha, 0.f, 1.f);
+}
+
+/// The ray `ray` continued straight on behind its hit `hit` (a see-through BLEND surface): the
+/// origin moves onto the far side of the triangle's plane, tMax shrinks by the distance covered.
+FARM_KERNEL Ray continueThrough(const SceneView &scene, const Ray &ray, const Hit &hit)
+{
+    const Vec3 *v = scene.positions + 3 * size_t(hit.prim);
+    Vec3 n = normalize(cross(v[1] - v[0], v[2] - v[0]));
+    if (dot(n, ray.dir) < 0.f)
+        n = -n;
+    const float b0 = 1.f - hit.b1 - hit.b2;
+    const Vec3 p = v[0] * b0 + v[1] * hit.b1 + v[2] * hit.b2;
+    return Ray{p + n * scene.epsilon, ray.dir, ray.tMax - hit.t};
+}
+
+// Most BLEND surfaces a path or shadow ray passes through before counting the next as opaque.
+constexpr int kMaxBlendLayers = 32;
+
+/// Fraction of light that gets through along a shadow ray: 0 when something opaque is in the
+/// way, else the product of (1 - alpha) over the BLEND surfaces crossed (1 when none). Scenes
+/// without BLEND materials keep the plain any-hit test; with them, only a ray that hits
+/// something walks its hits one by one.
+template<typename Tracer>
+FARM_HOST_DEVICE float transmittance(const Tracer &tracer, const SceneView &scene, Ray ray)
+{
+    if (!tracer.occluded(ray)) // nothing at all in the way (any-hit stops at the first hit)
+        return 1.f;
+    if (!scene.alphaBlended)
+        return 0.f;
+    float t = 1.f;
+    for (int layer = 0; layer < kMaxBlendLayers; ++layer) {
+        const Hit hit = tracer.closest(ray);
+        if (!hit.valid())
+            return t;
+        t *= 1.f - blendAlpha(scene, hit);
+        if (!(t > 0.f))
+            return 0.f;
+        ray = continueThrough(scene, ray, hit);
+        if (!(ray.tMax > 0.f))
+            return t;
+    }
+    return 0.f;
+}
+
 /// Emitter NEE at a surface point: one emissive triangle point picked by power, its emission
 /// times the BSDF if unoccluded, weighted against BSDF sampling by the power heuristic.
 template<typename Tracer>
 FARM_HOST_DEVICE Vec3 sampleEmitterLight(const Tracer &tracer, const SceneView &scene,
-                                         const Bsdf &bsdf, Vec3 wo, const SurfacePoint &s,
-                                         Vec3 origin, Rng &rng)
+                                         const Bsdf &bsdf, const Bsdf::Outgoing &out,
+                                         const SurfacePoint &s, Vec3 origin, float e0, float e1,
+                                         float e2)
 {
-    const float e0 = rng.uniform(), e1 = rng.uniform(), e2 = rng.uniform();
     Hit light;
     const float areaPdf = sampleEmitter(scene, e0, e1, e2, light);
     if (!(areaPdf > 0.f))
@@ -167,33 +257,43 @@ FARM_HOST_DEVICE Vec3 sampleEmitterLight(const Tracer &tracer, const SceneView &
     const float cosLight = fabsf(dot(normalize(cross(v[1] - v[0], v[2] - v[0])), d));
     if (cosLight < 1e-6f || dot(d, s.geometricNormal) <= 0.f)
         return Vec3(0.f);
-    const Vec3 f = bsdf.evalCos(wo, d);
+    float bsdfPdf = 0.f;
+    const Vec3 f = bsdf.evalLocal(out, bsdf.toLocal(d), &bsdfPdf);
     if (!(maxComponent(f) > 0.f))
         return Vec3(0.f);
-    if (tracer.occluded(Ray{origin, d, dist * (1.f - 1e-3f)})) // stop short of the emitter
+    const float through = transmittance(tracer, scene, Ray{origin, d, dist * (1.f - 1e-3f)});
+    if (!(through > 0.f)) // (stop short of the emitter)
         return Vec3(0.f);
     light.t = dist;
     const SurfacePoint ls = surfaceAt(scene, Ray{origin, d, kInfinity}, light); // textured
     const float lightPdf = areaPdf * dist2 / cosLight;                          // solid angle
-    return f * ls.emission * (powerHeuristic(lightPdf, bsdf.pdf(wo, d)) / lightPdf);
+    return f * ls.emission * (through * powerHeuristic(lightPdf, bsdfPdf) / lightPdf);
 }
 
 /// Radiance along a camera ray: a unidirectional path tracer with the glTF metallic-roughness
 /// BSDF, next-event estimation of the sun (a delta light: no MIS needed) and of the sky (cosine
 /// sampled, combined with BSDF sampling by the power heuristic), emissive surfaces picked up
 /// when hit, and Russian roulette after the second bounce.
-template<typename Tracer>
+///
+/// `Sampler` is PixelSampler (low-discrepancy slots) or Rng (independent numbers): get1D/get2D
+/// take the slot of a sampling decision (vertexSlot), uniform() serves the rest.
+template<typename Tracer, typename Sampler>
 FARM_HOST_DEVICE Vec3 traceRadiance(const Tracer &tracer, const SceneView &scene,
-                                    const RenderParams &p, Ray ray, Rng &rng)
+                                    const RenderParams &p, Ray ray, Sampler &rng,
+                                    const Hit *firstHit = nullptr)
 {
+    const Hit *pending = firstHit; // the camera ray's hit when the caller already traced it
     Vec3 radiance(0.f);
     Vec3 throughput(1.f);
     float bsdfPdf = 0.f; // pdf of the direction just sampled; 0: no MIS (camera ray, no sky NEE)
     Vec3 lastNormal(0.f);
     const bool emitterNee = p.sampleEmitters && scene.lightCount > 0;
     float emitterBsdfPdf = 0.f; // pdf of the direction just sampled when emitters were sampled
+    float skipped = 0.f; // distance covered through see-through BLEND hits since the last vertex
+    int layers = 0;      // BLEND hits passed through along this path
     for (int depth = 0;; ++depth) {
-        const Hit hit = tracer.closest(ray);
+        const Hit hit = pending ? *pending : tracer.closest(ray);
+        pending = nullptr;
         if (!hit.valid()) {
             float weight = 1.f;
             if (bsdfPdf > 0.f) { // the sky was also sampled directly at the last vertex
@@ -205,66 +305,97 @@ FARM_HOST_DEVICE Vec3 traceRadiance(const Tracer &tracer, const SceneView &scene
             radiance += throughput * skyRadiance(p, ray.dir) * weight;
             break;
         }
+        // glTF BLEND: stochastic transparency. The hit is passed through with probability
+        // 1 - alpha, straight on and without counting a bounce (the MIS state of the last vertex
+        // stays: its shadow rays were attenuated by the same 1 - alpha).
+        if (scene.alphaBlended && layers < kMaxBlendLayers) {
+            const float alpha = blendAlpha(scene, hit);
+            if (alpha < 1.f && rng.uniform() >= alpha) {
+                ++layers;
+                skipped += hit.t;
+                ray = continueThrough(scene, ray, hit);
+                --depth;
+                continue;
+            }
+        }
         const SurfacePoint s = surfaceAt(scene, ray, hit);
         if (maxComponent(s.emission) > 0.f) {
             float weight = 1.f;
             const float areaPdf = emitterAreaPdf(scene, hit.prim);
             if (emitterBsdfPdf > 0.f && areaPdf > 0.f) { // also reachable by emitter sampling
                 const float cosLight = fabsf(dot(s.geometricNormal, ray.dir));
-                const float lightPdf = areaPdf * hit.t * hit.t / maxf(cosLight, 1e-8f);
+                const float dist = skipped + hit.t;
+                const float lightPdf = areaPdf * dist * dist / maxf(cosLight, 1e-8f);
                 weight = powerHeuristic(emitterBsdfPdf, lightPdf);
             }
             radiance += throughput * s.emission * weight;
         }
         const Bsdf bsdf(BsdfParams{s.albedo, s.metallic, s.roughness}, s.shadingNormal);
-        const Vec3 wo = -ray.dir;
+        const Bsdf::Outgoing out = bsdf.bindOutgoing(-ray.dir); // shared by every light sample
         const Vec3 origin = s.position + s.geometricNormal * scene.epsilon;
 
         if (dot(s.geometricNormal, p.sunDirection) > 0.f) {
-            const Vec3 f = bsdf.evalCos(wo, p.sunDirection);
+            const Vec3 f = bsdf.evalLocal(out, bsdf.toLocal(p.sunDirection), nullptr);
             if (maxComponent(f) > 0.f) {
-                Ray shadow{origin, p.sunDirection, kInfinity};
-                if (!tracer.occluded(shadow))
-                    radiance += throughput * f * p.sunIrradiance;
+                const float through =
+                    transmittance(tracer, scene, Ray{origin, p.sunDirection, kInfinity});
+                if (through > 0.f)
+                    radiance += throughput * f * p.sunIrradiance * through;
             }
         }
-        // Sky NEE: an environment map is sampled by its brightness, the gradient sky by cosine.
-        Vec3 skyDir;
+        // Sky NEE: an environment map is sampled by its brightness, the gradient sky by cosine
+        // (in the BSDF's frame around the shading normal, so the BSDF needs no conversion).
+        Vec3 skyDir, skyLocal;
         float lightPdf = 0.f;
-        const float l1 = rng.uniform(), l2 = rng.uniform();
         const bool skyNee = p.environment.valid() || depth < p.skyNeeDepth;
-        if (!skyNee) {
-            lightPdf = 0.f;
-        } else if (p.environment.valid()) {
-            if (!p.environment.sample(l1, l2, skyDir, lightPdf))
-                lightPdf = 0.f;
-        } else {
-            skyDir = sampleCosineHemisphere(s.shadingNormal, l1, l2);
-            lightPdf = dot(skyDir, s.shadingNormal) / kPi;
+        if (skyNee) {
+            float l1, l2;
+            rng.get2D(vertexSlot(depth, kSlotSkyLight), l1, l2);
+            if (p.environment.valid()) {
+                if (p.environment.sample(l1, l2, skyDir, lightPdf))
+                    skyLocal = bsdf.toLocal(skyDir);
+                else
+                    lightPdf = 0.f;
+            } else {
+                skyLocal = Bsdf::cosineDirection(l1, l2);
+                skyDir = bsdf.toWorld(skyLocal);
+                lightPdf = skyLocal.z * (1.f / kPi);
+            }
         }
         if (lightPdf > 0.f && dot(skyDir, s.geometricNormal) > 0.f) {
-            const Vec3 f = bsdf.evalCos(wo, skyDir);
+            float skyBsdfPdf = 0.f;
+            const Vec3 f = bsdf.evalLocal(out, skyLocal, &skyBsdfPdf);
             if (maxComponent(f) > 0.f) {
-                Ray shadow{origin, skyDir, kInfinity};
-                if (!tracer.occluded(shadow))
+                const float through = transmittance(tracer, scene, Ray{origin, skyDir, kInfinity});
+                if (through > 0.f)
                     radiance += throughput * f * skyRadiance(p, skyDir) *
-                                (powerHeuristic(lightPdf, bsdf.pdf(wo, skyDir)) / lightPdf);
+                                (through * powerHeuristic(lightPdf, skyBsdfPdf) / lightPdf);
             }
         }
-        if (emitterNee)
-            radiance += throughput * sampleEmitterLight(tracer, scene, bsdf, wo, s, origin, rng);
+        if (emitterNee) {
+            const float e0 = rng.get1D(vertexSlot(depth, kSlotEmitterPick));
+            float e1, e2;
+            rng.get2D(vertexSlot(depth, kSlotEmitterPoint), e1, e2);
+            radiance +=
+                throughput * sampleEmitterLight(tracer, scene, bsdf, out, s, origin, e0, e1, e2);
+        }
         if (depth >= p.maxBounces)
             break;
 
-        Vec3 wi, weight;
+        Vec3 wiLocal, weight;
         float pdf = 0.f;
-        const float uLobe = rng.uniform(), u1 = rng.uniform(), u2 = rng.uniform();
-        if (!bsdf.sample(wo, uLobe, u1, u2, wi, weight, pdf) || dot(wi, s.geometricNormal) <= 0.f)
+        const float uLobe = rng.get1D(vertexSlot(depth, kSlotLobe));
+        float u1, u2;
+        rng.get2D(vertexSlot(depth, kSlotDirection), u1, u2);
+        if (!bsdf.sampleLocal(out, uLobe, u1, u2, wiLocal, weight, pdf))
+            break;
+        const Vec3 wi = bsdf.toWorld(wiLocal);
+        if (dot(wi, s.geometricNormal) <= 0.f)
             break;
         throughput *= weight;
         if (depth >= 1) { // Russian roulette keeps deep, dim paths cheap but unbiased
             const float q = clampf(maxComponent(throughput), 0.05f, 1.f);
-            if (rng.uniform() >= q)
+            if (rng.get1D(vertexSlot(depth, kSlotRoulette)) >= q)
                 break;
             throughput = throughput / q;
         }
@@ -272,23 +403,42 @@ FARM_HOST_DEVICE Vec3 traceRadiance(const Tracer &tracer, const SceneView &scene
         emitterBsdfPdf = emitterNee ? pdf : 0.f;
         lastNormal = s.shadingNormal;
         ray = Ray{origin, wi, kInfinity};
+        skipped = 0.f;
     }
     return radiance;
 }
 
-/// Average radiance of pixel (x, y): `spp` jittered samples, each from its own RNG stream.
+/// Radiance of sample `s` of pixel (x, y): a jittered camera ray traced by traceRadiance. Every
+/// random number comes from (seed, frame, pixel, s), so any subset of a pixel's samples can be
+/// computed on its own (sample passes) and the image does not depend on the thread count.
+template<typename Tracer>
+FARM_HOST_DEVICE Vec3 pixelSample(const Tracer &tracer, const SceneView &scene,
+                                  const Camera &camera, const RenderParams &p, int x, int y, int s)
+{
+    const uint32_t pixel = uint32_t(y) * uint32_t(p.width) + uint32_t(x);
+    if (p.lowDiscrepancy) {
+        PixelSampler sampler(p.seed, p.frame, pixel, uint32_t(s),
+                             vertexSlot(kLowDiscrepancyDepth, kSlotSkyLight));
+        float jx, jy;
+        sampler.get2D(kSlotCamera, jx, jy);
+        const Ray ray = camera.generateRay(float(x) + jx, float(y) + jy, p.width, p.height);
+        return traceRadiance(tracer, scene, p, ray, sampler);
+    }
+    Rng rng(p.seed, p.frame, pixel, uint32_t(s));
+    const float jx = rng.uniform();
+    const float jy = rng.uniform();
+    const Ray ray = camera.generateRay(float(x) + jx, float(y) + jy, p.width, p.height);
+    return traceRadiance(tracer, scene, p, ray, rng);
+}
+
+/// Average radiance of pixel (x, y): `spp` jittered samples (pixelSample).
 template<typename Tracer>
 FARM_HOST_DEVICE Vec3 renderPixel(const Tracer &tracer, const SceneView &scene,
                                   const Camera &camera, const RenderParams &p, int x, int y)
 {
     Vec3 sum(0.f);
-    const uint32_t pixel = uint32_t(y) * uint32_t(p.width) + uint32_t(x);
     for (int s = 0; s < p.spp; ++s) {
-        Rng rng(p.seed, p.frame, pixel, uint32_t(s));
-        const float jx = rng.uniform();
-        const float jy = rng.uniform();
-        const Ray ray = camera.generateRay(float(x) + jx, float(y) + jy, p.width, p.height);
-        const Vec3 l = traceRadiance(tracer, scene, p, ray, rng);
+        const Vec3 l = pixelSample(tracer, scene, camera, p, x, y, s);
         if (isFinite(l)) // one bad sample must not poison the pixel
             sum += l;
     }

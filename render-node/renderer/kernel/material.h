@@ -28,6 +28,9 @@ struct Material
     // ignored by every ray (cut-out leaves, fences). Negative: opaque (OPAQUE and BLEND).
     float alphaCutoff = -1.f;
     float baseAlpha = 1.f; // alpha of the base colour factor
+    // glTF alphaMode BLEND: a surface of coverage alpha = baseAlpha x texture alpha, rendered by
+    // stochastic transparency (integrator.h); false: opaque or masked.
+    bool alphaBlend = false;
 };
 
 /// Bilinear lookup with repeat wrapping (glTF's default sampler).

@@ -20,6 +20,12 @@ FARM_KERNEL uint32_t hashU32(uint32_t v)
 class Rng
 {
 public:
+    /// An unseeded stream (a placeholder to assign a seeded one to).
+    FARM_KERNEL Rng()
+        : m_state(0u)
+        , m_inc(1u)
+    {}
+
     FARM_KERNEL Rng(uint32_t seed, uint32_t frame, uint32_t pixel, uint32_t sample)
     {
         const uint32_t a = hashU32(seed ^ hashU32(frame + 0x9e3779b9u));
@@ -43,9 +49,155 @@ public:
     /// Uniform in [0, 1).
     FARM_KERNEL float uniform() { return float(next() >> 8) * (1.f / 16777216.f); }
 
+    // The sampler interface of traceRadiance (see PixelSampler): independent numbers here.
+    FARM_KERNEL float get1D(uint32_t) { return uniform(); }
+    FARM_KERNEL void get2D(uint32_t, float &u, float &v)
+    {
+        u = uniform();
+        v = uniform();
+    }
+
 private:
     uint64_t m_state;
     uint64_t m_inc;
+};
+
+/// Reverses the bit order of a 32-bit word.
+FARM_KERNEL uint32_t reverseBits32(uint32_t x)
+{
+#if defined(__CUDA_ARCH__)
+    return __brev(x);
+#else
+    x = (x << 16u) | (x >> 16u);
+    x = ((x & 0x00ff00ffu) << 8u) | ((x >> 8u) & 0x00ff00ffu);
+    x = ((x & 0x0f0f0f0fu) << 4u) | ((x >> 4u) & 0x0f0f0f0fu);
+    x = ((x & 0x33333333u) << 2u) | ((x >> 2u) & 0x33333333u);
+    x = ((x & 0x55555555u) << 1u) | ((x >> 1u) & 0x55555555u);
+    return x;
+#endif
+}
+
+/// A seeded bijection of 32-bit words in which output bit i is input bit i flipped by a function
+/// of the seed and the input bits below i only (every step is an addition, a multiplication by
+/// an odd number or x ^= x * even: all carry information upwards only). Applied to bit-reversed
+/// values it is a hash-based Owen scramble (Burley 2020): each binary digit of a number in [0, 1)
+/// is flipped depending on the digits before it, which keeps every stratum of an elementary
+/// interval inside one stratum of the same size.
+FARM_KERNEL uint32_t scrambleLowToHigh(uint32_t x, uint32_t seed)
+{
+    x += seed;
+    x ^= x * 0x2c1b3c6cu;
+    x *= (seed ^ 0x7feb352du) | 1u;
+    x ^= x * 0x8e5a4d2au;
+    x += seed >> 11u;
+    x ^= x * 0x5bd1e994u;
+    x *= 0x846ca68bu;
+    return x;
+}
+
+/// Sobol dimension 1 from dimension 0: `vdc` is the van der Corput value (the index
+/// bit-reversed) and the result the second coordinate, both as 32 fraction bits. The generator
+/// matrix of dimension 1 is Pascal's triangle mod 2, and C(i, j) is odd exactly when j's bits
+/// are a subset of i's; with the bit positions reversed that is a subset-sum transform over the
+/// 5-bit positions: five shift/mask steps for all 32 bits, no bit reversal.
+FARM_KERNEL uint32_t sobolDim1FromVdc(uint32_t vdc)
+{
+    uint32_t b = vdc;
+    b ^= (b << 1u) & 0xaaaaaaaau;
+    b ^= (b << 2u) & 0xccccccccu;
+    b ^= (b << 4u) & 0xf0f0f0f0u;
+    b ^= (b << 8u) & 0xff00ff00u;
+    b ^= (b << 16u) & 0xffff0000u;
+    return b;
+}
+
+FARM_KERNEL float toUnitFloat(uint32_t bits)
+{
+    return float(bits >> 8u) * (1.f / 16777216.f);
+}
+
+/// Low-discrepancy numbers for one pixel sample: every sampling decision of a path asks for its
+/// own slot (1D or 2D, numbered by the integrator), and slot d of sample s is point s' of the
+/// 2D Sobol sequence (dimensions 0 and 1; dimension 0 alone for 1D slots), where s' is s put
+/// through an Owen scramble of the index bits seeded by a hash of (seed, frame, pixel, d), and
+/// the point is then XOR-ed with a random 32-bit digital shift per slot ("padded", shuffled
+/// Sobol after Burley 2020, with a digital shift in place of the second Owen scramble: it keeps
+/// the strata and costs one XOR). The index scramble maps the first 2^k samples to one aligned
+/// block of 2^k Sobol indices, so in every slot they form a (0, k, 2)-net (one point in each of
+/// 2^k equal elementary rectangles; 1D: one per stratum 1/2^k), while its per-slot seed makes
+/// the order of the points in different slots and pixels independent. The scramble works on
+/// the bit-reversed index, which is the van der Corput value itself, and dimension 1 follows
+/// from it by sobolDim1FromVdc: no bit reversal at all. Every number is a pure function of
+/// (seed, frame, pixel, sample, slot): a sample range renders the same as the whole pixel, on
+/// any thread count. `uniform()` draws from the sample's independent PCG stream for decisions
+/// without a fixed slot, and so do slots from `slotCount` on (deep vertices, where the gain is
+/// small).
+class PixelSampler
+{
+public:
+    FARM_KERNEL PixelSampler(uint32_t seed, uint32_t frame, uint32_t pixel, uint32_t sample,
+                             uint32_t slotCount = 0xffffffffu)
+        : m_seed(seed)
+        , m_frame(frame)
+        , m_pixel(pixel)
+        , m_sample(sample)
+        , m_sampleReversed(reverseBits32(sample))
+        , m_key(hashU32(hashU32(seed ^ hashU32(frame + 0x632be5abu)) ^ (pixel * 0x85ebca6bu)))
+        , m_slotCount(slotCount)
+    {}
+
+    /// The sample's independent PCG stream (the one Rng(seed, frame, pixel, sample) gives),
+    /// started on first use: most paths never need it.
+    FARM_KERNEL float uniform()
+    {
+        if (!m_rngStarted) {
+            m_rng = Rng(m_seed, m_frame, m_pixel, m_sample);
+            m_rngStarted = true;
+        }
+        return m_rng.uniform();
+    }
+
+    FARM_KERNEL float get1D(uint32_t slot)
+    {
+        if (slot >= m_slotCount)
+            return uniform();
+        const uint32_t k = slotKey(slot);
+        return toUnitFloat(vanDerCorput(k) ^ (k * 0x2545f491u));
+    }
+
+    FARM_KERNEL void get2D(uint32_t slot, float &u, float &v)
+    {
+        if (slot >= m_slotCount) {
+            u = uniform();
+            v = uniform();
+            return;
+        }
+        const uint32_t k = slotKey(slot);
+        const uint32_t x = vanDerCorput(k);
+        u = toUnitFloat(x ^ (k * 0x2545f491u));
+        v = toUnitFloat(sobolDim1FromVdc(x) ^ (k * 0x6c8e9cf5u + 0xb5297a4du));
+    }
+
+private:
+    FARM_KERNEL uint32_t slotKey(uint32_t slot) const
+    {
+        return hashU32(m_key ^ (slot * 0x9e3779b9u + 0x1b56c4e9u));
+    }
+
+    /// Van der Corput value of the shuffled index: an Owen scramble of the index (high bits
+    /// most significant) is scrambleLowToHigh on the reversed index, and its reversal is the
+    /// van der Corput value, so that reversal cancels.
+    FARM_KERNEL uint32_t vanDerCorput(uint32_t key) const
+    {
+        return scrambleLowToHigh(m_sampleReversed, key);
+    }
+
+    uint32_t m_seed, m_frame, m_pixel, m_sample;
+    uint32_t m_sampleReversed;
+    uint32_t m_key;
+    uint32_t m_slotCount;
+    bool m_rngStarted = false;
+    Rng m_rng;
 };
 
 } // namespace farm::render

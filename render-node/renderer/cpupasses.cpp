@@ -1,0 +1,130 @@
+// The CPU backend in sample passes (progressive previews): every pass adds a few more samples to
+// every pixel, so the image between passes is a meaningful, evenly converged partial frame.
+#include "cpubackend.h"
+
+#include <QElapsedTimer>
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace farm::render {
+
+namespace {
+
+/// `sum` plus samples s0..s1-1 of pixel (x, y), in sample order, as renderPixel adds them.
+template<typename Tracer>
+Vec3 addSamples(const Tracer &tracer, const SceneView &scene, const Camera &camera,
+                const RenderParams &p, int x, int y, int s0, int s1, Vec3 sum)
+{
+    for (int s = s0; s < s1; ++s) {
+        const Vec3 l = pixelSample(tracer, scene, camera, p, x, y, s);
+        if (isFinite(l)) // one bad sample must not poison the pixel
+            sum += l;
+    }
+    return sum;
+}
+
+} // namespace
+
+int nextPassSamples(int done, int previous, double secondsPerSample, double passSeconds, int spp)
+{
+    // 1, 1, 2, 4, ...: a first look at once, then passes about as long as everything before.
+    int size = done < 2 ? 1 : std::max(1, previous * 2);
+    if (secondsPerSample > 0.0) {
+        const double fit = std::floor(std::max(0.0, passSeconds) / secondsPerSample);
+        size = int(std::clamp(fit, 1.0, double(size)));
+    }
+    return std::min(size, spp - done);
+}
+
+bool renderCpuInPasses(const Scene &scene, const Camera &camera, const RenderParams &params,
+                       Framebuffer &out, int threads, const TileProgress &progress,
+                       const std::atomic<bool> *cancel, AovBuffers *aovs, const PassHook &onPass,
+                       double passSeconds)
+{
+    // `out` holds each pixel's running sum until the last pass divides it: the same additions
+    // in the same order as renderPixel, so the same bits.
+    out = Framebuffer(params.width, params.height);
+    const TileGrid grid(params.width, params.height, threads);
+    const int tiles = grid.tiles;
+    const int workers = grid.workers;
+
+    const SceneView view = scene.view();
+    const WideTracer tracer{&scene.wideBvh(), view};
+    const NocsFrame nocs = nocsFrameFor(scene);
+    resetAovs(aovs, params.width, params.height);
+    std::atomic<bool> canceled{false};
+    std::mutex progressMutex;
+    int unitsDone = 0; // tiles × samples
+    const int unitsTotal = tiles * params.spp;
+
+    int done = 0, previous = 0;
+    double secondsPerSample = 0.0;
+    // The sums after a pass are copied (a few ms a pass at most) and handed to onPass by the
+    // calling thread once the other workers are on the next pass, so nobody waits for a
+    // preview to be encoded.
+    Framebuffer snapshot;
+    int snapshotSamples = 0;
+    while (done < params.spp) {
+        const int size = nextPassSamples(done, previous, secondsPerSample, passSeconds, params.spp);
+        const int s0 = done, s1 = done + size;
+        std::atomic<int> nextTile{0};
+        auto work = [&] {
+            for (;;) {
+                if (cancel && cancel->load(std::memory_order_relaxed)) {
+                    canceled = true;
+                    return;
+                }
+                const int tile = nextTile.fetch_add(1);
+                if (tile >= tiles)
+                    return;
+                const auto [x0, y0, x1, y1] = grid.rect(tile);
+                for (int y = y0; y < y1; ++y)
+                    for (int x = x0; x < x1; ++x)
+                        out.at(x, y) =
+                            addSamples(tracer, view, camera, params, x, y, s0, s1, out.at(x, y));
+                // The data passes come from the pixel centre as in a single pass (renderCpu
+                // with spp > 1), once, in the first pass.
+                if (aovs && s0 == 0)
+                    for (int y = y0; y < y1; ++y)
+                        for (int x = x0; x < x1; ++x)
+                            aovs->pixels[size_t(y) * size_t(params.width) + size_t(x)] = computeAov(
+                                tracer, view, camera, nocs, params.width, params.height, x, y);
+                std::lock_guard lock(progressMutex);
+                unitsDone += s1 - s0;
+                if (progress)
+                    progress(unitsDone, unitsTotal);
+            }
+        };
+        QElapsedTimer timer;
+        timer.start();
+        std::vector<std::thread> pool;
+        pool.reserve(size_t(workers - 1));
+        for (int i = 1; i < workers; ++i)
+            pool.emplace_back(work);
+        if (snapshotSamples > 0)
+            onPass(snapshot, std::exchange(snapshotSamples, 0));
+        work();
+        for (std::thread &t : pool)
+            t.join();
+        if (canceled.load())
+            return false;
+        secondsPerSample = double(timer.nsecsElapsed()) / 1e9 / double(size);
+        previous = size;
+        done = s1;
+        if (done < params.spp && onPass) {
+            snapshot = out;
+            snapshotSamples = done;
+        }
+    }
+    const float spp = float(params.spp);
+    for (Vec3 &v : out.pixels)
+        v = v / spp;
+    return true;
+}
+
+} // namespace farm::render
