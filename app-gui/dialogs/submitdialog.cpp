@@ -41,6 +41,7 @@ SubmitDialog::SubmitDialog(const QStringList &files, QSettings *settings, QWidge
     , m_spp(spinBox(this, "spp", 1, 4096, 16))
     , m_priority(spinBox(this, "priority", 0, 100, 50))
     , m_turntable(new QCheckBox(tr("Turntable (orbit the camera over the frames)"), this))
+    , m_orthographic(new QCheckBox(tr("Orthographic camera (parallel rays)"), this))
     , m_type(new QComboBox(this))
     , m_views(spinBox(this, "views", 1, kMaxTemplateViews, kDefaultTemplateViews))
     , m_error(new QLabel(this))
@@ -63,6 +64,7 @@ SubmitDialog::SubmitDialog(const QStringList &files, QSettings *settings, QWidge
     m_name->setObjectName("name");
     m_frames->setObjectName("frames");
     m_turntable->setObjectName("turntable");
+    m_orthographic->setObjectName("orthographic");
     m_error->setObjectName("error");
     m_error->setStyleSheet("color: #d64545;");
     m_error->setWordWrap(true);
@@ -90,6 +92,7 @@ SubmitDialog::SubmitDialog(const QStringList &files, QSettings *settings, QWidge
     form->addRow(tr("Samples per pixel"), m_spp);
     form->addRow(tr("Priority"), m_priority);
     form->addRow(QString(), m_turntable);
+    form->addRow(QString(), m_orthographic);
     form->addRow(tr("Passes"), passes);
     connect(m_type, &QComboBox::currentIndexChanged, this, [this] { typeChanged(true); });
 
@@ -123,6 +126,7 @@ void SubmitDialog::typeChanged(bool resetPasses)
     m_form->setRowVisible(m_frames, !templates);
     m_form->setRowVisible(m_chunk, !templates);
     m_form->setRowVisible(m_turntable, !templates);
+    m_form->setRowVisible(m_orthographic, !templates); // template cameras are pinholes
     if (resetPasses)
         setPasses(templates ? QStringList{"rgb", "mask", "xyz"} : QStringList{"rgb"});
 }
@@ -153,6 +157,7 @@ SubmitOptions SubmitDialog::options() const
     o.spp = m_spp->value();
     o.priority = m_priority->value();
     o.turntable = m_turntable->isChecked();
+    o.orthographic = m_orthographic->isChecked();
     o.type = m_type->currentData().toString();
     o.views = m_views->value();
     o.passes = checkedPasses();
@@ -179,7 +184,10 @@ Result<JobSpec> SubmitOptions::specFor(const QString &filePath, const QString &s
     } else {
         json.insert("frames", frames);
         json.insert("chunk", chunk);
-        settings.insert("camera", QJsonObject{{"mode", turntable ? "turntable" : "still"}});
+        QJsonObject camera{{"mode", turntable ? "turntable" : "still"}};
+        if (orthographic)
+            camera.insert("projection", "orthographic");
+        settings.insert("camera", camera);
     }
     json.insert("settings", settings);
     // The same validation the server runs, so mistakes show here rather than after an upload.
@@ -219,6 +227,7 @@ void SubmitDialog::loadSettings()
     m_spp->setValue(m_settings->value("spp", m_spp->value()).toInt());
     m_priority->setValue(m_settings->value("priority", m_priority->value()).toInt());
     m_turntable->setChecked(m_settings->value("turntable", false).toBool());
+    m_orthographic->setChecked(m_settings->value("orthographic", false).toBool());
     m_type->setCurrentIndex(qMax(0, m_type->findData(m_settings->value("type", "model"))));
     m_views->setValue(m_settings->value("views", m_views->value()).toInt());
     setPasses(m_settings->value("passes", QStringList{"rgb"}).toStringList());
@@ -237,6 +246,7 @@ void SubmitDialog::saveSettings() const
     m_settings->setValue("spp", m_spp->value());
     m_settings->setValue("priority", m_priority->value());
     m_settings->setValue("turntable", m_turntable->isChecked());
+    m_settings->setValue("orthographic", m_orthographic->isChecked());
     m_settings->setValue("type", m_type->currentData().toString());
     m_settings->setValue("views", m_views->value());
     m_settings->setValue("passes", checkedPasses());

@@ -21,6 +21,7 @@ struct SubmitOptions
     QString frames = QStringLiteral("1");
     int chunk = 1, width = 640, height = 480, spp = 16, priority = 50;
     bool turntable = false;
+    bool orthographic = false;              // camera.projection (model jobs)
     QString type = QStringLiteral("model"); // model | templates
     int views = kDefaultTemplateViews;      // templates only
     QStringList passes{QStringLiteral("rgb")};
@@ -67,6 +68,7 @@ private:
     QSpinBox *m_spp;
     QSpinBox *m_priority;
     QCheckBox *m_turntable;
+    QCheckBox *m_orthographic;
     QComboBox *m_type;
     QSpinBox *m_views;
     QList<QCheckBox *> m_passes; // one per kRenderPasses entry, object name "pass_<name>"

@@ -204,8 +204,8 @@ void taskLog(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
 std::optional<int> outputFrame(const QString &name)
 {
     static const QRegularExpression frame(QStringLiteral("^frame_(\\d{1,9})[._]"));
-    static const QRegularExpression view(
-        QStringLiteral("^(?:rgb|depth|normal|albedo|mask|xyz)_(\\d{1,9})\\.[A-Za-z0-9]+$"));
+    static const QRegularExpression view(QStringLiteral(
+        "^(?:rgb|depth|normal|albedo|mask|xyz|instance)_(\\d{1,9})\\.[A-Za-z0-9]+$"));
     if (const auto m = frame.match(name); m.hasMatch())
         return m.captured(1).toInt();
     if (const auto m = view.match(name); m.hasMatch())

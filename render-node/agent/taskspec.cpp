@@ -47,9 +47,10 @@ Result<TaskSpec> TaskSpec::fromAssign(const QJsonObject &data)
     if (!s)
         return s.error();
     t.settings = *s;
-    if (t.isTemplates() && (t.settings.views < 1 || t.settings.cameraMode != "still"))
-        return makeError("invalid_field",
-                         "task.assign.settings: a templates task needs views and a still camera");
+    if (t.isTemplates() && (t.settings.views < 1 || t.settings.cameraMode != "still" ||
+                            t.settings.projection != "perspective"))
+        return makeError("invalid_field", "task.assign.settings: a templates task needs views and "
+                                          "a still camera with perspective projection");
     if (!t.isTemplates() && t.settings.views != 0)
         return makeError("invalid_field", "task.assign.settings.views applies only to templates");
     return t;
@@ -70,6 +71,12 @@ QStringList TaskSpec::renderArguments(const QString &inputPath, const QString &o
          << "--threads" << QString::number(threads)                               //
          << "--passes" << settings.passes.join(',')                               //
          << "--bit-depth" << QString::number(settings.bitDepth);
+    if (!isTemplates() && settings.projection == "orthographic") {
+        if (settings.orthoWidth > 0.0)
+            args << "--ortho-width" << QString::number(settings.orthoWidth, 'g', 17);
+        else
+            args << "--ortho";
+    }
     if (!isTemplates() && settings.cameraMode == "turntable") {
         // The renderer places frame f at (f - FIRST) / COUNT of a turn, so COUNT is the span of
         // the job's range: a stepped range ("1-24:2") still makes one full turn.

@@ -105,7 +105,7 @@ QList<QCommandLineOption> submitOptions()
             {"type", "Job type: model (default) or templates (a pose template set).", "TYPE"},
             {"views", "templates: number of views around the object (default 42).", "N"},
             {"passes",
-             "Comma-separated passes: rgb,depth,normal,albedo,mask,xyz (default rgb; "
+             "Comma-separated passes: rgb,depth,normal,albedo,mask,xyz,instance (default rgb; "
              "templates: rgb,mask,xyz).",
              "LIST"},
             {"bit-depth", "Bits per PNG channel: 8 (default) or 16.", "BITS"},

@@ -5,18 +5,21 @@
 #include <QJsonArray>
 #include <QRegularExpression>
 
+#include <cmath>
+
 namespace farm {
 
 QJsonObject RenderSettings::toJson() const
 {
-    QJsonObject o{{"width", width},
-                  {"height", height},
-                  {"spp", spp},
-                  {"seed", seed},
-                  {"camera", QJsonObject{{"mode", cameraMode}}},
-                  {"passes", QJsonArray::fromStringList(passes)},
-                  {"format", format},
-                  {"bit_depth", bitDepth}};
+    QJsonObject camera{{"mode", cameraMode}};
+    if (projection != QLatin1String("perspective")) // older readers know only "mode"
+        camera.insert("projection", projection);
+    if (orthoWidth > 0.0)
+        camera.insert("ortho_width", orthoWidth);
+    QJsonObject o{{"width", width},   {"height", height},
+                  {"spp", spp},       {"seed", seed},
+                  {"camera", camera}, {"passes", QJsonArray::fromStringList(passes)},
+                  {"format", format}, {"bit_depth", bitDepth}};
     if (views > 0)
         o.insert("views", views);
     return o;
@@ -49,10 +52,27 @@ Result<RenderSettings> RenderSettings::fromJson(const QJsonObject &o)
         r.fail("invalid_field", "settings.format must be 'png'");
     const QJsonObject camera = r.object("camera");
     json::Reader c(camera, "settings.camera");
-    c.rejectUnknown({"mode"});
+    c.rejectUnknown({"mode", "projection", "ortho_width"});
     s.cameraMode = c.string("mode", s.cameraMode, 1, 20);
     if (c.ok() && s.cameraMode != "still" && s.cameraMode != "turntable")
         c.fail("invalid_field", "settings.camera.mode must be 'still' or 'turntable'");
+    s.projection = c.string("projection", s.projection, 1, 20);
+    if (c.ok() && s.projection != "perspective" && s.projection != "orthographic")
+        c.fail("invalid_field",
+               "settings.camera.projection must be 'perspective' or 'orthographic'");
+    if (c.ok() && c.has("ortho_width")) {
+        const QJsonValue w = camera.value("ortho_width");
+        if (!w.isDouble() || !std::isfinite(w.toDouble()) || !(w.toDouble() > 0.0) ||
+            w.toDouble() > 1e9)
+            c.fail("invalid_field",
+                   "settings.camera.ortho_width must be a number above 0 and at most 1e9 "
+                   "(model units)");
+        else if (s.projection != "orthographic")
+            c.fail("invalid_field",
+                   "settings.camera.ortho_width applies only to the 'orthographic' projection");
+        else
+            s.orthoWidth = w.toDouble();
+    }
     r.adopt(c);
     if (!r.ok())
         return r.error();
@@ -80,6 +100,10 @@ void checkTypeRules(json::Reader &r, const QJsonObject &o, JobSpec &j)
         r.fail("invalid_field",
                "settings.camera.mode 'turntable' does not apply to templates jobs: their views "
                "are placed over a sphere around the object");
+    else if (j.settings.projection != "perspective")
+        r.fail("invalid_field",
+               "settings.camera.projection 'orthographic' does not apply to templates jobs: "
+               "their cameras are pinholes with OpenCV intrinsics");
     if (j.settings.views == 0)
         j.settings.views = kDefaultTemplateViews;
     if (!settings.contains("passes"))

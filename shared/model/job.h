@@ -11,7 +11,8 @@
 namespace farm {
 
 /// Passes the renderer can write (docs/API.md, "Job (as submitted)").
-inline const QStringList kRenderPasses{"rgb", "depth", "normal", "albedo", "mask", "xyz"};
+inline const QStringList kRenderPasses{"rgb",  "depth", "normal",  "albedo",
+                                       "mask", "xyz",   "instance"};
 /// Default and upper bound of `settings.views` of a `templates` job.
 constexpr int kDefaultTemplateViews = 42;
 constexpr int kMaxTemplateViews = 10000;
@@ -23,7 +24,9 @@ struct RenderSettings
     int height = 480;
     int spp = 16;
     qint64 seed = 1;
-    QString cameraMode = QStringLiteral("still"); // still | turntable
+    QString cameraMode = QStringLiteral("still");       // still | turntable
+    QString projection = QStringLiteral("perspective"); // perspective | orthographic
+    double orthoWidth = 0.0; // orthographic view width in model units; 0: fitted to the model
     QStringList passes{QStringLiteral("rgb")};
     QString format = QStringLiteral("png");
     int bitDepth = 8; // 8 | 16 bits per PNG channel

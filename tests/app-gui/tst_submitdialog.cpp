@@ -54,8 +54,16 @@ private slots:
         QCOMPARE(s.value("spp").toInt(), 64);
         QCOMPARE(s.value("camera").toObject().value("mode").toString(), QString("turntable"));
         QCOMPARE(s.value("passes").toArray(), QJsonArray{"rgb"});
+        QVERIFY(!s.value("camera").toObject().contains("projection"));
         // What the dialog builds is what the server accepts.
         QVERIFY(JobSpec::fromJson(json).ok());
+        // The orthographic camera and the instance pass.
+        field<QCheckBox>(d, "orthographic")->setChecked(true);
+        field<QCheckBox>(d, "pass_instance")->setChecked(true);
+        const auto ortho = d.specFor("/models/engine.glb", m_sha);
+        QVERIFY(ortho.ok());
+        QCOMPARE(ortho->settings.projection, QString("orthographic"));
+        QCOMPARE(ortho->settings.passes, (QStringList{"rgb", "instance"}));
     }
 
     void buildsTemplatesJob()
@@ -71,6 +79,7 @@ private slots:
             QVERIFY(!field<QSpinBox>(d, "views")->isHidden());
             QVERIFY(field<QLineEdit>(d, "frames")->isHidden());
             QVERIFY(field<QCheckBox>(d, "turntable")->isHidden());
+            QVERIFY(field<QCheckBox>(d, "orthographic")->isHidden());
             // The template passes are ticked for a template set.
             QVERIFY(field<QCheckBox>(d, "pass_mask")->isChecked());
             QVERIFY(field<QCheckBox>(d, "pass_xyz")->isChecked());

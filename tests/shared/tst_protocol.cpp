@@ -82,6 +82,59 @@ private slots:
         QTest::newRow("bit depth text")
             << "settings.bit_depth" << QJsonValue("16") << "invalid_field";
         QTest::newRow("views on model") << "settings.views" << QJsonValue(42) << "invalid_field";
+        QTest::newRow("projection")
+            << "settings.camera.projection" << QJsonValue("fisheye") << "invalid_field";
+        QTest::newRow("projection number")
+            << "settings.camera.projection" << QJsonValue(1) << "invalid_field";
+        QTest::newRow("ortho width on perspective")
+            << "settings.camera.ortho_width" << QJsonValue(2.0) << "invalid_field";
+        QTest::newRow("unknown camera field")
+            << "settings.camera.fov" << QJsonValue(30) << "unknown_field";
+    }
+
+    void orthographicCamera_data()
+    {
+        QTest::addColumn<QJsonValue>("width");
+        QTest::addColumn<bool>("valid");
+        QTest::newRow("fitted") << QJsonValue(QJsonValue::Undefined) << true;
+        QTest::newRow("2.5 units") << QJsonValue(2.5) << true;
+        QTest::newRow("zero") << QJsonValue(0) << false;
+        QTest::newRow("negative") << QJsonValue(-1.0) << false;
+        QTest::newRow("huge") << QJsonValue(1e12) << false;
+        QTest::newRow("text") << QJsonValue("2") << false;
+    }
+    void orthographicCamera()
+    {
+        QFETCH(QJsonValue, width);
+        QFETCH(bool, valid);
+        QJsonObject job = validJob();
+        QJsonObject settings = job.value("settings").toObject();
+        QJsonObject camera{{"mode", "turntable"}, {"projection", "orthographic"}};
+        if (!width.isUndefined())
+            camera.insert("ortho_width", width);
+        settings.insert("camera", camera);
+        settings.insert("passes", QJsonArray{"rgb", "instance"});
+        job.insert("settings", settings);
+        const auto spec = JobSpec::fromJson(job);
+        QCOMPARE(spec.ok(), valid);
+        if (!valid) {
+            QCOMPARE(spec.error().code, QString("invalid_field"));
+            QVERIFY2(spec.error().message.contains("settings.camera.ortho_width"),
+                     qPrintable(spec.error().message));
+            return;
+        }
+        QCOMPARE(spec->settings.projection, QString("orthographic"));
+        QCOMPARE(spec->settings.orthoWidth, width.isUndefined() ? 0.0 : width.toDouble());
+        QCOMPARE(spec->settings.passes, (QStringList{"rgb", "instance"}));
+        const QJsonObject back =
+            spec->toJson().value("settings").toObject().value("camera").toObject();
+        QCOMPARE(back.value("projection").toString(), QString("orthographic"));
+        QCOMPARE(back.contains("ortho_width"), !width.isUndefined());
+        QCOMPARE(*JobSpec::fromJson(spec->toJson()), *spec);
+        // A perspective job keeps the camera object older readers know.
+        const QJsonObject plain =
+            JobSpec::fromJson(validJob())->toJson().value("settings").toObject();
+        QCOMPARE(plain.value("camera").toObject(), (QJsonObject{{"mode", "turntable"}}));
     }
     void jobSpecRejects()
     {
@@ -113,13 +166,13 @@ private slots:
     {
         QJsonObject job = validJob();
         QJsonObject settings = job.value("settings").toObject();
-        const QJsonArray all{"rgb", "depth", "normal", "albedo", "mask", "xyz"};
+        const QJsonArray all{"rgb", "depth", "normal", "albedo", "mask", "xyz", "instance"};
         settings.insert("passes", all);
         settings.insert("bit_depth", 16);
         job.insert("settings", settings);
         const auto spec = JobSpec::fromJson(job);
         QVERIFY2(spec.ok(), qPrintable(spec.ok() ? "" : spec.error().message));
-        QCOMPARE(spec->settings.passes.size(), 6);
+        QCOMPARE(spec->settings.passes.size(), 7);
         QCOMPARE(spec->settings.bitDepth, 16);
         QCOMPARE(spec->settings.views, 0);
         const QJsonObject back = spec->toJson().value("settings").toObject();
@@ -191,6 +244,10 @@ private slots:
                                               QJsonObject{{"passes", QJsonArray{"uv"}}}}}
                               << "passes";
         QTest::newRow("unknown") << QJsonObject{{"settings", QJsonObject{{"fov", 30}}}} << "fov";
+        QTest::newRow("orthographic")
+            << QJsonObject{{"settings",
+                            QJsonObject{{"camera", QJsonObject{{"projection", "orthographic"}}}}}}
+            << "projection";
     }
     void templatesRejects()
     {

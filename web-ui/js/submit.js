@@ -9,7 +9,7 @@ const SETTINGS_KEY = 'farmhand.submit.v1';
 const DEFAULTS = {type: 'model', views: 42, passes: ['rgb'], frames: '1-24', chunk: 4, width: 640, height: 480, spp: 16,
                   turntable: true, priority: 50};
 // docs/API.md "Job (as submitted)": the renderer's passes; a template set defaults to rgb, mask, xyz.
-const PASSES = ['rgb', 'depth', 'normal', 'albedo', 'mask', 'xyz'];
+const PASSES = ['rgb', 'depth', 'normal', 'albedo', 'mask', 'xyz', 'instance'];
 const TEMPLATE_PASSES = ['rgb', 'mask', 'xyz'];
 
 function loadSettings() {
@@ -96,6 +96,9 @@ export class SubmitDialog {
               h('label', {class: 'field field-check'},
                 h('input', {name: 'turntable', type: 'checkbox', checked: !!s.turntable}),
                 h('span', {}, 'Turntable (orbit the camera over the frames)')),
+              h('label', {class: 'field field-check'},
+                h('input', {name: 'orthographic', type: 'checkbox', checked: !!s.orthographic}),
+                h('span', {}, 'Orthographic camera (parallel rays)')),
               h('fieldset', {class: 'field field-passes'},
                 h('legend', {class: 'field-label'}, 'Passes'),
                 PASSES.map((pass) => h('label', {class: 'field-check'},
@@ -124,7 +127,7 @@ export class SubmitDialog {
             input.disabled = !visible || this.busy;
         };
         show(f.views, templates);
-        for (const input of [f.frames, f.chunk, f.turntable]) show(input, !templates);
+        for (const input of [f.frames, f.chunk, f.turntable, f.orthographic]) show(input, !templates);
         if (userChange) {
             const wanted = templates ? TEMPLATE_PASSES : DEFAULTS.passes;
             for (const box of this.passBoxes()) box.checked = wanted.includes(box.value);
@@ -161,6 +164,7 @@ export class SubmitDialog {
             height: Number(f.height.value),
             spp: Number(f.spp.value),
             turntable: f.turntable.checked,
+            orthographic: f.orthographic.checked,
             type: f.type.value,
             views: Number(f.views.value),
             passes: this.passBoxes().filter((b) => b.checked).map((b) => b.value),
@@ -262,6 +266,7 @@ export function jobSpec(s, name, sha, fileName) {
         spec.frames = s.frames;
         spec.chunk = s.chunk;
         settings.camera = {mode: s.turntable ? 'turntable' : 'still'};
+        if (s.orthographic) settings.camera.projection = 'orthographic';
     }
     return spec;
 }

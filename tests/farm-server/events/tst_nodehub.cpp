@@ -221,8 +221,9 @@ private slots:
         const qint64 taskId = a.value("task").toInteger();
         node.send("task.accepted", {{"task", taskId}});
 
-        const QStringList names{"rgb_0.png",    "mask_2.png", "xyz_12.npy",          "depth_1.png",
-                                "cameras.json", "poses.npy",  "frame_0001_depth.exr"};
+        const QStringList names{"rgb_0.png",    "mask_2.png",     "xyz_12.npy",
+                                "depth_1.png",  "instance_4.png", "instances.json",
+                                "cameras.json", "poses.npy",      "frame_0001_depth.exr"};
         for (const QString &name : names) {
             const auto r =
                 s->request("PUT", QString("/api/v1/tasks/%1/outputs/%2").arg(taskId).arg(name),
@@ -248,6 +249,8 @@ private slots:
         QCOMPARE(frames["xyz_12.npy"].toInt(), 12);
         QCOMPARE(frames["depth_1.png"].toInt(), 1);
         QCOMPARE(frames["frame_0001_depth.exr"].toInt(), 1);
+        QCOMPARE(frames["instance_4.png"].toInt(), 4);
+        QVERIFY(frames["instances.json"].isNull());
         QVERIFY(frames["cameras.json"].isNull());
         QVERIFY(frames["poses.npy"].isNull());
 
