@@ -4,6 +4,7 @@
 #include "api/httpserver.h"
 #include "events/eventhub.h"
 #include "events/nodehub.h"
+#include "events/previewstore.h"
 #include "files/filestore.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/statemachine.h"
@@ -36,6 +37,7 @@ FarmServer::~FarmServer()
     m_machine.reset();
     m_api.reset();
     m_files.reset();
+    m_previews.reset();
     m_events.reset();
     m_store.reset();
 }
@@ -53,25 +55,30 @@ Result<quint16> FarmServer::start()
         return makeError("internal", QString("cannot create data dir %1").arg(dir));
     m_store = std::make_unique<SqliteStore>();
     m_events = std::make_unique<EventHub>();
+    // Every publisher goes through the preview store: it sees tasks end and drops their previews.
+    m_previews = std::make_unique<PreviewStore>(*m_events);
     m_files = std::make_unique<FileStore>(dir, *m_store, *m_clock);
     if (auto r = m_files->init(); !r)
         return r.error();
     if (auto r = m_store->open(dir + "/farm.db"); !r)
         return r.error();
-    m_machine = std::make_unique<StateMachine>(*m_store, *m_clock, *m_events);
+    m_machine = std::make_unique<StateMachine>(*m_store, *m_clock, *m_previews);
     SchedulerConfig sc{m_config.leaseS, m_config.heartbeatS, m_config.joinToken};
-    m_scheduler = std::make_unique<Scheduler>(*m_store, *m_machine, *m_clock, *m_events, sc);
+    m_scheduler = std::make_unique<Scheduler>(*m_store, *m_machine, *m_clock, *m_previews, sc);
+    m_scheduler->setPreviews(m_previews.get());
     if (auto r = m_scheduler->recover(); !r)
         return r.error();
     m_nodes = std::make_unique<NodeHub>(*m_scheduler);
 
     m_api = std::make_unique<ApiContext>(ApiContext{*m_store, *m_files, *m_machine, *m_scheduler,
-                                                    *m_events, *m_clock, this, m_clock->now()});
+                                                    *m_previews, *m_clock, this, m_clock->now(),
+                                                    *m_previews});
     m_http = std::make_unique<HttpServer>(
         AuthConfig{m_config.token, m_config.joinToken, m_config.trustLoopback});
     addSystemRoutes(*m_http, *m_api);
     addJobRoutes(*m_http, *m_api);
     addFileRoutes(*m_http, *m_api);
+    addPreviewRoutes(*m_http, *m_api);
     m_http->addWebSocketPath("/ws/events", Access::Client);
     // With a join token the hello message proves who a node is; without one, the transport must.
     m_http->addWebSocketPath("/ws/node",

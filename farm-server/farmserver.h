@@ -14,6 +14,7 @@ namespace farm::server {
 class SqliteStore;
 class FileStore;
 class EventHub;
+class PreviewStore;
 class StateMachine;
 class Scheduler;
 class NodeHub;
@@ -41,6 +42,7 @@ public:
     Scheduler &scheduler() { return *m_scheduler; }
     StateMachine &stateMachine() { return *m_machine; }
     EventHub &events() { return *m_events; }
+    PreviewStore &previews() { return *m_previews; }
 
 private:
     void onWebSocket();
@@ -50,6 +52,7 @@ private:
     Clock *m_clock;
     std::unique_ptr<SqliteStore> m_store;
     std::unique_ptr<EventHub> m_events;
+    std::unique_ptr<PreviewStore> m_previews;
     std::unique_ptr<FileStore> m_files;
     std::unique_ptr<StateMachine> m_machine;
     std::unique_ptr<Scheduler> m_scheduler;

@@ -33,7 +33,13 @@ int main(int argc, char *argv[])
     }
     farm::node::NodeConfig config = cmd->config;
     config.childProgram = QCoreApplication::applicationFilePath();
-    config.gpus = farm::render::listGpus();
+    QStringList warnings;
+    if (auto r = farm::node::applyGpus(config, farm::render::listGpus(), &warnings); !r) {
+        std::fprintf(stderr, "render-node: %s\n", qPrintable(r.error().message));
+        return 2;
+    }
+    for (const QString &w : std::as_const(warnings))
+        std::fprintf(stderr, "render-node: warning: %s\n", qPrintable(w));
 
     farm::node::Agent agent(config);
     farm::node::SignalWatcher signalWatcher({SIGINT, SIGTERM});

@@ -9,6 +9,7 @@
 #include <QLabel>
 #include <QListWidget>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSplitter>
 #include <QTableView>
 #include <QVBoxLayout>
@@ -23,6 +24,9 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     , m_cancel(new QPushButton(tr("Cancel job"), this))
     , m_taskView(new QTableView(this))
     , m_frames(new QListWidget(this))
+    , m_live(new QWidget(this))
+    , m_liveView(new QLabel(m_live))
+    , m_liveText(new QLabel(m_live))
 {
     QFont big = m_title->font();
     big.setPointSizeF(big.pointSizeF() * 1.25);
@@ -68,9 +72,31 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     header->addLayout(titles, 1);
     header->addWidget(m_cancel, 0, Qt::AlignTop);
 
+    // The partial image of the frame rendering now, left of the finished frames.
+    m_live->setObjectName("livePreview");
+    m_liveView->setObjectName("livePreviewImage");
+    m_liveView->setFixedSize(320, 240);
+    m_liveView->setAlignment(Qt::AlignCenter);
+    m_liveView->setStyleSheet("background: #0a0d11;");
+    m_liveText->setObjectName("livePreviewCaption");
+    m_liveText->setAlignment(Qt::AlignHCenter);
+    auto *liveLayout = new QVBoxLayout(m_live);
+    liveLayout->setContentsMargins(0, 0, 6, 0);
+    auto *liveTitle = new QLabel(tr("<b>Rendering now</b>"), m_live);
+    liveLayout->addWidget(liveTitle);
+    liveLayout->addWidget(m_liveView);
+    liveLayout->addWidget(m_liveText);
+    liveLayout->addStretch(1);
+    m_live->hide();
+    auto *framesRow = new QWidget(this);
+    auto *framesLayout = new QHBoxLayout(framesRow);
+    framesLayout->setContentsMargins(0, 0, 0, 0);
+    framesLayout->addWidget(m_live);
+    framesLayout->addWidget(m_frames, 1);
+
     auto *split = new QSplitter(Qt::Vertical, this);
     split->addWidget(m_taskView);
-    split->addWidget(m_frames);
+    split->addWidget(framesRow);
     split->setStretchFactor(0, 2);
     split->setStretchFactor(1, 3);
 
@@ -91,6 +117,7 @@ void JobDetails::showJob(const Job *job)
     ++m_generation;
     m_thumbnails.clear();
     m_frames->clear();
+    hideLive();
     if (!job) {
         m_job = Job();
         m_tasks.clear();
@@ -109,6 +136,10 @@ void JobDetails::showJob(const Job *job)
         if (!r)
             return emit errorOccurred(r.error().message);
         m_tasks.setTasks(id, *r);
+        // A running task may have sent a partial image before this job was opened.
+        for (const Task &t : std::as_const(*r))
+            if (t.state == TaskState::Running && m_liveTask == 0)
+                fetchPartial(t.id, -1, 0, 0);
     });
     loadOutputs();
 }
@@ -156,14 +187,68 @@ void JobDetails::jobChanged(const Job &job)
 
 void JobDetails::taskChanged(const Task &task)
 {
-    if (task.jobId == m_job.id)
-        m_tasks.upsert(task);
+    if (task.jobId != m_job.id)
+        return;
+    m_tasks.upsert(task);
+    if (task.id == m_liveTask && task.state != TaskState::Running &&
+        task.state != TaskState::Assigned)
+        hideLive();
 }
 
 void JobDetails::outputLanded(qint64 jobId, const QString &output)
 {
+    if (jobId != m_job.id)
+        return;
+    addThumbnail(output);
+    // The finished frame replaces its partial image.
+    static const QRegularExpression frameName("^frame_(\\d+)\\.");
+    const auto m = frameName.match(output);
+    if (m_liveTask && m.hasMatch() && (m_liveFrame < 0 || m.captured(1).toInt() == m_liveFrame))
+        hideLive();
+}
+
+void JobDetails::partialLanded(qint64 taskId, qint64 jobId, int frame, int samples, int spp)
+{
     if (jobId == m_job.id)
-        addThumbnail(output);
+        fetchPartial(taskId, frame, samples, spp);
+}
+
+void JobDetails::fetchPartial(qint64 taskId, int frame, int samples, int spp)
+{
+    const quint64 gen = m_generation;
+    m_api->taskPreview(taskId, [this, gen, taskId, frame, samples, spp](Result<QByteArray> r) {
+        if (gen != m_generation || !r)
+            return; // none (yet), or the job is no longer shown
+        if (frame >= 0 && m_thumbnails.contains(frameFileName(frame)))
+            return; // that frame finished meanwhile
+        const QImage image = QImage::fromData(*r, "JPG");
+        if (image.isNull())
+            return;
+        m_liveTask = taskId;
+        m_liveFrame = frame;
+        m_liveImage = image;
+        m_liveView->setPixmap(QPixmap::fromImage(
+            image.scaled(m_liveView->size(), Qt::KeepAspectRatio, Qt::SmoothTransformation)));
+        m_liveText->setText(
+            frame < 0 ? tr("partial image")
+                      : tr("frame %1 · %2 of %3 samples").arg(frame).arg(samples).arg(spp));
+        m_live->show();
+    });
+}
+
+void JobDetails::hideLive()
+{
+    m_liveTask = 0;
+    m_liveFrame = -1;
+    m_liveImage = QImage();
+    m_liveView->clear();
+    m_liveText->clear();
+    m_live->hide();
+}
+
+QString JobDetails::liveCaption() const
+{
+    return m_liveText->text();
 }
 
 void JobDetails::loadOutputs()

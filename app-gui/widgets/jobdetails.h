@@ -4,6 +4,7 @@
 #include "models/tasksmodel.h"
 
 #include <QIcon>
+#include <QImage>
 #include <QSet>
 #include <QWidget>
 
@@ -31,6 +32,14 @@ public:
     void jobChanged(const Job &job);
     void taskChanged(const Task &task);
     void outputLanded(qint64 jobId, const QString &output);
+    /// A running frame has a new partial image on the server (`task.partial`).
+    void partialLanded(qint64 taskId, qint64 jobId, int frame, int samples, int spp);
+
+    /// The task whose partial image is shown, 0 when none.
+    qint64 liveTask() const { return m_liveTask; }
+    /// The partial image shown (null when none) and its caption.
+    QImage liveImage() const { return m_liveImage; }
+    QString liveCaption() const;
 
     TasksModel *tasksModel() { return &m_tasks; }
     int thumbnailCount() const;
@@ -43,6 +52,8 @@ private:
     void updateHeader();
     void loadOutputs();
     void addThumbnail(const QString &output);
+    void fetchPartial(qint64 taskId, int frame, int samples, int spp);
+    void hideLive();
 
     client::ApiClient *m_api;
     Job m_job;
@@ -53,6 +64,12 @@ private:
     QPushButton *m_cancel;
     QTableView *m_taskView;
     QListWidget *m_frames;
+    QWidget *m_live;
+    QLabel *m_liveView;
+    QLabel *m_liveText;
+    qint64 m_liveTask = 0;
+    int m_liveFrame = -1;
+    QImage m_liveImage;
     QIcon m_placeholder;
     quint64 m_generation = 0; // drops answers for a job no longer shown
 };

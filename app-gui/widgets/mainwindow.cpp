@@ -171,6 +171,8 @@ void MainWindow::wireEvents()
             [this](qint64, qint64 jobId, int, const QString &output) {
                 m_details->outputLanded(jobId, output);
             });
+    connect(&m_events, &client::EventsClient::partialPreview, m_details,
+            &JobDetails::partialLanded);
     connect(&m_events, &client::EventsClient::connected, this, [this] {
         m_bar->setState(ConnectionBar::State::Connected,
                         tr("Connected to %1 · live").arg(m_api.baseUrl().authority()));

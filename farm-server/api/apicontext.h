@@ -2,6 +2,7 @@
 
 #include "api/httpserver.h"
 #include "events/eventsink.h"
+#include "events/previewstore.h"
 #include "files/filestore.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/statemachine.h"
@@ -24,6 +25,7 @@ struct ApiContext
     const Clock &clock;
     QObject *owner; // receives results of work done on other threads
     QDateTime startedAt;
+    PreviewStore &previews; // latest partial image per running task (memory only)
 };
 
 using ApiHandler = void (*)(ApiContext &, const HttpRequest &, HttpReply);
@@ -38,6 +40,7 @@ inline std::function<void(const HttpRequest &, HttpReply)> bindHandler(ApiContex
 void addJobRoutes(HttpServer &http, ApiContext &ctx);
 void addFileRoutes(HttpServer &http, ApiContext &ctx);
 void addSystemRoutes(HttpServer &http, ApiContext &ctx);
+void addPreviewRoutes(HttpServer &http, ApiContext &ctx);
 
 /// Answers an Error with the HTTP status its code maps to (docs/API.md, "Errors").
 void replyError(HttpReply &reply, const Error &error);

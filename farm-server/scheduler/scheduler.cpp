@@ -178,6 +178,7 @@ Result<void> Scheduler::handleMessage(qint64 nodeId, const Envelope &message)
         {msg::Heartbeat, &Scheduler::onHeartbeat},   {msg::TaskAccepted, &Scheduler::onAccepted},
         {msg::TaskProgress, &Scheduler::onProgress}, {msg::TaskLog, &Scheduler::onLog},
         {msg::TaskDone, &Scheduler::onDone},         {msg::TaskFailed, &Scheduler::onFailed},
+        {msg::TaskPartial, &Scheduler::onPartial},
     };
     auto it = m_live.find(nodeId);
     if (it == m_live.end())

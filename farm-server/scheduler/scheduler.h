@@ -14,6 +14,8 @@
 
 namespace farm::server {
 
+class PreviewStore;
+
 /// A live connection to one render node (a WebSocket in production, a recorder in tests).
 class NodeLink
 {
@@ -78,6 +80,8 @@ public:
     int onlineCount() const { return int(m_live.size()); }
     const Metrics &metrics() const { return m_metrics; }
     const SchedulerConfig &config() const { return m_config; }
+    /// Where `task.partial` previews go; without one they are refused.
+    void setPreviews(PreviewStore *previews) { m_previews = previews; }
 
 private:
     struct LiveNode
@@ -97,6 +101,7 @@ private:
     Result<void> onLog(LiveNode &n, const QJsonObject &d);
     Result<void> onDone(LiveNode &n, const QJsonObject &d);
     Result<void> onFailed(LiveNode &n, const QJsonObject &d);
+    Result<void> onPartial(LiveNode &n, const QJsonObject &d);
 
     Result<TaskRecord> ownTask(const LiveNode &n, const QJsonObject &d);
     bool meets(const LiveNode &n, const JobSpec &spec) const;
@@ -119,6 +124,7 @@ private:
     QHash<qint64, LiveNode> m_live;
     QHash<qint64, QHash<qint64, int>> m_failures; // job → node → failed tasks (blocklist)
     Metrics m_metrics;
+    PreviewStore *m_previews = nullptr;
     bool m_dispatching = false;
     bool m_dispatchAgain = false;
 };

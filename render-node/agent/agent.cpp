@@ -5,6 +5,7 @@
 
 #include <QJsonArray>
 #include <QLoggingCategory>
+#include <QSet>
 #include <QThread>
 
 Q_LOGGING_CATEGORY(lcAgent, "farm.node.agent")
@@ -58,8 +59,9 @@ const QHash<QString, Agent::Handler> &Agent::handlers()
 void Agent::start()
 {
     m_stopped = false;
-    qCInfo(lcAgent).noquote() << "node" << m_config.name << "with" << m_config.slotCount
-                              << "slot(s), cache" << m_config.cacheDir;
+    qCInfo(lcAgent).noquote() << "node" << m_config.name << "with" << m_config.gpus.size()
+                              << "GPU and" << m_config.slotCount << "CPU slot(s), cache"
+                              << m_config.cacheDir;
     m_connection.open();
 }
 
@@ -83,11 +85,23 @@ QList<qint64> Agent::runningTasks() const
     return m_tasks.keys();
 }
 
+int Agent::freeSlot() const
+{
+    // GPU slots first: a GPU renders a frame many times faster than a CPU slot.
+    QSet<int> busy;
+    for (const RenderTask *t : m_tasks)
+        busy.insert(t->slot().index);
+    for (int i = 0; i < m_config.totalSlots(); ++i)
+        if (!busy.contains(i))
+            return i;
+    return -1;
+}
+
 QJsonObject Agent::helloData() const
 {
     NodeCapabilities caps;
     caps.name = m_config.name;
-    caps.slotCount = m_config.slotCount;
+    caps.slotCount = m_config.totalSlots();
     caps.cores = std::max(1, QThread::idealThreadCount());
     caps.ramMb = systemRamMb();
     // One engine per job type this node renders: the server only sends a job's tasks to nodes
@@ -163,16 +177,21 @@ void Agent::onTaskAssign(const QJsonObject &data)
         sendTaskMessage(msg::TaskFailed, {{"task", id}, {"error", spec.error().message}});
         return;
     }
-    if (m_tasks.size() >= m_config.slotCount) {
+    const int slot = freeSlot();
+    if (slot < 0) {
         sendTaskMessage(msg::TaskFailed,
                         {{"task", id},
                          {"error", QString("node %1 has no free slot (%2 of %2 busy)")
                                        .arg(m_config.name)
-                                       .arg(m_config.slotCount)}});
+                                       .arg(m_config.totalSlots())}});
         return;
     }
 
-    auto *task = new RenderTask(*spec, m_config, &m_network, &m_inputs, this);
+    TaskSlot taskSlot;
+    taskSlot.index = slot;
+    if (slot < m_config.gpus.size())
+        taskSlot.cudaDevice = m_config.gpuDevices.value(slot);
+    auto *task = new RenderTask(*spec, m_config, &m_network, &m_inputs, taskSlot, this);
     m_tasks.insert(id, task);
     connect(task, &RenderTask::progress, this, [this](qint64 t, double fraction, int frame) {
         // Progress is only worth sending live; stale values are not queued.
@@ -183,6 +202,17 @@ void Agent::onTaskAssign(const QJsonObject &data)
     connect(task, &RenderTask::log, this, [this](qint64 t, const QString &text) {
         sendTaskMessage(msg::TaskLog, {{"task", t}, {"text", text}});
     });
+    connect(task, &RenderTask::preview, this,
+            [this](qint64 t, int frame, int samples, int spp, const QByteArray &jpeg) {
+                // Like progress, a preview is only worth sending live.
+                if (m_welcomed)
+                    m_connection.send(msg::TaskPartial,
+                                      {{"task", t},
+                                       {"frame", frame},
+                                       {"samples", samples},
+                                       {"spp", spp},
+                                       {"jpeg", QString::fromLatin1(jpeg.toBase64())}});
+            });
     connect(task, &RenderTask::finished, this, &Agent::onTaskFinished);
     qCInfo(lcAgent).noquote() << "task" << id << "of job" << spec->jobId << "frames"
                               << spec->frames.toString();

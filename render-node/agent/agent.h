@@ -56,6 +56,8 @@ private:
     void onServerError(const QJsonObject &data);
     void onDrain(const QJsonObject &data);
     void onTaskFinished(qint64 task, const QStringList &outputs, const QString &error);
+    /// Lowest free slot index (GPU slots come first), -1 when all are busy.
+    int freeSlot() const;
     void sendHeartbeat();
     /// Task reports survive a dropped connection and go out after the next welcome.
     void sendTaskMessage(const QString &type, const QJsonObject &data);

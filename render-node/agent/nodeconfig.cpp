@@ -17,7 +17,8 @@ namespace farm::node {
 namespace {
 
 // Keys accepted in the INI file; the same names as the long flags.
-const QStringList kConfigKeys{"server", "name", "slots", "token", "cache", "cache-max-mb", "tags"};
+const QStringList kConfigKeys{"server", "name",  "slots",        "gpus",
+                              "token",  "cache", "cache-max-mb", "tags"};
 
 QString joinPath(const QString &base, const QString &path)
 {
@@ -68,7 +69,64 @@ QUrl NodeConfig::apiUrl(const QString &path) const
 
 int NodeConfig::threadsPerTask() const
 {
-    return std::max(1, QThread::idealThreadCount() / std::max(1, slotCount));
+    return std::max(1, QThread::idealThreadCount() / std::max(1, totalSlots()));
+}
+
+Result<void> applyGpus(NodeConfig &config, const QList<GpuInfo> &detected, QStringList *warnings)
+{
+    config.gpus.clear();
+    config.gpuDevices.clear();
+    const QString selection = config.gpuSelection.trimmed();
+    // The UUID names a device whatever order CUDA enumerates them in; the index is the fallback.
+    auto deviceOf = [&detected](int i) {
+        return detected[i].uuid.isEmpty() ? QString::number(i) : detected[i].uuid;
+    };
+    if (selection.isEmpty() || selection == "auto") {
+        for (int i = 0; i < detected.size(); ++i) {
+            config.gpus.append(detected[i]);
+            config.gpuDevices.append(deviceOf(i));
+        }
+    } else if (selection != "none") {
+        static const QRegularExpression valid("^[A-Za-z0-9-]{1,64}$");
+        for (const QString &raw : selection.split(',', Qt::SkipEmptyParts)) {
+            const QString entry = raw.trimmed();
+            if (!valid.match(entry).hasMatch())
+                return makeError("bad_argument",
+                                 QString("--gpus: '%1' is not a device index or UUID").arg(entry));
+            int found = -1;
+            for (int i = 0; i < detected.size() && found < 0; ++i)
+                if (detected[i].uuid.compare(entry, Qt::CaseInsensitive) == 0 ||
+                    entry == QString::number(i))
+                    found = i;
+            const QString device = found >= 0 ? deviceOf(found) : entry;
+            if (config.gpuDevices.contains(device))
+                return makeError("bad_argument",
+                                 QString("--gpus: device '%1' is listed twice").arg(entry));
+            if (found >= 0) {
+                config.gpus.append(detected[found]);
+            } else {
+                GpuInfo declared;
+                declared.name = QString("declared GPU %1").arg(entry);
+                declared.uuid = entry.startsWith("GPU-") ? entry : QString();
+                config.gpus.append(declared);
+                if (warnings)
+                    warnings->append(QString("--gpus: no detected GPU matches '%1'; its tasks ask "
+                                             "for CUDA and fall back to the CPU if it is absent")
+                                         .arg(entry));
+            }
+            config.gpuDevices.append(device);
+        }
+    }
+    if (!config.slotsGiven)
+        config.slotCount = config.gpus.isEmpty() ? 1 : 0;
+    if (config.totalSlots() < 1)
+        return makeError("bad_argument",
+                         "this node would have no slot: --slots 0 needs at least one GPU");
+    if (config.totalSlots() > 256)
+        return makeError("bad_argument", QString("%1 GPU and %2 CPU slots exceed 256")
+                                             .arg(config.gpus.size())
+                                             .arg(config.slotCount));
+    return {};
 }
 
 Result<QUrl> parseServerUrl(const QString &text)
@@ -118,7 +176,13 @@ Result<NodeCommandLine> NodeCommandLine::parse(const QStringList &arguments)
     const QCommandLineOption serverOpt("server", "Farm server URL (default http://127.0.0.1:8420).",
                                        "url");
     const QCommandLineOption nameOpt("name", "Node name (default: host name).", "name");
-    const QCommandLineOption slotsOpt("slots", "Tasks run at once, 1-256 (default 1).", "n");
+    const QCommandLineOption slotsOpt(
+        "slots", "CPU slots: tasks rendered on the CPU at once, 0-256 (default 1, 0 with GPUs).",
+        "n");
+    const QCommandLineOption gpusOpt("gpus",
+                                     "GPU slots: auto (every CUDA GPU, default), none, or device "
+                                     "indices/UUIDs, comma separated.",
+                                     "list");
     const QCommandLineOption tokenOpt("token", "Join token sent as a bearer token.", "token");
     const QCommandLineOption cacheOpt("cache", "Directory for input files and task outputs.",
                                       "dir");
@@ -127,8 +191,8 @@ Result<NodeCommandLine> NodeCommandLine::parse(const QStringList &arguments)
     const QCommandLineOption tagsOpt("tags", "Comma separated node tags.", "list");
     const QCommandLineOption configOpt("config", "INI file with the same keys as the flags.",
                                        "file");
-    parser.addOptions({helpOpt, serverOpt, nameOpt, slotsOpt, tokenOpt, cacheOpt, cacheMaxOpt,
-                       tagsOpt, configOpt});
+    parser.addOptions({helpOpt, serverOpt, nameOpt, slotsOpt, gpusOpt, tokenOpt, cacheOpt,
+                       cacheMaxOpt, tagsOpt, configOpt});
 
     if (!parser.parse(arguments))
         return makeError("bad_argument", parser.errorText());
@@ -158,16 +222,17 @@ Result<NodeCommandLine> NodeCommandLine::parse(const QStringList &arguments)
                 return makeError("bad_argument",
                                  QString("config file '%1': unknown key '%2' (known: %3)")
                                      .arg(file, key, kConfigKeys.join(", ")));
-            // QSettings splits unquoted commas into lists; tags are the only list-valued key.
+            // QSettings splits unquoted commas into lists; tags and gpus take lists.
             const QVariant v = ini.value(key);
             values.insert(key, v.typeId() == QMetaType::QStringList ? v.toStringList().join(',')
                                                                     : v.toString());
         }
     }
     const QList<std::pair<QString, const QCommandLineOption *>> flags{
-        {"server", &serverOpt}, {"name", &nameOpt},   {"slots", &slotsOpt},
-        {"token", &tokenOpt},   {"cache", &cacheOpt}, {"cache-max-mb", &cacheMaxOpt},
-        {"tags", &tagsOpt}};
+        {"server", &serverOpt},         {"name", &nameOpt},
+        {"slots", &slotsOpt},           {"gpus", &gpusOpt},
+        {"token", &tokenOpt},           {"cache", &cacheOpt},
+        {"cache-max-mb", &cacheMaxOpt}, {"tags", &tagsOpt}};
     for (const auto &[key, opt] : flags)
         if (parser.isSet(*opt))
             values.insert(key, parser.value(*opt));
@@ -185,11 +250,13 @@ Result<NodeCommandLine> NodeCommandLine::parse(const QStringList &arguments)
     if (values.contains("slots")) {
         bool ok = false;
         c.slotCount = values.value("slots").toInt(&ok);
-        if (!ok || c.slotCount < 1 || c.slotCount > 256)
+        if (!ok || c.slotCount < 0 || c.slotCount > 256)
             return makeError(
                 "bad_argument",
-                QString("--slots '%1' must be a number from 1 to 256").arg(values.value("slots")));
+                QString("--slots '%1' must be a number from 0 to 256").arg(values.value("slots")));
+        c.slotsGiven = true;
     }
+    c.gpuSelection = values.value("gpus").trimmed();
     c.token = values.value("token");
     if (c.token.contains(QRegularExpression("[\\s\\x00-\\x1f]")))
         return makeError("bad_argument", "--token must not contain spaces or control characters");

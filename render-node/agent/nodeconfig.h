@@ -15,7 +15,12 @@ struct NodeConfig
 {
     QUrl server{QStringLiteral("http://127.0.0.1:8420")};
     QString name;
+    /// CPU slots (`--slots`); each GPU in `gpus` is one more slot (see applyGpus()).
     int slotCount = 1;
+    bool slotsGiven = false;
+    /// `--gpus`: empty or "auto" = every GPU the CUDA runtime lists, "none" = no GPU slots,
+    /// else a comma separated list of device indices or UUIDs.
+    QString gpuSelection;
     QString token;
     QString cacheDir;
     /// Inputs beyond this size are evicted, least recently used first (held ones never).
@@ -23,8 +28,10 @@ struct NodeConfig
     QStringList tags;
     /// Program started as `<childProgram> render FILE -o OUT ...` for every task.
     QString childProgram;
-    /// Reported in hello; main() fills it from the renderer's GPU enumeration.
+    /// Reported in hello and one slot each; applyGpus() fills them. `gpuDevices[i]` is what a
+    /// child rendering on `gpus[i]` gets as CUDA_VISIBLE_DEVICES (its UUID, else its index).
     QList<GpuInfo> gpus;
+    QStringList gpuDevices;
     int backoffInitialMs = 500;
     int backoffMaxMs = 10000;
     /// First retry delay of a failed output upload; doubles on each further retry.
@@ -36,7 +43,18 @@ struct NodeConfig
     QUrl apiUrl(const QString &path) const;
     /// Threads one child may use so that all slots together fill the machine once.
     int threadsPerTask() const;
+    /// GPU slots first (0 .. gpus-1), then CPU slots.
+    int totalSlots() const { return int(gpus.size()) + slotCount; }
 };
+
+/// Resolves `--gpus` against the GPUs the renderer detected and settles the slots: every
+/// selected GPU is a slot; CPU slots are `--slots` when given, else 1 on a node without GPUs
+/// and 0 on a node with some (a GPU node renders on its GPUs). A listed index or UUID that
+/// matches no detected GPU is still declared (a warning in `warnings`): its child asks for
+/// CUDA and falls back to the CPU, saying so in the task log. Errors: no slot at all, more
+/// than 256, a duplicate entry.
+Result<void> applyGpus(NodeConfig &config, const QList<GpuInfo> &detected,
+                       QStringList *warnings = nullptr);
 
 /// Checks a server URL given by a user: http or https with a host, nothing after the path.
 Result<QUrl> parseServerUrl(const QString &text);
@@ -55,7 +73,8 @@ struct NodeCommandLine
     QString helpText;
 
     /// `arguments` include the program name. Flags override keys of the `--config` INI file
-    /// (keys: server, name, slots, token, cache, cache-max-mb, tags). Every value is validated.
+    /// (keys: server, name, slots, gpus, token, cache, cache-max-mb, tags). Every value is
+    /// validated; the GPUs are settled later by applyGpus().
     static Result<NodeCommandLine> parse(const QStringList &arguments);
 };
 

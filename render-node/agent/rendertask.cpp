@@ -4,8 +4,10 @@
 #include "outputupload.h"
 
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QLoggingCategory>
+#include <QProcessEnvironment>
 
 #include <atomic>
 #include <csignal>
@@ -45,10 +47,11 @@ QStringList takeLines(QByteArray &buffer, bool all)
 } // namespace
 
 RenderTask::RenderTask(TaskSpec spec, const NodeConfig &config, QNetworkAccessManager *network,
-                       InputCache *inputs, QObject *parent)
+                       InputCache *inputs, TaskSlot slot, QObject *parent)
     : QObject(parent)
     , m_spec(std::move(spec))
     , m_config(config)
+    , m_slot(std::move(slot))
     , m_network(network)
     , m_inputs(inputs)
     , m_workDir(QDir(config.cacheDir).filePath(QString("tasks/%1-%2").arg(m_spec.id).arg(++s_runs)))
@@ -61,6 +64,8 @@ RenderTask::RenderTask(TaskSpec spec, const NodeConfig &config, QNetworkAccessMa
     m_logTimer.setSingleShot(true);
     m_logTimer.setInterval(kLogFlushMs);
     connect(&m_logTimer, &QTimer::timeout, this, &RenderTask::flushLog);
+    m_previewTimer.setSingleShot(true);
+    connect(&m_previewTimer, &QTimer::timeout, this, &RenderTask::sendPreview);
 }
 
 RenderTask::~RenderTask()
@@ -113,6 +118,8 @@ void RenderTask::cancel()
 void RenderTask::stopWork()
 {
     m_progressTimer.stop();
+    m_previewTimer.stop();
+    m_pendingPreview.reset();
     m_logTimer.stop();
     releaseInput();
     for (OutputUpload *u : std::as_const(m_uploads))
@@ -156,7 +163,20 @@ void RenderTask::startChild(const QString &inputPath)
     // A template set writes into a directory (rgb_N.png, ..., cameras.json): the workdir.
     const QString output = m_spec.isTemplates() ? QDir(m_workDir).absolutePath() + '/'
                                                 : QDir(m_workDir).filePath("frame_####.png");
-    m_child->setArguments(m_spec.renderArguments(inputPath, output, m_config.threadsPerTask()));
+    QStringList args = m_spec.renderArguments(inputPath, output, m_config.threadsPerTask());
+    // The slot decides the device; the preview file is replaced in place, never announced as
+    // an output.
+    args << "--device" << (m_slot.isGpu() ? "cuda" : "cpu") //
+         << "--preview" << QDir(m_workDir).filePath("preview.jpg") << "--preview-interval"
+         << QString::number(kChildPreviewIntervalS);
+    m_child->setArguments(args);
+    QString envNote;
+    if (m_slot.isGpu()) {
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("CUDA_VISIBLE_DEVICES", m_slot.cudaDevice);
+        m_child->setProcessEnvironment(env);
+        envNote = QString("CUDA_VISIBLE_DEVICES=%1 ").arg(m_slot.cudaDevice);
+    }
     m_child->setWorkingDirectory(m_workDir);
     // The child must not outlive the agent, even when the agent is killed with SIGKILL.
     m_child->setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
@@ -164,7 +184,9 @@ void RenderTask::startChild(const QString &inputPath)
     connect(m_child, &QProcess::readyReadStandardError, this, &RenderTask::onStderr);
     connect(m_child, &QProcess::finished, this, &RenderTask::onChildFinished);
     connect(m_child, &QProcess::errorOccurred, this, &RenderTask::onChildError);
-    appendLog(QString("running %1 %2").arg(m_child->program(), m_child->arguments().join(' ')));
+    appendLog(QString("slot %1 (%2)").arg(m_slot.index).arg(m_slot.isGpu() ? "GPU" : "CPU"));
+    appendLog(QString("running %1%2 %3")
+                  .arg(envNote, m_child->program(), m_child->arguments().join(' ')));
     m_child->start(QIODevice::ReadOnly);
 }
 
@@ -200,6 +222,8 @@ void RenderTask::handleStdoutLine(const QString &line)
         return handleOutput(line.mid(7).trimmed());
     } else if (line.startsWith("CAMERAS ")) {
         return handleCameras(line.mid(8).trimmed());
+    } else if (line.startsWith("PREVIEW ")) {
+        return handlePreview(line.mid(8).trimmed());
     } else if (m_childError.isEmpty() && line.startsWith("error:")) {
         m_childError = line;
     }
@@ -252,6 +276,48 @@ void RenderTask::handleCameras(const QString &rest)
         return fail(QString("renderer reported an unusable output: 'CAMERAS %1'").arg(rest));
     ++m_cameraFiles;
     upload(name, -1);
+}
+
+void RenderTask::handlePreview(const QString &rest)
+{
+    // A bad preview is not worth failing a render over: it is logged and skipped.
+    const QStringList parts = rest.split(' ');
+    bool okFrame = false, okSamples = false;
+    const int frame = parts.value(0).toInt(&okFrame);
+    const int samples = parts.value(1).toInt(&okSamples);
+    const QString name = parts.size() >= 3 ? ownFile(parts.mid(2).join(' ')) : QString();
+    if (!okFrame || !okSamples || samples < 1 || name.isEmpty())
+        return appendLog(QString("ignoring an unusable preview line: 'PREVIEW %1'").arg(rest));
+    if (m_framesReported.contains(frame))
+        return; // the finished frame is already on its way
+    QFile file(QDir(m_workDir).filePath(name));
+    if (file.size() > kMaxPreviewBytes) {
+        if (!std::exchange(m_previewTooLargeLogged, true))
+            appendLog(QString("preview of %1 bytes exceeds %2; previews are not sent")
+                          .arg(file.size())
+                          .arg(kMaxPreviewBytes));
+        return;
+    }
+    if (!file.open(QIODevice::ReadOnly))
+        return;
+    m_pendingPreview = PendingPreview{frame, samples, file.readAll()};
+    const qint64 since = m_sincePreview.isValid() ? m_sincePreview.elapsed() : kPreviewIntervalMs;
+    if (since >= kPreviewIntervalMs)
+        sendPreview();
+    else if (!m_previewTimer.isActive())
+        m_previewTimer.start(int(kPreviewIntervalMs - since));
+}
+
+void RenderTask::sendPreview()
+{
+    if (m_finished || !m_pendingPreview)
+        return;
+    PendingPreview p = std::move(*m_pendingPreview);
+    m_pendingPreview.reset();
+    if (m_framesReported.contains(p.frame))
+        return; // the frame finished while this waited: the real image supersedes it
+    m_sincePreview.start();
+    emit preview(m_spec.id, p.frame, p.samples, m_spec.settings.spp, p.jpeg);
 }
 
 void RenderTask::upload(const QString &fileName, int frame)

@@ -20,22 +20,38 @@ namespace farm::node {
 class InputCache;
 class OutputUpload;
 
+/// Where a task renders: a GPU slot runs its child with `--device cuda` and
+/// CUDA_VISIBLE_DEVICES=<cudaDevice>, a CPU slot (empty cudaDevice) with `--device cpu`.
+struct TaskSlot
+{
+    int index = 0;
+    QString cudaDevice;
+    bool isGpu() const { return !cudaDevice.isEmpty(); }
+};
+
 /// Runs one assigned task: fetch the input into the cache, render it in a child process,
 /// upload every frame as soon as the child reports it, then report done or failed.
-/// Progress is throttled to at most 4 updates a second and log lines are batched.
+/// Progress is throttled to at most 4 updates a second and log lines are batched. The child
+/// writes a JPEG of the frame so far every kChildPreviewIntervalS (`PREVIEW` lines); at most
+/// one a kPreviewIntervalMs goes on to the server, the newest.
 class RenderTask : public QObject
 {
     Q_OBJECT
 public:
     static constexpr int kProgressIntervalMs = 250;
     static constexpr int kLogFlushMs = 500;
+    static constexpr double kChildPreviewIntervalS = 1.5;
+    static constexpr int kPreviewIntervalMs = 2000;
+    /// The server's limit on a preview (docs/API.md, `task.partial`); larger ones are not sent.
+    static constexpr qint64 kMaxPreviewBytes = 256 * 1024;
 
     RenderTask(TaskSpec spec, const NodeConfig &config, QNetworkAccessManager *network,
-               InputCache *inputs, QObject *parent = nullptr);
+               InputCache *inputs, TaskSlot slot = {}, QObject *parent = nullptr);
     ~RenderTask() override;
 
     qint64 id() const { return m_spec.id; }
     const TaskSpec &spec() const { return m_spec; }
+    const TaskSlot &slot() const { return m_slot; }
     /// Process id of the render child, 0 when none runs.
     qint64 childPid() const;
 
@@ -47,6 +63,8 @@ public:
 signals:
     void progress(qint64 task, double fraction, int frame);
     void log(qint64 task, const QString &text);
+    /// A partial image of `frame` after `samples` of `spp` samples per pixel (JPEG bytes).
+    void preview(qint64 task, int frame, int samples, int spp, const QByteArray &jpeg);
     /// `error` is empty when every frame was rendered and uploaded.
     void finished(qint64 task, const QStringList &outputs, const QString &error);
 
@@ -64,6 +82,10 @@ private:
     void handleFrame(const QString &rest);
     void handleOutput(const QString &rest);
     void handleCameras(const QString &rest);
+    /// PREVIEW <frame> <samples> <path>: reads the JPEG now (the child replaces it atomically
+    /// and may write the next one any moment) and sends it when the rate limit allows.
+    void handlePreview(const QString &rest);
+    void sendPreview();
     /// Checks that `path` is a file the child wrote into this task's workdir; empty if not.
     QString ownFile(const QString &path) const;
     void upload(const QString &fileName, int frame);
@@ -79,6 +101,7 @@ private:
 
     TaskSpec m_spec;
     NodeConfig m_config;
+    TaskSlot m_slot;
     QNetworkAccessManager *m_network;
     QPointer<InputCache> m_inputs;
     quint64 m_inputTicket = 0;
@@ -106,6 +129,17 @@ private:
     QString m_logBuffer;
     qint64 m_logBytes = 0;
     QTimer m_logTimer;
+
+    struct PendingPreview
+    {
+        int frame = 0;
+        int samples = 0;
+        QByteArray jpeg;
+    };
+    std::optional<PendingPreview> m_pendingPreview;
+    QElapsedTimer m_sincePreview;
+    QTimer m_previewTimer;
+    bool m_previewTooLargeLogged = false;
 };
 
 } // namespace farm::node

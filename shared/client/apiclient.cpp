@@ -194,6 +194,11 @@ void ApiClient::taskLog(qint64 taskId, Callback<QString> done)
          });
 }
 
+void ApiClient::taskPreview(qint64 taskId, Callback<QByteArray> done)
+{
+    send("GET", QString("/api/v1/tasks/%1/preview").arg(taskId), {}, {}, std::move(done));
+}
+
 void ApiClient::fetchOutput(qint64 jobId, const QString &name, Callback<QByteArray> done)
 {
     if (!isValidOutputName(name))

@@ -49,6 +49,8 @@ public:
     /// Small outputs held in memory (thumbnails).
     void fetchOutput(qint64 jobId, const QString &name, Callback<QByteArray> done);
     void taskLog(qint64 taskId, Callback<QString> done);
+    /// The latest partial image (JPEG bytes) of a running task; `not_found` when it has none.
+    void taskPreview(qint64 taskId, Callback<QByteArray> done);
     void nodes(Callback<QList<Node>> done);
 
     /// Sends one request and yields the answer body; JSON object bodies are parsed by the callers.

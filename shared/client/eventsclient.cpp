@@ -66,6 +66,15 @@ EventsClient::EventsClient(QObject *parent)
         emit preview(d.value("task").toInteger(), d.value("job").toInteger(),
                      d.value("frame").toInt(-1), output);
     });
+    m_handlers.insert(msg::TaskPartial, [this](const QJsonObject &d) {
+        const qint64 task = d.value("task").toInteger();
+        const int samples = d.value("samples").toInt();
+        const int spp = d.value("spp").toInt();
+        if (task <= 0 || samples < 1 || spp < samples)
+            return emit frameIgnored("task.partial without a task or with bad sample counts");
+        emit partialPreview(task, d.value("job").toInteger(), d.value("frame").toInt(-1), samples,
+                            spp);
+    });
     // hello carries the protocol version; nothing to act on for version 1.
     m_handlers.insert(msg::Hello, [](const QJsonObject &) {});
     m_handlers.insert(msg::Error, [](const QJsonObject &) {});

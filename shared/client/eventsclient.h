@@ -40,6 +40,9 @@ signals:
     void taskUpdated(const farm::Task &task);
     void nodeUpdated(const farm::Node &node);
     void preview(qint64 taskId, qint64 jobId, int frame, const QString &output);
+    /// A new partial image of a running frame (`task.partial`): fetch it with
+    /// ApiClient::taskPreview(taskId); `samples` of `spp` samples per pixel are in.
+    void partialPreview(qint64 taskId, qint64 jobId, int frame, int samples, int spp);
     /// Frames dropped because they were malformed or of an unknown type.
     void frameIgnored(const QString &reason);
 

@@ -22,6 +22,8 @@ inline constexpr char TaskLog[] = "task.log";
 inline constexpr char TaskDone[] = "task.done";
 inline constexpr char TaskFailed[] = "task.failed";
 inline constexpr char TaskPreview[] = "task.preview";
+/// node → server: a partial image of a running frame; server → dashboards: one was kept.
+inline constexpr char TaskPartial[] = "task.partial";
 inline constexpr char TaskUpdated[] = "task.updated";
 inline constexpr char JobCreated[] = "job.created";
 inline constexpr char JobUpdated[] = "job.updated";

@@ -32,6 +32,17 @@ JobSpec spec(const QString &name, const QString &frames)
     return s;
 }
 
+QByteArray jpegBytes(const QColor &colour)
+{
+    QImage image(96, 72, QImage::Format_RGB32);
+    image.fill(colour);
+    QByteArray bytes;
+    QBuffer buffer(&bytes);
+    buffer.open(QIODevice::WriteOnly);
+    image.save(&buffer, "JPG");
+    return bytes;
+}
+
 QByteArray pngBytes()
 {
     QImage image(64, 48, QImage::Format_RGB32);
@@ -99,6 +110,68 @@ private slots:
         cancel->click();
         QTRY_VERIFY(fake.jobs[live].state == JobState::Canceled);
         QTRY_VERIFY(!cancel->isEnabled());
+    }
+
+    void showsLivePartialPreviewUntilTheFrameLands()
+    {
+        FakeFarmServer fake;
+        QVERIFY(fake.listen());
+        fake.files.insert(kSha, "x");
+        const qint64 job = fake.addJob(spec("engine", "1-2")).id;
+        Task &task = fake.tasks[job].first();
+        task.state = TaskState::Running;
+        const qint64 taskId = task.id;
+        QByteArray jpeg = jpegBytes(QColor(200, 60, 30));
+        fake.intercept =
+            [&](const FakeFarmServer::Request &r) -> std::optional<FakeFarmServer::Response> {
+            if (r.path != QString("/api/v1/tasks/%1/preview").arg(taskId))
+                return std::nullopt;
+            return FakeFarmServer::Response{200, jpeg, "image/jpeg"};
+        };
+        fake.setJobState(job, JobState::Active, 0.1);
+
+        MainWindow window(nullptr);
+        window.show();
+        QSignalSpy loaded(&window, &MainWindow::jobsLoaded);
+        window.connectTo(fake.url());
+        QVERIFY(loaded.wait(10000));
+        QTRY_VERIFY(window.connectionBar()->state() == ConnectionBar::State::Connected);
+        auto *live = window.details()->findChild<QWidget *>("livePreview");
+        QVERIFY(live);
+
+        // Opening the job fetches the running task's latest partial image.
+        window.selectJob(job);
+        QTRY_COMPARE(window.details()->liveTask(), taskId);
+        QVERIFY(live->isVisible());
+        QCOMPARE(window.details()->liveImage().size(), QSize(96, 72));
+        QVERIFY(qRed(window.details()->liveImage().pixel(48, 36)) > 150);
+
+        // A newer partial image replaces it, with its samples in the caption.
+        jpeg = jpegBytes(QColor(30, 60, 200));
+        fake.broadcast("task.partial", {{"task", taskId},
+                                        {"job", job},
+                                        {"frame", 1},
+                                        {"samples", 8},
+                                        {"spp", 64},
+                                        {"url", "/api/v1/tasks/x/preview"}});
+        QTRY_VERIFY(qBlue(window.details()->liveImage().pixel(48, 36)) > 150);
+        QCOMPARE(window.details()->liveCaption(), QString("frame 1 · 8 of 64 samples"));
+
+        // Another job's partial is not shown here.
+        fake.broadcast(
+            "task.partial",
+            {{"task", 999}, {"job", job + 100}, {"frame", 1}, {"samples", 1}, {"spp", 2}});
+        QTest::qWait(200);
+        QCOMPARE(window.details()->liveTask(), taskId);
+
+        // The finished frame lands: the partial image gives way to its thumbnail.
+        fake.outputs[job].append({frameFileName(1), pngBytes()});
+        fake.broadcast(
+            "task.preview",
+            {{"task", taskId}, {"job", job}, {"frame", 1}, {"output", frameFileName(1)}});
+        QTRY_COMPARE(window.details()->liveTask(), qint64(0));
+        QVERIFY(!live->isVisible());
+        QTRY_COMPARE(window.details()->thumbnailCount(), 1);
     }
 
     void submitsDroppedFileAndSelectsJob()

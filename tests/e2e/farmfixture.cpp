@@ -82,14 +82,15 @@ int FarmFixture::stopServer()
     return m_server->exitStatus() == QProcess::NormalExit ? m_server->exitCode() : -3;
 }
 
-QProcess *FarmFixture::startNode(const QString &name)
+QProcess *FarmFixture::startNode(const QString &name, const QStringList &extra)
 {
     auto node = std::make_unique<QProcess>();
     node->setProcessChannelMode(QProcess::ForwardedErrorChannel);
     node->setStandardOutputFile(QProcess::nullDevice());
     node->start(binary("render-node/render-node"),
-                {"--server", serverUrl(), "--name", name, "--slots", "1", "--cache",
-                 m_data.path() + "/node-cache-" + name});
+                QStringList{"--server", serverUrl(), "--name", name, "--slots", "1", "--cache",
+                            m_data.path() + "/node-cache-" + name} +
+                    extra);
     if (!node->waitForStarted(5000))
         return nullptr;
     m_nodes.push_back(std::move(node));

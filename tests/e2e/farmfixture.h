@@ -33,7 +33,8 @@ public:
     bool startServer(int port = 0);
     /// SIGTERM, then waits for a clean exit; returns the exit code.
     int stopServer();
-    QProcess *startNode(const QString &name);
+    /// `extra` flags go after the defaults (a later `--slots` wins).
+    QProcess *startNode(const QString &name, const QStringList &extra = {});
     void killNode(QProcess *node); // SIGKILL, as a crash or power loss would
 
     int port() const { return m_port; }

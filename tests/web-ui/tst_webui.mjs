@@ -160,11 +160,14 @@ async function main() {
         await dialog.locator('select[name=type]').selectOption('templates');
         assert(await dialog.locator('input[name=views]').isVisible(), 'views field hidden for templates');
         assert(await dialog.locator('input[name=frames]').isHidden(), 'frames field shown for templates');
+        assert(await dialog.locator('input[name=orthographic]').isHidden(), 'orthographic shown for templates');
         const ticked = async () => (await dialog.locator('input[name=pass]:checked').evaluateAll(
             (boxes) => boxes.map((b) => b.value))).join(',');
         assert(await ticked() === 'rgb,mask,xyz', `template passes ${await ticked()}`);
         await dialog.locator('select[name=type]').selectOption('model');
         assert(await dialog.locator('input[name=views]').isHidden(), 'views field shown for a model job');
+        assert(await dialog.locator('input[name=orthographic]').isVisible(), 'orthographic hidden for a model job');
+        assert(await dialog.locator('input[name=pass][value=instance]').count() === 1, 'no instance pass');
         assert(await ticked() === 'rgb', `model passes ${await ticked()}`);
         await dialog.locator('input[name=name]').fill('webui e2e engine');
         await dialog.locator('input[name=frames]').fill('1-4');
@@ -336,6 +339,39 @@ async function main() {
         assert(views === 3, `cameras.json holds ${views} views`);
         assert((await page.locator('.kv', {hasText: 'Views'}).innerText()).includes('3'), 'job summary does not show the views');
         await page.screenshot({path: path.join(SHOTS, 'templates-job.png')});
+    });
+
+    await check('a running frame shows its live partial image, then the finished frame', async () => {
+        const sha = crypto.createHash('sha256').update(fs.readFileSync(MODEL)).digest('hex');
+        const input = {file: sha, name: path.basename(MODEL)};
+        // Enough samples to take seconds: the node sends partial images while it renders.
+        const id = await page.evaluate(async (inp) => {
+            const r = await fetch('/api/v1/jobs', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                                   body: JSON.stringify({type: 'model', name: 'webui live preview', input: inp,
+                                                                         settings: {width: 320, height: 240, spp: 768}})});
+            return r.status === 201 ? (await r.json()).id : null;
+        }, input);
+        assert(id, 'preview job not accepted');
+        await page.goto(base + `/#/jobs/${id}`);
+        await page.waitForFunction(() => {
+            const img = document.querySelector('.live-section:not([hidden]) .live-card.loaded img.live-img');
+            return img && img.complete && img.naturalWidth === 320 && img.naturalHeight === 240;
+        }, null, {timeout: RENDER_TIMEOUT_MS});
+        const caption = await page.locator('.live-card.loaded figcaption').first().innerText();
+        assert(/^Frame 1 · \d+ of 768 samples$|^Partial image$/.test(caption), `live caption "${caption}"`);
+        const samples = Number(await page.locator('.live-card.loaded').first().getAttribute('data-samples') || '0');
+        assert(caption === 'Partial image' || (samples >= 1 && samples < 768), `live samples ${samples}`);
+        assert(await page.locator('.gallery img.frame-img').count() === 0, 'the frame is already finished');
+        await page.locator('.live-section').scrollIntoViewIfNeeded();
+        await page.screenshot({path: path.join(SHOTS, 'live-preview.png')});
+        // The finished frame lands in the gallery and the live card goes.
+        await page.waitForFunction(() => {
+            const imgs = [...document.querySelectorAll('.gallery img.frame-img')];
+            return imgs.length === 1 && imgs[0].complete && imgs[0].naturalWidth === 320;
+        }, null, {timeout: RENDER_TIMEOUT_MS});
+        await page.waitForFunction(() => document.querySelector('.live-section').hidden &&
+                                         !document.querySelector('.live-card'), null, {timeout: 10000});
+        assert(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
     });
 
     await check('a farm that needs a token asks for it, then works', async () => {

@@ -6,11 +6,13 @@ import {
     throttle, toast,
 } from './dom.js';
 import {Gallery} from './gallery.js';
+import {LivePreview} from './livepreview.js';
 
 export class JobDetail {
     constructor(root, lightbox) {
         this.root = root;
         this.gallery = new Gallery(lightbox);
+        this.live = new LivePreview();
         this.jobId = null;
         this.job = null;
         this.taskRows = new Map(); // task id → {tr, task, ...cells}
@@ -65,6 +67,7 @@ export class JobDetail {
         this.logBody = h('pre', {class: 'log', tabindex: '0', 'aria-label': 'Task log'}, 'Choose a task’s Log button to read it.');
         this.logRefresh = h('button', {type: 'button', class: 'btn btn-small', disabled: true, onclick: () => this.loadLog()}, 'Refresh');
         this.gallery.reset(job.id, outputs);
+        this.live.reset(job.id);
         setChildren(this.root, h('article', {class: 'panel detail', 'aria-labelledby': 'detail-title'},
             h('header', {class: 'detail-head'},
               h('a', {href: '#/jobs', class: 'btn btn-ghost btn-small back-link'}, '‹ Jobs'),
@@ -74,6 +77,7 @@ export class JobDetail {
             h('div', {class: 'detail-progress'}, this.bar, this.counts),
             this.errorLine,
             this.summary,
+            this.live.root,
             this.gallery.root,
             h('section', {class: 'panel-section'},
               h('h3', {}, 'Tasks'),
@@ -124,6 +128,7 @@ export class JobDetail {
         } else {
             buttons.push(confirmButton('Delete', 'Really delete?', async () => {
                 try {
+                    this.deletedHere = job.id; // its job.deleted event needs no second toast
                     await api.deleteJob(job.id);
                     toast(`Job #${job.id} deleted`, 'info');
                     location.hash = '#/jobs';
@@ -216,15 +221,19 @@ export class JobDetail {
         if (type === 'job.updated' && data.id === this.jobId) {
             this.updateJob(data);
         } else if (type === 'job.deleted' && data.id === this.jobId) {
-            toast(`Job #${data.id} was deleted`, 'info');
+            if (this.deletedHere !== data.id) toast(`Job #${data.id} was deleted`, 'info');
             location.hash = '#/jobs';
         } else if (type === 'task.updated' && data.job_id === this.jobId) {
             const r = this.taskRows.get(data.id);
             if (r) this.fillTaskRow(r, data);
             else this.tbody.append(this.makeTaskRow(data));
             if (data.id === this.logTaskId) this.reloadLog();
+            if (data.state !== 'running' && data.state !== 'assigned') this.live.frameDone(data.id);
         } else if (type === 'task.preview' && data.job === this.jobId) {
             this.gallery.add(data);
+            this.live.frameDone(data.task, data.frame);
+        } else if (type === 'task.partial' && data.job === this.jobId) {
+            this.live.show(data);
         }
     }
 }

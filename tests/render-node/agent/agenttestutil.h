@@ -69,7 +69,6 @@ inline farm::node::NodeConfig makeConfig(const QString &serverUrl, const QString
     c.cacheDir = cacheDir;
     c.tags = {"lab"};
     c.childProgram = program;
-    c.gpus = {{"Fake GPU", "GPU-1234", 8192, "8.6", "550.1"}};
     // Quick retries keep the tests short; production uses the defaults.
     c.backoffInitialMs = 100;
     c.backoffMaxMs = 400;

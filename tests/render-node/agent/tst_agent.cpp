@@ -26,6 +26,8 @@ class TestAgent : public QObject
     std::unique_ptr<FakeServer> m_server;
     std::unique_ptr<Agent> m_agent;
     int m_cacheMaxMb = 20480;
+    QList<GpuInfo> m_gpus; // GPU slots of the next startAgent()
+    QStringList m_gpuDevices;
 
     QString cacheDir() const { return m_dir->filePath("cache"); }
 
@@ -34,6 +36,8 @@ class TestAgent : public QObject
     {
         NodeConfig config = makeConfig(m_server->url(), cacheDir(), program, slotCount);
         config.cacheMaxMb = m_cacheMaxMb;
+        config.gpus = m_gpus;
+        config.gpuDevices = m_gpuDevices;
         m_agent = std::make_unique<Agent>(config);
         m_agent->start();
         if (!QTest::qWaitFor([&] { return m_server->count("hello") == 1; }, 10000))
@@ -73,6 +77,8 @@ private slots:
     void cleanup()
     {
         m_cacheMaxMb = 20480;
+        m_gpus.clear();
+        m_gpuDevices.clear();
         m_agent.reset();
         m_server.reset();
         m_dir.reset();
@@ -80,6 +86,8 @@ private slots:
 
     void helloAndHeartbeat()
     {
+        m_gpus = {{"Fake GPU", "GPU-1234", 8192, "8.6", "550.1"}};
+        m_gpuDevices = {"GPU-1234"};
         QVERIFY(startAgent(fakeRenderer(m_dir->path()), 2, 1));
         QCOMPARE(m_server->wsPaths, QList<QString>{"/ws/node"});
         QCOMPARE(m_server->wsAuthorization, QList<QByteArray>{"Bearer secret"});
@@ -90,7 +98,7 @@ private slots:
         const QJsonObject hello = first.first().data;
         QCOMPARE(hello.value("protocol").toInt(), 1);
         QCOMPARE(hello.value("name").toString(), QString("test-node"));
-        QCOMPARE(hello.value("slots").toInt(), 2);
+        QCOMPARE(hello.value("slots").toInt(), 3); // one GPU slot and two CPU slots
         QCOMPARE(hello.value("cores").toInt(), QThread::idealThreadCount());
         QVERIFY(hello.value("ram_mb").toInteger() > 0);
         QCOMPARE(hello.value("engines").toArray(),

@@ -43,6 +43,26 @@ private slots:
         QCOMPARE(c.apiUrl("/api/v1/files/ab"), QUrl("https://farm.lab:9000/farm/api/v1/files/ab"));
     }
 
+    void gpuFlags()
+    {
+        auto cmd = NodeCommandLine::parse({"render-node", "--gpus", "0,GPU-x1", "--slots", "0"});
+        QVERIFY2(cmd.ok(), qPrintable(cmd.ok() ? "" : cmd.error().message));
+        QCOMPARE(cmd->config.gpuSelection, QString("0,GPU-x1"));
+        QCOMPARE(cmd->config.slotCount, 0);
+        QVERIFY(cmd->config.slotsGiven);
+        NodeConfig c = cmd->config;
+        QVERIFY(applyGpus(c, {}).ok()); // two declared GPU slots, no CPU slot
+        QCOMPARE(c.totalSlots(), 2);
+        cmd = NodeCommandLine::parse({"render-node", "--slots", "0"});
+        QVERIFY(cmd.ok());
+        c = cmd->config;
+        QVERIFY(!applyGpus(c, {}).ok()); // no GPU detected and no CPU slot: refused
+        cmd = NodeCommandLine::parse({"render-node"});
+        c = cmd->config;
+        QVERIFY(applyGpus(c, {}).ok());
+        QCOMPARE(c.totalSlots(), 1); // no GPU: one CPU slot by default
+    }
+
     void configFile()
     {
         QTemporaryDir dir;
@@ -64,8 +84,8 @@ private slots:
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QString>("fileContent");
         QTest::addColumn<QString>("expected");
-        QTest::newRow("slots zero") << QStringList{"--slots", "0"} << ""
-                                    << "--slots";
+        QTest::newRow("slots negative") << QStringList{"--slots", "-1"} << ""
+                                        << "--slots";
         QTest::newRow("slots text") << QStringList{"--slots", "many"} << ""
                                     << "--slots";
         QTest::newRow("server scheme") << QStringList{"--server", "ftp://x"} << ""
@@ -157,6 +177,32 @@ private slots:
                  (QStringList{"render", "/c/m.glb", "-o", "/w/", "--views", "42", "--size",
                               "160x120", "--spp", "16", "--seed", "1", "--threads", "3", "--passes",
                               "rgb,mask,xyz,depth", "--bit-depth", "16"}));
+        // Orthographic projection: --ortho (width fitted) or --ortho-width W.
+        QJsonObject ortho = assign;
+        ortho["settings"] =
+            QJsonObject{{"camera", QJsonObject{{"mode", "still"}, {"projection", "orthographic"}}},
+                        {"passes", QJsonArray{"rgb", "instance"}}};
+        const auto orthoSpec = TaskSpec::fromAssign(ortho);
+        QVERIFY2(orthoSpec.ok(), qPrintable(orthoSpec.ok() ? "" : orthoSpec.error().message));
+        const QStringList orthoArgs = orthoSpec->renderArguments("/c/m.glb", "/w/f_####.png", 1);
+        QVERIFY2(orthoArgs.contains("--ortho") && !orthoArgs.contains("--ortho-width"),
+                 qPrintable(orthoArgs.join(' ')));
+        QCOMPARE(orthoArgs.mid(orthoArgs.indexOf("--passes"), 2),
+                 (QStringList{"--passes", "rgb,instance"}));
+        ortho["settings"] = QJsonObject{
+            {"camera", QJsonObject{{"projection", "orthographic"}, {"ortho_width", 2.5}}}};
+        const QStringList widthArgs =
+            TaskSpec::fromAssign(ortho)->renderArguments("/c/m.glb", "/w/f_####.png", 1);
+        QCOMPARE(widthArgs.mid(widthArgs.indexOf("--ortho-width"), 2),
+                 (QStringList{"--ortho-width", "2.5"}));
+        QVERIFY(!widthArgs.contains("--ortho"));
+        QVERIFY(!tpl->renderArguments("/c/m.glb", "/w/", 3).contains("--ortho"));
+        QJsonObject orthoTemplates = templates;
+        QJsonObject orthoTemplateSettings = templates["settings"].toObject();
+        orthoTemplateSettings["camera"] = QJsonObject{{"projection", "orthographic"}};
+        orthoTemplates["settings"] = orthoTemplateSettings;
+        QVERIFY(!TaskSpec::fromAssign(orthoTemplates).ok());
+
         QJsonObject noViews = templates;
         noViews["settings"] = QJsonObject{{"width", 160}};
         QVERIFY(!TaskSpec::fromAssign(noViews).ok());

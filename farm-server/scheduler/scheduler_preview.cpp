@@ -1,0 +1,57 @@
+// Scheduler: `task.partial`, a node's partial image of a frame it is rendering.
+#include "events/previewstore.h"
+#include "scheduler/scheduler.h"
+
+namespace farm::server {
+
+namespace {
+
+bool readCount(const QJsonObject &d, const char *key, int min, int max, int &out)
+{
+    const QJsonValue v = d.value(QLatin1String(key));
+    if (!v.isDouble() || v.toDouble() != double(v.toInteger()) || v.toInteger() < min ||
+        v.toInteger() > max)
+        return false;
+    out = int(v.toInteger());
+    return true;
+}
+
+} // namespace
+
+Result<void> Scheduler::onPartial(LiveNode &n, const QJsonObject &d)
+{
+    if (!m_previews)
+        return makeError("unknown_type", "this server keeps no previews");
+    const auto t = ownTask(n, d);
+    if (!t)
+        return t.error();
+    PreviewStore::Preview p;
+    p.task = t->task.id;
+    p.job = t->task.jobId;
+    if (!readCount(d, "frame", 0, 1000000000, p.frame))
+        return makeError("invalid_field", "'frame' must be a frame number (0 or more)");
+    if (!readCount(d, "spp", 1, 1 << 20, p.spp))
+        return makeError("invalid_field",
+                         "'spp' must be the frame's samples per pixel (1 or more)");
+    if (!readCount(d, "samples", 1, p.spp, p.samples))
+        return makeError("invalid_field", "'samples' must be from 1 to 'spp'");
+    const QJsonValue jpeg = d.value("jpeg");
+    if (!jpeg.isString())
+        return makeError("invalid_field", "'jpeg' must be the image as a base64 string");
+    // Refuse an oversized image before decoding it: base64 takes 4 characters per 3 bytes.
+    constexpr qsizetype kMaxBase64 = (PreviewStore::kMaxBytes + 2) / 3 * 4;
+    if (jpeg.toString().size() > kMaxBase64)
+        return makeError("too_large", QString("a preview is at most %1 bytes of JPEG (%2 base64 "
+                                              "characters); got %3 characters")
+                                          .arg(PreviewStore::kMaxBytes)
+                                          .arg(kMaxBase64)
+                                          .arg(jpeg.toString().size()));
+    auto decoded = QByteArray::fromBase64Encoding(jpeg.toString().toLatin1(),
+                                                  QByteArray::AbortOnBase64DecodingErrors);
+    if (!decoded)
+        return makeError("invalid_field", "'jpeg' is not valid base64");
+    p.jpeg = std::move(*decoded);
+    return m_previews->put(std::move(p));
+}
+
+} // namespace farm::server
