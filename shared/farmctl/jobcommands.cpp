@@ -35,8 +35,18 @@ Result<int> intOption(Context &ctx, const char *name)
 /// The job spec of `submit`'s flags, validated before anything is uploaded.
 Result<JobSpec> specFromOptions(Context &ctx, const QString &fileName)
 {
-    QJsonObject settings{
-        {"camera", QJsonObject{{"mode", ctx.parser.isSet("turntable") ? "turntable" : "still"}}}};
+    QJsonObject camera{{"mode", ctx.parser.isSet("turntable") ? "turntable" : "still"}};
+    if (ctx.parser.isSet("ortho") || ctx.parser.isSet("ortho-width"))
+        camera.insert("projection", "orthographic");
+    if (ctx.parser.isSet("ortho-width")) {
+        bool ok = false;
+        const double width = ctx.parser.value("ortho-width").toDouble(&ok);
+        if (!ok)
+            return makeError("usage", QString("--ortho-width must be a number, not '%1'")
+                                          .arg(ctx.parser.value("ortho-width")));
+        camera.insert("ortho_width", width); // the range is checked with the rest of the spec
+    }
+    QJsonObject settings{{"camera", camera}};
     if (ctx.parser.isSet("size")) {
         static const QRegularExpression re("^(\\d{1,5})x(\\d{1,5})$");
         const auto m = re.match(ctx.parser.value("size"));
@@ -112,6 +122,8 @@ QList<QCommandLineOption> submitOptions()
             {"frames", "Frame range, e.g. 1-24 (default 1).", "RANGE"},
             {"chunk", "Frames per task (default 1).", "N"},
             {"turntable", "Orbit the camera around the model over the frames."},
+            {"ortho", "Orthographic camera, its view width fitted to the model."},
+            {"ortho-width", "Orthographic camera with this view width in model units.", "W"},
             {"size", "Image size WxH (default 640x480).", "WxH"},
             {"spp", "Samples per pixel (default 16).", "N"},
             {"seed", "Random seed (default 1).", "N"},

@@ -89,6 +89,31 @@ private slots:
         QVERIFY2(passes.code == 0, qPrintable(passes.err));
         QCOMPARE(fake.jobs[2].spec.type, QString("model"));
         QCOMPARE(fake.jobs[2].spec.settings.passes, (QStringList{"rgb", "depth", "mask"}));
+        QCOMPARE(fake.jobs[2].spec.settings.projection, QString("perspective"));
+
+        const Outcome ortho = run(fake, {"submit", model.fileName(), "--ortho"});
+        QVERIFY2(ortho.code == 0, qPrintable(ortho.err));
+        QCOMPARE(fake.jobs[3].spec.settings.projection, QString("orthographic"));
+        QCOMPARE(fake.jobs[3].spec.settings.orthoWidth, 0.0);
+        const Outcome orthoWidth =
+            run(fake, {"submit", model.fileName(), "--ortho-width", "2.5", "--turntable"});
+        QVERIFY2(orthoWidth.code == 0, qPrintable(orthoWidth.err));
+        QCOMPARE(fake.jobs[4].spec.settings.projection, QString("orthographic"));
+        QCOMPARE(fake.jobs[4].spec.settings.orthoWidth, 2.5);
+        QCOMPARE(fake.jobs[4].spec.settings.cameraMode, QString("turntable"));
+
+        const Outcome badWidth = run(fake, {"submit", model.fileName(), "--ortho-width", "-1"});
+        QVERIFY(badWidth.code != 0);
+        QVERIFY2(badWidth.err.contains("ortho_width"), qPrintable(badWidth.err));
+        const Outcome notNumber = run(fake, {"submit", model.fileName(), "--ortho-width", "wide"});
+        QVERIFY(notNumber.code != 0);
+        QVERIFY2(notNumber.err.contains("--ortho-width must be a number"),
+                 qPrintable(notNumber.err));
+        const Outcome orthoTemplates =
+            run(fake, {"submit", model.fileName(), "--type", "templates", "--ortho"});
+        QVERIFY(orthoTemplates.code != 0);
+        QVERIFY2(orthoTemplates.err.contains("orthographic"), qPrintable(orthoTemplates.err));
+        QCOMPARE(fake.jobs.size(), 4); // the refused ones created nothing
     }
 
     void submitWaitDownload()
