@@ -197,7 +197,12 @@ export class JobsView {
             this.jobRefresh.set(jobId, throttle(async () => {
                 if (Date.now() - (this.lastJobEvent.get(jobId) || 0) < 1500) return;
                 try {
-                    this.updateRow(await api.job(jobId));
+                    const asked = Date.now();
+                    const job = await api.job(jobId);
+                    // A job.updated that came while this was on its way is newer than the reply:
+                    // applying the reply would put the row back (e.g. active after completed).
+                    if ((this.lastJobEvent.get(jobId) || 0) >= asked) return;
+                    this.updateRow(job);
                 } catch {
                     this.jobRefresh.delete(jobId); // Deleted meanwhile; job.deleted handles the row.
                 }
