@@ -33,10 +33,20 @@ struct TileGrid
 
     TileGrid(int width, int height, int threads);
     Rect rect(int tile) const;
+
+    /// Renders every tile once on `workers` threads (the calling thread is one of them):
+    /// `renderTile` per tile, then `tileDone` under a lock. `onCallingThread` runs on the calling
+    /// thread once the other workers have started. Returns false when `cancel` was raised.
+    bool run(const std::atomic<bool> *cancel, const std::function<void(const Rect &)> &renderTile,
+             const std::function<void()> &tileDone,
+             const std::function<void()> &onCallingThread = {}) const;
 };
 
 /// Sizes `aovs` (when set) to the frame, every pixel a miss.
 void resetAovs(AovBuffers *aovs, int width, int height);
+/// The data passes of tile `r` from its pixel centres (`aovs` already sized by resetAovs).
+void fillAovs(const WideTracer &tracer, const SceneView &view, const Camera &camera,
+              const NocsFrame &nocs, const TileGrid::Rect &r, AovBuffers &aovs);
 
 /// Renders the whole frame on `threads` threads (<= 0: every core) over 32x32 tiles, tracing
 /// with the scene's wide BVH. Returns false when `cancel` was raised before the frame finished.

@@ -6,10 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <mutex>
-#include <thread>
 #include <utility>
-#include <vector>
 
 namespace farm::render {
 
@@ -50,17 +47,13 @@ bool renderCpuInPasses(const Scene &scene, const Camera &camera, const RenderPar
     // in the same order as renderPixel, so the same bits.
     out = Framebuffer(params.width, params.height);
     const TileGrid grid(params.width, params.height, threads);
-    const int tiles = grid.tiles;
-    const int workers = grid.workers;
 
     const SceneView view = scene.view();
     const WideTracer tracer{&scene.wideBvh(), view};
     const NocsFrame nocs = nocsFrameFor(scene);
     resetAovs(aovs, params.width, params.height);
-    std::atomic<bool> canceled{false};
-    std::mutex progressMutex;
     int unitsDone = 0; // tiles × samples
-    const int unitsTotal = tiles * params.spp;
+    const int unitsTotal = grid.tiles * params.spp;
 
     int done = 0, previous = 0;
     double secondsPerSample = 0.0;
@@ -72,46 +65,30 @@ bool renderCpuInPasses(const Scene &scene, const Camera &camera, const RenderPar
     while (done < params.spp) {
         const int size = nextPassSamples(done, previous, secondsPerSample, passSeconds, params.spp);
         const int s0 = done, s1 = done + size;
-        std::atomic<int> nextTile{0};
-        auto work = [&] {
-            for (;;) {
-                if (cancel && cancel->load(std::memory_order_relaxed)) {
-                    canceled = true;
-                    return;
-                }
-                const int tile = nextTile.fetch_add(1);
-                if (tile >= tiles)
-                    return;
-                const auto [x0, y0, x1, y1] = grid.rect(tile);
-                for (int y = y0; y < y1; ++y)
-                    for (int x = x0; x < x1; ++x)
+        QElapsedTimer timer;
+        timer.start();
+        const bool finished = grid.run(
+            cancel,
+            [&](const TileGrid::Rect &r) {
+                for (int y = r.y0; y < r.y1; ++y)
+                    for (int x = r.x0; x < r.x1; ++x)
                         out.at(x, y) =
                             addSamples(tracer, view, camera, params, x, y, s0, s1, out.at(x, y));
                 // The data passes come from the pixel centre as in a single pass (renderCpu
                 // with spp > 1), once, in the first pass.
                 if (aovs && s0 == 0)
-                    for (int y = y0; y < y1; ++y)
-                        for (int x = x0; x < x1; ++x)
-                            aovs->pixels[size_t(y) * size_t(params.width) + size_t(x)] = computeAov(
-                                tracer, view, camera, nocs, params.width, params.height, x, y);
-                std::lock_guard lock(progressMutex);
+                    fillAovs(tracer, view, camera, nocs, r, *aovs);
+            },
+            [&] {
                 unitsDone += s1 - s0;
                 if (progress)
                     progress(unitsDone, unitsTotal);
-            }
-        };
-        QElapsedTimer timer;
-        timer.start();
-        std::vector<std::thread> pool;
-        pool.reserve(size_t(workers - 1));
-        for (int i = 1; i < workers; ++i)
-            pool.emplace_back(work);
-        if (snapshotSamples > 0)
-            onPass(snapshot, std::exchange(snapshotSamples, 0));
-        work();
-        for (std::thread &t : pool)
-            t.join();
-        if (canceled.load())
+            },
+            [&] {
+                if (snapshotSamples > 0)
+                    onPass(snapshot, std::exchange(snapshotSamples, 0));
+            });
+        if (!finished)
             return false;
         secondsPerSample = double(timer.nsecsElapsed()) / 1e9 / double(size);
         previous = size;
