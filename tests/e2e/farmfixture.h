@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QFile>
 #include <QJsonObject>
 #include <QNetworkAccessManager>
 #include <QProcess>
@@ -10,6 +11,18 @@
 #include <functional>
 #include <memory>
 #include <vector>
+
+/// initTestCase of an end-to-end suite: skips without the model file (Debian's test models),
+/// fails without the built farm-server and render-node binaries.
+#define FARM_E2E_REQUIRE(model)                                                                    \
+    do {                                                                                           \
+        if (!QFile::exists(model))                                                                 \
+            QSKIP("assimp-testmodels is not installed");                                           \
+        QVERIFY2(QFile::exists(FarmFixture::binary("farm-server/farm-server")),                    \
+                 "farm-server not built");                                                         \
+        QVERIFY2(QFile::exists(FarmFixture::binary("render-node/render-node")),                    \
+                 "render-node not built");                                                         \
+    } while (false)
 
 /// A real farm on loopback for end-to-end tests: the farm-server binary on a temporary data
 /// directory and any number of render-node processes, plus a small synchronous HTTP client.

@@ -85,15 +85,7 @@ class TestFarmEndToEnd : public QObject
 {
     Q_OBJECT
 private slots:
-    void initTestCase()
-    {
-        if (!QFile::exists(kEngine))
-            QSKIP("assimp-testmodels is not installed");
-        QVERIFY2(QFile::exists(FarmFixture::binary("farm-server/farm-server")),
-                 "farm-server not built");
-        QVERIFY2(QFile::exists(FarmFixture::binary("render-node/render-node")),
-                 "render-node not built");
-    }
+    void initTestCase() { FARM_E2E_REQUIRE(kEngine); }
 
     // Flow of issue 2: farmctl submit / wait / download against a server with two nodes.
     void turntableWithTwoNodes()

@@ -63,15 +63,7 @@ class TestPreviewEndToEnd : public QObject
 {
     Q_OBJECT
 private slots:
-    void initTestCase()
-    {
-        if (!QFile::exists(kEngine))
-            QSKIP("assimp-testmodels is not installed");
-        QVERIFY2(QFile::exists(FarmFixture::binary("farm-server/farm-server")),
-                 "farm-server not built");
-        QVERIFY2(QFile::exists(FarmFixture::binary("render-node/render-node")),
-                 "render-node not built");
-    }
+    void initTestCase() { FARM_E2E_REQUIRE(kEngine); }
 
     // A frame with enough samples to take seconds: dashboards hear of partial images and can
     // fetch a decodable JPEG while the task runs; once it ends there is none.

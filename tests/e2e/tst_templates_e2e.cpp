@@ -98,12 +98,7 @@ class TestTemplatesEndToEnd : public QObject
 private slots:
     void initTestCase()
     {
-        if (!QFile::exists(kEngine))
-            QSKIP("assimp-testmodels is not installed");
-        QVERIFY2(QFile::exists(FarmFixture::binary("farm-server/farm-server")),
-                 "farm-server not built");
-        QVERIFY2(QFile::exists(FarmFixture::binary("render-node/render-node")),
-                 "render-node not built");
+        FARM_E2E_REQUIRE(kEngine);
         m_farm = new FarmFixture;
         QVERIFY(m_farm->startServer());
         QVERIFY(m_farm->startNode("tpl-node"));
