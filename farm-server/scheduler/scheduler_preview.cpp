@@ -1,22 +1,9 @@
 // Scheduler: `task.partial`, a node's partial image of a frame it is rendering.
 #include "events/previewstore.h"
 #include "scheduler/scheduler.h"
+#include "util/json.h"
 
 namespace farm::server {
-
-namespace {
-
-bool readCount(const QJsonObject &d, const char *key, int min, int max, int &out)
-{
-    const QJsonValue v = d.value(QLatin1String(key));
-    if (!v.isDouble() || v.toDouble() != double(v.toInteger()) || v.toInteger() < min ||
-        v.toInteger() > max)
-        return false;
-    out = int(v.toInteger());
-    return true;
-}
-
-} // namespace
 
 Result<void> Scheduler::onPartial(LiveNode &n, const QJsonObject &d)
 {
@@ -28,13 +15,16 @@ Result<void> Scheduler::onPartial(LiveNode &n, const QJsonObject &d)
     PreviewStore::Preview p;
     p.task = t->task.id;
     p.job = t->task.jobId;
-    if (!readCount(d, "frame", 0, 1000000000, p.frame))
-        return makeError("invalid_field", "'frame' must be a frame number (0 or more)");
-    if (!readCount(d, "spp", 1, 1 << 20, p.spp))
-        return makeError("invalid_field",
-                         "'spp' must be the frame's samples per pixel (1 or more)");
-    if (!readCount(d, "samples", 1, p.spp, p.samples))
-        return makeError("invalid_field", "'samples' must be from 1 to 'spp'");
+    json::Reader r(d, "task.partial");
+    p.frame = int(r.integer("frame", -1, 0, 1000000000));
+    p.spp = int(r.integer("spp", -1, 1, 1 << 20));
+    p.samples = int(r.integer("samples", -1, 1, 1 << 20));
+    if (r.ok() && (p.frame < 0 || p.spp < 1 || p.samples < 1))
+        r.fail("invalid_field", "task.partial needs 'frame', 'spp' and 'samples'");
+    if (r.ok() && p.samples > p.spp)
+        r.fail("invalid_field", "'samples' must be from 1 to 'spp'");
+    if (!r.ok())
+        return r.error();
     const QJsonValue jpeg = d.value("jpeg");
     if (!jpeg.isString())
         return makeError("invalid_field", "'jpeg' must be the image as a base64 string");
