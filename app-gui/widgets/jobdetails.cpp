@@ -16,6 +16,19 @@
 
 namespace farm::gui {
 
+namespace {
+
+/// "turntable", "still · orthographic", "still · orthographic, 2.5 wide".
+QString cameraText(const RenderSettings &s)
+{
+    if (s.projection != QLatin1String("orthographic"))
+        return s.cameraMode;
+    return s.cameraMode + QStringLiteral(" · orthographic") +
+           (s.orthoWidth > 0 ? QStringLiteral(", %1 wide").arg(s.orthoWidth) : QString());
+}
+
+} // namespace
+
 JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     : QWidget(parent)
     , m_api(api)
@@ -165,7 +178,7 @@ void JobDetails::updateHeader()
             .arg(s.settings.width)
             .arg(s.settings.height)
             .arg(s.settings.spp)
-            .arg(templates ? s.settings.passes.join(", ") : s.settings.cameraMode,
+            .arg(templates ? s.settings.passes.join(", ") : cameraText(s.settings),
                  s.input.name.toHtmlEscaped());
     if (!m_job.error.isEmpty())
         summary +=

@@ -152,7 +152,9 @@ export class JobDetail {
                 : [row('Frames', `${job.frames} · ${job.chunk} per task`)]),
             row('Resolution', `${s.width ?? '–'} × ${s.height ?? '–'}`),
             row('Samples', String(s.spp ?? '–')),
-            ...(job.type === 'templates' ? [] : [row('Camera', s.camera?.mode || 'still')]),
+            ...(job.type === 'templates' ? [] : [row('Camera', [s.camera?.mode || 'still',
+                ...(s.camera?.projection === 'orthographic'
+                    ? [s.camera.ortho_width ? `orthographic, ${s.camera.ortho_width} wide` : 'orthographic'] : [])].join(' · '))]),
             row('Passes', (s.passes || ['rgb']).join(', ')),
             row('Priority', String(job.priority)),
             row('Requires', job.requirements?.gpu ? 'GPU' : 'any node',
