@@ -36,8 +36,20 @@ else
 fi
 
 if ((with_tests)); then
-    # playwright-core drives the system Chromium; it downloads no browser.
-    if [[ ! -d "$here/tests/web-ui/node_modules/playwright-core" ]]; then
-        (cd "$here/tests/web-ui" && npm install --no-audit --no-fund --loglevel=error)
+    # The web UI test runs on Debian 12's own Node.js (18.20): playwright-core is pinned in
+    # tests/web-ui/package-lock.json to the last release whose engines accept Node 18 (1.61.1).
+    # It drives the system Chromium and downloads no browser.
+    node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+    if ((node_major < 18)); then
+        echo "setup-deps: Node.js $(node --version 2>/dev/null || echo 'not found') is too old for the web UI test, which needs 18 or newer." >&2
+        echo "setup-deps: fix: apt-get install nodejs npm   (Debian 12 ships Node 18.20)" >&2
+        exit 1
+    fi
+    webui="$here/tests/web-ui"
+    want=$(cd "$webui" && node -p 'require("./package-lock.json").packages["node_modules/playwright-core"].version')
+    have=$(cd "$webui" && node -p 'require("./node_modules/playwright-core/package.json").version' 2>/dev/null || true)
+    if [[ "$want" != "$have" ]]; then
+        echo "setup-deps: npm ci in tests/web-ui (playwright-core $want from the lock file)"
+        (cd "$webui" && npm ci --no-audit --no-fund --loglevel=error)
     fi
 fi
