@@ -116,6 +116,7 @@ export const api = {
     outputs: (jobId) => request('GET', `/api/v1/jobs/${enc(jobId)}/outputs`),
     taskLog: (taskId) => request('GET', `/api/v1/tasks/${enc(taskId)}/log`),
     nodes: () => request('GET', '/api/v1/nodes'),
+    jobTypes: () => request('GET', '/api/v1/job-types'),
 
     createUpload: (name, size, sha256) => request('POST', '/api/v1/uploads', {json: {name, size, sha256}}),
     upload: (id) => request('GET', `/api/v1/uploads/${enc(id)}`),

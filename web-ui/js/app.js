@@ -1,8 +1,10 @@
 // Entry point: wires views, routing (#/jobs, #/jobs/<id>, #/nodes) and the live event stream.
 
+import {filesFromPicker} from './bundle.js';
 import {refreshRelativeTimes, toast} from './dom.js';
 import {EventStream} from './events.js';
 import {JobDetail} from './jobdetail.js';
+import {loadJobTypes} from './jobtypes.js';
 import {JobsView} from './jobs.js';
 import {NodesView} from './nodes.js';
 import {ConnectionIndicator, FarmStatus} from './status.js';
@@ -24,13 +26,15 @@ const submit = new SubmitDialog($('submit-dialog'), (job) => {
     location.hash = `#/jobs/${job.id}`;
     jobs.refreshSoon();
 });
-installDropZone($('drop-overlay'), (files) => submit.open(files));
-$('submit-open').addEventListener('click', () => submit.open([]));
-$('file-picker').addEventListener('change', (e) => {
-    const files = Array.from(e.target.files || []);
-    e.target.value = ''; // Picking the same file again must fire 'change' again.
-    if (files.length) submit.open(files);
-});
+installDropZone($('drop-overlay'), (gathering) => submit.open(gathering));
+$('submit-open').addEventListener('click', () => submit.open(null));
+for (const picker of [$('file-picker'), $('folder-picker')]) {
+    picker.addEventListener('change', (e) => {
+        const entries = filesFromPicker(e.target.files);
+        e.target.value = ''; // Picking the same files again must fire 'change' again.
+        if (entries.length) submit.open(entries);
+    });
+}
 
 function route() {
     const hash = location.hash || '#/jobs';
@@ -89,6 +93,9 @@ stream.addEventListener('state', (e) => {
     farm.load();
 });
 
+// Type labels for the list and the detail; both still draw (raw type names) if the server
+// cannot list its types. The submit form asks again when it opens.
+await Promise.race([loadJobTypes().catch(() => null), new Promise((resolve) => setTimeout(resolve, 3000))]);
 route();
 jobs.load();
 farm.load();

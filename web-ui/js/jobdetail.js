@@ -6,6 +6,8 @@ import {
     throttle, toast,
 } from './dom.js';
 import {Gallery} from './gallery.js';
+import {inputOf, mainFileSha, settingRows} from './jobinfo.js';
+import {jobTypeLabel, knownJobType} from './jobtypes.js';
 import {LivePreview} from './livepreview.js';
 
 export class JobDetail {
@@ -77,6 +79,7 @@ export class JobDetail {
             h('div', {class: 'detail-progress'}, this.bar, this.counts),
             this.errorLine,
             this.summary,
+            this.renderFiles(job),
             this.live.root,
             this.gallery.root,
             h('section', {class: 'panel-section'},
@@ -141,28 +144,51 @@ export class JobDetail {
     }
 
     renderSummary(job) {
-        const s = job.settings || {};
-        const input = job.input || {};
+        const type = knownJobType(job.type);
+        const input = inputOf(job.input);
+        const mainSha = mainFileSha(input);
         const row = (k, ...v) => h('div', {class: 'kv'}, h('dt', {}, k), h('dd', {}, ...v));
+        const others = input.files.length - 1;
         setChildren(this.summary,
-            row('Input', h('a', {href: fileUrl(input.file || ''), download: input.name || ''}, input.name || '–'),
-                h('code', {class: 'muted hash', title: input.file || ''}, ` ${(input.file || '').slice(0, 12)}`)),
-            ...(job.type === 'templates'
-                ? [row('Type', 'Pose templates'), row('Views', String(s.views ?? 42))]
-                : [row('Frames', `${job.frames} · ${job.chunk} per task`)]),
-            row('Resolution', `${s.width ?? '–'} × ${s.height ?? '–'}`),
-            row('Samples', String(s.spp ?? '–')),
-            ...(job.type === 'templates' ? [] : [row('Camera', [s.camera?.mode || 'still',
-                ...(s.camera?.projection === 'orthographic'
-                    ? [s.camera.ortho_width ? `orthographic, ${s.camera.ortho_width} wide` : 'orthographic'] : [])].join(' · '))]),
-            row('Passes', (s.passes || ['rgb']).join(', ')),
-            row('Priority', String(job.priority)),
+            row('Input', mainSha ? h('a', {href: fileUrl(mainSha), download: input.main.split('/').pop()}, input.main)
+                                 : (input.main || (input.archive ? 'archive' : '–')),
+                mainSha ? h('code', {class: 'muted hash', title: mainSha}, ` ${mainSha.slice(0, 12)}`) : null,
+                others > 0 ? h('span', {class: 'muted'}, ` + ${others} file${others === 1 ? '' : 's'}`) : null),
+            row('Type', h('span', {title: String(job.type ?? '')}, jobTypeLabel(job.type))),
+            // Frames apply to types that say so; a type this client does not know shows what it has.
+            (type ? type.frames : job.frames !== undefined && job.frames !== null)
+                ? row('Frames', `${job.frames ?? '–'}${job.chunk ? ` · ${job.chunk} per task` : ''}`) : null,
+            settingRows(job.settings, type && type.schema).map((r) =>
+                h('div', {class: r.known ? 'kv' : 'kv kv-raw', dataset: {setting: r.key}},
+                  h('dt', {title: r.key}, r.label), h('dd', {}, r.value))),
+            row('Priority', String(job.priority ?? '–')),
             row('Requires', job.requirements?.gpu ? 'GPU' : 'any node',
-                ...(job.requirements?.tags?.length ? [` · tags ${job.requirements.tags.join(', ')}`] : [])),
+                ...(Array.isArray(job.requirements?.tags) && job.requirements.tags.length
+                    ? [` · tags ${job.requirements.tags.join(', ')}`] : [])),
             row('Submitted', relTime(job.created_at)),
             row('Started', formatTime(job.started_at)),
             row('Finished', formatTime(job.finished_at)),
             row('Run time', formatDuration(job.started_at, job.finished_at)));
+    }
+
+    /** The bundle's files with download links (a job of one file has it in the summary). */
+    renderFiles(job) {
+        const input = inputOf(job.input);
+        const section = h('section', {class: 'panel-section bundle-files', hidden: input.files.length < 2});
+        if (input.files.length < 2) return section;
+        const shown = input.files.slice(0, 500);
+        setChildren(section,
+            h('h3', {}, 'Files ', h('span', {class: 'muted'}, `(${input.files.length})`)),
+            h('ul', {class: 'bundle-list', 'aria-label': 'Files of this job'}, shown.map((f) => {
+                const slash = f.path.lastIndexOf('/');
+                return h('li', {class: f.path === input.main ? 'is-main' : null, dataset: {path: f.path}},
+                         h('a', {href: fileUrl(f.file), download: f.path.slice(slash + 1), title: f.path},
+                           slash >= 0 ? h('span', {class: 'muted'}, f.path.slice(0, slash + 1)) : null, f.path.slice(slash + 1)),
+                         f.path === input.main ? h('span', {class: 'main-badge'}, 'main') : null,
+                         h('code', {class: 'muted hash', title: f.file}, f.file.slice(0, 12)));
+            }),
+            input.files.length > shown.length ? h('li', {class: 'muted'}, `… and ${input.files.length - shown.length} more`) : null));
+        return section;
     }
 
     makeTaskRow(task) {

@@ -2,14 +2,26 @@
 
 import {api} from './api.js';
 import {badge, debounce, h, jobStates, progressBar, relTime, setChildren, setProgress, throttle} from './dom.js';
+import {inputOf} from './jobinfo.js';
+import {jobTypeLabel, knownJobType} from './jobtypes.js';
 
 const PAGE_SIZES = [25, 50, 100];
 
 function fillFrames(cell, job) {
     const t = job.tasks || {};
-    // A template set has no frame range: its size is the number of views.
-    const what = job.type === 'templates' ? `${job.settings?.views ?? 42} views` : job.frames;
-    setChildren(cell, what, h('span', {class: 'sub muted'}, `${t.done || 0}/${t.total || 0} tasks`));
+    // A type without frames (a template set is one render) shows its label instead of a range.
+    const type = knownJobType(job.type);
+    const what = type && !type.frames ? jobTypeLabel(job.type) : (job.frames ?? '–');
+    setChildren(cell, String(what), h('span', {class: 'sub muted'}, `${t.done || 0}/${t.total || 0} tasks`));
+}
+
+/** Under the name: the main file (and how many travel with it) and the job type. */
+function inputLine(job) {
+    const input = inputOf(job.input);
+    const others = input.files.length - 1;
+    const main = input.main || (input.archive ? 'archive' : '');
+    return [main + (others > 0 ? ` + ${others} file${others === 1 ? '' : 's'}` : ''), jobTypeLabel(job.type)]
+        .filter(Boolean).join(' · ');
 }
 
 export class JobsView {
@@ -135,14 +147,14 @@ export class JobsView {
         row.bar = progressBar(job.progress, job.state, `Progress of job ${job.id}`);
         row.frames = h('td', {class: 'col-frames'});
         fillFrames(row.frames, job);
-        row.name = h('a', {href: `#/jobs/${job.id}`, class: 'job-link'}, job.name);
+        row.name = h('a', {href: `#/jobs/${job.id}`, class: 'job-link'}, String(job.name ?? `Job ${job.id}`));
         row.tr = h('tr', {dataset: {jobId: String(job.id)}, class: 'job-row',
                           onclick: (e) => {
                               if (e.target.closest('a')) return;
                               location.hash = `#/jobs/${job.id}`;
                           }},
                    h('td', {class: 'col-id muted'}, `#${job.id}`),
-                   h('td', {class: 'col-name'}, row.name, h('span', {class: 'sub muted'}, job.input?.name || '')),
+                   h('td', {class: 'col-name'}, row.name, row.sub = h('span', {class: 'sub muted'}, inputLine(job))),
                    row.state,
                    h('td', {class: 'col-progress'}, row.bar),
                    row.frames,
@@ -168,7 +180,8 @@ export class JobsView {
         if (stateChanged) setChildren(row.state, badge(job.state));
         setProgress(row.bar, job.progress, job.state);
         fillFrames(row.frames, job);
-        row.name.textContent = job.name;
+        row.name.textContent = String(job.name ?? `Job ${job.id}`);
+        row.sub.textContent = inputLine(job);
         return stateChanged;
     }
 

@@ -1,62 +1,88 @@
-// Drop zone and submit dialog: files dropped anywhere (or picked) become one job each.
-// Settings are remembered in localStorage; the job name is per file.
+// Drop zone and submit dialog: the files (or folder, or .zip) dropped or picked at once become
+// ONE job. The job type is picked from the main file's extension; its settings form is drawn
+// from the type's schema on the server (schemaform.js). Per-type presets live in localStorage.
 
 import {api} from './api.js';
+import {Bundle, filesFromDrop} from './bundle.js';
 import {formatBytes, h, progressBar, setChildren, setProgress, toast} from './dom.js';
-import {uploadFile} from './upload.js';
+import {extensionOf, isMainCandidate, loadJobTypes, typesForPath} from './jobtypes.js';
+import {SchemaForm, withoutDefaults} from './schemaform.js';
+import {hashFile, uploadFile} from './upload.js';
 
-const SETTINGS_KEY = 'farmhand.submit.v1';
-const DEFAULTS = {type: 'model', views: 42, passes: ['rgb'], frames: '1-24', chunk: 4, width: 640, height: 480, spp: 16,
-                  turntable: true, priority: 50};
-// docs/API.md "Job (as submitted)": the renderer's passes; a template set defaults to rgb, mask, xyz.
-const PASSES = ['rgb', 'depth', 'normal', 'albedo', 'mask', 'xyz', 'instance'];
-const TEMPLATE_PASSES = ['rgb', 'mask', 'xyz'];
+/** {types: {<type>: {frames, chunk, priority, settings}}, byExtension: {<ext>: <type>}}:
+ *  job fields and the settings that differ from the type's defaults, per type name. */
+export const PRESETS_KEY = 'farmhand.submit.v2';
+const FRAMES_SYNTAX = /^\d+(-\d+(:\d+)?)?(,\d+(-\d+(:\d+)?)?)*$/;
+const LISTED_ROWS = 200; // a dropped folder may hold thousands of files: list the first ones
 
-function loadSettings() {
+function loadPresets() {
     try {
-        return {...DEFAULTS, ...JSON.parse(localStorage.getItem(SETTINGS_KEY))};
+        const p = JSON.parse(localStorage.getItem(PRESETS_KEY));
+        return {types: (p && p.types) || {}, byExtension: (p && p.byExtension) || {}};
     } catch {
-        return {...DEFAULTS};
+        return {types: {}, byExtension: {}};
     }
 }
 
-function saveSettings(s) {
+function savePresets(p) {
     try {
-        localStorage.setItem(SETTINGS_KEY, JSON.stringify(s));
+        localStorage.setItem(PRESETS_KEY, JSON.stringify(p));
     } catch {
-        // Storage disabled: the form simply starts from the defaults next time.
+        // Storage disabled: the form starts from the server's defaults next time.
     }
 }
 
-const baseName = (name) => name.replace(/\.[^.]+$/, '') || name;
-
-function field(label, input, hint) {
-    return h('label', {class: 'field'}, h('span', {class: 'field-label'}, label), input,
-             hint ? h('span', {class: 'field-hint'}, hint) : null);
+function field(label, input, hint, extra = {}) {
+    return h('label', {class: 'field', ...extra}, h('span', {class: 'field-head'}, h('span', {class: 'field-label'}, label)),
+             input, hint ? h('span', {class: 'field-hint'}, hint) : null);
 }
 
 export class SubmitDialog {
-    /** onSubmitted(job) is called for each job the server accepted. */
+    /** onSubmitted(job) is called when the server accepted the job. */
     constructor(dialog, onSubmitted) {
         this.dialog = dialog;
         this.onSubmitted = onSubmitted;
-        this.files = [];
+        this.bundle = null;
+        this.types = [];
         this.busy = false;
         this.abort = null;
+        this.openSeq = 0;
         dialog.addEventListener('cancel', (e) => {
             if (this.busy) e.preventDefault(); // Esc must not hide a running upload.
         });
     }
 
-    open(files) {
+    /** source: a Bundle, [{path, file}] entries, a promise of them (a drop still reading its
+     *  folders), or null for an empty form. */
+    async open(source) {
         if (this.busy) {
             toast('An upload is still running; wait for it to finish.', 'info');
             return;
         }
-        this.files = Array.from(files || []);
-        this.render();
+        const seq = ++this.openSeq;
+        this.bundle = null;
+        this.renderMessage(source ? 'Reading the files…' : 'Loading the farm’s job types…');
         if (!this.dialog.open) this.dialog.showModal();
-        const first = this.dialog.querySelector(this.files.length ? 'input[name=name]:not([disabled]), input[name=frames]' : '.pick-btn');
+        let types;
+        let bundle = null;
+        try {
+            [types, bundle] = await Promise.all([loadJobTypes(), Promise.resolve(source)]);
+            if (bundle && !(bundle instanceof Bundle)) bundle = new Bundle(bundle);
+            if (bundle) await bundle.readArchive();
+        } catch (e) {
+            if (seq === this.openSeq) this.renderMessage(`Could not prepare the form: ${e.message}`, true);
+            return;
+        }
+        if (seq !== this.openSeq) return; // another drop came meanwhile
+        this.types = types.list;
+        this.bundle = bundle && !bundle.empty ? bundle : null;
+        if (!this.types.length) {
+            this.renderMessage('The farm server lists no job types.', true);
+            return;
+        }
+        this.chooseMain();
+        this.render();
+        const first = this.dialog.querySelector(this.bundle ? 'input[name=name]' : '.pick-btn');
         if (first) first.focus();
     }
 
@@ -64,111 +90,165 @@ export class SubmitDialog {
         if (this.dialog.open) this.dialog.close();
     }
 
+    head() {
+        return h('header', {class: 'dialog-head'},
+                 h('h2', {id: 'submit-title'}, 'Submit render job'),
+                 h('button', {type: 'button', class: 'btn btn-ghost icon-btn', 'aria-label': 'Close',
+                              onclick: () => !this.busy && this.close()}, '✕'));
+    }
+
+    renderMessage(text, isError = false) {
+        this.form = null;
+        setChildren(this.dialog, h('div', {class: 'submit-form'}, this.head(),
+            h('p', {class: isError ? 'form-error' : 'muted loading-line', role: isError ? 'alert' : 'status'}, text),
+            isError ? h('footer', {class: 'dialog-foot'}, h('span', {class: 'spacer'}),
+                        h('button', {type: 'button', class: 'btn', onclick: () => this.close()}, 'Close')) : null));
+    }
+
+    /** Main-file candidates: the paths some job type takes; every path when none does. */
+    candidates() {
+        if (!this.bundle) return [];
+        const paths = this.bundle.listed.map((e) => e.path);
+        const takers = paths.filter((p) => isMainCandidate(this.types, p));
+        return takers.length ? takers : this.bundle.archive ? [] : paths;
+    }
+
+    /** The main file (shallowest candidate first) and the type that takes it. */
+    chooseMain() {
+        const c = this.candidates().slice().sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b));
+        this.main = c[0] || '';
+        this.typeName = this.typeFor(this.main);
+    }
+
+    /** The type for a main file: the one last used for its extension if it still takes it,
+     *  else the first the server lists for it; with no match the type last used, else the first. */
+    typeFor(main) {
+        const presets = loadPresets();
+        const takers = main ? typesForPath(this.types, main) : [];
+        const remembered = presets.byExtension[extensionOf(main)];
+        if (takers.some((t) => t.name === remembered)) return remembered;
+        if (takers.length) return takers[0].name;
+        const known = new Set(this.types.map((t) => t.name));
+        return known.has(presets.lastType) ? presets.lastType : this.types[0].name;
+    }
+
+    get type() {
+        return this.types.find((t) => t.name === this.typeName) || this.types[0];
+    }
+
     render() {
-        const s = loadSettings();
-        const single = this.files.length === 1;
-        const num = (name, min, max, value) =>
-            h('input', {name, type: 'number', min, max, step: 1, required: true, value: String(value), inputmode: 'numeric'});
-        this.form = h('form', {class: 'submit-form', novalidate: false, onsubmit: (e) => this.submit(e)},
-            h('header', {class: 'dialog-head'},
-              h('h2', {id: 'submit-title'}, 'Submit render job'),
-              h('button', {type: 'button', class: 'btn btn-ghost icon-btn', 'aria-label': 'Close',
-                           onclick: () => !this.busy && this.close()}, '✕')),
-            this.renderFiles(),
-            h('div', {class: 'form-grid'},
-              field('Job type', h('select', {name: 'type', onchange: () => this.typeChanged()},
-                                  h('option', {value: 'model', selected: s.type !== 'templates'}, 'Model render'),
-                                  h('option', {value: 'templates', selected: s.type === 'templates'}, 'Pose templates')),
-                    'Pose templates: one set of views around the object'),
-              field('Views', num('views', 1, 10000, s.views), 'Views on a sphere around the object'),
-              field('Job name', h('input', {name: 'name', type: 'text', maxlength: 200,
-                                            value: single ? baseName(this.files[0].name) : '',
-                                            placeholder: single ? '' : 'Each file is named after itself',
-                                            disabled: !single, autocomplete: 'off'})),
-              field('Frames', h('input', {name: 'frames', type: 'text', required: true, value: s.frames,
-                                          pattern: '[0-9 ,:\\-]+', autocomplete: 'off', spellcheck: 'false'}),
-                    'e.g. 1-24 or 1-10,20-30:2'),
-              field('Frames per task', num('chunk', 1, 10000, s.chunk)),
-              field('Priority', num('priority', 0, 100, s.priority), '0–100, higher runs first'),
-              field('Width', num('width', 16, 8192, s.width)),
-              field('Height', num('height', 16, 8192, s.height)),
-              field('Samples per pixel', num('spp', 1, 4096, s.spp)),
-              h('label', {class: 'field field-check'},
-                h('input', {name: 'turntable', type: 'checkbox', checked: !!s.turntable}),
-                h('span', {}, 'Turntable (orbit the camera over the frames)')),
-              h('label', {class: 'field field-check'},
-                h('input', {name: 'orthographic', type: 'checkbox', checked: !!s.orthographic}),
-                h('span', {}, 'Orthographic camera (parallel rays)')),
-              h('fieldset', {class: 'field field-passes'},
-                h('legend', {class: 'field-label'}, 'Passes'),
-                PASSES.map((pass) => h('label', {class: 'field-check'},
-                                       h('input', {name: 'pass', type: 'checkbox', value: pass,
-                                                   checked: (s.passes || DEFAULTS.passes).includes(pass)}),
-                                       h('span', {}, pass))))),
+        const candidates = this.candidates();
+        this.typeSelect = h('select', {name: 'type', onchange: () => {
+            this.typeName = this.typeSelect.value;
+            this.typeChanged();
+        }}, this.types.map((t) => h('option', {value: t.name, selected: t.name === this.typeName}, t.label || t.name)));
+        this.mainSelect = candidates.length > 1
+            ? h('select', {name: 'main', onchange: () => this.mainChanged()},
+                candidates.map((p) => h('option', {value: p, selected: p === this.main}, p)))
+            : null;
+        this.typeHint = h('span', {class: 'field-hint'});
+        this.nameInput = h('input', {name: 'name', type: 'text', autocomplete: 'off', disabled: !this.bundle});
+        this.priority = h('input', {name: 'priority', type: 'number', step: '1', inputmode: 'numeric',
+                                    placeholder: 'farm default'});
+        this.frames = h('input', {name: 'frames', type: 'text', autocomplete: 'off', spellcheck: 'false',
+                                  placeholder: 'farm default, e.g. 1-24'});
+        this.chunk = h('input', {name: 'chunk', type: 'number', step: '1', inputmode: 'numeric', placeholder: 'farm default'});
+        this.framesFields = [
+            field('Frames', this.frames, null, {'data-job-field': 'frames', title: 'Empty: the farm’s default'}),
+            field('Frames per task', this.chunk, null, {'data-job-field': 'chunk'}),
+        ];
+        this.settingsHost = h('div', {class: 'settings-host'});
+        this.progressBar = progressBar(0, '', 'Upload progress');
+        this.progressText = h('span', {class: 'progress-text muted'});
+        this.progress = h('div', {class: 'upload-progress', hidden: true}, this.progressText, this.progressBar);
+        this.form = h('form', {class: 'submit-form', novalidate: true, onsubmit: (e) => this.submit(e)},
+            this.head(),
+            h('div', {class: 'dialog-body'},
+              this.renderBundle(),
+              h('fieldset', {class: 'form-group job-group'},
+                h('legend', {class: 'group-legend'}, 'Job'),
+                h('div', {class: 'form-grid job-grid'},
+                  field('Job type', this.typeSelect, this.typeHint, {class: 'field span-3'}),
+                  field('Job name', this.nameInput, null, {class: 'field span-3'}),
+                  this.mainSelect ? field('Main file', this.mainSelect, 'The file the job renders; the others travel with it',
+                                          {class: 'field span-6'}) : null,
+                  this.framesFields,
+                  field('Priority', this.priority, null, {title: 'Higher runs first'}))),
+              this.settingsHost),
+            this.progress,
             this.errorBox = h('div', {class: 'form-error', role: 'alert', hidden: true}),
             h('footer', {class: 'dialog-foot'},
               h('button', {type: 'button', class: 'btn pick-btn', onclick: () => document.getElementById('file-picker').click()},
-                this.files.length ? 'Change files…' : 'Choose files…'),
+                this.bundle ? 'Other files…' : 'Choose files…'),
+              h('button', {type: 'button', class: 'btn pick-btn', onclick: () => document.getElementById('folder-picker').click()},
+                'Choose folder…'),
               h('span', {class: 'spacer'}),
               h('button', {type: 'button', class: 'btn btn-ghost', onclick: () => this.busy ? this.abort?.abort() : this.close()},
                 'Cancel'),
-              this.submitBtn = h('button', {type: 'submit', class: 'btn btn-primary', disabled: !this.files.length},
-                                 this.files.length > 1 ? `Submit ${this.files.length} jobs` : 'Submit job')));
+              this.submitBtn = h('button', {type: 'submit', class: 'btn btn-primary', disabled: !this.bundle}, 'Submit job')));
         setChildren(this.dialog, this.form);
-        this.typeChanged(false);
+        this.typeChanged();
     }
 
-    /** Shows the fields of the chosen job type; frames, chunks and the turntable mean nothing to a template set. */
-    typeChanged(userChange = true) {
-        const f = this.form.elements;
-        const templates = f.type.value === 'templates';
-        const show = (input, visible) => {
-            input.closest('.field').hidden = !visible;
-            input.disabled = !visible || this.busy;
-        };
-        show(f.views, templates);
-        for (const input of [f.frames, f.chunk, f.turntable, f.orthographic]) show(input, !templates);
-        if (userChange) {
-            const wanted = templates ? TEMPLATE_PASSES : DEFAULTS.passes;
-            for (const box of this.passBoxes()) box.checked = wanted.includes(box.value);
+    renderBundle() {
+        const b = this.bundle;
+        if (!b) return h('div', {class: 'file-list empty'}, 'Drop files or a folder anywhere on the page, or choose them here.');
+        const listed = b.listed;
+        const head = b.archive
+            ? [h('strong', {}, b.archive.name), ` · archive, ${formatBytes(b.archive.size)}`,
+               listed.length ? ` · ${listed.length} file${listed.length === 1 ? '' : 's'} inside` : ' · unpacked on the server']
+            : [h('strong', {}, `${listed.length} file${listed.length === 1 ? '' : 's'}`), ` · ${formatBytes(b.size)}`];
+        this.mainMarks = new Map();
+        const rows = listed.slice(0, LISTED_ROWS).map((e) => {
+            const mark = h('span', {class: 'main-badge', hidden: true}, 'main');
+            this.mainMarks.set(e.path, mark);
+            const slash = e.path.lastIndexOf('/');
+            return h('li', {class: 'file-row', dataset: {path: e.path}},
+                     h('span', {class: 'file-name', title: e.path},
+                       slash >= 0 ? h('span', {class: 'muted'}, e.path.slice(0, slash + 1)) : null, e.path.slice(slash + 1)),
+                     mark,
+                     h('span', {class: 'file-size muted'}, formatBytes(e.size)));
+        });
+        const more = listed.length - rows.length;
+        return h('section', {class: 'bundle', 'aria-label': 'Files of the job'},
+                 h('div', {class: 'bundle-head'}, head),
+                 rows.length ? h('ul', {class: 'file-list', 'aria-label': 'Files to submit'}, rows,
+                                 more > 0 ? h('li', {class: 'file-more muted'}, `… and ${more} more`) : null) : null,
+                 b.problems.length ? h('p', {class: 'form-error'}, b.problems.slice(0, 5).join('\n')) : null);
+    }
+
+    mainChanged() {
+        this.main = this.mainSelect.value;
+        if (!typesForPath(this.types, this.main).some((t) => t.name === this.typeName)) {
+            this.typeName = this.typeFor(this.main);
+            this.typeSelect.value = this.typeName;
+            this.typeChanged();
+        } else {
+            this.markMain();
         }
     }
 
-    passBoxes() {
-        return [...this.form.querySelectorAll('input[name=pass]')];
+    markMain() {
+        for (const [path, mark] of this.mainMarks || []) mark.hidden = path !== this.main;
+        this.nameInput.placeholder = this.bundle ? Bundle.jobName(this.main, this.bundle.archive?.name) : '';
     }
 
-    renderFiles() {
-        this.rows = [];
-        if (!this.files.length)
-            return h('div', {class: 'file-list empty'}, 'Drop files anywhere on the page, or choose them here.');
-        return h('ul', {class: 'file-list', 'aria-label': 'Files to submit'},
-                 this.files.map((file) => {
-                     const row = {bar: progressBar(0, '', `Upload of ${file.name}`), status: h('span', {class: 'file-status muted'}, 'ready')};
-                     this.rows.push(row);
-                     return h('li', {class: 'file-row'},
-                              h('span', {class: 'file-name', title: file.name}, file.name),
-                              h('span', {class: 'file-size muted'}, formatBytes(file.size)),
-                              row.status, row.bar);
-                 }));
-    }
-
-    readForm() {
-        const f = this.form.elements;
-        return {
-            name: f.name.value.trim(),
-            frames: f.frames.value.replace(/\s+/g, ''),
-            chunk: Number(f.chunk.value),
-            priority: Number(f.priority.value),
-            width: Number(f.width.value),
-            height: Number(f.height.value),
-            spp: Number(f.spp.value),
-            turntable: f.turntable.checked,
-            orthographic: f.orthographic.checked,
-            type: f.type.value,
-            views: Number(f.views.value),
-            passes: this.passBoxes().filter((b) => b.checked).map((b) => b.value),
-        };
+    /** Draws the chosen type's settings from its schema and restores its preset. */
+    typeChanged() {
+        const type = this.type;
+        const preset = loadPresets().types[type.name] || {};
+        const takes = !this.main || typesForPath([type], this.main).length > 0;
+        setChildren(this.typeHint, type.description || '',
+                    takes ? null : h('span', {class: 'warn-text'}, ` It does not list .${extensionOf(this.main)} files.`));
+        for (const f of this.framesFields) f.hidden = !type.frames;
+        this.frames.value = preset.frames ?? '';
+        this.chunk.value = preset.chunk ?? '';
+        this.priority.value = preset.priority ?? '';
+        this.settings = new SchemaForm(type.schema, preset.settings);
+        setChildren(this.settingsHost, this.settings.root);
+        this.markMain();
+        this.showError('');
+        this.setBusy(this.busy);
     }
 
     showError(message) {
@@ -178,101 +258,137 @@ export class SubmitDialog {
 
     setBusy(busy) {
         this.busy = busy;
-        for (const el of this.form.querySelectorAll('input, select, .pick-btn, button[type=submit]')) el.disabled = busy;
-        if (!busy) {
-            this.form.elements.name.disabled = this.files.length !== 1;
-            this.typeChanged(false); // hidden fields stay disabled
+        for (const el of this.form.querySelectorAll('.job-group input, .job-group select, .pick-btn, button[type=submit]'))
+            el.disabled = busy;
+        this.nameInput.disabled = busy || !this.bundle;
+        this.submitBtn.disabled = busy || !this.bundle;
+        for (const f of this.framesFields) for (const el of f.querySelectorAll('input')) el.disabled = busy || f.hidden;
+        this.settings.setDisabled(busy);
+    }
+
+    /** The job fields the form holds: empty ones are left to the server's defaults. */
+    jobFields() {
+        const errors = [];
+        const out = {};
+        const int = (input, label) => {
+            const v = input.value.trim();
+            if (input.validity.badInput || (v !== '' && !Number.isInteger(Number(v)))) {
+                errors.push({message: `${label} must be a whole number.`, control: input});
+                return undefined;
+            }
+            return v === '' ? undefined : Number(v);
+        };
+        const name = this.nameInput.value.trim();
+        out.name = name || Bundle.jobName(this.main, this.bundle.archive?.name || this.bundle.files[0]?.path);
+        out.priority = int(this.priority, 'Priority');
+        if (this.type.frames) {
+            const frames = this.frames.value.replace(/\s+/g, '');
+            if (frames && !FRAMES_SYNTAX.test(frames))
+                errors.push({message: 'Frames: write frame numbers and ranges such as 1-24 or 1-10,20-30:2.', control: this.frames});
+            out.frames = frames || undefined;
+            out.chunk = int(this.chunk, 'Frames per task');
         }
+        return {fields: out, errors};
     }
 
     async submit(e) {
         e.preventDefault();
-        if (this.busy || !this.files.length) return;
-        if (!this.form.reportValidity()) return;
-        const s = this.readForm();
-        if (!s.passes.length) {
-            this.showError('Choose at least one pass.');
+        if (this.busy || !this.bundle) return;
+        for (const el of this.form.querySelectorAll('.job-group input')) el.setCustomValidity('');
+        const {fields, errors} = this.jobFields();
+        errors.push(...this.settings.errors());
+        if (this.bundle.problems.length) errors.push({message: this.bundle.problems.join('\n')});
+        if (errors.length) {
+            for (const {message, control} of errors) if (control) control.setCustomValidity(message);
+            this.showError(errors.map((x) => x.message).join('\n'));
+            const first = errors.find((x) => x.control);
+            if (first) first.control.focus();
             return;
         }
-        const {name, ...remembered} = s;
-        saveSettings(remembered);
+        const type = this.type;
+        const settings = this.settings.values();
+        const spec = {type: type.name, ...fields, settings};
+        for (const k of Object.keys(spec)) if (spec[k] === undefined) delete spec[k];
+        this.remember(type, fields, settings);
         this.showError('');
         this.setBusy(true);
         this.abort = new AbortController();
-        const failures = [];
-        for (let i = 0; i < this.files.length; i++) {
-            const row = this.rows[i];
-            if (row.done) continue; // Accepted in an earlier attempt of this dialog.
-            try {
-                const job = await this.submitOne(this.files[i], s, row);
-                row.done = true;
-                row.status.textContent = `job #${job.id} queued`;
-                row.status.className = 'file-status ok';
-                this.onSubmitted(job);
-            } catch (err) {
-                if (err.name === 'AbortError') {
-                    row.status.textContent = 'canceled';
-                    failures.push('Upload canceled.');
-                    break;
-                }
-                row.status.textContent = 'failed';
-                row.status.className = 'file-status bad';
-                row.bar.dataset.state = 'failed';
-                failures.push(this.files.length > 1 ? `${this.files[i].name}: ${err.message}` : err.message);
-            }
-        }
-        this.abort = null;
-        this.setBusy(false);
-        if (failures.length) {
-            this.showError(failures.join('\n'));
-        } else {
-            const n = this.files.length;
-            toast(n > 1 ? `${n} jobs submitted` : 'Job submitted', 'ok');
+        this.progress.hidden = false;
+        setProgress(this.progressBar, 0);
+        try {
+            spec.input = await this.upload(this.abort.signal);
+            this.progressText.textContent = 'Creating the job…';
+            const job = await api.submitJob(spec);
+            setProgress(this.progressBar, 1, 'completed');
+            this.busy = false;
             this.close();
+            toast(`Job #${job.id} submitted`, 'ok');
+            this.onSubmitted(job);
+        } catch (err) {
+            setProgress(this.progressBar, Number(this.progressBar.getAttribute('aria-valuenow')) / 100, 'failed');
+            this.progressText.textContent = err.name === 'AbortError' ? 'Upload canceled' : 'Not submitted';
+            this.showError(err.name === 'AbortError' ? 'Upload canceled.' : err.message);
+        } finally {
+            this.abort = null;
+            if (this.form && this.dialog.open) this.setBusy(false);
+            else this.busy = false;
         }
     }
 
-    async submitOne(file, s, row) {
-        const onProgress = ({phase, done, total}) => {
-            const frac = total ? done / total : 1;
-            if (phase === 'hash') {
-                row.status.textContent = `hashing ${Math.round(frac * 100)}%`;
-                setProgress(row.bar, frac * 0.1);
-            } else if (phase === 'upload') {
-                row.status.textContent = `uploading ${formatBytes(done)} / ${formatBytes(total)}`;
-                setProgress(row.bar, 0.1 + frac * 0.85);
-            } else {
-                row.status.textContent = 'verifying';
-                setProgress(row.bar, 0.97);
-            }
-        };
-        row.status.className = 'file-status muted';
-        const sha = await uploadFile(file, onProgress, this.abort.signal);
-        row.status.textContent = 'creating job';
-        const spec = jobSpec(s, this.files.length === 1 && s.name ? s.name : baseName(file.name), sha, file.name);
-        const job = await api.submitJob(spec);
-        setProgress(row.bar, 1, 'completed');
-        return job;
+    remember(type, fields, settings) {
+        const presets = loadPresets();
+        presets.types[type.name] = {frames: fields.frames, chunk: fields.chunk, priority: fields.priority,
+                                    settings: withoutDefaults(type.schema, settings)};
+        if (this.main) presets.byExtension[extensionOf(this.main)] = type.name;
+        presets.lastType = type.name;
+        savePresets(presets);
+    }
+
+    /** Hashes every file, uploads each distinct content once, answers the job's `input`. */
+    async upload(signal) {
+        const b = this.bundle;
+        const items = b.archive ? [{path: b.archive.name, file: b.archive}] : b.files;
+        const total = items.reduce((n, x) => n + x.file.size, 0) || 1;
+        let hashed = 0;
+        const shas = [];
+        for (let i = 0; i < items.length; i++) {
+            const {path, file} = items[i];
+            this.progressText.textContent = `Hashing ${path} · file ${i + 1} of ${items.length}`;
+            shas.push(await hashFile(file, ({done}) => {
+                setProgress(this.progressBar, 0.1 * (hashed + done) / total);
+            }, signal));
+            hashed += file.size;
+            if (signal.aborted) throw new DOMException('Upload canceled', 'AbortError');
+        }
+        const unique = new Map(); // sha → file: the same content under two paths goes up once
+        items.forEach((x, i) => unique.has(shas[i]) || unique.set(shas[i], x));
+        const upTotal = [...unique.values()].reduce((n, x) => n + x.file.size, 0) || 1;
+        let sent = 0;
+        let n = 0;
+        for (const [sha, {path, file}] of unique) {
+            n++;
+            const label = `${path} · file ${n} of ${unique.size}`;
+            this.progressText.textContent = `Uploading ${label}`;
+            const got = await uploadFile(file, ({phase, done}) => {
+                if (phase === 'upload') {
+                    setProgress(this.progressBar, 0.1 + 0.9 * (sent + done) / upTotal);
+                    this.progressText.textContent = `Uploading ${label} · ${formatBytes(sent + done)} of ${formatBytes(upTotal)}`;
+                } else if (phase === 'complete') {
+                    this.progressText.textContent = `Checking ${label}`;
+                }
+            }, signal);
+            if (got !== sha) throw new Error(`${path} changed while it was being sent; drop it again.`);
+            sent += file.size;
+            setProgress(this.progressBar, 0.1 + 0.9 * sent / upTotal);
+        }
+        if (b.archive) return this.main ? {archive: shas[0], main: this.main} : {archive: shas[0]};
+        return {main: this.main, files: items.map((x, i) => ({path: x.path, file: shas[i]}))};
     }
 }
 
-/** The job as submitted (docs/API.md) from the form's values: a template set has no frames, chunks or camera mode. */
-export function jobSpec(s, name, sha, fileName) {
-    const settings = {width: s.width, height: s.height, spp: s.spp, passes: s.passes};
-    const spec = {name, type: s.type, priority: s.priority, input: {file: sha, name: fileName}, settings};
-    if (s.type === 'templates') {
-        settings.views = s.views;
-    } else {
-        spec.frames = s.frames;
-        spec.chunk = s.chunk;
-        settings.camera = {mode: s.turntable ? 'turntable' : 'still'};
-        if (s.orthographic) settings.camera.projection = 'orthographic';
-    }
-    return spec;
-}
-
-/** Page-wide drag and drop: an overlay while files hover, the dialog once they drop. */
-export function installDropZone(overlay, onFiles) {
+/** Page-wide drag and drop: an overlay while files hover; on drop, onDrop(promise of
+ *  [{path, file}]) with the dropped files and the contents of dropped folders. */
+export function installDropZone(overlay, onDrop) {
     let depth = 0;
     const hasFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types || []).includes('Files');
     const hide = () => {
@@ -299,7 +415,7 @@ export function installDropZone(overlay, onFiles) {
         if (!e.dataTransfer) return;
         e.preventDefault(); // Otherwise the browser navigates away to the dropped file.
         hide();
-        const files = Array.from(e.dataTransfer.files || []);
-        if (files.length) onFiles(files);
+        if (!hasFiles(e) && !(e.dataTransfer.files && e.dataTransfer.files.length)) return;
+        onDrop(filesFromDrop(e.dataTransfer)); // the items must be read now, inside the event
     });
 }
