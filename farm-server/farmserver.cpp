@@ -63,7 +63,10 @@ Result<quint16> FarmServer::start()
     if (auto r = m_store->open(dir + "/farm.db"); !r)
         return r.error();
     m_machine = std::make_unique<StateMachine>(*m_store, *m_clock, *m_previews);
-    SchedulerConfig sc{m_config.leaseS, m_config.heartbeatS, m_config.joinToken};
+    if (!m_config.jobTypesDir.isEmpty())
+        if (auto r = m_jobTypes.loadDirectory(m_config.jobTypesDir); !r)
+            return r.error();
+    SchedulerConfig sc{m_config.leaseS, m_config.heartbeatS, m_config.joinToken, &m_jobTypes};
     m_scheduler = std::make_unique<Scheduler>(*m_store, *m_machine, *m_clock, *m_previews, sc);
     m_scheduler->setPreviews(m_previews.get());
     if (auto r = m_scheduler->recover(); !r)
@@ -72,7 +75,7 @@ Result<quint16> FarmServer::start()
 
     m_api = std::make_unique<ApiContext>(ApiContext{*m_store, *m_files, *m_machine, *m_scheduler,
                                                     *m_previews, *m_clock, this, m_clock->now(),
-                                                    *m_previews});
+                                                    *m_previews, m_jobTypes});
     m_http = std::make_unique<HttpServer>(
         AuthConfig{m_config.token, m_config.joinToken, m_config.trustLoopback});
     addSystemRoutes(*m_http, *m_api);

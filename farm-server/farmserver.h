@@ -1,5 +1,6 @@
 #pragma once
 
+#include "jobtypes/jobtyperegistry.h"
 #include "scheduler/clock.h"
 #include "serverconfig.h"
 
@@ -50,6 +51,7 @@ private:
     ServerConfig m_config;
     std::unique_ptr<Clock> m_ownClock;
     Clock *m_clock;
+    JobTypeRegistry m_jobTypes = JobTypeRegistry::builtin();
     std::unique_ptr<SqliteStore> m_store;
     std::unique_ptr<EventHub> m_events;
     std::unique_ptr<PreviewStore> m_previews;

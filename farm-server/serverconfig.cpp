@@ -27,6 +27,7 @@ const Option kOptions[] = {
     {"no-trust-loopback", "Require tokens from loopback peers too.", nullptr},
     {"lease", "Seconds of silence after which a node is lost.", "seconds"},
     {"heartbeat", "Seconds between node heartbeats.", "seconds"},
+    {"job-types", "Folder of job types declared in JSON (docs/JOBTYPES.md).", "dir"},
 };
 
 Result<int> readInt(const QString &key, const QString &text, int min, int max)
@@ -91,6 +92,7 @@ Result<ServerConfig> ServerConfig::fromArguments(const QStringList &arguments)
         return makeError("invalid_argument", "--data must not be empty");
     c.token = values.value("token");
     c.joinToken = values.value("join-token");
+    c.jobTypesDir = values.value("job-types");
     const QString noTrust = values.value("no-trust-loopback", "false").toLower();
     c.trustLoopback = !(noTrust == "true" || noTrust == "1" || noTrust == "yes");
     if (values.contains("lease")) {

@@ -19,6 +19,7 @@ struct ServerConfig
     bool trustLoopback = true;
     int leaseS = 20;
     int heartbeatS = 5;
+    QString jobTypesDir; // extra job types declared in JSON; empty: the built-in ones only
 
     /// Parses arguments including the program name (QCoreApplication::arguments()).
     static Result<ServerConfig> fromArguments(const QStringList &arguments);

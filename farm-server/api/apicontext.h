@@ -26,6 +26,7 @@ struct ApiContext
     QObject *owner; // receives results of work done on other threads
     QDateTime startedAt;
     PreviewStore &previews; // latest partial image per running task (memory only)
+    const JobTypeRegistry &jobTypes;
 };
 
 using ApiHandler = void (*)(ApiContext &, const HttpRequest &, HttpReply);

@@ -1,11 +1,15 @@
 // REST: jobs and tasks (docs/API.md "REST endpoints").
 #include "api/apicontext.h"
 
+#include "bundle/sidefiles.h"
+#include "files/zipextract.h"
 #include "protocol/message.h"
-#include "scheduler/jobcompiler.h"
 #include "util/json.h"
 
+#include <QFile>
 #include <QJsonArray>
+#include <QPointer>
+#include <QThreadPool>
 
 namespace farm::server {
 namespace {
@@ -20,27 +24,144 @@ std::optional<Job> findJob(ApiContext &ctx, const QString &id, HttpReply &reply)
     return job;
 }
 
-void createJob(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+// A job's bundle must be whole before a task runs: every file uploaded, every side file the
+// main file names present (docs/JOBTYPES.md, "Input bundles").
+Result<void> checkBundle(ApiContext &ctx, const JobInput &input)
 {
-    const auto body = json::parseObject(req.body);
-    if (!body)
-        return replyError(reply, body.error());
-    const auto spec = JobSpec::fromJson(*body);
-    if (!spec)
-        return replyError(reply, spec.error());
-    if (!ctx.files.hasFile(spec->input.file))
-        return reply.error(400, "invalid_field",
-                           "input.file: no uploaded file has this SHA-256; upload it first");
-    const auto chunks = JobCompiler::compile(*spec);
-    if (!chunks)
-        return replyError(reply, chunks.error());
-    const auto id = ctx.store.insertJob(*spec, *chunks, ctx.clock.now());
+    QHash<QString, QString> shaOf;
+    for (qsizetype i = 0; i < input.files.size(); ++i) {
+        const BundleFile &f = input.files[i];
+        if (!ctx.files.hasFile(f.file))
+            return makeError("invalid_field",
+                             QString("input.files[%1] '%2': no uploaded file has this SHA-256; "
+                                     "upload it first")
+                                 .arg(i)
+                                 .arg(f.path));
+        shaOf.insert(f.path, f.file);
+    }
+    constexpr qint64 kMaxScan = 256LL * 1024 * 1024; // larger side-file lists are not text
+    const QStringList missing = bundle::missingFiles(
+        input.main,
+        [&](const QString &path) -> std::optional<QByteArray> {
+            const auto it = shaOf.constFind(path);
+            if (it == shaOf.cend())
+                return std::nullopt;
+            QFile f(ctx.files.filePath(*it));
+            if (!f.open(QIODevice::ReadOnly))
+                return std::nullopt;
+            return f.size() > kMaxScan ? QByteArray() : f.readAll();
+        },
+        [&](const QString &path) { return shaOf.contains(path); });
+    if (!missing.isEmpty())
+        return makeError("missing_file", missing.join("; "));
+    return {};
+}
+
+void insertJob(ApiContext &ctx, JobSpec spec, HttpReply reply)
+{
+    auto valid = ctx.jobTypes.validate(std::move(spec));
+    if (!valid)
+        return replyError(reply, valid.error());
+    if (auto r = checkBundle(ctx, valid->input); !r)
+        return replyError(reply, r.error());
+    const auto tasks = ctx.jobTypes.compile(*valid);
+    if (!tasks)
+        return replyError(reply, tasks.error());
+    const auto id = ctx.store.insertJob(*valid, *tasks, ctx.clock.now());
     if (!id)
         return replyError(reply, id.error());
     const Job job = *ctx.store.job(*id);
     ctx.events.publish(msg::JobCreated, job.toJson());
     ctx.scheduler.dispatch();
     reply.json(201, ctx.store.job(*id).value_or(job).toJson());
+}
+
+// The main file of an unpacked archive: the one asked for, else the one file the job type
+// takes.
+Result<QString> pickMain(const JobType *type, const JobInput &input)
+{
+    if (!input.main.isEmpty()) {
+        if (!input.mainFile())
+            return makeError("invalid_field",
+                             QString("input.main '%1' is not in the archive").arg(input.main));
+        return input.main;
+    }
+    QStringList matches;
+    for (const BundleFile &f : input.files)
+        if (type && type->extensions.contains(f.path.section('.', -1).toLower()))
+            matches.append(f.path);
+    if (matches.size() == 1)
+        return matches.first();
+    if (matches.isEmpty())
+        return makeError("invalid_field",
+                         QString("the archive holds no file a %1 job takes (.%2)")
+                             .arg(type ? type->name : QString("?"),
+                                  type ? type->extensions.join(", .") : QString()));
+    matches.sort();
+    return makeError("invalid_field", QString("the archive holds several files a %1 job takes; "
+                                              "name one as input.main: %2")
+                                          .arg(type->name, matches.mid(0, 20).join(", ")));
+}
+
+void createJob(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    const auto body = json::parseObject(req.body);
+    if (!body)
+        return replyError(reply, body.error());
+    auto spec = JobSpec::fromJson(*body);
+    if (!spec)
+        return replyError(reply, spec.error());
+    if (spec->input.archive.isEmpty())
+        return insertJob(ctx, *spec, reply);
+    if (!ctx.jobTypes.find(spec->type)) // before unpacking anything
+        return replyError(reply, ctx.jobTypes.validate(*spec).error());
+    if (!ctx.files.hasFile(spec->input.archive))
+        return reply.error(400, "invalid_field",
+                           "input.archive: no uploaded file has this SHA-256; upload it first");
+    // Unpack off the event loop (archives reach 8 GiB), then go on on it.
+    const QString zipPath = ctx.files.filePath(spec->input.archive);
+    const QString temp = ctx.files.tempDir();
+    QPointer<QObject> owner = ctx.owner;
+    ApiContext *c = &ctx;
+    QThreadPool::globalInstance()->start([owner, c, zipPath, temp, spec = *spec, reply]() mutable {
+        auto entries = extractZip(zipPath, temp);
+        if (!owner) {
+            if (entries)
+                for (const ZipEntryFile &e : *entries)
+                    QFile::remove(e.tempPath);
+            return;
+        }
+        QMetaObject::invokeMethod(
+            owner.data(),
+            [c, spec, entries, reply]() mutable {
+                if (!entries)
+                    return replyError(reply, entries.error());
+                for (const ZipEntryFile &e : *entries) {
+                    if (auto r = c->files.adoptFile(e.tempPath, e.sha256); !r)
+                        return replyError(reply, r.error());
+                    spec.input.files.append({e.path, e.sha256});
+                }
+                if (spec.input.files.isEmpty())
+                    return reply.error(400, "invalid_archive", "the archive holds no files");
+                auto main = pickMain(c->jobTypes.find(spec.type), spec.input);
+                if (!main)
+                    return replyError(reply, main.error());
+                spec.input.main = *main;
+                spec.input.archive.clear();
+                if (spec.name == "archive")
+                    spec.name = spec.input.mainName();
+                insertJob(*c, spec, reply);
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void listJobTypes(ApiContext &ctx, const HttpRequest &, HttpReply reply)
+{
+    QJsonArray types;
+    for (const JobType &t : ctx.jobTypes.types())
+        types.append(t.toJson());
+    reply.json(200, {{"job_types", types}});
 }
 
 void listJobs(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
@@ -217,6 +338,7 @@ void addJobRoutes(HttpServer &http, ApiContext &ctx)
 {
     auto bind = [&ctx](ApiHandler f) { return bindHandler(ctx, f); };
     const QString jobs = "/api/v1/jobs";
+    http.addRoute("GET", "/api/v1/job-types", Access::Client, bind(listJobTypes));
     http.addRoute("POST", jobs, Access::Client, bind(createJob));
     http.addRoute("GET", jobs, Access::Client, bind(listJobs));
     http.addRoute("GET", jobs + '/' + kId, Access::Client,

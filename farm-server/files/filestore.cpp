@@ -158,6 +158,23 @@ Result<void> FileStore::finishComplete(const UploadRecord &u, const Result<QStri
     return m_store.deleteUpload(u.id);
 }
 
+QString FileStore::tempDir() const
+{
+    return m_dir + "/uploads";
+}
+
+Result<void> FileStore::adoptFile(const QString &tempPath, const QString &sha256)
+{
+    if (!isSha256Hex(sha256))
+        return makeError("internal", "adoptFile: not a SHA-256");
+    const QString target = filePath(sha256);
+    if (QFile::exists(target))
+        QFile::remove(tempPath);
+    else if (!QFile::rename(tempPath, target))
+        return makeError("internal", "cannot move an unpacked file into the file store");
+    return {};
+}
+
 int FileStore::purgeStaleUploads(int maxAgeDays)
 {
     int removed = 0;

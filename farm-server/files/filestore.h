@@ -36,6 +36,11 @@ public:
     static Result<QString> hashFile(const QString &path);
     Result<void> finishComplete(const UploadRecord &upload, const Result<QString> &hash);
     QString partPath(const QString &id) const;
+    /// A folder on the store's file system for temporary files (unpacked archives).
+    QString tempDir() const;
+    /// Moves a verified temporary file into the store as `sha256` (or drops it when the store
+    /// has those bytes already).
+    Result<void> adoptFile(const QString &tempPath, const QString &sha256);
     /// Removes uploads nobody finished within `maxAgeDays`; returns how many.
     int purgeStaleUploads(int maxAgeDays = 7);
 

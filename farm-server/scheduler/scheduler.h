@@ -1,6 +1,7 @@
 #pragma once
 
 #include "events/eventsink.h"
+#include "jobtypes/jobtyperegistry.h"
 #include "protocol/message.h"
 #include "scheduler/clock.h"
 #include "scheduler/statemachine.h"
@@ -30,6 +31,7 @@ struct SchedulerConfig
     int leaseS = 20;
     int heartbeatS = 5;
     QString joinToken; // empty: nodes need none (the transport decides who may connect)
+    const JobTypeRegistry *jobTypes = nullptr; // null: JobTypeRegistry::standard()
 };
 
 /// Push scheduler: tracks live nodes and their slots, hands queued tasks to free slots, handles
@@ -80,6 +82,10 @@ public:
     int onlineCount() const { return int(m_live.size()); }
     const Metrics &metrics() const { return m_metrics; }
     const SchedulerConfig &config() const { return m_config; }
+    const JobTypeRegistry &jobTypes() const
+    {
+        return m_config.jobTypes ? *m_config.jobTypes : JobTypeRegistry::standard();
+    }
     /// Where `task.partial` previews go; without one they are refused.
     void setPreviews(PreviewStore *previews) { m_previews = previews; }
 
@@ -95,6 +101,7 @@ private:
     };
     using Handler = Result<void> (Scheduler::*)(LiveNode &, const QJsonObject &);
 
+    bool hasEngine(const LiveNode &n, const JobSpec &spec) const;
     Result<void> onHeartbeat(LiveNode &n, const QJsonObject &d);
     Result<void> onAccepted(LiveNode &n, const QJsonObject &d);
     Result<void> onProgress(LiveNode &n, const QJsonObject &d);

@@ -13,9 +13,7 @@ namespace farm::server {
 
 bool Scheduler::meets(const LiveNode &n, const JobSpec &spec) const
 {
-    const bool hasEngine = std::any_of(n.caps.engines.cbegin(), n.caps.engines.cend(),
-                                       [&](const EngineInfo &e) { return e.name == spec.type; });
-    if (!hasEngine)
+    if (!hasEngine(n, spec))
         return false;
     if (spec.requirements.gpu && n.caps.gpus.isEmpty())
         return false;
@@ -23,6 +21,13 @@ bool Scheduler::meets(const LiveNode &n, const JobSpec &spec) const
         if (!n.caps.tags.contains(tag))
             return false;
     return true;
+}
+
+bool Scheduler::hasEngine(const LiveNode &n, const JobSpec &spec) const
+{
+    const JobType *type = jobTypes().find(spec.type);
+    return type && std::any_of(n.caps.engines.cbegin(), n.caps.engines.cend(),
+                               [&](const EngineInfo &e) { return e.name == type->engine; });
 }
 
 bool Scheduler::blocked(qint64 jobId, qint64 nodeId) const
@@ -40,16 +45,19 @@ bool Scheduler::hasUnblockedNode(qint64 jobId, const JobSpec &spec) const
 QJsonObject Scheduler::assignment(const TaskRecord &task, const JobSpec &spec,
                                   const QString &frames) const
 {
+    QJsonArray files;
+    for (const BundleFile &f : spec.input.files)
+        files.append(
+            QJsonObject{{"path", f.path}, {"file", f.file}, {"url", "/api/v1/files/" + f.file}});
     return {{"task", task.task.id},
             {"job", task.task.jobId},
             {"type", spec.type},
             {"frames", frames},
             {"job_frames", spec.frames},
             {"attempt", task.task.attempts + task.orphaned + 1},
-            {"input", QJsonObject{{"file", spec.input.file},
-                                  {"name", spec.input.name},
-                                  {"url", "/api/v1/files/" + spec.input.file}}},
-            {"settings", spec.settings.toJson()}};
+            {"engine", jobTypes().find(spec.type) ? jobTypes().find(spec.type)->engine : QString()},
+            {"input", QJsonObject{{"main", spec.input.main}, {"files", files}}},
+            {"settings", spec.settings}};
 }
 
 void Scheduler::dispatch()
@@ -104,16 +112,14 @@ void Scheduler::dispatch()
             if (!best)
                 continue;
             if (!doneFrames.contains(c.jobId)) {
-                // Only a frame's main image (`frame_NNNN.png`) marks it landed: the renderer
-                // announces it after the frame's pass files, and the node uploads in that
-                // order. Pass files and template views (`rgb_3.png`) also carry a frame number
-                // but say nothing about the frame being complete.
-                static const QRegularExpression mainImage(
-                    QStringLiteral("^frame_\\d{1,9}\\.[A-Za-z0-9]+$"));
+                // Only a frame's main image (the job type's frameOutput) marks it landed: the
+                // renderer announces it after the frame's pass files, and the node uploads in
+                // that order. Pass files and template views (`rgb_3.png`) also carry a frame
+                // number but say nothing about the frame being complete.
                 QSet<int> frames;
                 for (const OutputRecord &o : m_store.outputs(c.jobId))
-                    if (o.frame && mainImage.match(o.name).hasMatch())
-                        frames.insert(*o.frame);
+                    if (const auto f = jobTypes().completedFrame(c.spec.type, o.name))
+                        frames.insert(*f);
                 doneFrames.insert(c.jobId, frames);
             }
             const auto range = FrameRange::parse(c.task.task.frames);
@@ -177,9 +183,13 @@ QStringList Scheduler::explain(const Job &job) const
     for (const LiveNode &n : m_live) {
         if (!meets(n, job.spec)) {
             QStringList lacks;
-            if (std::none_of(n.caps.engines.cbegin(), n.caps.engines.cend(),
-                             [&](const EngineInfo &e) { return e.name == job.spec.type; }))
-                lacks.append(QString("the '%1' engine").arg(job.spec.type));
+            if (!hasEngine(n, job.spec)) {
+                const JobType *type = jobTypes().find(job.spec.type);
+                lacks.append(type ? QString("the '%1' engine").arg(type->engine)
+                                  : QString("an engine for job type '%1', which this server "
+                                            "does not know")
+                                        .arg(job.spec.type));
+            }
             if (job.spec.requirements.gpu && n.caps.gpus.isEmpty())
                 lacks.append("a GPU");
             for (const QString &tag : job.spec.requirements.tags)

@@ -31,6 +31,14 @@ struct Candidate
     JobSpec spec;
 };
 
+/// One task a job type's compiler makes: its frames and the tasks (by index in the plan list)
+/// it waits for; it is not dispatched before they are done.
+struct TaskPlan
+{
+    FrameRange frames;
+    QList<int> after;
+};
+
 struct OutputRecord
 {
     qint64 jobId = 0;
@@ -88,9 +96,18 @@ public:
     virtual Result<void> commit() = 0;
     virtual void rollback() = 0;
 
-    /// Inserts the job and its tasks (one per frame chunk) in one transaction.
-    virtual Result<qint64> insertJob(const JobSpec &spec, const QList<FrameRange> &chunks,
+    /// Inserts the job, its tasks and their dependencies in one transaction.
+    virtual Result<qint64> insertJob(const JobSpec &spec, const QList<TaskPlan> &tasks,
                                      const QDateTime &now) = 0;
+    /// Tasks without dependencies, one per frame chunk.
+    Result<qint64> insertJob(const JobSpec &spec, const QList<FrameRange> &chunks,
+                             const QDateTime &now)
+    {
+        QList<TaskPlan> plans;
+        for (const FrameRange &c : chunks)
+            plans.append({c, {}});
+        return insertJob(spec, plans, now);
+    }
     virtual std::optional<Job> job(qint64 id) = 0;
     virtual JobPage listJobs(const JobQuery &query) = 0;
     virtual Result<void> updateJob(const Job &job) = 0; // state, times, error

@@ -179,33 +179,50 @@ void SqliteStore::rollback()
     m_db.rollback();
 }
 
-Result<qint64> SqliteStore::insertJob(const JobSpec &spec, const QList<FrameRange> &chunks,
+Result<qint64> SqliteStore::insertJob(const JobSpec &spec, const QList<TaskPlan> &tasks,
                                       const QDateTime &now)
 {
     qint64 total = 0;
-    for (const FrameRange &c : chunks)
-        total += c.size();
+    for (const TaskPlan &t : tasks)
+        total += t.frames.size();
     Transaction tx(*this);
     const QByteArray specJson = QJsonDocument(spec.toJson()).toJson(QJsonDocument::Compact);
     auto q = exec(m_db,
                   "INSERT INTO jobs(name, type, priority, spec, state, frames_total, created_at, "
                   "n_queued) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
                   {spec.name, spec.type, spec.priority, QString::fromUtf8(specJson), total,
-                   now.toMSecsSinceEpoch(), int(chunks.size())});
+                   now.toMSecsSinceEpoch(), int(tasks.size())});
     if (!q)
         return q.error();
     const qint64 jobId = q->lastInsertId().toLongLong();
     QSqlQuery ins(m_db);
     ins.prepare("INSERT INTO tasks(job_id, idx, frames, frame_count, state, queued_at) "
                 "VALUES (?, ?, ?, ?, 'queued', ?)");
-    for (int i = 0; i < chunks.size(); ++i) {
+    QList<qint64> ids;
+    for (int i = 0; i < tasks.size(); ++i) {
         ins.addBindValue(jobId);
         ins.addBindValue(i);
-        ins.addBindValue(chunks[i].toString());
-        ins.addBindValue(chunks[i].size());
+        ins.addBindValue(tasks[i].frames.toString());
+        ins.addBindValue(tasks[i].frames.size());
         ins.addBindValue(now.toMSecsSinceEpoch());
         if (!ins.exec())
             return makeError("internal", "database: " + ins.lastError().text());
+        ids.append(ins.lastInsertId().toLongLong());
+    }
+    QSqlQuery dep(m_db);
+    dep.prepare("INSERT INTO task_deps(task_id, after_id) VALUES (?, ?)");
+    for (int i = 0; i < tasks.size(); ++i) {
+        for (int after : tasks[i].after) {
+            if (after < 0 || after >= tasks.size() || after == i)
+                return makeError("internal", QString("task %1 waits for task %2, which the job "
+                                                     "does not have")
+                                                 .arg(i)
+                                                 .arg(after));
+            dep.addBindValue(ids[i]);
+            dep.addBindValue(ids[after]);
+            if (!dep.exec())
+                return makeError("internal", "database: " + dep.lastError().text());
+        }
     }
     if (auto r = tx.commit(); !r)
         return r.error();

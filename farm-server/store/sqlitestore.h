@@ -22,7 +22,8 @@ public:
     Result<void> commit() override;
     void rollback() override;
 
-    Result<qint64> insertJob(const JobSpec &spec, const QList<FrameRange> &chunks,
+    using JobStore::insertJob;
+    Result<qint64> insertJob(const JobSpec &spec, const QList<TaskPlan> &tasks,
                              const QDateTime &now) override;
     std::optional<Job> job(qint64 id) override;
     JobPage listJobs(const JobQuery &query) override;

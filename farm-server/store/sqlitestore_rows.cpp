@@ -142,7 +142,9 @@ QList<Candidate> SqliteStore::candidates(int limit)
         if (!spec)
             continue;
         for (const TaskRecord &t :
-             loadTasks("WHERE t.job_id = ? AND t.state = 'queued' ORDER BY t.idx LIMIT ?",
+             loadTasks("WHERE t.job_id = ? AND t.state = 'queued' AND NOT EXISTS (SELECT 1 "
+                       "FROM task_deps d JOIN tasks p ON p.id = d.after_id WHERE d.task_id = "
+                       "t.id AND p.state != 'done') ORDER BY t.idx LIMIT ?",
                        {jobId, limit - int(out.size())}))
             out.append({t, jobId, *spec});
         if (out.size() >= limit)

@@ -4,6 +4,7 @@
 
 #include <QJsonArray>
 #include <QRegularExpression>
+#include <QSet>
 
 #include <cmath>
 
@@ -60,7 +61,8 @@ Result<RenderSettings> RenderSettings::fromJson(const QJsonObject &o)
     if (c.ok() && s.projection != "perspective" && s.projection != "orthographic")
         c.fail("invalid_field",
                "settings.camera.projection must be 'perspective' or 'orthographic'");
-    if (c.ok() && c.has("ortho_width")) {
+    // 0 (the schema's default, filled in by the server) means "fitted to the model".
+    if (c.ok() && c.has("ortho_width") && camera.value("ortho_width").toDouble(-1.0) != 0.0) {
         const QJsonValue w = camera.value("ortho_width");
         if (!w.isDouble() || !std::isfinite(w.toDouble()) || !(w.toDouble() > 0.0) ||
             w.toDouble() > 1e9)
@@ -79,48 +81,114 @@ Result<RenderSettings> RenderSettings::fromJson(const QJsonObject &o)
     return s;
 }
 
-namespace {
-
-// Fields whose meaning depends on the job type: a template set is one render of
-// `settings.views` views, so frames, chunks and the camera mode do not apply to it.
-void checkTypeRules(json::Reader &r, const QJsonObject &o, JobSpec &j)
+const BundleFile *JobInput::mainFile() const
 {
-    const QJsonObject settings = o.value("settings").toObject();
-    if (j.type == "model") {
-        if (settings.contains("views"))
-            r.fail("invalid_field", "settings.views applies only to templates jobs");
-        return;
-    }
-    if (j.frames != "1")
-        r.fail("invalid_field",
-               "frames does not apply to templates jobs (one template set per job); leave it out");
-    else if (j.chunk != 1)
-        r.fail("invalid_field", "chunk does not apply to templates jobs; leave it out");
-    else if (j.settings.cameraMode != "still")
-        r.fail("invalid_field",
-               "settings.camera.mode 'turntable' does not apply to templates jobs: their views "
-               "are placed over a sphere around the object");
-    else if (j.settings.projection != "perspective")
-        r.fail("invalid_field",
-               "settings.camera.projection 'orthographic' does not apply to templates jobs: "
-               "their cameras are pinholes with OpenCV intrinsics");
-    if (j.settings.views == 0)
-        j.settings.views = kDefaultTemplateViews;
-    if (!settings.contains("passes"))
-        j.settings.passes = QStringList{"rgb", "mask", "xyz"};
+    for (const BundleFile &f : files)
+        if (f.path == main)
+            return &f;
+    return nullptr;
 }
 
-} // namespace
+QString JobInput::mainName() const
+{
+    return main.section('/', -1);
+}
+
+QJsonObject JobInput::toJson() const
+{
+    if (!archive.isEmpty() && files.isEmpty()) {
+        QJsonObject o{{"archive", archive}};
+        if (!main.isEmpty())
+            o.insert("main", main);
+        return o;
+    }
+    QJsonArray list;
+    for (const BundleFile &f : files)
+        list.append(QJsonObject{{"path", f.path}, {"file", f.file}});
+    return {{"main", main}, {"files", list}};
+}
+
+Result<JobInput> JobInput::fromJson(const QJsonObject &o)
+{
+    json::Reader r(o, "input");
+    JobInput in;
+    if (o.contains("file") || o.contains("name")) { // the single-file form of earlier versions
+        r.rejectUnknown({"file", "name"});
+        const QString sha = r.string("file", QString(), 0, 64);
+        const QString name = r.string("name", QString(), 1, 255);
+        if (r.ok() && !isSha256Hex(sha))
+            r.fail("invalid_field",
+                   "input.file must be the 64-character lowercase hex SHA-256 of an uploaded file");
+        if (r.ok() && !isSafeFileName(name))
+            r.fail("invalid_field",
+                   "input.name must be a plain file name (no path separators or '..')");
+        if (!r.ok())
+            return r.error();
+        in.main = name;
+        in.files = {{name, sha}};
+        return in;
+    }
+    if (o.contains("archive")) {
+        r.rejectUnknown({"archive", "main"});
+        in.archive = r.string("archive", QString(), 0, 64);
+        in.main = r.string("main", QString(), 0, 1024);
+        if (r.ok() && !isSha256Hex(in.archive))
+            r.fail("invalid_field", "input.archive must be the SHA-256 of an uploaded .zip file");
+        if (r.ok() && !in.main.isEmpty() && !isSafeBundlePath(in.main))
+            r.fail("invalid_field", "input.main must be a relative path inside the bundle");
+        if (!r.ok())
+            return r.error();
+        return in;
+    }
+    r.rejectUnknown({"main", "files"});
+    in.main = r.string("main", QString(), 1, 1024);
+    if (r.ok() && !o.value("files").isArray())
+        r.fail("invalid_field", "input.files must be an array of {path, file}");
+    if (!r.ok())
+        return r.error();
+    const QJsonArray list = o.value("files").toArray();
+    if (list.isEmpty() || list.size() > kMaxBundleFiles)
+        return makeError("invalid_field",
+                         QString("input.files must hold 1 to %1 files").arg(kMaxBundleFiles));
+    QSet<QString> seen;
+    for (qsizetype i = 0; i < list.size(); ++i) {
+        const QString at = QString("input.files[%1]").arg(i);
+        json::Reader fr(list.at(i).toObject(), at);
+        if (!list.at(i).isObject())
+            return makeError("invalid_field", at + " must be an object {path, file}");
+        fr.rejectUnknown({"path", "file"});
+        BundleFile f;
+        f.path = fr.string("path", QString(), 1, 1024);
+        f.file = fr.string("file", QString(), 0, 64);
+        if (fr.ok() && !isSafeBundlePath(f.path))
+            fr.fail("invalid_field",
+                    QString("%1.path '%2' must be a relative path inside the bundle (no '..', "
+                            "no leading '/', no '\\')")
+                        .arg(at, f.path.left(200)));
+        if (fr.ok() && !isSha256Hex(f.file))
+            fr.fail("invalid_field", at + ".file must be the SHA-256 of an uploaded file");
+        if (fr.ok() && seen.contains(f.path))
+            fr.fail("invalid_field", QString("input.files names '%1' twice").arg(f.path));
+        if (!fr.ok())
+            return fr.error();
+        seen.insert(f.path);
+        in.files.append(f);
+    }
+    if (!seen.contains(in.main))
+        return makeError("invalid_field",
+                         QString("input.main '%1' is not one of input.files").arg(in.main));
+    return in;
+}
 
 QJsonObject JobSpec::toJson() const
 {
     return {{"name", name},
             {"type", type},
             {"priority", priority},
-            {"input", QJsonObject{{"file", input.file}, {"name", input.name}}},
+            {"input", input.toJson()},
             {"frames", frames},
             {"chunk", chunk},
-            {"settings", settings.toJson()},
+            {"settings", settings},
             {"requirements", QJsonObject{{"gpu", requirements.gpu},
                                          {"tags", QJsonArray::fromStringList(requirements.tags)}}}};
 }
@@ -134,24 +202,21 @@ Result<JobSpec> JobSpec::fromJson(const QJsonObject &o)
     j.type = r.string("type", QString(), 1, 32);
     if (r.ok() && j.type.isEmpty())
         r.fail("invalid_field", "type is required");
-    if (r.ok() && j.type != "model" && j.type != "templates")
+    if (r.ok() && !isValidTypeName(j.type))
         r.fail("invalid_field",
-               QString("type '%1' is not a known job type (known: model, templates)").arg(j.type));
+               QString("type '%1' is not a job type name ([a-z][a-z0-9_-]*)").arg(j.type));
+    if (!r.ok())
+        return r.error();
 
-    const QJsonObject input = r.object("input");
-    json::Reader in(input, "input");
-    in.rejectUnknown({"file", "name"});
-    j.input.file = in.string("file", QString(), 0, 64);
-    j.input.name = in.string("name", QString(), 1, 255);
-    if (in.ok() && !isSha256Hex(j.input.file))
-        in.fail("invalid_field",
-                "input.file must be the 64-character lowercase hex SHA-256 of an uploaded file");
-    if (in.ok() && !isSafeFileName(j.input.name))
-        in.fail("invalid_field",
-                "input.name must be a plain file name (no path separators or '..')");
-    r.adopt(in);
+    if (!o.value("input").isObject())
+        return makeError("invalid_field", "input is required: {main, files} or {archive}");
+    auto input = JobInput::fromJson(o.value("input").toObject());
+    if (!input)
+        return input.error();
+    j.input = *input;
 
-    j.name = r.string("name", j.input.name, 1, 200);
+    const QString fallbackName = j.input.main.isEmpty() ? QString("archive") : j.input.mainName();
+    j.name = r.string("name", fallbackName, 1, 200);
     j.priority = int(r.integer("priority", 50, 0, 100));
     j.frames = r.string("frames", j.frames, 1, 1000);
     if (r.ok()) {
@@ -162,16 +227,7 @@ Result<JobSpec> JobSpec::fromJson(const QJsonObject &o)
             j.frames = range->toString();
     }
     j.chunk = int(r.integer("chunk", 1, 1, 10000));
-
-    if (r.ok()) {
-        const auto settings = RenderSettings::fromJson(r.object("settings"));
-        if (!settings)
-            r.fail(settings.error().code, settings.error().message);
-        else
-            j.settings = *settings;
-    }
-    if (r.ok())
-        checkTypeRules(r, o, j);
+    j.settings = r.object("settings");
 
     const QJsonObject req = r.object("requirements");
     json::Reader rq(req, "requirements");
@@ -184,6 +240,28 @@ Result<JobSpec> JobSpec::fromJson(const QJsonObject &o)
         r.fail("invalid_field", "callback_url is not supported yet; send null or leave it out");
     if (!r.ok())
         return r.error();
+    return j;
+}
+
+JobSpec JobSpec::fromJsonLenient(const QJsonObject &o)
+{
+    JobSpec j;
+    j.name = o.value("name").toString();
+    j.type = o.value("type").toString(j.type);
+    j.priority = o.value("priority").toInt(j.priority);
+    if (auto input = JobInput::fromJson(o.value("input").toObject())) {
+        j.input = *input;
+    } else { // show what there is: the main file's name at least
+        const QJsonObject in = o.value("input").toObject();
+        j.input.main = in.value("main").toString(in.value("name").toString());
+    }
+    j.frames = o.value("frames").toString(j.frames);
+    j.chunk = o.value("chunk").toInt(j.chunk);
+    j.settings = o.value("settings").toObject();
+    const QJsonObject req = o.value("requirements").toObject();
+    j.requirements.gpu = req.value("gpu").toBool();
+    for (const QJsonValue &t : req.value("tags").toArray())
+        j.requirements.tags.append(t.toString());
     return j;
 }
 
@@ -225,11 +303,10 @@ Result<Job> Job::fromJson(const QJsonObject &o)
     for (const char *k :
          {"id", "state", "created_at", "started_at", "finished_at", "progress", "tasks", "error"})
         specPart.remove(QLatin1String(k));
-    auto spec = JobSpec::fromJson(specPart);
-    if (!spec)
-        return spec.error();
     Job j;
-    j.spec = *spec;
+    j.spec = JobSpec::fromJsonLenient(specPart);
+    if (!o.value("id").isDouble())
+        return makeError("invalid_field", "id is not a job id");
     j.id = o.value("id").toInteger();
     const auto state = jobStateFromString(o.value("state").toString());
     if (!state)
@@ -254,6 +331,30 @@ bool isSafeFileName(const QString &name, int maxLen)
         if (c.unicode() < 0x20 || c.unicode() == 0x7f)
             return false;
     return true;
+}
+
+bool isSafeBundlePath(const QString &path)
+{
+    if (path.isEmpty() || path.size() > 1024 || path.startsWith('/'))
+        return false;
+    const QStringList parts = path.split('/');
+    if (parts.size() > 32)
+        return false;
+    for (const QString &part : parts) {
+        if (part.isEmpty() || part == "." || part == ".." || part.contains('\\') ||
+            part.contains(':') || part.size() > 255)
+            return false;
+        for (const QChar c : part)
+            if (c.unicode() < 0x20 || c.unicode() == 0x7f)
+                return false;
+    }
+    return true;
+}
+
+bool isValidTypeName(const QString &name)
+{
+    static const QRegularExpression re(QStringLiteral("^[a-z][a-z0-9_-]{0,31}$"));
+    return re.match(name).hasMatch();
 }
 
 bool isValidOutputName(const QString &name)

@@ -17,7 +17,9 @@ inline const QStringList kRenderPasses{"rgb",  "depth", "normal",  "albedo",
 constexpr int kDefaultTemplateViews = 42;
 constexpr int kMaxTemplateViews = 10000;
 
-/// Renderer settings of a `model` or `templates` job (docs/API.md, "Job (as submitted)").
+/// Settings of the built-in renderer (the `model` and `templates` job types), as a node reads
+/// them from a task's settings object. The server validates a job's settings against its job
+/// type's schema (docs/JOBTYPES.md); this is the renderer's own reading of the same keys.
 struct RenderSettings
 {
     int width = 640;
@@ -34,15 +36,36 @@ struct RenderSettings
     int views = 0;
 
     QJsonObject toJson() const;
-    /// Validates the fields on their own; JobSpec::fromJson checks what depends on the job type.
     static Result<RenderSettings> fromJson(const QJsonObject &o);
     bool operator==(const RenderSettings &) const = default;
 };
 
+/// Most files one job's input bundle may hold (docs/JOBTYPES.md, "Input bundles").
+constexpr int kMaxBundleFiles = 10000;
+
+/// One file of an input bundle: where it lies in the bundle and its content's SHA-256.
+struct BundleFile
+{
+    QString path; // relative, '/'-separated (isSafeBundlePath)
+    QString file; // sha256 hex
+    bool operator==(const BundleFile &) const = default;
+};
+
+/// A job's input: a main file and its side files with their relative paths, or (only in a
+/// submission, before the server unpacks it) a zip archive.
 struct JobInput
 {
-    QString file; // sha256 hex
-    QString name;
+    QString main;
+    QList<BundleFile> files;
+    QString archive; // sha256 of a .zip to unpack; empty once unpacked
+
+    const BundleFile *mainFile() const;
+    /// The main file's own name, without its folders ("scene.gltf").
+    QString mainName() const;
+    QJsonObject toJson() const;
+    /// Strict: the bundle form, the single-file form `{file, name}` of earlier versions, or
+    /// the archive form (docs/JOBTYPES.md).
+    static Result<JobInput> fromJson(const QJsonObject &o);
     bool operator==(const JobInput &) const = default;
 };
 
@@ -53,9 +76,9 @@ struct Requirements
     bool operator==(const Requirements &) const = default;
 };
 
-/// A job as a user submits it; fromJson validates every field and rejects unknown ones.
-/// `type` is `model` (frames, chunks, still/turntable camera) or `templates` (one task that
-/// renders `settings.views` views around the object; frames is "1", chunk 1, camera still).
+/// A job as a user submits it. fromJson validates the envelope (type name, input bundle,
+/// frames, chunk, priority, requirements) and rejects unknown fields; `settings` belong to the
+/// job type, whose schema the server validates them against (farm::server::JobTypeRegistry).
 struct JobSpec
 {
     QString name;
@@ -64,11 +87,14 @@ struct JobSpec
     JobInput input;
     QString frames = QStringLiteral("1");
     int chunk = 1;
-    RenderSettings settings;
+    QJsonObject settings;
     Requirements requirements;
 
     QJsonObject toJson() const;
     static Result<JobSpec> fromJson(const QJsonObject &o);
+    /// Never fails: reads what it can and keeps the rest at defaults, so that a client shows a
+    /// job of a type (or a version) it does not know instead of dropping it.
+    static JobSpec fromJsonLenient(const QJsonObject &o);
     bool operator==(const JobSpec &) const = default;
 };
 
@@ -80,7 +106,8 @@ struct TaskCounts
     bool operator==(const TaskCounts &) const = default;
 };
 
-/// A job as stored and returned by the server.
+/// A job as stored and returned by the server. fromJson is lenient about the spec (see
+/// JobSpec::fromJsonLenient) and fails only when the job's own fields are unreadable.
 struct Job
 {
     qint64 id = 0;
@@ -102,5 +129,10 @@ bool isValidOutputName(const QString &name);
 /// "frame_0001.png" for frame 1; more digits when the number needs them.
 QString frameFileName(int frame, const QString &extension = QStringLiteral("png"));
 bool isSha256Hex(const QString &s);
+/// True for a relative bundle path: '/'-separated, no empty, "." or ".." segment, no '\\',
+/// ':' or control character, at most 1024 characters and 32 levels.
+bool isSafeBundlePath(const QString &path);
+/// Job type names: ^[a-z][a-z0-9_-]{0,31}$.
+bool isValidTypeName(const QString &name);
 
 } // namespace farm

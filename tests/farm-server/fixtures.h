@@ -76,7 +76,8 @@ inline JobSpec makeSpec(const QString &frames = "1-4", int chunk = 2, int priori
 {
     JobSpec s;
     s.name = "test job";
-    s.input = {QString(64, 'a'), "model.glb"};
+    s.input.main = "model.glb";
+    s.input.files = {{"model.glb", QString(64, 'a')}};
     s.frames = frames;
     s.chunk = chunk;
     s.priority = priority;
@@ -91,7 +92,7 @@ inline QJsonObject hello(const QString &name, int slotCount = 1, QJsonArray runn
                   {"slots", slotCount},
                   {"cores", 4},
                   {"ram_mb", 8000},
-                  {"engines", QJsonArray{QJsonObject{{"name", "model"}, {"version", "1"}}}},
+                  {"engines", QJsonArray{QJsonObject{{"name", "farmhand"}, {"version", "1"}}}},
                   {"gpus", QJsonArray{}},
                   {"tags", tags},
                   {"running", running}};

@@ -161,7 +161,8 @@ private slots:
             const JobSpec spec = [&] {
                 JobSpec s;
                 s.name = "restart";
-                s.input = {QString(64, 'a'), "m.glb"};
+                s.input.main = "m.glb";
+                s.input.files = {{"m.glb", QString(64, 'a')}};
                 return s;
             }();
             const auto id =

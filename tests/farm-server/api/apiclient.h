@@ -47,6 +47,8 @@ struct TestServer
             qFatal("server: %s", qPrintable(port.error().message));
     }
 
+    QString dataDir() const { return dir.filePath("data"); }
+
     QUrl url(const QString &path) const
     {
         return QUrl(QString("http://127.0.0.1:%1%2").arg(server->port()).arg(path));
@@ -162,7 +164,7 @@ inline QJsonObject nodeHello(const QString &name, int slotCount = 1, const QStri
                   {"slots", slotCount},
                   {"cores", 2},
                   {"ram_mb", 4000},
-                  {"engines", QJsonArray{QJsonObject{{"name", "model"}, {"version", "1"}}}},
+                  {"engines", QJsonArray{QJsonObject{{"name", "farmhand"}, {"version", "1"}}}},
                   {"gpus", QJsonArray{}},
                   {"tags", QJsonArray{}},
                   {"running", QJsonArray{}}};

@@ -126,8 +126,39 @@ private slots:
                                         << "JSON";
         QTest::newRow("not an object") << QByteArray("[1,2]") << "invalid_json"
                                        << "object";
-        QTest::newRow("unknown type") << with("type", "blender") << "invalid_field"
-                                      << "blender";
+        QTest::newRow("unknown type") << with("type", "maya") << "invalid_field"
+                                      << "maya";
+        QTest::newRow("file the type does not take") << with("type", "blender") << "invalid_field"
+                                                     << "blender jobs take .blend files";
+        QTest::newRow("unknown setting")
+            << with("settings", QJsonObject{{"colour", "red"}}) << "unknown_field"
+            << "settings.colour";
+        QTest::newRow("setting of the wrong type")
+            << with("settings", QJsonObject{{"camera", QJsonObject{{"mode", 3}}}})
+            << "invalid_field"
+            << "settings.camera.mode must be a string";
+        QTest::newRow("hidden setting")
+            << with("settings", QJsonObject{{"camera", QJsonObject{{"ortho_width", 2.5}}}})
+            << "invalid_field"
+            << "applies only when settings.camera.projection is 'orthographic'";
+        QTest::newRow("path escaping the bundle")
+            << with("input", QJsonObject{{"main", "../x.glb"},
+                                         {"files", QJsonArray{QJsonObject{{"path", "../x.glb"},
+                                                                          {"file", sha}}}}})
+            << "invalid_field"
+            << "inside the bundle";
+        QTest::newRow("absolute path")
+            << with("input", QJsonObject{{"main", "/etc/x.glb"},
+                                         {"files", QJsonArray{QJsonObject{{"path", "/etc/x.glb"},
+                                                                          {"file", sha}}}}})
+            << "invalid_field"
+            << "inside the bundle";
+        QTest::newRow("main not in the bundle")
+            << with("input", QJsonObject{{"main", "y.glb"},
+                                         {"files", QJsonArray{QJsonObject{{"path", "x.glb"},
+                                                                          {"file", sha}}}}})
+            << "invalid_field"
+            << "not one of input.files";
         QTest::newRow("bad frame range") << with("frames", "10-1") << "invalid_field"
                                          << "frames";
         QTest::newRow("bad resolution") << with("settings", settings) << "invalid_field"
@@ -137,7 +168,7 @@ private slots:
         QTest::newRow("missing file")
             << with("input", QJsonObject{{"file", QString(64, 'e')}, {"name", "x.glb"}})
             << "invalid_field"
-            << "input.file";
+            << "input.files[0] 'x.glb': no uploaded file";
         QTest::newRow("bad chunk") << with("chunk", 0) << "invalid_field"
                                    << "chunk";
     }

@@ -57,7 +57,14 @@ private slots:
         QCOMPARE(a.value("frames").toString(), QString("1-2"));
         QCOMPARE(a.value("job_frames").toString(), QString("1-2"));
         // The node fetches its input through the URL it was given.
-        const auto input = s->get(a.value("input").toObject().value("url").toString());
+        const auto input = s->get(a.value("input")
+                                      .toObject()
+                                      .value("files")
+                                      .toArray()
+                                      .first()
+                                      .toObject()
+                                      .value("url")
+                                      .toString());
         QCOMPARE(input.body, QByteArray("model bytes"));
 
         node.send("task.accepted", {{"task", taskId}});
@@ -196,20 +203,21 @@ private slots:
         const qint64 jobId = created.json().value("id").toInteger();
         QCOMPARE(created.json().value("tasks").toObject().value("total").toInt(), 1);
 
-        // A node that only lists the model engine gets no templates task.
+        // A node without the built-in renderer (only Blender) gets no templates task.
         WsClient modelOnly;
         QVERIFY(modelOnly.open(ws("/ws/node", *s)));
-        modelOnly.send("hello", nodeHello("model-only"));
+        QJsonObject blenderOnly = nodeHello("blender-only");
+        blenderOnly.insert("engines",
+                           QJsonArray{QJsonObject{{"name", "blender"}, {"version", "3.4.1"}}});
+        modelOnly.send("hello", blenderOnly);
         QVERIFY(modelOnly.waitFor("welcome") >= 0);
-        QVERIFY(s->get(QString("/api/v1/jobs/%1/explain").arg(jobId)).body.contains("templates"));
+        QVERIFY(s->get(QString("/api/v1/jobs/%1/explain").arg(jobId))
+                    .body.contains("lacks the 'farmhand' engine"));
         modelOnly.socket.abort();
 
         WsClient node;
         QVERIFY(node.open(ws("/ws/node", *s)));
-        QJsonObject hello = nodeHello("ws-lab-1");
-        hello.insert("engines", QJsonArray{QJsonObject{{"name", "model"}, {"version", "1"}},
-                                           QJsonObject{{"name", "templates"}, {"version", "1"}}});
-        node.send("hello", hello);
+        node.send("hello", nodeHello("ws-lab-1"));
         const int assign = node.waitFor("task.assign");
         QVERIFY(assign >= 0);
         for (const Envelope &e : modelOnly.received)

@@ -26,7 +26,7 @@ private slots:
     {
         Core core;
         JobSpec spec = makeSpec("10-15", 4);
-        spec.settings.cameraMode = "turntable";
+        spec.settings = {{"camera", QJsonObject{{"mode", "turntable"}}}};
         const qint64 jobId = core.addJob(spec);
         RecordingLink link;
         const qint64 node = connect(core, link, hello("ws-1"));
@@ -42,7 +42,11 @@ private slots:
         QCOMPARE(a.value("job_frames").toString(), QString("10-15"));
         QCOMPARE(a.value("type").toString(), QString("model"));
         QCOMPARE(a.value("attempt").toInt(), 1);
-        QCOMPARE(a.value("input").toObject().value("url").toString(),
+        QCOMPARE(a.value("engine").toString(), QString("farmhand"));
+        const QJsonObject input = a.value("input").toObject();
+        QCOMPARE(input.value("main").toString(), QString("model.glb"));
+        QCOMPARE(input.value("files").toArray().size(), 1);
+        QCOMPARE(input.value("files").toArray().first().toObject().value("url").toString(),
                  "/api/v1/files/" + QString(64, 'a'));
         QCOMPARE(a.value("settings").toObject().value("camera").toObject().value("mode").toString(),
                  QString("turntable"));

@@ -1,7 +1,7 @@
 #include "fixtures.h"
 
 #include "files/filestore.h"
-#include "scheduler/jobcompiler.h"
+#include "jobtypes/jobtyperegistry.h"
 
 #include <QSqlDatabase>
 #include <QSqlQuery>
@@ -14,6 +14,39 @@ class TestSqliteStore : public QObject
 {
     Q_OBJECT
 private slots:
+    // A task that waits for others is no candidate until they are done (an encode after the
+    // frames it encodes).
+    void dependentTasksWaitForTheirPrerequisites()
+    {
+        QTemporaryDir dir;
+        SqliteStore store;
+        QVERIFY(store.open(dir.filePath("farm.db")).ok());
+        const QDateTime now = QDateTime::currentDateTimeUtc();
+        const auto id = store.insertJob(makeSpec("1-3", 1),
+                                        QList<TaskPlan>{{FrameRange({1}), {}},
+                                                        {FrameRange({2}), {}},
+                                                        {FrameRange({3}), {0, 1}}},
+                                        now);
+        QVERIFY(id.ok());
+        auto indexes = [&] {
+            QList<int> out;
+            for (const Candidate &c : store.candidates(10))
+                out.append(c.task.task.index);
+            return out;
+        };
+        QCOMPARE(indexes(), (QList<int>{0, 1}));
+        QList<TaskRecord> tasks = store.tasksOfJob(*id);
+        for (int i : {0, 1}) {
+            tasks[i].task.state = TaskState::Done;
+            QVERIFY(store.updateTask(tasks[i]).ok());
+            QCOMPARE(indexes(), i == 0 ? QList<int>{1} : QList<int>{2});
+        }
+        // A plan that waits for a task the job does not have is refused whole.
+        QVERIFY(
+            !store.insertJob(makeSpec("1", 1), QList<TaskPlan>{{FrameRange({1}), {5}}}, now).ok());
+        QCOMPARE(store.listJobs({}).total, 1);
+    }
+
     void migratesAndReopens()
     {
         QTemporaryDir dir;
@@ -22,16 +55,16 @@ private slots:
         {
             SqliteStore store;
             QVERIFY(store.open(path).ok());
-            QCOMPARE(store.schemaVersion(), 1);
+            QCOMPARE(store.schemaVersion(), 2);
             const JobSpec spec = makeSpec("1-10", 3);
-            const auto id =
-                store.insertJob(spec, *JobCompiler::compile(spec), QDateTime::currentDateTimeUtc());
+            const auto id = store.insertJob(spec, *JobTypeRegistry::standard().compile(spec),
+                                            QDateTime::currentDateTimeUtc());
             QVERIFY(id.ok());
             jobId = *id;
         }
         SqliteStore again;
         QVERIFY(again.open(path).ok());
-        QCOMPARE(again.schemaVersion(), 1); // migrations are not applied twice
+        QCOMPARE(again.schemaVersion(), 2); // migrations are not applied twice
         const auto job = again.job(jobId);
         QVERIFY(job);
         QCOMPARE(job->spec, makeSpec("1-10", 3));

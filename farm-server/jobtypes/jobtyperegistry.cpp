@@ -1,0 +1,202 @@
+#include "jobtypes/jobtyperegistry.h"
+
+#include "util/json.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+
+namespace farm::server {
+
+QJsonObject JobType::toJson() const
+{
+    return {{"name", name},
+            {"label", label},
+            {"description", description},
+            {"engine", engine},
+            {"extensions", QJsonArray::fromStringList(extensions)},
+            {"frames", frames},
+            {"schema", schema.json()}};
+}
+
+Result<QList<TaskPlan>> compileFrameChunks(const JobSpec &spec)
+{
+    const auto range = FrameRange::parse(spec.frames);
+    if (!range)
+        return range.error();
+    if (spec.chunk < 1)
+        return makeError("invalid_field", "chunk must be at least 1");
+    QList<TaskPlan> plans;
+    for (const FrameRange &chunk : range->chunks(spec.chunk))
+        plans.append({chunk, {}});
+    return plans;
+}
+
+JobTypeRegistry JobTypeRegistry::builtin()
+{
+    JobTypeRegistry r;
+    for (JobType t : {modelJobType(), templatesJobType(), blenderJobType()})
+        r.add(std::move(t));
+    return r;
+}
+
+const JobTypeRegistry &JobTypeRegistry::standard()
+{
+    static const JobTypeRegistry types = builtin();
+    return types;
+}
+
+Result<void> JobTypeRegistry::add(JobType type)
+{
+    if (!isValidTypeName(type.name))
+        return makeError("invalid_schema",
+                         QString("'%1' is not a job type name ([a-z][a-z0-9_-]*)").arg(type.name));
+    if (find(type.name))
+        return makeError("conflict", QString("job type '%1' exists already").arg(type.name));
+    if (type.engine.isEmpty() || !type.compile)
+        return makeError("invalid_schema",
+                         QString("job type '%1' needs an engine and a compiler").arg(type.name));
+    m_types.append(std::move(type));
+    return {};
+}
+
+Result<JobType> JobTypeRegistry::fromDeclaration(const QJsonObject &o)
+{
+    json::Reader r(o);
+    r.rejectUnknown(
+        {"name", "label", "description", "engine", "extensions", "frames", "compile", "schema"});
+    JobType t;
+    t.name = r.string("name", QString(), 1, 32);
+    t.label = r.string("label", t.name, 1, 100);
+    t.description = r.string("description", QString(), 0, 2000);
+    t.engine = r.string("engine", QString(), 1, 32);
+    t.extensions = r.stringList("extensions");
+    t.frames = r.boolean("frames", true);
+    const QString compile = r.string("compile", "chunks", 1, 16);
+    if (r.ok() && compile != "chunks" && compile != "single")
+        r.fail("invalid_field", "compile must be 'chunks' or 'single'");
+    if (r.ok() && !isValidTypeName(t.name))
+        r.fail("invalid_field", QString("name '%1' is not a job type name").arg(t.name));
+    if (r.ok() && !isValidTypeName(t.engine))
+        r.fail("invalid_field", QString("engine '%1' is not an engine name").arg(t.engine));
+    if (!r.ok())
+        return r.error();
+    for (QString &e : t.extensions)
+        e = e.toLower();
+    auto schema = SettingsSchema::fromJson(o.value("schema").toObject());
+    if (!schema)
+        return schema.error();
+    t.schema = *schema;
+    if (compile == "chunks" && t.frames)
+        t.compile = compileFrameChunks;
+    else
+        t.compile = [](const JobSpec &) {
+            return Result<QList<TaskPlan>>(QList<TaskPlan>{{FrameRange(QList<int>{1}), {}}});
+        };
+    return t;
+}
+
+Result<int> JobTypeRegistry::loadDirectory(const QString &dir)
+{
+    const QDir d(dir);
+    if (!d.exists())
+        return makeError("not_found", QString("job type folder %1 does not exist").arg(dir));
+    int added = 0;
+    for (const QString &name : d.entryList({"*.json"}, QDir::Files, QDir::Name)) {
+        QFile f(d.filePath(name));
+        if (!f.open(QIODevice::ReadOnly) || f.size() > 1024 * 1024)
+            return makeError("invalid_schema",
+                             QString("%1: cannot read it (or over 1 MiB)").arg(d.filePath(name)));
+        auto o = json::parseObject(f.readAll());
+        auto t = o ? fromDeclaration(*o) : Result<JobType>(o.error());
+        if (t)
+            if (auto r = add(*t); !r)
+                t = r.error();
+        if (!t)
+            return makeError("invalid_schema",
+                             QString("%1: %2").arg(d.filePath(name), t.error().message));
+        ++added;
+    }
+    return added;
+}
+
+const JobType *JobTypeRegistry::find(const QString &name) const
+{
+    for (const JobType &t : m_types)
+        if (t.name == name)
+            return &t;
+    return nullptr;
+}
+
+QStringList JobTypeRegistry::names() const
+{
+    QStringList out;
+    for (const JobType &t : m_types)
+        out.append(t.name);
+    return out;
+}
+
+Result<JobSpec> JobTypeRegistry::validate(JobSpec spec) const
+{
+    const JobType *type = find(spec.type);
+    if (!type)
+        return makeError("invalid_field", QString("type '%1' is not a known job type (known: %2)")
+                                              .arg(spec.type, names().join(", ")));
+    if (!type->frames) {
+        if (spec.frames != "1")
+            return makeError("invalid_field",
+                             QString("frames does not apply to %1 jobs (one render per job); "
+                                     "leave it out")
+                                 .arg(type->name));
+        if (spec.chunk != 1)
+            return makeError(
+                "invalid_field",
+                QString("chunk does not apply to %1 jobs; leave it out").arg(type->name));
+    }
+    const QString ext = spec.input.mainName().section('.', -1).toLower();
+    if (!spec.input.main.isEmpty() && !type->extensions.isEmpty() &&
+        (!spec.input.mainName().contains('.') || !type->extensions.contains(ext))) {
+        QStringList takers;
+        for (const JobType &t : m_types)
+            if (t.extensions.contains(ext))
+                takers.append(t.name);
+        return makeError("invalid_field",
+                         QString("%1 jobs take .%2 files, not '%3'%4")
+                             .arg(type->name, type->extensions.join(", ."), spec.input.mainName(),
+                                  takers.isEmpty()
+                                      ? QString()
+                                      : QString(" (type %1 takes it)").arg(takers.join(" or "))));
+    }
+    auto settings = type->schema.apply(spec.settings);
+    if (!settings)
+        return settings.error();
+    spec.settings = *settings;
+    if (type->check)
+        if (auto r = type->check(spec); !r)
+            return r.error();
+    return spec;
+}
+
+Result<QList<TaskPlan>> JobTypeRegistry::compile(const JobSpec &spec) const
+{
+    const JobType *type = find(spec.type);
+    if (!type)
+        return makeError("invalid_field",
+                         QString("type '%1' is not a known job type").arg(spec.type));
+    return type->compile(spec);
+}
+
+std::optional<int> JobTypeRegistry::completedFrame(const QString &typeName,
+                                                   const QString &output) const
+{
+    const JobType *type = find(typeName);
+    if (!type)
+        return std::nullopt;
+    const auto m = type->frameOutput.match(output);
+    if (!m.hasMatch() || m.lastCapturedIndex() < 1)
+        return std::nullopt;
+    return m.captured(1).toInt();
+}
+
+} // namespace farm::server

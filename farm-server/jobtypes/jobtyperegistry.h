@@ -1,0 +1,44 @@
+#pragma once
+
+#include "jobtypes/jobtype.h"
+
+#include <QList>
+
+namespace farm::server {
+
+/// Job types by name. The built-in ones are registered at start; more can be declared in JSON
+/// files (`farm-server --job-types DIR`, docs/JOBTYPES.md).
+class JobTypeRegistry
+{
+public:
+    /// model, templates and blender.
+    static JobTypeRegistry builtin();
+    /// One shared copy of builtin(), for parts that are given no registry of their own.
+    static const JobTypeRegistry &standard();
+
+    /// Fails when a type of that name exists or the type is incomplete.
+    Result<void> add(JobType type);
+    /// Loads every DIR/*.json declaration; fails on the first bad file, naming it.
+    Result<int> loadDirectory(const QString &dir);
+    /// A type from its JSON declaration: {name, label, description, engine, extensions, frames,
+    /// compile: "chunks" | "single", schema}.
+    static Result<JobType> fromDeclaration(const QJsonObject &o);
+
+    const JobType *find(const QString &name) const;
+    const QList<JobType> &types() const { return m_types; }
+    QStringList names() const;
+
+    /// Validates what depends on the type: it exists, frames/chunk apply, the main file's
+    /// extension, the settings against the schema (defaults filled in), the type's own rules.
+    /// Returns the spec as it is stored and sent to nodes.
+    Result<JobSpec> validate(JobSpec spec) const;
+    /// The type's compiler; `spec` must have passed validate().
+    Result<QList<TaskPlan>> compile(const JobSpec &spec) const;
+    /// The frame whose main image `output` is, for the job type `type`.
+    std::optional<int> completedFrame(const QString &type, const QString &output) const;
+
+private:
+    QList<JobType> m_types;
+};
+
+} // namespace farm::server
