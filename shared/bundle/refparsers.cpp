@@ -251,16 +251,22 @@ RefParser parserFor(const QString &fileName)
     return nullptr;
 }
 
-QByteArray objReferenceLines(const QString &localPath)
+std::optional<QByteArray> objReferenceLines(const QString &localPath)
 {
     QFile file(localPath);
     if (!file.open(QIODevice::ReadOnly))
-        return {};
+        return std::nullopt;
+    // Lines are read in bounded pieces: a file without line ends must not fill the memory.
+    constexpr qint64 kPiece = 64 * 1024;
     QByteArray lines;
+    bool lineStart = true;
     while (!file.atEnd()) {
-        const QByteArray line = file.readLine();
-        if (line.trimmed().startsWith("mtllib"))
-            lines += line.trimmed() + '\n';
+        const QByteArray piece = file.readLine(kPiece);
+        if (piece.isEmpty())
+            break;
+        if (lineStart && piece.trimmed().startsWith("mtllib"))
+            lines += piece.trimmed() + '\n';
+        lineStart = piece.endsWith('\n');
     }
     return lines;
 }

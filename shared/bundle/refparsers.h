@@ -7,6 +7,8 @@
 #include <QString>
 #include <QStringList>
 
+#include <optional>
+
 namespace farm::bundle::detail {
 
 /// One reference as a file format writes it.
@@ -27,7 +29,8 @@ using RefParser = QList<RawRef> (*)(const QByteArray &content);
 RefParser parserFor(const QString &fileName);
 
 /// Only the lines of an OBJ file that can reference side files (mtllib), read line by line so
-/// that a large mesh is never held in memory; what parserFor(".obj") needs.
-QByteArray objReferenceLines(const QString &localPath);
+/// that a large mesh is never held in memory; what parserFor(".obj") needs. nullopt when the
+/// file cannot be read.
+std::optional<QByteArray> objReferenceLines(const QString &localPath);
 
 } // namespace farm::bundle::detail

@@ -136,18 +136,6 @@ QString needsMessage(const QString &file, const QString &reference, const char *
     return QStringLiteral("%1 needs %2, %3").arg(file, reference, QLatin1String(tail));
 }
 
-// Reads a local file for referencedFiles: only the mtllib lines of an OBJ.
-std::optional<QByteArray> readLocal(const QString &localPath)
-{
-    if (QFileInfo(localPath).suffix().compare(QLatin1String("obj"), Qt::CaseInsensitive) == 0)
-        return QFileInfo(localPath).isFile() ? std::optional(detail::objReferenceLines(localPath))
-                                             : std::nullopt;
-    QFile file(localPath);
-    if (!file.open(QIODevice::ReadOnly))
-        return std::nullopt;
-    return file.readAll();
-}
-
 QString commonFolder(const QStringList &absoluteFiles)
 {
     QStringList common = QFileInfo(absoluteFiles.constFirst()).absolutePath().split(u'/');
@@ -168,6 +156,16 @@ Refs referencedFiles(const QString &path, const QByteArray &content, const FileE
 {
     const Resolved r = resolve(path, content, exists);
     return {r.files, writtenForms(r.outside), writtenForms(r.absolute)};
+}
+
+std::optional<QByteArray> readForReferences(const QString &path, const QString &localPath)
+{
+    if (QFileInfo(path).suffix().compare(QLatin1String("obj"), Qt::CaseInsensitive) == 0)
+        return detail::objReferenceLines(localPath);
+    QFile file(localPath);
+    if (!file.open(QIODevice::ReadOnly))
+        return std::nullopt;
+    return file.readAll();
 }
 
 bool hasSideFiles(const QString &path)
@@ -290,7 +288,7 @@ LocalBundle gatherFromFile(const QString &absolutePath)
         const QString file = found.at(i);
         if (!hasSideFiles(file))
             continue;
-        const std::optional<QByteArray> content = readLocal(file);
+        const std::optional<QByteArray> content = readForReferences(file, file);
         if (!content)
             continue;
         const QString folder = QFileInfo(file).absolutePath();
@@ -402,7 +400,7 @@ Result<LocalBundle> gatherFromFolder(const QString &dir, const QString &main,
     const QSet<QString> present(bundle.files.cbegin(), bundle.files.cend());
     const FileExists exists = [&](const QString &p) { return present.contains(p); };
     const ReadFile read = [&](const QString &p) -> std::optional<QByteArray> {
-        return present.contains(p) ? readLocal(root.filePath(p)) : std::nullopt;
+        return present.contains(p) ? readForReferences(p, root.filePath(p)) : std::nullopt;
     };
     bundle.missing = missingFiles(bundle.main, read, exists);
     return bundle;

@@ -42,6 +42,12 @@ struct Refs
 /// whole rest of the line names a bundle file (how Assimp reads it).
 Refs referencedFiles(const QString &path, const QByteArray &content, const FileExists &exists = {});
 
+/// Reads the local file `localPath`, which holds bundle file `path`, as referencedFiles needs it:
+/// of an OBJ (by path's extension) only its mtllib lines, streamed, so that a large mesh is never
+/// held in memory; other files whole. nullopt when it cannot be read. For a `read` callback over
+/// files stored under other names (by SHA-256).
+std::optional<QByteArray> readForReferences(const QString &path, const QString &localPath);
+
 /// Whether referencedFiles understands files with this name (by extension).
 bool hasSideFiles(const QString &path);
 

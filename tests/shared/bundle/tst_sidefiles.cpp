@@ -377,6 +377,27 @@ private slots:
         QCOMPARE(referencedFiles("m/a.obj", obj).files, (QStringList{"m/my", "m/materials.mtl"}));
     }
 
+    void readForReferencesLocal()
+    {
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        // An OBJ: only its mtllib lines, also past a line far longer than a read piece.
+        QByteArray obj = "v 0 0 0\nmtllib a.mtl\r\n# " + QByteArray(200000, 'x') +
+                         " mtllib no.mtl\n  mtllib b c.mtl\nf 1 1 1\n";
+        QVERIFY(writeFile(tmp.filePath("sha-1"), obj));
+        QCOMPARE(readForReferences("m/scene.OBJ", tmp.filePath("sha-1")),
+                 QByteArray("mtllib a.mtl\nmtllib b c.mtl\n"));
+        // Anything else whole; the bundle path decides the format, not the local name.
+        QVERIFY(writeFile(tmp.filePath("sha-2.obj"), "{\"images\":[]}"));
+        QCOMPARE(readForReferences("scene.gltf", tmp.filePath("sha-2.obj")),
+                 QByteArray("{\"images\":[]}"));
+        QCOMPARE(readForReferences("scene.obj", tmp.filePath("none")), std::nullopt);
+        QCOMPARE(readForReferences("scene.gltf", tmp.filePath("none")), std::nullopt);
+        // A real OBJ whose mtllib comes after the geometry starts.
+        QCOMPARE(readForReferences("x.obj", kModels + "OBJ/cube_mtllib_after_g.obj"),
+                 QByteArray("mtllib cube_mtllib_after_g.mat\n"));
+    }
+
     void normalize_data()
     {
         QTest::addColumn<QString>("path");
