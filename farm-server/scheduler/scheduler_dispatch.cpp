@@ -174,6 +174,14 @@ QStringList Scheduler::explain(const Job &job) const
     if (job.tasks.queued == 0)
         return why.isEmpty() ? QStringList{"no task is waiting: every task is running or done"}
                              : why;
+    if (const int waiting = m_store.waitingTasks(job.id); waiting > 0) {
+        why.append(QString("%1 of its %2 queued task(s) wait for other tasks of the job to "
+                           "finish")
+                       .arg(waiting)
+                       .arg(job.tasks.queued));
+        if (waiting == job.tasks.queued)
+            return why;
+    }
     if (m_live.isEmpty()) {
         why.append("no render node is connected");
         return why;

@@ -126,8 +126,11 @@ public:
     /// returns how many rows changed.
     virtual Result<int> cancelQueued(qint64 jobId, const QDateTime &now) = 0;
     virtual Result<void> updateTask(const TaskRecord &task) = 0;
-    /// Queued tasks of queued/active jobs, best first (priority desc, created asc, index asc).
+    /// Queued tasks of queued/active jobs whose prerequisites are done, best first (priority
+    /// desc, created asc, index asc).
     virtual QList<Candidate> candidates(int limit) = 0;
+    /// Queued tasks of a job that still wait for other tasks.
+    virtual int waitingTasks(qint64 jobId) = 0;
     virtual Result<void> appendLog(qint64 taskId, int attempt, const QString &text,
                                    const QDateTime &now) = 0;
     virtual QString taskLog(qint64 taskId) = 0;

@@ -40,6 +40,7 @@ public:
     Result<int> cancelQueued(qint64 jobId, const QDateTime &now) override;
     Result<void> updateTask(const TaskRecord &task) override;
     QList<Candidate> candidates(int limit) override;
+    int waitingTasks(qint64 jobId) override;
     Result<void> appendLog(qint64 taskId, int attempt, const QString &text,
                            const QDateTime &now) override;
     QString taskLog(qint64 taskId) override;

@@ -153,6 +153,16 @@ QList<Candidate> SqliteStore::candidates(int limit)
     return out;
 }
 
+int SqliteStore::waitingTasks(qint64 jobId)
+{
+    auto q = exec(m_db,
+                  "SELECT COUNT(DISTINCT t.id) FROM tasks t JOIN task_deps d ON d.task_id = t.id "
+                  "JOIN tasks p ON p.id = d.after_id WHERE t.job_id = ? AND t.state = 'queued' "
+                  "AND p.state != 'done'",
+                  {jobId});
+    return q && q->next() ? q->value(0).toInt() : 0;
+}
+
 Result<void> SqliteStore::appendLog(qint64 taskId, int attempt, const QString &text,
                                     const QDateTime &now)
 {

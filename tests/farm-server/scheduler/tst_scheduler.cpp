@@ -56,6 +56,27 @@ private slots:
         COMPARE_STATE(n->state, NodeState::Busy);
     }
 
+    void waitsForPrerequisitesAndSaysSo()
+    {
+        Core core;
+        JobSpec spec = makeSpec("1-2", 1);
+        const auto id = core.store.insertJob(
+            spec, QList<TaskPlan>{{FrameRange({1}), {}}, {FrameRange({2}), {0}}}, core.clock.now());
+        QVERIFY(id.ok());
+        RecordingLink link;
+        const qint64 node = connect(core, link, hello("ws-1", 2));
+        QCOMPARE(link.of("task.assign").size(), 1); // two free slots, one task ready
+        const qint64 first = link.assignedTasks().first();
+        QVERIFY(core.scheduler->explain(*core.store.job(*id))
+                    .first()
+                    .startsWith("1 of its 1 queued task(s) wait for other tasks"));
+        QVERIFY(
+            core.store.upsertOutput({*id, first, "frame_0001.png", 5, 1}, core.clock.now()).ok());
+        QVERIFY(done(core, node, first, {"frame_0001.png"}).ok());
+        QCOMPARE(link.of("task.assign").size(), 2); // now the second one
+        QCOMPARE(link.of("task.assign").last().value("frames").toString(), QString("2"));
+    }
+
     void picksByPriorityThenAge()
     {
         Core core;

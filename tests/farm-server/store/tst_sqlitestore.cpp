@@ -35,6 +35,7 @@ private slots:
             return out;
         };
         QCOMPARE(indexes(), (QList<int>{0, 1}));
+        QCOMPARE(store.waitingTasks(*id), 1);
         QList<TaskRecord> tasks = store.tasksOfJob(*id);
         for (int i : {0, 1}) {
             tasks[i].task.state = TaskState::Done;
