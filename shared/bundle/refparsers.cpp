@@ -44,10 +44,13 @@ QList<RawRef> gltfJsonRefs(const QByteArray &json)
         return {};
     QList<RawRef> refs;
     for (const char *key : {"buffers", "images"}) {
+        // glTF 2 lists them in arrays; glTF 1 in objects keyed by id.
         const QJsonValue list = doc.object().value(QLatin1String(key));
-        if (!list.isArray())
-            continue;
-        for (const QJsonValue &entry : list.toArray()) {
+        QJsonArray entries = list.toArray();
+        if (list.isObject())
+            for (const QJsonValue &entry : list.toObject())
+                entries.append(entry);
+        for (const QJsonValue &entry : std::as_const(entries)) {
             const QString uri = entry.toObject().value(QLatin1String("uri")).toString().trimmed();
             if (uri.isEmpty() || uri.startsWith(QLatin1String("data:"), Qt::CaseInsensitive))
                 continue;
