@@ -39,17 +39,13 @@ Result<void> checkBundle(ApiContext &ctx, const JobInput &input)
                                  .arg(f.path));
         shaOf.insert(f.path, f.file);
     }
-    constexpr qint64 kMaxScan = 256LL * 1024 * 1024; // larger side-file lists are not text
     const QStringList missing = bundle::missingFiles(
         input.main,
         [&](const QString &path) -> std::optional<QByteArray> {
             const auto it = shaOf.constFind(path);
             if (it == shaOf.cend())
                 return std::nullopt;
-            QFile f(ctx.files.filePath(*it));
-            if (!f.open(QIODevice::ReadOnly))
-                return std::nullopt;
-            return f.size() > kMaxScan ? QByteArray() : f.readAll();
+            return bundle::readForReferences(path, ctx.files.filePath(*it));
         },
         [&](const QString &path) { return shaOf.contains(path); });
     if (!missing.isEmpty())
