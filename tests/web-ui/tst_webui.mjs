@@ -11,10 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 import {createRequire} from 'node:module';
 import {fileURLToPath} from 'node:url';
+import zlib from 'node:zlib';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BUILD = process.env.FARM_BUILD_DIR;
 const MODEL = '/usr/share/assimp/models/glTF2/2CylinderEngine-glTF-Binary/2CylinderEngine.glb';
+// A glTF with its buffer in a .bin and its base colour in a PNG (the Cesium logo: light grey,
+// sky blue and grass green), the bundle the dashboard must send whole.
+const BOX_DIR = '/usr/share/assimp/models/glTF2/BoxTextured-glTF';
 const CHROMIUM = process.env.FARM_CHROMIUM || '/usr/bin/chromium';
 const SHOTS = process.env.FARM_SCREENSHOT_DIR || path.join(BUILD || os.tmpdir(), 'webui-screenshots');
 const RENDER_TIMEOUT_MS = 180000;
@@ -30,9 +34,9 @@ function log(line) {
 
 function ensurePlaywright() {
     if (fs.existsSync(path.join(HERE, 'node_modules', 'playwright-core'))) return;
-    log('# installing playwright-core (npm install)');
-    const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], {cwd: HERE, stdio: 'inherit'});
-    if (r.status !== 0) throw new Error('npm install failed; install playwright-core into tests/web-ui by hand');
+    log('# installing playwright-core (npm ci, from the committed package-lock.json)');
+    const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], {cwd: HERE, stdio: 'inherit'});
+    if (r.status !== 0) throw new Error('npm ci failed; run it in tests/web-ui by hand');
 }
 
 /** Starts a process, mirrors its output with a prefix, answers the first regex match in its output. */
@@ -97,6 +101,170 @@ function assert(cond, message) {
     if (!cond) throw new Error(message);
 }
 
+/** Pixels of an 8-bit, non-interlaced PNG (what the renderer writes): {width, height, channels, px}. */
+function decodePng(buf) {
+    assert(buf.length > 8 && buf.readUInt32BE(0) === 0x89504e47, 'not a PNG');
+    let off = 8;
+    let ihdr = null;
+    const idat = [];
+    while (off + 8 <= buf.length) {
+        const len = buf.readUInt32BE(off);
+        const type = buf.toString('latin1', off + 4, off + 8);
+        const data = buf.subarray(off + 8, off + 8 + len);
+        if (type === 'IHDR') ihdr = {width: data.readUInt32BE(0), height: data.readUInt32BE(4), depth: data[8], color: data[9], interlace: data[12]};
+        else if (type === 'IDAT') idat.push(data);
+        else if (type === 'IEND') break;
+        off += 12 + len;
+    }
+    const channels = ihdr && {0: 1, 2: 3, 4: 2, 6: 4}[ihdr.color];
+    assert(ihdr && ihdr.depth === 8 && channels && !ihdr.interlace, `unexpected PNG kind ${JSON.stringify(ihdr)}`);
+    const raw = zlib.inflateSync(Buffer.concat(idat));
+    const stride = ihdr.width * channels;
+    const px = Buffer.alloc(stride * ihdr.height);
+    for (let y = 0; y < ihdr.height; y++) {
+        const filter = raw[y * (stride + 1)];
+        const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+        for (let x = 0; x < stride; x++) {
+            const a = x >= channels ? px[y * stride + x - channels] : 0;
+            const b = y > 0 ? px[(y - 1) * stride + x] : 0;
+            const c = x >= channels && y > 0 ? px[(y - 1) * stride + x - channels] : 0;
+            let v = line[x];
+            if (filter === 1) v += a;
+            else if (filter === 2) v += b;
+            else if (filter === 3) v += (a + b) >> 1;
+            else if (filter === 4) {
+                const p = a + b - c;
+                const pa = Math.abs(p - a);
+                const pb = Math.abs(p - b);
+                const pc = Math.abs(p - c);
+                v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+            }
+            px[y * stride + x] = v & 255;
+        }
+    }
+    return {width: ihdr.width, height: ihdr.height, channels, px};
+}
+
+/** Shares of the image's pixels in the logo texture's blue and green; an untextured box in the
+ *  grey studio has neither (r ≈ g ≈ b). */
+function logoColours(img) {
+    let blue = 0;
+    let green = 0;
+    const n = img.width * img.height;
+    for (let i = 0; i < n && img.channels >= 3; i++) {
+        const [r, g, b] = [img.px[i * img.channels], img.px[i * img.channels + 1], img.px[i * img.channels + 2]];
+        if (b > 60 && b > r * 1.35 && b > g * 1.05) blue++;
+        if (g > 50 && g > r * 1.25 && g > b * 1.6) green++;
+    }
+    return {blue: blue / n, green: green / n};
+}
+
+const CRC_TABLE = Array.from({length: 256}, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+});
+const crc32 = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = CRC_TABLE[(c ^ b) & 255] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+};
+
+/** A .zip of [{name, data}] with deflated entries, as an archiver writes it. */
+function makeZip(entries) {
+    const locals = [];
+    const centrals = [];
+    let offset = 0;
+    for (const {name, data} of entries) {
+        const packed = zlib.deflateRawSync(data);
+        const fname = Buffer.from(name, 'utf8');
+        const head = Buffer.alloc(30);
+        head.writeUInt32LE(0x04034b50, 0);
+        head.writeUInt16LE(20, 4);
+        head.writeUInt16LE(0x0800, 6); // UTF-8 names
+        head.writeUInt16LE(8, 8); // deflate
+        head.writeUInt32LE(crc32(data), 14);
+        head.writeUInt32LE(packed.length, 18);
+        head.writeUInt32LE(data.length, 22);
+        head.writeUInt16LE(fname.length, 26);
+        const central = Buffer.alloc(46);
+        central.writeUInt32LE(0x02014b50, 0);
+        central.writeUInt16LE(20, 4);
+        central.writeUInt16LE(20, 6);
+        central.writeUInt16LE(0x0800, 8);
+        central.writeUInt16LE(8, 10);
+        central.writeUInt32LE(crc32(data), 16);
+        central.writeUInt32LE(packed.length, 20);
+        central.writeUInt32LE(data.length, 24);
+        central.writeUInt16LE(fname.length, 28);
+        central.writeUInt32LE(offset, 42);
+        locals.push(head, fname, packed);
+        centrals.push(central, fname);
+        offset += head.length + fname.length + packed.length;
+    }
+    const cd = Buffer.concat(centrals);
+    const end = Buffer.alloc(22);
+    end.writeUInt32LE(0x06054b50, 0);
+    end.writeUInt16LE(entries.length, 8);
+    end.writeUInt16LE(entries.length, 10);
+    end.writeUInt32LE(cd.length, 12);
+    end.writeUInt32LE(offset, 16);
+    return Buffer.concat([...locals, cd, end]);
+}
+
+/** Drops files on the page through a script-made DataTransfer (files only, no folders). */
+async function dropFiles(page, files) {
+    const payload = files.map((f) => ({name: path.basename(f), b64: fs.readFileSync(f).toString('base64')}));
+    await page.evaluate((list) => {
+        const dt = new DataTransfer();
+        for (const {name, b64} of list) dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name));
+        document.body.dispatchEvent(new DragEvent('dragenter', {dataTransfer: dt, bubbles: true, cancelable: true}));
+        document.body.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+    }, payload);
+}
+
+/** Drags paths from the "desktop" onto the page the way a user does (Chromium's own drag and
+ *  drop over CDP): a folder arrives as a real directory entry, walked by the page. */
+async function osDrop(page, paths) {
+    const cdp = await page.context().newCDPSession(page);
+    const data = {items: [], files: paths, dragOperationsMask: 1};
+    for (const type of ['dragEnter', 'dragOver', 'drop']) await cdp.send('Input.dispatchDragEvent', {type, x: 400, y: 300, data});
+    await cdp.detach();
+}
+
+/** The textured box three ways: flat files as shipped, a folder whose texture sits in a
+ *  subfolder (the glTF's image uri rewritten to match), and the box without its texture. */
+function makeBoxBundles(root) {
+    const flat = path.join(root, 'flat');
+    const folder = path.join(root, 'box-folder');
+    const bare = path.join(root, 'untextured');
+    for (const d of [flat, path.join(folder, 'textures'), bare]) fs.mkdirSync(d, {recursive: true});
+    for (const name of ['BoxTextured.gltf', 'BoxTextured0.bin', 'CesiumLogoFlat.png'])
+        fs.copyFileSync(path.join(BOX_DIR, name), path.join(flat, name));
+    const gltf = JSON.parse(fs.readFileSync(path.join(BOX_DIR, 'BoxTextured.gltf'), 'utf8'));
+    assert(gltf.buffers[0].uri === 'BoxTextured0.bin' && gltf.images[0].uri === 'CesiumLogoFlat.png', 'BoxTextured changed upstream');
+    fs.writeFileSync(path.join(folder, 'scene.gltf'), JSON.stringify({...gltf, images: [{uri: 'textures/logo.png'}]}));
+    fs.copyFileSync(path.join(BOX_DIR, 'BoxTextured0.bin'), path.join(folder, 'BoxTextured0.bin'));
+    fs.copyFileSync(path.join(BOX_DIR, 'CesiumLogoFlat.png'), path.join(folder, 'textures', 'logo.png'));
+    const plain = structuredClone(gltf);
+    delete plain.images;
+    delete plain.textures;
+    delete plain.samplers;
+    delete plain.materials[0].pbrMetallicRoughness.baseColorTexture;
+    fs.writeFileSync(path.join(bare, 'BoxUntextured.gltf'), JSON.stringify(plain));
+    fs.copyFileSync(path.join(BOX_DIR, 'BoxTextured0.bin'), path.join(bare, 'BoxTextured0.bin'));
+    const zip = path.join(root, 'box.zip');
+    fs.writeFileSync(zip, makeZip(['scene.gltf', 'BoxTextured0.bin', 'textures/logo.png'].map((n) =>
+        ({name: `box/${n}`, data: fs.readFileSync(path.join(folder, n))}))));
+    return {
+        zip,
+        flat: ['BoxTextured.gltf', 'BoxTextured0.bin', 'CesiumLogoFlat.png'].map((n) => path.join(flat, n)),
+        folder,
+        bare: ['BoxUntextured.gltf', 'BoxTextured0.bin'].map((n) => path.join(bare, n)),
+        gltfAlone: path.join(flat, 'BoxTextured.gltf'),
+    };
+}
+
 async function main() {
     assert(BUILD, 'FARM_BUILD_DIR is not set');
     ensurePlaywright();
@@ -105,9 +273,22 @@ async function main() {
     fs.mkdirSync(SHOTS, {recursive: true});
     tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'farm-webui-'));
 
+    // A job type the dashboard's code has never heard of, declared the way a farm admin would.
+    const typesDir = path.join(tmpDir, 'job-types');
+    fs.mkdirSync(typesDir);
+    fs.writeFileSync(path.join(typesDir, 'testonly.json'), JSON.stringify({
+        name: 'testonly', label: 'Test only', description: 'A type declared in JSON for the dashboard test',
+        engine: 'farmhand', extensions: ['glb'], frames: true, compile: 'chunks',
+        schema: {type: 'object', order: ['flavour', 'strength'], properties: {
+            flavour: {type: 'string', enum: ['salty', 'sweet'], default: 'sweet', label: 'Flavour'},
+            strength: {type: 'integer', minimum: 1, maximum: 5, default: 3, label: 'Strength'}}},
+    }));
+    const box = makeBoxBundles(path.join(tmpDir, 'bundles'));
+
     const serverBin = path.join(BUILD, 'farm-server', 'farm-server');
     const nodeBin = path.join(BUILD, 'render-node', 'render-node');
-    const m = await startProcess('farm-server', serverBin, ['--port', '0', '--data', path.join(tmpDir, 'data')],
+    const m = await startProcess('farm-server', serverBin,
+                                 ['--port', '0', '--data', path.join(tmpDir, 'data'), '--job-types', typesDir],
                                  /farm-server listening on (http:\/\/\S+?):(\d+)/);
     const base = `http://127.0.0.1:${m[2]}`; // the bind address may be 0.0.0.0; loopback is trusted
     log(`# server at ${base}`);
@@ -143,47 +324,85 @@ async function main() {
         await page.screenshot({path: path.join(SHOTS, 'empty-desktop.png')});
     });
 
-    await check('dropping a model opens the form and submits a job', async () => {
+    await check('dropping a model opens the form drawn from the job types and submits a job', async () => {
         await page.evaluate(() => { window.__noReload = 'still here'; });
-        const bytes = fs.readFileSync(MODEL).toString('base64');
-        await page.evaluate(({b64, name}) => {
-            const raw = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-            const dt = new DataTransfer();
-            dt.items.add(new File([raw], name, {type: 'model/gltf-binary'}));
-            document.body.dispatchEvent(new DragEvent('dragenter', {dataTransfer: dt, bubbles: true, cancelable: true}));
-            document.body.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
-        }, {b64: bytes, name: path.basename(MODEL)});
+        const types = await (await fetch(`${base}/api/v1/job-types`)).json();
+        const model = types.job_types.find((t) => t.name === 'model');
+        const templates = types.job_types.find((t) => t.name === 'templates');
+        assert(model && templates, `job types ${types.job_types.map((t) => t.name).join(', ')}`);
+        const passEnum = model.schema.properties.passes.items.enum;
+        await dropFiles(page, [MODEL]);
         const dialog = page.locator('#submit-dialog');
         await dialog.locator('.file-row').first().waitFor({timeout: 5000});
         assert(await page.locator('#drop-overlay').isHidden(), 'drop overlay still shown after the drop');
-        // Pose templates: views shown, frames/chunk/turntable hidden, template passes ticked.
+        assert(await dialog.locator('select[name=type]').inputValue() === 'model', 'a .glb did not pick the model type');
+        const options = await dialog.locator('select[name=type] option').evaluateAll((os) => os.map((o) => o.value));
+        assert(options.join() === types.job_types.map((t) => t.name).join(), `type options ${options.join()}`);
+        // Limits and defaults come from the schema the server serves.
+        const width = dialog.locator('input[name="settings.width"]');
+        assert(await width.getAttribute('min') === String(model.schema.properties.width.minimum) &&
+               await width.getAttribute('max') === String(model.schema.properties.width.maximum), 'width limits not from the schema');
+        assert(await width.inputValue() === String(model.schema.properties.width.default), 'width default not from the schema');
+        // Pose templates: views shown, frames/chunk/camera gone, the type's default passes ticked.
         await dialog.locator('select[name=type]').selectOption('templates');
-        assert(await dialog.locator('input[name=views]').isVisible(), 'views field hidden for templates');
+        assert(await dialog.locator('input[name="settings.views"]').isVisible(), 'views field hidden for templates');
         assert(await dialog.locator('input[name=frames]').isHidden(), 'frames field shown for templates');
-        assert(await dialog.locator('input[name=orthographic]').isHidden(), 'orthographic shown for templates');
-        const ticked = async () => (await dialog.locator('input[name=pass]:checked').evaluateAll(
+        assert(await dialog.locator('input[name=chunk]').isHidden(), 'chunk field shown for templates');
+        assert(await dialog.locator('[name="settings.camera.projection"]').count() === 0, 'camera shown for templates');
+        const ticked = async () => (await dialog.locator('input[name="settings.passes"]:checked').evaluateAll(
             (boxes) => boxes.map((b) => b.value))).join(',');
-        assert(await ticked() === 'rgb,mask,xyz', `template passes ${await ticked()}`);
+        assert(await ticked() === templates.schema.properties.passes.default.join(','), `template passes ${await ticked()}`);
         await dialog.locator('select[name=type]').selectOption('model');
-        assert(await dialog.locator('input[name=views]').isHidden(), 'views field shown for a model job');
-        assert(await dialog.locator('input[name=orthographic]').isVisible(), 'orthographic hidden for a model job');
-        assert(await dialog.locator('input[name=pass][value=instance]').count() === 1, 'no instance pass');
-        assert(await ticked() === 'rgb', `model passes ${await ticked()}`);
+        assert(await dialog.locator('input[name="settings.views"]').count() === 0, 'views field shown for a model job');
+        const boxes = await dialog.locator('input[name="settings.passes"]').evaluateAll((bs) => bs.map((b) => b.value));
+        assert(boxes.join() === passEnum.join() && boxes.includes('instance'), `pass boxes ${boxes.join()}`);
+        assert(await ticked() === model.schema.properties.passes.default.join(','), `model passes ${await ticked()}`);
+        // visible_when: the view width shows only for an orthographic camera.
+        const projection = dialog.locator('select[name="settings.camera.projection"]');
+        const orthoWidth = dialog.locator('input[name="settings.camera.ortho_width"]');
+        assert(await orthoWidth.isHidden(), 'view width shown for a perspective camera');
+        await projection.selectOption('orthographic');
+        assert(await orthoWidth.isVisible(), 'view width hidden for an orthographic camera');
+        await projection.selectOption('perspective');
+        assert(await orthoWidth.isHidden(), 'view width still shown after going back to perspective');
         await dialog.locator('input[name=name]').fill('webui e2e engine');
         await dialog.locator('input[name=frames]').fill('1-4');
         await dialog.locator('input[name=chunk]').fill('2');
-        await dialog.locator('input[name=width]').fill('64');
-        await dialog.locator('input[name=height]').fill('48');
-        await dialog.locator('input[name=spp]').fill('1');
-        await dialog.locator('input[name=turntable]').setChecked(true);
+        await dialog.locator('input[name="settings.height"]').fill('48');
+        await dialog.locator('input[name="settings.spp"]').fill('1');
+        await dialog.locator('select[name="settings.camera.mode"]').selectOption('turntable');
+        // The schema's limits are checked before anything is uploaded.
+        const uploads = [];
+        const onRequest = (r) => r.url().includes('/api/v1/uploads') && uploads.push(r.url());
+        page.on('request', onRequest);
+        await width.fill('8');
+        await dialog.locator('input[name="settings.passes"][value=rgb]').uncheck();
+        await dialog.locator('button[type=submit]').click();
+        const box = dialog.locator('.form-error');
+        await box.waitFor({state: 'visible', timeout: 5000});
+        const complaint = await box.innerText();
+        assert(/Width must be between 16 and 8,?192/.test(complaint), `form says "${complaint}"`);
+        assert(/at least one of Passes/.test(complaint), `no complaint about the passes: "${complaint}"`);
+        assert(uploads.length === 0, `uploaded before validating: ${uploads.join(', ')}`);
+        await page.screenshot({path: path.join(SHOTS, 'submit-invalid.png')});
+        page.off('request', onRequest);
+        await width.fill('64');
+        await dialog.locator('input[name="settings.passes"][value=rgb]').check();
         await page.screenshot({path: path.join(SHOTS, 'submit-form.png')});
         await dialog.locator('button[type=submit]').click();
         await page.waitForFunction(() => /^#\/jobs\/\d+$/.test(location.hash), null, {timeout: 30000});
         jobId = Number((await page.evaluate(() => location.hash)).split('/').pop());
         assert(!(await dialog.evaluate((d) => d.open)), 'submit dialog still open after success');
         await page.waitForSelector(`.jobs-table tr[data-job-id="${jobId}"]`, {timeout: 10000});
-        const saved = await page.evaluate(() => JSON.parse(localStorage.getItem('farmhand.submit.v1')));
-        assert(saved && saved.frames === '1-4' && saved.width === 64 && saved.turntable === true, 'settings not remembered');
+        const job = await (await fetch(`${base}/api/v1/jobs/${jobId}`)).json();
+        assert(job.type === 'model' && job.frames === '1-4' && job.chunk === 2, `job ${JSON.stringify(job).slice(0, 200)}`);
+        assert(job.settings.width === 64 && job.settings.height === 48 && job.settings.spp === 1 &&
+               job.settings.camera.mode === 'turntable', `settings ${JSON.stringify(job.settings)}`);
+        const saved = await page.evaluate(() => JSON.parse(localStorage.getItem('farmhand.submit.v2')));
+        const preset = saved && saved.types && saved.types.model;
+        assert(preset && preset.frames === '1-4' && preset.chunk === 2 && preset.settings.width === 64 &&
+               preset.settings.camera.mode === 'turntable', `settings not remembered: ${JSON.stringify(saved)}`);
+        assert(!('format' in preset.settings), `the preset keeps a default value: ${JSON.stringify(preset.settings)}`);
     });
 
     await check('the job row updates live to completed', async () => {
@@ -252,6 +471,143 @@ async function main() {
         await page.screenshot({path: path.join(SHOTS, 'submit-error.png')});
         await dialog.locator('button', {hasText: 'Cancel'}).click();
         allowedHttp = null;
+    });
+
+    /** Submits the open form as a small still frame; answers the job once it completed. */
+    async function submitStill(name) {
+        const dialog = page.locator('#submit-dialog');
+        await dialog.locator('input[name=name]').fill(name);
+        await dialog.locator('input[name=frames]').fill('1');
+        await dialog.locator('input[name=chunk]').fill('1');
+        await dialog.locator('input[name="settings.width"]').fill('96');
+        await dialog.locator('input[name="settings.height"]').fill('72');
+        await dialog.locator('input[name="settings.spp"]').fill('4');
+        await dialog.locator('select[name="settings.camera.mode"]').selectOption('still');
+        const before = await page.evaluate(() => location.hash);
+        await dialog.locator('button[type=submit]').click();
+        await page.waitForFunction((old) => /^#\/jobs\/\d+$/.test(location.hash) && location.hash !== old,
+                                   before, {timeout: 30000});
+        const id = Number((await page.evaluate(() => location.hash)).split('/').pop());
+        await page.locator(`.jobs-table tr[data-job-id="${id}"] .badge-completed`).waitFor({timeout: RENDER_TIMEOUT_MS});
+        return (await fetch(`${base}/api/v1/jobs/${id}`)).json();
+    }
+
+    const frameColours = async (id) =>
+        logoColours(decodePng(Buffer.from(await (await fetch(`${base}/api/v1/jobs/${id}/outputs/frame_0001.png`)).arrayBuffer())));
+    const bundlePaths = (job) => (job.input.files || []).map((f) => f.path).sort().join(',');
+    let untextured = null;
+
+    await check('the untextured box renders without the logo colours (the control)', async () => {
+        await page.goto(base + '/#/jobs');
+        await dropFiles(page, box.bare);
+        await page.locator('#submit-dialog .file-row').nth(1).waitFor({timeout: 5000});
+        const job = await submitStill('webui untextured box');
+        untextured = await frameColours(job.id);
+        assert(untextured.blue < 0.005 && untextured.green < 0.005, `untextured frame ${JSON.stringify(untextured)}`);
+    });
+
+    await check('several dropped files become one job that renders with its texture', async () => {
+        await dropFiles(page, box.flat);
+        const dialog = page.locator('#submit-dialog');
+        await dialog.locator('.file-row').nth(2).waitFor({timeout: 5000});
+        assert(await dialog.locator('.file-row').count() === 3, 'not one list of three files');
+        assert(await dialog.locator('select[name=type]').inputValue() === 'model', 'a .gltf did not pick the model type');
+        const main = await dialog.locator('.file-row:has(.main-badge:not([hidden])) .file-name').innerText();
+        assert(main === 'BoxTextured.gltf', `main file ${main}`);
+        const job = await submitStill('webui textured files');
+        assert(job.input.main === 'BoxTextured.gltf', `main ${job.input.main}`);
+        assert(bundlePaths(job) === 'BoxTextured.gltf,BoxTextured0.bin,CesiumLogoFlat.png', `bundle ${bundlePaths(job)}`);
+        const c = await frameColours(job.id);
+        log(`# logo colours: textured ${JSON.stringify(c)}, untextured ${JSON.stringify(untextured)}`);
+        assert(c.blue > 0.03 && c.green > 0.02, `frame lacks the texture's blue and green: ${JSON.stringify(c)} ` +
+               `(untextured ${JSON.stringify(untextured)})`);
+        // The detail lists the bundle's files, each a download of what was sent.
+        const files = page.locator('.bundle-files .bundle-list li');
+        await files.nth(2).waitFor({timeout: 10000});
+        assert(await files.count() === 3, `${await files.count()} files listed in the job detail`);
+        const href = await page.locator('.bundle-files li[data-path="CesiumLogoFlat.png"] a').getAttribute('href');
+        const png = Buffer.from(await (await fetch(base + href)).arrayBuffer());
+        assert(png.equals(fs.readFileSync(path.join(BOX_DIR, 'CesiumLogoFlat.png'))), 'the texture download differs');
+        await page.locator('.bundle-files').scrollIntoViewIfNeeded();
+        await page.screenshot({path: path.join(SHOTS, 'job-bundle.png')});
+    });
+
+    await check('a dropped folder becomes one job with its relative paths', async () => {
+        await osDrop(page, [box.folder]);
+        const dialog = page.locator('#submit-dialog');
+        await dialog.locator('.file-row').nth(2).waitFor({timeout: 10000});
+        const listed = await dialog.locator('.file-row').evaluateAll((rows) => rows.map((r) => r.dataset.path).join(','));
+        assert(listed === 'BoxTextured0.bin,scene.gltf,textures/logo.png', `listed ${listed} (the folder's own name must go)`);
+        await page.screenshot({path: path.join(SHOTS, 'submit-folder.png')});
+        const job = await submitStill('webui textured folder');
+        assert(job.input.main === 'scene.gltf', `main ${job.input.main}`);
+        assert(bundlePaths(job) === 'BoxTextured0.bin,scene.gltf,textures/logo.png', `bundle ${bundlePaths(job)}`);
+        const c = await frameColours(job.id);
+        assert(c.blue > 0.03 && c.green > 0.02, `frame lacks the texture's colours: ${JSON.stringify(c)}`);
+    });
+
+    await check('the folder picker sends the folder the same way', async () => {
+        await page.locator('#submit-open').click();
+        const dialog = page.locator('#submit-dialog');
+        await dialog.locator('.pick-btn', {hasText: 'Choose folder'}).waitFor({timeout: 5000});
+        await page.locator('#folder-picker').setInputFiles(box.folder);
+        await dialog.locator('.file-row').nth(2).waitFor({timeout: 10000});
+        const listed = await dialog.locator('.file-row').evaluateAll((rows) => rows.map((r) => r.dataset.path).join(','));
+        assert(listed === 'BoxTextured0.bin,scene.gltf,textures/logo.png', `listed ${listed}`);
+        await dialog.locator('button', {hasText: 'Cancel'}).click();
+    });
+
+    await check('a dropped .zip goes up whole and renders with its texture', async () => {
+        await dropFiles(page, [box.zip]);
+        const dialog = page.locator('#submit-dialog');
+        await dialog.locator('.file-row').nth(2).waitFor({timeout: 10000});
+        const head = await dialog.locator('.bundle-head').innerText();
+        assert(/box\.zip/.test(head) && /archive/.test(head) && /3 files inside/.test(head), `bundle head "${head}"`);
+        const main = await dialog.locator('.file-row:has(.main-badge:not([hidden]))').getAttribute('data-path');
+        assert(main === 'box/scene.gltf', `main file ${main}`);
+        const job = await submitStill('webui textured zip');
+        assert(job.input.main === 'box/scene.gltf', `main ${job.input.main}`);
+        assert(bundlePaths(job) === 'box/BoxTextured0.bin,box/scene.gltf,box/textures/logo.png', `bundle ${bundlePaths(job)}`);
+        const c = await frameColours(job.id);
+        assert(c.blue > 0.03 && c.green > 0.02, `frame lacks the texture's colours: ${JSON.stringify(c)}`);
+    });
+
+    await check('with several main files the form asks which one to render', async () => {
+        await dropFiles(page, [...box.flat, MODEL]);
+        const dialog = page.locator('#submit-dialog');
+        const select = dialog.locator('select[name=main]');
+        await select.waitFor({timeout: 5000});
+        const choices = await select.locator('option').evaluateAll((os) => os.map((o) => o.value).join(','));
+        assert(choices === '2CylinderEngine.glb,BoxTextured.gltf', `main choices ${choices}`);
+        await select.selectOption('BoxTextured.gltf');
+        const marked = await dialog.locator('.file-row:has(.main-badge:not([hidden]))').getAttribute('data-path');
+        assert(marked === 'BoxTextured.gltf', `marked ${marked}`);
+        assert(await dialog.locator('input[name=name]').getAttribute('placeholder') === 'BoxTextured', 'the name does not follow the main file');
+        await dialog.locator('button', {hasText: 'Cancel'}).click();
+    });
+
+    await check('a .gltf sent without its .bin shows the server\'s missing_file message', async () => {
+        allowedHttp = /status of 400/;
+        await page.locator('#submit-open').click();
+        const dialog = page.locator('#submit-dialog');
+        await page.locator('#file-picker').setInputFiles(box.gltfAlone);
+        await dialog.locator('.file-row').first().waitFor({timeout: 5000});
+        await dialog.locator('button[type=submit]').click();
+        const errorBox = dialog.locator('.form-error');
+        await errorBox.waitFor({state: 'visible', timeout: 30000});
+        const text = await errorBox.innerText();
+        // What the server says about the same bundle, straight from the API.
+        const sha = crypto.createHash('sha256').update(fs.readFileSync(box.gltfAlone)).digest('hex');
+        const r = await fetch(`${base}/api/v1/jobs`, {method: 'POST', headers: {'Content-Type': 'application/json'},
+            body: JSON.stringify({type: 'model', input: {main: 'BoxTextured.gltf', files: [{path: 'BoxTextured.gltf', file: sha}]}})});
+        const body = await r.json();
+        assert(r.status === 400 && body.error.code === 'missing_file', `server answered ${r.status} ${JSON.stringify(body)}`);
+        assert(text.includes(body.error.message) && text.includes('BoxTextured0.bin'), `form shows "${text}", server said "${body.error.message}"`);
+        assert(await dialog.evaluate((d) => d.open), 'dialog closed on error');
+        await page.screenshot({path: path.join(SHOTS, 'submit-missing-file.png')});
+        await dialog.locator('button', {hasText: 'Cancel'}).click();
+        allowedHttp = null;
+        assert(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
     });
 
     await check('nodes view lists the render node', async () => {
@@ -372,6 +728,71 @@ async function main() {
         await page.waitForFunction(() => document.querySelector('.live-section').hidden &&
                                          !document.querySelector('.live-card'), null, {timeout: 10000});
         assert(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
+    });
+
+    let testonlyId = null;
+
+    await check('a job type declared in JSON on the server gets its own form', async () => {
+        await page.goto(base + '/#/jobs');
+        await page.locator('#submit-open').click();
+        const dialog = page.locator('#submit-dialog');
+        await page.locator('#file-picker').setInputFiles(MODEL);
+        await dialog.locator('.file-row').first().waitFor({timeout: 5000});
+        await dialog.locator('select[name=type]').selectOption('testonly');
+        const flavour = dialog.locator('select[name="settings.flavour"]');
+        const strength = dialog.locator('input[name="settings.strength"]');
+        await flavour.waitFor({timeout: 5000});
+        const flavourField = dialog.locator('[data-field="flavour"]');
+        assert((await flavourField.locator('.field-label').innerText()) === 'Flavour', 'no "Flavour" label');
+        const values = await flavour.locator('option').evaluateAll((os) => os.map((o) => o.value).join(','));
+        assert(values === 'salty,sweet' && await flavour.inputValue() === 'sweet', `flavour options ${values}`);
+        assert((await dialog.locator('[data-field="strength"] .field-label').innerText()) === 'Strength', 'no "Strength" label');
+        assert(await strength.getAttribute('type') === 'number' && await strength.getAttribute('min') === '1' &&
+               await strength.getAttribute('max') === '5' && await strength.inputValue() === '3', 'strength is not a 1–5 number input at 3');
+        assert(await dialog.locator('[name^="settings."]').count() === 2, 'fields of another type left in the form');
+        assert(await dialog.locator('input[name=frames]').isVisible(), 'frames hidden for a type with frames');
+        await strength.fill('9');
+        await dialog.locator('button[type=submit]').click();
+        await dialog.locator('.form-error', {hasText: 'Strength must be between 1 and 5'}).waitFor({timeout: 5000});
+        await flavour.selectOption('salty');
+        await strength.fill('5');
+        await dialog.locator('input[name=name]').fill('webui test-only type');
+        await page.screenshot({path: path.join(SHOTS, 'submit-testonly.png')});
+        const before = await page.evaluate(() => location.hash);
+        await dialog.locator('button[type=submit]').click();
+        await page.waitForFunction((old) => /^#\/jobs\/\d+$/.test(location.hash) && location.hash !== old, before, {timeout: 30000});
+        testonlyId = Number((await page.evaluate(() => location.hash)).split('/').pop());
+        const job = await (await fetch(`${base}/api/v1/jobs/${testonlyId}`)).json();
+        assert(job.type === 'testonly' && job.settings.flavour === 'salty' && job.settings.strength === 5,
+               `job ${JSON.stringify(job).slice(0, 300)}`);
+    });
+
+    await check('jobs of a type the page does not know still show in the list and the detail', async () => {
+        assert(testonlyId, 'no test-only job');
+        // A page whose list of job types lacks the type: an older tab, a type added since.
+        const p = await context.newPage();
+        const errors = [];
+        p.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
+        p.on('pageerror', (err) => errors.push(err.message));
+        await p.route('**/api/v1/job-types', async (route) => {
+            const answer = await route.fetch();
+            const body = await answer.json();
+            body.job_types = body.job_types.filter((t) => t.name !== 'testonly');
+            await route.fulfill({response: answer, json: body});
+        });
+        await p.goto(base + `/#/jobs/${testonlyId}`);
+        const row = p.locator(`.jobs-table tr[data-job-id="${testonlyId}"]`);
+        await row.waitFor({timeout: 10000});
+        assert((await row.locator('.col-name .sub').innerText()).includes('testonly'), 'the row does not name the raw type');
+        await p.locator('.summary .kv-raw[data-setting="flavour"]').waitFor({timeout: 10000});
+        const raw = await p.locator('.summary .kv-raw').evaluateAll((kvs) => kvs.map((kv) => kv.innerText.replace(/\s+/g, ' ').trim()));
+        assert(raw.includes('flavour salty') && raw.includes('strength 5'), `raw settings ${raw.join(' | ')}`);
+        assert((await p.locator('.summary .kv', {hasText: 'Type'}).first().innerText()).includes('testonly'), 'type not shown raw');
+        assert(await p.locator('.jobs-table tbody tr').count() >= 5, 'the other jobs are missing from the list');
+        await p.screenshot({path: path.join(SHOTS, 'job-unknown-type.png')});
+        assert(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+        await p.close();
+        await fetch(`${base}/api/v1/jobs/${testonlyId}/cancel`, {method: 'POST'}); // spare the node; may already be final
     });
 
     await check('a farm that needs a token asks for it, then works', async () => {
