@@ -325,9 +325,11 @@ export class SubmitDialog {
             toast(`Job #${job.id} submitted`, 'ok');
             this.onSubmitted(job);
         } catch (err) {
-            setProgress(this.progressBar, Number(this.progressBar.getAttribute('aria-valuenow')) / 100, 'failed');
-            this.progressText.textContent = err.name === 'AbortError' ? 'Upload canceled' : 'Not submitted';
-            this.showError(err.name === 'AbortError' ? 'Upload canceled.' : err.message);
+            this.progress.hidden = true; // the files that went up stay on the server: a retry skips them
+            if (err.name === 'AbortError') this.showError('Upload canceled.');
+            else if (err.code === 'missing_file')
+                this.showError(`${err.message.replace(/\.?$/, '.')}\nDrop these files together with ${this.main || 'the main file'} (or the folder that holds them all).`);
+            else this.showError(err.message);
         } finally {
             this.abort = null;
             if (this.form && this.dialog.open) this.setBusy(false);
