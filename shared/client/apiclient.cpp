@@ -184,6 +184,11 @@ void ApiClient::nodes(Callback<QList<Node>> done)
     getDecoded<QList<Node>>("/api/v1/nodes", &decodeNodes, std::move(done));
 }
 
+void ApiClient::jobTypes(Callback<QList<JobTypeInfo>> done)
+{
+    getDecoded<QList<JobTypeInfo>>("/api/v1/job-types", &decodeJobTypes, std::move(done));
+}
+
 void ApiClient::taskLog(qint64 taskId, Callback<QString> done)
 {
     send("GET", QString("/api/v1/tasks/%1/log").arg(taskId), {}, {},

@@ -52,6 +52,8 @@ public:
     /// The latest partial image (JPEG bytes) of a running task; `not_found` when it has none.
     void taskPreview(qint64 taskId, Callback<QByteArray> done);
     void nodes(Callback<QList<Node>> done);
+    /// GET /api/v1/job-types: every job type the server takes, with its settings schema.
+    void jobTypes(Callback<QList<JobTypeInfo>> done);
 
     /// Sends one request and yields the answer body; JSON object bodies are parsed by the callers.
     /// `path` is relative to the base URL and may carry a query ("/api/v1/jobs?limit=5").

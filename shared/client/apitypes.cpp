@@ -9,13 +9,6 @@ namespace farm::client {
 
 namespace {
 
-// Keys of a returned job that JobSpec/Job know; anything else is dropped before the strict
-// JobSpec validation so a newer server's additions do not break older clients.
-const QStringList kJobKeys{
-    "id",         "name",        "type",     "priority",     "state",        "input",
-    "frames",     "chunk",       "settings", "requirements", "callback_url", "created_at",
-    "started_at", "finished_at", "progress", "tasks",        "error"};
-
 Result<QJsonArray> arrayField(const QJsonObject &o, const char *key)
 {
     const QJsonValue v = o.value(QLatin1String(key));
@@ -45,13 +38,11 @@ QUrlQuery JobQuery::toUrlQuery() const
 
 Result<Job> decodeJob(const QJsonObject &o)
 {
-    QJsonObject known;
-    for (const QString &k : kJobKeys)
-        if (o.contains(k))
-            known.insert(k, o.value(k));
     if (!o.value("id").isDouble())
         return makeError("bad_response", "job in server answer has no id");
-    auto job = Job::fromJson(known);
+    // Lenient about the spec: a type, settings or input form this client does not know still
+    // shows (Job::fromJson keeps what it cannot read as raw JSON or defaults).
+    auto job = Job::fromJson(o);
     if (!job)
         return makeError("bad_response", "server sent an invalid job: " + job.error().message);
     return job;
@@ -64,10 +55,12 @@ Result<JobPage> decodeJobPage(const QJsonObject &o)
         return list.error();
     JobPage page;
     for (const QJsonValue &v : *list) {
+        // One unreadable entry (a state a newer server added) must not hide the others.
         auto job = decodeJob(v.toObject());
-        if (!job)
-            return job.error();
-        page.jobs.append(*job);
+        if (job)
+            page.jobs.append(*job);
+        else
+            ++page.skipped;
     }
     page.total = o.value("total").toInteger(page.jobs.size());
     return page;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "client/jobtypes.h"
 #include "model/job.h"
 #include "model/node.h"
 #include "model/task.h"
@@ -30,6 +31,7 @@ struct JobPage
 {
     QList<Job> jobs;
     qint64 total = 0;
+    int skipped = 0; // entries this client could not read at all (no id, an unknown state)
 };
 
 /// One entry of GET /api/v1/jobs/{id}/outputs.

@@ -98,8 +98,20 @@ void FakeFarmServer::addJobRoutes()
         const auto spec = JobSpec::fromJson(*body);
         if (!spec)
             return Response{400, errorBody(spec.error().code, spec.error().message)};
-        if (!files.contains(spec->input.file))
-            return Response{400, errorBody("invalid_field", "input.file is not an uploaded file")};
+        const bool knownType =
+            std::any_of(jobTypes.begin(), jobTypes.end(), [&](const QJsonValue &t) {
+                return t.toObject().value("name").toString() == spec->type;
+            });
+        if (!knownType)
+            return Response{400, errorBody("invalid_field",
+                                           QString("type '%1' is not a job type").arg(spec->type))};
+        if (!spec->input.archive.isEmpty() && !files.contains(spec->input.archive))
+            return Response{400,
+                            errorBody("invalid_field", "input.archive is not an uploaded file")};
+        for (const BundleFile &f : spec->input.files)
+            if (!files.contains(f.file))
+                return Response{400, errorBody("invalid_field",
+                                               QString("input: %1 was not uploaded").arg(f.path))};
         return Response{201, toJson(addJob(*spec).toJson())};
     });
     route("GET", "/api/v1/jobs", [this](const Request &r, const QRegularExpressionMatch &) {

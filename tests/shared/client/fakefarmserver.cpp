@@ -3,6 +3,7 @@
 #include "protocol/message.h"
 
 #include <QCryptographicHash>
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QTcpSocket>
@@ -37,8 +38,17 @@ QByteArray errorBody(const QString &code, const QString &message)
     return toJson({{"error", QJsonObject{{"code", code}, {"message", message}}}});
 }
 
+QJsonArray FakeFarmServer::builtinJobTypes()
+{
+    QFile file(FAKE_JOB_TYPES_JSON);
+    if (!file.open(QIODevice::ReadOnly))
+        qFatal("cannot read %s", FAKE_JOB_TYPES_JSON);
+    return QJsonDocument::fromJson(file.readAll()).object().value("job_types").toArray();
+}
+
 FakeFarmServer::FakeFarmServer(QObject *parent)
     : QObject(parent)
+    , jobTypes(builtinJobTypes())
 {
     connect(&m_tcp, &QTcpServer::newConnection, this, &FakeFarmServer::onConnection);
     connect(&m_ws, &QWebSocketServer::newConnection, this, [this] {
@@ -280,6 +290,9 @@ void FakeFarmServer::addRoutes()
               m_uploads.remove(u.id);
               return Response{200, toJson({{"file", sha}, {"size", data.size()}})};
           });
+    route("GET", "/api/v1/job-types", [this](const Request &, const QRegularExpressionMatch &) {
+        return Response{200, toJson({{"job_types", jobTypes}})};
+    });
     route("GET", "/api/v1/nodes", [this](const Request &, const QRegularExpressionMatch &) {
         QJsonArray a;
         for (const Node &n : std::as_const(nodes))

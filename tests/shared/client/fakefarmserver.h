@@ -5,6 +5,7 @@
 #include "model/task.h"
 
 #include <QHash>
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QMap>
 #include <QObject>
@@ -62,6 +63,12 @@ public:
     QList<int> putChunks;             // chunk indexes received, in order
     /// Starts an upload session for `data` as if a previous client had sent `chunks` of it.
     QString preReceive(const QString &name, const QByteArray &data, const QList<int> &chunks);
+
+    // Job types: GET /api/v1/job-types serves these (from jobtypes.json beside this file, a copy
+    // of the real server's built-in types that tst_bundles_e2e compares with the real thing);
+    // tests append their own. POST /api/v1/jobs refuses other type names.
+    QJsonArray jobTypes;
+    static QJsonArray builtinJobTypes();
 
     // Jobs, tasks, nodes, outputs.
     QMap<qint64, Job> jobs;

@@ -50,7 +50,8 @@ private slots:
         QCOMPARE(fake.lastAuthorization, QByteArray("Bearer tok"));
 
         JobSpec spec;
-        spec.input = {QString(64, 'a'), "cube.obj"};
+        spec.input.main = "cube.obj";
+        spec.input.files = {{"cube.obj", QString(64, 'a')}};
         spec.name = "cube";
         spec.frames = "1-2";
         const qint64 id = fake.addJob(spec).id;
