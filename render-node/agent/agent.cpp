@@ -27,8 +27,13 @@ QJsonArray toJsonArray(const QList<qint64> &ids)
 } // namespace
 
 Agent::Agent(NodeConfig config, QObject *parent)
+    : Agent(config, EngineRegistry::builtins(config), parent)
+{}
+
+Agent::Agent(NodeConfig config, std::shared_ptr<EngineRegistry> engines, QObject *parent)
     : QObject(parent)
     , m_config(std::move(config))
+    , m_engines(std::move(engines))
     , m_inputs(&m_network, m_config)
     , m_connection(m_config.webSocketUrl(), m_config.token, m_config.backoffInitialMs,
                    m_config.backoffMaxMs)
@@ -59,6 +64,8 @@ const QHash<QString, Agent::Handler> &Agent::handlers()
 void Agent::start()
 {
     m_stopped = false;
+    if (!m_engines->isDetected())
+        m_engines->detect();
     qCInfo(lcAgent).noquote() << "node" << m_config.name << "with" << m_config.gpus.size()
                               << "GPU and" << m_config.slotCount << "CPU slot(s), cache"
                               << m_config.cacheDir;
@@ -104,9 +111,8 @@ QJsonObject Agent::helloData() const
     caps.slotCount = m_config.totalSlots();
     caps.cores = std::max(1, QThread::idealThreadCount());
     caps.ramMb = systemRamMb();
-    // One engine per job type this node renders: the server only sends a job's tasks to nodes
-    // that list its type.
-    caps.engines = {{"model", "1"}, {"templates", "1"}};
+    // The engines found here: the server sends a task only to nodes that list its engine.
+    caps.engines = m_engines->available();
     caps.gpus = m_config.gpus;
     caps.tags = m_config.tags;
     QJsonObject hello = caps.toJson();
@@ -177,6 +183,17 @@ void Agent::onTaskAssign(const QJsonObject &data)
         sendTaskMessage(msg::TaskFailed, {{"task", id}, {"error", spec.error().message}});
         return;
     }
+    const std::shared_ptr<const Engine> engine = m_engines->find(spec->engine);
+    if (!engine) {
+        sendTaskMessage(msg::TaskFailed,
+                        {{"task", id}, {"error", m_engines->whyUnavailable(spec->engine)}});
+        return;
+    }
+    if (auto checked = engine->check(*spec); !checked) {
+        qCWarning(lcAgent).noquote() << "task" << id << "is invalid:" << checked.error().message;
+        sendTaskMessage(msg::TaskFailed, {{"task", id}, {"error", checked.error().message}});
+        return;
+    }
     const int slot = freeSlot();
     if (slot < 0) {
         sendTaskMessage(msg::TaskFailed,
@@ -191,7 +208,7 @@ void Agent::onTaskAssign(const QJsonObject &data)
     taskSlot.index = slot;
     if (slot < m_config.gpus.size())
         taskSlot.cudaDevice = m_config.gpuDevices.value(slot);
-    auto *task = new RenderTask(*spec, m_config, &m_network, &m_inputs, taskSlot, this);
+    auto *task = new RenderTask(*spec, engine, m_config, &m_network, &m_inputs, taskSlot, this);
     m_tasks.insert(id, task);
     connect(task, &RenderTask::progress, this, [this](qint64 t, double fraction, int frame) {
         // Progress is only worth sending live; stale values are not queued.
@@ -214,8 +231,8 @@ void Agent::onTaskAssign(const QJsonObject &data)
                                        {"jpeg", QString::fromLatin1(jpeg.toBase64())}});
             });
     connect(task, &RenderTask::finished, this, &Agent::onTaskFinished);
-    qCInfo(lcAgent).noquote() << "task" << id << "of job" << spec->jobId << "frames"
-                              << spec->frames.toString();
+    qCInfo(lcAgent).noquote() << "task" << id << "of job" << spec->jobId << "in" << spec->engine
+                              << "frames" << spec->frames.toString();
     task->start();
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "engines/engineregistry.h"
 #include "inputcache.h"
 #include "nodeconfig.h"
 #include "protocol/message.h"
@@ -13,20 +14,25 @@
 #include <QObject>
 #include <QTimer>
 
+#include <memory>
+
 namespace farm::node {
 
 class RenderTask;
 
 /// The render-node agent: keeps a connection to the server's `/ws/node`, announces the node,
-/// heartbeats, and runs assigned tasks in child processes, one per slot.
+/// heartbeats, and runs assigned tasks in child processes of their engines, one per slot.
 class Agent : public QObject
 {
     Q_OBJECT
 public:
+    /// With the built-in engines (EngineRegistry::builtins).
     explicit Agent(NodeConfig config, QObject *parent = nullptr);
+    Agent(NodeConfig config, std::shared_ptr<EngineRegistry> engines, QObject *parent = nullptr);
     ~Agent() override;
 
-    /// Connects (and keeps reconnecting) to the server.
+    /// Detects the engines (once; blocks while Blender answers `--version`), then connects
+    /// (and keeps reconnecting) to the server.
     void start();
     /// Kills every child, forgets the tasks and closes the socket.
     void stop();
@@ -64,6 +70,7 @@ private:
     void flushOutbox();
 
     NodeConfig m_config;
+    std::shared_ptr<EngineRegistry> m_engines;
     QNetworkAccessManager m_network;
     InputCache m_inputs;
     ServerConnection m_connection;

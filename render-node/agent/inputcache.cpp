@@ -7,6 +7,7 @@
 #include <QDirIterator>
 #include <QFile>
 #include <QLoggingCategory>
+#include <QSet>
 
 #include <algorithm>
 
@@ -85,6 +86,10 @@ void InputCache::evict()
     QList<Entry> entries;
     qint64 total = 0;
     const QDir files(QDir(m_config.cacheDir).filePath("files"));
+    // A bundle task holds one ticket per file: look them up in a set, not one by one.
+    QSet<QString> held;
+    for (const QString &sha : std::as_const(m_held))
+        held.insert(sha);
     for (const QString &sha : files.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
         Entry e{files.filePath(sha)};
         QDirIterator it(e.dir, QDir::Files | QDir::Hidden);
@@ -95,9 +100,7 @@ void InputCache::evict()
         }
         total += e.bytes;
         // Inputs a task holds or a download writes into are never candidates.
-        const bool busy = std::any_of(m_held.cbegin(), m_held.cend(),
-                                      [&](const QString &held) { return held == sha; });
-        if (!busy)
+        if (!held.contains(sha))
             entries.append(e);
     }
     const qint64 limit = qint64(m_config.cacheMaxMb) * 1024 * 1024;

@@ -17,8 +17,8 @@ namespace farm::node {
 namespace {
 
 // Keys accepted in the INI file; the same names as the long flags.
-const QStringList kConfigKeys{"server", "name",  "slots",        "gpus",
-                              "token",  "cache", "cache-max-mb", "tags"};
+const QStringList kConfigKeys{"server", "name",         "slots", "gpus",   "token",
+                              "cache",  "cache-max-mb", "tags",  "blender"};
 
 QString joinPath(const QString &base, const QString &path)
 {
@@ -189,10 +189,12 @@ Result<NodeCommandLine> NodeCommandLine::parse(const QStringList &arguments)
     const QCommandLineOption cacheMaxOpt(
         "cache-max-mb", "Input cache size before old inputs are evicted (default 20480).", "mb");
     const QCommandLineOption tagsOpt("tags", "Comma separated node tags.", "list");
+    const QCommandLineOption blenderOpt(
+        "blender", "Blender binary for .blend jobs (default: blender on PATH).", "path");
     const QCommandLineOption configOpt("config", "INI file with the same keys as the flags.",
                                        "file");
     parser.addOptions({helpOpt, serverOpt, nameOpt, slotsOpt, gpusOpt, tokenOpt, cacheOpt,
-                       cacheMaxOpt, tagsOpt, configOpt});
+                       cacheMaxOpt, tagsOpt, blenderOpt, configOpt});
 
     if (!parser.parse(arguments))
         return makeError("bad_argument", parser.errorText());
@@ -232,7 +234,8 @@ Result<NodeCommandLine> NodeCommandLine::parse(const QStringList &arguments)
         {"server", &serverOpt},         {"name", &nameOpt},
         {"slots", &slotsOpt},           {"gpus", &gpusOpt},
         {"token", &tokenOpt},           {"cache", &cacheOpt},
-        {"cache-max-mb", &cacheMaxOpt}, {"tags", &tagsOpt}};
+        {"cache-max-mb", &cacheMaxOpt}, {"tags", &tagsOpt},
+        {"blender", &blenderOpt}};
     for (const auto &[key, opt] : flags)
         if (parser.isSet(*opt))
             values.insert(key, parser.value(*opt));
@@ -270,6 +273,11 @@ Result<NodeCommandLine> NodeCommandLine::parse(const QStringList &arguments)
             return makeError("bad_argument",
                              QString("--cache-max-mb '%1' must be a positive number of MiB")
                                  .arg(values.value("cache-max-mb")));
+    }
+    if (values.contains("blender")) {
+        c.blenderProgram = values.value("blender").trimmed();
+        if (c.blenderProgram.isEmpty())
+            return makeError("bad_argument", "--blender needs a path or a program name");
     }
     auto tags = parseTags(values.value("tags"));
     if (!tags)

@@ -26,8 +26,10 @@ struct NodeConfig
     /// Inputs beyond this size are evicted, least recently used first (held ones never).
     int cacheMaxMb = 20480;
     QStringList tags;
-    /// Program started as `<childProgram> render FILE -o OUT ...` for every task.
+    /// Program started as `<childProgram> render FILE -o OUT ...` for every `farmhand` task.
     QString childProgram;
+    /// `--blender`: the Blender binary of the `blender` engine, a path or a name on PATH.
+    QString blenderProgram = QStringLiteral("blender");
     /// Reported in hello and one slot each; applyGpus() fills them. `gpuDevices[i]` is what a
     /// child rendering on `gpus[i]` gets as CUDA_VISIBLE_DEVICES (its UUID, else its index).
     QList<GpuInfo> gpus;
@@ -73,7 +75,7 @@ struct NodeCommandLine
     QString helpText;
 
     /// `arguments` include the program name. Flags override keys of the `--config` INI file
-    /// (keys: server, name, slots, gpus, token, cache, cache-max-mb, tags). Every value is
+    /// (keys: server, name, slots, gpus, token, cache, cache-max-mb, tags, blender). Every value is
     /// validated; the GPUs are settled later by applyGpus().
     static Result<NodeCommandLine> parse(const QStringList &arguments);
 };

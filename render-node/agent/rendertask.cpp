@@ -1,5 +1,6 @@
 #include "rendertask.h"
 
+#include "bundlelayout.h"
 #include "inputcache.h"
 #include "outputupload.h"
 
@@ -8,10 +9,12 @@
 #include <QFileInfo>
 #include <QLoggingCategory>
 #include <QProcessEnvironment>
+#include <QSaveFile>
 
 #include <atomic>
 #include <csignal>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 Q_LOGGING_CATEGORY(lcTask, "farm.node.task")
 
@@ -44,12 +47,19 @@ QStringList takeLines(QByteArray &buffer, bool all)
     lines.removeAll(QString());
     return lines;
 }
+
+QString fileNameOf(const QString &bundlePath)
+{
+    return bundlePath.mid(bundlePath.lastIndexOf('/') + 1);
+}
 } // namespace
 
-RenderTask::RenderTask(TaskSpec spec, const NodeConfig &config, QNetworkAccessManager *network,
-                       InputCache *inputs, TaskSlot slot, QObject *parent)
+RenderTask::RenderTask(TaskSpec spec, std::shared_ptr<const Engine> engine,
+                       const NodeConfig &config, QNetworkAccessManager *network, InputCache *inputs,
+                       TaskSlot slot, QObject *parent)
     : QObject(parent)
     , m_spec(std::move(spec))
+    , m_engine(std::move(engine))
     , m_config(config)
     , m_slot(std::move(slot))
     , m_network(network)
@@ -70,14 +80,15 @@ RenderTask::RenderTask(TaskSpec spec, const NodeConfig &config, QNetworkAccessMa
 
 RenderTask::~RenderTask()
 {
-    // Only reached at shutdown or with the owner: end the child here, synchronously (it gets
-    // SIGKILL, so the wait is short), since no event loop will reap it for us.
+    // Only reached at shutdown or with the owner: end the child here, synchronously (its group
+    // gets SIGKILL, so the wait is short), since no event loop will reap it for us.
     m_finished = true;
     releaseInput();
     for (OutputUpload *u : std::as_const(m_uploads))
         u->abort();
     if (m_child) {
         disconnect(m_child, nullptr, this, nullptr);
+        signalGroup(SIGKILL);
         if (m_child->state() != QProcess::NotRunning) {
             m_child->kill();
             m_child->waitForFinished(5000);
@@ -88,22 +99,39 @@ RenderTask::~RenderTask()
 
 qint64 RenderTask::childPid() const
 {
-    return m_child ? m_child->processId() : 0;
+    return m_child && m_child->state() != QProcess::NotRunning ? m_childPid : 0;
 }
 
 void RenderTask::start()
 {
-    appendLog(QString("fetching input %1 (%2)").arg(m_spec.inputName, m_spec.inputSha));
-    m_inputTicket = m_inputs->request(
-        m_spec.inputSha, m_spec.inputName, this,
-        [this](const QString &path, const QString &error) { onInputReady(path, error); });
+    const BundleFile *main = m_spec.mainFile();
+    appendLog(QString("fetching input %1 (%2)%3")
+                  .arg(m_spec.main, main ? main->file : QString())
+                  .arg(m_spec.files.size() > 1
+                           ? QString(" and %1 more file(s)").arg(m_spec.files.size() - 1)
+                           : QString()));
+    requestInputs();
+}
+
+void RenderTask::requestInputs()
+{
+    while (!m_finished && m_nextFetch < m_spec.files.size() &&
+           m_nextFetch - m_cached.size() < kParallelFetches) {
+        const BundleFile file = m_spec.files.at(m_nextFetch++);
+        m_inputTickets.append(m_inputs->request(
+            file.file, fileNameOf(file.path), this,
+            [this, path = file.path](const QString &cached, const QString &error) {
+                onInputReady(path, cached, error);
+            }));
+    }
 }
 
 void RenderTask::releaseInput()
 {
-    if (m_inputTicket && m_inputs)
-        m_inputs->release(m_inputTicket);
-    m_inputTicket = 0;
+    if (m_inputs)
+        for (quint64 ticket : std::as_const(m_inputTickets))
+            m_inputs->release(ticket);
+    m_inputTickets.clear();
 }
 
 void RenderTask::cancel()
@@ -113,6 +141,13 @@ void RenderTask::cancel()
     m_canceled = true;
     m_finished = true;
     stopWork();
+}
+
+void RenderTask::signalGroup(int signal) const
+{
+    // The child leads its own process group (setsid at start): its pid is the group's id.
+    if (m_childPid > 0)
+        ::kill(-pid_t(m_childPid), signal);
 }
 
 void RenderTask::stopWork()
@@ -125,15 +160,24 @@ void RenderTask::stopWork()
     for (OutputUpload *u : std::as_const(m_uploads))
         u->abort();
     if (m_child && m_child->state() != QProcess::NotRunning) {
-        // Reap the killed child asynchronously; the workdir goes once nothing writes to it.
+        // SIGTERM lets Blender and friends end cleanly; whatever is left of the group after
+        // the grace period, or once the leader is gone, gets SIGKILL. The workdir goes once
+        // nothing writes to it.
         disconnect(m_child, nullptr, this, nullptr);
         connect(m_child, &QProcess::finished, this, [this] {
+            signalGroup(SIGKILL);
             removeWorkDir();
             deleteLater();
         });
-        m_child->kill();
+        signalGroup(SIGTERM);
+        QTimer::singleShot(kKillGraceMs, this, [this] {
+            signalGroup(SIGKILL);
+            if (m_child)
+                m_child->kill();
+        });
         return;
     }
+    signalGroup(SIGKILL); // anything the finished child left behind
     removeWorkDir();
     deleteLater();
 }
@@ -143,48 +187,75 @@ void RenderTask::removeWorkDir()
     QDir(m_workDir).removeRecursively();
 }
 
-void RenderTask::onInputReady(const QString &path, const QString &error)
+void RenderTask::onInputReady(const QString &bundlePath, const QString &cachedPath,
+                              const QString &error)
 {
+    if (m_finished)
+        return;
     if (!error.isEmpty())
-        return fail(error);
-    startChild(path);
+        return fail(m_spec.files.size() > 1 ? QString("%1: %2").arg(bundlePath, error) : error);
+    m_cached.insert(bundlePath, cachedPath);
+    if (m_cached.size() < m_spec.files.size())
+        return requestInputs();
+    startChild();
 }
 
-void RenderTask::startChild(const QString &inputPath)
+void RenderTask::startChild()
 {
     QDir(m_workDir).removeRecursively(); // leftovers of an earlier attempt
     if (!QDir().mkpath(m_workDir))
         return fail(QString("cannot create work directory %1").arg(m_workDir));
-    if (m_config.childProgram.isEmpty())
-        return fail("no render program configured on this node");
+    const QString workDir = QFileInfo(m_workDir).absoluteFilePath();
+
+    QList<CachedBundleFile> files;
+    for (const BundleFile &f : std::as_const(m_spec.files))
+        files.append({f.path, m_cached.value(f.path)});
+    if (auto laid = layOutBundle(QDir(workDir).filePath("input"), files); !laid)
+        return fail(laid.error().message);
+    // The tickets stay held until the task ends: an evicted file whose link the child still
+    // reads would free no space anyway.
+
+    const LaunchContext context{m_spec, workDir, QDir(workDir).filePath("input/" + m_spec.main),
+                                m_slot, m_config.threadsPerTask()};
+    auto launch = m_engine->launch(context);
+    if (!launch)
+        return fail(launch.error().message);
+    m_launch = std::move(*launch);
+    for (const auto &[name, content] : std::as_const(m_launch.files)) {
+        QSaveFile file(QDir(workDir).filePath(name));
+        if (!file.open(QIODevice::WriteOnly) || file.write(content) != content.size() ||
+            !file.commit())
+            return fail(QString("cannot write %1 into the work directory").arg(name));
+    }
+    m_reader = m_engine->reader(m_spec);
 
     m_child = new QProcess(this);
-    m_child->setProgram(m_config.childProgram);
-    // A template set writes into a directory (rgb_N.png, ..., cameras.json): the workdir.
-    const QString output = m_spec.isTemplates() ? QDir(m_workDir).absolutePath() + '/'
-                                                : QDir(m_workDir).filePath("frame_####.png");
-    QStringList args = m_spec.renderArguments(inputPath, output, m_config.threadsPerTask());
-    // The slot decides the device; the preview file is replaced in place, never announced as
-    // an output.
-    args << "--device" << (m_slot.isGpu() ? "cuda" : "cpu") //
-         << "--preview" << QDir(m_workDir).filePath("preview.jpg") << "--preview-interval"
-         << QString::number(kChildPreviewIntervalS);
-    m_child->setArguments(args);
+    m_child->setProgram(m_launch.program);
+    m_child->setArguments(m_launch.arguments);
     QString envNote;
-    if (m_slot.isGpu()) {
+    if (!m_launch.environment.isEmpty()) {
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert("CUDA_VISIBLE_DEVICES", m_slot.cudaDevice);
+        for (auto it = m_launch.environment.cbegin(); it != m_launch.environment.cend(); ++it) {
+            env.insert(it.key(), it.value());
+            envNote += QString("%1=%2 ").arg(it.key(), it.value());
+        }
         m_child->setProcessEnvironment(env);
-        envNote = QString("CUDA_VISIBLE_DEVICES=%1 ").arg(m_slot.cudaDevice);
     }
-    m_child->setWorkingDirectory(m_workDir);
-    // The child must not outlive the agent, even when the agent is killed with SIGKILL.
-    m_child->setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
+    m_child->setWorkingDirectory(m_launch.workDir.isEmpty() ? workDir : m_launch.workDir);
+    // Its own process group, so a cancel reaches everything it starts; and it must not outlive
+    // the agent, even when the agent is killed with SIGKILL.
+    m_child->setChildProcessModifier([] {
+        ::setsid();
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    });
+    connect(m_child, &QProcess::started, this, [this] { m_childPid = m_child->processId(); });
     connect(m_child, &QProcess::readyReadStandardOutput, this, &RenderTask::onStdout);
     connect(m_child, &QProcess::readyReadStandardError, this, &RenderTask::onStderr);
     connect(m_child, &QProcess::finished, this, &RenderTask::onChildFinished);
     connect(m_child, &QProcess::errorOccurred, this, &RenderTask::onChildError);
-    appendLog(QString("slot %1 (%2)").arg(m_slot.index).arg(m_slot.isGpu() ? "GPU" : "CPU"));
+    appendLog(QString("slot %1 (%2), engine %3")
+                  .arg(m_slot.index)
+                  .arg(m_slot.isGpu() ? "GPU" : "CPU", m_engine->name()));
     appendLog(QString("running %1%2 %3")
                   .arg(envNote, m_child->program(), m_child->arguments().join(' ')));
     m_child->start(QIODevice::ReadOnly);
@@ -193,102 +264,96 @@ void RenderTask::startChild(const QString &inputPath)
 void RenderTask::onStdout()
 {
     m_stdoutBuffer += m_child->readAllStandardOutput();
-    for (const QString &line : takeLines(m_stdoutBuffer, false))
-        handleStdoutLine(line);
+    readLines(m_stdoutBuffer, ChildOutputReader::Stream::Stdout, false);
 }
 
 void RenderTask::onStderr()
 {
     m_stderrBuffer += m_child->readAllStandardError();
-    for (const QString &line : takeLines(m_stderrBuffer, false)) {
-        if (m_childError.isEmpty() && line.startsWith("error:"))
-            m_childError = line;
-        appendLog(line);
-    }
+    readLines(m_stderrBuffer, ChildOutputReader::Stream::Stderr, false);
 }
 
-void RenderTask::handleStdoutLine(const QString &line)
+void RenderTask::readLines(QByteArray &buffer, ChildOutputReader::Stream stream, bool all)
 {
-    if (line.startsWith("PROGRESS ")) {
-        const QStringList parts = line.split(' ', Qt::SkipEmptyParts);
-        bool okFraction = false, okFrame = false;
-        const double fraction = parts.value(1).toDouble(&okFraction);
-        const int frame = parts.value(2).toInt(&okFrame);
-        if (parts.size() == 3 && okFraction && okFrame && fraction >= 0.0 && fraction <= 1.0)
-            return reportProgress(fraction, frame);
-    } else if (line.startsWith("FRAME ")) {
-        return handleFrame(line.mid(6).trimmed());
-    } else if (line.startsWith("OUTPUT ")) {
-        return handleOutput(line.mid(7).trimmed());
-    } else if (line.startsWith("CAMERAS ")) {
-        return handleCameras(line.mid(8).trimmed());
-    } else if (line.startsWith("PREVIEW ")) {
-        return handlePreview(line.mid(8).trimmed());
-    } else if (m_childError.isEmpty() && line.startsWith("error:")) {
-        m_childError = line;
+    for (const QString &line : takeLines(buffer, all))
+        for (const ChildEvent &event : m_reader->translate(line, stream))
+            handleEvent(event);
+}
+
+void RenderTask::handleEvent(const ChildEvent &event)
+{
+    using Kind = ChildEvent::Kind;
+    switch (event.kind) {
+    case Kind::Error:
+        if (m_childError.isEmpty())
+            m_childError = event.text;
+        return appendLog(event.text);
+    case Kind::Log:
+        return appendLog(event.text);
+    case Kind::Progress:
+        if (event.fraction >= 0.0 && event.fraction <= 1.0)
+            reportProgress(event.fraction, event.frame);
+        return;
+    case Kind::Frame:
+        return handleFrame(event);
+    case Kind::Output:
+        return handleOutput(event);
+    case Kind::Cameras:
+        return handleCameras(event);
+    case Kind::Preview:
+        return handlePreview(event);
     }
-    appendLog(line);
 }
 
 QString RenderTask::ownFile(const QString &path) const
 {
     const QFileInfo info(path);
-    if (!info.isAbsolute() || !info.isFile() ||
+    if (path.isEmpty() || !info.isAbsolute() || info.isSymLink() || !info.isFile() ||
         info.canonicalPath() != QFileInfo(m_workDir).canonicalFilePath() ||
         !isValidOutputName(info.fileName()))
         return {};
     return info.fileName();
 }
 
-void RenderTask::handleFrame(const QString &rest)
+void RenderTask::handleFrame(const ChildEvent &event)
 {
-    const qsizetype space = rest.indexOf(' ');
-    bool okFrame = false;
-    const int frame = rest.left(space).toInt(&okFrame);
-    const QString name = space > 0 ? ownFile(rest.mid(space + 1).trimmed()) : QString();
-    if (!okFrame || name.isEmpty())
-        return fail(QString("renderer reported an unusable output: 'FRAME %1'").arg(rest));
-    if (m_framesReported.contains(frame))
-        return appendLog(QString("frame %1 reported again; uploaded once").arg(frame));
-    m_framesReported.insert(frame);
-    appendLog(QString("frame %1 written: %2").arg(frame).arg(name));
-    if (m_passUploads.value(frame) > 0 && !m_outputs.contains(name))
-        m_waitingMain.insert(frame, name);
-    else
-        upload(name, frame);
-}
-
-void RenderTask::handleOutput(const QString &rest)
-{
-    const QStringList parts = rest.split(' ');
-    bool okFrame = false;
-    const int frame = parts.value(0).toInt(&okFrame);
-    const QString name = parts.size() >= 3 ? ownFile(parts.mid(2).join(' ')) : QString();
-    if (!okFrame || name.isEmpty())
-        return fail(QString("renderer reported an unusable output: 'OUTPUT %1'").arg(rest));
-    upload(name, frame);
-}
-
-void RenderTask::handleCameras(const QString &rest)
-{
-    const QString name = ownFile(rest);
+    const QString name = ownFile(event.path);
     if (name.isEmpty())
-        return fail(QString("renderer reported an unusable output: 'CAMERAS %1'").arg(rest));
+        return fail(QString("renderer reported an unusable output: '%1'").arg(event.text));
+    if (m_framesReported.contains(event.frame))
+        return appendLog(QString("frame %1 reported again; uploaded once").arg(event.frame));
+    m_framesReported.insert(event.frame);
+    appendLog(QString("frame %1 written: %2").arg(event.frame).arg(name));
+    if (m_passUploads.value(event.frame) > 0 && !m_outputs.contains(name))
+        m_waitingMain.insert(event.frame, name);
+    else
+        upload(name, event.frame);
+}
+
+void RenderTask::handleOutput(const ChildEvent &event)
+{
+    const QString name = ownFile(event.path);
+    if (name.isEmpty())
+        return fail(QString("renderer reported an unusable output: '%1'").arg(event.text));
+    upload(name, event.frame);
+}
+
+void RenderTask::handleCameras(const ChildEvent &event)
+{
+    const QString name = ownFile(event.path);
+    if (name.isEmpty())
+        return fail(QString("renderer reported an unusable output: '%1'").arg(event.text));
     ++m_cameraFiles;
     upload(name, -1);
 }
 
-void RenderTask::handlePreview(const QString &rest)
+void RenderTask::handlePreview(const ChildEvent &event)
 {
     // A bad preview is not worth failing a render over: it is logged and skipped.
-    const QStringList parts = rest.split(' ');
-    bool okFrame = false, okSamples = false;
-    const int frame = parts.value(0).toInt(&okFrame);
-    const int samples = parts.value(1).toInt(&okSamples);
-    const QString name = parts.size() >= 3 ? ownFile(parts.mid(2).join(' ')) : QString();
-    if (!okFrame || !okSamples || samples < 1 || name.isEmpty())
-        return appendLog(QString("ignoring an unusable preview line: 'PREVIEW %1'").arg(rest));
-    if (m_framesReported.contains(frame))
+    const QString name = ownFile(event.path);
+    if (event.samples < 1 || name.isEmpty())
+        return appendLog(QString("ignoring an unusable preview line: '%1'").arg(event.text));
+    if (m_framesReported.contains(event.frame))
         return; // the finished frame is already on its way
     QFile file(QDir(m_workDir).filePath(name));
     if (file.size() > kMaxPreviewBytes) {
@@ -300,7 +365,7 @@ void RenderTask::handlePreview(const QString &rest)
     }
     if (!file.open(QIODevice::ReadOnly))
         return;
-    m_pendingPreview = PendingPreview{frame, samples, file.readAll()};
+    m_pendingPreview = PendingPreview{event.frame, event.samples, event.spp, file.readAll()};
     const qint64 since = m_sincePreview.isValid() ? m_sincePreview.elapsed() : kPreviewIntervalMs;
     if (since >= kPreviewIntervalMs)
         sendPreview();
@@ -317,7 +382,7 @@ void RenderTask::sendPreview()
     if (m_framesReported.contains(p.frame))
         return; // the frame finished while this waited: the real image supersedes it
     m_sincePreview.start();
-    emit preview(m_spec.id, p.frame, p.samples, m_spec.settings.spp, p.jpeg);
+    emit preview(m_spec.id, p.frame, p.samples, p.spp, p.jpeg);
 }
 
 void RenderTask::upload(const QString &fileName, int frame)
@@ -389,13 +454,8 @@ void RenderTask::onChildFinished(int exitCode, QProcess::ExitStatus status)
 {
     onStdout();
     onStderr();
-    for (const QString &line : takeLines(m_stdoutBuffer, true))
-        handleStdoutLine(line);
-    for (const QString &line : takeLines(m_stderrBuffer, true)) {
-        if (m_childError.isEmpty() && line.startsWith("error:"))
-            m_childError = line;
-        appendLog(line);
-    }
+    readLines(m_stdoutBuffer, ChildOutputReader::Stream::Stdout, true);
+    readLines(m_stderrBuffer, ChildOutputReader::Stream::Stderr, true);
     if (m_finished)
         return;
     m_childExited = true;
@@ -411,21 +471,19 @@ void RenderTask::onChildError(QProcess::ProcessError error)
 {
     if (error == QProcess::FailedToStart)
         fail(QString("cannot start render process %1: %2")
-                 .arg(m_config.childProgram, m_child->errorString()));
+                 .arg(m_launch.program, m_child->errorString()));
 }
 
 void RenderTask::tryComplete()
 {
     if (m_finished || !m_childExited || !m_uploads.isEmpty())
         return;
-    const int expected = m_spec.isTemplates() ? m_spec.settings.views : m_spec.frames.size();
-    const QString unit = m_spec.isTemplates() ? "views" : "frames";
-    if (m_framesReported.size() != expected)
+    if (m_framesReported.size() != m_launch.expectedFrames)
         return fail(QString("renderer finished but reported %1 of %2 %3")
                         .arg(m_framesReported.size())
-                        .arg(expected)
-                        .arg(unit));
-    if (m_spec.isTemplates() && m_cameraFiles == 0)
+                        .arg(m_launch.expectedFrames)
+                        .arg(m_launch.unit));
+    if (m_launch.expectsCameraFiles && m_cameraFiles == 0)
         return fail("renderer finished a template set without its camera files");
     appendLog(QString("uploaded %1 output(s)").arg(m_outputs.size()));
     finish({});

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "engines/engine.h"
 #include "nodeconfig.h"
 #include "taskspec.h"
 
@@ -13,6 +14,7 @@
 #include <QStringList>
 #include <QTimer>
 
+#include <memory>
 #include <optional>
 
 namespace farm::node {
@@ -20,44 +22,41 @@ namespace farm::node {
 class InputCache;
 class OutputUpload;
 
-/// Where a task renders: a GPU slot runs its child with `--device cuda` and
-/// CUDA_VISIBLE_DEVICES=<cudaDevice>, a CPU slot (empty cudaDevice) with `--device cpu`.
-struct TaskSlot
-{
-    int index = 0;
-    QString cudaDevice;
-    bool isGpu() const { return !cudaDevice.isEmpty(); }
-};
-
-/// Runs one assigned task: fetch the input into the cache, render it in a child process,
-/// upload every frame as soon as the child reports it, then report done or failed.
-/// Progress is throttled to at most 4 updates a second and log lines are batched. The child
-/// writes a JPEG of the frame so far every kChildPreviewIntervalS (`PREVIEW` lines); at most
-/// one a kPreviewIntervalMs goes on to the server, the newest.
+/// Runs one assigned task in its engine: fetch the bundle's files into the cache, lay them out
+/// under `<workdir>/input/`, start the engine's child in its own process group, upload every
+/// frame as soon as the child reports it, then report done or failed. The engine builds the
+/// child's command and reads its output; this class knows no engine. Progress is throttled to
+/// at most 4 updates a second and log lines are batched; at most one preview a
+/// kPreviewIntervalMs goes on to the server, the newest.
 class RenderTask : public QObject
 {
     Q_OBJECT
 public:
     static constexpr int kProgressIntervalMs = 250;
     static constexpr int kLogFlushMs = 500;
-    static constexpr double kChildPreviewIntervalS = 1.5;
     static constexpr int kPreviewIntervalMs = 2000;
     /// The server's limit on a preview (docs/API.md, `task.partial`); larger ones are not sent.
     static constexpr qint64 kMaxPreviewBytes = 256 * 1024;
+    /// Bundle files fetched at once (a bundle may hold thousands).
+    static constexpr int kParallelFetches = 8;
+    /// A cancel sends SIGTERM to the child's process group, SIGKILL after this long.
+    static constexpr int kKillGraceMs = 2000;
 
-    RenderTask(TaskSpec spec, const NodeConfig &config, QNetworkAccessManager *network,
-               InputCache *inputs, TaskSlot slot = {}, QObject *parent = nullptr);
+    RenderTask(TaskSpec spec, std::shared_ptr<const Engine> engine, const NodeConfig &config,
+               QNetworkAccessManager *network, InputCache *inputs, TaskSlot slot = {},
+               QObject *parent = nullptr);
     ~RenderTask() override;
 
     qint64 id() const { return m_spec.id; }
     const TaskSpec &spec() const { return m_spec; }
     const TaskSlot &slot() const { return m_slot; }
-    /// Process id of the render child, 0 when none runs.
+    /// Process id of the render child (also its process group), 0 when none runs.
     qint64 childPid() const;
 
     void start();
-    /// Kills the child and stops transfers; emits nothing more. Like a finished task, it
-    /// deletes itself once its child is gone, so owners only drop their pointer.
+    /// Kills the child's process group and stops transfers; emits nothing more. Like a
+    /// finished task, it deletes itself once its child is gone, so owners only drop their
+    /// pointer.
     void cancel();
 
 signals:
@@ -69,22 +68,24 @@ signals:
     void finished(qint64 task, const QStringList &outputs, const QString &error);
 
 private:
+    void requestInputs();
+    void onInputReady(const QString &bundlePath, const QString &cachedPath, const QString &error);
     void releaseInput();
-    void onInputReady(const QString &path, const QString &error);
-    void startChild(const QString &inputPath);
+    void startChild();
     void onStdout();
     void onStderr();
+    void readLines(QByteArray &buffer, ChildOutputReader::Stream stream, bool all);
     void onChildFinished(int exitCode, QProcess::ExitStatus status);
     void onChildError(QProcess::ProcessError error);
-    void handleStdoutLine(const QString &line);
-    /// FRAME <frame> <path>, OUTPUT <frame> <pass> <path> and CAMERAS <path>: each names a
-    /// file in the workdir to upload (once, however often it is named).
-    void handleFrame(const QString &rest);
-    void handleOutput(const QString &rest);
-    void handleCameras(const QString &rest);
-    /// PREVIEW <frame> <samples> <path>: reads the JPEG now (the child replaces it atomically
-    /// and may write the next one any moment) and sends it when the rate limit allows.
-    void handlePreview(const QString &rest);
+    void handleEvent(const ChildEvent &event);
+    /// A FRAME, OUTPUT or CAMERAS event names a file in the workdir to upload (once, however
+    /// often it is named).
+    void handleFrame(const ChildEvent &event);
+    void handleOutput(const ChildEvent &event);
+    void handleCameras(const ChildEvent &event);
+    /// Reads the JPEG now (the child replaces it atomically and may write the next one any
+    /// moment) and sends it when the rate limit allows.
+    void handlePreview(const ChildEvent &event);
     void sendPreview();
     /// Checks that `path` is a file the child wrote into this task's workdir; empty if not.
     QString ownFile(const QString &path) const;
@@ -97,16 +98,24 @@ private:
     void fail(const QString &error);
     void finish(const QString &error);
     void stopWork();
+    /// Sends `signal` to the child's whole process group (it and everything it started).
+    void signalGroup(int signal) const;
     void removeWorkDir();
 
     TaskSpec m_spec;
+    std::shared_ptr<const Engine> m_engine;
     NodeConfig m_config;
     TaskSlot m_slot;
     QNetworkAccessManager *m_network;
     QPointer<InputCache> m_inputs;
-    quint64 m_inputTicket = 0;
+    QList<quint64> m_inputTickets;
+    qsizetype m_nextFetch = 0;
+    QHash<QString, QString> m_cached; // bundle path -> cached file
     QString m_workDir;
     QProcess *m_child = nullptr;
+    qint64 m_childPid = 0;
+    EngineLaunch m_launch;
+    std::unique_ptr<ChildOutputReader> m_reader;
     QList<OutputUpload *> m_uploads;
     QStringList m_outputs;
     QSet<int> m_framesReported; // FRAME lines: frames (or template views) completed
@@ -117,9 +126,8 @@ private:
     QHash<int, QString> m_waitingMain;
     QByteArray m_stdoutBuffer;
     QByteArray m_stderrBuffer;
-    QString m_childError; // first "error:" line of the child
+    QString m_childError; // the child's first error line
     bool m_childExited = false;
-    QString m_childFailure;
     bool m_finished = false;
     bool m_canceled = false;
 
@@ -134,6 +142,7 @@ private:
     {
         int frame = 0;
         int samples = 0;
+        int spp = 0;
         QByteArray jpeg;
     };
     std::optional<PendingPreview> m_pendingPreview;

@@ -2,7 +2,55 @@
 
 #include "util/json.h"
 
+#include <QJsonArray>
+#include <QSet>
+
 namespace farm::node {
+
+namespace {
+
+Result<void> readBundle(const QJsonObject &input, TaskSpec &t)
+{
+    json::Reader r(input, "task.assign.input");
+    r.rejectUnknown({"main", "files"});
+    t.main = r.string("main", QString(), 1, 1024);
+    if (!r.ok())
+        return r.error();
+    const QJsonValue files = input.value("files");
+    if (!files.isArray() || files.toArray().isEmpty())
+        return makeError("invalid_field", "task.assign.input.files must be a non-empty list");
+    const QJsonArray list = files.toArray();
+    if (list.size() > kMaxBundleFiles)
+        return makeError("invalid_field", QString("task.assign.input.files holds %1 files; at "
+                                                  "most %2 are allowed")
+                                              .arg(list.size())
+                                              .arg(kMaxBundleFiles));
+    QSet<QString> seen;
+    for (qsizetype i = 0; i < list.size(); ++i) {
+        const QString at = QString("task.assign.input.files[%1]").arg(i);
+        const QJsonObject f = list.at(i).toObject();
+        const QString path = f.value("path").toString();
+        const QString sha = f.value("file").toString();
+        if (!list.at(i).isObject() || !isSafeBundlePath(path))
+            return makeError("invalid_field",
+                             QString("%1.path '%2' must be a relative path without '..', '\\', "
+                                     "':' or empty segments")
+                                 .arg(at, path));
+        if (!isSha256Hex(sha))
+            return makeError("invalid_field", at + ".file must be a sha256 hex digest");
+        if (seen.contains(path))
+            return makeError("invalid_field", QString("%1.path '%2' appears twice").arg(at, path));
+        seen.insert(path);
+        t.files.append({path, sha});
+    }
+    if (!t.mainFile())
+        return makeError(
+            "invalid_field",
+            QString("task.assign.input.main '%1' is not one of the bundle's files").arg(t.main));
+    return {};
+}
+
+} // namespace
 
 Result<TaskSpec> TaskSpec::fromAssign(const QJsonObject &data)
 {
@@ -14,12 +62,17 @@ Result<TaskSpec> TaskSpec::fromAssign(const QJsonObject &data)
     t.jobId = r.integer("job", 0, 0, std::numeric_limits<qint64>::max() / 2);
     t.attempt = int(r.integer("attempt", 1, 1, 1000000));
     t.type = r.string("type", "model", 1, 32);
-    if (r.ok() && t.type != "model" && t.type != "templates")
-        r.fail("unsupported", QString("task type '%1' is not supported by this node").arg(t.type));
+    if (r.ok() && !isValidTypeName(t.type))
+        r.fail("invalid_field",
+               QString("task.assign.type '%1' is not a job type name").arg(t.type));
+    const bool builtin = t.type == "model" || t.type == "templates";
+    t.engine = r.string("engine", builtin ? QStringLiteral("farmhand") : QString(), 1, 32);
+    if (r.ok() && !isValidTypeName(t.engine))
+        r.fail("invalid_field", "task.assign.engine must name an engine");
     const QString frames = r.string("frames", QString(), 1, 100000);
     const QString jobFrames = r.string("job_frames", frames, 1, 100000);
     const QJsonObject input = r.object("input");
-    const QJsonObject settings = r.object("settings");
+    t.settings = r.object("settings");
     if (!r.ok())
         return r.error();
 
@@ -34,58 +87,17 @@ Result<TaskSpec> TaskSpec::fromAssign(const QJsonObject &data)
                          "task.assign.job_frames: " +
                              (jobRange ? QString("no frames") : jobRange.error().message));
     t.jobFrames = *jobRange;
-
-    t.inputSha = input.value("file").toString();
-    t.inputName = input.value("name").toString();
-    if (!isSha256Hex(t.inputSha))
-        return makeError("invalid_field", "task.assign.input.file must be a sha256 hex digest");
-    if (!isSafeFileName(t.inputName))
-        return makeError("invalid_field",
-                         "task.assign.input.name must be a plain file name (no '/', '\\' or '..')");
-
-    auto s = RenderSettings::fromJson(settings);
-    if (!s)
-        return s.error();
-    t.settings = *s;
-    if (t.isTemplates() && (t.settings.views < 1 || t.settings.cameraMode != "still" ||
-                            t.settings.projection != "perspective"))
-        return makeError("invalid_field", "task.assign.settings: a templates task needs views and "
-                                          "a still camera with perspective projection");
-    if (!t.isTemplates() && t.settings.views != 0)
-        return makeError("invalid_field", "task.assign.settings.views applies only to templates");
+    if (auto b = readBundle(input, t); !b)
+        return b.error();
     return t;
 }
 
-QStringList TaskSpec::renderArguments(const QString &inputPath, const QString &output,
-                                      int threads) const
+const BundleFile *TaskSpec::mainFile() const
 {
-    QStringList args{"render", inputPath, "-o", output};
-    // A template set places its own cameras: --frames/--turntable cannot go with --views.
-    if (isTemplates())
-        args << "--views" << QString::number(settings.views);
-    else
-        args << "--frames" << frames.toString();
-    args << "--size" << QString("%1x%2").arg(settings.width).arg(settings.height) //
-         << "--spp" << QString::number(settings.spp)                              //
-         << "--seed" << QString::number(settings.seed)                            //
-         << "--threads" << QString::number(threads)                               //
-         << "--passes" << settings.passes.join(',')                               //
-         << "--bit-depth" << QString::number(settings.bitDepth);
-    if (!isTemplates() && settings.projection == "orthographic") {
-        if (settings.orthoWidth > 0.0)
-            args << "--ortho-width" << QString::number(settings.orthoWidth, 'g', 17);
-        else
-            args << "--ortho";
-    }
-    if (!isTemplates() && settings.cameraMode == "turntable") {
-        // The renderer places frame f at (f - FIRST) / COUNT of a turn, so COUNT is the span of
-        // the job's range: a stepped range ("1-24:2") still makes one full turn.
-        const int first = jobFrames.frames().first();
-        const int span = jobFrames.frames().last() - first + 1;
-        args << "--turntable"
-             << "--cycle" << QString("%1:%2").arg(first).arg(span);
-    }
-    return args;
+    for (const BundleFile &f : files)
+        if (f.path == main)
+            return &f;
+    return nullptr;
 }
 
 } // namespace farm::node

@@ -5,29 +5,33 @@
 #include "util/result.h"
 
 #include <QJsonObject>
+#include <QList>
 #include <QString>
 
 namespace farm::node {
 
-/// A validated `task.assign` message (docs/API.md, "/ws/node").
+/// A validated `task.assign` message (docs/API.md, "/ws/node"; docs/JOBTYPES.md). The settings
+/// stay a JSON object: the task's engine reads them (Engine::check).
 struct TaskSpec
 {
     qint64 id = 0;
     qint64 jobId = 0;
     int attempt = 1;
-    QString type = QStringLiteral("model"); // model | templates
+    QString type = QStringLiteral("model"); // the job type
+    QString engine = QStringLiteral("farmhand");
     FrameRange frames;
     /// The job's whole range; a turntable places each frame by its share of it.
     FrameRange jobFrames;
-    QString inputSha;
-    QString inputName;
-    RenderSettings settings;
+    /// The input bundle: `main` is one of `files`' paths. Every path is a safe relative path
+    /// (isSafeBundlePath), unique, and every file a SHA-256.
+    QString main;
+    QList<BundleFile> files;
+    QJsonObject settings;
 
+    /// Checks the envelope, the frames and the bundle; not the settings (the engine does).
+    /// Without `engine` (servers before job types), `model` and `templates` mean `farmhand`.
     static Result<TaskSpec> fromAssign(const QJsonObject &data);
-    bool isTemplates() const { return type == QLatin1String("templates"); }
-    /// Arguments after the program name for `render-node render ...`. `output` is the frame
-    /// pattern of a model job (`dir/frame_####.png`) or the directory of a template set.
-    QStringList renderArguments(const QString &inputPath, const QString &output, int threads) const;
+    const BundleFile *mainFile() const;
 };
 
 } // namespace farm::node

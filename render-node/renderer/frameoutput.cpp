@@ -1,5 +1,6 @@
 #include "frameoutput.h"
 
+#include "childprotocol.h"
 #include "previewwriter.h"
 #include "rendercli.h"
 
@@ -58,7 +59,7 @@ int renderJob(const Scene &scene, const FrameJob &job, const RenderOptions &opti
                 return;
             lastTenth = tenth;
             const double overall = (double(job.index) + f) / double(job.total);
-            print(QStringLiteral("PROGRESS %1 %2").arg(overall, 0, 'f', 4).arg(frame));
+            print(childprotocol::progressLine(overall, frame));
         };
         RenderReport report;
         RenderOptions withAovs = options;
@@ -108,16 +109,15 @@ int writeRendered(const RenderedFrame &rendered)
         if (!written)
             return fail(CliRenderFailed, written.error().message);
         for (const auto &[pass, file] : *written) {
-            printLine(QStringLiteral("OUTPUT %1 %2 %3").arg(job.frame).arg(pass, file));
+            printLine(childprotocol::outputLine(job.frame, pass, file));
             if (mainOutput.isEmpty())
                 mainOutput = file;
         }
         if (!(job.passes & PassRgb))
-            printLine(QStringLiteral("PROGRESS %1 %2")
-                          .arg(double(job.index + 1) / double(job.total), 0, 'f', 4)
-                          .arg(job.frame));
+            printLine(
+                childprotocol::progressLine(double(job.index + 1) / double(job.total), job.frame));
     }
-    printLine(QStringLiteral("FRAME %1 %2").arg(job.frame).arg(mainOutput));
+    printLine(childprotocol::frameLine(job.frame, mainOutput));
     return CliOk;
 }
 

@@ -1,5 +1,7 @@
 #include "previewwriter.h"
 
+#include "childprotocol.h"
+
 #include <QFileInfo>
 
 #include <algorithm>
@@ -92,7 +94,7 @@ void PreviewWriter::offer(const Framebuffer &sums, int samples, int spp, int fra
         return;
     }
     ++m_written;
-    print(QStringLiteral("PREVIEW %1 %2 %3").arg(frame).arg(samples).arg(m_path));
+    print(childprotocol::previewLine(frame, samples, m_path));
 }
 
 } // namespace farm::render

@@ -1,5 +1,6 @@
 #include "rendercli.h"
 
+#include "childprotocol.h"
 #include "environment.h"
 #include "frameoutput.h"
 #include "framing.h"
@@ -71,7 +72,7 @@ int renderAndQueue(const Scene &scene, const FrameJob &job, const RenderOptions 
         const QString path = job.naming(QStringLiteral("instance"), QStringLiteral("json"));
         if (!writeInstanceMap(scene, path))
             return fail(CliRenderFailed, QStringLiteral("cannot write %1").arg(path));
-        print(QStringLiteral("OUTPUT %1 instance %2").arg(job.frame).arg(path));
+        print(childprotocol::outputLine(job.frame, QStringLiteral("instance"), path));
     }
     if (const int code = renderJob(scene, job, options, rendered, print); code != CliOk)
         return code;
@@ -108,7 +109,7 @@ int renderViews(const Scene &scene, const CliOptions &o, const RenderOptions &op
         files->append(map);
     }
     for (const QString &file : *files)
-        printLine(QStringLiteral("CAMERAS %1").arg(file));
+        printLine(childprotocol::camerasLine(file));
     return CliOk;
 }
 

@@ -39,6 +39,7 @@ inline QString writeScript(const QString &dir, const QString &name, const QStrin
 inline QString fakeRenderer(const QString &dir, const QString &before = {})
 {
     QString body = R"(printf '%s\n' "$@" > "@DIR@/args.txt"
+cp "$2" "@DIR@/input-copy"
 @BEFORE@
 pattern="$4"
 frames="$6"
@@ -69,6 +70,8 @@ inline farm::node::NodeConfig makeConfig(const QString &serverUrl, const QString
     c.cacheDir = cacheDir;
     c.tags = {"lab"};
     c.childProgram = program;
+    // No Blender on these nodes unless a test gives one: hello lists only what was found.
+    c.blenderProgram = "/nonexistent/blender";
     // Quick retries keep the tests short; production uses the defaults.
     c.backoffInitialMs = 100;
     c.backoffMaxMs = 400;
@@ -83,10 +86,15 @@ inline QJsonObject assignMessage(qint64 task, const QString &sha, const QString 
     return {{"task", task},
             {"job", 3},
             {"type", "model"},
+            {"engine", "farmhand"},
             {"frames", frames},
             {"job_frames", jobFrames},
             {"attempt", 1},
-            {"input", QJsonObject{{"file", sha}, {"name", name}, {"url", "/api/v1/files/" + sha}}},
+            {"input",
+             QJsonObject{
+                 {"main", name},
+                 {"files", QJsonArray{QJsonObject{
+                               {"path", name}, {"file", sha}, {"url", "/api/v1/files/" + sha}}}}}},
             {"settings", QJsonObject{{"width", width},
                                      {"height", height},
                                      {"spp", 1},

@@ -13,10 +13,25 @@
 #include <QtTest>
 
 #include <memory>
+#include <unistd.h>
 
 using namespace farm;
 using namespace farm::node;
 using namespace agenttest;
+
+QByteArray readAll(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+/// The process group of `pid` (field 5 of /proc/<pid>/stat), -1 when it is gone.
+qint64 processGroup(qint64 pid)
+{
+    const QByteArray stat = readAll(QString("/proc/%1/stat").arg(pid));
+    const QList<QByteArray> fields = stat.mid(stat.lastIndexOf(')') + 2).split(' ');
+    return fields.size() > 2 ? fields[2].toLongLong() : -1;
+}
 
 class TestAgent : public QObject
 {
@@ -28,6 +43,7 @@ class TestAgent : public QObject
     int m_cacheMaxMb = 20480;
     QList<GpuInfo> m_gpus; // GPU slots of the next startAgent()
     QStringList m_gpuDevices;
+    QString m_blender; // --blender of the next startAgent(), empty: none
 
     QString cacheDir() const { return m_dir->filePath("cache"); }
 
@@ -38,6 +54,8 @@ class TestAgent : public QObject
         config.cacheMaxMb = m_cacheMaxMb;
         config.gpus = m_gpus;
         config.gpuDevices = m_gpuDevices;
+        if (!m_blender.isEmpty())
+            config.blenderProgram = m_blender;
         m_agent = std::make_unique<Agent>(config);
         m_agent->start();
         if (!QTest::qWaitFor([&] { return m_server->count("hello") == 1; }, 10000))
@@ -57,6 +75,11 @@ class TestAgent : public QObject
     QStringList taskDirs() const
     {
         return QDir(cacheDir() + "/tasks").entryList(QDir::AllEntries | QDir::NoDotAndDotDot);
+    }
+
+    QStringList args() const
+    {
+        return QString::fromUtf8(readAll(m_dir->filePath("args.txt"))).split('\n');
     }
 
     QString taskError(qint64 task) const
@@ -79,6 +102,7 @@ private slots:
         m_cacheMaxMb = 20480;
         m_gpus.clear();
         m_gpuDevices.clear();
+        m_blender.clear();
         m_agent.reset();
         m_server.reset();
         m_dir.reset();
@@ -101,9 +125,9 @@ private slots:
         QCOMPARE(hello.value("slots").toInt(), 3); // one GPU slot and two CPU slots
         QCOMPARE(hello.value("cores").toInt(), QThread::idealThreadCount());
         QVERIFY(hello.value("ram_mb").toInteger() > 0);
+        // Engines, not job types: the built-in renderer; no Blender at /nonexistent/blender.
         QCOMPARE(hello.value("engines").toArray(),
-                 (QJsonArray{QJsonObject{{"name", "model"}, {"version", "1"}},
-                             QJsonObject{{"name", "templates"}, {"version", "1"}}}));
+                 (QJsonArray{QJsonObject{{"name", "farmhand"}, {"version", kFarmVersion}}}));
         const QJsonObject gpu = hello.value("gpus").toArray().first().toObject();
         QCOMPARE(gpu.value("uuid").toString(), QString("GPU-1234"));
         QCOMPARE(gpu.value("vram_mb").toInt(), 8192);
@@ -115,6 +139,44 @@ private slots:
         const Envelope hb = m_server->messages("heartbeat").first();
         QCOMPARE(hb.data.value("running").toArray(), QJsonArray{});
         QVERIFY(hb.seq > 1);
+    }
+
+    void advertisesBlenderWhenFound()
+    {
+        // A stand-in that answers --version as Debian's Blender does.
+        m_blender = writeScript(m_dir->path(), "blender",
+                                "[ \"$1\" = --version ] || exit 1\n"
+                                "echo 'Blender 3.4.1'\necho '\tbuild date: 2023-01-01'\n");
+        QVERIFY(startAgent(fakeRenderer(m_dir->path())));
+        QCOMPARE(m_server->messages("hello").first().data.value("engines").toArray(),
+                 (QJsonArray{QJsonObject{{"name", "farmhand"}, {"version", kFarmVersion}},
+                             QJsonObject{{"name", "blender"}, {"version", "3.4.1"}}}));
+    }
+
+    void refusesEnginesItLacks()
+    {
+        QVERIFY(startAgent(fakeRenderer(m_dir->path())));
+        const QString sha = m_server->addFile("blend bytes");
+        QJsonObject blender = assignMessage(25, sha, "shot.blend", "1", "1");
+        blender["type"] = "blender";
+        blender["engine"] = "blender";
+        blender["settings"] = QJsonObject{{"samples", 4}};
+        m_server->send("task.assign", blender);
+        QJsonObject unknown = blender;
+        unknown["task"] = 26;
+        unknown["engine"] = "povray";
+        m_server->send("task.assign", unknown);
+        // The built-in renderer renders model and templates tasks only.
+        QJsonObject wrongType = assignMessage(27, sha, "shot.blend", "1", "1");
+        wrongType["type"] = "blender";
+        m_server->send("task.assign", wrongType);
+        QTRY_COMPARE(m_server->count("task.failed"), 3);
+        QVERIFY2(taskError(25).contains("engine 'blender' is not available"),
+                 qPrintable(taskError(25)));
+        QVERIFY2(taskError(25).contains("/nonexistent/blender"), qPrintable(taskError(25)));
+        QVERIFY2(taskError(26).contains("no engine 'povray'"), qPrintable(taskError(26)));
+        QVERIFY2(taskError(27).contains("does not render 'blender'"), qPrintable(taskError(27)));
+        QCOMPARE(m_server->fileGets, 0); // refused before anything was fetched
     }
 
     void reconnectsAfterServerCloses()
@@ -167,8 +229,9 @@ private slots:
 
         QTRY_COMPARE(m_server->count("task.failed"), 4);
         QVERIFY2(taskError(21).contains("settings.width"), qPrintable(taskError(21)));
-        QVERIFY2(taskError(22).contains("input.name"), qPrintable(taskError(22)));
-        QVERIFY2(taskError(23).contains("input.file"), qPrintable(taskError(23)));
+        QVERIFY2(taskError(22).contains("input.files[0].path '../evil.glb'"),
+                 qPrintable(taskError(22)));
+        QVERIFY2(taskError(23).contains("input.files[0].file"), qPrintable(taskError(23)));
         QVERIFY2(taskError(24).contains("frames"), qPrintable(taskError(24)));
         QCOMPARE(m_server->count("task.accepted"), 4);
         QCOMPARE(m_server->connections, 1); // never dropped
@@ -204,12 +267,17 @@ private slots:
         QVERIFY2(log.contains("note: on stderr"), qPrintable(log));
         QVERIFY(!log.contains("FRAME 3")); // protocol lines are not log
 
-        // The child got the cached input under its own name and the job's whole cycle.
+        // The child got the input laid out in its work dir under its bundle path, and the
+        // job's whole cycle.
         QFile argsFile(m_dir->filePath("args.txt"));
         QVERIFY(argsFile.open(QIODevice::ReadOnly));
         const QStringList args = QString::fromUtf8(argsFile.readAll()).split('\n');
         QCOMPARE(args.value(0), QString("render"));
-        QCOMPARE(args.value(1), QDir(cacheDir()).filePath("files/" + sha + "/engine.glb"));
+        const QString tasks = QFileInfo(cacheDir() + "/tasks").absoluteFilePath();
+        QVERIFY2(args.value(1).startsWith(tasks + "/31-") &&
+                     args.value(1).endsWith("/input/engine.glb"),
+                 qPrintable(args.value(1)));
+        QCOMPARE(readAll(m_dir->filePath("input-copy")), QByteArray("model bytes"));
         QCOMPARE(args.value(2), QString("-o"));
         QVERIFY(args.value(3).endsWith("/frame_####.png"));
         QCOMPARE(args.mid(4, 8),
@@ -225,6 +293,66 @@ private slots:
         QCOMPARE(m_server->fileGets, 1);
         QVERIFY(argsFile.seek(0));
         QVERIFY(!QString::fromUtf8(argsFile.readAll()).contains("--turntable"));
+    }
+
+    void laysOutBundles()
+    {
+        // The child reads the side files by their relative paths next to the main file.
+        const QString before =
+            QString("main_dir=$(dirname \"$2\")\n"
+                    "cat \"$main_dir/textures/wood.png\" \"$main_dir/../shared/lib.bin\" > "
+                    "\"%1/side.txt\"\n"
+                    "stat -c '%h %a' \"$main_dir/textures/wood.png\" > \"%1/links.txt\"\n")
+                .arg(m_dir->path());
+        QVERIFY(startAgent(fakeRenderer(m_dir->path(), before)));
+        const QString scene = m_server->addFile("scene bytes");
+        const QString wood = m_server->addFile("wood ");
+        const QString lib = m_server->addFile("lib");
+        QJsonObject assign = assignMessage(33, scene, "shots/a.glb", "1", "1", "still");
+        QJsonArray files;
+        for (const auto &[path, sha] :
+             {std::pair{"shots/a.glb", scene}, std::pair{"shots/textures/wood.png", wood},
+              std::pair{"shared/lib.bin", lib}})
+            files.append(QJsonObject{{"path", path}, {"file", sha}});
+        assign["input"] = QJsonObject{{"main", "shots/a.glb"}, {"files", files}};
+        m_server->send("task.assign", assign);
+        QTRY_COMPARE_WITH_TIMEOUT(forTask("task.done", 33).size(), 1, 20000);
+        QCOMPARE(readAll(m_dir->filePath("side.txt")), QByteArray("wood lib"));
+        QCOMPARE(m_server->fileGets, 3);
+        // Hard links to the cache (two names for one file), read-only so that no child
+        // changes the cached copy.
+        QCOMPARE(readAll(m_dir->filePath("links.txt")).trimmed(), QByteArray("2 444"));
+        QCOMPARE(readAll(cacheDir() + "/files/" + wood + "/wood.png"), QByteArray("wood "));
+        QVERIFY2(QFileInfo(args().value(1)).path().endsWith("/input/shots"),
+                 qPrintable(args().value(1)));
+
+        // Unsafe or inconsistent bundles are refused before anything is fetched.
+        QJsonObject escape = assign;
+        escape["task"] = 34;
+        escape["input"] = QJsonObject{
+            {"main", "a.glb"},
+            {"files", QJsonArray{QJsonObject{{"path", "a.glb"}, {"file", scene}},
+                                 QJsonObject{{"path", "x/../../b.png"}, {"file", wood}}}}};
+        m_server->send("task.assign", escape);
+        QJsonObject noMain = assign;
+        noMain["task"] = 36;
+        noMain["input"] =
+            QJsonObject{{"main", "other.glb"},
+                        {"files", QJsonArray{QJsonObject{{"path", "a.glb"}, {"file", scene}}}}};
+        m_server->send("task.assign", noMain);
+        QJsonObject twice = assign;
+        twice["task"] = 37;
+        twice["input"] =
+            QJsonObject{{"main", "a.glb"},
+                        {"files", QJsonArray{QJsonObject{{"path", "a.glb"}, {"file", scene}},
+                                             QJsonObject{{"path", "a.glb"}, {"file", wood}}}}};
+        m_server->send("task.assign", twice);
+        QTRY_COMPARE(m_server->count("task.failed"), 3);
+        QVERIFY2(taskError(34).contains("input.files[1].path 'x/../../b.png'"),
+                 qPrintable(taskError(34)));
+        QVERIFY2(taskError(36).contains("'other.glb' is not one of"), qPrintable(taskError(36)));
+        QVERIFY2(taskError(37).contains("appears twice"), qPrintable(taskError(37)));
+        QCOMPARE(m_server->fileGets, 3);
     }
 
     void throttlesProgressAndBatchesLogs()
@@ -374,6 +502,32 @@ private slots:
         QVERIFY(m_agent->runningTasks().isEmpty());
         QTRY_VERIFY(taskDirs().isEmpty());
         QCOMPARE(forTask("task.done", 71).size() + forTask("task.failed", 71).size(), 0);
+    }
+
+    void cancelKillsProcessGroup()
+    {
+        // The child starts a grandchild in the background, as Blender may start helpers:
+        // the cancel must reach it too.
+        const QString pids = m_dir->filePath("pids");
+        QVERIFY(startAgent(writeScript(m_dir->path(), "spawner.sh",
+                                       QString("sleep 600 &\necho $! > '%1.tmp'\n"
+                                               "echo $$ >> '%1.tmp'\nmv '%1.tmp' '%1'\n"
+                                               "echo 'PROGRESS 0.1 1'\nwait\n")
+                                           .arg(pids))));
+        m_server->send("task.assign", assignMessage(72, m_server->addFile("m"), "a.glb", "1", "1"));
+        QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(pids), 10000);
+        const QList<QByteArray> lines = readAll(pids).trimmed().split('\n');
+        QCOMPARE(lines.size(), 2);
+        const qint64 grandchild = lines[0].toLongLong(), child = lines[1].toLongLong();
+        QVERIFY(isAlive(grandchild) && isAlive(child));
+        // The child leads its own process group, and its grandchild is in it.
+        QCOMPARE(processGroup(child), child);
+        QCOMPARE(processGroup(grandchild), child);
+        QVERIFY(processGroup(child) != ::getpgrp());
+
+        m_server->send("task.cancel", {{"task", 72}});
+        QTRY_VERIFY_WITH_TIMEOUT(!isAlive(grandchild) && !isAlive(child), 10000);
+        QTRY_VERIFY(taskDirs().isEmpty());
     }
 
     void runsSlotsInParallel()
