@@ -15,6 +15,13 @@ using namespace farm::bundle;
 namespace {
 const QString kModels = QStringLiteral("/usr/share/assimp/models/");
 
+// The tests on real files need Debian's assimp-testmodels; the hand-made cases run anyway.
+#define REQUIRE_MODELS()                                                                           \
+    do {                                                                                           \
+        if (!QFileInfo::exists(kModels + "glTF2/BoxTextured-glTF/BoxTextured.gltf"))               \
+            QSKIP("assimp-testmodels is not installed (scripts/setup-deps.sh --test)");            \
+    } while (false)
+
 // Test JSON and XML written with single quotes, so that they need no escaping here.
 QByteArray operator""_j(const char *text, size_t size)
 {
@@ -65,12 +72,6 @@ class TestSideFiles : public QObject
     Q_OBJECT
 
 private slots:
-    void initTestCase()
-    {
-        if (!QFileInfo::exists(kModels + "glTF2/BoxTextured-glTF/BoxTextured.gltf"))
-            QSKIP("assimp-testmodels is not installed (scripts/setup-deps.sh --test)");
-    }
-
     // Real files as Debian ships them; the bundle path is the path under the models folder.
     void realFiles_data()
     {
@@ -151,6 +152,7 @@ private slots:
     }
     void realFiles()
     {
+        REQUIRE_MODELS();
         QFETCH(QString, path);
         QFETCH(QStringList, files);
         QFETCH(QStringList, outside);
@@ -172,6 +174,7 @@ private slots:
     // shipped beside it, except in the few models the package ships incomplete on purpose.
     void everyShippedModel()
     {
+        REQUIRE_MODELS();
         const QStringList incomplete{"Collada/regr01.dae", "Collada/earthCylindrical.DAE",
                                      "glTF2/SchemaFailures/sceneWrongType.gltf",
                                      "glTF2/MissingBin/BoxTextured.gltf",
@@ -404,6 +407,7 @@ private slots:
         QCOMPARE(readForReferences("scene.obj", tmp.filePath("none")), std::nullopt);
         QCOMPARE(readForReferences("scene.gltf", tmp.filePath("none")), std::nullopt);
         // A real OBJ whose mtllib comes after the geometry starts.
+        REQUIRE_MODELS();
         QCOMPARE(readForReferences("x.obj", kModels + "OBJ/cube_mtllib_after_g.obj"),
                  QByteArray("mtllib cube_mtllib_after_g.mat\n"));
     }
@@ -614,6 +618,7 @@ private slots:
     }
     void missingInRealModels()
     {
+        REQUIRE_MODELS();
         QFETCH(QString, main);
         QFETCH(QStringList, messages);
         const ReadFile read = [](const QString &p) -> std::optional<QByteArray> {
@@ -662,6 +667,7 @@ private slots:
     }
     void gatherRealFile()
     {
+        REQUIRE_MODELS();
         QFETCH(QString, file);
         QFETCH(QString, root);
         QFETCH(QString, main);
@@ -764,6 +770,7 @@ private slots:
 
     void gatherRealFolder()
     {
+        REQUIRE_MODELS();
         const auto b = gatherFromFolder(kModels + "glTF2/BoxTextured-glTF", {}, {"gltf", "glb"});
         QVERIFY(b.ok());
         QCOMPARE(b->main, "BoxTextured.gltf");
