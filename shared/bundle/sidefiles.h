@@ -33,7 +33,8 @@ struct Refs
 
 /// Files `content` (the bytes of the file at bundle path `path`, e.g. "models/scene.gltf")
 /// references, resolved against path's folder. The format comes from path's extension:
-/// .gltf/.glb (buffers[].uri, images[].uri; percent-decoded; data: URIs skipped), .obj (mtllib),
+/// .gltf/.glb (buffers[].uri, images[].uri, glTF 1.0's id-keyed objects too; percent-decoded;
+/// data: URIs skipped), .obj (mtllib),
 /// .mtl (map_Kd, map_Ka, map_Ks, map_Ns, map_d, map_Bump, bump, disp, decal, refl, norm, map_Pr,
 /// map_Pm, map_Ps, map_Ke, map_RMA, map_ORM; options such as -s 1 1 1 and -bm 0.5 skipped;
 /// names may hold spaces), .dae (<init_from> of an <image>, 1.4 text or 1.5 <ref>; file:// and
