@@ -34,13 +34,12 @@ struct Refs
 /// Files `content` (the bytes of the file at bundle path `path`, e.g. "models/scene.gltf")
 /// references, resolved against path's folder. The format comes from path's extension:
 /// .gltf/.glb (buffers[].uri, images[].uri, glTF 1.0's id-keyed objects too; percent-decoded;
-/// data: URIs skipped), .obj (mtllib),
-/// .mtl (map_Kd, map_Ka, map_Ks, map_Ns, map_d, map_Bump, bump, disp, decal, refl, norm, map_Pr,
-/// map_Pm, map_Ps, map_Ke, map_RMA, map_ORM; options such as -s 1 1 1 and -bm 0.5 skipped;
-/// names may hold spaces), .dae (<init_from> of an <image>, 1.4 text or 1.5 <ref>; file:// and
-/// percent-encoding undone). Other formats and unparsable content (broken JSON or XML): empty.
-/// An mtllib line holding spaces lists several names (the OBJ spec), unless `exists` says the
-/// whole rest of the line names a bundle file (how Assimp reads it).
+/// data: URIs skipped), .obj (mtllib), .mtl (map_Kd, map_Ka, map_Ks, map_Ns, map_d, map_Bump,
+/// bump, disp, decal, refl, norm, map_Pr, map_Pm, map_Ps, map_Ke, map_RMA, map_ORM; options such
+/// as -s 1 1 1 and -bm 0.5 skipped; names may hold spaces), .dae (<init_from> of an <image>, 1.4
+/// text or 1.5 <ref>; file:// and percent-encoding undone). Other formats and unparsable content
+/// (broken JSON or XML): empty. An mtllib line holding spaces lists several names (the OBJ spec),
+/// unless `exists` says the whole rest of the line names a bundle file (how Assimp reads it).
 Refs referencedFiles(const QString &path, const QByteArray &content, const FileExists &exists = {});
 
 /// Reads the local file `localPath`, which holds bundle file `path`, as referencedFiles needs it:
@@ -86,9 +85,9 @@ struct LocalBundle
 };
 
 /// The file at `absolutePath` plus every side file it references, recursively (obj → mtl →
-/// textures), rooted at their deepest common folder. A reference that is absolute on disk is
-/// taken from the referencing file's folder by its file name (what the renderer does); when only
-/// the absolute path holds it, `missing` says to copy it there.
+/// textures), rooted at their deepest common folder. An absolute reference is taken from the
+/// referencing file's folder by its file name, as missingFiles accepts it; when only the
+/// absolute path on this disk holds it, `missing` says to copy it there.
 LocalBundle gatherFromFile(const QString &absolutePath);
 
 /// Every regular file under `dir` (symlinks and hidden files or folders such as .DS_Store
