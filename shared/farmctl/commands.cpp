@@ -89,11 +89,14 @@ int runJobs(Context &ctx)
         return ctx.fail(page.error());
     QList<QStringList> rows;
     for (const Job &j : page->jobs)
-        rows.append({QString::number(j.id), toString(j.state),
-                     QString("%1%").arg(int(j.progress * 100 + 0.5)), j.spec.frames,
-                     formatTime(j.createdAt), j.spec.name});
-    ctx.out << formatTable({"ID", "STATE", "PROGRESS", "FRAMES", "CREATED", "NAME"}, rows, {0, 2});
+        rows.append({QString::number(j.id), j.spec.type.isEmpty() ? QString("-") : j.spec.type,
+                     toString(j.state), QString("%1%").arg(int(j.progress * 100 + 0.5)),
+                     j.spec.frames, formatTime(j.createdAt), j.spec.name});
+    ctx.out << formatTable({"ID", "TYPE", "STATE", "PROGRESS", "FRAMES", "CREATED", "NAME"}, rows,
+                           {0, 3});
     ctx.err << QString("%1 of %2 jobs\n").arg(page->jobs.size()).arg(page->total);
+    if (page->skipped > 0)
+        ctx.err << QString("%1 jobs this farmctl cannot read were left out\n").arg(page->skipped);
     ctx.out.flush();
     return Ok;
 }
@@ -165,8 +168,11 @@ QString usageText()
 const QList<Command> &commands()
 {
     static const QList<Command> table{
-        {"submit", "submit FILE", "Upload a model and create a render job; prints the job id.", 1,
-         1, &submitOptions, &runSubmit},
+        {"submit", "submit PATH",
+         "Upload a file (with its side files), a folder or a .zip as one job; prints its id.", 1, 1,
+         &submitOptions, &runSubmit},
+        {"types", "types [NAME]", "List the server's job types; with NAME, its settings.", 0, 1,
+         &typesOptions, &runTypes},
         {"wait", "wait JOB", "Follow a job until it ends (exit 0 completed, 1 failed, 2 timeout).",
          1, 1, &waitOptions, &runWait},
         {"download", "download JOB DIR", "Fetch every output of a job into DIR.", 2, 2, &noOptions,

@@ -29,7 +29,7 @@ struct Context
 struct Command
 {
     const char *name;
-    const char *synopsis; // "submit FILE"
+    const char *synopsis; // "submit PATH"
     const char *summary;
     int minArgs;
     int maxArgs;
@@ -41,10 +41,12 @@ struct Command
 const QList<Command> &commands();
 
 int runSubmit(Context &ctx);
+int runTypes(Context &ctx);
 int runWait(Context &ctx);
 int runDownload(Context &ctx);
 QList<QCommandLineOption> submitOptions();
 QList<QCommandLineOption> waitOptions();
+QList<QCommandLineOption> typesOptions();
 
 /// Follows job `id` until it ends, drawing progress on stderr; returns Ok/Failure/TimedOut.
 int waitForJob(Context &ctx, qint64 id, int timeoutS);

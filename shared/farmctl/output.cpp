@@ -1,5 +1,7 @@
 #include "farmctl/output.h"
 
+#include "client/jobtypes.h"
+
 #include <cstdio>
 #include <unistd.h>
 
@@ -69,14 +71,23 @@ QString formatJob(const Job &job)
                      .arg(toString(job.state), progressBar(job.progress, 20))
                      .arg(int(job.progress * 100 + 0.5)));
     row("type", QString("%1, priority %2").arg(s.type).arg(s.priority));
-    row("input", QString("%1 (%2)").arg(s.input.name, s.input.file));
+    const JobInput &in = s.input;
+    if (!in.archive.isEmpty())
+        row("input",
+            QString("archive %1%2").arg(in.archive, in.main.isEmpty() ? "" : ", " + in.main));
+    else if (in.files.size() <= 1)
+        row("input", QString("%1 (%2)").arg(in.main, in.mainFile() ? in.mainFile()->file : "-"));
+    else
+        row("input", QString("%1 and %2 side files").arg(in.main).arg(in.files.size() - 1));
+    for (const BundleFile &f : in.files)
+        if (in.files.size() > 1)
+            out += QString("    %1  %2\n").arg(f.file.left(12), f.path);
     row("frames", QString("%1 (chunk %2)").arg(s.frames).arg(s.chunk));
-    row("settings", QString("%1x%2, %3 spp, seed %4, camera %5, %6")
-                        .arg(s.settings.width)
-                        .arg(s.settings.height)
-                        .arg(s.settings.spp)
-                        .arg(s.settings.seed)
-                        .arg(s.settings.cameraMode, s.settings.format));
+    const auto settings = client::settings::flatten(s.settings);
+    if (settings.isEmpty())
+        row("settings", "-");
+    for (qsizetype i = 0; i < settings.size(); ++i)
+        row(i == 0 ? "settings" : "", settings[i].first + " = " + settings[i].second);
     row("tasks", QString("%1 total: %2 queued, %3 running, %4 done, %5 failed, %6 canceled")
                      .arg(c.total)
                      .arg(c.queued)
