@@ -16,7 +16,7 @@ pkgs=(
     libavcodec-dev libavformat-dev libswscale-dev libavutil-dev
 )
 if ((with_tests)); then
-    pkgs+=(assimp-testmodels occt-misc xvfb xauth chromium clang-format)
+    pkgs+=(assimp-testmodels occt-misc xvfb xauth chromium clang-format zip)
     command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
     command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi

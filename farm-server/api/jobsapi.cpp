@@ -132,11 +132,18 @@ void createJob(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
             [c, spec, entries, reply]() mutable {
                 if (!entries)
                     return replyError(reply, entries.error());
+                Result<void> adopted;
                 for (const ZipEntryFile &e : *entries) {
-                    if (auto r = c->files.adoptFile(e.tempPath, e.sha256); !r)
-                        return replyError(reply, r.error());
+                    if (adopted)
+                        adopted = c->files.adoptFile(e.tempPath, e.sha256);
+                    if (!adopted) { // leave no unpacked file behind
+                        QFile::remove(e.tempPath);
+                        continue;
+                    }
                     spec.input.files.append({e.path, e.sha256});
                 }
+                if (!adopted)
+                    return replyError(reply, adopted.error());
                 if (spec.input.files.isEmpty())
                     return reply.error(400, "invalid_archive", "the archive holds no files");
                 auto main = pickMain(c->jobTypes.find(spec.type), spec.input);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "model/job.h"
 #include "util/result.h"
 
 #include <QList>
@@ -11,7 +12,7 @@ namespace farm::server {
 struct ZipLimits
 {
     /// Entries of any kind, folders and skipped ones included.
-    int maxEntries = 10000;
+    int maxEntries = kMaxBundleFiles;
     /// Bytes of all entries together, counted while inflating.
     qint64 maxTotal = 8LL << 30;
     /// Most bytes one entry may inflate to per compressed byte …

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "model/job.h"
 #include "util/result.h"
 
 #include <QByteArray>
@@ -12,7 +13,7 @@
 namespace farm::bundle {
 
 /// Most files a bundle gathered from a folder may hold (docs/JOBTYPES.md, kMaxBundleFiles).
-constexpr int kMaxGatherFiles = 10000;
+constexpr int kMaxGatherFiles = kMaxBundleFiles;
 
 /// Reads one bundle file by its bundle path; nullopt when the bundle has no such path.
 using ReadFile = std::function<std::optional<QByteArray>(const QString &path)>;

@@ -1,5 +1,6 @@
 #include "model/job.h"
 
+#include "bundle/sidefiles.h"
 #include "util/json.h"
 
 #include <QJsonArray>
@@ -160,11 +161,11 @@ Result<JobInput> JobInput::fromJson(const QJsonObject &o)
         BundleFile f;
         f.path = fr.string("path", QString(), 1, 1024);
         f.file = fr.string("file", QString(), 0, 64);
-        if (fr.ok() && !isSafeBundlePath(f.path))
+        if (const QString problem = bundle::bundlePathProblem(f.path);
+            fr.ok() && !problem.isEmpty())
             fr.fail("invalid_field",
-                    QString("%1.path '%2' must be a relative path inside the bundle (no '..', "
-                            "no leading '/', no '\\')")
-                        .arg(at, f.path.left(200)));
+                    QString("%1.path '%2' %3: paths are relative and stay inside the bundle")
+                        .arg(at, f.path.left(200), problem));
         if (fr.ok() && !isSha256Hex(f.file))
             fr.fail("invalid_field", at + ".file must be the SHA-256 of an uploaded file");
         if (fr.ok() && seen.contains(f.path))
@@ -335,20 +336,7 @@ bool isSafeFileName(const QString &name, int maxLen)
 
 bool isSafeBundlePath(const QString &path)
 {
-    if (path.isEmpty() || path.size() > 1024 || path.startsWith('/'))
-        return false;
-    const QStringList parts = path.split('/');
-    if (parts.size() > 32)
-        return false;
-    for (const QString &part : parts) {
-        if (part.isEmpty() || part == "." || part == ".." || part.contains('\\') ||
-            part.contains(':') || part.size() > 255)
-            return false;
-        for (const QChar c : part)
-            if (c.unicode() < 0x20 || c.unicode() == 0x7f)
-                return false;
-    }
-    return true;
+    return bundle::bundlePathProblem(path).isEmpty();
 }
 
 bool isValidTypeName(const QString &name)

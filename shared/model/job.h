@@ -129,8 +129,7 @@ bool isValidOutputName(const QString &name);
 /// "frame_0001.png" for frame 1; more digits when the number needs them.
 QString frameFileName(int frame, const QString &extension = QStringLiteral("png"));
 bool isSha256Hex(const QString &s);
-/// True for a relative bundle path: '/'-separated, no empty, "." or ".." segment, no '\\',
-/// ':' or control character, at most 1024 characters and 32 levels.
+/// True for a relative bundle path (bundle::bundlePathProblem finds nothing wrong with it).
 bool isSafeBundlePath(const QString &path);
 /// Job type names: ^[a-z][a-z0-9_-]{0,31}$.
 bool isValidTypeName(const QString &name);
