@@ -14,6 +14,7 @@ pkgs=(
     qt6-base-dev qt6-websockets-dev qt6-httpserver-dev libqt6sql6-sqlite
     libassimp-dev libsqlite3-dev libopenexr-dev zlib1g-dev libzip-dev
     libavcodec-dev libavformat-dev libswscale-dev libavutil-dev
+    blender
 )
 if ((with_tests)); then
     pkgs+=(assimp-testmodels occt-misc xvfb xauth chromium clang-format zip)
