@@ -140,7 +140,7 @@ class TestBlenderEngine : public QObject
     }
 
     /// Starts a RenderTask as the agent does; `run` fills in as it goes.
-    RenderTask *start(const QJsonObject &message, Run &run)
+    RenderTask *start(const QJsonObject &message, Run &run, TaskSlot slot = {})
     {
         auto spec = TaskSpec::fromAssign(message);
         if (!spec)
@@ -148,7 +148,8 @@ class TestBlenderEngine : public QObject
         if (auto checked = m_engine->check(*spec); !checked)
             qFatal("%s", qPrintable(checked.error().message));
         run.task = spec->id;
-        auto *task = new RenderTask(*spec, m_engine, m_config, m_network.get(), m_cache.get());
+        auto *task =
+            new RenderTask(*spec, m_engine, m_config, m_network.get(), m_cache.get(), slot);
         connect(task, &RenderTask::log, this,
                 [&run](qint64, const QString &text) { run.log += text; });
         connect(task, &RenderTask::progress, this,
@@ -163,10 +164,10 @@ class TestBlenderEngine : public QObject
         return task;
     }
 
-    Run render(const QJsonObject &message, int timeoutMs = 120000)
+    Run render(const QJsonObject &message, TaskSlot slot = {}, int timeoutMs = 120000)
     {
         Run run;
-        start(message, run);
+        start(message, run, slot);
         if (!QTest::qWaitFor([&] { return run.finished; }, timeoutMs))
             qWarning("task %lld did not finish; log:\n%s", run.task, qPrintable(run.log));
         return run;
@@ -280,6 +281,32 @@ private slots:
                                         .arg(run.progress[i - 1])
                                         .arg(run.progress[i])));
         }
+    }
+
+    void gpuSlotWithoutGpu_data()
+    {
+        QTest::addColumn<QString>("backend");
+        QTest::newRow("CUDA") << "CUDA";
+        QTest::newRow("OPTIX") << "OPTIX"; // Debian's build has no OptiX at all
+    }
+
+    void gpuSlotWithoutGpu()
+    {
+        // A GPU slot on a machine without that GPU: the frame still renders, on the CPU, and
+        // the log says why, as the built-in renderer does.
+        QFETCH(QString, backend);
+        QJsonObject settings = smallSettings();
+        settings["gpu_backend"] = backend;
+        const Run run =
+            render(assign({{"scene.blend", m_scene}, {"tex/colour.png", m_texture}}, "2", settings),
+                   TaskSlot{0, "GPU-00000000-0000-0000-0000-000000000000"});
+        QVERIFY2(run.error.isEmpty(), qPrintable(run.error + "\n" + run.log));
+        QCOMPARE(run.outputs, QStringList{"frame_0002.png"});
+        QVERIFY2(run.log.contains("CUDA_VISIBLE_DEVICES=GPU-00000000"), qPrintable(run.log));
+        QVERIFY2(run.log.contains(QString("note: %1 unavailable").arg(backend)) &&
+                     run.log.contains("rendering on the CPU"),
+                 qPrintable(run.log));
+        QCOMPARE(uploaded(run.task, "frame_0002.png").size(), QSize(64, 48));
     }
 
     void missingTexture()
