@@ -35,13 +35,18 @@ export class JobDetail {
         this.jobId = id;
         this.job = null;
         this.logTaskId = null;
+        this.early = []; // events that arrive while the job loads: a quick job's frames land meanwhile
         setChildren(this.root, h('div', {class: 'panel placeholder'}, h('p', {class: 'muted'}, `Loading job #${id}…`)));
         try {
             const [job, tasks, outputs] = await Promise.all([api.job(id), api.tasks(id), api.outputs(id)]);
             if (this.jobId !== id) return;
             this.build(job, tasks.tasks || [], outputs.outputs || []);
+            const early = this.early;
+            this.early = [];
+            for (const [type, data] of early) this.replay(type, data);
         } catch (e) {
             if (this.jobId !== id) return;
+            this.early = null;
             setChildren(this.root, h('div', {class: 'panel placeholder error'},
                                      h('p', {}, `Could not load job #${id}: ${e.message}`)));
         }
@@ -244,7 +249,24 @@ export class JobDetail {
         }
     }
 
+    /** An event that came while the job was loading. The answers may already hold what it
+     *  says, or newer: a state that is final is never taken back to an earlier one. */
+    replay(type, data) {
+        if (type === 'task.partial') return; // stale by now; its task may be done, its image gone
+        if (type === 'job.updated' && finalJobStates.has(this.job.state) && !finalJobStates.has(data.state)) return;
+        if (type === 'task.updated') {
+            const r = this.taskRows.get(data.id);
+            const final = (state) => ['done', 'failed', 'canceled'].includes(state);
+            if (r && final(r.task.state) && !final(data.state)) return;
+        }
+        this.onEvent(type, data);
+    }
+
     onEvent(type, data) {
+        if (this.jobId !== null && !this.job && this.early) {
+            this.early.push([type, data]);
+            return;
+        }
         if (this.jobId === null || !this.job) return;
         if (type === 'job.updated' && data.id === this.jobId) {
             this.updateJob(data);

@@ -9,9 +9,9 @@ const PAGE_SIZES = [25, 50, 100];
 
 function fillFrames(cell, job) {
     const t = job.tasks || {};
-    // A type without frames (a template set is one render) shows its label instead of a range.
+    // A type without frames (a template set is one render) has no range to show.
     const type = knownJobType(job.type);
-    const what = type && !type.frames ? jobTypeLabel(job.type) : (job.frames ?? '–');
+    const what = type && !type.frames ? '–' : (job.frames ?? '–');
     setChildren(cell, String(what), h('span', {class: 'sub muted'}, `${t.done || 0}/${t.total || 0} tasks`));
 }
 
