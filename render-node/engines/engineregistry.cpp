@@ -14,7 +14,8 @@ std::shared_ptr<EngineRegistry> EngineRegistry::builtins(const NodeConfig &confi
 {
     auto registry = std::make_shared<EngineRegistry>();
     registry->add(std::make_shared<FarmhandEngine>(config.childProgram, config.gpus));
-    registry->add(std::make_shared<BlenderEngine>(config.blenderProgram));
+    // Cycles' GPU devices are worth a second Blender start only on a node with GPU slots.
+    registry->add(std::make_shared<BlenderEngine>(config.blenderProgram, !config.gpus.isEmpty()));
     return registry;
 }
 
@@ -51,7 +52,7 @@ QList<EngineInfo> EngineRegistry::available() const
     QList<EngineInfo> out;
     for (const Entry &e : m_entries)
         if (e.detection.available)
-            out.append({e.engine->name(), e.detection.version});
+            out.append({e.engine->name(), e.detection.version, e.detection.devices});
     return out;
 }
 

@@ -6,11 +6,19 @@
 
 namespace farm {
 
+namespace {
+constexpr qsizetype kMaxEngineDevices = 64;
+} // namespace
+
 QJsonObject NodeCapabilities::toJson() const
 {
     QJsonArray e;
-    for (const EngineInfo &x : engines)
-        e.append(QJsonObject{{"name", x.name}, {"version", x.version}});
+    for (const EngineInfo &x : engines) {
+        QJsonObject engine{{"name", x.name}, {"version", x.version}};
+        if (!x.devices.isEmpty())
+            engine.insert("devices", QJsonArray::fromStringList(x.devices));
+        e.append(engine);
+    }
     QJsonArray g;
     for (const GpuInfo &x : gpus)
         g.append(QJsonObject{{"name", x.name},
@@ -44,7 +52,12 @@ Result<NodeCapabilities> NodeCapabilities::fromJson(const QJsonObject &o)
             r.fail("invalid_field", "engines[] need a name");
             break;
         }
-        c.engines.append({e.value("name").toString(), e.value("version").toString()});
+        EngineInfo engine{e.value("name").toString(), e.value("version").toString(), {}};
+        // Devices are informative: strings only, a bounded number.
+        for (const QJsonValue &d : e.value("devices").toArray())
+            if (d.isString() && engine.devices.size() < kMaxEngineDevices)
+                engine.devices.append(d.toString().left(200));
+        c.engines.append(engine);
     }
     for (const QJsonValue &v : o.value("gpus").toArray()) {
         const QJsonObject g = v.toObject();

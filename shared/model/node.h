@@ -14,6 +14,9 @@ struct EngineInfo
 {
     QString name;
     QString version;
+    /// Devices the engine renders on, as it names them ("CPU", "CUDA: NVIDIA RTX A4000");
+    /// optional in JSON (left out when empty; nodes before it send none).
+    QStringList devices;
     bool operator==(const EngineInfo &) const = default;
 };
 

@@ -121,8 +121,17 @@ private slots:
         // Both nodes found Blender and say so.
         for (const QJsonValue &n : farm.get("/api/v1/nodes").json().value("nodes").toArray()) {
             QStringList engines;
-            for (const QJsonValue &e : n.toObject().value("engines").toArray())
-                engines.append(e.toObject().value("name").toString());
+            for (const QJsonValue &v : n.toObject().value("engines").toArray()) {
+                const QJsonObject e = v.toObject();
+                engines.append(e.value("name").toString());
+                // Versions and devices as the node detected them, through the server.
+                if (e.value("name") == "blender") {
+                    QVERIFY2(e.value("version").toString().startsWith("3.") ||
+                                 e.value("version").toString().startsWith("4."),
+                             qPrintable(e.value("version").toString()));
+                    QVERIFY(e.value("devices").toArray().contains("CPU"));
+                }
+            }
             QVERIFY2(engines.contains("blender") && engines.contains("farmhand"),
                      qPrintable(engines.join(',')));
         }

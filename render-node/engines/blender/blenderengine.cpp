@@ -99,9 +99,43 @@ QByteArray settingsScript()
 
 } // namespace
 
-BlenderEngine::BlenderEngine(QString program)
+BlenderEngine::BlenderEngine(QString program, bool probeGpus)
     : m_program(program.isEmpty() ? QStringLiteral("blender") : std::move(program))
+    , m_probeGpus(probeGpus)
 {}
+
+QStringList BlenderEngine::cyclesGpus() const
+{
+    // Cycles lists the devices of each backend it was built with; the CPU comes with each.
+    static const char *kListDevices =
+        "import bpy\n"
+        "prefs = bpy.context.preferences.addons['cycles'].preferences\n"
+        "for backend in ('CUDA', 'OPTIX', 'HIP'):\n"
+        "    try:\n"
+        "        devices = prefs.get_devices_for_type(backend)\n"
+        "    except Exception:\n"
+        "        continue\n"
+        "    for d in devices:\n"
+        "        if d.type == backend:\n"
+        "            print('FARMHAND_DEVICE %s: %s' % (backend, d.name), flush=True)\n";
+    QProcess p;
+    p.setProcessChannelMode(QProcess::MergedChannels);
+    p.start(m_resolved,
+            {"--factory-startup", "-b", "--python-exit-code", "1", "--python-expr",
+             QString::fromLatin1(kListDevices)},
+            QIODevice::ReadOnly);
+    if (!p.waitForFinished(kVersionTimeoutMs)) {
+        p.kill();
+        p.waitForFinished(2000);
+        return {};
+    }
+    QStringList gpus;
+    static const QRegularExpression device(QStringLiteral("^FARMHAND_DEVICE (.+)$"),
+                                           QRegularExpression::MultilineOption);
+    for (auto it = device.globalMatch(QString::fromUtf8(p.readAll())); it.hasNext();)
+        gpus.append(it.next().captured(1).trimmed());
+    return gpus;
+}
 
 EngineDetection BlenderEngine::detect()
 {
@@ -137,6 +171,8 @@ EngineDetection BlenderEngine::detect()
     d.available = true;
     d.version = m.captured(1);
     d.devices = {QStringLiteral("CPU")};
+    if (m_probeGpus)
+        d.devices += cyclesGpus();
     return d;
 }
 

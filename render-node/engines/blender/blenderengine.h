@@ -12,7 +12,9 @@ class BlenderEngine : public Engine
 {
 public:
     /// `program`: a path, or a name looked up on PATH (`--blender`, default "blender").
-    explicit BlenderEngine(QString program);
+    /// `probeGpus`: detection also asks Cycles for its CUDA/OptiX/HIP devices (a second
+    /// Blender start of a few seconds; worth it on nodes with GPU slots only).
+    explicit BlenderEngine(QString program, bool probeGpus = false);
 
     QString name() const override { return QStringLiteral("blender"); }
     EngineDetection detect() override;
@@ -24,7 +26,11 @@ public:
     static constexpr const char *kTaskFileName = "farmhand_task.json";
 
 private:
+    /// "CUDA: <name>" for every GPU device Cycles lists, in its order.
+    QStringList cyclesGpus() const;
+
     QString m_program;
+    bool m_probeGpus = false;
     QString m_resolved; // set by detect()
 };
 

@@ -127,7 +127,9 @@ private slots:
         QVERIFY(hello.value("ram_mb").toInteger() > 0);
         // Engines, not job types: the built-in renderer; no Blender at /nonexistent/blender.
         QCOMPARE(hello.value("engines").toArray(),
-                 (QJsonArray{QJsonObject{{"name", "farmhand"}, {"version", kFarmVersion}}}));
+                 (QJsonArray{QJsonObject{{"name", "farmhand"},
+                                         {"version", kFarmVersion},
+                                         {"devices", QJsonArray{"CPU", "CUDA: Fake GPU"}}}}));
         const QJsonObject gpu = hello.value("gpus").toArray().first().toObject();
         QCOMPARE(gpu.value("uuid").toString(), QString("GPU-1234"));
         QCOMPARE(gpu.value("vram_mb").toInt(), 8192);
@@ -143,14 +145,25 @@ private slots:
 
     void advertisesBlenderWhenFound()
     {
-        // A stand-in that answers --version as Debian's Blender does.
+        // A stand-in that answers --version as Debian's Blender does and lists one CUDA device
+        // when the node, which has a GPU slot, asks Cycles for its devices.
+        m_gpus = {{"Fake GPU", "GPU-1234", 8192, "8.6", "550.1"}};
+        m_gpuDevices = {"GPU-1234"};
         m_blender = writeScript(m_dir->path(), "blender",
-                                "[ \"$1\" = --version ] || exit 1\n"
-                                "echo 'Blender 3.4.1'\necho '\tbuild date: 2023-01-01'\n");
+                                "if [ \"$1\" = --version ]; then\n"
+                                "  echo 'Blender 3.4.1'; echo '\tbuild date: 2023-01-01'; exit 0\n"
+                                "fi\n"
+                                "case \"$*\" in *--python-expr*) ;; *) exit 1 ;; esac\n"
+                                "echo 'Blender 3.4.1'\n"
+                                "echo 'FARMHAND_DEVICE CUDA: Fake GPU'\n");
         QVERIFY(startAgent(fakeRenderer(m_dir->path())));
         QCOMPARE(m_server->messages("hello").first().data.value("engines").toArray(),
-                 (QJsonArray{QJsonObject{{"name", "farmhand"}, {"version", kFarmVersion}},
-                             QJsonObject{{"name", "blender"}, {"version", "3.4.1"}}}));
+                 (QJsonArray{QJsonObject{{"name", "farmhand"},
+                                         {"version", kFarmVersion},
+                                         {"devices", QJsonArray{"CPU", "CUDA: Fake GPU"}}},
+                             QJsonObject{{"name", "blender"},
+                                         {"version", "3.4.1"},
+                                         {"devices", QJsonArray{"CPU", "CUDA: Fake GPU"}}}}));
     }
 
     void refusesEnginesItLacks()

@@ -236,6 +236,16 @@ private slots:
         QVERIFY(p.waitForFinished(30000));
         QVERIFY(p.readAllStandardOutput().startsWith("Blender " + d.version.toUtf8()));
 
+        QCOMPARE(d.devices, QStringList{"CPU"});
+        // On a node with GPU slots Cycles is asked for its GPUs: none on these machines, and
+        // any it finds are named by backend.
+        const EngineDetection probed = BlenderEngine(m_blender, true).detect();
+        QVERIFY(probed.available);
+        QCOMPARE(probed.devices.first(), QString("CPU"));
+        for (const QString &device : probed.devices.mid(1))
+            QVERIFY2(QRegularExpression("^(CUDA|OPTIX|HIP): .+").match(device).hasMatch(),
+                     qPrintable(device));
+
         const EngineDetection missing = BlenderEngine("/nonexistent/blender").detect();
         QVERIFY(!missing.available);
         QVERIFY2(missing.reason.contains("/nonexistent/blender"), qPrintable(missing.reason));

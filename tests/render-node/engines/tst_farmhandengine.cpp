@@ -60,6 +60,11 @@ private slots:
         const EngineDetection d = m_engine.detect();
         QVERIFY(d.available);
         QCOMPARE(d.version, QString(kFarmVersion));
+        QCOMPARE(d.devices, QStringList{"CPU"});
+        const EngineDetection gpu =
+            FarmhandEngine("/bin/render-node", {{"RTX A4000", "GPU-1", 16000, "8.6", "550"}})
+                .detect();
+        QCOMPARE(gpu.devices, (QStringList{"CPU", "CUDA: RTX A4000"}));
         QVERIFY(!FarmhandEngine("", {}).detect().available);
     }
 
@@ -241,7 +246,7 @@ private slots:
         auto engines = EngineRegistry::builtins(config);
         QVERIFY(!engines->find("farmhand")); // nothing before detection
         engines->detect();
-        QCOMPARE(engines->available(), (QList<EngineInfo>{{"farmhand", kFarmVersion}}));
+        QCOMPARE(engines->available(), (QList<EngineInfo>{{"farmhand", kFarmVersion, {"CPU"}}}));
         QVERIFY(engines->find("farmhand"));
         QVERIFY(!engines->find("blender"));
         QVERIFY2(engines->whyUnavailable("blender").contains("/nonexistent/blender"),
