@@ -248,7 +248,6 @@ void RenderTask::startChild()
         ::setsid();
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     });
-    connect(m_child, &QProcess::started, this, [this] { m_childPid = m_child->processId(); });
     connect(m_child, &QProcess::readyReadStandardOutput, this, &RenderTask::onStdout);
     connect(m_child, &QProcess::readyReadStandardError, this, &RenderTask::onStderr);
     connect(m_child, &QProcess::finished, this, &RenderTask::onChildFinished);
@@ -259,6 +258,9 @@ void RenderTask::startChild()
     appendLog(QString("running %1%2 %3")
                   .arg(envNote, m_child->program(), m_child->arguments().join(' ')));
     m_child->start(QIODevice::ReadOnly);
+    // Known as soon as the fork happened, so a cancel that comes before `started` still
+    // reaches the group (0 when the start failed).
+    m_childPid = m_child->processId();
 }
 
 void RenderTask::onStdout()
