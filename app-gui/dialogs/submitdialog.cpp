@@ -1,15 +1,17 @@
 #include "dialogs/submitdialog.h"
 
-#include <QCheckBox>
+#include "widgets/schemaform.h"
+
 #include <QComboBox>
 #include <QDialogButtonBox>
-#include <QFileInfo>
+#include <QDir>
 #include <QFormLayout>
-#include <QHBoxLayout>
-#include <QJsonArray>
+#include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSpinBox>
 #include <QVBoxLayout>
@@ -29,229 +31,254 @@ QSpinBox *spinBox(QWidget *parent, const char *name, int min, int max, int value
 
 } // namespace
 
-SubmitDialog::SubmitDialog(const QStringList &files, QSettings *settings, QWidget *parent)
+Result<JobSpec> SubmitOptions::specFor(const JobInput &input, const QString &defaultName) const
+{
+    QJsonObject json{{"name", name.isEmpty() ? defaultName : name},
+                     {"type", type},
+                     {"priority", priority},
+                     {"input", input.toJson()},
+                     {"settings", settings}};
+    if (frames) { // a type without frames renders once: no frame range, no chunks
+        json.insert("frames", frameRange);
+        json.insert("chunk", chunk);
+    }
+    return JobSpec::fromJson(json);
+}
+
+SubmitDialog::SubmitDialog(const DropBundle &bundle, const QList<client::JobTypeInfo> &types,
+                           QSettings *settings, QWidget *parent)
     : QDialog(parent)
-    , m_files(files)
+    , m_bundle(bundle)
+    , m_types(types)
     , m_settings(settings)
+    , m_summary(new QLabel(this))
+    , m_main(new QComboBox(this))
+    , m_files(new QListWidget(this))
+    , m_missing(new QLabel(this))
+    , m_type(new QComboBox(this))
+    , m_typeText(new QLabel(this))
     , m_name(new QLineEdit(this))
     , m_frames(new QLineEdit("1", this))
     , m_chunk(spinBox(this, "chunk", 1, 10000, 1))
-    , m_width(spinBox(this, "width", 16, 8192, 640))
-    , m_height(spinBox(this, "height", 16, 8192, 480))
-    , m_spp(spinBox(this, "spp", 1, 4096, 16))
     , m_priority(spinBox(this, "priority", 0, 100, 50))
-    , m_turntable(new QCheckBox(tr("Turntable (orbit the camera over the frames)"), this))
-    , m_orthographic(new QCheckBox(tr("Orthographic camera (parallel rays)"), this))
-    , m_type(new QComboBox(this))
-    , m_views(spinBox(this, "views", 1, kMaxTemplateViews, kDefaultTemplateViews))
+    , m_job(new QFormLayout)
+    , m_form(new SchemaForm(this))
     , m_error(new QLabel(this))
 {
+    m_summary->setObjectName("bundleSummary");
+    m_summary->setWordWrap(true);
+    m_main->setObjectName("main");
+    m_main->addItems(bundle.candidates());
+    m_main->setCurrentText(bundle.main());
+    m_files->setObjectName("bundleFiles");
+    m_files->setMaximumHeight(80);
+    m_files->setSelectionMode(QAbstractItemView::NoSelection);
+    m_missing->setObjectName("missing");
+    m_missing->setWordWrap(true);
+    m_missing->setStyleSheet("color: #d64545;");
+    m_missing->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_type->setObjectName("type");
-    m_type->addItem(tr("Model render"), "model");
-    m_type->addItem(tr("Pose templates"), "templates");
-    m_views->setToolTip(tr("Views on a sphere around the object"));
-    auto *passes = new QHBoxLayout;
-    for (const QString &pass : kRenderPasses) {
-        auto *box = new QCheckBox(pass, this);
-        box->setObjectName("pass_" + pass);
-        box->setChecked(pass == "rgb");
-        m_passes.append(box);
-        passes->addWidget(box);
-    }
-    passes->addStretch();
-    setWindowTitle(files.size() == 1 ? tr("Submit %1").arg(QFileInfo(files.first()).fileName())
-                                     : tr("Submit %n files", nullptr, int(files.size())));
+    m_typeText->setObjectName("typeDescription");
+    m_typeText->setWordWrap(true);
+    m_typeText->setStyleSheet("color: palette(mid);");
     m_name->setObjectName("name");
+    m_name->setPlaceholderText(tr("the main file's name"));
     m_frames->setObjectName("frames");
-    m_turntable->setObjectName("turntable");
-    m_orthographic->setObjectName("orthographic");
+    m_frames->setPlaceholderText("1-24, 30, 40-60:2");
+    m_form->setObjectName("settings");
     m_error->setObjectName("error");
     m_error->setStyleSheet("color: #d64545;");
     m_error->setWordWrap(true);
     m_error->hide();
-    if (files.size() == 1)
-        m_name->setText(QFileInfo(files.first()).fileName());
-    else
-        m_name->setPlaceholderText(tr("each file's name"));
-    m_frames->setPlaceholderText("1-24, 30, 40-60:2");
-    m_width->setSuffix(" px");
-    m_height->setSuffix(" px");
 
-    auto *size = new QHBoxLayout;
-    size->addWidget(m_width);
-    size->addWidget(new QLabel("×", this));
-    size->addWidget(m_height);
+    auto *files = new QFormLayout;
+    files->addRow(tr("Main file"), m_main);
+    files->addRow(tr("Files"), m_files);
+    files->setRowVisible(m_main, bundle.candidates().size() > 1);
 
-    auto *form = m_form = new QFormLayout;
-    form->addRow(tr("Job type"), m_type);
-    form->addRow(tr("Views"), m_views);
-    form->addRow(tr("Name"), m_name);
-    form->addRow(tr("Frames"), m_frames);
-    form->addRow(tr("Frames per task"), m_chunk);
-    form->addRow(tr("Size"), size);
-    form->addRow(tr("Samples per pixel"), m_spp);
-    form->addRow(tr("Priority"), m_priority);
-    form->addRow(QString(), m_turntable);
-    form->addRow(QString(), m_orthographic);
-    form->addRow(tr("Passes"), passes);
-    connect(m_type, &QComboBox::currentIndexChanged, this, [this] { typeChanged(true); });
+    m_job->addRow(tr("Job type"), m_type);
+    m_job->addRow(QString(), m_typeText);
+    m_job->addRow(tr("Name"), m_name);
+    m_job->addRow(tr("Frames"), m_frames);
+    m_job->addRow(tr("Frames per task"), m_chunk);
+    m_job->addRow(tr("Priority"), m_priority);
+
+    auto *scroll = new QScrollArea(this);
+    scroll->setWidget(m_form);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setMinimumHeight(260);
 
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
-    buttons->button(QDialogButtonBox::Ok)->setText(tr("Upload and render"));
+    m_ok = buttons->button(QDialogButtonBox::Ok);
+    m_ok->setText(tr("Upload and render"));
     connect(buttons, &QDialogButtonBox::accepted, this, &SubmitDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &SubmitDialog::reject);
 
-    auto *files_ = new QLabel(this);
-    QStringList names;
-    for (const QString &f : files)
-        names.append(QFileInfo(f).fileName());
-    files_->setText(names.join(", "));
-    files_->setWordWrap(true);
-    files_->setStyleSheet("color: palette(mid);");
-
     auto *layout = new QVBoxLayout(this);
-    layout->addWidget(files_);
-    layout->addLayout(form);
+    layout->addWidget(m_summary);
+    layout->addLayout(files);
+    layout->addWidget(m_missing);
+    layout->addLayout(m_job);
+    layout->addWidget(scroll, 1);
     layout->addWidget(m_error);
     layout->addWidget(buttons);
-    loadSettings();
-    typeChanged(false);
+    resize(620, 760);
+
+    if (m_settings) {
+        m_frames->setText(m_settings->value("submit/frames", "1").toString());
+        m_chunk->setValue(m_settings->value("submit/chunk", 1).toInt());
+        m_priority->setValue(m_settings->value("submit/priority", 50).toInt());
+    }
+    connect(m_main, &QComboBox::currentTextChanged, this, &SubmitDialog::mainChanged);
+    connect(m_type, &QComboBox::currentIndexChanged, this, &SubmitDialog::typeChanged);
+    mainChanged();
 }
 
-void SubmitDialog::typeChanged(bool resetPasses)
+const client::JobTypeInfo *SubmitDialog::currentType() const
 {
-    // Frames, chunks and the turntable mean nothing to a template set; views only to it.
-    const bool templates = m_type->currentData().toString() == "templates";
-    m_form->setRowVisible(m_views, templates);
-    m_form->setRowVisible(m_frames, !templates);
-    m_form->setRowVisible(m_chunk, !templates);
-    m_form->setRowVisible(m_turntable, !templates);
-    m_form->setRowVisible(m_orthographic, !templates); // template cameras are pinholes
-    if (resetPasses)
-        setPasses(templates ? QStringList{"rgb", "mask", "xyz"} : QStringList{"rgb"});
+    return client::findJobType(m_types, m_type->currentData().toString());
 }
 
-QStringList SubmitDialog::checkedPasses() const
+void SubmitDialog::mainChanged()
 {
-    QStringList out;
-    for (const QCheckBox *box : m_passes)
-        if (box->isChecked())
-            out.append(box->text());
-    return out;
+    if (m_main->currentText() != m_bundle.main())
+        (void)m_bundle.setMain(m_main->currentText());
+    showBundle();
+    // The types that take this main file; the last one used first when it is among them.
+    const QString previous = m_type->currentData().toString();
+    const QString remembered = m_settings ? m_settings->value("submit/type").toString() : QString();
+    const QSignalBlocker block(m_type);
+    m_type->clear();
+    for (const client::JobTypeInfo *t : client::jobTypesFor(m_types, m_bundle.main()))
+        m_type->addItem(t->label.isEmpty() ? t->name : t->label, t->name);
+    int index = m_type->findData(previous);
+    if (index < 0)
+        index = m_type->findData(remembered);
+    m_type->setCurrentIndex(qMax(0, index));
+    typeChanged();
 }
 
-void SubmitDialog::setPasses(const QStringList &passes)
+void SubmitDialog::showBundle()
 {
-    for (QCheckBox *box : m_passes)
-        box->setChecked(passes.contains(box->text()));
+    const QString mainName = m_bundle.main().section('/', -1);
+    const QStringList files = m_bundle.files();
+    setWindowTitle(tr("Submit %1").arg(mainName));
+    const QString root = QDir::toNativeSeparators(m_bundle.root()).toHtmlEscaped();
+    if (m_bundle.isArchive())
+        m_summary->setText(tr("<b>%1</b> from the archive %2 (%3 files, unpacked on the server)")
+                               .arg(m_bundle.main().toHtmlEscaped(),
+                                    m_bundle.source().archive.section('/', -1).toHtmlEscaped())
+                               .arg(files.size()));
+    else if (files.size() == 1)
+        m_summary->setText(tr("<b>%1</b> from %2").arg(mainName.toHtmlEscaped(), root));
+    else if (files.size() == 2)
+        m_summary->setText(
+            tr("<b>%1</b> and 1 side file from %2").arg(mainName.toHtmlEscaped(), root));
+    else
+        m_summary->setText(
+            tr("<b>%1</b> and %2 side files from %3")
+                .arg(mainName.toHtmlEscaped(), QString::number(files.size() - 1), root));
+    m_files->clear();
+    m_files->addItems(files);
+    const QStringList missing = m_bundle.missing();
+    m_missing->setVisible(!missing.isEmpty());
+    m_missing->setText(missing.isEmpty()
+                           ? QString()
+                           : tr("Missing side files (add them beside the model, or drop the "
+                                "whole folder):\n%1")
+                                 .arg(missing.join('\n')));
+}
+
+void SubmitDialog::typeChanged()
+{
+    const client::JobTypeInfo *type = currentType();
+    if (!m_shownType.isEmpty() && (!type || type->name != m_shownType))
+        savePreset(); // switching back brings the values back
+    m_shownType = type ? type->name : QString();
+    m_typeText->setText(type ? type->description
+                             : tr("No job type on this server takes %1 files.")
+                                   .arg(m_bundle.main().section('/', -1)));
+    m_job->setRowVisible(m_frames, type && type->frames);
+    m_job->setRowVisible(m_chunk, type && type->frames);
+    m_form->setSchema(type ? type->schema : QJsonObject());
+    loadPreset();
+    m_ok->setEnabled(type && m_bundle.missing().isEmpty());
+}
+
+void SubmitDialog::loadPreset()
+{
+    if (!m_settings || m_shownType.isEmpty())
+        return;
+    const QByteArray saved = m_settings->value("submit/presets/" + m_shownType).toString().toUtf8();
+    if (!saved.isEmpty())
+        m_form->applyValues(QJsonDocument::fromJson(saved).object());
+}
+
+void SubmitDialog::savePreset() const
+{
+    if (!m_settings || m_shownType.isEmpty())
+        return;
+    m_settings->setValue(
+        "submit/presets/" + m_shownType,
+        QString::fromUtf8(QJsonDocument(m_form->values()).toJson(QJsonDocument::Compact)));
 }
 
 SubmitOptions SubmitDialog::options() const
 {
     SubmitOptions o;
+    const client::JobTypeInfo *type = currentType();
     o.name = m_name->text().trimmed();
-    o.frames = m_frames->text().trimmed();
+    o.type = type ? type->name : QString();
+    o.frames = type ? type->frames : true;
+    o.frameRange = m_frames->text().trimmed();
     o.chunk = m_chunk->value();
-    o.width = m_width->value();
-    o.height = m_height->value();
-    o.spp = m_spp->value();
     o.priority = m_priority->value();
-    o.turntable = m_turntable->isChecked();
-    o.orthographic = m_orthographic->isChecked();
-    o.type = m_type->currentData().toString();
-    o.views = m_views->value();
-    o.passes = checkedPasses();
-    o.fileCount = m_files.size();
+    o.settings = m_form->values();
     return o;
 }
 
-Result<JobSpec> SubmitOptions::specFor(const QString &filePath, const QString &sha256) const
+QJsonObject SubmitDialog::specJson(const JobInput &input) const
 {
-    const QString fileName = QFileInfo(filePath).fileName();
-    QString jobName = name.isEmpty() ? fileName : name;
-    if (!name.isEmpty() && fileCount > 1)
-        jobName = QString("%1 – %2").arg(name, fileName);
-    QJsonObject settings{{"width", width},
-                         {"height", height},
-                         {"spp", spp},
-                         {"passes", QJsonArray::fromStringList(passes)}};
-    QJsonObject json{{"name", jobName},
-                     {"type", type},
-                     {"priority", priority},
-                     {"input", QJsonObject{{"file", sha256}, {"name", fileName}}}};
-    if (type == "templates") { // a template set has no frames, chunks or camera mode
-        settings.insert("views", views);
-    } else {
-        json.insert("frames", frames);
-        json.insert("chunk", chunk);
-        QJsonObject camera{{"mode", turntable ? "turntable" : "still"}};
-        if (orthographic)
-            camera.insert("projection", "orthographic");
-        settings.insert("camera", camera);
-    }
-    json.insert("settings", settings);
-    // The same validation the server runs, so mistakes show here rather than after an upload.
-    return JobSpec::fromJson(json);
+    const auto spec = options().specFor(input, m_bundle.main().section('/', -1));
+    return spec ? spec->toJson() : QJsonObject{};
 }
 
-QJsonObject SubmitDialog::specJson(const QString &filePath, const QString &sha256) const
+Result<void> SubmitDialog::check() const
 {
-    const auto spec = specFor(filePath, sha256);
-    return spec ? spec->toJson() : QJsonObject{};
+    const client::JobTypeInfo *type = currentType();
+    if (!type)
+        return makeError("no_type", m_typeText->text());
+    if (!m_bundle.missing().isEmpty())
+        return makeError("missing_file",
+                         tr("The bundle lacks side files; add them and drop it again."));
+    const SubmitOptions o = options();
+    JobInput placeholder;
+    placeholder.archive = QString(64, '0');
+    const auto spec = o.specFor(placeholder, m_bundle.main().section('/', -1));
+    if (!spec)
+        return spec.error();
+    return client::settings::checkSettings(type->schema, o.settings);
 }
 
 void SubmitDialog::accept()
 {
-    for (const QString &file : m_files) {
-        const auto spec = specFor(file, QString(64, '0'));
-        if (!spec) {
-            m_error->setText(spec.error().message);
-            m_error->show();
-            return;
-        }
+    const auto ok = check();
+    if (!ok) {
+        m_error->setText(ok.error().message);
+        m_error->show();
+        return;
     }
     m_error->hide();
-    saveSettings();
+    if (m_settings) {
+        savePreset();
+        m_settings->setValue("submit/type", m_shownType);
+        m_settings->setValue("submit/frames", m_frames->text().trimmed());
+        m_settings->setValue("submit/chunk", m_chunk->value());
+        m_settings->setValue("submit/priority", m_priority->value());
+        m_settings->sync();
+    }
     QDialog::accept();
-}
-
-void SubmitDialog::loadSettings()
-{
-    if (!m_settings)
-        return;
-    m_settings->beginGroup("submit");
-    m_frames->setText(m_settings->value("frames", m_frames->text()).toString());
-    m_chunk->setValue(m_settings->value("chunk", m_chunk->value()).toInt());
-    m_width->setValue(m_settings->value("width", m_width->value()).toInt());
-    m_height->setValue(m_settings->value("height", m_height->value()).toInt());
-    m_spp->setValue(m_settings->value("spp", m_spp->value()).toInt());
-    m_priority->setValue(m_settings->value("priority", m_priority->value()).toInt());
-    m_turntable->setChecked(m_settings->value("turntable", false).toBool());
-    m_orthographic->setChecked(m_settings->value("orthographic", false).toBool());
-    m_type->setCurrentIndex(qMax(0, m_type->findData(m_settings->value("type", "model"))));
-    m_views->setValue(m_settings->value("views", m_views->value()).toInt());
-    setPasses(m_settings->value("passes", QStringList{"rgb"}).toStringList());
-    m_settings->endGroup();
-}
-
-void SubmitDialog::saveSettings() const
-{
-    if (!m_settings)
-        return;
-    m_settings->beginGroup("submit");
-    m_settings->setValue("frames", m_frames->text().trimmed());
-    m_settings->setValue("chunk", m_chunk->value());
-    m_settings->setValue("width", m_width->value());
-    m_settings->setValue("height", m_height->value());
-    m_settings->setValue("spp", m_spp->value());
-    m_settings->setValue("priority", m_priority->value());
-    m_settings->setValue("turntable", m_turntable->isChecked());
-    m_settings->setValue("orthographic", m_orthographic->isChecked());
-    m_settings->setValue("type", m_type->currentData().toString());
-    m_settings->setValue("views", m_views->value());
-    m_settings->setValue("passes", checkedPasses());
-    m_settings->endGroup();
-    m_settings->sync();
 }
 
 } // namespace farm::gui

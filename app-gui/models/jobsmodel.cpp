@@ -35,7 +35,7 @@ int JobsModel::columnCount(const QModelIndex &parent) const
 
 QVariant JobsModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
-    static const char *names[] = {"ID", "Name", "State", "Progress", "Frames", "Created"};
+    static const char *names[] = {"ID", "Name", "Type", "State", "Progress", "Frames", "Created"};
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole || section < 0 ||
         section >= ColumnCount)
         return {};
@@ -62,6 +62,8 @@ QVariant JobsModel::data(const QModelIndex &index, int role) const
         return QString("#%1").arg(j.id);
     case Name:
         return j.spec.name;
+    case Type: // whatever the server calls it, known to this client or not
+        return j.spec.type;
     case State:
         return toString(j.state);
     case Progress:
@@ -80,6 +82,8 @@ bool JobsModel::lessThan(const Job &a, const Job &b) const
         switch (m_sortColumn) {
         case Name:
             return j.spec.name.toLower();
+        case Type:
+            return j.spec.type;
         case State:
             return toString(j.state);
         case Progress:

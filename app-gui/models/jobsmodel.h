@@ -13,7 +13,7 @@ class JobsModel : public QAbstractTableModel
 {
     Q_OBJECT
 public:
-    enum Column { Id, Name, State, Progress, Frames, Created, ColumnCount };
+    enum Column { Id, Name, Type, State, Progress, Frames, Created, ColumnCount };
     /// Progress column: 0..1 as double, read by ProgressDelegate.
     static constexpr int ProgressRole = Qt::UserRole + 1;
     static constexpr int JobIdRole = Qt::UserRole + 2;

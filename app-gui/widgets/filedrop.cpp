@@ -6,19 +6,20 @@
 
 namespace farm::gui {
 
-QStringList FileDrop::localFiles(const QMimeData *mime)
+QStringList FileDrop::localPaths(const QMimeData *mime)
 {
-    QStringList files;
+    QStringList paths;
     if (!mime || !mime->hasUrls())
-        return files;
+        return paths;
     for (const QUrl &url : mime->urls()) {
         if (!url.isLocalFile())
             continue;
         const QFileInfo info(url.toLocalFile());
-        if (info.isFile() && info.isReadable() && !files.contains(info.absoluteFilePath()))
-            files.append(info.absoluteFilePath());
+        if ((info.isFile() || info.isDir()) && info.isReadable() &&
+            !paths.contains(info.absoluteFilePath()))
+            paths.append(info.absoluteFilePath());
     }
-    return files;
+    return paths;
 }
 
 } // namespace farm::gui

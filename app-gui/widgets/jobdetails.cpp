@@ -1,5 +1,6 @@
 #include "widgets/jobdetails.h"
 
+#include "client/jobtypes.h"
 #include "models/jobsmodel.h"
 #include "widgets/progressdelegate.h"
 
@@ -10,30 +11,20 @@
 #include <QListWidget>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QScrollArea>
 #include <QSplitter>
 #include <QTableView>
 #include <QVBoxLayout>
 
 namespace farm::gui {
 
-namespace {
-
-/// "turntable", "still · orthographic", "still · orthographic, 2.5 wide".
-QString cameraText(const RenderSettings &s)
-{
-    if (s.projection != QLatin1String("orthographic"))
-        return s.cameraMode;
-    return s.cameraMode + QStringLiteral(" · orthographic") +
-           (s.orthoWidth > 0 ? QStringLiteral(", %1 wide").arg(s.orthoWidth) : QString());
-}
-
-} // namespace
-
 JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     : QWidget(parent)
     , m_api(api)
     , m_title(new QLabel(this))
     , m_summary(new QLabel(this))
+    , m_settings(new QLabel(this))
+    , m_inputFiles(new QListWidget(this))
     , m_cancel(new QPushButton(tr("Cancel job"), this))
     , m_taskView(new QTableView(this))
     , m_frames(new QListWidget(this))
@@ -49,6 +40,12 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     m_summary->setObjectName("jobSummary");
     m_summary->setWordWrap(true);
     m_summary->setTextFormat(Qt::RichText);
+    m_settings->setObjectName("jobSettings");
+    m_settings->setTextFormat(Qt::PlainText);
+    m_settings->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_settings->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    m_inputFiles->setObjectName("jobFiles");
+    m_inputFiles->setSelectionMode(QAbstractItemView::NoSelection);
     m_cancel->setObjectName("cancelJob");
     connect(m_cancel, &QPushButton::clicked, this, [this] { emit cancelRequested(m_job.id); });
 
@@ -107,11 +104,23 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     framesLayout->addWidget(m_live);
     framesLayout->addWidget(m_frames, 1);
 
+    // What the job renders: its settings (whatever its type) beside its input bundle.
+    auto *input = new QWidget(this);
+    auto *inputLayout = new QHBoxLayout(input);
+    inputLayout->setContentsMargins(0, 0, 0, 0);
+    auto *settingsScroll = new QScrollArea(input);
+    settingsScroll->setWidget(m_settings);
+    settingsScroll->setWidgetResizable(true);
+    inputLayout->addWidget(settingsScroll, 1);
+    inputLayout->addWidget(m_inputFiles, 1);
+
     auto *split = new QSplitter(Qt::Vertical, this);
+    split->addWidget(input);
     split->addWidget(m_taskView);
     split->addWidget(framesRow);
-    split->setStretchFactor(0, 2);
-    split->setStretchFactor(1, 3);
+    split->setStretchFactor(0, 1);
+    split->setStretchFactor(1, 2);
+    split->setStretchFactor(2, 3);
 
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(10, 6, 10, 6);
@@ -161,30 +170,55 @@ void JobDetails::updateHeader()
 {
     if (m_job.id == 0) {
         m_title->setText(tr("No job selected"));
-        m_summary->setText(tr("Drop model files onto this window to render them."));
+        m_summary->setText(tr("Drop a model, a folder or a .zip onto this window to render it."));
+        m_settings->clear();
+        m_inputFiles->clear();
         m_cancel->setEnabled(false);
         return;
     }
+    const QStringList rows = settingsRows();
+    m_settings->setText(rows.isEmpty() ? tr("(no settings)") : rows.join('\n'));
+    m_inputFiles->clear();
+    m_inputFiles->addItems(inputFiles());
     const JobSpec &s = m_job.spec;
     m_title->setText(QString("#%1  %2").arg(m_job.id).arg(s.name.toHtmlEscaped()));
-    const bool templates = s.type == QLatin1String("templates");
+    const QString input = s.input.files.size() > 1
+                              ? tr("%1 and %n side file(s)", nullptr, int(s.input.files.size() - 1))
+                                    .arg(s.input.mainName())
+                              : s.input.mainName();
     QString summary =
-        QString("<span style='color:%1'><b>%2</b></span> · %3% · %4 · %5×%6 · %7 spp · %8 "
-                "· %9")
+        QString("<span style='color:%1'><b>%2</b></span> · %3% · %4 · frames %5 "
+                "· %6")
             .arg(stateColor(toString(m_job.state)).name(), toString(m_job.state))
             .arg(int(m_job.progress * 100 + 0.5))
-            .arg(templates ? QString("%1 template views").arg(s.settings.views)
-                           : "frames " + s.frames)
-            .arg(s.settings.width)
-            .arg(s.settings.height)
-            .arg(s.settings.spp)
-            .arg(templates ? s.settings.passes.join(", ") : cameraText(s.settings),
-                 s.input.name.toHtmlEscaped());
+            .arg(s.type.toHtmlEscaped(), s.frames.toHtmlEscaped(), input.toHtmlEscaped());
     if (!m_job.error.isEmpty())
         summary +=
             QString("<br><span style='color:#d64545'>%1</span>").arg(m_job.error.toHtmlEscaped());
     m_summary->setText(summary);
     m_cancel->setEnabled(!isFinal(m_job.state));
+}
+
+QStringList JobDetails::settingsRows() const
+{
+    QStringList rows;
+    for (const auto &[key, value] : client::settings::flatten(m_job.spec.settings))
+        rows.append(key + " = " + value);
+    return rows;
+}
+
+QStringList JobDetails::inputFiles() const
+{
+    const JobInput &in = m_job.spec.input;
+    QStringList files;
+    if (!in.main.isEmpty())
+        files.append(in.main);
+    for (const BundleFile &f : in.files)
+        if (f.path != in.main)
+            files.append(f.path);
+    if (!in.archive.isEmpty())
+        files.append(tr("archive %1").arg(in.archive.left(12)));
+    return files;
 }
 
 void JobDetails::jobChanged(const Job &job)

@@ -15,7 +15,8 @@ class QTableView;
 
 namespace farm::gui {
 
-/// The selected job: header, Cancel, its tasks and thumbnails of the frames rendered so far.
+/// The selected job: header, Cancel, its input bundle and settings (key = value rows for any job
+/// type), its tasks and thumbnails of the frames rendered so far.
 class JobDetails : public QWidget
 {
     Q_OBJECT
@@ -42,6 +43,10 @@ public:
     QString liveCaption() const;
 
     TasksModel *tasksModel() { return &m_tasks; }
+    /// The job's settings as shown: "width = 640", "camera.mode = turntable".
+    QStringList settingsRows() const;
+    /// The bundle paths of the job's input as shown, main file first.
+    QStringList inputFiles() const;
     int thumbnailCount() const;
 
 signals:
@@ -61,6 +66,8 @@ private:
     QSet<QString> m_thumbnails;
     QLabel *m_title;
     QLabel *m_summary;
+    QLabel *m_settings;
+    QListWidget *m_inputFiles;
     QPushButton *m_cancel;
     QTableView *m_taskView;
     QListWidget *m_frames;

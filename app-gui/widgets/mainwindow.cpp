@@ -1,6 +1,7 @@
 #include "widgets/mainwindow.h"
 
 #include "dialogs/submitdialog.h"
+#include "models/dropbundle.h"
 #include "widgets/connectionbar.h"
 #include "widgets/filedrop.h"
 #include "widgets/jobdetails.h"
@@ -83,6 +84,7 @@ void MainWindow::buildUi()
     auto *h = m_jobsView->horizontalHeader();
     h->resizeSection(JobsModel::Id, 56);
     h->resizeSection(JobsModel::Name, 240);
+    h->resizeSection(JobsModel::Type, 96);
     h->resizeSection(JobsModel::State, 96);
     h->resizeSection(JobsModel::Progress, 190);
     h->resizeSection(JobsModel::Frames, 170);
@@ -119,7 +121,7 @@ void MainWindow::buildUi()
     layout->addWidget(m_tabs, 1);
     setCentralWidget(central);
 
-    m_status = new QLabel(tr("Drop model files here to render them."), this);
+    m_status = new QLabel(tr("Drop a model, a folder or a .zip here to render it."), this);
     m_upload = new QProgressBar(this);
     m_upload->setObjectName("uploadProgress");
     m_upload->setMaximumWidth(260);
@@ -132,7 +134,8 @@ void MainWindow::buildUi()
 void MainWindow::buildMenus()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
-    file->addAction(tr("&Submit…"), QKeySequence::Open, this, &MainWindow::chooseFiles);
+    file->addAction(tr("&Submit files…"), QKeySequence::Open, this, &MainWindow::chooseFiles);
+    file->addAction(tr("Submit a &folder…"), this, &MainWindow::chooseFolder);
     file->addAction(tr("&Refresh"), QKeySequence::Refresh, this, &MainWindow::refresh);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
@@ -189,6 +192,7 @@ void MainWindow::connectTo(const QUrl &url, const QString &token)
     ++m_connection;
     m_listsInFlight = m_nodeListsInFlight = 0;
     m_connected = false;
+    m_types.clear();
     m_events.close();
     m_api.setBaseUrl(url);
     m_api.setToken(token);
@@ -211,6 +215,24 @@ void MainWindow::connectTo(const QUrl &url, const QString &token)
                             .arg(url.authority(), r->version));
         m_events.open(url, token);
         refresh();
+        withJobTypes([] {});
+    });
+}
+
+void MainWindow::withJobTypes(std::function<void()> then)
+{
+    if (!m_types.isEmpty())
+        return then();
+    const quint64 connection = m_connection;
+    m_api.jobTypes([this, connection, then](Result<QList<client::JobTypeInfo>> r) {
+        if (connection != m_connection)
+            return;
+        if (!r)
+            return showMessage(tr("Cannot read the server's job types: %1").arg(r.error().message),
+                               true);
+        m_types = *r;
+        emit jobTypesLoaded();
+        then();
     });
 }
 
@@ -294,46 +316,71 @@ void MainWindow::cancelJob(qint64 id)
 
 void MainWindow::chooseFiles()
 {
+    QStringList patterns;
+    for (const QString &e : client::allExtensions(m_types))
+        patterns.append("*." + e);
+    const QString filter =
+        patterns.isEmpty()
+            ? tr("All files (*)")
+            : tr("Files a job type takes (%1);;All files (*)").arg(patterns.join(' '));
     const QStringList files = QFileDialog::getOpenFileNames(
-        this, tr("Submit models"),
-        m_settings ? m_settings->value("submit/dir").toString() : QString(),
-        tr("3D models (*.glb *.gltf *.obj *.fbx *.ply *.stl *.off *.dae *.3mf);;All files (*)"));
+        this, tr("Submit files as one job"),
+        m_settings ? m_settings->value("submit/dir").toString() : QString(), filter);
     if (!files.isEmpty() && m_settings)
         m_settings->setValue("submit/dir", QFileInfo(files.first()).absolutePath());
-    submitFiles(files);
+    submitPaths(files);
 }
 
-void MainWindow::submitFiles(const QStringList &files)
+void MainWindow::chooseFolder()
 {
-    if (files.isEmpty())
+    const QString dir = QFileDialog::getExistingDirectory(
+        this, tr("Submit a folder as one job"),
+        m_settings ? m_settings->value("submit/dir").toString() : QString());
+    if (dir.isEmpty())
+        return;
+    if (m_settings)
+        m_settings->setValue("submit/dir", dir);
+    submitPaths({dir});
+}
+
+void MainWindow::submitPaths(const QStringList &paths)
+{
+    if (paths.isEmpty())
         return;
     if (!m_connected)
         return showMessage(tr("Connect to a farm server before submitting."), true);
-    auto *dialog = new SubmitDialog(files, m_settings, this);
-    dialog->setAttribute(Qt::WA_DeleteOnClose);
-    connect(dialog, &QDialog::accepted, this, [this, dialog] {
-        const SubmitOptions options = dialog->options();
-        startSubmission(dialog->files(), [options](const QString &path, const QString &sha) {
-            return options.specFor(path, sha);
+    withJobTypes([this, paths] {
+        const auto bundle = DropBundle::fromPaths(paths, client::allExtensions(m_types));
+        if (!bundle)
+            return showMessage(bundle.error().message, true);
+        auto *dialog = new SubmitDialog(*bundle, m_types, m_settings, this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &QDialog::accepted, this, [this, dialog] {
+            const SubmitOptions options = dialog->options();
+            const QString name = dialog->bundle().main().section('/', -1);
+            startSubmission(dialog->bundle().source(), [options, name](const JobInput &input) {
+                return options.specFor(input, name);
+            });
         });
+        dialog->open();
     });
-    dialog->open();
 }
 
-void MainWindow::startSubmission(
-    const QStringList &files,
-    std::function<Result<JobSpec>(const QString &, const QString &)> build)
+void MainWindow::startSubmission(const client::BundleSource &source,
+                                 std::function<Result<JobSpec>(const JobInput &)> build)
 {
     if (m_flow)
         return showMessage(tr("An upload is still running."), true);
-    m_flow = new SubmitFlow(&m_api, files, std::move(build), this);
+    m_flow = new SubmitFlow(&m_api, source, std::move(build), this);
     m_upload->setValue(0);
     m_upload->show();
+    const qsizetype count = source.isArchive() ? 1 : source.files.size();
     connect(m_flow, &SubmitFlow::progress, this,
-            [this](int index, int count, const QString &name, qint64 sent, qint64 total) {
-                m_upload->setValue(total > 0 ? int(1000 * sent / total) : 1000);
-                m_upload->setFormat(QString("%1 %p%").arg(name));
-                showMessage(tr("Uploading %1 (%2 of %3)…").arg(name).arg(index + 1).arg(count));
+            [this, count](qint64 done, qint64 total, const QString &path) {
+                m_upload->setValue(total > 0 ? int(1000 * done / total) : 1000);
+                m_upload->setFormat(tr("%n file(s) %p%", nullptr, int(count)));
+                if (!path.isEmpty())
+                    showMessage(tr("Uploading %1…").arg(path));
             });
     connect(m_flow, &SubmitFlow::jobCreated, this, [this](const Job &job) {
         m_jobs.upsert(job);
@@ -345,8 +392,7 @@ void MainWindow::startSubmission(
     connect(m_flow, &SubmitFlow::finished, this, [this](int created) {
         m_upload->hide();
         if (created > 0)
-            showMessage(created == 1 ? tr("1 job submitted")
-                                     : tr("%1 jobs submitted").arg(created));
+            showMessage(tr("Job submitted"));
         m_flow->deleteLater();
         emit submissionFinished(created);
     });
@@ -377,11 +423,11 @@ void MainWindow::dragMoveEvent(QDragMoveEvent *event)
 
 void MainWindow::dropEvent(QDropEvent *event)
 {
-    const QStringList files = FileDrop::localFiles(event->mimeData());
-    if (files.isEmpty())
+    const QStringList paths = FileDrop::localPaths(event->mimeData());
+    if (paths.isEmpty())
         return event->ignore();
     event->acceptProposedAction();
-    submitFiles(files);
+    submitPaths(paths);
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

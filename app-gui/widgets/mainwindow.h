@@ -1,6 +1,7 @@
 #pragma once
 
 #include "client/apiclient.h"
+#include "client/bundleuploader.h"
 #include "client/eventsclient.h"
 #include "models/jobsmodel.h"
 #include "models/nodesmodel.h"
@@ -22,8 +23,8 @@ class ConnectionBar;
 class JobDetails;
 class SubmitFlow;
 
-/// The desktop client: connection bar, live jobs table with details, nodes tab; files dropped
-/// onto it are submitted as jobs.
+/// The desktop client: connection bar, live jobs table with details, nodes tab; what is dropped
+/// onto it at once (files, a folder, a .zip) is submitted as one job.
 class MainWindow : public QMainWindow
 {
     Q_OBJECT
@@ -32,11 +33,12 @@ public:
     ~MainWindow() override;
 
     void connectTo(const QUrl &url, const QString &token = {});
-    /// Asks for job settings, then uploads each file and creates its job.
-    void submitFiles(const QStringList &files);
-    /// Uploads and creates jobs without asking (the dialog's answer, or scripts and tests).
-    void startSubmission(const QStringList &files,
-                         std::function<Result<JobSpec>(const QString &, const QString &)> build);
+    /// Gathers the bundle of these files and folders, asks for the job's type and settings
+    /// (SubmitDialog), then uploads the bundle and creates its job.
+    void submitPaths(const QStringList &paths);
+    /// Uploads one bundle and creates its job without asking (the dialog's answer, or tests).
+    void startSubmission(const client::BundleSource &source,
+                         std::function<Result<JobSpec>(const JobInput &)> build);
     void selectJob(qint64 id);
 
     JobsModel *jobsModel() { return &m_jobs; }
@@ -45,11 +47,14 @@ public:
     JobDetails *details() { return m_details; }
     ConnectionBar *connectionBar() { return m_bar; }
     client::ApiClient *api() { return &m_api; }
+    /// The server's job types (GET /api/v1/job-types), empty until they arrived.
+    const QList<client::JobTypeInfo> &jobTypes() const { return m_types; }
 
 signals:
     /// The jobs table holds the server's list (after connect or refresh).
     void jobsLoaded();
     void submissionFinished(int jobsCreated);
+    void jobTypesLoaded();
 
 protected:
     void dragEnterEvent(QDragEnterEvent *event) override;
@@ -65,6 +70,9 @@ private:
     void onCurrentJobChanged();
     void cancelJob(qint64 id);
     void chooseFiles();
+    void chooseFolder();
+    /// Fetches the job types, then runs `then` (at once when they are here already).
+    void withJobTypes(std::function<void()> then);
     void showMessage(const QString &text, bool error = false);
 
     QSettings *m_settings;
@@ -80,6 +88,7 @@ private:
     QLabel *m_status = nullptr;
     QProgressBar *m_upload = nullptr;
     QPointer<SubmitFlow> m_flow;
+    QList<client::JobTypeInfo> m_types;
     qint64 m_pendingSelect = 0;
     // Events that arrive while a job list is loading are newer than it: replayed on top of it.
     int m_listsInFlight = 0;

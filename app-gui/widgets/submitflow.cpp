@@ -1,62 +1,46 @@
 #include "widgets/submitflow.h"
 
-#include <QFileInfo>
-
 namespace farm::gui {
 
-SubmitFlow::SubmitFlow(client::ApiClient *api, const QStringList &files, SpecBuilder build,
-                       QObject *parent)
+SubmitFlow::SubmitFlow(client::ApiClient *api, const client::BundleSource &source,
+                       SpecBuilder build, QObject *parent)
     : QObject(parent)
     , m_api(api)
     , m_uploader(api)
-    , m_files(files)
+    , m_source(source)
     , m_build(std::move(build))
 {
-    connect(&m_uploader, &client::Uploader::progress, this, [this](qint64 sent, qint64 total) {
-        emit progress(m_index, int(m_files.size()), QFileInfo(m_files.value(m_index)).fileName(),
-                      sent, total);
-    });
-    connect(&m_uploader, &client::Uploader::failed, this, [this](const Error &e) {
-        emit failed(QFileInfo(m_files.value(m_index)).fileName(), e);
-        next();
-    });
-    connect(&m_uploader, &client::Uploader::finished, this, [this](const QString &sha) {
-        const QString path = m_files.value(m_index);
-        const auto spec = m_build(path, sha);
+    connect(&m_uploader, &client::BundleUploader::progress, this, &SubmitFlow::progress);
+    connect(&m_uploader, &client::BundleUploader::failed, this,
+            [this](const QString &path, const Error &e) {
+                emit failed(path.isEmpty() ? m_source.displayName() : path, e);
+                emit finished(0);
+            });
+    connect(&m_uploader, &client::BundleUploader::finished, this, [this](const JobInput &input) {
+        const auto spec = m_build(input);
         if (!spec) {
-            emit failed(QFileInfo(path).fileName(), spec.error());
-            return next();
+            emit failed(m_source.displayName(), spec.error());
+            return emit finished(0);
         }
-        m_api->createJob(*spec, [this, path](Result<Job> job) {
+        m_api->createJob(*spec, [this](Result<Job> job) {
             if (!job) {
-                emit failed(QFileInfo(path).fileName(), job.error());
-            } else {
-                ++m_created;
-                emit jobCreated(*job);
+                emit failed(m_source.displayName(), job.error());
+                return emit finished(0);
             }
-            next();
+            emit jobCreated(*job);
+            emit finished(1);
         });
     });
 }
 
 void SubmitFlow::start()
 {
-    m_index = -1;
-    m_created = 0;
-    next();
+    m_uploader.start(m_source);
 }
 
 void SubmitFlow::abort()
 {
     m_uploader.abort();
-    m_index = int(m_files.size());
-}
-
-void SubmitFlow::next()
-{
-    if (++m_index >= m_files.size())
-        return emit finished(m_created);
-    m_uploader.start(m_files.at(m_index));
 }
 
 } // namespace farm::gui

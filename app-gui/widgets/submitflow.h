@@ -1,42 +1,38 @@
 #pragma once
 
 #include "client/apiclient.h"
-#include "client/uploader.h"
+#include "client/bundleuploader.h"
 
 #include <QObject>
 #include <functional>
 
 namespace farm::gui {
 
-/// Uploads files one after another and creates one job per file.
+/// Uploads one bundle (each file once, by SHA-256) and creates its job.
 class SubmitFlow : public QObject
 {
     Q_OBJECT
 public:
-    /// Builds the job of one uploaded file (SubmitDialog::specFor).
-    using SpecBuilder = std::function<Result<JobSpec>(const QString &path, const QString &sha)>;
+    /// Builds the job once the upload gave the job's input (SubmitOptions::specFor).
+    using SpecBuilder = std::function<Result<JobSpec>(const JobInput &input)>;
 
-    SubmitFlow(client::ApiClient *api, const QStringList &files, SpecBuilder build,
+    SubmitFlow(client::ApiClient *api, const client::BundleSource &source, SpecBuilder build,
                QObject *parent = nullptr);
     void start();
     void abort();
 
 signals:
-    /// Upload of file `index` of `count`: `sent` of `total` bytes.
-    void progress(int index, int count, const QString &fileName, qint64 sent, qint64 total);
+    /// `done` of `total` bytes of the bundle are on the server; `path` is being sent.
+    void progress(qint64 done, qint64 total, const QString &path);
     void jobCreated(const farm::Job &job);
-    void failed(const QString &fileName, const farm::Error &error);
+    void failed(const QString &what, const farm::Error &error);
     void finished(int jobsCreated);
 
 private:
-    void next();
-
     client::ApiClient *m_api;
-    client::Uploader m_uploader;
-    QStringList m_files;
+    client::BundleUploader m_uploader;
+    client::BundleSource m_source;
     SpecBuilder m_build;
-    int m_index = -1;
-    int m_created = 0;
 };
 
 } // namespace farm::gui

@@ -1,3 +1,5 @@
+#include "guitesting.h"
+#include "models/dropbundle.h"
 #include "widgets/filedrop.h"
 #include "widgets/mainwindow.h"
 
@@ -5,6 +7,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+using namespace farm;
+using farm::gui::DropBundle;
 using farm::gui::FileDrop;
 
 class TestFileDrop : public QObject
@@ -35,9 +39,9 @@ private slots:
         QTest::newRow("many files") << QStringList{"A", "B"} << 2;
         QTest::newRow("duplicate") << QStringList{"A", "A"} << 1;
         QTest::newRow("web url") << QStringList{"https://example.org/engine.glb"} << 0;
-        QTest::newRow("folder") << QStringList{"DIR"} << 0;
+        QTest::newRow("folder") << QStringList{"DIR"} << 1;
         QTest::newRow("missing") << QStringList{"MISSING"} << 0;
-        QTest::newRow("mixed") << QStringList{"https://example.org/x.glb", "B", "DIR"} << 1;
+        QTest::newRow("mixed") << QStringList{"https://example.org/x.glb", "B", "DIR"} << 2;
     }
 
     void localFiles()
@@ -59,8 +63,100 @@ private slots:
         }
         QMimeData mime;
         mime.setUrls(list);
-        QCOMPARE(FileDrop::localFiles(&mime).size(), accepted);
+        QCOMPARE(FileDrop::localPaths(&mime).size(), accepted);
         QCOMPARE(FileDrop::accepts(&mime), accepted > 0);
+    }
+
+    void folderDropIsOneBundle()
+    {
+        const QString box = m_dir.filePath("drop/box");
+        if (!testing::copyFolder(testing::kBoxTextured, box))
+            QSKIP("assimp-testmodels is not installed");
+        const QStringList extensions = client::allExtensions(testing::jobTypes());
+        const auto b = DropBundle::fromPaths({box}, extensions);
+        QVERIFY2(b.ok(), qPrintable(b.ok() ? "" : b.error().message));
+        QCOMPARE(b->root(), QDir::cleanPath(box));
+        QCOMPARE(b->candidates(), QStringList{"BoxTextured.gltf"});
+        QCOMPARE(b->main(), QString("BoxTextured.gltf"));
+        QCOMPARE(b->files(),
+                 (QStringList{"BoxTextured.gltf", "BoxTextured0.bin", "CesiumLogoFlat.png"}));
+        QVERIFY(b->missing().isEmpty());
+        const client::BundleSource source = b->source();
+        QVERIFY(source.check().ok());
+        QCOMPARE(source.files, b->files());
+
+        // A folder in a folder: paths keep their subfolders.
+        const QString scene = m_dir.filePath("drop/scene");
+        QVERIFY(testing::copyFolder(testing::kBoxTextured, scene + "/models"));
+        const auto nested = DropBundle::fromPaths({scene}, extensions);
+        QVERIFY(nested.ok());
+        QCOMPARE(nested->main(), QString("models/BoxTextured.gltf"));
+        QVERIFY(nested->files().contains("models/CesiumLogoFlat.png"));
+        QVERIFY(nested->source().check().ok());
+    }
+
+    void objWithMaterialAndTextures()
+    {
+        const QString dir = m_dir.filePath("drop/spider");
+        QDir().mkpath(dir + "/unrelated");
+        const QStringList parts{"spider.obj",      "spider.mtl",        "wal67ar_small.jpg",
+                                "SpiderTex.jpg",   "wal69ar_small.jpg", "drkwood2.jpg",
+                                "engineflare1.jpg"};
+        for (const QString &f : parts)
+            if (!QFile::copy(QString(testing::kObjFolder) + '/' + f, dir + '/' + f))
+                QSKIP("assimp-testmodels is not installed");
+        const QStringList extensions = client::allExtensions(testing::jobTypes());
+        // One file: the .mtl and the textures it names come along.
+        const auto file = DropBundle::fromPaths({dir + "/spider.obj"}, extensions);
+        QVERIFY(file.ok());
+        QCOMPARE(file->main(), QString("spider.obj"));
+        QStringList expected = parts;
+        const QStringList files = file->files();
+        QCOMPARE(QSet<QString>(files.begin(), files.end()),
+                 QSet<QString>(expected.begin(), expected.end()));
+        QCOMPARE(file->files().first(), QString("spider.obj"));
+        QVERIFY(file->missing().isEmpty());
+
+        // A texture gone: named, with the file that needs it.
+        QVERIFY(QFile::remove(dir + "/drkwood2.jpg"));
+        const auto gap = DropBundle::fromPaths({dir}, extensions);
+        QVERIFY(gap.ok());
+        QCOMPARE(gap->missing().size(), 1);
+        QVERIFY2(gap->missing().first().startsWith("spider.mtl needs") &&
+                     gap->missing().first().contains("drkwood2.jpg"),
+                 qPrintable(gap->missing().first()));
+    }
+
+    void severalFilesAreOneBundleAtTheirCommonRoot()
+    {
+        const QString root = m_dir.filePath("drop/many");
+        if (!testing::copyFolder(testing::kBoxTextured, root + "/box"))
+            QSKIP("assimp-testmodels is not installed");
+        QDir().mkpath(root + "/parts");
+        QFile obj(root + "/parts/bolt.obj");
+        QVERIFY(obj.open(QIODevice::WriteOnly));
+        obj.write("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n");
+        obj.close();
+        const QStringList extensions = client::allExtensions(testing::jobTypes());
+        auto b = DropBundle::fromPaths({root + "/box/BoxTextured.gltf", root + "/parts/bolt.obj"},
+                                       extensions);
+        QVERIFY(b.ok());
+        QCOMPARE(b->root(), QDir::cleanPath(root));
+        QCOMPARE(b->candidates(), (QStringList{"box/BoxTextured.gltf", "parts/bolt.obj"}));
+        QCOMPARE(b->main(), QString("box/BoxTextured.gltf"));
+        const QStringList files = b->files();
+        QCOMPARE(QSet<QString>(files.begin(), files.end()),
+                 (QSet<QString>{"box/BoxTextured.gltf", "box/BoxTextured0.bin",
+                                "box/CesiumLogoFlat.png", "parts/bolt.obj"}));
+        QVERIFY(b->missing().isEmpty());
+        QVERIFY(b->setMain("parts/bolt.obj").ok());
+        QCOMPARE(b->files().first(), QString("parts/bolt.obj"));
+        QVERIFY(!b->setMain("box/BoxTextured0.bin").ok());
+
+        // Nothing a type takes.
+        const auto none = DropBundle::fromPaths({root + "/box/BoxTextured0.bin"}, extensions);
+        QVERIFY(!none.ok());
+        QCOMPARE(none.error().code, QString("no_main_file"));
     }
 
     void textIsNotAFile()
@@ -76,7 +172,7 @@ private slots:
         farm::gui::MainWindow window(nullptr);
         window.show();
         QMimeData files;
-        files.setUrls({QUrl::fromLocalFile(m_a)});
+        files.setUrls({QUrl::fromLocalFile(m_a), QUrl::fromLocalFile(m_dir.filePath("folder"))});
         QDragEnterEvent enter(QPoint(50, 50), Qt::CopyAction, &files, Qt::LeftButton,
                               Qt::NoModifier);
         QApplication::sendEvent(&window, &enter);

@@ -16,7 +16,8 @@ Job makeJob(qint64 id, const QString &name, JobState state = JobState::Queued, d
     Job j;
     j.id = id;
     j.spec.name = name;
-    j.spec.input = {QString(64, 'a'), name + ".obj"};
+    j.spec.input.main = name + ".obj";
+    j.spec.input.files = {{name + ".obj", QString(64, 'a')}};
     j.spec.frames = "1-10";
     j.state = state;
     j.progress = progress;
@@ -63,6 +64,15 @@ private slots:
                  0.5);
         QCOMPARE(model.index(model.rowOf(2), JobsModel::Progress).data().toString(),
                  QString("50%"));
+
+        Job unknown = makeJob(5, "sim");
+        unknown.spec.type = "houdini_sim"; // a type this client has no code for
+        unknown.spec.settings = {{"solver", "flip"}};
+        model.upsert(unknown);
+        QCOMPARE(model.index(model.rowOf(5), JobsModel::Type).data().toString(),
+                 QString("houdini_sim"));
+        QCOMPARE(model.index(model.rowOf(5), JobsModel::Name).data().toString(), QString("sim"));
+        model.remove(5);
 
         model.remove(3); // job.deleted
         QCOMPARE(ids(model), (QList<qint64>{2, 1}));

@@ -1,14 +1,20 @@
 // The main window against the fake farm server on loopback: rows after connect, live events,
 // details with thumbnails, cancel, and a submission from a dropped file.
+#include "dialogs/submitdialog.h"
 #include "fakefarmserver.h"
+#include "guitesting.h"
 #include "widgets/connectionbar.h"
 #include "widgets/jobdetails.h"
 #include "widgets/mainwindow.h"
 
 #include <QBuffer>
 #include <QImage>
+#include <QLabel>
+#include <QListWidget>
+#include <QMimeData>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -26,7 +32,8 @@ JobSpec spec(const QString &name, const QString &frames)
 {
     JobSpec s;
     s.name = name;
-    s.input = {kSha, name + ".glb"};
+    s.input.main = name + ".glb";
+    s.input.files = {{name + ".glb", kSha}};
     s.frames = frames;
     s.chunk = 2;
     return s;
@@ -174,7 +181,7 @@ private slots:
         QTRY_COMPARE(window.details()->thumbnailCount(), 1);
     }
 
-    void submitsDroppedFileAndSelectsJob()
+    void submitsBundleAndSelectsJob()
     {
         FakeFarmServer fake;
         QVERIFY(fake.listen());
@@ -182,18 +189,27 @@ private slots:
         QTemporaryDir dir;
         QFile model(dir.filePath("cube.obj"));
         QVERIFY(model.open(QIODevice::WriteOnly));
+        model.write("mtllib cube.mtl\n");
         for (int i = 0; i < 2000; ++i)
             model.write("v 1 2 3\n");
         model.close();
+        QFile mtl(dir.filePath("cube.mtl"));
+        QVERIFY(mtl.open(QIODevice::WriteOnly));
+        mtl.write("newmtl a\nKd 1 0 0\n");
+        mtl.close();
 
         MainWindow window(nullptr);
         QSignalSpy loaded(&window, &MainWindow::jobsLoaded);
         window.connectTo(fake.url());
         QVERIFY(loaded.wait(10000));
         QSignalSpy finished(&window, &MainWindow::submissionFinished);
-        window.startSubmission({model.fileName()}, [](const QString &path, const QString &sha) {
+        client::BundleSource source;
+        source.root = dir.path();
+        source.main = "cube.obj";
+        source.files = {"cube.obj", "cube.mtl"};
+        window.startSubmission(source, [](const JobInput &input) {
             JobSpec s;
-            s.input = {sha, QFileInfo(path).fileName()};
+            s.input = input;
             s.name = "dropped cube";
             return Result<JobSpec>(s);
         });
@@ -201,9 +217,85 @@ private slots:
         QCOMPARE(finished.first().first().toInt(), 1);
         QCOMPARE(fake.jobs.size(), 1);
         QCOMPARE(fake.jobs.first().spec.name, QString("dropped cube"));
+        QCOMPARE(fake.jobs.first().spec.input.files.size(), 2);
         QVERIFY(fake.putChunks.size() >= 4);
         QCOMPARE(window.details()->jobId(), fake.jobs.firstKey());
         QCOMPARE(window.jobsModel()->rowCount(), 1);
+        QCOMPARE(window.details()->inputFiles(), (QStringList{"cube.obj", "cube.mtl"}));
+    }
+
+    void droppedFolderBecomesOneJob()
+    {
+        FakeFarmServer fake;
+        QVERIFY(fake.listen());
+        QTemporaryDir dir;
+        const QString box = dir.filePath("box");
+        if (!testing::copyFolder(testing::kBoxTextured, box))
+            QSKIP("assimp-testmodels is not installed");
+        MainWindow window(nullptr);
+        window.show();
+        QSignalSpy loaded(&window, &MainWindow::jobsLoaded);
+        window.connectTo(fake.url());
+        QVERIFY(loaded.wait(10000));
+
+        QMimeData mime;
+        mime.setUrls({QUrl::fromLocalFile(box)});
+        QDragEnterEvent enter(QPoint(50, 50), Qt::CopyAction, &mime, Qt::LeftButton,
+                              Qt::NoModifier);
+        QApplication::sendEvent(&window, &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(QPointF(50, 50), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&window, &drop);
+        QTRY_VERIFY(window.findChild<gui::SubmitDialog *>());
+        auto *dialog = window.findChild<gui::SubmitDialog *>();
+        QCOMPARE(dialog->bundle().files(),
+                 (QStringList{"BoxTextured.gltf", "BoxTextured0.bin", "CesiumLogoFlat.png"}));
+        dialog->findChild<QSpinBox *>("width")->setValue(64);
+        QSignalSpy finished(&window, &MainWindow::submissionFinished);
+        dialog->accept();
+        QVERIFY(finished.wait(10000));
+        QCOMPARE(fake.jobs.size(), 1);
+        const JobSpec job = fake.jobs.first().spec;
+        QCOMPARE(job.type, QString("model"));
+        QCOMPARE(job.name, QString("BoxTextured.gltf"));
+        QCOMPARE(job.input.main, QString("BoxTextured.gltf"));
+        QStringList paths;
+        for (const BundleFile &f : job.input.files) {
+            paths.append(f.path);
+            QVERIFY(fake.files.contains(f.file));
+        }
+        QCOMPARE(paths,
+                 (QStringList{"BoxTextured.gltf", "BoxTextured0.bin", "CesiumLogoFlat.png"}));
+        QCOMPARE(job.settings.value("width").toInt(), 64);
+        QTRY_COMPARE(window.details()->jobId(), fake.jobs.firstKey());
+        QVERIFY(window.details()->settingsRows().contains("width = 64"));
+        QCOMPARE(window.details()->findChild<QListWidget *>("jobFiles")->count(), 3);
+    }
+
+    void showsJobsOfUnknownTypes()
+    {
+        FakeFarmServer fake;
+        QVERIFY(fake.listen());
+        fake.addJob(spec("engine", "1-4"));
+        JobSpec odd = spec("flip sim", "1-2");
+        odd.type = "houdini_sim";
+        odd.settings = {{"solver", "flip"}, {"cache", QJsonObject{{"format", "vdb"}}}};
+        const qint64 id = fake.addJob(odd).id;
+        MainWindow window(nullptr);
+        window.show();
+        QSignalSpy loaded(&window, &MainWindow::jobsLoaded);
+        window.connectTo(fake.url());
+        QVERIFY(loaded.wait(10000));
+        QCOMPARE(window.jobsModel()->rowCount(), 2);
+        const int row = window.jobsModel()->rowOf(id);
+        QCOMPARE(window.jobsModel()->index(row, gui::JobsModel::Type).data().toString(),
+                 QString("houdini_sim"));
+        window.selectJob(id);
+        QCOMPARE(window.details()->jobId(), id);
+        QCOMPARE(window.details()->settingsRows(),
+                 (QStringList{"cache.format = vdb", "solver = flip"}));
+        QVERIFY(
+            window.details()->findChild<QLabel *>("jobSummary")->text().contains("houdini_sim"));
     }
 
     void reportsUnreachableServer()

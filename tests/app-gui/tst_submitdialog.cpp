@@ -1,16 +1,24 @@
+// The submit dialog draws its form from the chosen job type's schema: no client code per type.
 #include "dialogs/submitdialog.h"
+#include "guitesting.h"
+#include "widgets/schemaform.h"
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QGroupBox>
 #include <QJsonArray>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListWidget>
+#include <QPushButton>
 #include <QSettings>
 #include <QSpinBox>
 #include <QTemporaryDir>
 #include <QtTest>
 
 using namespace farm;
+using farm::gui::DropBundle;
 using farm::gui::SubmitDialog;
 
 class TestSubmitDialog : public QObject
@@ -18,139 +26,249 @@ class TestSubmitDialog : public QObject
     Q_OBJECT
 private:
     QTemporaryDir m_dir;
-    const QString m_sha = QString(64, 'b');
+    QList<client::JobTypeInfo> m_types = testing::jobTypes();
 
-    template<typename T> static T *field(SubmitDialog &d, const char *name)
+    static QPushButton *okButton(SubmitDialog &d)
+    {
+        for (QPushButton *b : d.findChildren<QPushButton *>())
+            if (b->text() == "Upload and render")
+                return b;
+        return nullptr;
+    }
+
+    template<typename T> static T *field(SubmitDialog &d, const QString &name)
     {
         return d.findChild<T *>(name);
     }
 
-private slots:
-    void buildsJobSpecJson()
+    QString writeFile(const QString &name, const QByteArray &bytes = "v 0 0 0\n")
     {
-        QSettings settings(m_dir.filePath("a.ini"), QSettings::IniFormat);
-        SubmitDialog d({"/models/engine.glb"}, &settings);
-        QCOMPARE(field<QLineEdit>(d, "name")->text(), QString("engine.glb"));
+        const QString path = m_dir.filePath(name);
+        QDir().mkpath(QFileInfo(path).absolutePath());
+        QFile f(path);
+        if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size())
+            return {};
+        return path;
+    }
+
+    DropBundle bundleOf(const QStringList &paths)
+    {
+        auto b = DropBundle::fromPaths(paths, client::allExtensions(m_types));
+        if (!b)
+            qFatal("%s", qPrintable(b.error().message));
+        return *b;
+    }
+
+    JobInput input(const QString &main)
+    {
+        JobInput in;
+        in.main = main;
+        in.files = {{main, QString(64, 'b')}};
+        return in;
+    }
+
+private slots:
+    void modelFormHasTheSchemasLimits()
+    {
+        SubmitDialog d(bundleOf({writeFile("m/engine.glb")}), m_types, nullptr);
+        d.show(); // row visibility is only meaningful on a shown dialog
+        QCOMPARE(field<QComboBox>(d, "type")->currentData().toString(), QString("model"));
+        // The types offered are those that take .glb, in the server's order.
+        QStringList offered;
+        for (int i = 0; i < field<QComboBox>(d, "type")->count(); ++i)
+            offered.append(field<QComboBox>(d, "type")->itemData(i).toString());
+        QCOMPARE(offered, (QStringList{"model", "templates", "testonly"}));
+
+        auto *width = field<QSpinBox>(d, "width");
+        QVERIFY(width);
+        QCOMPARE(width->minimum(), 16);
+        QCOMPARE(width->maximum(), 8192);
+        QCOMPARE(width->value(), 640);
+        QCOMPARE(field<QSpinBox>(d, "spp")->maximum(), 4096);
+        auto *mode = field<QComboBox>(d, "camera.mode");
+        QCOMPARE(mode->count(), 2);
+        QCOMPARE(mode->itemText(1), QString("turntable"));
+        QCOMPARE(field<QComboBox>(d, "bit_depth")->itemText(1), QString("16"));
+        QVERIFY(field<QCheckBox>(d, "passes:rgb")->isChecked());
+        QVERIFY(!field<QCheckBox>(d, "passes:instance")->isChecked());
+        // Nested objects are a group box; groups are sections.
+        QVERIFY(field<QGroupBox>(d, "camera"));
+        QCOMPARE(field<QGroupBox>(d, "group:Output")->title(), QString("Output"));
+        // visible_when: the view width shows for an orthographic projection only.
+        auto *orthoWidth = field<QDoubleSpinBox>(d, "camera.ortho_width");
+        QVERIFY(orthoWidth->isHidden());
+        field<QComboBox>(d, "camera.projection")->setCurrentText("orthographic");
+        QVERIFY(!orthoWidth->isHidden());
+        orthoWidth->setValue(2.5);
+        QVERIFY(!field<QLineEdit>(d, "frames")->isHidden());
+
         field<QLineEdit>(d, "name")->setText("engine spin");
         field<QLineEdit>(d, "frames")->setText("1-24");
         field<QSpinBox>(d, "chunk")->setValue(4);
-        field<QSpinBox>(d, "width")->setValue(1280);
-        field<QSpinBox>(d, "height")->setValue(720);
-        field<QSpinBox>(d, "spp")->setValue(64);
+        width->setValue(1280);
         field<QSpinBox>(d, "priority")->setValue(80);
-        field<QCheckBox>(d, "turntable")->setChecked(true);
-
-        const QJsonObject json = d.specJson("/models/engine.glb", m_sha);
+        mode->setCurrentText("turntable");
+        field<QCheckBox>(d, "passes:depth")->setChecked(true);
+        const QJsonObject json = d.specJson(input("engine.glb"));
         QCOMPARE(json.value("name").toString(), QString("engine spin"));
         QCOMPARE(json.value("type").toString(), QString("model"));
         QCOMPARE(json.value("priority").toInt(), 80);
         QCOMPARE(json.value("frames").toString(), QString("1-24"));
         QCOMPARE(json.value("chunk").toInt(), 4);
-        QCOMPARE(json.value("input").toObject(),
-                 (QJsonObject{{"file", m_sha}, {"name", "engine.glb"}}));
         const QJsonObject s = json.value("settings").toObject();
         QCOMPARE(s.value("width").toInt(), 1280);
-        QCOMPARE(s.value("height").toInt(), 720);
-        QCOMPARE(s.value("spp").toInt(), 64);
-        QCOMPARE(s.value("camera").toObject().value("mode").toString(), QString("turntable"));
-        QCOMPARE(s.value("passes").toArray(), QJsonArray{"rgb"});
-        QVERIFY(!s.value("camera").toObject().contains("projection"));
-        // What the dialog builds is what the server accepts.
-        QVERIFY(JobSpec::fromJson(json).ok());
-        // The orthographic camera and the instance pass.
-        field<QCheckBox>(d, "orthographic")->setChecked(true);
-        field<QCheckBox>(d, "pass_instance")->setChecked(true);
-        const auto ortho = d.specFor("/models/engine.glb", m_sha);
-        QVERIFY(ortho.ok());
-        QCOMPARE(ortho->settings.projection, QString("orthographic"));
-        QCOMPARE(ortho->settings.passes, (QStringList{"rgb", "instance"}));
+        QCOMPARE(s.value("camera").toObject(),
+                 (QJsonObject{
+                     {"mode", "turntable"}, {"projection", "orthographic"}, {"ortho_width", 2.5}}));
+        QCOMPARE(s.value("passes").toArray(), (QJsonArray{"rgb", "depth"}));
+        // A hidden field is left out.
+        field<QComboBox>(d, "camera.projection")->setCurrentText("perspective");
+        QVERIFY(!d.form()->values().value("camera").toObject().contains("ortho_width"));
+
+        // No pass at all: the schema's minItems refuses it before any upload.
+        field<QCheckBox>(d, "passes:rgb")->setChecked(false);
+        field<QCheckBox>(d, "passes:depth")->setChecked(false);
+        d.accept();
+        QCOMPARE(d.result(), int(QDialog::Rejected));
+        QVERIFY2(field<QLabel>(d, "error")->text().contains("settings.passes must name at least"),
+                 qPrintable(field<QLabel>(d, "error")->text()));
     }
 
-    void buildsTemplatesJob()
+    void unknownTypeGetsItsFormFromItsSchema()
     {
-        const QString ini = m_dir.filePath("t.ini");
+        SubmitDialog d(bundleOf({writeFile("t/cube.glb")}), m_types, nullptr);
+        d.show();
+        auto *type = field<QComboBox>(d, "type");
+        type->setCurrentIndex(type->findData("testonly"));
+        QCOMPARE(field<QLabel>(d, "typeDescription")->text(),
+                 QString("A type only the tests know"));
+        auto *flavour = field<QComboBox>(d, "flavour");
+        QVERIFY(flavour);
+        QCOMPARE(flavour->count(), 2);
+        QCOMPARE(flavour->itemText(0), QString("salty"));
+        QCOMPARE(flavour->currentText(), QString("sweet"));
+        auto *strength = field<QSpinBox>(d, "strength");
+        QVERIFY(strength);
+        QCOMPARE(strength->minimum(), 1);
+        QCOMPARE(strength->maximum(), 5);
+        QCOMPARE(strength->value(), 3);
+        QVERIFY(!field<QSpinBox>(d, "width")); // the model form is gone
+        flavour->setCurrentText("salty");
+        strength->setValue(5);
+        const QJsonObject json = d.specJson(input("cube.glb"));
+        QCOMPARE(json.value("type").toString(), QString("testonly"));
+        QCOMPARE(json.value("settings").toObject(),
+                 (QJsonObject{{"flavour", "salty"}, {"strength", 5}}));
+    }
+
+    void optionalFieldsStartFromTheScene()
+    {
+        SubmitDialog d(bundleOf({writeFile("b/shot.blend", "BLENDER")}), m_types, nullptr);
+        d.show();
+        QCOMPARE(field<QComboBox>(d, "type")->currentData().toString(), QString("blender"));
+        QCOMPARE(field<QComboBox>(d, "type")->count(), 1);
+        auto *samples = field<QSpinBox>(d, "samples");
+        QCOMPARE(samples->text(), QString("from the scene"));
+        QCOMPARE(field<QComboBox>(d, "render_engine")->currentText(), QString("from the scene"));
+        QVERIFY(field<QLineEdit>(d, "camera")->text().isEmpty());
+        // Only what has a default, or what the user set, is sent.
+        QCOMPARE(d.form()->values(),
+                 (QJsonObject{{"denoise", false}, {"gpu_backend", "CUDA"}, {"format", "PNG"}}));
+        samples->setValue(128);
+        QCOMPARE(samples->minimum(), 0); // one below the schema's 1: "from the scene"
+        field<QComboBox>(d, "render_engine")->setCurrentText("CYCLES");
+        QCOMPARE(d.form()->values().value("samples").toInt(), 128);
+        QCOMPARE(d.form()->values().value("render_engine").toString(), QString("CYCLES"));
+        // The pattern is a validator: a name with a slash cannot be typed in.
+        auto *camera = field<QLineEdit>(d, "camera");
+        QVERIFY(camera->validator());
+        QString text = "Cam/1";
+        int pos = 0;
+        QCOMPARE(camera->validator()->validate(text, pos), QValidator::Invalid);
+        QCOMPARE(camera->maxLength(), 63);
+        samples->setValue(0);
+        QVERIFY(!d.form()->values().contains("samples"));
+    }
+
+    void templatesHideFramesAndPresetsPerType()
+    {
+        const QString ini = m_dir.filePath("presets.ini");
+        const QString model = writeFile("p/part.obj");
         {
             QSettings settings(ini, QSettings::IniFormat);
-            SubmitDialog d({"/models/engine.glb"}, &settings);
-            d.show(); // row visibility is only meaningful on a shown dialog
+            SubmitDialog d(bundleOf({model}), m_types, &settings);
+            d.show();
+            field<QSpinBox>(d, "width")->setValue(320);
             auto *type = field<QComboBox>(d, "type");
-            QVERIFY(field<QSpinBox>(d, "views")->isHidden());
             type->setCurrentIndex(type->findData("templates"));
-            QVERIFY(!field<QSpinBox>(d, "views")->isHidden());
             QVERIFY(field<QLineEdit>(d, "frames")->isHidden());
-            QVERIFY(field<QCheckBox>(d, "turntable")->isHidden());
-            QVERIFY(field<QCheckBox>(d, "orthographic")->isHidden());
-            // The template passes are ticked for a template set.
-            QVERIFY(field<QCheckBox>(d, "pass_mask")->isChecked());
-            QVERIFY(field<QCheckBox>(d, "pass_xyz")->isChecked());
-            QVERIFY(!field<QCheckBox>(d, "pass_depth")->isChecked());
-            field<QCheckBox>(d, "pass_depth")->setChecked(true);
+            QVERIFY(field<QSpinBox>(d, "chunk")->isHidden());
+            QCOMPARE(field<QSpinBox>(d, "views")->maximum(), 10000);
+            // The templates schema's own default passes.
+            QVERIFY(field<QCheckBox>(d, "passes:mask")->isChecked());
+            QVERIFY(field<QCheckBox>(d, "passes:xyz")->isChecked());
             field<QSpinBox>(d, "views")->setValue(12);
-
-            const QJsonObject json = d.specJson("/models/engine.glb", m_sha);
-            QCOMPARE(json.value("type").toString(), QString("templates"));
+            const QJsonObject json = d.specJson(input("part.obj"));
+            QCOMPARE(json.value("chunk").toInt(), 1);
             QCOMPARE(json.value("frames").toString(), QString("1"));
-            const QJsonObject s = json.value("settings").toObject();
-            QCOMPARE(s.value("views").toInt(), 12);
-            QCOMPARE(s.value("passes").toArray(), (QJsonArray{"rgb", "depth", "mask", "xyz"}));
-            QCOMPARE(s.value("camera").toObject().value("mode").toString(), QString("still"));
-
-            // No pass at all is refused with the validator's message.
-            for (const char *pass : {"pass_rgb", "pass_depth", "pass_mask", "pass_xyz"})
-                field<QCheckBox>(d, pass)->setChecked(false);
-            d.accept();
-            QCOMPARE(d.result(), int(QDialog::Rejected));
-            QVERIFY(field<QLabel>(d, "error")->text().contains("passes"));
-            field<QCheckBox>(d, "pass_rgb")->setChecked(true);
-            field<QCheckBox>(d, "pass_mask")->setChecked(true);
+            QCOMPARE(json.value("settings").toObject().value("views").toInt(), 12);
+            // Back to model: the value typed there came back.
+            type->setCurrentIndex(type->findData("model"));
+            QCOMPARE(field<QSpinBox>(d, "width")->value(), 320);
+            type->setCurrentIndex(type->findData("templates"));
+            QCOMPARE(field<QSpinBox>(d, "views")->value(), 12);
             d.accept();
             QCOMPARE(d.result(), int(QDialog::Accepted));
         }
         QSettings settings(ini, QSettings::IniFormat);
-        SubmitDialog next({"/m/c.obj"}, &settings);
+        SubmitDialog next(bundleOf({writeFile("p/other.obj")}), m_types, &settings);
         QCOMPARE(field<QComboBox>(next, "type")->currentData().toString(), QString("templates"));
         QCOMPARE(field<QSpinBox>(next, "views")->value(), 12);
-        QVERIFY(field<QCheckBox>(next, "pass_mask")->isChecked());
-        QVERIFY(!field<QCheckBox>(next, "pass_xyz")->isChecked());
-        // Back to a model render: its default pass.
-        field<QComboBox>(next, "type")->setCurrentIndex(0);
-        QCOMPARE(next.options().passes, QStringList{"rgb"});
-        QVERIFY(next.specFor("/m/c.obj", m_sha).ok());
+        auto *type = field<QComboBox>(next, "type");
+        type->setCurrentIndex(type->findData("model"));
+        QCOMPARE(field<QSpinBox>(next, "width")->value(), 320);
+        QCOMPARE(field<QLineEdit>(next, "name")->text(), QString()); // names are not remembered
     }
 
-    void manyFilesNameEachJob()
+    void refusesInvalidFrames()
     {
-        SubmitDialog d({"/m/a.obj", "/m/b.obj"}, nullptr);
-        QVERIFY(field<QLineEdit>(d, "name")->text().isEmpty());
-        QCOMPARE(d.specFor("/m/b.obj", m_sha)->name, QString("b.obj"));
-        field<QLineEdit>(d, "name")->setText("batch");
-        QCOMPARE(d.specFor("/m/a.obj", m_sha)->name, QString("batch – a.obj"));
+        SubmitDialog d(bundleOf({writeFile("f/a.obj")}), m_types, nullptr);
+        field<QLineEdit>(d, "frames")->setText("10-1");
+        d.accept();
+        QCOMPARE(d.result(), int(QDialog::Rejected));
+        QVERIFY(!field<QLabel>(d, "error")->isHidden());
+        QVERIFY(field<QLabel>(d, "error")->text().contains("frame"));
+        field<QLineEdit>(d, "frames")->setText("1-48:2");
+        d.accept();
+        QCOMPARE(d.result(), int(QDialog::Accepted));
     }
 
-    void refusesInvalidFramesAndRemembersValues()
+    void showsBundleAndMissingSideFiles()
     {
-        const QString ini = m_dir.filePath("b.ini");
+        const QString box = m_dir.filePath("box");
+        if (!testing::copyFolder(testing::kBoxTextured, box))
+            QSKIP("assimp-testmodels is not installed");
         {
-            QSettings settings(ini, QSettings::IniFormat);
-            SubmitDialog d({"/m/a.obj"}, &settings);
-            field<QLineEdit>(d, "frames")->setText("10-1");
-            d.accept();
-            QCOMPARE(d.result(), int(QDialog::Rejected));
-            QVERIFY(!field<QLabel>(d, "error")->isHidden());
-            QVERIFY(field<QLabel>(d, "error")->text().contains("frame"));
-
-            field<QLineEdit>(d, "frames")->setText("1-48:2");
-            field<QSpinBox>(d, "spp")->setValue(128);
-            field<QCheckBox>(d, "turntable")->setChecked(true);
-            d.accept();
-            QCOMPARE(d.result(), int(QDialog::Accepted));
+            SubmitDialog d(bundleOf({box + "/BoxTextured.gltf"}), m_types, nullptr);
+            QStringList files;
+            for (int i = 0; i < field<QListWidget>(d, "bundleFiles")->count(); ++i)
+                files.append(field<QListWidget>(d, "bundleFiles")->item(i)->text());
+            QCOMPARE(files,
+                     (QStringList{"BoxTextured.gltf", "BoxTextured0.bin", "CesiumLogoFlat.png"}));
+            QVERIFY(field<QLabel>(d, "missing")->isHidden());
+            QVERIFY(okButton(d)->isEnabled());
         }
-        QSettings settings(ini, QSettings::IniFormat);
-        SubmitDialog next({"/m/c.obj"}, &settings);
-        QCOMPARE(field<QLineEdit>(next, "frames")->text(), QString("1-48:2"));
-        QCOMPARE(field<QSpinBox>(next, "spp")->value(), 128);
-        QVERIFY(field<QCheckBox>(next, "turntable")->isChecked());
-        QCOMPARE(field<QLineEdit>(next, "name")->text(), QString("c.obj")); // not remembered
+        QVERIFY(QFile::remove(box + "/CesiumLogoFlat.png"));
+        SubmitDialog d(bundleOf({box + "/BoxTextured.gltf"}), m_types, nullptr);
+        d.show();
+        QVERIFY(!field<QLabel>(d, "missing")->isHidden());
+        QVERIFY2(field<QLabel>(d, "missing")
+                     ->text()
+                     .contains("BoxTextured.gltf needs CesiumLogoFlat.png"),
+                 qPrintable(field<QLabel>(d, "missing")->text()));
+        QVERIFY(!okButton(d)->isEnabled());
+        d.accept();
+        QCOMPARE(d.result(), int(QDialog::Rejected));
     }
 };
 
