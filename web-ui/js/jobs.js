@@ -15,12 +15,12 @@ function fillFrames(cell, job) {
     setChildren(cell, String(what), h('span', {class: 'sub muted'}, `${t.done || 0}/${t.total || 0} tasks`));
 }
 
-/** Under the name: the main file (and how many travel with it) and the job type. */
+/** Under the name: the job type, then the main file (and how many travel with it). */
 function inputLine(job) {
     const input = inputOf(job.input);
     const others = input.files.length - 1;
     const main = input.main || (input.archive ? 'archive' : '');
-    return [main + (others > 0 ? ` + ${others} file${others === 1 ? '' : 's'}` : ''), jobTypeLabel(job.type)]
+    return [jobTypeLabel(job.type), main + (others > 0 ? ` + ${others} file${others === 1 ? '' : 's'}` : '')]
         .filter(Boolean).join(' · ');
 }
 
@@ -127,7 +127,7 @@ export class JobsView {
         if (!text) return;
         const filtered = this.filter.size || this.query;
         setChildren(this.empty, h('p', {}, text),
-                    !isError && !filtered ? h('p', {class: 'muted'}, 'Drop a 3D model anywhere on this page, or use Submit.') : null);
+                    !isError && !filtered ? h('p', {class: 'muted'}, 'Drop a model, its files or its folder anywhere on this page, or use Submit.') : null);
     }
 
     renderRows(jobs) {
