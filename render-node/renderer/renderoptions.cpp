@@ -4,6 +4,7 @@
 
 #include "scene.h"
 
+#include <QFileInfo>
 #include <QRegularExpression>
 
 #include <cmath>
@@ -133,6 +134,9 @@ void addRenderOptions(QCommandLineParser &parser)
 {
     parser.addOptions({
         {{"o", "output"}, "Output image; a run of # becomes the frame number.", "out"},
+        {"root",
+         "Bundle root: only files inside this folder are read (default: the model's folder).",
+         "dir"},
         {"size", "Image size WxH (16..8192 each, default 640x480).", "WxH"},
         {"spp", "Samples per pixel (1..4096, default 16).", "n"},
         {"seed", "Random seed (0..2^31, default 1).", "n"},
@@ -180,6 +184,11 @@ QString readOptions(const QCommandLineParser &p, CliOptions &o)
                    ? QStringLiteral("missing the model FILE")
                    : QStringLiteral("expected one model FILE, got %1").arg(positional.size());
     o.input = positional.first();
+    if (p.isSet("root")) {
+        o.root = p.value("root");
+        if (!QFileInfo(o.root).isDir())
+            return QStringLiteral("--root %1 is not a folder").arg(o.root);
+    }
     o.output = p.value("o");
     if (o.output.isEmpty())
         return QStringLiteral("missing -o OUT");

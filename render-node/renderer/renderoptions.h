@@ -16,6 +16,7 @@ namespace farm::render {
 struct CliOptions
 {
     QString input;
+    QString root; // --root: the bundle root every file read must lie in (empty: input's folder)
     QString output;
     int width = 640;
     int height = 480;

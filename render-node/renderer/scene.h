@@ -79,8 +79,11 @@ public:
     Scene(const Scene &) = delete; // texture views point into this scene's own buffers
     Scene &operator=(const Scene &) = delete;
 
-    /// Loads any file Assimp reads. Errors: `io_error`, `bad_model` (unreadable, no triangles).
-    static Result<Scene> load(const QString &path);
+    /// Loads any file Assimp reads. Every file read (side files too) must lie inside `root`
+    /// (the job's bundle root; empty: the model's own folder), symlinks followed; others are
+    /// treated as missing and named in a warning. Errors: `io_error` (no such file or root,
+    /// model outside the root), `bad_model` (unreadable, no triangles).
+    static Result<Scene> load(const QString &path, const QString &root = {});
 
     /// Validates the triangles (drops NaN and zero-area ones) and builds the BVH.
     /// `threads` <= 0 uses every core. Error `bad_model` when no triangle is left.

@@ -1,7 +1,10 @@
 // Scene::load: the Assimp edge. Everything Assimp-specific stays in this file.
+#include "bundle/sidefiles.h"
+#include "bundleio.h"
 #include "scene.h"
 #include "textureloader.h"
 
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
@@ -327,19 +330,64 @@ struct MeshAppender
     }
 };
 
+/// Where the model's textures are looked for: its own folder first; for an OBJ then the folders
+/// of the .mtl files its mtllib lines name (Assimp does not say which .mtl defined a material;
+/// a texture is relative to that file), the root for one found there by name.
+TextureSearch textureSearch(const BundleRoot &root, const QString &mainFolder,
+                            const QString &mainName, bool gltf)
+{
+    TextureSearch search;
+    search.folders.append(mainFolder);
+    search.uris = gltf;
+    if (QFileInfo(mainName).suffix().compare(QLatin1String("obj"), Qt::CaseInsensitive) != 0)
+        return search;
+    const QString bundlePath =
+        QDir(root.canonicalPath()).relativeFilePath(mainFolder + u'/' + mainName);
+    const std::optional<QByteArray> lines =
+        farm::bundle::readForReferences(bundlePath, mainFolder + u'/' + mainName);
+    if (!lines)
+        return search;
+    const auto inBundle = [&root](const QString &p) {
+        return root.locate(root.canonicalPath() + u'/' + p).where == BundleRoot::Where::Inside;
+    };
+    const farm::bundle::Refs refs = farm::bundle::referencedFiles(bundlePath, *lines, inBundle);
+    for (const QString &mtl : refs.files) {
+        const QString folder = QFileInfo(root.canonicalPath() + u'/' + mtl).absolutePath();
+        if (!search.folders.contains(folder))
+            search.folders.append(folder);
+    }
+    if (!refs.outside.isEmpty() || !refs.absolute.isEmpty())
+        if (!search.folders.contains(root.canonicalPath()))
+            search.folders.append(root.canonicalPath());
+    return search;
+}
+
 } // namespace
 
-Result<Scene> Scene::load(const QString &path)
+Result<Scene> Scene::load(const QString &path, const QString &root)
 {
     const QFileInfo info(path);
     if (!info.exists() || !info.isFile())
         return makeError("io_error", QStringLiteral("model file not found: %1").arg(path));
     if (!info.isReadable())
         return makeError("io_error", QStringLiteral("model file is not readable: %1").arg(path));
+    // Every file read below must resolve into the bundle root (a job's files only).
+    const BundleRoot bundle(root.isEmpty() ? info.absolutePath() : root);
+    if (!bundle.valid())
+        return makeError("io_error", QStringLiteral("bundle root %1 is not a folder").arg(root));
+    const QString mainFolder = QFileInfo(info.absolutePath()).canonicalFilePath();
+    const QString mainPath = mainFolder + u'/' + info.fileName();
+    if (bundle.locate(mainPath).where != BundleRoot::Where::Inside)
+        return makeError("io_error", QStringLiteral("model file %1 is outside the bundle root %2")
+                                         .arg(path, bundle.canonicalPath()));
+    const QString suffix = info.suffix().toLower();
+    const bool gltf = suffix == QLatin1String("gltf") || suffix == QLatin1String("glb");
 
     QElapsedTimer timer;
     timer.start();
     Assimp::Importer importer;
+    auto *io = new BundleIOSystem(bundle, mainFolder); // the importer owns and deletes it
+    importer.SetIOHandler(io);
     importer.SetPropertyInteger(AI_CONFIG_PP_SBP_REMOVE,
                                 aiPrimitiveType_POINT | aiPrimitiveType_LINE);
     // No aiProcess_PreTransformVertices: it merges meshes, losing the mesh instances the
@@ -354,15 +402,12 @@ Result<Scene> Scene::load(const QString &path)
     try {
         // Import and validate first, read the cameras from the untouched node graph, then run
         // the remaining steps (see readCameras).
-        ai = importer.ReadFile(QFile::encodeName(info.absoluteFilePath()).constData(),
+        ai = importer.ReadFile(QFile::encodeName(mainPath).constData(),
                                aiProcess_ValidateDataStructure);
         if (ai && ai->mRootNode && !(ai->mFlags & AI_SCENE_FLAGS_INCOMPLETE)) {
-            const QString suffix = info.suffix().toLower();
-            const bool gltf = suffix == QLatin1String("gltf") || suffix == QLatin1String("glb");
             if (ai->mNumCameras > 0)
-                cameras = readCameras(ai, gltf,
-                                      gltf ? gltfCameras(info.absoluteFilePath())
-                                           : std::vector<GltfCamera>{});
+                cameras =
+                    readCameras(ai, gltf, gltf ? gltfCameras(mainPath) : std::vector<GltfCamera>{});
             ai = importer.ApplyPostProcessing(flags);
         }
     } catch (const std::exception &e) {
@@ -374,14 +419,20 @@ Result<Scene> Scene::load(const QString &path)
             why = QString::fromUtf8(importer.GetErrorString()).trimmed();
         if (why.isEmpty())
             why = QStringLiteral("unknown format");
+        for (const QString &file : io->refused())
+            why += QStringLiteral("; %1 is outside the bundle; not read").arg(file);
         return makeError("bad_model",
                          QStringLiteral("cannot read %1: %2").arg(info.fileName(), why));
     }
     if ((ai->mFlags & AI_SCENE_FLAGS_INCOMPLETE) || !ai->mRootNode)
         return makeError("bad_model", QStringLiteral("%1 holds no geometry").arg(info.fileName()));
 
+    QStringList warnings;
+    for (const QString &file : io->refused())
+        warnings.append(QStringLiteral("file %1 is outside the bundle; not read").arg(file));
     TriangleMesh mesh;
-    TextureLoader textures(ai, info.absolutePath(), mesh.textures);
+    TextureLoader textures(ai, bundle, textureSearch(bundle, mainFolder, info.fileName(), gltf),
+                           mesh.textures);
     for (unsigned i = 0; i < ai->mNumMaterials; ++i)
         mesh.materials.push_back(readMaterial(ai->mMaterials[i], textures));
     bool anyUvs = false, anyTangents = false;
@@ -417,7 +468,7 @@ Result<Scene> Scene::load(const QString &path)
     scene->m_stats.droppedTriangles += appender.dropped;
     scene->m_stats.meshes = instanceCount;
     scene->m_stats.loadMs = loadMs;
-    scene->m_stats.warnings = textures.warnings();
+    scene->m_stats.warnings = warnings + textures.warnings();
     scene->m_cameras = std::move(cameras);
     return scene;
 }

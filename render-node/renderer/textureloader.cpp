@@ -61,10 +61,11 @@ QImage decodeEmbedded(const aiTexture *tex)
 
 } // namespace
 
-TextureLoader::TextureLoader(const aiScene *scene, QString modelDirectory,
+TextureLoader::TextureLoader(const aiScene *scene, const BundleRoot &root, TextureSearch search,
                              std::vector<Texture> &textures)
     : m_scene(scene)
-    , m_directory(std::move(modelDirectory))
+    , m_root(root)
+    , m_search(std::move(search))
     , m_textures(textures)
 {}
 
@@ -77,23 +78,31 @@ int TextureLoader::load(const QString &reference, Encoding encoding)
         return it.value();
 
     QImage image;
-    QString where = reference;
+    QString where = reference; // what a warning names
+    bool outside = false;
     if (const aiTexture *embedded = m_scene->GetEmbeddedTexture(reference.toUtf8().constData())) {
         image = decodeEmbedded(embedded);
     } else {
-        // Exporters write absolute paths from another machine or backslashes: also try the bare
-        // file name beside the model.
-        QString path = QString(reference).replace('\\', '/');
-        if (QFileInfo(path).isRelative())
-            path = QDir(m_directory).filePath(path);
-        if (!QFileInfo::exists(path))
-            path = QDir(m_directory).filePath(QFileInfo(path).fileName());
-        where = path;
-        if (QFileInfo::exists(path))
-            image.load(path);
+        // Exporters write backslashes; glTF URIs are percent-encoded (the literal spelling is
+        // tried second, as it was looked up before decoding was added).
+        const QString path = QString(reference).replace('\\', '/');
+        QStringList variants{path};
+        if (m_search.uris && percentDecoded(path) != path)
+            variants.prepend(percentDecoded(path));
+        const BundleRoot::Resolved found = m_root.resolve(variants, m_search.folders);
+        outside = found.outside && found.file.isEmpty();
+        if (!found.file.isEmpty()) {
+            where = found.file;
+            image.load(found.file);
+        } else if (QFileInfo(path).isRelative() && !m_search.folders.isEmpty()) {
+            where = QDir(m_search.folders.constFirst()).filePath(variants.constFirst());
+        }
     }
     int index = -1;
-    if (image.isNull() || image.width() < 1 || image.height() < 1) {
+    if (outside) {
+        m_warnings.append(
+            QStringLiteral("texture %1 is outside the bundle; not read").arg(reference));
+    } else if (image.isNull() || image.width() < 1 || image.height() < 1) {
         m_warnings.append(QStringLiteral("texture %1 is missing or unreadable; using the material "
                                          "colour")
                               .arg(where));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "bundleroot.h"
 #include "scene.h"
 
 #include <QHash>
@@ -10,15 +11,27 @@ struct aiScene;
 
 namespace farm::render {
 
+/// Where a model's texture files are looked for.
+struct TextureSearch
+{
+    /// Folders of the files that reference textures, most likely first: the model's own, then
+    /// (OBJ) those of its .mtl files. References are relative to them.
+    QStringList folders;
+    /// glTF: references are URIs, percent-decoded before they are looked up.
+    bool uris = false;
+};
+
 /// Resolves and decodes the textures a model references (embedded in .glb/.gltf/.fbx or files
-/// beside the model), once each. A texture that cannot be found or decoded is a warning and
-/// the material falls back to its factors.
+/// in the bundle, see BundleRoot::resolve), once each. A texture that cannot be found, lies
+/// outside the bundle root or cannot be decoded is a warning and the material falls back to
+/// its factors.
 class TextureLoader
 {
 public:
     enum class Encoding { Srgb, Linear };
 
-    TextureLoader(const aiScene *scene, QString modelDirectory, std::vector<Texture> &textures);
+    TextureLoader(const aiScene *scene, const BundleRoot &root, TextureSearch search,
+                  std::vector<Texture> &textures);
 
     /// Index into `textures`, or -1 (with a warning) when the reference cannot be used.
     int load(const QString &reference, Encoding encoding);
@@ -29,7 +42,8 @@ public:
 
 private:
     const aiScene *m_scene;
-    QString m_directory;
+    const BundleRoot &m_root;
+    TextureSearch m_search;
     std::vector<Texture> &m_textures;
     QHash<QString, int> m_cache;
     QStringList m_warnings;
