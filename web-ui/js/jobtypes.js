@@ -7,16 +7,20 @@ import {api} from './api.js';
 let pending = null;
 let loaded = null; // {list: [...], byName: Map} once the server answered
 
-/** Answers {list, byName}; fetched once per page load. A failure is not cached, so the next
- *  caller asks again (an older server without the endpoint, or one that was restarting). */
-export function loadJobTypes() {
-    if (loaded) return Promise.resolve(loaded);
+/** Answers {list, byName}, fetched once per page load; `fresh` asks the server again (the
+ *  submit form does, so types an admin added since show up), keeping the last good list when
+ *  that fails. A failure is not cached: the next caller asks again. */
+export function loadJobTypes({fresh = false} = {}) {
+    if (loaded && !fresh) return Promise.resolve(loaded);
     if (!pending) {
         pending = api.jobTypes().then((answer) => {
             const list = (answer && Array.isArray(answer.job_types) ? answer.job_types : [])
                 .filter((t) => t && typeof t.name === 'string');
             loaded = {list, byName: new Map(list.map((t) => [t.name, t]))};
             return loaded;
+        }, (e) => {
+            if (loaded) return loaded;
+            throw e;
         }).finally(() => {
             pending = null;
         });

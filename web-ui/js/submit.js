@@ -66,7 +66,7 @@ export class SubmitDialog {
         let types;
         let bundle = null;
         try {
-            [types, bundle] = await Promise.all([loadJobTypes(), Promise.resolve(source)]);
+            [types, bundle] = await Promise.all([loadJobTypes({fresh: true}), Promise.resolve(source)]);
             if (bundle && !(bundle instanceof Bundle)) bundle = new Bundle(bundle);
             if (bundle) await bundle.readArchive();
         } catch (e) {
