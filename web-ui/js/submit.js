@@ -9,7 +9,7 @@ import {extensionOf, isMainCandidate, loadJobTypes, typesForPath} from './jobtyp
 import {SchemaForm, withoutDefaults} from './schemaform.js';
 import {hashFile, uploadFile} from './upload.js';
 
-/** {types: {<type>: {frames, chunk, priority, settings}}, byExtension: {<ext>: <type>}}:
+/** {types: {<type>: {frames, chunk, priority, settings}}, byExtension: {<ext>: <type>}, lastType}:
  *  job fields and the settings that differ from the type's defaults, per type name. */
 export const PRESETS_KEY = 'farmhand.submit.v2';
 const FRAMES_SYNTAX = /^\d+(-\d+(:\d+)?)?(,\d+(-\d+(:\d+)?)?)*$/;
@@ -18,7 +18,7 @@ const LISTED_ROWS = 200; // a dropped folder may hold thousands of files: list t
 function loadPresets() {
     try {
         const p = JSON.parse(localStorage.getItem(PRESETS_KEY));
-        return {types: (p && p.types) || {}, byExtension: (p && p.byExtension) || {}};
+        return {types: (p && p.types) || {}, byExtension: (p && p.byExtension) || {}, lastType: p && p.lastType};
     } catch {
         return {types: {}, byExtension: {}};
     }
