@@ -94,8 +94,8 @@ int TextureLoader::load(const QString &reference, Encoding encoding)
         if (!found.file.isEmpty()) {
             where = found.file;
             image.load(found.file);
-        } else if (QFileInfo(path).isRelative() && !m_search.folders.isEmpty()) {
-            where = QDir(m_search.folders.constFirst()).filePath(variants.constFirst());
+        } else if (!m_search.folders.isEmpty()) { // named as before: by its name beside the model
+            where = QDir(m_search.folders.constFirst()).filePath(QFileInfo(path).fileName());
         }
     }
     int index = -1;
