@@ -199,10 +199,18 @@ void JobDetails::updateHeader()
     m_cancel->setEnabled(!isFinal(m_job.state));
 }
 
+void JobDetails::setJobTypes(const QList<client::JobTypeInfo> &types)
+{
+    m_types = types;
+    updateHeader();
+}
+
 QStringList JobDetails::settingsRows() const
 {
+    const client::JobTypeInfo *type = client::findJobType(m_types, m_job.spec.type);
     QStringList rows;
-    for (const auto &[key, value] : client::settings::flatten(m_job.spec.settings))
+    for (const auto &[key, value] :
+         client::settings::flatten(m_job.spec.settings, type ? type->schema : QJsonObject()))
         rows.append(key + " = " + value);
     return rows;
 }

@@ -28,6 +28,8 @@ public:
     /// Shows `job` (nullptr: nothing selected) and loads its tasks and outputs.
     void showJob(const Job *job);
     qint64 jobId() const { return m_job.id; }
+    /// The server's job types: settings rows follow the type's schema order when it is known.
+    void setJobTypes(const QList<client::JobTypeInfo> &types);
 
     // Live updates from /ws/events; those of other jobs are ignored.
     void jobChanged(const Job &job);
@@ -62,6 +64,7 @@ private:
 
     client::ApiClient *m_api;
     Job m_job;
+    QList<client::JobTypeInfo> m_types;
     TasksModel m_tasks;
     QSet<QString> m_thumbnails;
     QLabel *m_title;

@@ -231,6 +231,7 @@ void MainWindow::withJobTypes(std::function<void()> then)
             return showMessage(tr("Cannot read the server's job types: %1").arg(r.error().message),
                                true);
         m_types = *r;
+        m_details->setJobTypes(m_types);
         emit jobTypesLoaded();
         then();
     });

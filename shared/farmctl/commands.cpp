@@ -61,7 +61,10 @@ int runStatus(Context &ctx)
     const auto job = waitFor<Job>([&](auto cb) { ctx.api.getJob(*id, cb); });
     if (!job)
         return ctx.fail(job.error());
-    ctx.out << formatJob(*job) << Qt::flush;
+    // The schema only orders the rows: a server without it, or a type it lacks, still shows.
+    const auto types = waitFor<QList<client::JobTypeInfo>>([&](auto cb) { ctx.api.jobTypes(cb); });
+    const client::JobTypeInfo *type = types ? client::findJobType(*types, job->spec.type) : nullptr;
+    ctx.out << formatJob(*job, type ? type->schema : QJsonObject()) << Qt::flush;
     return Ok;
 }
 

@@ -59,7 +59,7 @@ QString formatTime(const QDateTime &t)
     return t.isValid() ? t.toUTC().toString("yyyy-MM-dd HH:mm:ss 'UTC'") : QString("-");
 }
 
-QString formatJob(const Job &job)
+QString formatJob(const Job &job, const QJsonObject &typeSchema)
 {
     const JobSpec &s = job.spec;
     const TaskCounts &c = job.tasks;
@@ -83,7 +83,7 @@ QString formatJob(const Job &job)
         if (in.files.size() > 1)
             out += QString("    %1  %2\n").arg(f.file.left(12), f.path);
     row("frames", QString("%1 (chunk %2)").arg(s.frames).arg(s.chunk));
-    const auto settings = client::settings::flatten(s.settings);
+    const auto settings = client::settings::flatten(s.settings, typeSchema);
     if (settings.isEmpty())
         row("settings", "-");
     for (qsizetype i = 0; i < settings.size(); ++i)

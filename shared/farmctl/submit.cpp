@@ -167,12 +167,12 @@ Result<BundleSource> sourceFor(Context &ctx, const QString &path, const QStringL
             return bundle.error();
         }
         if (!bundle->missing.isEmpty())
-            return makeError("missing_file",
-                             QString("%1 lacks side files its main file needs; nothing was "
-                                     "uploaded:\n  %2")
-                                 .arg(path, bundle->missing.join("\n  ")
-                                                .replace("which was not sent",
-                                                         "which is not in the folder")));
+            return makeError(
+                "missing_file",
+                QString("%1 lacks side files its main file needs; nothing was "
+                        "uploaded:\n  %2")
+                    .arg(path, bundle->missing.join("\n  ").replace("which was not sent",
+                                                                    "which is not in the folder")));
         return BundleSource::fromLocal(*bundle);
     }
     if (!info.isFile())

@@ -268,7 +268,8 @@ private slots:
                  (QStringList{"BoxTextured.gltf", "BoxTextured0.bin", "CesiumLogoFlat.png"}));
         QCOMPARE(job.settings.value("width").toInt(), 64);
         QTRY_COMPARE(window.details()->jobId(), fake.jobs.firstKey());
-        QVERIFY(window.details()->settingsRows().contains("width = 64"));
+        // In the schema's order: width first.
+        QCOMPARE(window.details()->settingsRows().value(0), QString("width = 64"));
         QCOMPARE(window.details()->findChild<QListWidget *>("jobFiles")->count(), 3);
     }
 

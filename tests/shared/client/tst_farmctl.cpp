@@ -114,6 +114,13 @@ private slots:
                                             {"width", 160},
                                             {"height", 120}}));
         QCOMPARE(tpl.frames, QString("1"));
+        // status lists the settings in the type's schema order.
+        const Outcome status = run(fake, {"status", "1"});
+        QVERIFY2(
+            status.out.contains("settings  views = 42\n            width = 160\n"
+                                "            height = 120\n            passes = rgb, mask, xyz, "
+                                "depth\n            bit_depth = 16\n"),
+            qPrintable(status.out));
         const Outcome passes = run(fake, {"submit", model, "--passes", "rgb,depth,mask"});
         QVERIFY2(passes.code == 0, qPrintable(passes.err));
         QCOMPARE(fake.jobs[2].spec.type, QString("model")); // the first type taking .obj
