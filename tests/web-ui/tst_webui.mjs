@@ -61,6 +61,13 @@ function startProcess(name, cmd, args, readyRe, timeoutMs = 30000) {
         };
         child.stdout.on('data', onData);
         child.stderr.on('data', onData);
+        child.on('error', (e) => {
+            log(`# ${name} could not start: ${e.message}`);
+            if (done) return;
+            done = true;
+            clearTimeout(timer);
+            reject(new Error(`${name} could not start: ${e.message}`));
+        });
         child.on('exit', (code, signal) => {
             if (!done) {
                 done = true;
@@ -796,6 +803,44 @@ async function main() {
         assert(errors.length === 0, `console errors: ${errors.join(' | ')}`);
         await p.close();
         await fetch(`${base}/api/v1/jobs/${testonlyId}/cancel`, {method: 'POST'}); // spare the node; may already be final
+    });
+
+    await check('optional settings left empty are not sent (the blender type keeps the scene\'s values)', async () => {
+        const types = await (await fetch(`${base}/api/v1/job-types`)).json();
+        const blender = types.job_types.find((t) => t.name === 'blender');
+        assert(blender, 'no blender job type');
+        const props = blender.schema.properties;
+        const optional = Object.keys(props).filter((k) => !('default' in props[k]));
+        const numeric = optional.find((k) => props[k].type === 'integer' && !props[k].enum);
+        assert(optional.length >= 2 && numeric, `blender fields without defaults: ${optional.join(', ')}`);
+        await page.goto(base + '/#/jobs');
+        await page.locator('#submit-open').click();
+        const dialog = page.locator('#submit-dialog');
+        await page.locator('#file-picker').setInputFiles(MODEL);
+        await dialog.locator('.file-row').first().waitFor({timeout: 5000});
+        await dialog.locator('select[name=type]').selectOption('blender');
+        const input = dialog.locator(`input[name="settings.${numeric}"]`);
+        assert(await input.inputValue() === '' && await input.getAttribute('placeholder') === 'from the scene',
+               `${numeric} does not start empty with its placeholder`);
+        const value = Math.max(props[numeric].minimum ?? 1, 2);
+        await input.fill(String(value));
+        await page.screenshot({path: path.join(SHOTS, 'submit-blender.png')});
+        // Watch what the page sends; the server may take or refuse a .glb for Blender.
+        allowedHttp = /status of 400/;
+        const sent = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/api/v1/jobs'), {timeout: 30000});
+        await dialog.locator('button[type=submit]').click();
+        const body = JSON.parse((await sent).postData());
+        const expected = {[numeric]: value};
+        for (const [k, f] of Object.entries(props)) if ('default' in f) expected[k] = f.default;
+        const sorted = (o) => JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
+        assert(body.type === 'blender' && sorted(body.settings) === sorted(expected),
+               `sent ${JSON.stringify(body.settings)}, expected ${JSON.stringify(expected)}`);
+        await page.waitForFunction(() => !document.querySelector('#submit-dialog').open ||
+                                         !document.querySelector('#submit-dialog .form-error').hidden, null, {timeout: 30000});
+        if (await dialog.evaluate((d) => d.open)) await dialog.locator('button', {hasText: 'Cancel'}).click();
+        const id = Number((await page.evaluate(() => location.hash)).split('/').pop());
+        if (id) await fetch(`${base}/api/v1/jobs/${id}/cancel`, {method: 'POST'});
+        allowedHttp = null;
     });
 
     await check('a farm that needs a token asks for it, then works', async () => {
