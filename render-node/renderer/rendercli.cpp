@@ -158,7 +158,7 @@ int runRenderCli(const QStringList &args)
     if (const QString problem = readOptions(parser, o); !problem.isEmpty())
         return fail(CliBadArguments, problem);
 
-    Result<Scene> loaded = Scene::load(o.input);
+    Result<Scene> loaded = Scene::load(o.input, o.root);
     if (!loaded)
         return fail(CliBadModel, loaded.error().message);
     const Scene &scene = *loaded;

@@ -124,7 +124,9 @@ Result<EngineLaunch> FarmhandEngine::launch(const LaunchContext &context) const
     l.arguments = renderArguments(spec, *settings, context.mainFile, output, context.threads);
     // The slot decides the device; the preview file is replaced in place, never announced as
     // an output.
-    l.arguments << "--device" << (context.slot.isGpu() ? "cuda" : "cpu") //
+    // The renderer reads no file outside the bundle (a texture "../../x.png" is refused).
+    l.arguments << "--root" << work.filePath("input")                    //
+                << "--device" << (context.slot.isGpu() ? "cuda" : "cpu") //
                 << "--preview" << work.filePath("preview.jpg") << "--preview-interval"
                 << QString::number(kChildPreviewIntervalS);
     if (context.slot.isGpu())

@@ -106,6 +106,8 @@ private slots:
                                             "--turntable",
                                             "--cycle",
                                             "3:24",
+                                            "--root",
+                                            "/w/input",
                                             "--device",
                                             "cpu",
                                             "--preview",
