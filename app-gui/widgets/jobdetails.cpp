@@ -182,10 +182,11 @@ void JobDetails::updateHeader()
     m_inputFiles->addItems(inputFiles());
     const JobSpec &s = m_job.spec;
     m_title->setText(QString("#%1  %2").arg(m_job.id).arg(s.name.toHtmlEscaped()));
-    const QString input = s.input.files.size() > 1
-                              ? tr("%1 and %n side file(s)", nullptr, int(s.input.files.size() - 1))
-                                    .arg(s.input.mainName())
-                              : s.input.mainName();
+    const qsizetype sideFiles = s.input.files.size() - 1;
+    const QString input = sideFiles > 1
+                              ? tr("%1 and %2 side files").arg(s.input.mainName()).arg(sideFiles)
+                          : sideFiles == 1 ? tr("%1 and 1 side file").arg(s.input.mainName())
+                                           : s.input.mainName();
     QString summary =
         QString("<span style='color:%1'><b>%2</b></span> · %3% · %4 · frames %5 "
                 "· %6")

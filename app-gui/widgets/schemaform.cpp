@@ -64,8 +64,11 @@ void SchemaForm::setSchema(const QJsonObject &objectSchema)
     m_body = new QWidget(this);
     auto *sections = new QVBoxLayout(m_body);
     sections->setContentsMargins(0, 0, 0, 0);
+    // Never squeezed below its natural size: a scroll area around the form scrolls instead.
+    sections->setSizeConstraint(QLayout::SetMinimumSize);
     addFields(objectSchema, {}, sections, nullptr);
     layout()->addWidget(m_body);
+    m_body->show(); // a child added to a shown form stays hidden until shown
     reset();
 }
 

@@ -1,5 +1,6 @@
 #include "guitesting.h"
 #include "models/dropbundle.h"
+#include "testzip.h"
 #include "widgets/filedrop.h"
 #include "widgets/mainwindow.h"
 
@@ -157,6 +158,27 @@ private slots:
         const auto none = DropBundle::fromPaths({root + "/box/BoxTextured0.bin"}, extensions);
         QVERIFY(!none.ok());
         QCOMPARE(none.error().code, QString("no_main_file"));
+    }
+
+    void zipIsOneArchive()
+    {
+        const QString path = m_dir.filePath("drop/scene.zip");
+        QDir().mkpath(m_dir.filePath("drop"));
+        QFile zip(path);
+        QVERIFY(zip.open(QIODevice::WriteOnly));
+        zip.write(testing::makeZip(
+            {{"scene/a.gltf", "{}"}, {"scene/b.obj", "v 0 0 0\n"}, {"scene/tex.png", "png"}}));
+        zip.close();
+        auto b = DropBundle::fromPaths({path}, client::allExtensions(testing::jobTypes()));
+        QVERIFY(b.ok());
+        QVERIFY(b->isArchive());
+        QCOMPARE(b->candidates(), (QStringList{"scene/a.gltf", "scene/b.obj"}));
+        QVERIFY(b->setMain("scene/b.obj").ok());
+        const client::BundleSource source = b->source();
+        QCOMPARE(source.archive, QFileInfo(path).absoluteFilePath());
+        QCOMPARE(source.main, QString("scene/b.obj"));
+        QVERIFY(b->missing().isEmpty()); // the server checks an archive once it is unpacked
+        QCOMPARE(source.localPaths(), QStringList{QFileInfo(path).absoluteFilePath()});
     }
 
     void textIsNotAFile()

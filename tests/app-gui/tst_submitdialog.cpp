@@ -149,6 +149,7 @@ private slots:
         QCOMPARE(flavour->currentText(), QString("sweet"));
         auto *strength = field<QSpinBox>(d, "strength");
         QVERIFY(strength);
+        QVERIFY(strength->isVisible()); // drawn on a dialog already shown
         QCOMPARE(strength->minimum(), 1);
         QCOMPARE(strength->maximum(), 5);
         QCOMPARE(strength->value(), 3);
@@ -215,6 +216,7 @@ private slots:
             // Back to model: the value typed there came back.
             type->setCurrentIndex(type->findData("model"));
             QCOMPARE(field<QSpinBox>(d, "width")->value(), 320);
+            QVERIFY(field<QSpinBox>(d, "width")->isVisible());
             type->setCurrentIndex(type->findData("templates"));
             QCOMPARE(field<QSpinBox>(d, "views")->value(), 12);
             d.accept();
