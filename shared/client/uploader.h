@@ -12,8 +12,9 @@
 namespace farm::client {
 
 /// Uploads one file with the resumable chunk protocol of docs/API.md: hash (SHA-256, 1 MiB
-/// blocks, on the event loop so a GUI stays live), ask the server, PUT the chunks it does not
-/// have yet (retrying a failed chunk), then complete. Never holds more than one chunk in memory.
+/// blocks, on the event loop so a GUI stays live), HEAD /api/v1/files/{sha} (done when the server
+/// holds it), else open an upload session, PUT the chunks it does not have yet (retrying a failed
+/// chunk), then complete. Never holds more than one chunk in memory.
 class Uploader : public QObject
 {
     Q_OBJECT
@@ -51,6 +52,7 @@ signals:
 private:
     void hashStep();
     void createUpload();
+    void startSession();
     void sendNextChunk();
     void sendChunk(int index, int attempt);
     void complete();

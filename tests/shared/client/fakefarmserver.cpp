@@ -290,6 +290,10 @@ void FakeFarmServer::addRoutes()
               m_uploads.remove(u.id);
               return Response{200, toJson({{"file", sha}, {"size", data.size()}})};
           });
+    route("HEAD", "/api/v1/files/([0-9a-f]{64})",
+          [this](const Request &, const QRegularExpressionMatch &m) {
+              return Response{files.contains(m.captured(1)) ? 200 : 404, {}};
+          });
     route("GET", "/api/v1/job-types", [this](const Request &, const QRegularExpressionMatch &) {
         return Response{200, toJson({{"job_types", jobTypes}})};
     });
