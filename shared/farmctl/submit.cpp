@@ -253,7 +253,7 @@ QList<QCommandLineOption> submitOptions()
         {"spp", "Sets spp (samples per pixel).", "N"},
         {"seed", "Sets seed.", "N"},
         {"passes", "Sets passes: a comma list.", "LIST"},
-        {"views", "Sets views (templates).", "N"},
+        {"views", "Sets views.", "N"},
         {"bit-depth", "Sets bit_depth.", "BITS"},
         {"turntable", "Sets camera.mode=turntable."},
         {"ortho", "Sets camera.projection=orthographic."},
