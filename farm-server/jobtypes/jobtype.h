@@ -1,7 +1,7 @@
 #pragma once
 
-#include "jobtypes/settingsschema.h"
 #include "model/job.h"
+#include "model/settingsschema.h"
 #include "store/jobstore.h"
 #include "util/result.h"
 

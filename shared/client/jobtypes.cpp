@@ -1,6 +1,7 @@
 #include "client/jobtypes.h"
 
 #include "model/job.h"
+#include "model/settingsschema.h"
 
 #include <QFileInfo>
 #include <QJsonArray>
@@ -75,19 +76,6 @@ QString listOf(const QJsonArray &values)
     for (const QJsonValue &v : values)
         s.append(valueText(v));
     return s.join(", ");
-}
-
-bool same(const QJsonValue &a, const QJsonValue &b)
-{
-    if (a.isDouble() && b.isDouble())
-        return a.toDouble() == b.toDouble();
-    return a == b;
-}
-
-bool inEnum(const QJsonArray &values, const QJsonValue &v)
-{
-    return std::any_of(values.begin(), values.end(),
-                       [&](const QJsonValue &e) { return same(e, v); });
 }
 
 Error fieldError(const QString &path, const QString &what)
@@ -176,94 +164,16 @@ Result<QJsonValue> parseValue(const QJsonObject &field, const QString &text, con
 
 Result<void> checkValue(const QJsonObject &field, const QJsonValue &value, const QString &path)
 {
-    const QString type = typeOf(field);
-    const QJsonArray values = field.value("enum").toArray();
-    if (type == "integer" || type == "number") {
-        const double d = value.toDouble();
-        if (!value.isDouble() || !std::isfinite(d))
-            return fieldError(path, "must be a number");
-        if (type == "integer" && d != std::floor(d))
-            return fieldError(path, "must be a whole number");
-        const bool hasMin = field.contains("minimum"), hasMax = field.contains("maximum");
-        const QJsonValue lo = field.value("minimum"), hi = field.value("maximum");
-        if ((hasMin && d < lo.toDouble()) || (hasMax && d > hi.toDouble())) {
-            if (hasMin && hasMax)
-                return fieldError(
-                    path, QString("must be between %1 and %2").arg(valueText(lo), valueText(hi)));
-            return fieldError(path, hasMin ? "must be at least " + valueText(lo)
-                                           : "must be at most " + valueText(hi));
-        }
-    } else if (type == "boolean") {
-        if (!value.isBool())
-            return fieldError(path, "must be true or false");
-    } else if (type == "string") {
-        if (!value.isString())
-            return fieldError(path, "must be a string");
-        const QString s = value.toString();
-        if (field.contains("maxLength") && s.size() > field.value("maxLength").toInt())
-            return fieldError(
-                path,
-                QString("must be at most %1 characters").arg(field.value("maxLength").toInt()));
-        if (field.contains("pattern")) {
-            const QRegularExpression re(
-                QRegularExpression::anchoredPattern(field.value("pattern").toString()));
-            if (re.isValid() && !re.match(s).hasMatch())
-                return fieldError(path, QString("'%1' does not match %2")
-                                            .arg(s.left(100), field.value("pattern").toString()));
-        }
-    } else if (type == "array") {
-        if (!value.isArray())
-            return fieldError(path, "must be an array");
-        const QJsonArray items = value.toArray();
-        const int minItems = field.value("minItems").toInt(0);
-        if (items.size() < minItems)
-            return fieldError(path, QString("must name at least %1 item%2")
-                                        .arg(minItems)
-                                        .arg(minItems == 1 ? "" : "s"));
-        QJsonArray seen;
-        for (qsizetype i = 0; i < items.size(); ++i) {
-            if (field.value("uniqueItems").toBool() && inEnum(seen, items.at(i)))
-                return fieldError(path, "must name each item once");
-            seen.append(items.at(i));
-            const QJsonObject itemField = field.value("items").toObject();
-            if (itemField.isEmpty())
-                continue;
-            const QJsonArray allowed = itemField.value("enum").toArray();
-            if (!allowed.isEmpty() && !inEnum(allowed, items.at(i)))
-                return fieldError(
-                    path,
-                    QString("may hold %1, not '%2'").arg(listOf(allowed), valueText(items.at(i))));
-            const auto item =
-                checkValue(itemField, items.at(i), QString("%1[%2]").arg(path).arg(i));
-            if (!item)
-                return item.error();
-        }
-        return {};
-    } else if (type == "object") {
-        if (!value.isObject())
-            return fieldError(path, "must be an object");
-        return checkSettings(field, value.toObject(), path);
-    }
-    if (!values.isEmpty() && !inEnum(values, value))
-        return fieldError(
-            path, QString("must be one of %1, not '%2'").arg(listOf(values), valueText(value)));
+    if (auto v = SettingsSchema::applyField(field, value, path); !v)
+        return v.error();
     return {};
 }
 
 Result<void> checkSettings(const QJsonObject &objectSchema, const QJsonObject &values,
                            const QString &path)
 {
-    const QJsonObject props = objectSchema.value("properties").toObject();
-    for (auto it = values.begin(); it != values.end(); ++it) {
-        const QString at = path + '.' + it.key();
-        if (!props.contains(it.key()))
-            return makeError("unknown_field", QString("%1 is not a setting of this job type "
-                                                      "(known: %2)")
-                                                  .arg(at, orderedKeys(objectSchema).join(", ")));
-        const auto ok = checkValue(props.value(it.key()).toObject(), it.value(), at);
-        if (!ok)
-            return ok.error();
-    }
+    if (auto v = SettingsSchema(objectSchema).apply(values, path); !v)
+        return v.error();
     return {};
 }
 

@@ -143,16 +143,16 @@ private slots:
             << "settings.spp must be a number";
         QTest::newRow("enum") << "model"
                               << "a.glb" << QByteArray(R"({"bit_depth": 12})") << "invalid_field"
-                              << "settings.bit_depth must be one of 8, 16";
+                              << "settings.bit_depth must be one of 8, 16, not '12'";
         QTest::newRow("enum string")
             << "model"
             << "a.glb" << QByteArray(R"({"camera": {"mode": "orbit"}})") << "invalid_field"
-            << "settings.camera.mode must be one of 'still', 'turntable'";
+            << "settings.camera.mode must be one of still, turntable, not 'orbit'";
         QTest::newRow("array item")
             << "model"
             << "a.glb" << QByteArray(R"({"passes": ["rgb", "beauty"]})") << "invalid_field"
-            << "settings.passes[1] must be one of 'rgb', 'depth', "
-               "'normal', 'albedo', 'mask', 'xyz', 'instance'";
+            << "settings.passes may hold rgb, depth, normal, albedo, mask, xyz, instance, "
+               "not 'beauty'";
         QTest::newRow("empty array")
             << "model"
             << "a.glb" << QByteArray(R"({"passes": []})") << "invalid_field"

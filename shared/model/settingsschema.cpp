@@ -1,11 +1,11 @@
-#include "jobtypes/settingsschema.h"
+#include "model/settingsschema.h"
 
 #include <QJsonArray>
 #include <QRegularExpression>
 
 #include <cmath>
 
-namespace farm::server {
+namespace farm {
 namespace {
 
 const QStringList kTypes{"integer", "number", "boolean", "string", "array", "object"};
@@ -13,7 +13,7 @@ const QStringList kTypes{"integer", "number", "boolean", "string", "array", "obj
 QString show(const QJsonValue &v)
 {
     if (v.isString())
-        return '\'' + v.toString() + '\'';
+        return v.toString();
     if (v.isDouble())
         return QString::number(v.toDouble(), 'g', 12);
     if (v.isBool())
@@ -95,8 +95,10 @@ Result<QJsonObject> applyObject(const QJsonObject &schema, const QJsonObject &va
         for (auto w = when.begin(); w != when.end() && visible; ++w) {
             if (!inEnum(w.value().toArray(), out.value(w.key()))) {
                 visible = false;
-                reason = QString("applies only when %1.%2 is %3")
-                             .arg(path, w.key(), listOf(w.value().toArray()).replace(", ", " or "));
+                reason =
+                    QString("applies only when %1.%2 is %3")
+                        .arg(path, w.key(),
+                             '\'' + listOf(w.value().toArray()).replace(", ", "' or '") + '\'');
             }
         }
         if (!visible) {
@@ -139,7 +141,8 @@ Result<QJsonValue> applyField(const QJsonObject &field, const QJsonValue &value,
                                            : "must be at most " + show(field.value("maximum")));
         }
         if (!values.isEmpty() && !inEnum(values, value))
-            return fieldError(path, "must be one of " + listOf(values));
+            return fieldError(
+                path, QString("must be one of %1, not '%2'").arg(listOf(values), show(value)));
         return type == "integer" ? QJsonValue(qint64(d)) : QJsonValue(d);
     }
     if (type == "boolean") {
@@ -158,7 +161,8 @@ Result<QJsonValue> applyField(const QJsonObject &field, const QJsonValue &value,
             if (c.unicode() < 0x20 || c.unicode() == 0x7f)
                 return fieldError(path, "must not hold control characters");
         if (!values.isEmpty() && !inEnum(values, value))
-            return fieldError(path, "must be one of " + listOf(values));
+            return fieldError(
+                path, QString("must be one of %1, not '%2'").arg(listOf(values), show(value)));
         if (field.contains("pattern")) {
             const QRegularExpression re(
                 QRegularExpression::anchoredPattern(field.value("pattern").toString()));
@@ -185,6 +189,10 @@ Result<QJsonValue> applyField(const QJsonObject &field, const QJsonValue &value,
         for (qsizetype i = 0; i < items.size(); ++i) {
             if (field.value("uniqueItems").toBool() && inEnum(out, items.at(i)))
                 return fieldError(path, "must name each item once");
+            const QJsonArray allowed = itemSchema.value("enum").toArray();
+            if (!allowed.isEmpty() && !inEnum(allowed, items.at(i)))
+                return fieldError(
+                    path, QString("may hold %1, not '%2'").arg(listOf(allowed), show(items.at(i))));
             auto v = applyField(itemSchema, items.at(i), QString("%1[%2]").arg(path).arg(i));
             if (!v)
                 return v.error();
@@ -238,6 +246,12 @@ Result<void> checkField(const QJsonObject &field, const QString &path)
 
 } // namespace
 
+Result<QJsonValue> SettingsSchema::applyField(const QJsonObject &field, const QJsonValue &value,
+                                              const QString &path)
+{
+    return farm::applyField(field, value, path);
+}
+
 SettingsSchema::SettingsSchema(QJsonObject schema)
     : m_schema(std::move(schema))
 {}
@@ -256,4 +270,4 @@ Result<QJsonObject> SettingsSchema::apply(const QJsonObject &settings, const QSt
     return applyObject(m_schema, settings, path);
 }
 
-} // namespace farm::server
+} // namespace farm

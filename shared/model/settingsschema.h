@@ -4,10 +4,11 @@
 
 #include <QJsonObject>
 
-namespace farm::server {
+namespace farm {
 
 /// A job type's settings schema: a JSON Schema subset with form hints (docs/JOBTYPES.md, "The
-/// settings schema"). Validation is driven by the schema alone.
+/// settings schema"). Validation is driven by the schema alone; the server checks jobs with it
+/// and the clients check a form before they upload, so both say the same thing.
 class SettingsSchema
 {
 public:
@@ -26,8 +27,13 @@ public:
     Result<QJsonObject> apply(const QJsonObject &settings,
                               const QString &path = QStringLiteral("settings")) const;
 
+    /// Validates one value against one field of a schema (what apply does for each key);
+    /// returns the value as stored (integers as integers).
+    static Result<QJsonValue> applyField(const QJsonObject &field, const QJsonValue &value,
+                                         const QString &path);
+
 private:
     QJsonObject m_schema;
 };
 
-} // namespace farm::server
+} // namespace farm
