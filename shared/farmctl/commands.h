@@ -26,6 +26,11 @@ struct Context
     int fail(const Error &error) { return fail(error.message); }
 };
 
+/// The integer value of option `name` ("usage" error naming the option when it is not one).
+Result<int> intOption(Context &ctx, const char *name);
+/// --timeout in seconds: 0 when not set, else a positive number ("usage" error otherwise).
+Result<int> timeoutOption(Context &ctx);
+
 struct Command
 {
     const char *name;

@@ -19,26 +19,6 @@ namespace {
 
 constexpr int kParallelDownloads = 4;
 
-Result<int> intOption(Context &ctx, const char *name)
-{
-    bool ok = false;
-    const int v = ctx.parser.value(name).toInt(&ok);
-    if (!ok)
-        return makeError("usage", QString("--%1 must be a whole number, not '%2'")
-                                      .arg(QLatin1String(name), ctx.parser.value(name)));
-    return v;
-}
-
-Result<int> timeoutOption(Context &ctx)
-{
-    if (!ctx.parser.isSet("timeout"))
-        return 0;
-    const auto v = intOption(ctx, "timeout");
-    if (!v || *v < 1)
-        return makeError("usage", "--timeout must be a positive number of seconds");
-    return *v;
-}
-
 } // namespace
 
 QList<QCommandLineOption> waitOptions()

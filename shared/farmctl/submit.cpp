@@ -104,16 +104,6 @@ Result<QJsonObject> settingsFromOptions(Context &ctx, const JobTypeInfo &type)
     return settings;
 }
 
-Result<int> intOption(Context &ctx, const char *name)
-{
-    bool ok = false;
-    const int v = ctx.parser.value(name).toInt(&ok);
-    if (!ok)
-        return makeError("usage", QString("--%1 must be a whole number, not '%2'")
-                                      .arg(QLatin1String(name), ctx.parser.value(name)));
-    return v;
-}
-
 /// The job without its input, validated (envelope by JobSpec, settings by the schema) before
 /// anything is uploaded.
 Result<JobSpec> specFromOptions(Context &ctx, const JobTypeInfo &type, const QString &defaultName)
@@ -267,13 +257,10 @@ int runSubmit(Context &ctx)
     const QString path = ctx.args[0];
     if (!QFileInfo::exists(path))
         return ctx.fail(QString("%1 does not exist").arg(path));
-    int timeout = 0;
-    if (ctx.parser.isSet("timeout")) {
-        const auto v = intOption(ctx, "timeout");
-        if (!v || *v < 1)
-            return ctx.fail("--timeout must be a positive number of seconds", Usage);
-        timeout = *v;
-    }
+    const auto timeoutS = timeoutOption(ctx);
+    if (!timeoutS)
+        return ctx.fail(timeoutS.error().message, Usage);
+    const int timeout = *timeoutS;
     const auto types = waitFor<QList<JobTypeInfo>>([&](auto cb) { ctx.api.jobTypes(cb); });
     if (!types)
         return ctx.fail(
