@@ -1,9 +1,13 @@
 #include "farmfixture.h"
 
+#include <QColor>
 #include <QCoreApplication>
 #include <QCryptographicHash>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QEventLoop>
+#include <QFileInfo>
+#include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QNetworkReply>
@@ -12,6 +16,28 @@
 #include <QTimer>
 
 #include <csignal>
+
+bool writeSolidPng(const QString &path, const QColor &colour)
+{
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QImage image(64, 64, QImage::Format_RGB32);
+    image.fill(colour);
+    return image.save(path, "PNG");
+}
+
+double dominantShare(const QImage &img, int channel)
+{
+    qint64 n = 0;
+    for (int y = 0; y < img.height(); ++y)
+        for (int x = 0; x < img.width(); ++x) {
+            const QColor c = img.pixelColor(x, y);
+            const int v[3] = {c.red(), c.green(), c.blue()};
+            const int a = v[(channel + 1) % 3], b = v[(channel + 2) % 3];
+            if (v[channel] > 60 && v[channel] > 2 * a && v[channel] > 2 * b)
+                ++n;
+        }
+    return double(n) / (double(img.width()) * img.height());
+}
 
 QJsonObject FarmFixture::Reply::json() const
 {

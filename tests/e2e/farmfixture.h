@@ -24,6 +24,15 @@
                  "render-node not built");                                                         \
     } while (false)
 
+class QColor;
+class QImage;
+
+/// A solid-colour 64×64 PNG at `path` (folders made): a texture whose colour a frame must show.
+bool writeSolidPng(const QString &path, const QColor &colour);
+/// Share of pixels where `channel` (0 red, 1 green, 2 blue) clearly dominates the other two: the
+/// texture's colour, not the renderer's fallback grey nor the sky.
+double dominantShare(const QImage &img, int channel);
+
 /// A real farm on loopback for end-to-end tests: the farm-server binary on a temporary data
 /// directory and any number of render-node processes, plus a small synchronous HTTP client.
 class FarmFixture

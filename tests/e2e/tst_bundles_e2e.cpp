@@ -47,30 +47,6 @@ bool writeFile(const QString &path, const QByteArray &bytes)
     return f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size();
 }
 
-bool writeSolidPng(const QString &path, const QColor &colour)
-{
-    QDir().mkpath(QFileInfo(path).absolutePath());
-    QImage image(64, 64, QImage::Format_RGB32);
-    image.fill(colour);
-    return image.save(path, "PNG");
-}
-
-/// Share of pixels where `channel` (0 red, 1 green, 2 blue) clearly dominates the other two: the
-/// texture's colour, not the renderer's fallback grey nor the sky.
-double dominantShare(const QImage &img, int channel)
-{
-    qint64 n = 0;
-    for (int y = 0; y < img.height(); ++y)
-        for (int x = 0; x < img.width(); ++x) {
-            const QColor c = img.pixelColor(x, y);
-            const int v[3] = {c.red(), c.green(), c.blue()};
-            const int a = v[(channel + 1) % 3], b = v[(channel + 2) % 3];
-            if (v[channel] > 60 && v[channel] > 2 * a && v[channel] > 2 * b)
-                ++n;
-        }
-    return double(n) / (double(img.width()) * img.height());
-}
-
 /// A unit cube with texture coordinates whose material's map_Kd is `texture`.
 QByteArray cubeObj()
 {
