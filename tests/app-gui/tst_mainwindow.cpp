@@ -1,6 +1,7 @@
 // The main window against the fake farm server on loopback: rows after connect, live events,
 // details with thumbnails, cancel, and a submission from a dropped file.
 #include "dialogs/submitdialog.h"
+#include "dropevents.h"
 #include "fakefarmserver.h"
 #include "guitesting.h"
 #include "widgets/connectionbar.h"
@@ -11,7 +12,6 @@
 #include <QImage>
 #include <QLabel>
 #include <QListWidget>
-#include <QMimeData>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -238,14 +238,7 @@ private slots:
         window.connectTo(fake.url());
         QVERIFY(loaded.wait(10000));
 
-        QMimeData mime;
-        mime.setUrls({QUrl::fromLocalFile(box)});
-        QDragEnterEvent enter(QPoint(50, 50), Qt::CopyAction, &mime, Qt::LeftButton,
-                              Qt::NoModifier);
-        QApplication::sendEvent(&window, &enter);
-        QVERIFY(enter.isAccepted());
-        QDropEvent drop(QPointF(50, 50), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
-        QApplication::sendEvent(&window, &drop);
+        QVERIFY(testing::dropUrls(window, {QUrl::fromLocalFile(box)}));
         QTRY_VERIFY(window.findChild<gui::SubmitDialog *>());
         auto *dialog = window.findChild<gui::SubmitDialog *>();
         QCOMPARE(dialog->bundle().files(),

@@ -1,6 +1,7 @@
 // farm-gui against the real farm: a folder dropped on the main window (a glTF with its .bin and
 // a texture) becomes one job that a real render node renders with the texture.
 #include "dialogs/submitdialog.h"
+#include "dropevents.h"
 #include "farmfixture.h"
 #include "widgets/jobdetails.h"
 #include "widgets/mainwindow.h"
@@ -10,7 +11,6 @@
 #include <QImage>
 #include <QJsonArray>
 #include <QListWidget>
-#include <QMimeData>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QtTest>
@@ -54,14 +54,7 @@ private slots:
         window.connectTo(QUrl(farm.serverUrl()));
         QVERIFY(loaded.wait(10000));
 
-        QMimeData mime;
-        mime.setUrls({QUrl::fromLocalFile(box)});
-        QDragEnterEvent enter(QPoint(50, 50), Qt::CopyAction, &mime, Qt::LeftButton,
-                              Qt::NoModifier);
-        QApplication::sendEvent(&window, &enter);
-        QVERIFY(enter.isAccepted());
-        QDropEvent drop(QPointF(50, 50), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
-        QApplication::sendEvent(&window, &drop);
+        QVERIFY(testing::dropUrls(window, {QUrl::fromLocalFile(box)}));
         QTRY_VERIFY_WITH_TIMEOUT(window.findChild<gui::SubmitDialog *>(), 10000);
         auto *dialog = window.findChild<gui::SubmitDialog *>();
         QCOMPARE(dialog->bundle().files(),
