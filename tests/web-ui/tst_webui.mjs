@@ -542,6 +542,25 @@ async function main() {
         await page.screenshot({path: path.join(SHOTS, 'job-bundle.png')});
     });
 
+    await check('switching jobs shows the selected job\'s frames, never the previous job\'s', async () => {
+        // Both jobs have a frame_0001.png: the gallery must not keep the other job's tile.
+        const jobs = (await (await fetch(`${base}/api/v1/jobs?state=completed`)).json()).jobs;
+        const ids = jobs.filter((j) => j.name.startsWith('webui ') && j.name.includes('box') ||
+                                       j.name === 'webui textured files').map((j) => j.id);
+        assert(ids.length >= 2, `two finished jobs to switch between, got ${ids}`);
+        for (const id of [ids[0], ids[1], ids[0]]) {
+            await page.locator(`.jobs-table tr[data-job-id="${id}"]`).click();
+            await page.waitForFunction((want) => {
+                const imgs = [...document.querySelectorAll('.gallery img.frame-img')];
+                return imgs.length === 1 && imgs.every((i) => i.getAttribute('src').includes(`/jobs/${want}/`));
+            }, id, {timeout: 10000}).catch(async () => {
+                const srcs = await page.evaluate(() =>
+                    [...document.querySelectorAll('.gallery img.frame-img')].map((i) => i.getAttribute('src')));
+                throw new Error(`job ${id} shows ${srcs.join(', ')}`);
+            });
+        }
+    });
+
     await check('a dropped folder becomes one job with its relative paths', async () => {
         await osDrop(page, [box.folder]);
         const dialog = page.locator('#submit-dialog');

@@ -23,6 +23,8 @@ export class Gallery {
     }
 
     reset(jobId, outputs = []) {
+        // Tiles are reused by output name: another job's frame_0001.png must not be taken over.
+        if (jobId !== this.jobId) setChildren(this.grid, []);
         this.jobId = jobId;
         this.items.clear();
         for (const o of outputs) this.items.set(o.name, o);
