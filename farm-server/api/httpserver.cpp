@@ -13,13 +13,19 @@ namespace {
 
 QByteArray reason(int status)
 {
-    static const QHash<int, QByteArray> kReasons{
-        {100, "Continue"},         {200, "OK"},
-        {201, "Created"},          {204, "No Content"},
-        {400, "Bad Request"},      {401, "Unauthorized"},
-        {404, "Not Found"},        {405, "Method Not Allowed"},
-        {409, "Conflict"},         {413, "Payload Too Large"},
-        {426, "Upgrade Required"}, {500, "Internal Server Error"}};
+    static const QHash<int, QByteArray> kReasons{{100, "Continue"},
+                                                 {200, "OK"},
+                                                 {201, "Created"},
+                                                 {204, "No Content"},
+                                                 {400, "Bad Request"},
+                                                 {401, "Unauthorized"},
+                                                 {403, "Forbidden"},
+                                                 {404, "Not Found"},
+                                                 {405, "Method Not Allowed"},
+                                                 {409, "Conflict"},
+                                                 {413, "Payload Too Large"},
+                                                 {426, "Upgrade Required"},
+                                                 {500, "Internal Server Error"}};
     return kReasons.value(status, "Status");
 }
 
@@ -171,8 +177,9 @@ bool HttpRequest::isLoopback() const
 
 QByteArray HttpRequest::bearer() const
 {
-    const QByteArray auth = header("authorization");
-    if (auth.startsWith("Bearer "))
+    // The scheme is case-insensitive (RFC 9110 section 11.1): "bearer" works like "Bearer".
+    const QByteArray auth = header("authorization").trimmed();
+    if (auth.size() > 7 && auth.left(7).toLower() == "bearer ")
         return auth.mid(7).trimmed();
     return query.queryItemValue("token").toUtf8(); // browsers cannot set headers on WebSockets
 }
@@ -264,19 +271,23 @@ void HttpServer::addWebSocketPath(const QString &path, Access access)
     m_webSocketPaths.append({path, access});
 }
 
-bool HttpServer::allowed(const HttpRequest &request, Access access) const
+bool HttpServer::allowed(HttpRequest &request, Access access) const
 {
+    const QByteArray token = request.bearer();
+    if (access == Access::Node && !token.isEmpty() && m_auth.nodeForToken)
+        request.nodeId = m_auth.nodeForToken(token);
     if (access == Access::Public)
         return true;
     if (m_auth.trustLoopback && request.isLoopback())
         return true;
-    const QByteArray token = request.bearer();
     if (token.isEmpty())
         return false;
     if (!m_auth.token.isEmpty() && token == m_auth.token.toUtf8())
         return true;
-    return access == Access::Node && !m_auth.joinToken.isEmpty() &&
-           token == m_auth.joinToken.toUtf8();
+    if (access != Access::Node)
+        return false;
+    return request.nodeId > 0 ||
+           (!m_auth.joinToken.isEmpty() && token == m_auth.joinToken.toUtf8());
 }
 
 qint64 HttpServer::bodyLimit(const QByteArray &method, const QString &path) const

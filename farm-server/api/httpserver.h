@@ -22,7 +22,8 @@ struct HttpRequest
     QByteArray body;
     QHostAddress peer;
     QList<QPair<QByteArray, QByteArray>> headers;
-    QStringList args; // captures of the route pattern
+    QStringList args;  // captures of the route pattern
+    qint64 nodeId = 0; // > 0 when the bearer token was that render node's own credential
 
     QByteArray header(const QByteArray &name) const;
     bool isLoopback() const;
@@ -72,6 +73,9 @@ struct AuthConfig
     QString token;
     QString joinToken;
     bool trustLoopback = true;
+    /// Maps a render node's own credential (its secret from `welcome`) to its node id; 0 when
+    /// the token is no node's. Such a token passes Access::Node and sets HttpRequest::nodeId.
+    std::function<qint64(const QByteArray &token)> nodeForToken;
 };
 
 /// QAbstractHttpServer with one route table, bearer-token auth, 404/405/413 JSON errors and
@@ -90,7 +94,8 @@ public:
                   qint64 maxBody = 1024 * 1024);
     /// Paths accepted for WebSocket upgrades and who may open them.
     void addWebSocketPath(const QString &path, Access access);
-    bool allowed(const HttpRequest &request, Access access) const;
+    /// Whether the request may call a route of this access; sets request.nodeId for node tokens.
+    bool allowed(HttpRequest &request, Access access) const;
     /// Largest body the route for this request accepts; -1 when no route matches.
     qint64 bodyLimit(const QByteArray &method, const QString &path) const;
 
