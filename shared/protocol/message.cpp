@@ -1,5 +1,7 @@
 #include "protocol/message.h"
 
+#include "util/json.h"
+
 #include <QJsonDocument>
 #include <QJsonParseError>
 
@@ -20,6 +22,8 @@ Result<Envelope> Envelope::parse(const QByteArray &text)
     if (!doc.isObject())
         return makeError("invalid_message", "message must be a JSON object");
     const QJsonObject o = doc.object();
+    if (auto strings = json::checkStrings(o, text); !strings)
+        return strings.error();
     if (!o.value("type").isString() || o.value("type").toString().isEmpty())
         return makeError("invalid_message", "message needs a string 'type'");
     Envelope e;

@@ -22,6 +22,137 @@ QDateTime toTime(const QJsonValue &v)
     return QDateTime::fromString(v.toString(), Qt::ISODateWithMs);
 }
 
+namespace {
+
+// Field names longer than this are cut in messages.
+constexpr qsizetype kMaxNameInMessage = 64;
+
+// The first code unit of `s` that is a surrogate without its partner, or 0.
+char16_t unpairedSurrogate(QStringView s)
+{
+    for (qsizetype i = 0; i < s.size(); ++i) {
+        const char16_t c = s.at(i).unicode();
+        if (QChar::isLowSurrogate(c))
+            return c;
+        if (QChar::isHighSurrogate(c)) {
+            if (i + 1 == s.size() || !QChar::isLowSurrogate(s.at(i + 1).unicode()))
+                return c;
+            ++i;
+        }
+    }
+    return 0;
+}
+
+QString escaped(char16_t unit)
+{
+    return QStringLiteral("\\u%1").arg(uint(unit), 4, 16, QLatin1Char('0'));
+}
+
+// A field name as a message shows it: unpaired surrogates escaped, long names cut.
+QString shownName(QStringView name)
+{
+    QString out;
+    for (qsizetype i = 0; i < name.size(); ++i) {
+        if (out.size() >= kMaxNameInMessage)
+            return out + QStringLiteral("...");
+        const char16_t c = name.at(i).unicode();
+        const bool paired = QChar::isHighSurrogate(c) && i + 1 < name.size() &&
+                            QChar::isLowSurrogate(name.at(i + 1).unicode());
+        if (paired) {
+            out += name.sliced(i, 2);
+            ++i;
+        } else if (QChar::isSurrogate(c)) {
+            out += escaped(c);
+        } else {
+            out += QChar(c);
+        }
+    }
+    return out;
+}
+
+QString memberPath(const QString &path, const QString &key)
+{
+    const QString name = shownName(key);
+    return path.isEmpty() ? name : path + u'.' + name;
+}
+
+QString surrogateMessage(const QString &what, char16_t unit)
+{
+    return QStringLiteral("%1 contains an unpaired UTF-16 surrogate (%2)").arg(what, escaped(unit));
+}
+
+QString walk(const QJsonValue &value, const QString &path);
+
+QString walkObject(const QJsonObject &object, const QString &path)
+{
+    for (auto it = object.begin(); it != object.end(); ++it) {
+        const QString key = it.key();
+        if (const char16_t unit = unpairedSurrogate(key)) {
+            const QString name = QStringLiteral("field name \"%1\"").arg(shownName(key));
+            return surrogateMessage(path.isEmpty() ? name : name + " in " + path, unit);
+        }
+        QString found = walk(it.value(), memberPath(path, key));
+        if (!found.isEmpty())
+            return found;
+    }
+    return {};
+}
+
+QString walk(const QJsonValue &value, const QString &path)
+{
+    switch (value.type()) {
+    case QJsonValue::String:
+        if (const char16_t unit = unpairedSurrogate(value.toString()))
+            return surrogateMessage(path, unit);
+        return {};
+    case QJsonValue::Object:
+        return walkObject(value.toObject(), path);
+    case QJsonValue::Array: {
+        const QJsonArray array = value.toArray();
+        for (qsizetype i = 0; i < array.size(); ++i) {
+            QString found = walk(array.at(i), path + u'[' + QString::number(i) + u']');
+            if (!found.isEmpty())
+                return found;
+        }
+        return {};
+    }
+    default:
+        return {};
+    }
+}
+
+// Whether `text` holds a \u escape of a surrogate (\uD800 to \uDFFF). Escaped backslashes
+// ("\\ud800" is no escape) may make this say yes needlessly, never no wrongly.
+bool hasSurrogateEscape(QByteArrayView text)
+{
+    for (qsizetype i = text.indexOf("\\u"); i >= 0 && i + 3 < text.size();
+         i = text.indexOf("\\u", i + 2)) {
+        const char d = text.at(i + 2);
+        const char next = text.at(i + 3);
+        if ((d == 'd' || d == 'D') &&
+            ((next >= '8' && next <= '9') || (next >= 'a' && next <= 'f') ||
+             (next >= 'A' && next <= 'F')))
+            return true;
+    }
+    return false;
+}
+
+} // namespace
+
+QString findUnpairedSurrogate(const QJsonObject &object)
+{
+    return walkObject(object, QString());
+}
+
+Result<void> checkStrings(const QJsonObject &object, QByteArrayView source)
+{
+    if (!hasSurrogateEscape(source))
+        return {};
+    if (QString found = findUnpairedSurrogate(object); !found.isEmpty())
+        return makeError("invalid_json", found);
+    return {};
+}
+
 Result<QJsonObject> parseObject(const QByteArray &body)
 {
     QJsonParseError err{};
@@ -32,7 +163,10 @@ Result<QJsonObject> parseObject(const QByteArray &body)
                                              .arg(err.offset));
     if (!doc.isObject())
         return makeError("invalid_json", "body must be a JSON object");
-    return doc.object();
+    QJsonObject object = doc.object();
+    if (auto strings = checkStrings(object, body); !strings)
+        return strings.error();
+    return object;
 }
 
 Reader::Reader(const QJsonObject &object, QString path)

@@ -14,8 +14,20 @@ namespace farm::json {
 QJsonValue fromTime(const QDateTime &t);
 QDateTime toTime(const QJsonValue &v);
 
-/// Parses a request body that must be one JSON object.
+/// Parses a request body that must be one JSON object. A string (key or value, at any depth)
+/// holding an unpaired UTF-16 surrogate ("\ud800" escaped alone) fails too: checkStrings.
 Result<QJsonObject> parseObject(const QByteArray &body);
+
+/// invalid_json naming the first key or string value of `object` (nested objects and arrays
+/// included) that holds an unpaired UTF-16 surrogate, as "settings.camera.mode contains an
+/// unpaired UTF-16 surrogate (\ud800)": such a string cannot be stored or sent as UTF-8.
+/// `source` is the UTF-8 JSON text `object` was parsed from: only a \u escape of a surrogate
+/// puts one there (the parser refuses encoded ones), so text without such an escape is not
+/// walked.
+Result<void> checkStrings(const QJsonObject &object, QByteArrayView source);
+
+/// The message checkStrings fails with, or empty; always walks the whole object.
+QString findUnpairedSurrogate(const QJsonObject &object);
 
 /// Reads and validates fields of one JSON object; the first problem wins and is kept.
 /// `path` prefixes field names in messages ("settings.width").

@@ -399,6 +399,38 @@ private slots:
         QVERIFY(!Envelope::parse(text).ok());
     }
 
+    // A node's or dashboard's string that cannot become UTF-8 is refused where it enters.
+    void envelopeRefusesUnpairedSurrogates_data()
+    {
+        QTest::addColumn<QByteArray>("text");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("log text")
+            << QByteArray(R"({"type":"task.log","seq":3,"data":{"task":1,"text":"a\ud800"}})")
+            << "data.text contains an unpaired UTF-16 surrogate (\\ud800)";
+        QTest::newRow("type") << QByteArray(R"({"type":"task.\udc00","data":{}})")
+                              << "type contains an unpaired UTF-16 surrogate (\\udc00)";
+        QTest::newRow("hello engines")
+            << QByteArray(
+                   R"({"type":"hello","data":{"engines":[{"name":"farmhand","version":"\ud83d"}]}})")
+            << "data.engines[0].version contains an unpaired UTF-16 surrogate (\\ud83d)";
+        QTest::newRow("key") << QByteArray(R"({"type":"heartbeat","data":{"\udfff":[]}})")
+                             << "field name \"\\udfff\" in data contains an unpaired UTF-16 "
+                                "surrogate (\\udfff)";
+    }
+    void envelopeRefusesUnpairedSurrogates()
+    {
+        QFETCH(QByteArray, text);
+        QFETCH(QString, message);
+        const auto e = Envelope::parse(text);
+        QVERIFY(!e.ok());
+        QCOMPARE(e.error().code, QString("invalid_json"));
+        QCOMPARE(e.error().message, message);
+        // A pair is one character and stays.
+        const auto pair = Envelope::parse(R"({"type":"task.log","data":{"text":"\ud83d\ude00"}})");
+        QVERIFY(pair.ok());
+        QCOMPARE(pair->data.value("text").toString(), QString::fromUtf8("\xF0\x9F\x98\x80"));
+    }
+
     void stateMachine()
     {
         QVERIFY(canTransition(TaskState::Queued, TaskState::Assigned));

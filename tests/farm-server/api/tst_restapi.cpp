@@ -171,6 +171,18 @@ private slots:
             << "input.files[0] 'x.glb': no uploaded file";
         QTest::newRow("bad chunk") << with("chunk", 0) << "invalid_field"
                                    << "chunk";
+        // Qt reads "\ud800" alone into a string that UTF-8 cannot hold: refused, not stored.
+        const auto escaped = [](QByteArray json, const char *unit) {
+            return json.replace("@@", unit);
+        };
+        QTest::newRow("unpaired surrogate in the name")
+            << escaped(with("name", "a@@b"), "\\ud800") << "invalid_json"
+            << "name contains an unpaired UTF-16 surrogate (\\ud800)";
+        QTest::newRow("unpaired surrogate in a setting")
+            << escaped(with("settings", QJsonObject{{"camera", QJsonObject{{"mode", "@@"}}}}),
+                       "\\udc00")
+            << "invalid_json"
+            << "settings.camera.mode contains an unpaired UTF-16 surrogate (\\udc00)";
     }
     void badJobs()
     {
