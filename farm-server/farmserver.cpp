@@ -76,8 +76,12 @@ Result<quint16> FarmServer::start()
     m_api = std::make_unique<ApiContext>(ApiContext{*m_store, *m_files, *m_machine, *m_scheduler,
                                                     *m_previews, *m_clock, this, m_clock->now(),
                                                     *m_previews, m_jobTypes});
-    m_http = std::make_unique<HttpServer>(
-        AuthConfig{m_config.token, m_config.joinToken, m_config.trustLoopback});
+    AuthConfig auth{m_config.token, m_config.joinToken, m_config.trustLoopback};
+    // A node's own secret (from welcome) is its bearer token for downloads and output uploads.
+    auth.nodeForToken = [this](const QByteArray &token) {
+        return m_scheduler ? m_scheduler->nodeForSecret(token) : 0;
+    };
+    m_http = std::make_unique<HttpServer>(auth);
     addSystemRoutes(*m_http, *m_api);
     addJobRoutes(*m_http, *m_api);
     addFileRoutes(*m_http, *m_api);

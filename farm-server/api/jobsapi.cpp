@@ -300,8 +300,32 @@ void uploadOutput(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     const auto task = ctx.store.task(req.args[0].toLongLong());
     if (!task)
         return reply.error(404, "not_found", QString("task %1 does not exist").arg(req.args[0]));
-    if (task->task.state == TaskState::Canceled)
-        return reply.error(409, "conflict", QString("task %1 was canceled").arg(task->task.id));
+    // Only the node running the task writes its outputs, and only while it runs it: a node
+    // that lost the task (lease, re-queue) and any other caller get a refusal, never a write.
+    const Task &t = task->task;
+    if (!req.nodeId)
+        return reply.error(403, errc::NotYourTask,
+                           QString("only the render node running task %1 may upload its outputs, "
+                                   "with its own secret as bearer token (not a client or join "
+                                   "token)")
+                               .arg(t.id));
+    if (t.state != TaskState::Assigned && t.state != TaskState::Running)
+        return reply.error(
+            409, errc::TaskNotRunning,
+            t.state == TaskState::Queued
+                ? QString("task %1 is not running on any node: it went back to the queue "
+                          "(its node was lost or missed its lease); stop rendering it")
+                      .arg(t.id)
+                : QString("task %1 is %2: its outputs can no longer change")
+                      .arg(t.id)
+                      .arg(toString(t.state)));
+    if (t.nodeId != req.nodeId)
+        return reply.error(403, errc::NotYourTask,
+                           QString("task %1 is assigned to node %2, not to node %3 (a node whose "
+                                   "lease expired no longer holds its tasks); stop rendering it")
+                               .arg(t.id)
+                               .arg(t.nodeName.isEmpty() ? QString::number(t.nodeId) : t.nodeName)
+                               .arg(req.nodeId));
     const qint64 jobId = task->task.jobId;
     const auto size = ctx.files.writeOutput(jobId, name, req.body);
     if (!size)

@@ -71,6 +71,13 @@ void nodeAction(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     reply.json(200, node->toJson());
 }
 
+void forgetNode(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    if (auto r = ctx.scheduler.forgetNode(req.args[0].toLongLong()); !r)
+        return replyError(reply, r.error());
+    reply.noContent();
+}
+
 void staticFile(const HttpRequest &req, HttpReply reply)
 {
     QString path = req.path;
@@ -128,6 +135,7 @@ void addSystemRoutes(HttpServer &http, ApiContext &ctx)
     http.addRoute("GET", "/api/v1/nodes", Access::Client, bind(nodes));
     http.addRoute("POST", "/api/v1/nodes/(\\d{1,18})/(drain|enable|disable)", Access::Client,
                   bind(nodeAction));
+    http.addRoute("DELETE", "/api/v1/nodes/(\\d{1,18})", Access::Client, bind(forgetNode));
     // The web UI must load before it knows a token, so its files are public.
     for (const char *pattern : {"/", "/index\\.html", "/css/[^/]+", "/js/[^/]+", "/img/[^/]+"})
         http.addRoute("GET", pattern, Access::Public, staticFile);

@@ -1,5 +1,7 @@
 #include "scheduler/scheduler.h"
 
+#include "scheduler/nodecredentials.h"
+
 #include <QJsonArray>
 #include <QLoggingCategory>
 
@@ -51,8 +53,11 @@ Scheduler::Scheduler(JobStore &store, StateMachine &machine, const Clock &clock,
 Result<void> Scheduler::recover()
 {
     QList<TaskChange> changes;
-    for (const TaskRecord &t : m_store.tasksInStates({TaskState::Assigned, TaskState::Running}))
+    for (const TaskRecord &t : m_store.tasksInStates({TaskState::Assigned, TaskState::Running})) {
         changes.append({t.task.id, TaskState::Queued, 0, {}, TaskChange::Reason::Orphaned});
+        if (t.task.nodeId)
+            m_lastHolder.insert(t.task.id, t.task.nodeId); // may still run there: it may claim it
+    }
     if (changes.isEmpty())
         return {};
     auto out = m_machine.apply(changes);
@@ -68,11 +73,12 @@ Result<qint64> Scheduler::connectNode(NodeLink *link, const QJsonObject &hello)
     if (!protocol.isDouble() || protocol.toInt() != kProtocolVersion)
         return makeError("unsupported_protocol",
                          QString("hello must carry protocol %1").arg(kProtocolVersion));
-    if (!m_config.joinToken.isEmpty() && hello.value("token").toString() != m_config.joinToken)
-        return makeError("unauthorized", "the join token is missing or wrong");
     auto caps = NodeCapabilities::fromJson(hello);
     if (!caps)
         return caps.error();
+    const auto issue = authenticate(*caps, hello);
+    if (!issue)
+        return issue.error();
     QList<qint64> running;
     if (!readIds(hello, "running", running))
         return makeError("invalid_field", "'running' must be a list of task ids");
@@ -81,10 +87,16 @@ Result<qint64> Scheduler::connectNode(NodeLink *link, const QJsonObject &hello)
     auto id = m_store.upsertNode(*caps, now);
     if (!id)
         return id.error();
+    QString secret;
+    if (*issue) {
+        secret = credentials::newSecret();
+        if (auto r = m_store.setNodeSecret(*id, credentials::hashSecret(secret.toLatin1())); !r)
+            return r.error();
+    }
     // Hold dispatch until the node has its running tasks back: a stale socket's tasks must
     // not go to other nodes in between.
     const bool held = std::exchange(m_dispatching, true);
-    if (m_live.contains(*id)) { // the same machine again: the old socket is stale
+    if (m_live.contains(*id)) { // the same machine again (it proved it): the old socket is stale
         NodeLink *old = m_live[*id].link;
         disconnectNode(*id, old, "replaced by a new connection");
         old->close(kPolicyViolation, "replaced by a new connection");
@@ -96,10 +108,13 @@ Result<qint64> Scheduler::connectNode(NodeLink *link, const QJsonObject &hello)
     n.admin = m_store.node(*id).value_or(NodeRecord{}).admin;
     n.connectedAt = n.lastSeen = now;
     m_live.insert(n.id, n);
-    link->send(msg::Welcome, {{"protocol", kProtocolVersion},
-                              {"node_id", n.id},
-                              {"heartbeat_s", m_config.heartbeatS},
-                              {"lease_s", m_config.leaseS}});
+    QJsonObject welcome{{"protocol", kProtocolVersion},
+                        {"node_id", n.id},
+                        {"heartbeat_s", m_config.heartbeatS},
+                        {"lease_s", m_config.leaseS}};
+    if (!secret.isEmpty())
+        welcome.insert("secret", secret);
+    link->send(msg::Welcome, welcome);
     reconcile(m_live[n.id], running);
     m_dispatching = held;
     publishNode(n.id);
@@ -107,22 +122,82 @@ Result<qint64> Scheduler::connectNode(NodeLink *link, const QJsonObject &hello)
     return n.id;
 }
 
+Result<bool> Scheduler::authenticate(const NodeCapabilities &caps, const QJsonObject &hello)
+{
+    const QJsonValue secretValue = hello.value("secret");
+    if (!secretValue.isUndefined() && !secretValue.isNull() &&
+        (!secretValue.isString() || secretValue.toString().size() > credentials::kMaxSecretLength))
+        return makeError("invalid_field",
+                         QString("'secret' must be a string of at most %1 characters")
+                             .arg(credentials::kMaxSecretLength));
+    const QByteArray secret = secretValue.toString().toUtf8();
+    const auto known = m_store.nodeByName(caps.name);
+    const bool claimed = known && !known->secretHash.isEmpty();
+    if (claimed && !secret.isEmpty() &&
+        credentials::constantTimeEquals(credentials::hashSecret(secret), known->secretHash))
+        return false; // the node itself: its secret stays
+    const bool joined = m_config.joinToken.isEmpty() ||
+                        credentials::constantTimeEquals(hello.value("token").toString().toUtf8(),
+                                                        m_config.joinToken.toUtf8());
+    if (!joined) // says nothing about the name to a peer that proved nothing
+        return makeError("unauthorized", "the join token is missing or wrong");
+    if (claimed)
+        return makeError(
+            errc::NameTaken,
+            QString("a node named '%1' is already registered (node %2) and this hello does not "
+                    "carry its secret. If this is that machine reinstalled, release the name "
+                    "while the node is offline with 'farmctl nodes forget %1' (DELETE "
+                    "/api/v1/nodes/%2); otherwise start this node with another --name")
+                .arg(caps.name)
+                .arg(known->id));
+    return true; // a new node, or one registered before nodes had secrets: it gets one now
+}
+
+qint64 Scheduler::nodeForSecret(const QByteArray &secret) const
+{
+    if (secret.isEmpty() || secret.size() > credentials::kMaxSecretLength)
+        return 0;
+    const QByteArray hash = credentials::hashSecret(secret);
+    const qint64 id = m_store.nodeForSecret(hash);
+    if (!id)
+        return 0;
+    // The lookup found the row by its hash; compare again in constant time all the same.
+    const auto n = m_store.node(id);
+    return n && credentials::constantTimeEquals(hash, n->secretHash) ? id : 0;
+}
+
 void Scheduler::reconcile(LiveNode &n, const QList<qint64> &running)
 {
     QList<TaskChange> changes;
+    QSet<qint64> seen;
+    int kept = 0;
     for (qint64 id : running) {
+        if (seen.contains(id))
+            continue;
+        seen.insert(id);
         const auto t = m_store.task(id);
-        const auto job = t ? m_store.job(t->task.jobId) : std::nullopt;
-        const bool jobLive =
-            job && (job->state == JobState::Queued || job->state == JobState::Active);
-        if (t && jobLive && t->task.state == TaskState::Queued) {
-            changes.append({id, TaskState::Assigned, n.id});
-            changes.append({id, TaskState::Running, n.id});
-        } else if (t && t->task.nodeId == n.id &&
-                   (t->task.state == TaskState::Assigned || t->task.state == TaskState::Running)) {
+        const QString why = refuseAdoption(n, t, kept);
+        const bool onNode =
+            t && t->task.nodeId == n.id &&
+            (t->task.state == TaskState::Assigned || t->task.state == TaskState::Running);
+        if (!why.isEmpty()) {
+            qCInfo(lcScheduler).noquote()
+                << QString("node %1 runs task %2, which it may not keep: %3; canceling it there")
+                       .arg(n.caps.name)
+                       .arg(id)
+                       .arg(why);
+            n.link->send(msg::TaskCancel, {{"task", id}});
+            if (onNode) // the database still has it there: back to the queue
+                changes.append({id, TaskState::Queued, 0, {}, TaskChange::Reason::Orphaned});
+            continue;
+        }
+        ++kept;
+        m_lastHolder.remove(id);
+        if (onNode) {
             n.tasks.insert(id);
         } else {
-            n.link->send(msg::TaskCancel, {{"task", id}});
+            changes.append({id, TaskState::Assigned, n.id});
+            changes.append({id, TaskState::Running, n.id});
         }
     }
     if (changes.isEmpty())
@@ -136,6 +211,32 @@ void Scheduler::reconcile(LiveNode &n, const QList<qint64> &running)
     forget(*out);
 }
 
+QString Scheduler::refuseAdoption(const LiveNode &n, const std::optional<TaskRecord> &t,
+                                  int kept) const
+{
+    if (!t)
+        return "no such task";
+    const bool onNode = t->task.nodeId == n.id && (t->task.state == TaskState::Assigned ||
+                                                   t->task.state == TaskState::Running);
+    const bool orphan =
+        t->task.state == TaskState::Queued && m_lastHolder.value(t->task.id) == n.id;
+    if (!onNode && !orphan)
+        return t->task.state == TaskState::Queued
+                   ? QString("it was not taken from this node")
+                   : QString("it is %1%2")
+                         .arg(toString(t->task.state), t->task.nodeName.isEmpty()
+                                                           ? QString()
+                                                           : " on node " + t->task.nodeName);
+    const auto job = m_store.job(t->task.jobId);
+    if (!job || (job->state != JobState::Queued && job->state != JobState::Active))
+        return QString("its job is %1").arg(job ? toString(job->state) : QString("gone"));
+    if (kept >= n.caps.slotCount)
+        return QString("the node has only %1 slot(s)").arg(n.caps.slotCount);
+    if (!meets(n, job->spec))
+        return "the node does not meet the job's requirements";
+    return {};
+}
+
 void Scheduler::disconnectNode(qint64 nodeId, NodeLink *link, const QString &why)
 {
     auto it = m_live.find(nodeId);
@@ -145,8 +246,10 @@ void Scheduler::disconnectNode(qint64 nodeId, NodeLink *link, const QString &why
     if (auto r = m_store.touchNode(nodeId, m_clock.now()); !r)
         qCWarning(lcScheduler) << r.error().message;
     QList<TaskChange> changes;
-    for (const TaskRecord &t : m_store.tasksOnNode(nodeId))
+    for (const TaskRecord &t : m_store.tasksOnNode(nodeId)) {
         changes.append({t.task.id, TaskState::Queued, 0, {}, TaskChange::Reason::Orphaned});
+        m_lastHolder.insert(t.task.id, nodeId); // it may still run there and claim it back
+    }
     qCInfo(lcScheduler) << "node" << nodeId << "offline:" << why << "-" << changes.size()
                         << "tasks back to the queue";
     if (!changes.isEmpty()) {
@@ -329,6 +432,8 @@ void Scheduler::forget(const Outcome &out)
     for (const TaskRecord &r : out.tasks) {
         const bool onNode =
             r.task.state == TaskState::Assigned || r.task.state == TaskState::Running;
+        if (r.task.state != TaskState::Queued)
+            m_lastHolder.remove(r.task.id); // given out again or over: no one claims it back
         for (LiveNode &n : m_live) {
             const bool here = onNode && r.task.nodeId == n.id;
             if (here && !n.tasks.contains(r.task.id)) {

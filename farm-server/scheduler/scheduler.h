@@ -17,6 +17,13 @@ namespace farm::server {
 
 class PreviewStore;
 
+/// Error codes of node identity and task ownership (docs/API.md), in one place.
+namespace errc {
+inline constexpr char NameTaken[] = "name_taken";            // hello: the name is another node's
+inline constexpr char NotYourTask[] = "not_your_task";       // output PUT: not the task's node
+inline constexpr char TaskNotRunning[] = "task_not_running"; // output PUT: task not on a node
+} // namespace errc
+
 /// A live connection to one render node (a WebSocket in production, a recorder in tests).
 class NodeLink
 {
@@ -58,9 +65,16 @@ public:
 
     /// Server start: tasks the database still shows on nodes lost their nodes with the old process.
     Result<void> recover();
-    /// Handles `hello`; on success the node is registered, welcomed and given work.
-    /// Errors with code "unauthorized" mean the caller must close with a policy violation.
+    /// Handles `hello`; on success the node is registered, welcomed and given work. A known
+    /// name needs that node's secret (else `name_taken`, and the node keeps its connection); a
+    /// new name needs the join token and gets a secret in `welcome`. Every error means the
+    /// caller must close the new connection with a policy violation.
     Result<qint64> connectNode(NodeLink *link, const QJsonObject &hello);
+    /// The node whose own secret (from `welcome`) this is, 0 when it is none's.
+    qint64 nodeForSecret(const QByteArray &secret) const;
+    /// Releases an offline node's name and secret (its machine was reinstalled or retired):
+    /// the next node to join under the name with the join token is a new node.
+    Result<void> forgetNode(qint64 id);
     /// The node's socket is gone: it goes offline and its tasks return to the queue.
     void disconnectNode(qint64 nodeId, NodeLink *link, const QString &why);
     /// Any message after hello; an error is answered to the node, the connection stays.
@@ -119,7 +133,14 @@ private:
     Node toNode(const NodeRecord &r) const;
     void publishNode(qint64 id);
     void forget(const Outcome &out);
+    /// Checks the hello's secret or join token; yields whether a new secret must be issued.
+    Result<bool> authenticate(const NodeCapabilities &caps, const QJsonObject &hello);
+    /// Takes back the tasks a (re)connecting node says it runs, as far as they are its own.
     void reconcile(LiveNode &n, const QList<qint64> &running);
+    /// Why a node may not keep task `taskId` it says it runs (empty: it may). `kept` counts the
+    /// tasks it keeps already.
+    QString refuseAdoption(const LiveNode &n, const std::optional<TaskRecord> &task,
+                           int kept) const;
     QJsonObject assignment(const TaskRecord &task, const JobSpec &spec,
                            const QString &frames) const;
 
@@ -130,6 +151,9 @@ private:
     SchedulerConfig m_config;
     QHash<qint64, LiveNode> m_live;
     QHash<qint64, QHash<qint64, int>> m_failures; // job → node → failed tasks (blocklist)
+    // Task → the node it was taken from when that node was lost (or the server restarted):
+    // only that node may claim the queued task back in hello.running.
+    QHash<qint64, qint64> m_lastHolder;
     Metrics m_metrics;
     PreviewStore *m_previews = nullptr;
     bool m_dispatching = false;

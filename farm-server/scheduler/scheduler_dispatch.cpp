@@ -306,4 +306,26 @@ Result<Node> Scheduler::setNodeAdmin(qint64 id, const QString &action)
     return *node(id);
 }
 
+Result<void> Scheduler::forgetNode(qint64 id)
+{
+    const auto r = m_store.node(id);
+    if (!r)
+        return makeError("not_found", QString("node %1 does not exist").arg(id));
+    if (m_live.contains(id))
+        return makeError("conflict",
+                         QString("node %1 ('%2') is online; stop its render-node first, then "
+                                 "forget it")
+                             .arg(id)
+                             .arg(r->caps.name));
+    if (auto d = m_store.deleteNode(id); !d)
+        return d;
+    for (auto &byNode : m_failures)
+        byNode.remove(id);
+    qCInfo(lcScheduler).noquote() << QString(
+                                         "node %1 ('%2') forgotten: its name is free to join again")
+                                         .arg(id)
+                                         .arg(r->caps.name);
+    return {};
+}
+
 } // namespace farm::server

@@ -67,6 +67,7 @@ struct NodeRecord
     NodeCapabilities caps;
     QString admin; // enabled | draining | disabled
     QDateTime connectedAt, lastSeen;
+    QByteArray secretHash; // SHA-256 (hex) of the node's own secret; empty: none issued yet
 };
 
 struct JobQuery
@@ -139,7 +140,13 @@ public:
     virtual Result<void> touchNode(qint64 id, const QDateTime &lastSeen) = 0;
     virtual Result<void> setNodeAdmin(qint64 id, const QString &admin) = 0;
     virtual std::optional<NodeRecord> node(qint64 id) = 0;
+    virtual std::optional<NodeRecord> nodeByName(const QString &name) = 0;
     virtual QList<NodeRecord> nodes() = 0;
+    virtual Result<void> setNodeSecret(qint64 id, const QByteArray &secretHash) = 0;
+    /// The node whose secret has this hash, 0 when none.
+    virtual qint64 nodeForSecret(const QByteArray &secretHash) = 0;
+    /// Removes the node row; its finished tasks keep no node.
+    virtual Result<void> deleteNode(qint64 id) = 0;
 
     virtual Result<void> upsertOutput(const OutputRecord &output, const QDateTime &now) = 0;
     virtual QList<OutputRecord> outputs(qint64 jobId) = 0;

@@ -49,7 +49,11 @@ public:
     Result<void> touchNode(qint64 id, const QDateTime &lastSeen) override;
     Result<void> setNodeAdmin(qint64 id, const QString &admin) override;
     std::optional<NodeRecord> node(qint64 id) override;
+    std::optional<NodeRecord> nodeByName(const QString &name) override;
     QList<NodeRecord> nodes() override;
+    Result<void> setNodeSecret(qint64 id, const QByteArray &secretHash) override;
+    qint64 nodeForSecret(const QByteArray &secretHash) override;
+    Result<void> deleteNode(qint64 id) override;
 
     Result<void> upsertOutput(const OutputRecord &output, const QDateTime &now) override;
     QList<OutputRecord> outputs(qint64 jobId) override;

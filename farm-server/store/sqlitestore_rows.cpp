@@ -225,7 +225,12 @@ Result<void> SqliteStore::setNodeAdmin(qint64 id, const QString &admin)
     return {};
 }
 
-static QList<NodeRecord> readNodes(Result<QSqlQuery> q)
+namespace {
+
+const char kNodeColumns[] =
+    "SELECT id, caps, admin, connected_at, last_seen, secret_hash FROM nodes ";
+
+QList<NodeRecord> readNodes(Result<QSqlQuery> q)
 {
     QList<NodeRecord> out;
     while (q && q->next()) {
@@ -238,15 +243,25 @@ static QList<NodeRecord> readNodes(Result<QSqlQuery> q)
         n.admin = q->value(2).toString();
         n.connectedAt = toTime(q->value(3));
         n.lastSeen = toTime(q->value(4));
+        n.secretHash = q->value(5).toByteArray();
         out.append(n);
     }
     return out;
 }
 
+} // namespace
+
 std::optional<NodeRecord> SqliteStore::node(qint64 id)
 {
-    const auto nodes = readNodes(exec(
-        m_db, "SELECT id, caps, admin, connected_at, last_seen FROM nodes WHERE id = ?", {id}));
+    const auto nodes = readNodes(exec(m_db, QString(kNodeColumns) + "WHERE id = ?", {id}));
+    if (nodes.isEmpty())
+        return std::nullopt;
+    return nodes.first();
+}
+
+std::optional<NodeRecord> SqliteStore::nodeByName(const QString &name)
+{
+    const auto nodes = readNodes(exec(m_db, QString(kNodeColumns) + "WHERE name = ?", {name}));
     if (nodes.isEmpty())
         return std::nullopt;
     return nodes.first();
@@ -254,8 +269,35 @@ std::optional<NodeRecord> SqliteStore::node(qint64 id)
 
 QList<NodeRecord> SqliteStore::nodes()
 {
-    return readNodes(
-        exec(m_db, "SELECT id, caps, admin, connected_at, last_seen FROM nodes ORDER BY id"));
+    return readNodes(exec(m_db, QString(kNodeColumns) + "ORDER BY id"));
+}
+
+Result<void> SqliteStore::setNodeSecret(qint64 id, const QByteArray &secretHash)
+{
+    auto q = exec(m_db, "UPDATE nodes SET secret_hash = ? WHERE id = ?",
+                  {QString::fromLatin1(secretHash), id});
+    if (!q)
+        return q.error();
+    return {};
+}
+
+qint64 SqliteStore::nodeForSecret(const QByteArray &secretHash)
+{
+    if (secretHash.isEmpty())
+        return 0;
+    auto q =
+        exec(m_db, "SELECT id FROM nodes WHERE secret_hash = ?", {QString::fromLatin1(secretHash)});
+    return q && q->next() ? q->value(0).toLongLong() : 0;
+}
+
+Result<void> SqliteStore::deleteNode(qint64 id)
+{
+    auto q = exec(m_db, "DELETE FROM nodes WHERE id = ?", {id});
+    if (!q)
+        return q.error();
+    if (q->numRowsAffected() == 0)
+        return makeError("not_found", QString("node %1 does not exist").arg(id));
+    return {};
 }
 
 Result<void> SqliteStore::upsertOutput(const OutputRecord &o, const QDateTime &now)

@@ -63,6 +63,14 @@ public:
                 out.append(d);
         return out;
     }
+    /// The node's own secret from the first welcome that carried one; empty when none did.
+    QString secret() const
+    {
+        for (const QJsonObject &d : of("welcome"))
+            if (d.contains("secret"))
+                return d.value("secret").toString();
+        return {};
+    }
     QList<qint64> assignedTasks() const
     {
         QList<qint64> out;
@@ -103,6 +111,13 @@ inline QJsonObject hello(const QString &name, int slotCount = 1, QJsonArray runn
         g.insert("vram_mb", 8192);
         h.insert("gpus", QJsonArray{g});
     }
+    return h;
+}
+
+/// `h` proving it comes from the node that holds `secret` (a reconnect).
+inline QJsonObject withSecret(QJsonObject h, const QString &secret)
+{
+    h.insert("secret", secret);
     return h;
 }
 

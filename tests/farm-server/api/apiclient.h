@@ -77,6 +77,17 @@ struct TestServer
         return r;
     }
     HttpResult get(const QString &path) { return request("GET", path); }
+    /// PUT of one output of `task` with `token` as bearer (a node's secret from welcome; empty:
+    /// none, which loopback trust lets through to the handler).
+    HttpResult putOutput(const QByteArray &token, qint64 task, const QString &name,
+                         const QByteArray &bytes)
+    {
+        const QByteArray saved = std::exchange(bearer, token);
+        HttpResult r = request("PUT", QString("/api/v1/tasks/%1/outputs/%2").arg(task).arg(name),
+                               bytes, "application/octet-stream");
+        bearer = saved;
+        return r;
+    }
     SqliteStore &store() { return server->store(); }
     HttpResult post(const QString &path, const QJsonObject &body)
     {
@@ -148,6 +159,14 @@ public:
             QTest::qWait(10);
         }
         return -1;
+    }
+    /// The node's own secret from its welcome (bearer token for downloads and uploads).
+    QByteArray secret() const
+    {
+        for (const Envelope &e : received)
+            if (e.type == "welcome" && e.data.contains("secret"))
+                return e.data.value("secret").toString().toUtf8();
+        return {};
     }
     bool waitClosed()
     {

@@ -13,6 +13,35 @@ class TestRestApi : public QObject
     std::unique_ptr<TestServer> s;
     QString sha;
 
+    QUrl ws() const { return QUrl(QString("ws://127.0.0.1:%1/ws/node").arg(s->server->port())); }
+    /// Connects `node` as `name`; returns the task it was given, 0 when none came.
+    qint64 joinAndTakeTask(WsClient &node, const QString &name)
+    {
+        if (!node.open(ws()))
+            return -1;
+        node.send("hello", nodeHello(name));
+        if (node.waitFor("welcome") < 0)
+            return -1;
+        // Dispatch runs within hello, so an assignment precedes the answer to any later
+        // message: an invalid one is answered with an error, which marks the point.
+        node.send("task.accepted", {{"task", 0}});
+        const int barrier = node.waitFor("error");
+        for (int i = 0; i < barrier; ++i)
+            if (node.received[i].type == "task.assign")
+                return node.received[i].data.value("task").toInteger();
+        return barrier < 0 ? -1 : 0;
+    }
+    bool waitTaskState(qint64 task, const QString &state)
+    {
+        for (int i = 0; i < 500; ++i) {
+            const auto t = s->store().task(task);
+            if (t && toString(t->task.state) == state)
+                return true;
+            QTest::qWait(10);
+        }
+        return false;
+    }
+
 private slots:
     void init()
     {
@@ -287,23 +316,18 @@ private slots:
     {
         const qint64 jobId =
             s->post("/api/v1/jobs", jobBody(sha, "7", 1)).json().value("id").toInteger();
-        const qint64 taskId = s->get(QString("/api/v1/jobs/%1/tasks").arg(jobId))
-                                  .json()
-                                  .value("tasks")
-                                  .toArray()[0]
-                                  .toObject()
-                                  .value("id")
-                                  .toInteger();
+        WsClient node;
+        const qint64 taskId = joinAndTakeTask(node, "n1");
+        QVERIFY(taskId > 0);
+        const QByteArray secret = node.secret();
         const QByteArray png("\x89PNG\r\n\x1a\nnot really", 18);
-        const QString out = QString("/api/v1/tasks/%1/outputs/").arg(taskId);
-        auto r = s->request("PUT", out + "frame_0007.png", png, "image/png");
+        auto r = s->putOutput(secret, taskId, "frame_0007.png", png);
         QCOMPARE(r.status, 200);
         QCOMPARE(r.json().value("size").toInt(), png.size());
-        QCOMPARE(s->request("PUT", out + ".hidden", png, "image/png").status, 400);
-        QCOMPARE(s->request("PUT", out + "a..b", png, "image/png").status, 400);
-        QCOMPARE(s->request("PUT", out + "a%2F..%2Fb", png, "image/png").status, 404);
-        QCOMPARE(s->request("PUT", "/api/v1/tasks/999999/outputs/x.png", png, "image/png").status,
-                 404);
+        QCOMPARE(s->putOutput(secret, taskId, ".hidden", png).status, 400);
+        QCOMPARE(s->putOutput(secret, taskId, "a..b", png).status, 400);
+        QCOMPARE(s->putOutput(secret, taskId, "a%2F..%2Fb", png).status, 404);
+        QCOMPARE(s->putOutput(secret, 999999, "x.png", png).status, 404);
 
         r = s->get(QString("/api/v1/jobs/%1/outputs").arg(jobId));
         const QJsonObject o = r.json().value("outputs").toArray().first().toObject();
@@ -319,9 +343,140 @@ private slots:
             QFile::exists(s->dir.filePath(QString("data/outputs/%1/frame_0007.png").arg(jobId))));
 
         QCOMPARE(s->request("POST", QString("/api/v1/jobs/%1/cancel").arg(jobId)).status, 200);
-        QCOMPARE(s->request("PUT", out + "frame_0007.png", png, "image/png").status, 409);
+        r = s->putOutput(secret, taskId, "frame_0007.png", "overwritten");
+        QCOMPARE(r.status, 409);
+        QCOMPARE(r.errorCode(), QString("task_not_running"));
+        QCOMPARE(s->get(QString("/api/v1/jobs/%1/outputs/frame_0007.png").arg(jobId)).body, png);
         QCOMPARE(s->request("DELETE", QString("/api/v1/jobs/%1").arg(jobId)).status, 204);
         QVERIFY(!QFile::exists(s->dir.filePath(QString("data/outputs/%1").arg(jobId))));
+    }
+
+    // Only the node a task is assigned to writes its outputs, and only while it runs it.
+    void outputsOnlyFromTheTasksNode()
+    {
+        const qint64 jobId =
+            s->post("/api/v1/jobs", jobBody(sha, "1", 1)).json().value("id").toInteger();
+        WsClient owner, other;
+        const qint64 task = joinAndTakeTask(owner, "owner");
+        QVERIFY(task > 0);
+        QCOMPARE(joinAndTakeTask(other, "other"), 0); // idle: the only task is the owner's
+        const QString name = "frame_0001.png";
+
+        auto r = s->putOutput({}, task, name, "from a client"); // trusted loopback, no node
+        QCOMPARE(r.status, 403);
+        QCOMPARE(r.errorCode(), QString("not_your_task"));
+        r = s->putOutput(other.secret(), task, name, "from another node");
+        QCOMPARE(r.status, 403);
+        QCOMPARE(r.errorCode(), QString("not_your_task"));
+        QVERIFY2(r.json().value("error").toObject().value("message").toString().contains("owner"),
+                 r.body.constData());
+        QCOMPARE(s->putOutput("no-such-secret", task, name, "guess").status, 403);
+        QVERIFY(s->get(QString("/api/v1/jobs/%1/outputs").arg(jobId))
+                    .json()
+                    .value("outputs")
+                    .toArray()
+                    .isEmpty());
+
+        QCOMPARE(s->putOutput(owner.secret(), task, name, "the frame").status, 200);
+        owner.send("task.done", {{"task", task}, {"outputs", QJsonArray{name}}});
+        QVERIFY(waitTaskState(task, "done"));
+        for (const QByteArray &token : {owner.secret(), other.secret(), QByteArray()}) {
+            r = s->putOutput(token, task, name, "after done");
+            QVERIFY2(r.status == 409 || r.status == 403, r.body.constData());
+        }
+        r = s->putOutput(owner.secret(), task, name, "after done");
+        QCOMPARE(r.status, 409);
+        QCOMPARE(r.errorCode(), QString("task_not_running"));
+        QCOMPARE(s->get(QString("/api/v1/jobs/%1/outputs/%2").arg(jobId).arg(name)).body,
+                 QByteArray("the frame"));
+    }
+
+    // A node that lost its task (socket gone, task re-queued, then given to another node) is
+    // refused with a reason; the new holder's upload works.
+    void outputsRefusedAfterLeaseLoss()
+    {
+        s->post("/api/v1/jobs", jobBody(sha, "1", 1));
+        auto lost = std::make_unique<WsClient>();
+        const qint64 task = joinAndTakeTask(*lost, "lost");
+        QVERIFY(task > 0);
+        const QByteArray lostSecret = lost->secret();
+        lost->socket.abort();
+        lost.reset();
+        QVERIFY(waitTaskState(task, "queued"));
+        auto r = s->putOutput(lostSecret, task, "frame_0001.png", "late");
+        QCOMPARE(r.status, 409);
+        QCOMPARE(r.errorCode(), QString("task_not_running"));
+        QVERIFY(r.json().value("error").toObject().value("message").toString().contains("queue"));
+
+        WsClient heir;
+        QCOMPARE(joinAndTakeTask(heir, "heir"), task);
+        r = s->putOutput(lostSecret, task, "frame_0001.png", "late");
+        QCOMPARE(r.status, 403);
+        QCOMPARE(r.errorCode(), QString("not_your_task"));
+        QCOMPARE(s->putOutput(heir.secret(), task, "frame_0001.png", "fresh").status, 200);
+    }
+
+    void tokensOnOutputUploads()
+    {
+        ServerConfig c;
+        c.trustLoopback = false;
+        c.token = "client-secret";
+        c.joinToken = "join-secret";
+        TestServer guarded(c);
+        guarded.bearer = "client-secret";
+        const QString file = guarded.upload("model bytes");
+        QCOMPARE(guarded.post("/api/v1/jobs", jobBody(file, "1", 1)).status, 201);
+        WsClient node;
+        QVERIFY(node.open(QUrl(QString("ws://127.0.0.1:%1/ws/node").arg(guarded.server->port()))));
+        node.send("hello", nodeHello("n", 1, "join-secret"));
+        const int assign = node.waitFor("task.assign");
+        QVERIFY(assign >= 0);
+        const qint64 task = node.received[assign].data.value("task").toInteger();
+        QCOMPARE(guarded.putOutput({}, task, "frame_0001.png", "x").status, 401);
+        for (const QByteArray &token : {QByteArray("client-secret"), QByteArray("join-secret")}) {
+            const auto r = guarded.putOutput(token, task, "frame_0001.png", "x");
+            QCOMPARE(r.status, 403);
+            QCOMPARE(r.errorCode(), QString("not_your_task"));
+        }
+        QCOMPARE(guarded.putOutput(node.secret(), task, "frame_0001.png", "x").status, 200);
+        // The node's secret also fetches its inputs, but is no client token.
+        guarded.bearer = node.secret();
+        QCOMPARE(guarded.get("/api/v1/files/" + file).status, 200);
+        QCOMPARE(guarded.get("/api/v1/jobs").status, 401);
+    }
+
+    // DELETE /api/v1/nodes/{id} releases the name of an offline node only.
+    void forgetNode()
+    {
+        auto first = std::make_unique<WsClient>();
+        QCOMPARE(joinAndTakeTask(*first, "box"), 0);
+        const qint64 id = s->get("/api/v1/nodes")
+                              .json()
+                              .value("nodes")
+                              .toArray()[0]
+                              .toObject()
+                              .value("id")
+                              .toInteger();
+        auto r = s->request("DELETE", QString("/api/v1/nodes/%1").arg(id));
+        QCOMPARE(r.status, 409);
+        QVERIFY(r.json().value("error").toObject().value("message").toString().contains("online"));
+        first->socket.abort();
+        first.reset();
+        for (int i = 0; i < 500 && s->server->scheduler().onlineCount() > 0; ++i)
+            QTest::qWait(10);
+        WsClient impostor;
+        QVERIFY(impostor.open(ws()));
+        impostor.send("hello", nodeHello("box"));
+        const int e = impostor.waitFor("error");
+        QVERIFY(e >= 0);
+        QCOMPARE(impostor.received[e].data.value("code").toString(), QString("name_taken"));
+        QVERIFY(impostor.waitClosed());
+        QCOMPARE(s->request("DELETE", QString("/api/v1/nodes/%1").arg(id)).status, 204);
+        QCOMPARE(s->request("DELETE", QString("/api/v1/nodes/%1").arg(id)).status, 404);
+        QVERIFY(s->get("/api/v1/nodes").json().value("nodes").toArray().isEmpty());
+        WsClient reinstalled;
+        QCOMPARE(joinAndTakeTask(reinstalled, "box"), 0);
+        QVERIFY(!reinstalled.secret().isEmpty());
     }
 
     void webUiFiles()

@@ -76,9 +76,7 @@ private slots:
         }) >= 0);
 
         for (int f : {1, 2}) {
-            const auto r = s->request(
-                "PUT", QString("/api/v1/tasks/%1/outputs/%2").arg(taskId).arg(frameFileName(f)),
-                "png bytes", "image/png");
+            const auto r = s->putOutput(node.secret(), taskId, frameFileName(f), "png bytes");
             QCOMPARE(r.status, 200);
         }
         QVERIFY(events.waitFor("task.preview", 0, [](const QJsonObject &p) {
@@ -233,9 +231,7 @@ private slots:
                                 "depth_1.png",  "instance_4.png", "instances.json",
                                 "cameras.json", "poses.npy",      "frame_0001_depth.exr"};
         for (const QString &name : names) {
-            const auto r =
-                s->request("PUT", QString("/api/v1/tasks/%1/outputs/%2").arg(taskId).arg(name),
-                           name.toUtf8(), "application/octet-stream");
+            const auto r = s->putOutput(node.secret(), taskId, name, name.toUtf8());
             QCOMPARE(r.status, 200);
         }
         QVERIFY(events.waitFor("task.preview", 0, [](const QJsonObject &p) {
@@ -293,10 +289,7 @@ private slots:
         const qint64 taskId = first->received[assign].data.value("task").toInteger();
         QCOMPARE(first->received[assign].data.value("job").toInteger(), modelJob);
         for (const char *name : {"frame_0001.png", "frame_0002_depth.png", "rgb_2.png"})
-            QCOMPARE(s->request("PUT", QString("/api/v1/tasks/%1/outputs/%2").arg(taskId).arg(name),
-                                "bytes", "image/png")
-                         .status,
-                     200);
+            QCOMPARE(s->putOutput(first->secret(), taskId, name, "bytes").status, 200);
         first->socket.abort();
         first.reset();
         for (int i = 0; i < 500 && taskState(taskId) != "queued"; ++i)

@@ -125,12 +125,7 @@ private slots:
 
         // The task ends: its preview goes.
         for (int f : {1, 2})
-            QCOMPARE(
-                s->request("PUT",
-                           QString("/api/v1/tasks/%1/outputs/%2").arg(task).arg(frameFileName(f)),
-                           "png", "image/png")
-                    .status,
-                200);
+            QCOMPARE(s->putOutput(node.secret(), task, frameFileName(f), "png").status, 200);
         node.send("task.done",
                   {{"task", task}, {"outputs", QJsonArray{"frame_0001.png", "frame_0002.png"}}});
         QVERIFY(events.waitFor("task.updated", 0, [task](const QJsonObject &t) {

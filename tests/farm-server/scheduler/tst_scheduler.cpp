@@ -179,7 +179,10 @@ private slots:
         COMPARE_STATE(core.store.task(task)->task.state, TaskState::Queued);
 
         RecordingLink again;
-        QCOMPARE(connect(core, again, hello("a", 1, QJsonArray{task, 424242})), node);
+        QCOMPARE(connect(core, again,
+                         withSecret(hello("a", 1, QJsonArray{task, 424242}), first.secret())),
+                 node);
+        QVERIFY(again.secret().isEmpty()); // a known node keeps its secret
         const auto t = core.store.task(task);
         COMPARE_STATE(t->task.state, TaskState::Running);
         QCOMPARE(t->task.nodeId, node);
@@ -197,7 +200,7 @@ private slots:
         const qint64 task = stale.assignedTasks().value(0);
         connect(core, other, hello("b")); // idle, would take the task if it were re-queued
         // "a" reconnects before its old socket was noticed dead.
-        connect(core, fresh, hello("a", 1, QJsonArray{task}));
+        connect(core, fresh, withSecret(hello("a", 1, QJsonArray{task}), stale.secret()));
         QVERIFY(other.assignedTasks().isEmpty());
         QVERIFY(fresh.of("task.cancel").isEmpty());
         QVERIFY(stale.closedWith != 0); // the old socket is told to go
@@ -215,9 +218,219 @@ private slots:
         core.scheduler->disconnectNode(na, &a, "socket closed");
         connect(core, b, hello("b"));
         QCOMPARE(b.assignedTasks(), QList<qint64>{task});
-        connect(core, a2, hello("a", 1, QJsonArray{task}));
+        connect(core, a2, withSecret(hello("a", 1, QJsonArray{task}), a.secret()));
         QCOMPARE(a2.of("task.cancel").size(), 1);
         QCOMPARE(core.store.task(task)->task.nodeName, QString("b"));
+    }
+
+    // A second hello under a registered name without that node's secret is refused, and the
+    // real node keeps its connection and its tasks.
+    void takenNameIsRefused_data()
+    {
+        QTest::addColumn<QString>("joinToken");
+        QTest::addColumn<QString>("sentToken");
+        QTest::addColumn<QString>("secret");
+        QTest::addColumn<QString>("code");
+        QTest::newRow("no secret") << ""
+                                   << ""
+                                   << ""
+                                   << "name_taken";
+        QTest::newRow("wrong secret") << ""
+                                      << ""
+                                      << "not-the-secret"
+                                      << "name_taken";
+        QTest::newRow("join token, no secret") << "jt"
+                                               << "jt"
+                                               << ""
+                                               << "name_taken";
+        QTest::newRow("no join token") << "jt"
+                                       << ""
+                                       << ""
+                                       << "unauthorized";
+        QTest::newRow("overlong secret") << ""
+                                         << "" << QString(200, 'x') << "invalid_field";
+    }
+    void takenNameIsRefused()
+    {
+        QFETCH(QString, joinToken);
+        QFETCH(QString, sentToken);
+        QFETCH(QString, secret);
+        QFETCH(QString, code);
+        Core core;
+        Scheduler guarded(core.store, *core.machine, core.clock, core.sink, {20, 5, joinToken});
+        core.addJob(makeSpec("1", 1));
+        RecordingLink real, impostor;
+        QJsonObject h = hello("a");
+        if (!joinToken.isEmpty())
+            h.insert("token", joinToken);
+        const auto node = guarded.connectNode(&real, h);
+        QVERIFY(node.ok());
+        QVERIFY(!real.secret().isEmpty());
+        const qint64 task = real.assignedTasks().value(0);
+        QVERIFY(task > 0);
+
+        QJsonObject bad = hello("a", 4, QJsonArray{task}, {}, true);
+        if (!sentToken.isEmpty())
+            bad.insert("token", sentToken);
+        if (!secret.isEmpty())
+            bad.insert("secret", secret);
+        const auto r = guarded.connectNode(&impostor, bad);
+        QVERIFY(!r.ok());
+        QCOMPARE(r.error().code, code);
+        if (code == "name_taken") {
+            QVERIFY2(r.error().message.contains("farmctl nodes forget a"),
+                     qPrintable(r.error().message));
+        }
+        QVERIFY(impostor.sent.isEmpty()); // no welcome, no cancel: nothing for the impostor
+        QCOMPARE(real.closedWith, 0);     // the real node is not disconnected
+        QCOMPARE(guarded.onlineCount(), 1);
+        const auto t = core.store.task(task);
+        COMPARE_STATE(t->task.state, TaskState::Assigned);
+        QCOMPARE(t->task.nodeId, *node);
+        QCOMPARE(guarded.node(*node)->running, QList<qint64>{task});
+        QCOMPARE(guarded.node(*node)->caps.slotCount, 1); // its capabilities are not overwritten
+        QCOMPARE(guarded.nodeForSecret(real.secret().toUtf8()), *node);
+        QCOMPARE(guarded.nodeForSecret("not-the-secret"), 0);
+        QCOMPARE(guarded.nodeForSecret(QByteArray()), 0);
+    }
+
+    // The right secret proves the node even without the join token (it may have changed).
+    void secretProvesAReconnectingNode()
+    {
+        Core core;
+        Scheduler guarded(core.store, *core.machine, core.clock, core.sink, {20, 5, "jt"});
+        RecordingLink first, second;
+        QJsonObject h = hello("a");
+        h.insert("token", "jt");
+        const auto node = guarded.connectNode(&first, h);
+        QVERIFY(node.ok());
+        const QString secret = first.secret();
+        QCOMPARE(secret.size(), 43); // 32 random bytes, base64url
+        const auto again = guarded.connectNode(&second, withSecret(hello("a"), secret));
+        QVERIFY(again.ok());
+        QCOMPARE(*again, *node);
+        QVERIFY(first.closedWith != 0); // the stale socket goes
+        QVERIFY(second.secret().isEmpty());
+        QCOMPARE(guarded.nodeForSecret(secret.toUtf8()), *node);
+        // The store keeps a hash, never the secret itself.
+        QVERIFY(!core.store.node(*node)->secretHash.isEmpty());
+        QVERIFY(!core.store.node(*node)->secretHash.contains(secret.toUtf8()));
+    }
+
+    // hello.running adopts only tasks taken from this very node, up to its slots, and only
+    // those whose requirements it meets; the rest are canceled on it.
+    void helloRunningAdoptsOnlyItsOwnTasks()
+    {
+        Core core;
+        core.addJob(makeSpec("1", 1));
+        RecordingLink a, b, b2, a2;
+        const qint64 na = connect(core, a, hello("a"));
+        const qint64 task = a.assignedTasks().value(0);
+        QVERIFY(task > 0);
+        // "b" claims the task "a" runs: canceled on b, a keeps it.
+        const qint64 nb = connect(core, b, hello("b", 1, QJsonArray{task}));
+        QCOMPARE(b.of("task.cancel").size(), 1);
+        QCOMPARE(core.store.task(task)->task.nodeId, na);
+        QVERIFY(a.of("task.cancel").isEmpty());
+        QCOMPARE(core.scheduler->node(na)->running, QList<qint64>{task});
+
+        // "a" is lost; "b" (disabled, so the queue gives it nothing) claims the queued task.
+        QVERIFY(core.scheduler->setNodeAdmin(nb, "disable").ok());
+        core.scheduler->disconnectNode(nb, &b, "socket closed");
+        core.scheduler->disconnectNode(na, &a, "socket closed");
+        COMPARE_STATE(core.store.task(task)->task.state, TaskState::Queued);
+        connect(core, b2, withSecret(hello("b", 1, QJsonArray{task}), b.secret()));
+        QCOMPARE(b2.of("task.cancel").size(), 1);
+        COMPARE_STATE(core.store.task(task)->task.state, TaskState::Queued);
+        QVERIFY(core.scheduler->node(nb)->running.isEmpty());
+
+        // The node it was taken from gets it back.
+        connect(core, a2, withSecret(hello("a", 1, QJsonArray{task}), a.secret()));
+        QVERIFY(a2.of("task.cancel").isEmpty());
+        COMPARE_STATE(core.store.task(task)->task.state, TaskState::Running);
+        QCOMPARE(core.store.task(task)->task.nodeId, na);
+    }
+
+    void helloRunningRespectsSlots()
+    {
+        Core core;
+        core.addJob(makeSpec("1-2", 1));
+        RecordingLink first, again;
+        const qint64 node = connect(core, first, hello("a", 2));
+        const QList<qint64> tasks = first.assignedTasks();
+        QCOMPARE(tasks.size(), 2);
+        core.scheduler->disconnectNode(node, &first, "socket closed");
+        QVERIFY(core.scheduler->setNodeAdmin(node, "disable").ok()); // no fresh assignments
+        connect(core, again,
+                withSecret(hello("a", 1, QJsonArray{tasks[0], tasks[1]}), first.secret()));
+        QCOMPARE(again.of("task.cancel").size(), 1);
+        QCOMPARE(again.of("task.cancel").first().value("task").toInteger(), tasks[1]);
+        COMPARE_STATE(core.store.task(tasks[0])->task.state, TaskState::Running);
+        COMPARE_STATE(core.store.task(tasks[1])->task.state, TaskState::Queued);
+        QCOMPARE(core.scheduler->node(node)->running, QList<qint64>{tasks[0]});
+    }
+
+    void helloRunningRespectsRequirements()
+    {
+        Core core;
+        JobSpec spec = makeSpec("1", 1);
+        spec.requirements.gpu = true;
+        core.addJob(spec);
+        RecordingLink first, again;
+        const qint64 node = connect(core, first, hello("g", 1, {}, {}, true));
+        const qint64 task = first.assignedTasks().value(0);
+        QVERIFY(task > 0);
+        core.scheduler->disconnectNode(node, &first, "socket closed");
+        // The same machine comes back without its GPU.
+        connect(core, again, withSecret(hello("g", 1, QJsonArray{task}), first.secret()));
+        QCOMPARE(again.of("task.cancel").size(), 1);
+        COMPARE_STATE(core.store.task(task)->task.state, TaskState::Queued);
+        QVERIFY(core.scheduler->node(node)->running.isEmpty());
+    }
+
+    // After a server restart the node that ran a task gets it back; no other node does.
+    void restartKeepsTheLastHolder()
+    {
+        Core core;
+        core.addJob(makeSpec("1", 1));
+        RecordingLink a, b;
+        const qint64 na = connect(core, a, hello("a"));
+        connect(core, b, hello("b"));
+        const qint64 task = a.assignedTasks().value(0);
+        Scheduler fresh(core.store, *core.machine, core.clock, core.sink, {});
+        QVERIFY(fresh.recover().ok());
+        COMPARE_STATE(core.store.task(task)->task.state, TaskState::Queued);
+        RecordingLink b2, a2;
+        QVERIFY(fresh.setNodeAdmin(core.store.nodeByName("b").value_or(NodeRecord{}).id, "disable")
+                    .ok());
+        QVERIFY(
+            fresh.connectNode(&b2, withSecret(hello("b", 1, QJsonArray{task}), b.secret())).ok());
+        QCOMPARE(b2.of("task.cancel").size(), 1);
+        QVERIFY(
+            fresh.connectNode(&a2, withSecret(hello("a", 1, QJsonArray{task}), a.secret())).ok());
+        QVERIFY(a2.of("task.cancel").isEmpty());
+        COMPARE_STATE(core.store.task(task)->task.state, TaskState::Running);
+        QCOMPARE(core.store.task(task)->task.nodeId, na);
+    }
+
+    void forgetReleasesAnOfflineName()
+    {
+        Core core;
+        RecordingLink first, impostor, reinstalled;
+        const qint64 node = connect(core, first, hello("a"));
+        QCOMPARE(core.scheduler->forgetNode(node).error().code, QString("conflict")); // online
+        QCOMPARE(core.scheduler->forgetNode(node + 100).error().code, QString("not_found"));
+        core.scheduler->disconnectNode(node, &first, "socket closed");
+        QCOMPARE(core.scheduler->connectNode(&impostor, hello("a")).error().code,
+                 QString("name_taken"));
+        QVERIFY(core.scheduler->forgetNode(node).ok());
+        QVERIFY(!core.scheduler->node(node));
+        QCOMPARE(core.scheduler->nodeForSecret(first.secret().toUtf8()), 0);
+        const qint64 again = connect(core, reinstalled, hello("a"));
+        QVERIFY(again > 0);
+        QVERIFY(again != node);
+        QVERIFY(!reinstalled.secret().isEmpty());
+        QVERIFY(reinstalled.secret() != first.secret());
     }
 
     void recoverRequeuesAfterRestart()

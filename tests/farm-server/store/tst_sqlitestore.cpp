@@ -56,7 +56,7 @@ private slots:
         {
             SqliteStore store;
             QVERIFY(store.open(path).ok());
-            QCOMPARE(store.schemaVersion(), 2);
+            QCOMPARE(store.schemaVersion(), 3);
             const JobSpec spec = makeSpec("1-10", 3);
             const auto id = store.insertJob(spec, *JobTypeRegistry::standard().compile(spec),
                                             QDateTime::currentDateTimeUtc());
@@ -65,7 +65,7 @@ private slots:
         }
         SqliteStore again;
         QVERIFY(again.open(path).ok());
-        QCOMPARE(again.schemaVersion(), 2); // migrations are not applied twice
+        QCOMPARE(again.schemaVersion(), 3); // migrations are not applied twice
         const auto job = again.job(jobId);
         QVERIFY(job);
         QCOMPARE(job->spec, makeSpec("1-10", 3));
