@@ -22,6 +22,32 @@ QJsonObject uploadJson(const UploadRecord &u)
             {"chunks", u.chunks}, {"received", received}};
 }
 
+/// Upload limits answer 429 (this client's own uploads are in the way) or 507 (the server's).
+void replyUploadError(HttpReply &reply, const Error &error)
+{
+    if (error.code == "too_many_uploads")
+        return reply.error(429, error.code, error.message);
+    if (error.code == "insufficient_storage")
+        return reply.error(507, error.code, error.message);
+    replyError(reply, error);
+}
+
+void listUploads(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    const QString client = FileStore::clientKey(req.peer);
+    QJsonArray uploads;
+    for (const UploadRecord &u : ctx.files.uploadsOf(client))
+        uploads.append(uploadJson(u));
+    const UploadLimits &l = ctx.files.uploadLimits();
+    reply.json(200, {{"client", client},
+                     {"uploads", uploads},
+                     {"limits", QJsonObject{{"per_client_count", l.perClientCount},
+                                            {"per_client_bytes", l.perClientBytes},
+                                            {"total_count", l.totalCount},
+                                            {"total_bytes", l.totalBytes},
+                                            {"disk_margin", l.diskMargin}}}});
+}
+
 void createUpload(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
 {
     const auto body = json::parseObject(req.body);
@@ -38,10 +64,10 @@ void createUpload(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
         return replyError(reply, r.error());
     if (ctx.files.hasFile(sha)) // dedupe: the bytes are already here
         return reply.json(200, {{"exists", true}, {"file", sha}});
-    const auto u = ctx.files.createUpload(name, size, sha);
-    if (!u)
-        return replyError(reply, u.error());
-    reply.json(201, uploadJson(*u));
+    const auto opened = ctx.files.createUpload(name, size, sha, FileStore::clientKey(req.peer));
+    if (!opened)
+        return replyUploadError(reply, opened.error());
+    reply.json(opened->resumed ? 200 : 201, uploadJson(opened->upload));
 }
 
 void putChunk(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
@@ -50,7 +76,8 @@ void putChunk(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     const int index = req.args[1].toInt(&ok);
     if (!ok)
         return reply.error(400, "invalid_field", "the chunk index must be a number");
-    const auto u = ctx.files.writeChunk(req.args[0], index, req.body);
+    const auto u = ctx.files.writeChunk(req.args[0], index, req.body,
+                                        req.header(FileStore::kChunkChecksumHeader));
     if (!u)
         return replyError(reply, u.error());
     QJsonArray received;
@@ -65,6 +92,13 @@ void getUpload(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     if (!u)
         return reply.error(404, "not_found", QString("upload %1 does not exist").arg(req.args[0]));
     reply.json(200, uploadJson(*u));
+}
+
+void deleteUpload(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    if (auto r = ctx.files.abandonUpload(req.args[0]); !r)
+        return replyError(reply, r.error());
+    reply.noContent();
 }
 
 void completeUpload(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
@@ -106,9 +140,11 @@ void addFileRoutes(HttpServer &http, ApiContext &ctx)
     auto bind = [&ctx](ApiHandler f) { return bindHandler(ctx, f); };
     const QString uploads = "/api/v1/uploads";
     http.addRoute("POST", uploads, Access::Client, bind(createUpload));
+    http.addRoute("GET", uploads, Access::Client, bind(listUploads));
     http.addRoute("PUT", uploads + '/' + kUploadId + "/chunks/(\\d{1,9})", Access::Client,
                   bind(putChunk), FileStore::kChunkSize);
     http.addRoute("GET", uploads + '/' + kUploadId, Access::Client, bind(getUpload));
+    http.addRoute("DELETE", uploads + '/' + kUploadId, Access::Client, bind(deleteUpload));
     http.addRoute("POST", uploads + '/' + kUploadId + "/complete", Access::Client,
                   bind(completeUpload));
     http.addRoute("GET", "/api/v1/files/([0-9a-f]{64})", Access::Node, bind(getFile));

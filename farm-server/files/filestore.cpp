@@ -5,12 +5,28 @@
 #include <QCryptographicHash>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
+#include <QHostAddress>
 #include <QRandomGenerator>
 #include <QSaveFile>
+#include <QStorageInfo>
 
 #include <algorithm>
 
 namespace farm::server {
+namespace {
+
+QString gib(qint64 bytes)
+{
+    return QString::number(double(bytes) / (1024.0 * 1024 * 1024), 'f', 1) + " GiB";
+}
+
+qint64 chunkLength(const UploadRecord &u, int index)
+{
+    return index < u.chunks - 1 ? u.chunkSize : u.size - u.chunkSize * (u.chunks - 1);
+}
+
+} // namespace
 
 FileStore::FileStore(QString dataDir, JobStore &store, const Clock &clock)
     : m_dir(std::move(dataDir))
@@ -47,8 +63,101 @@ QString FileStore::partPath(const QString &id) const
     return m_dir + "/uploads/" + id + ".part";
 }
 
-Result<UploadRecord> FileStore::createUpload(const QString &name, qint64 size,
-                                             const QString &sha256)
+QString FileStore::clientKey(const QHostAddress &peer)
+{
+    bool v4 = false;
+    const quint32 ip4 = peer.toIPv4Address(&v4); // also unwraps ::ffff:a.b.c.d
+    if (v4)
+        return QHostAddress(ip4).toString();
+    if (peer.protocol() != QAbstractSocket::IPv6Protocol)
+        return peer.toString();
+    Q_IPV6ADDR bytes = peer.toIPv6Address();
+    std::fill(bytes.c + 8, bytes.c + 16, quint8(0));
+    return QHostAddress(bytes).toString() + "/64";
+}
+
+void FileStore::loadReservations()
+{
+    if (m_loaded)
+        return;
+    m_loaded = true;
+    // Uploads opened before a restart: their owner is not stored, so they count in the totals.
+    for (const QString &id : m_store.uploadsBefore(m_clock.now().addYears(100))) {
+        const auto u = m_store.upload(id);
+        if (!u || m_open.contains(id))
+            continue;
+        Reservation r{QString(), u->size, 0};
+        for (int i : u->received)
+            r.written += chunkLength(*u, i);
+        m_open.insert(id, r);
+    }
+}
+
+Result<void> FileStore::checkLimits(const QString &client, qint64 size)
+{
+    int clientCount = 0;
+    qint64 clientBytes = 0, totalBytes = 0, unwritten = 0;
+    for (const Reservation &r : std::as_const(m_open)) {
+        if (r.client == client) {
+            ++clientCount;
+            clientBytes += r.size;
+        }
+        totalBytes += r.size;
+        unwritten += r.size - r.written;
+    }
+    const QString finish = "complete or abandon (DELETE /api/v1/uploads/{id}) an open one first; "
+                           "GET /api/v1/uploads lists yours";
+    if (clientCount + 1 > m_limits.perClientCount)
+        return makeError("too_many_uploads",
+                         QString("%1 already holds %2 open uploads, the most one client may "
+                                 "hold; %3")
+                             .arg(client)
+                             .arg(clientCount)
+                             .arg(finish));
+    if (clientBytes + size > m_limits.perClientBytes)
+        return makeError("too_many_uploads",
+                         QString("%1's open uploads reserve %2 bytes; %3 more would pass the %4 "
+                                 "bytes (%5) one client may reserve; %6")
+                             .arg(client)
+                             .arg(clientBytes)
+                             .arg(size)
+                             .arg(m_limits.perClientBytes)
+                             .arg(gib(m_limits.perClientBytes), finish));
+    if (m_open.size() + 1 > m_limits.totalCount)
+        return makeError("insufficient_storage",
+                         QString("the server holds %1 open uploads, the most it takes; try again "
+                                 "when some have completed")
+                             .arg(m_open.size()));
+    if (totalBytes + size > m_limits.totalBytes)
+        return makeError("insufficient_storage",
+                         QString("open uploads reserve %1 bytes; %2 more would pass the server's "
+                                 "%3 bytes (%4); try again when some have completed")
+                             .arg(totalBytes)
+                             .arg(size)
+                             .arg(m_limits.totalBytes)
+                             .arg(gib(m_limits.totalBytes)));
+    // .part files are sparse: the disk still has to take every byte not written yet.
+    const qint64 available = QStorageInfo(m_dir).bytesAvailable();
+    if (available >= 0 && unwritten + size + m_limits.diskMargin > available)
+        return makeError("insufficient_storage",
+                         QString("the data dir's disk has %1 bytes (%2) free; open uploads still "
+                                 "need %3 of them and %4 stay free, so %5 more bytes do not fit; "
+                                 "free disk space or try again when some uploads have completed")
+                             .arg(available)
+                             .arg(gib(available))
+                             .arg(unwritten)
+                             .arg(m_limits.diskMargin)
+                             .arg(size));
+    return {};
+}
+
+void FileStore::release(const QString &id)
+{
+    m_open.remove(id);
+}
+
+Result<FileStore::Opened> FileStore::createUpload(const QString &name, qint64 size,
+                                                  const QString &sha256, const QString &client)
 {
     if (!isSafeFileName(name))
         return makeError("invalid_field", "name must be a plain file name of 1-255 characters");
@@ -57,6 +166,15 @@ Result<UploadRecord> FileStore::createUpload(const QString &name, qint64 size,
                          QString("size must be between 1 and %1 bytes").arg(kMaxFileSize));
     if (!isSha256Hex(sha256))
         return makeError("invalid_field", "sha256 must be 64 lowercase hex characters");
+    loadReservations();
+    for (auto it = m_open.cbegin(); it != m_open.cend(); ++it) {
+        if (it->client != client || it->size != size || m_completing.contains(it.key()))
+            continue;
+        if (const auto u = m_store.upload(it.key()); u && u->sha256 == sha256)
+            return Opened{*u, true};
+    }
+    if (auto r = checkLimits(client, size); !r)
+        return r.error();
     UploadRecord u;
     const quint64 a = QRandomGenerator::system()->generate64();
     const quint64 b = QRandomGenerator::system()->generate64();
@@ -67,18 +185,50 @@ Result<UploadRecord> FileStore::createUpload(const QString &name, qint64 size,
     u.chunkSize = kChunkSize;
     u.chunks = int((size + kChunkSize - 1) / kChunkSize);
     u.createdAt = m_clock.now();
+    // Empty, not resized to `size`: chunks land at their offsets, so the file takes only what
+    // arrived and reaches `size` with the last chunk (beginComplete checks).
     QFile part(partPath(u.id));
-    if (!part.open(QIODevice::WriteOnly) || !part.resize(size))
+    if (!part.open(QIODevice::WriteOnly))
         return makeError("internal", "cannot create the upload file: " + part.errorString());
+    part.close();
     if (auto r = m_store.insertUpload(u); !r) {
         part.remove();
         return r.error();
     }
-    return u;
+    m_open.insert(u.id, Reservation{client, size, 0});
+    return Opened{u, false};
 }
 
-Result<UploadRecord> FileStore::writeChunk(const QString &id, int index, const QByteArray &data)
+QList<UploadRecord> FileStore::uploadsOf(const QString &client)
 {
+    loadReservations();
+    QList<UploadRecord> out;
+    for (auto it = m_open.cbegin(); it != m_open.cend(); ++it)
+        if (it->client == client)
+            if (const auto u = m_store.upload(it.key()))
+                out.append(*u);
+    std::sort(out.begin(), out.end(), [](const UploadRecord &a, const UploadRecord &b) {
+        return a.createdAt < b.createdAt || (a.createdAt == b.createdAt && a.id < b.id);
+    });
+    return out;
+}
+
+Result<void> FileStore::abandonUpload(const QString &id)
+{
+    if (!m_store.upload(id))
+        return makeError("not_found", QString("upload %1 does not exist").arg(id));
+    if (m_completing.contains(id))
+        return makeError("conflict", "the upload is being completed");
+    loadReservations();
+    QFile::remove(partPath(id));
+    release(id);
+    return m_store.deleteUpload(id);
+}
+
+Result<UploadRecord> FileStore::writeChunk(const QString &id, int index, const QByteArray &data,
+                                           const QByteArray &sha256)
+{
+    loadReservations(); // before the store changes, so this chunk is counted once
     auto found = m_store.upload(id);
     if (!found)
         return makeError("not_found", QString("upload %1 does not exist").arg(id));
@@ -86,8 +236,7 @@ Result<UploadRecord> FileStore::writeChunk(const QString &id, int index, const Q
     if (index < 0 || index >= u.chunks)
         return makeError("invalid_field",
                          QString("chunk index must be between 0 and %1").arg(u.chunks - 1));
-    const qint64 expected =
-        index < u.chunks - 1 ? u.chunkSize : u.size - u.chunkSize * (u.chunks - 1);
+    const qint64 expected = chunkLength(u, index);
     if (data.size() != expected)
         return makeError("invalid_field", QString("chunk %1 must be exactly %2 bytes, got %3")
                                               .arg(index)
@@ -95,6 +244,21 @@ Result<UploadRecord> FileStore::writeChunk(const QString &id, int index, const Q
                                               .arg(data.size()));
     if (m_completing.contains(id))
         return makeError("conflict", "the upload is being completed");
+    if (!sha256.isNull()) {
+        const QString claimed = QString::fromLatin1(sha256).trimmed().toLower();
+        if (!isSha256Hex(claimed))
+            return makeError("invalid_field", QString("%1 must be the chunk's SHA-256 as 64 hex "
+                                                      "digits")
+                                                  .arg(kChunkChecksumHeader));
+        const QString actual =
+            QString::fromLatin1(QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex());
+        if (actual != claimed)
+            return makeError("chunk_checksum",
+                             QString("chunk %1 of upload %2 has SHA-256 %3, the client said %4; "
+                                     "send it again")
+                                 .arg(index)
+                                 .arg(id, actual, claimed));
+    }
     QFile part(partPath(id));
     if (!part.open(QIODevice::ReadWrite) || !part.seek(qint64(index) * u.chunkSize) ||
         part.write(data) != data.size() || !part.flush())
@@ -104,6 +268,8 @@ Result<UploadRecord> FileStore::writeChunk(const QString &id, int index, const Q
         std::sort(u.received.begin(), u.received.end());
         if (auto r = m_store.setUploadReceived(id, u.received); !r)
             return r.error();
+        if (auto it = m_open.find(id); it != m_open.end())
+            it->written += data.size();
     }
     return u;
 }
@@ -119,6 +285,9 @@ Result<UploadRecord> FileStore::beginComplete(const QString &id)
         return makeError(
             "incomplete",
             QString("%1 of %2 chunks received").arg(u->received.size()).arg(u->chunks));
+    if (const qint64 onDisk = QFileInfo(partPath(id)).size(); onDisk != u->size)
+        return makeError(
+            "internal", QString("the upload file holds %1 bytes, not %2").arg(onDisk).arg(u->size));
     m_completing.insert(id);
     return *u;
 }
@@ -155,6 +324,7 @@ Result<void> FileStore::finishComplete(const UploadRecord &u, const Result<QStri
         QFile::remove(partPath(u.id)); // someone else uploaded the same bytes meanwhile
     else if (!QFile::rename(partPath(u.id), target))
         return makeError("internal", "cannot move the upload into the file store");
+    release(u.id);
     return m_store.deleteUpload(u.id);
 }
 
@@ -182,6 +352,7 @@ int FileStore::purgeStaleUploads(int maxAgeDays)
         if (m_completing.contains(id))
             continue;
         QFile::remove(partPath(id));
+        release(id);
         if (m_store.deleteUpload(id))
             ++removed;
     }

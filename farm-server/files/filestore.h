@@ -3,10 +3,30 @@
 #include "scheduler/clock.h"
 #include "store/jobstore.h"
 
+#include <QHash>
 #include <QSet>
 #include <QString>
 
+class QHostAddress;
+
 namespace farm::server {
+
+/// Limits on open (created, not yet completed) uploads: each reserves its declared size until it
+/// completes, is abandoned (DELETE) or is purged after a week. docs/API.md lists them.
+struct UploadLimits
+{
+    /// Open uploads one client may hold at once; a client is its peer address (FileStore::
+    /// clientKey), not its token: every client shares the one client token.
+    int perClientCount = 16;
+    /// Bytes one client's open uploads may reserve (two files of the largest size).
+    qint64 perClientBytes = 16LL * 1024 * 1024 * 1024;
+    /// Open uploads of all clients together (bounds the rows and .part files).
+    int totalCount = 256;
+    /// Bytes all open uploads together may reserve.
+    qint64 totalBytes = 64LL * 1024 * 1024 * 1024;
+    /// Free space left on the data dir's disk after every open upload got all its bytes.
+    qint64 diskMargin = 1024LL * 1024 * 1024;
+};
 
 /// Files on disk under the data dir: content-addressed inputs (`files/<sha256>`), resumable
 /// chunked uploads (`uploads/<id>.part`) and job outputs (`outputs/<job>/<name>`).
@@ -16,6 +36,8 @@ public:
     static constexpr qint64 kChunkSize = 8 * 1024 * 1024;
     static constexpr qint64 kMaxFileSize = 8LL * 1024 * 1024 * 1024;
     static constexpr qint64 kMaxOutputSize = 256LL * 1024 * 1024;
+    /// Request header of a chunk PUT with the chunk's SHA-256 (optional, docs/API.md).
+    static constexpr char kChunkChecksumHeader[] = "X-Chunk-SHA256";
 
     FileStore(QString dataDir, JobStore &store, const Clock &clock);
 
@@ -25,9 +47,31 @@ public:
     QString filePath(const QString &sha256) const;
     bool hasFile(const QString &sha256) const;
 
-    Result<UploadRecord> createUpload(const QString &name, qint64 size, const QString &sha256);
+    void setUploadLimits(const UploadLimits &limits) { m_limits = limits; }
+    const UploadLimits &uploadLimits() const { return m_limits; }
+    /// Who an upload counts against: the peer's IPv4 address, or the /64 prefix of an IPv6 one
+    /// (one host usually holds a whole /64).
+    static QString clientKey(const QHostAddress &peer);
+
+    struct Opened
+    {
+        UploadRecord upload;
+        bool resumed = false; // the client's open upload of the same bytes, answered again
+    };
+    /// Opens an upload for `client` (a clientKey) within the UploadLimits, or answers the open
+    /// upload the client already has for the same sha256 and size, so a retried or restarted
+    /// client resumes it instead of reserving the bytes twice.
+    Result<Opened> createUpload(const QString &name, qint64 size, const QString &sha256,
+                                const QString &client = {});
     std::optional<UploadRecord> upload(const QString &id) { return m_store.upload(id); }
-    Result<UploadRecord> writeChunk(const QString &id, int index, const QByteArray &data);
+    /// The open uploads of one client, oldest first.
+    QList<UploadRecord> uploadsOf(const QString &client);
+    /// Writes chunk `index`. With `sha256` (64 hex digits, the client's hash of the chunk) a chunk
+    /// whose bytes hash otherwise is refused (`chunk_checksum`) and not marked received.
+    Result<UploadRecord> writeChunk(const QString &id, int index, const QByteArray &data,
+                                    const QByteArray &sha256 = {});
+    /// Drops an open upload and its reservation (the client gave up).
+    Result<void> abandonUpload(const QString &id);
 
     /// Completion is split so the hashing (up to 8 GiB) can run on a worker thread:
     /// beginComplete checks every chunk arrived, hashFile runs anywhere, finishComplete moves
@@ -51,10 +95,24 @@ public:
     void removeOutputs(qint64 jobId);
 
 private:
+    /// What an open upload reserves; kept in memory, loaded from the store on first use.
+    struct Reservation
+    {
+        QString client; // empty for uploads opened before a restart: they count in the totals
+        qint64 size = 0;
+        qint64 written = 0; // bytes of received chunks: already on the disk
+    };
+    void loadReservations();
+    Result<void> checkLimits(const QString &client, qint64 size);
+    void release(const QString &id);
+
     QString m_dir;
     JobStore &m_store;
     const Clock &m_clock;
     QSet<QString> m_completing;
+    UploadLimits m_limits;
+    QHash<QString, Reservation> m_open;
+    bool m_loaded = false;
 };
 
 } // namespace farm::server
