@@ -16,7 +16,9 @@ constexpr int kBlocksPerTurn = 8;
 
 bool isRetryable(const Error &e)
 {
-    static const QStringList codes{"unreachable", "timeout", "network", "internal"};
+    // chunk_checksum: the bytes changed on the way; the same chunk read again goes through.
+    static const QStringList codes{"unreachable", "timeout", "network", "internal",
+                                   "chunk_checksum"};
     return codes.contains(e.code) || e.code.startsWith("http_5");
 }
 
@@ -85,6 +87,12 @@ void Uploader::abort()
     if (m_reply)
         m_reply->abort();
     m_file.close();
+    if (!m_uploadId.isEmpty()) {
+        // Give the session up so the server frees the bytes it reserved; the answer changes
+        // nothing here (a session that is gone is as good).
+        m_api->send("DELETE", "/api/v1/uploads/" + m_uploadId, {}, {}, [](Result<QByteArray>) {});
+        m_uploadId.clear();
+    }
 }
 
 void Uploader::fail(Error error)
@@ -188,7 +196,10 @@ void Uploader::sendNextChunk()
         else if (next < 0)
             next = i;
     }
+    const quint64 gen = m_generation;
     emit progress(qMin(held, m_size), m_size);
+    if (gen != m_generation) // aborted by a slot of progress
+        return;
     if (next < 0)
         return complete();
     sendChunk(next, 1);
@@ -208,37 +219,45 @@ void Uploader::sendChunk(int index, int attempt)
     for (int i : std::as_const(m_received))
         heldBefore += qMin(m_chunkSize, m_size - qint64(i) * m_chunkSize);
     const quint64 gen = m_generation;
-    auto onProgress = [this, gen, heldBefore](qint64 sent, qint64) {
-        if (gen == m_generation && sent > 0)
-            emit progress(qMin(heldBefore + sent, m_size), m_size);
-    };
-    m_reply = m_api->send(
-        "PUT", QString("/api/v1/uploads/%1/chunks/%2").arg(m_uploadId).arg(index), data,
-        "application/octet-stream",
-        [this, gen, index, attempt](Result<QByteArray> r) {
-            if (gen != m_generation)
+    // The chunk's own SHA-256 lets the server refuse a chunk damaged on the way at once, by
+    // number, instead of the whole file failing at complete.
+    QNetworkRequest request =
+        m_api->makeRequest(QString("/api/v1/uploads/%1/chunks/%2").arg(m_uploadId).arg(index));
+    request.setHeader(QNetworkRequest::ContentTypeHeader, "application/octet-stream");
+    request.setRawHeader(kChunkChecksumHeader,
+                         QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex());
+    QNetworkReply *reply = m_api->network()->sendCustomRequest(request, "PUT", data);
+    m_reply = reply;
+    connect(reply, &QNetworkReply::uploadProgress, this,
+            [this, gen, heldBefore](qint64 sent, qint64) {
+                if (gen == m_generation && sent > 0)
+                    emit progress(qMin(heldBefore + sent, m_size), m_size);
+            });
+    connect(reply, &QNetworkReply::finished, this, [this, gen, index, attempt, reply] {
+        reply->deleteLater();
+        if (gen != m_generation)
+            return;
+        const Result<QByteArray> r = ApiClient::replyResult(reply, reply->readAll());
+        if (!r) {
+            if (attempt < m_maxAttempts && isRetryable(r.error())) {
+                QTimer::singleShot(m_retryDelayMs * attempt, this, [this, gen, index, attempt] {
+                    if (gen == m_generation)
+                        sendChunk(index, attempt + 1);
+                });
                 return;
-            if (!r) {
-                if (attempt < m_maxAttempts && isRetryable(r.error())) {
-                    QTimer::singleShot(m_retryDelayMs * attempt, this, [this, gen, index, attempt] {
-                        if (gen == m_generation)
-                            sendChunk(index, attempt + 1);
-                    });
-                    return;
-                }
-                return fail(makeError(
-                    r.error().code,
-                    QString("chunk %1 of %2: %3").arg(index).arg(m_name, r.error().message)));
             }
-            m_sent.append(index);
-            m_received.insert(index);
-            const auto answer = json::parseObject(*r);
-            if (answer)
-                for (const QJsonValue &v : answer->value("received").toArray())
-                    m_received.insert(v.toInt());
-            sendNextChunk();
-        },
-        onProgress);
+            return fail(
+                makeError(r.error().code,
+                          QString("chunk %1 of %2: %3").arg(index).arg(m_name, r.error().message)));
+        }
+        m_sent.append(index);
+        m_received.insert(index);
+        const auto answer = json::parseObject(*r);
+        if (answer)
+            for (const QJsonValue &v : answer->value("received").toArray())
+                m_received.insert(v.toInt());
+        sendNextChunk();
+    });
 }
 
 void Uploader::complete()
@@ -254,6 +273,7 @@ void Uploader::complete()
                 return fail(r.error());
             if (r->value("file").toString() != m_sha256)
                 return fail(makeError("hash_mismatch", "server stored a different hash than sent"));
+            m_uploadId.clear(); // the session is gone: nothing to abandon
             m_running = false;
             m_file.close();
             emit finished(m_sha256);

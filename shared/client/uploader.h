@@ -14,18 +14,22 @@ namespace farm::client {
 /// Uploads one file with the resumable chunk protocol of docs/API.md: hash (SHA-256, 1 MiB
 /// blocks, on the event loop so a GUI stays live), HEAD /api/v1/files/{sha} (done when the server
 /// holds it), else open an upload session, PUT the chunks it does not have yet (retrying a failed
-/// chunk), then complete. Never holds more than one chunk in memory.
+/// chunk; each chunk carries its SHA-256 so the server refuses a damaged one at once), then
+/// complete. Never holds more than one chunk in memory. abort() abandons the server's session.
 class Uploader : public QObject
 {
     Q_OBJECT
 public:
     static constexpr qint64 kHashBlock = 1024 * 1024;
     static constexpr qint64 kMaxChunkSize = 16 * 1024 * 1024;
+    /// Request header carrying a chunk's SHA-256 (lowercase hex), docs/API.md.
+    static constexpr char kChunkChecksumHeader[] = "X-Chunk-SHA256";
 
     explicit Uploader(ApiClient *api, QObject *parent = nullptr);
 
     /// Starts uploading `filePath` under `name` (default: the file's name). One upload at a time.
     void start(const QString &filePath, const QString &name = {});
+    /// Stops, and abandons the server's upload session (DELETE) so its reservation is freed.
     void abort();
     bool isRunning() const { return m_running; }
 

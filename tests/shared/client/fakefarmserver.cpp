@@ -268,9 +268,28 @@ void FakeFarmServer::addRoutes()
               }
               if (n >= chunkCount(u) || r.body.size() > chunkSize)
                   return Response{400, errorBody("invalid_field", "chunk out of range")};
+              QByteArray body = r.body;
+              if (corruptPuts > 0 && !body.isEmpty()) {
+                  --corruptPuts;
+                  body[0] = char(body[0] ^ 0x5a);
+              }
+              // The real server's rule: a chunk that hashes otherwise is refused, not kept.
+              const QByteArray claimed = r.headers.value("x-chunk-sha256");
+              chunkChecksums.append(claimed);
+              if (!claimed.isEmpty() &&
+                  claimed != QCryptographicHash::hash(body, QCryptographicHash::Sha256).toHex())
+                  return Response{400, errorBody("chunk_checksum",
+                                                 QString("chunk %1 hashes otherwise").arg(n))};
               putChunks.append(n);
-              u.chunks.insert(n, r.body);
+              u.chunks.insert(n, body);
               return Response{200, toJson({{"received", received(u)}})};
+          });
+    route("DELETE", "/api/v1/uploads/(\\w+)",
+          [this](const Request &, const QRegularExpressionMatch &m) {
+              if (!m_uploads.remove(m.captured(1)))
+                  return Response{404, errorBody("not_found", "no such upload")};
+              deletedUploads.append(m.captured(1));
+              return Response{204, {}};
           });
     route("POST", "/api/v1/uploads/(\\w+)/complete",
           [=, this](const Request &, const QRegularExpressionMatch &m) {

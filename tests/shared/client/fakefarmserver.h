@@ -59,6 +59,9 @@ public:
     // Uploads.
     qint64 chunkSize = 64 * 1024;
     int failPuts = 0;                 // answer the next N chunk PUTs with 500
+    int corruptPuts = 0;              // damage the next N chunk bodies "on the way"
+    QList<QByteArray> chunkChecksums; // X-Chunk-SHA256 of each chunk PUT, in order
+    QStringList deletedUploads;       // ids abandoned with DELETE
     QHash<QString, QByteArray> files; // sha256 -> content
     QList<int> putChunks;             // chunk indexes received, in order
     /// Starts an upload session for `data` as if a previous client had sent `chunks` of it.

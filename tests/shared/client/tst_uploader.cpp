@@ -141,6 +141,68 @@ private slots:
         QVERIFY(fake.files.isEmpty());
     }
 
+    void chunksCarryTheirChecksum()
+    {
+        FakeFarmServer fake;
+        QVERIFY(fake.listen());
+        fake.chunkSize = 32 * 1024;
+        const QByteArray data = randomBytes(3 * 32 * 1024 + 5, 8); // 4 chunks, short last one
+        ApiClient api(fake.url());
+        Uploader up(&api);
+        QSignalSpy done(&up, &Uploader::finished);
+        up.start(writeFile("sums.obj", data));
+        QVERIFY(done.wait(10000));
+        QCOMPARE(fake.putChunks, (QList<int>{0, 1, 2, 3}));
+        QCOMPARE(fake.chunkChecksums.size(), 4);
+        for (int i = 0; i < 4; ++i)
+            QCOMPARE(QString::fromLatin1(fake.chunkChecksums[i]),
+                     sha(data.mid(i * 32 * 1024, 32 * 1024)));
+    }
+
+    void damagedChunkIsSentAgain()
+    {
+        FakeFarmServer fake;
+        QVERIFY(fake.listen());
+        fake.chunkSize = 32 * 1024;
+        fake.corruptPuts = 1; // chunk 0 arrives damaged once and is refused by its checksum
+        const QByteArray data = randomBytes(2 * 32 * 1024, 9);
+        ApiClient api(fake.url());
+        Uploader up(&api);
+        up.setRetryDelay(1);
+        QSignalSpy done(&up, &Uploader::finished);
+        QSignalSpy failed(&up, &Uploader::failed);
+        up.start(writeFile("damaged.obj", data));
+        QVERIFY(done.wait(10000));
+        QCOMPARE(failed.count(), 0);
+        QCOMPARE(fake.requestLog.filter("PUT").size(), 3);
+        QCOMPARE(fake.putChunks, (QList<int>{0, 1})); // the damaged copy was never kept
+        QCOMPARE(fake.files.value(sha(data)), data);
+    }
+
+    void abortAbandonsTheSession()
+    {
+        FakeFarmServer fake;
+        QVERIFY(fake.listen());
+        fake.chunkSize = 16 * 1024;
+        const QByteArray data = randomBytes(8 * 16 * 1024, 10);
+        ApiClient api(fake.url());
+        Uploader up(&api);
+        QSignalSpy failed(&up, &Uploader::failed);
+        QSignalSpy done(&up, &Uploader::finished);
+        // Stop once the first chunk is on the server, the session open.
+        connect(&up, &Uploader::progress, this, [&](qint64 sent, qint64) {
+            if (sent >= 16 * 1024 && up.isRunning())
+                up.abort();
+        });
+        up.start(writeFile("abandoned.obj", data));
+        QTRY_COMPARE_WITH_TIMEOUT(fake.deletedUploads.size(), 1, 10000);
+        QVERIFY(!up.isRunning());
+        QCOMPARE(done.count(), 0);
+        QCOMPARE(failed.count(), 0);
+        QVERIFY(fake.putChunks.size() < 8);
+        QVERIFY(fake.files.isEmpty());
+    }
+
     void refusesMissingFileAndBadName()
     {
         ApiClient api(QUrl("http://127.0.0.1:1"));
