@@ -1,7 +1,9 @@
 // Hashing and resumable chunked upload of one file (POST /uploads → PUT chunks → complete).
-// Progress callbacks get {phase: 'hash'|'upload'|'complete', done, total} in bytes.
+// Each chunk carries its SHA-256 (docs/API.md), hashed with sha256.js: crypto.subtle is missing
+// on plain-http LAN addresses. Progress callbacks get {phase: 'hash'|'upload'|'complete', done,
+// total} in bytes.
 
-import {api, ApiError, authHeaders} from './api.js';
+import {api, ApiError, authHeaders, request} from './api.js';
 import {Sha256} from './sha256.js';
 
 /** crypto.subtle reads the whole file into memory at once: only below this size. */
@@ -9,6 +11,9 @@ export const SUBTLE_LIMIT = 1024 * 1024 * 1024;
 const SLICE = 4 * 1024 * 1024;
 const MAX_TRIES = 5;
 const RESUME_KEY = 'farmhand.uploads.v1';
+const CHUNK_CHECKSUM_HEADER = 'X-Chunk-SHA256';
+// Upload limits (429/507): waiting a few seconds frees nothing, so they are not retried.
+const FINAL_CODES = new Set(['too_many_uploads', 'insufficient_storage']);
 
 const hashCache = new WeakMap(); // File → hex, so a resubmit after an error does not rehash.
 
@@ -55,12 +60,14 @@ function saveResume(sha, id) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** PUT one chunk with XHR, because fetch cannot report upload progress. */
-function putChunk(id, index, blob, onBytes, signal) {
+/** PUT one chunk (bytes: Uint8Array) with XHR, because fetch cannot report upload progress. */
+function putChunk(id, index, bytes, onBytes, signal) {
+    const sha = new Sha256().update(bytes).hex();
     return new Promise((resolve, reject) => {
         const xhr = new XMLHttpRequest();
         xhr.open('PUT', `/api/v1/uploads/${encodeURIComponent(id)}/chunks/${index}`);
         xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+        xhr.setRequestHeader(CHUNK_CHECKSUM_HEADER, sha);
         for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
         xhr.upload.onprogress = (e) => onBytes(e.loaded);
         xhr.onload = () => {
@@ -77,7 +84,7 @@ function putChunk(id, index, blob, onBytes, signal) {
         xhr.onerror = () => reject(new ApiError(0, 'network', 'Network error while uploading'));
         xhr.onabort = () => reject(new DOMException('Upload canceled', 'AbortError'));
         if (signal) signal.addEventListener('abort', () => xhr.abort(), {once: true});
-        xhr.send(blob);
+        xhr.send(bytes);
     });
 }
 
@@ -86,7 +93,10 @@ async function withRetry(fn, signal) {
         try {
             return await fn();
         } catch (e) {
-            if (e.name === 'AbortError' || !(e instanceof ApiError) || !e.retryable || attempt >= MAX_TRIES) throw e;
+            // chunk_checksum: the chunk was damaged on the way; sent again it goes through.
+            const retry = e instanceof ApiError &&
+                (e.code === 'chunk_checksum' || (e.retryable && !FINAL_CODES.has(e.code)));
+            if (e.name === 'AbortError' || !retry || attempt >= MAX_TRIES) throw e;
             await sleep(500 * 2 ** (attempt - 1));
             if (signal && signal.aborted) throw new DOMException('Upload canceled', 'AbortError');
         }
@@ -123,16 +133,26 @@ export async function uploadFile(file, onProgress = () => {}, signal) {
     for (const n of received) doneBytes += chunkBytes(n);
     onProgress({phase: 'upload', done: doneBytes, total: file.size});
 
-    for (let n = 0; n < chunks; n++) {
-        if (received.has(n)) continue;
-        const blob = file.slice(n * chunkSize, n * chunkSize + chunkBytes(n));
-        const answer = await withRetry(
-            () => putChunk(session.id, n, blob,
-                           (loaded) => onProgress({phase: 'upload', done: doneBytes + loaded, total: file.size}), signal),
-            signal);
-        for (const r of answer.received || [n]) received.add(r);
-        doneBytes += chunkBytes(n);
-        onProgress({phase: 'upload', done: doneBytes, total: file.size});
+    try {
+        for (let n = 0; n < chunks; n++) {
+            if (received.has(n)) continue;
+            const blob = file.slice(n * chunkSize, n * chunkSize + chunkBytes(n));
+            const answer = await withRetry(
+                async () => putChunk(session.id, n, new Uint8Array(await blob.arrayBuffer()),
+                                     (loaded) => onProgress({phase: 'upload', done: doneBytes + loaded, total: file.size}),
+                                     signal),
+                signal);
+            for (const r of answer.received || [n]) received.add(r);
+            doneBytes += chunkBytes(n);
+            onProgress({phase: 'upload', done: doneBytes, total: file.size});
+        }
+    } catch (e) {
+        if (e.name === 'AbortError') {
+            // Canceled: give the session up so the server frees the bytes it reserved.
+            saveResume(sha, null);
+            request('DELETE', `/api/v1/uploads/${encodeURIComponent(session.id)}`).catch(() => {});
+        }
+        throw e;
     }
     onProgress({phase: 'complete', done: file.size, total: file.size});
     try {
