@@ -11,6 +11,11 @@
 
 namespace farm {
 
+namespace {
+// Longest `frames` text a job takes (docs/API.md, "Job (as submitted)").
+constexpr int kMaxFramesChars = 1000;
+} // namespace
+
 QJsonObject RenderSettings::toJson() const
 {
     QJsonObject camera{{"mode", cameraMode}};
@@ -120,9 +125,10 @@ Result<JobInput> JobInput::fromJson(const QJsonObject &o)
         if (r.ok() && !isSha256Hex(sha))
             r.fail("invalid_field",
                    "input.file must be the 64-character lowercase hex SHA-256 of an uploaded file");
-        if (r.ok() && !isSafeFileName(name))
-            r.fail("invalid_field",
-                   "input.name must be a plain file name (no path separators or '..')");
+        // The name becomes the one path of a bundle: the bundle rules apply too (no ':').
+        if (r.ok() && (!isSafeFileName(name) || !isSafeBundlePath(name)))
+            r.fail("invalid_field", "input.name must be a plain file name (no path separators, "
+                                    "'..', ':' or control characters)");
         if (!r.ok())
             return r.error();
         in.main = name;
@@ -219,13 +225,13 @@ Result<JobSpec> JobSpec::fromJson(const QJsonObject &o)
     const QString fallbackName = j.input.main.isEmpty() ? QString("archive") : j.input.mainName();
     j.name = r.string("name", fallbackName, 1, 200);
     j.priority = int(r.integer("priority", 50, 0, 100));
-    j.frames = r.string("frames", j.frames, 1, 1000);
+    j.frames = r.string("frames", j.frames, 1, kMaxFramesChars);
     if (r.ok()) {
         const auto range = FrameRange::parse(j.frames);
         if (!range)
             r.fail(range.error().code, range.error().message);
-        else
-            j.frames = range->toString();
+        else if (const QString normal = range->toString(); normal.size() <= kMaxFramesChars)
+            j.frames = normal; // else the text as sent: the stored spec must read back
     }
     j.chunk = int(r.integer("chunk", 1, 1, 10000));
     j.settings = r.object("settings");

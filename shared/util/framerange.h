@@ -27,7 +27,9 @@ public:
     /// Splits into consecutive chunks of at most `chunk` frames each.
     QList<FrameRange> chunks(int chunk) const;
 
-    /// Shortest text that parses back to the same frames ("1-4", "1-9:2", "1,3,8").
+    /// A short text that parses back to the same frames ("1-4", "1-9:2", "1,3,8"): runs are
+    /// taken greedily, so it can be longer than another text for them ("0-1,3-7:2" for
+    /// "0,1-7:2").
     QString toString() const;
 
     bool operator==(const FrameRange &other) const = default;

@@ -156,6 +156,27 @@ private slots:
         QVERIFY2(spec.error().message.contains(mentions), qPrintable(spec.error().message));
     }
 
+    // A job is stored as JobSpec::toJson and read back with fromJson (after a restart): the
+    // frames it stores must pass the same limits as the ones sent.
+    void longFrameListsReadBack()
+    {
+        QStringList items;
+        for (int k = 0; k < 38; ++k) {
+            const int n = 1000000 + 100 * k;
+            items.append(QString("%1,%2-%3:2").arg(n).arg(n + 1).arg(n + 7));
+        }
+        const QString frames = items.join(',');
+        QVERIFY(frames.size() <= 1000);
+        QJsonObject job = validJob();
+        job.insert("frames", frames);
+        const auto spec = JobSpec::fromJson(job);
+        QVERIFY2(spec.ok(), qPrintable(spec.ok() ? QString() : spec.error().message));
+        const auto back = JobSpec::fromJson(spec->toJson());
+        QVERIFY2(back.ok(), qPrintable(back.ok() ? QString() : back.error().message));
+        QCOMPARE(*back, *spec);
+        QCOMPARE(FrameRange::parse(back->frames)->size(), 38 * 5);
+    }
+
     void tooManyFiles()
     {
         QStringList paths;
@@ -181,6 +202,12 @@ private slots:
         QTest::newRow("chunk zero") << "chunk" << QJsonValue(0) << "invalid_field";
         QTest::newRow("traversal")
             << "input.name" << QJsonValue("../../etc/passwd") << "invalid_field";
+        // The single-file name is the bundle's one path, which nodes refuse with a ':'
+        // (found by tests/fuzz/fuzz_json).
+        QTest::newRow("colon in the single file's name")
+            << "input.name" << QJsonValue("a:b.glb") << "invalid_field";
+        QTest::newRow("drive in the single file's name")
+            << "input.name" << QJsonValue("C:engine.glb") << "invalid_field";
         QTest::newRow("bad hash") << "input.file" << QJsonValue("xyz") << "invalid_field";
         QTest::newRow("settings not an object") << "settings" << QJsonValue(3) << "invalid_field";
         QTest::newRow("unknown top") << "colour" << QJsonValue("red") << "unknown_field";
