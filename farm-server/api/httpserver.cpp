@@ -1,15 +1,30 @@
 #include "api/httpserver.h"
 
 #include <QFile>
-#include <QHttpServerRequest>
 #include <QJsonDocument>
+#include <QLoggingCategory>
 #include <QTcpServer>
 #include <QTcpSocket>
+#include <QTimer>
+#include <QWebSocket>
+#include <QWebSocketServer>
 
-#include <algorithm>
+#include <optional>
+
+#ifdef Q_OS_UNIX
+#include <sys/socket.h>
+#endif
+
+Q_LOGGING_CATEGORY(lcHttp, "farm.http")
 
 namespace farm::server {
 namespace {
+
+/// Qt's read buffer per connection: a peer that sends faster than we read is slowed by TCP.
+constexpr qint64 kReadBufferBytes = 256 * 1024;
+/// After a refusal, what the peer still sends is read and dropped for this long, so that it
+/// sees the answer instead of a reset.
+constexpr int kLingerMs = 2000;
 
 QByteArray reason(int status)
 {
@@ -22,33 +37,19 @@ QByteArray reason(int status)
                                                  {403, "Forbidden"},
                                                  {404, "Not Found"},
                                                  {405, "Method Not Allowed"},
+                                                 {408, "Request Timeout"},
                                                  {409, "Conflict"},
-                                                 {413, "Payload Too Large"},
+                                                 {413, "Content Too Large"},
+                                                 {417, "Expectation Failed"},
                                                  {426, "Upgrade Required"},
-                                                 {500, "Internal Server Error"}};
+                                                 {429, "Too Many Requests"},
+                                                 {431, "Request Header Fields Too Large"},
+                                                 {500, "Internal Server Error"},
+                                                 {501, "Not Implemented"},
+                                                 {503, "Service Unavailable"},
+                                                 {505, "HTTP Version Not Supported"},
+                                                 {507, "Insufficient Storage"}};
     return kReasons.value(status, "Status");
-}
-
-QByteArray methodName(QHttpServerRequest::Method m)
-{
-    switch (m) {
-    case QHttpServerRequest::Method::Get:
-        return "GET";
-    case QHttpServerRequest::Method::Put:
-        return "PUT";
-    case QHttpServerRequest::Method::Delete:
-        return "DELETE";
-    case QHttpServerRequest::Method::Post:
-        return "POST";
-    case QHttpServerRequest::Method::Head:
-        return "HEAD";
-    case QHttpServerRequest::Method::Options:
-        return "OPTIONS";
-    case QHttpServerRequest::Method::Patch:
-        return "PATCH";
-    default:
-        return "UNKNOWN";
-    }
 }
 
 QByteArray errorBody(const QString &code, const QString &message)
@@ -57,17 +58,134 @@ QByteArray errorBody(const QString &code, const QString &message)
         .toJson(QJsonDocument::Compact);
 }
 
+/// Compares secrets in time that does not depend on where they differ.
+bool sameSecret(const QByteArray &given, const QString &expected)
+{
+    const QByteArray e = expected.toUtf8();
+    if (e.isEmpty() || given.size() != e.size())
+        return false;
+    unsigned char diff = 0;
+    for (qsizetype i = 0; i < e.size(); ++i)
+        diff |= static_cast<unsigned char>(given[i] ^ e[i]);
+    return diff == 0;
+}
+
+QByteArray responseHead(int status, qint64 length, const QByteArray &contentType,
+                        const QList<QPair<QByteArray, QByteArray>> &extra, bool close)
+{
+    QByteArray out = "HTTP/1.1 " + QByteArray::number(status) + ' ' + reason(status) + "\r\n";
+    if (!contentType.isEmpty())
+        out += "Content-Type: " + contentType + "\r\n";
+    if (status != 204)
+        out += "Content-Length: " + QByteArray::number(length) + "\r\n";
+    for (const auto &[k, v] : extra)
+        out += k + ": " + v + "\r\n";
+    if (close)
+        out += "Connection: close\r\n";
+    return out + "\r\n";
+}
+
+} // namespace
+
+/// One TCP connection: reads a head, checks it, reads the body under its limits, hands the
+/// request to its route, waits for the response to be out, then reads the next request.
+class HttpConnection : public QObject
+{
+public:
+    HttpConnection(HttpServer *server, QTcpSocket *socket);
+    ~HttpConnection() override;
+
+    /// The response of the current request is written (or, for files, queued whole).
+    void responseDone(bool close);
+
+private:
+    enum class State { Idle, Head, Body, Responding, Closing };
+
+    void onReadable();
+    void readHead();
+    void readBody();
+    void onHead(RequestHead head);
+    void dispatch();
+    /// Answers a request whose body was not read: keeps the connection when there is none.
+    void answerEarly(int status, const QString &code, const QString &message,
+                     const QList<QPair<QByteArray, QByteArray>> &extra = {});
+    /// Answers and closes: what the peer still sends is dropped.
+    void refuse(int status, const QString &code, const QString &message,
+                const QList<QPair<QByteArray, QByteArray>> &extra = {});
+    void closeGracefully();
+    void onWritten();
+    void onTimeout();
+    void arm(int ms) { m_timer.start(ms); }
+    std::shared_ptr<ReplyState> newReply(bool close);
+
+    HttpServer *m_server;
+    QTcpSocket *m_socket;
+    QTimer m_timer;
+    State m_state = State::Idle;
+    RequestHead m_head;
+    const Route *m_route = nullptr;
+    HttpRequest m_request;
+    QByteArray m_body;
+    qint64 m_bodyLeft = 0;
+    std::optional<ChunkedDecoder> m_chunked;
+    qint64 m_reserved = 0;
+    bool m_shutDown = false;
+};
+
+struct ReplyState
+{
+    QPointer<QTcpSocket> socket;
+    QPointer<HttpConnection> connection;
+    bool headOnly = false;
+    bool close = false;
+    bool answered = false;
+
+    ~ReplyState()
+    {
+        if (answered || !socket)
+            return;
+        qCWarning(lcHttp) << "a handler dropped its request without answering";
+        const QByteArray body = errorBody("internal", "the server could not answer this request");
+        socket->write(responseHead(500, body.size(), "application/json", {}, close) + body);
+        done();
+    }
+    /// First answer wins; a second is a bug in a handler and is dropped.
+    bool claim()
+    {
+        if (answered) {
+            qCWarning(lcHttp) << "a handler answered twice; the second answer is dropped";
+            return false;
+        }
+        answered = true;
+        return socket != nullptr;
+    }
+    void done() const
+    {
+        if (!connection)
+            return;
+        QMetaObject::invokeMethod(
+            connection.data(),
+            [c = connection, close = close] {
+                if (c)
+                    c->responseDone(close);
+            },
+            Qt::QueuedConnection);
+    }
+};
+
+namespace {
+
 /// Streams one file to a socket as it drains; deletes itself when done or when the peer leaves.
 class FilePump : public QObject
 {
 public:
-    FilePump(QTcpSocket *socket, const QString &path)
-        : QObject(socket)
-        , m_socket(socket)
+    FilePump(std::shared_ptr<ReplyState> state, const QString &path)
+        : QObject(state->socket)
+        , m_state(std::move(state))
         , m_file(path)
     {
         m_file.open(QIODevice::ReadOnly);
-        connect(socket, &QTcpSocket::bytesWritten, this, &FilePump::pump);
+        connect(m_state->socket, &QTcpSocket::bytesWritten, this, &FilePump::pump);
         pump();
     }
 
@@ -75,89 +193,24 @@ private:
     void pump()
     {
         constexpr qint64 kPiece = 256 * 1024;
-        while (m_socket->bytesToWrite() < 4 * kPiece) {
+        QTcpSocket *socket = m_state->socket;
+        while (socket->bytesToWrite() < 4 * kPiece) {
             const QByteArray piece = m_file.read(kPiece);
             if (piece.isEmpty()) {
+                if (!m_file.atEnd()) { // the file went away mid-way: the length is a lie now
+                    socket->abort();
+                    return;
+                }
+                disconnect(socket, nullptr, this, nullptr);
+                m_state->done();
                 deleteLater();
-                disconnect(m_socket, nullptr, this, nullptr);
                 return;
             }
-            m_socket->write(piece);
+            socket->write(piece);
         }
     }
-    QTcpSocket *m_socket;
+    std::shared_ptr<ReplyState> m_state;
     QFile m_file;
-};
-
-/// Looks at request heads before QAbstractHttpServer buffers the body: refuses bodies larger
-/// than the route allows with 413, and answers `Expect: 100-continue` (6.4 never does).
-class GuardedTcpServer : public QTcpServer
-{
-public:
-    explicit GuardedTcpServer(HttpServer *http)
-        : m_http(http)
-    {}
-
-protected:
-    void incomingConnection(qintptr handle) override
-    {
-        auto *socket = new QTcpSocket(this);
-        if (!socket->setSocketDescriptor(handle)) {
-            delete socket;
-            return;
-        }
-        // Connected before QAbstractHttpServer's own slot, so it runs first.
-        connect(socket, &QTcpSocket::readyRead, socket, [this, socket] { inspect(socket); });
-        addPendingConnection(socket);
-    }
-
-private:
-    void inspect(QTcpSocket *socket)
-    {
-        if (socket->isTransactionStarted() || socket->property("farm.rejected").toBool())
-            return; // mid-request: the head was already looked at
-        const QByteArray head = socket->peek(16 * 1024);
-        const qsizetype end = head.indexOf("\r\n\r\n");
-        if (end < 0)
-            return;
-        const QList<QByteArray> lines = head.left(end).split('\n');
-        const QList<QByteArray> first = lines.value(0).trimmed().split(' ');
-        if (first.size() < 2)
-            return;
-        qint64 length = 0;
-        bool expectContinue = false;
-        for (const QByteArray &raw : lines.mid(1)) {
-            const qsizetype colon = raw.indexOf(':');
-            const QByteArray key = raw.left(colon).trimmed().toLower();
-            const QByteArray value = raw.mid(colon + 1).trimmed();
-            if (key == "content-length")
-                length = value.toLongLong();
-            else if (key == "expect" && value.toLower() == "100-continue")
-                expectContinue = true;
-        }
-        const QString path = QUrl(QString::fromLatin1(first[1])).path();
-        const qint64 limit = m_http->bodyLimit(first[0], path);
-        if (limit >= 0 && length > limit) {
-            socket->setProperty("farm.rejected", true);
-            const QByteArray body = errorBody(
-                "too_large", QString("the request body is %1 bytes; this endpoint takes at most %2")
-                                 .arg(length)
-                                 .arg(limit));
-            // QAbstractHttpServer never sees this request; its other connections (cleanup on
-            // disconnect) stay.
-            QObject::disconnect(socket, &QTcpSocket::readyRead, nullptr, nullptr);
-            connect(socket, &QTcpSocket::readyRead, socket, [socket] { socket->readAll(); });
-            socket->readAll();
-            socket->write("HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"
-                          "Connection: close\r\nContent-Length: " +
-                          QByteArray::number(body.size()) + "\r\n\r\n" + body);
-            socket->disconnectFromHost();
-            return;
-        }
-        if (expectContinue)
-            socket->write("HTTP/1.1 100 Continue\r\n\r\n");
-    }
-    HttpServer *m_http;
 };
 
 } // namespace
@@ -184,31 +237,20 @@ QByteArray HttpRequest::bearer() const
     return query.queryItemValue("token").toUtf8(); // browsers cannot set headers on WebSockets
 }
 
-HttpReply::HttpReply(QTcpSocket *socket, bool headOnly)
-    : m_socket(socket)
-    , m_headOnly(headOnly)
+HttpReply::HttpReply(std::shared_ptr<ReplyState> state)
+    : m_state(std::move(state))
 {}
-
-void HttpReply::head(int status, qint64 length, const QByteArray &contentType,
-                     const QList<QPair<QByteArray, QByteArray>> &extra)
-{
-    QByteArray out = "HTTP/1.1 " + QByteArray::number(status) + ' ' + reason(status) + "\r\n";
-    if (!contentType.isEmpty())
-        out += "Content-Type: " + contentType + "\r\n";
-    out += "Content-Length: " + QByteArray::number(length) + "\r\n";
-    for (const auto &[k, v] : extra)
-        out += k + ": " + v + "\r\n";
-    m_socket->write(out + "\r\n");
-}
 
 void HttpReply::send(int status, const QByteArray &body, const QByteArray &contentType,
                      const QList<QPair<QByteArray, QByteArray>> &extra)
 {
-    if (!m_socket)
+    if (!m_state->claim())
         return;
-    head(status, body.size(), contentType, extra);
-    if (!m_headOnly)
-        m_socket->write(body);
+    QByteArray out = responseHead(status, body.size(), contentType, extra, m_state->close);
+    if (!m_state->headOnly)
+        out += body;
+    m_state->socket->write(out);
+    m_state->done();
 }
 
 void HttpReply::json(int status, const QJsonObject &body)
@@ -216,46 +258,424 @@ void HttpReply::json(int status, const QJsonObject &body)
     send(status, QJsonDocument(body).toJson(QJsonDocument::Compact), "application/json");
 }
 
-void HttpReply::error(int status, const QString &code, const QString &message)
+void HttpReply::error(int status, const QString &code, const QString &message,
+                      const QList<QPair<QByteArray, QByteArray>> &extra)
 {
-    send(status, errorBody(code, message), "application/json");
+    send(status, errorBody(code, message), "application/json", extra);
 }
 
 void HttpReply::noContent()
 {
-    if (m_socket)
-        m_socket->write("HTTP/1.1 204 No Content\r\n\r\n");
+    send(204, {}, {});
 }
 
 void HttpReply::file(const QString &path, const QByteArray &contentType)
 {
-    if (!m_socket)
-        return;
     QFile f(path);
-    if (!f.open(QIODevice::ReadOnly)) {
-        error(404, "not_found", "the file is gone");
+    if (!f.open(QIODevice::ReadOnly))
+        return error(404, "not_found", "the file is gone");
+    if (!m_state->claim())
         return;
-    }
-    head(200, f.size(), contentType, {});
-    if (!m_headOnly && f.size() > 0)
-        new FilePump(m_socket, path);
+    m_state->socket->write(responseHead(200, f.size(), contentType, {}, m_state->close));
+    if (m_state->headOnly || f.size() == 0)
+        m_state->done();
+    else
+        new FilePump(m_state, path);
 }
 
-HttpServer::HttpServer(AuthConfig auth, QObject *parent)
-    : QAbstractHttpServer(parent)
+HttpConnection::HttpConnection(HttpServer *server, QTcpSocket *socket)
+    : QObject(server)
+    , m_server(server)
+    , m_socket(socket)
+{
+    m_socket->setParent(this);
+    m_socket->setReadBufferSize(kReadBufferBytes);
+    m_timer.setSingleShot(true);
+    connect(&m_timer, &QTimer::timeout, this, &HttpConnection::onTimeout);
+    connect(m_socket, &QTcpSocket::readyRead, this, &HttpConnection::onReadable);
+    connect(m_socket, &QTcpSocket::bytesWritten, this, &HttpConnection::onWritten);
+    connect(m_socket, &QTcpSocket::disconnected, this, &QObject::deleteLater);
+    arm(m_server->limits().headTimeoutMs); // a connection that says nothing is not kept
+}
+
+HttpConnection::~HttpConnection()
+{
+    m_server->releaseBody(m_reserved);
+}
+
+void HttpConnection::onReadable()
+{
+    switch (m_state) {
+    case State::Idle:
+    case State::Head:
+        readHead();
+        break;
+    case State::Body:
+        readBody();
+        break;
+    case State::Responding:
+        break; // the next request waits in the socket (and TCP) until this one is answered
+    case State::Closing:
+        m_socket->skip(m_socket->bytesAvailable());
+        break;
+    }
+}
+
+void HttpConnection::readHead()
+{
+    while (m_socket->bytesAvailable() >= 2 && m_socket->peek(2) == "\r\n")
+        m_socket->skip(2); // stray line ends between requests are allowed (RFC 9112 2.2)
+    if (m_socket->bytesAvailable() == 0)
+        return;
+    if (m_state == State::Idle) {
+        m_state = State::Head;
+        arm(m_server->limits().headTimeoutMs); // the whole head within this time
+    }
+    const QByteArray data = m_socket->peek(HttpLimits::kMaxHeadBytes + 4);
+    const qsizetype end = data.indexOf("\r\n\r\n");
+    if (end < 0) {
+        if (data.size() >= HttpLimits::kMaxHeadBytes + 4)
+            refuse(
+                431, "head_too_large",
+                QString("the request head is larger than %1 bytes").arg(HttpLimits::kMaxHeadBytes));
+        return;
+    }
+    auto parsed = parseRequestHead(QByteArrayView(data).first(end));
+    if (auto *e = std::get_if<HeadError>(&parsed))
+        return refuse(e->status, e->code, e->message);
+    RequestHead head = std::get<RequestHead>(std::move(parsed));
+    if (head.webSocketUpgrade && head.method == "GET") {
+        const HttpServer::Match m = m_server->match(head.method, head.path);
+        if (!m.webSocketPath)
+            return refuse(404, "not_found", QString("no WebSocket endpoint at %1").arg(head.path));
+        HttpRequest req;
+        req.headers = head.headers;
+        req.query = head.query;
+        req.peer = m_socket->peerAddress();
+        if (!m_server->allowed(req, m.webSocketAccess))
+            return refuse(401, "unauthorized", "this WebSocket path needs a valid token");
+        // The handshake stays unread in the socket for QWebSocketServer.
+        m_timer.stop();
+        m_socket->disconnect(this);
+        QTcpSocket *socket = std::exchange(m_socket, nullptr);
+        m_server->upgrade(socket);
+        deleteLater();
+        return;
+    }
+    m_socket->skip(end + 4);
+    onHead(std::move(head));
+}
+
+void HttpConnection::onHead(RequestHead head)
+{
+    m_head = std::move(head);
+    m_request = {};
+    m_request.method = m_head.method;
+    m_request.path = m_head.path;
+    m_request.query = m_head.query;
+    m_request.headers = m_head.headers;
+    m_request.peer = m_socket->peerAddress();
+
+    const HttpServer::Match m = m_server->match(m_head.method, m_head.path);
+    if (m.webSocketPath)
+        return answerEarly(426, "upgrade_required", "this path speaks WebSocket only");
+    if (!m.route && !m.allow.isEmpty())
+        return answerEarly(405, "method_not_allowed",
+                           QString("%1 is not allowed on %2; allowed: %3")
+                               .arg(QString::fromLatin1(m_head.method), m_head.path,
+                                    QString::fromLatin1(m.allow.join(", "))),
+                           {{"Allow", m.allow.join(", ")}});
+    if (!m.route)
+        return answerEarly(404, "not_found", QString("no such resource: %1").arg(m_head.path));
+    if (!m_server->allowed(m_request, m.route->access))
+        return answerEarly(401, "unauthorized",
+                           "a valid 'Authorization: Bearer <token>' is required");
+    m_route = m.route;
+    m_request.args = m.args;
+
+    const qint64 limit = m_route->maxBody;
+    if (!m_head.chunked && m_head.contentLength > limit)
+        return refuse(413, "too_large",
+                      QString("the request body is %1 bytes; this endpoint takes at most %2")
+                          .arg(m_head.contentLength)
+                          .arg(limit));
+    const qint64 reserve = m_head.chunked ? limit : m_head.contentLength;
+    if (reserve > 0 && !m_server->reserveBody(reserve))
+        return refuse(503, "busy",
+                      "the server holds too many request bodies right now; retry in a moment",
+                      {{"Retry-After", "1"}});
+    m_reserved = reserve;
+    if (!m_head.chunked && m_head.contentLength == 0)
+        return dispatch();
+    if (m_head.expectContinue)
+        m_socket->write("HTTP/1.1 100 Continue\r\n\r\n");
+    m_state = State::Body;
+    m_body.clear();
+    if (m_head.chunked) {
+        m_chunked.emplace();
+    } else {
+        m_chunked.reset();
+        m_bodyLeft = m_head.contentLength;
+        m_body.reserve(m_head.contentLength);
+    }
+    arm(m_server->limits().bodyIdleTimeoutMs);
+    readBody();
+}
+
+void HttpConnection::readBody()
+{
+    if (m_socket->bytesAvailable() == 0)
+        return;
+    arm(m_server->limits().bodyIdleTimeoutMs); // progress
+    if (!m_chunked) {
+        m_body += m_socket->read(qMin(m_bodyLeft, m_socket->bytesAvailable()));
+        m_bodyLeft = m_head.contentLength - m_body.size();
+        if (m_bodyLeft == 0)
+            dispatch();
+        return;
+    }
+    const QByteArray data = m_socket->peek(m_socket->bytesAvailable());
+    const qsizetype used = m_chunked->feed(data, m_body);
+    m_socket->skip(used);
+    if (m_body.size() > m_route->maxBody)
+        return refuse(413, "too_large",
+                      QString("the chunked request body passed %1 bytes, the most this "
+                              "endpoint takes")
+                          .arg(m_route->maxBody));
+    if (m_chunked->state() == ChunkedDecoder::State::Error)
+        return refuse(400, "bad_request", "malformed chunked body: " + m_chunked->error());
+    if (m_chunked->state() == ChunkedDecoder::State::Done)
+        dispatch();
+}
+
+std::shared_ptr<ReplyState> HttpConnection::newReply(bool close)
+{
+    auto state = std::make_shared<ReplyState>();
+    state->socket = m_socket;
+    state->connection = this;
+    state->headOnly = m_head.method == "HEAD";
+    state->close = close;
+    return state;
+}
+
+void HttpConnection::dispatch()
+{
+    m_state = State::Responding;
+    m_timer.stop();
+    HttpRequest request = std::move(m_request);
+    request.body = std::exchange(m_body, {});
+    const Route *route = std::exchange(m_route, nullptr);
+    auto state = newReply(!m_head.keepAlive);
+    try {
+        route->handler(request, HttpReply(state));
+    } catch (const std::exception &e) {
+        qCWarning(lcHttp) << "handler of" << request.method << request.path << "threw" << e.what();
+        HttpReply(state).error(500, "internal", "the server failed on this request");
+    }
+    state.reset();
+    request = {};
+    m_server->releaseBody(std::exchange(m_reserved, 0));
+}
+
+void HttpConnection::answerEarly(int status, const QString &code, const QString &message,
+                                 const QList<QPair<QByteArray, QByteArray>> &extra)
+{
+    if (m_head.chunked || m_head.contentLength > 0)
+        return refuse(status, code, message, extra);
+    m_state = State::Responding;
+    m_timer.stop();
+    HttpReply(newReply(!m_head.keepAlive)).error(status, code, message, extra);
+}
+
+void HttpConnection::refuse(int status, const QString &code, const QString &message,
+                            const QList<QPair<QByteArray, QByteArray>> &extra)
+{
+    const QByteArray body = errorBody(code, message);
+    m_socket->write(responseHead(status, body.size(), "application/json", extra, true) + body);
+    closeGracefully();
+}
+
+void HttpConnection::responseDone(bool close)
+{
+    if (m_state != State::Responding)
+        return;
+    if (close)
+        return closeGracefully();
+    m_state = State::Idle;
+    arm(m_server->limits().keepAliveIdleMs);
+    if (m_socket->bytesAvailable() > 0)
+        onReadable();
+}
+
+void HttpConnection::closeGracefully()
+{
+    m_state = State::Closing;
+    m_server->releaseBody(std::exchange(m_reserved, 0));
+    m_body.clear();
+    m_socket->skip(m_socket->bytesAvailable());
+    arm(m_server->limits().writeIdleTimeoutMs);
+    onWritten();
+}
+
+void HttpConnection::onWritten()
+{
+    if (m_socket->bytesToWrite() > 0) {
+        if (m_state == State::Responding || m_state == State::Closing)
+            arm(m_server->limits().writeIdleTimeoutMs);
+        return;
+    }
+    if (m_state == State::Responding)
+        m_timer.stop();
+    if (m_state != State::Closing || m_shutDown)
+        return;
+    // All written: send FIN but keep reading (and dropping) for a moment, so the peer reads
+    // the answer before the connection goes away (closing with unread input resets it).
+    m_shutDown = true;
+#ifdef Q_OS_UNIX
+    ::shutdown(int(m_socket->socketDescriptor()), SHUT_WR);
+    arm(kLingerMs);
+#else
+    m_socket->disconnectFromHost();
+#endif
+}
+
+void HttpConnection::onTimeout()
+{
+    switch (m_state) {
+    case State::Idle:
+        m_socket->disconnectFromHost();
+        break;
+    case State::Head:
+        refuse(408, "timeout",
+               QString("the request head did not arrive within %1 s")
+                   .arg(m_server->limits().headTimeoutMs / 1000));
+        break;
+    case State::Body:
+        refuse(408, "timeout",
+               QString("the request body stalled for %1 s")
+                   .arg(m_server->limits().bodyIdleTimeoutMs / 1000));
+        break;
+    case State::Responding:
+    case State::Closing:
+        m_socket->abort(); // the peer does not read, or the linger time is over
+        break;
+    }
+}
+
+HttpServer::HttpServer(AuthConfig auth, HttpLimits limits, QObject *parent)
+    : QObject(parent)
     , m_auth(std::move(auth))
-{}
+    , m_limits(limits)
+    , m_webSockets(new QWebSocketServer("farm-server", QWebSocketServer::NonSecureMode, this))
+{
+    connect(m_webSockets, &QWebSocketServer::newConnection, this,
+            &HttpServer::newWebSocketConnection);
+}
+
+HttpServer::~HttpServer()
+{
+    // Connections first: their sockets' destroyed signals still find the counters.
+    const QObjectList children = this->children();
+    for (QObject *child : children)
+        if (auto *c = dynamic_cast<HttpConnection *>(child))
+            delete c;
+}
+
+namespace {
+
+class AcceptingServer : public QTcpServer
+{
+public:
+    AcceptingServer(std::function<void(qintptr)> onIncoming, QObject *parent)
+        : QTcpServer(parent)
+        , m_onIncoming(std::move(onIncoming))
+    {}
+
+protected:
+    void incomingConnection(qintptr handle) override { m_onIncoming(handle); }
+
+private:
+    std::function<void(qintptr)> m_onIncoming;
+};
+
+} // namespace
 
 std::variant<quint16, QString> HttpServer::listenOn(const QHostAddress &address, quint16 port)
 {
-    auto *server = new GuardedTcpServer(this);
+    auto *server = new AcceptingServer([this](qintptr handle) { accept(handle); }, this);
     if (!server->listen(address, port)) {
         const QString why = server->errorString();
         delete server;
         return QString("cannot listen on %1:%2: %3").arg(address.toString()).arg(port).arg(why);
     }
-    bind(server);
+    m_tcp = server;
     return server->serverPort();
+}
+
+void HttpServer::accept(qintptr handle)
+{
+    auto *socket = new QTcpSocket;
+    if (!socket->setSocketDescriptor(handle)) {
+        delete socket;
+        return;
+    }
+    const QHostAddress peer = socket->peerAddress();
+    const int fromPeer = m_perPeer.value(peer);
+    if (fromPeer >= m_limits.maxConnectionsPerPeer || m_connections >= m_limits.maxConnections) {
+        const QString why =
+            fromPeer >= m_limits.maxConnectionsPerPeer
+                ? QString("too many connections from %1 (at most %2)")
+                      .arg(peer.toString())
+                      .arg(m_limits.maxConnectionsPerPeer)
+                : QString("the server has %1 connections open, its limit").arg(m_connections);
+        const QByteArray body = errorBody("busy", why);
+        socket->write(
+            responseHead(503, body.size(), "application/json", {{"Retry-After", "5"}}, true) +
+            body);
+        socket->setParent(this);
+        connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+        QTimer::singleShot(1000, socket, [socket] { socket->abort(); });
+        socket->disconnectFromHost();
+        return;
+    }
+    ++m_connections;
+    ++m_perPeer[peer];
+    connect(socket, &QObject::destroyed, this, [this, peer] {
+        --m_connections;
+        if (--m_perPeer[peer] <= 0)
+            m_perPeer.remove(peer);
+    });
+    new HttpConnection(this, socket);
+}
+
+bool HttpServer::reserveBody(qint64 bytes)
+{
+    if (m_bufferedBody + bytes > m_limits.maxBufferedBodyBytes)
+        return false;
+    m_bufferedBody += bytes;
+    return true;
+}
+
+void HttpServer::releaseBody(qint64 bytes)
+{
+    m_bufferedBody -= bytes;
+}
+
+void HttpServer::upgrade(QTcpSocket *socket)
+{
+    socket->setParent(nullptr); // QWebSocketServer, then the QWebSocket, own it from here
+    socket->setReadBufferSize(0);
+    m_webSockets->handleConnection(socket);
+}
+
+bool HttpServer::hasPendingWebSocketConnections() const
+{
+    return m_webSockets->hasPendingConnections();
+}
+
+std::unique_ptr<QWebSocket> HttpServer::nextPendingWebSocketConnection()
+{
+    return std::unique_ptr<QWebSocket>(m_webSockets->nextPendingConnection());
 }
 
 void HttpServer::addRoute(const QByteArray &method, const QString &pattern, Access access,
@@ -282,87 +702,39 @@ bool HttpServer::allowed(HttpRequest &request, Access access) const
         return true;
     if (token.isEmpty())
         return false;
-    if (!m_auth.token.isEmpty() && token == m_auth.token.toUtf8())
+    if (sameSecret(token, m_auth.token))
         return true;
     if (access != Access::Node)
         return false;
-    return request.nodeId > 0 ||
-           (!m_auth.joinToken.isEmpty() && token == m_auth.joinToken.toUtf8());
+    return request.nodeId > 0 || sameSecret(token, m_auth.joinToken);
 }
 
-qint64 HttpServer::bodyLimit(const QByteArray &method, const QString &path) const
+HttpServer::Match HttpServer::match(const QByteArray &method, const QString &path) const
 {
-    for (const Route &r : m_routes)
-        if (r.method == method && r.pattern.match(path).hasMatch())
-            return r.maxBody;
-    return -1;
-}
-
-bool HttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
-{
-    HttpRequest req;
-    req.method = methodName(request.method());
-    req.path = request.url().path();
-    req.query = request.query();
-    req.peer = request.remoteAddress();
-    req.headers = request.headers();
-    HttpReply reply(socket, req.method == "HEAD");
-
-    if (request.value("upgrade").compare("websocket", Qt::CaseInsensitive) == 0) {
-        for (const auto &[path, access] : m_webSocketPaths)
-            if (path == req.path)
-                return allowed(req, access); // true + nothing written: the upgrade proceeds
-        return false;
-    }
-    for (const auto &[path, access] : m_webSocketPaths) {
-        if (path == req.path) {
-            reply.error(426, "upgrade_required", "this path speaks WebSocket only");
-            return true;
+    Match out;
+    for (const auto &[p, access] : m_webSocketPaths) {
+        if (p == path) {
+            out.webSocketPath = true;
+            out.webSocketAccess = access;
+            return out;
         }
     }
-
-    bool pathKnown = false;
     for (const Route &r : m_routes) {
-        const auto m = r.pattern.match(req.path);
+        const auto m = r.pattern.match(path);
         if (!m.hasMatch())
             continue;
-        pathKnown = true;
-        if (r.method != req.method && !(r.method == "GET" && req.method == "HEAD"))
-            continue;
-        if (!allowed(req, r.access)) {
-            reply.error(401, "unauthorized", "a valid 'Authorization: Bearer <token>' is required");
-            return true;
+        if (r.method == method || (r.method == "GET" && method == "HEAD")) {
+            out.route = &r;
+            out.args = m.capturedTexts().mid(1);
+            out.allow.clear();
+            return out;
         }
-        req.body = request.body();
-        if (req.body.size() > r.maxBody) {
-            reply.error(413, "too_large",
-                        QString("the request body is larger than %1 bytes").arg(r.maxBody));
-            return true;
-        }
-        req.args = m.capturedTexts().mid(1);
-        r.handler(req, reply);
-        return true;
+        if (!out.allow.contains(r.method))
+            out.allow.append(r.method);
+        if (r.method == "GET" && !out.allow.contains("HEAD"))
+            out.allow.append("HEAD");
     }
-    if (pathKnown) {
-        reply.error(
-            405, "method_not_allowed",
-            QString("%1 is not allowed on %2").arg(QString::fromLatin1(req.method), req.path));
-        return true;
-    }
-    return false;
-}
-
-void HttpServer::missingHandler(const QHttpServerRequest &request, QTcpSocket *socket)
-{
-    const bool upgrade = request.value("upgrade").compare("websocket", Qt::CaseInsensitive) == 0;
-    HttpReply reply(socket, request.method() == QHttpServerRequest::Method::Head);
-    const QString path = request.url().path();
-    const bool known = std::any_of(m_webSocketPaths.cbegin(), m_webSocketPaths.cend(),
-                                   [&](const auto &p) { return p.first == path; });
-    if (upgrade && known)
-        reply.error(401, "unauthorized", "this WebSocket path needs a valid token");
-    else
-        reply.error(404, "not_found", QString("no such resource: %1").arg(request.url().path()));
+    return out;
 }
 
 } // namespace farm::server

@@ -1,16 +1,23 @@
 #pragma once
 
-#include <QAbstractHttpServer>
+#include "api/httphead.h"
+
+#include <QHash>
 #include <QHostAddress>
 #include <QJsonObject>
+#include <QObject>
 #include <QPointer>
 #include <QRegularExpression>
 #include <QUrlQuery>
 
 #include <functional>
+#include <memory>
 #include <variant>
 
+class QTcpServer;
 class QTcpSocket;
+class QWebSocket;
+class QWebSocketServer;
 
 namespace farm::server {
 
@@ -30,15 +37,21 @@ struct HttpRequest
     QByteArray bearer() const;
 };
 
-/// Writes one HTTP/1.1 response straight to the connection; cheap to copy, so a handler may
-/// keep it and answer later (after work on another thread). Writes after the peer left are dropped.
+class HttpConnection;
+struct ReplyState;
+
+/// Writes one HTTP/1.1 response to the connection; cheap to copy, so a handler may keep it and
+/// answer later (after work on another thread). The connection reads its next request only
+/// once the response is out; a handler that drops every copy without answering gets a 500
+/// written for it. Writes after the peer left are dropped.
 class HttpReply
 {
 public:
-    HttpReply(QTcpSocket *socket, bool headOnly);
+    explicit HttpReply(std::shared_ptr<ReplyState> state);
 
     void json(int status, const QJsonObject &body);
-    void error(int status, const QString &code, const QString &message);
+    void error(int status, const QString &code, const QString &message,
+               const QList<QPair<QByteArray, QByteArray>> &extra = {});
     void send(int status, const QByteArray &body, const QByteArray &contentType,
               const QList<QPair<QByteArray, QByteArray>> &extra = {});
     void noContent();
@@ -46,10 +59,7 @@ public:
     void file(const QString &path, const QByteArray &contentType);
 
 private:
-    void head(int status, qint64 length, const QByteArray &contentType,
-              const QList<QPair<QByteArray, QByteArray>> &extra);
-    QPointer<QTcpSocket> m_socket;
-    bool m_headOnly;
+    std::shared_ptr<ReplyState> m_state;
 };
 
 /// Who may call a route.
@@ -78,13 +88,18 @@ struct AuthConfig
     std::function<qint64(const QByteArray &token)> nodeForToken;
 };
 
-/// QAbstractHttpServer with one route table, bearer-token auth, 404/405/413 JSON errors and
-/// WebSocket upgrades on chosen paths (a path's handler "answers" an upgrade by writing nothing).
-class HttpServer : public QAbstractHttpServer
+/// The farm's HTTP/1.1 front end: one route table, bearer-token auth, JSON errors and WebSocket
+/// upgrades on chosen paths (handed to QWebSocketServer). It reads every request itself so that
+/// limits hold before a body byte is buffered: the head is parsed and checked (size, route,
+/// method, auth, Content-Length or chunked size against the route's limit, the server-wide
+/// body budget) first; slow heads, stalled bodies and idle keep-alive connections time out;
+/// `Connection: close` and HTTP/1.0 are honoured; connections are capped per peer and in all.
+class HttpServer : public QObject
 {
     Q_OBJECT
 public:
-    explicit HttpServer(AuthConfig auth, QObject *parent = nullptr);
+    explicit HttpServer(AuthConfig auth, HttpLimits limits = {}, QObject *parent = nullptr);
+    ~HttpServer() override;
 
     /// Listens on address:port (0 picks a free port); returns the port, or an error sentence.
     std::variant<quint16, QString> listenOn(const QHostAddress &address, quint16 port);
@@ -96,17 +111,43 @@ public:
     void addWebSocketPath(const QString &path, Access access);
     /// Whether the request may call a route of this access; sets request.nodeId for node tokens.
     bool allowed(HttpRequest &request, Access access) const;
-    /// Largest body the route for this request accepts; -1 when no route matches.
-    qint64 bodyLimit(const QByteArray &method, const QString &path) const;
 
-protected:
-    bool handleRequest(const QHttpServerRequest &request, QTcpSocket *socket) override;
-    void missingHandler(const QHttpServerRequest &request, QTcpSocket *socket) override;
+    bool hasPendingWebSocketConnections() const;
+    std::unique_ptr<QWebSocket> nextPendingWebSocketConnection();
+
+    const HttpLimits &limits() const { return m_limits; }
+    /// Open TCP connections, WebSockets included.
+    int connectionCount() const { return m_connections; }
+    qint64 bufferedBodyBytes() const { return m_bufferedBody; }
+
+signals:
+    void newWebSocketConnection();
 
 private:
+    friend class HttpConnection;
+    struct Match
+    {
+        const Route *route = nullptr;
+        QStringList args;
+        QByteArrayList allow; // methods the path takes, when the method did not match
+        bool webSocketPath = false;
+        Access webSocketAccess = Access::Public;
+    };
+    Match match(const QByteArray &method, const QString &path) const;
+    void accept(qintptr handle);
+    bool reserveBody(qint64 bytes);
+    void releaseBody(qint64 bytes);
+    void upgrade(QTcpSocket *socket);
+
     AuthConfig m_auth;
+    HttpLimits m_limits;
     QList<Route> m_routes;
     QList<QPair<QString, Access>> m_webSocketPaths;
+    QTcpServer *m_tcp = nullptr;
+    QWebSocketServer *m_webSockets = nullptr;
+    QHash<QHostAddress, int> m_perPeer;
+    int m_connections = 0;
+    qint64 m_bufferedBody = 0;
 };
 
 } // namespace farm::server

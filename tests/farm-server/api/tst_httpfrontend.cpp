@@ -1,0 +1,463 @@
+// The HTTP/1.1 front end on its own: a real HttpServer on loopback with a few routes, spoken
+// to over raw sockets, so each byte on the wire is the test's choice.
+#include "api/httpserver.h"
+
+#include <QJsonDocument>
+#include <QTcpSocket>
+#include <QWebSocket>
+#include <QtTest>
+
+using namespace farm::server;
+
+namespace {
+
+struct Response
+{
+    int status = 0;
+    QList<QPair<QByteArray, QByteArray>> headers;
+    QByteArray body;
+    bool complete = false;
+
+    QByteArray header(const QByteArray &name) const
+    {
+        for (const auto &[k, v] : headers)
+            if (k.compare(name, Qt::CaseInsensitive) == 0)
+                return v;
+        return {};
+    }
+    QString code() const
+    {
+        return QJsonDocument::fromJson(body)
+            .object()
+            .value("error")
+            .toObject()
+            .value("code")
+            .toString();
+    }
+};
+
+/// Parses one response from the front of `buffer` (removing it); incomplete → complete=false.
+Response takeResponse(QByteArray &buffer, bool headOnly = false)
+{
+    Response r;
+    const qsizetype end = buffer.indexOf("\r\n\r\n");
+    if (end < 0)
+        return r;
+    const QList<QByteArray> lines = buffer.left(end).split('\n');
+    r.status = lines.value(0).split(' ').value(1).toInt();
+    qint64 length = 0;
+    for (const QByteArray &l : lines.mid(1)) {
+        const qsizetype colon = l.indexOf(':');
+        const QByteArray k = l.left(colon).trimmed();
+        const QByteArray v = l.mid(colon + 1).trimmed();
+        r.headers.append({k, v});
+        if (k.toLower() == "content-length")
+            length = v.toLongLong();
+    }
+    if (headOnly)
+        length = 0;
+    if (buffer.size() < end + 4 + length)
+        return r;
+    r.body = buffer.mid(end + 4, length);
+    buffer.remove(0, end + 4 + length);
+    r.complete = true;
+    return r;
+}
+
+/// A raw client: writes bytes, reads responses while the event loop runs.
+class RawClient
+{
+public:
+    explicit RawClient(quint16 port)
+    {
+        QObject::connect(&socket, &QTcpSocket::readyRead, [this] { buffer += socket.readAll(); });
+        socket.connectToHost(QHostAddress::LocalHost, port);
+        for (int i = 0; i < 500 && socket.state() != QAbstractSocket::ConnectedState; ++i)
+            QTest::qWait(5);
+    }
+    void write(const QByteArray &bytes) { socket.write(bytes); }
+    Response next(int timeoutMs = 5000, bool headOnly = false)
+    {
+        Response r;
+        QElapsedTimer t;
+        t.start();
+        while (!(r = takeResponse(buffer, headOnly)).complete && t.elapsed() < timeoutMs)
+            QTest::qWait(5);
+        return r;
+    }
+    bool closedWithin(int ms)
+    {
+        QElapsedTimer t;
+        t.start();
+        while (socket.state() != QAbstractSocket::UnconnectedState && t.elapsed() < ms)
+            QTest::qWait(5);
+        return socket.state() == QAbstractSocket::UnconnectedState;
+    }
+    QTcpSocket socket;
+    QByteArray buffer;
+};
+
+} // namespace
+
+class TestHttpFrontEnd : public QObject
+{
+    Q_OBJECT
+
+private:
+    std::unique_ptr<HttpServer> m_server;
+    quint16 m_port = 0;
+    int m_handled = 0;
+    QList<HttpReply> m_held;
+
+    void start(HttpLimits limits = {}, AuthConfig auth = {"secret", "join", false, {}})
+    {
+        m_server = std::make_unique<HttpServer>(auth, limits);
+        m_server->addRoute("GET", "/health", Access::Public,
+                           [this](const HttpRequest &, HttpReply r) {
+                               ++m_handled;
+                               r.json(200, {{"ok", true}});
+                           });
+        m_server->addRoute(
+            "POST", "/echo", Access::Client,
+            [this](const HttpRequest &req, HttpReply r) {
+                ++m_handled;
+                r.send(200, req.body, "application/octet-stream");
+            },
+            1024);
+        m_server->addRoute("DELETE", "/echo", Access::Client,
+                           [](const HttpRequest &, HttpReply r) { r.noContent(); });
+        m_server->addRoute("GET", "/drop", Access::Public, [](const HttpRequest &, HttpReply) {});
+        m_server->addRoute("GET", "/later", Access::Public,
+                           [this](const HttpRequest &, HttpReply r) { m_held.append(r); });
+        m_server->addRoute("GET", "/node", Access::Node, [](const HttpRequest &req, HttpReply r) {
+            r.json(200, {{"node", req.nodeId}});
+        });
+        m_server->addWebSocketPath("/ws", Access::Client);
+        const auto port = m_server->listenOn(QHostAddress::LocalHost, 0);
+        QVERIFY(std::holds_alternative<quint16>(port));
+        m_port = std::get<quint16>(port);
+    }
+
+private slots:
+    void init()
+    {
+        m_handled = 0;
+        m_held.clear();
+    }
+    void cleanup() { m_server.reset(); }
+
+    void parsesHeads_data()
+    {
+        QTest::addColumn<QByteArray>("head");
+        QTest::addColumn<int>("status"); // 0: accepted
+        QTest::newRow("plain") << QByteArray("GET /a?b=1 HTTP/1.1\r\nHost: x") << 0;
+        QTest::newRow("no headers") << QByteArray("GET / HTTP/1.0") << 0;
+        QTest::newRow("length and chunked")
+            << QByteArray("POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked")
+            << 400;
+        QTest::newRow("two lengths differ")
+            << QByteArray("POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4") << 400;
+        QTest::newRow("signed length")
+            << QByteArray("POST / HTTP/1.1\r\nContent-Length: +3") << 400;
+        QTest::newRow("huge length")
+            << QByteArray("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999") << 400;
+        QTest::newRow("gzip coding")
+            << QByteArray("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked") << 501;
+        QTest::newRow("http2") << QByteArray("GET / HTTP/2.0") << 505;
+        QTest::newRow("folded") << QByteArray("GET / HTTP/1.1\r\nA: b\r\n c") << 400;
+        QTest::newRow("space before colon") << QByteArray("GET / HTTP/1.1\r\nHost : x") << 400;
+        QTest::newRow("absolute target") << QByteArray("GET http://x/ HTTP/1.1") << 400;
+        QTest::newRow("raw utf-8 in target") << QByteArray("GET /\xc3\xa9 HTTP/1.1") << 400;
+        QTest::newRow("bare LF") << QByteArray("GET / HTTP/1.1\nHost: x") << 400;
+        QTest::newRow("odd expectation") << QByteArray("GET / HTTP/1.1\r\nExpect: x") << 417;
+        QTest::newRow("NUL") << QByteArray("GET / HTTP/1.1\r\nA: \0b", 25) << 400;
+    }
+    void parsesHeads()
+    {
+        QFETCH(QByteArray, head);
+        QFETCH(int, status);
+        const auto r = parseRequestHead(head);
+        if (status == 0) {
+            const auto *e = std::get_if<HeadError>(&r);
+            QVERIFY2(!e, e ? qPrintable(e->message) : "");
+        } else {
+            QVERIFY(std::holds_alternative<HeadError>(r));
+            QCOMPARE(std::get<HeadError>(r).status, status);
+        }
+    }
+
+    void connectionSemantics()
+    {
+        auto v10 = std::get<RequestHead>(parseRequestHead("GET / HTTP/1.0"));
+        QVERIFY(!v10.keepAlive);
+        v10 = std::get<RequestHead>(parseRequestHead("GET / HTTP/1.0\r\nConnection: Keep-Alive"));
+        QVERIFY(v10.keepAlive);
+        auto v11 =
+            std::get<RequestHead>(parseRequestHead("GET /x%20y HTTP/1.1\r\nConnection: close"));
+        QVERIFY(!v11.keepAlive);
+        QCOMPARE(v11.path, QString("/x y"));
+    }
+
+    void decodesChunks()
+    {
+        const QByteArray wire = "4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nTrailer: x\r\n\r\nNEXT";
+        // Fed one byte at a time: the split points must not matter.
+        ChunkedDecoder d;
+        QByteArray out;
+        qsizetype used = 0;
+        while (d.state() == ChunkedDecoder::State::More && used < wire.size())
+            used += d.feed(QByteArrayView(wire).sliced(used, 1), out);
+        QVERIFY2(d.state() == ChunkedDecoder::State::Done, qPrintable(d.error()));
+        QCOMPARE(out, QByteArray("Wikipedia"));
+        QCOMPARE(wire.mid(used), QByteArray("NEXT"));
+
+        for (const QByteArray bad : {QByteArray("zz\r\n"), QByteArray("3\r\nabcd\r\n"),
+                                     QByteArray("3\nabc"), QByteArray(2000, '1')}) {
+            ChunkedDecoder e;
+            QByteArray o;
+            e.feed(bad, o);
+            QCOMPARE(int(e.state()), int(ChunkedDecoder::State::Error));
+        }
+    }
+
+    void refusesBeforeTheBody()
+    {
+        start();
+        // Unknown path, wrong token, too large: each answered from the head alone, with the
+        // 1 GiB body never sent, and the connection closed.
+        const QList<std::pair<QByteArray, int>> cases{
+            {"POST /nope HTTP/1.1\r\nContent-Length: 1073741824\r\n\r\n", 404},
+            {"POST /echo HTTP/1.1\r\nContent-Length: 1073741824\r\n\r\n", 401},
+            {"POST /nope HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 404},
+            {"POST /echo HTTP/1.1\r\nAuthorization: Bearer secret\r\nContent-Length: 5000\r\n\r\n",
+             413},
+        };
+        for (const auto &[head, status] : cases) {
+            RawClient c(m_port);
+            c.write(head);
+            const Response r = c.next();
+            QCOMPARE(r.status, status);
+            QCOMPARE(r.header("Connection"), QByteArray("close"));
+            QVERIFY(c.closedWithin(3000));
+        }
+        QCOMPARE(m_handled, 0);
+        QCOMPARE(m_server->bufferedBodyBytes(), 0);
+    }
+
+    void chunkedBodies()
+    {
+        start();
+        RawClient c(m_port);
+        c.write("POST /echo HTTP/1.1\r\nAuthorization: bearer secret\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+        Response r = c.next();
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.body, QByteArray("abcde"));
+        // Over the route's 1024 bytes: refused as soon as the decoded body passes it.
+        c.write("POST /echo HTTP/1.1\r\nAuthorization: Bearer secret\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n800\r\n" +
+                QByteArray(0x800, 'x') + "\r\n");
+        r = c.next();
+        QCOMPARE(r.status, 413);
+        QVERIFY(c.closedWithin(3000));
+        QCOMPARE(m_server->bufferedBodyBytes(), 0);
+    }
+
+    void headLimits()
+    {
+        start();
+        RawClient c(m_port);
+        c.write("GET /health HTTP/1.1\r\nX-Big: " + QByteArray(20000, 'a'));
+        QCOMPARE(c.next().status, 431);
+        QVERIFY(c.closedWithin(3000));
+    }
+
+    void timeouts()
+    {
+        HttpLimits limits;
+        limits.headTimeoutMs = 300;
+        limits.bodyIdleTimeoutMs = 300;
+        limits.keepAliveIdleMs = 300;
+        start(limits);
+        RawClient slowHead(m_port);
+        slowHead.write("GET /health HTTP/1.1\r\nHost: x\r\n");
+        RawClient slowBody(m_port);
+        slowBody.write(
+            "POST /echo HTTP/1.1\r\nAuthorization: Bearer secret\r\nContent-Length: 10\r\n\r\nabc");
+        RawClient silent(m_port);
+        RawClient idle(m_port);
+        idle.write("GET /health HTTP/1.1\r\n\r\n");
+        QCOMPARE(idle.next().status, 200);
+
+        QCOMPARE(slowHead.next().status, 408);
+        QCOMPARE(slowBody.next().status, 408);
+        QVERIFY(slowHead.closedWithin(3000));
+        QVERIFY(slowBody.closedWithin(3000));
+        QVERIFY(silent.closedWithin(3000));
+        QVERIFY(idle.closedWithin(3000));
+        QTRY_COMPARE(m_server->connectionCount(), 0);
+    }
+
+    void keepAliveAndClose()
+    {
+        start();
+        RawClient c(m_port);
+        // Pipelined: both answered, in order, on one connection.
+        c.write(
+            "GET /health HTTP/1.1\r\n\r\nPOST /echo HTTP/1.1\r\nAuthorization: Bearer secret\r\n"
+            "Content-Length: 2\r\n\r\nhi");
+        QCOMPARE(c.next().status, 200);
+        const Response echo = c.next();
+        QCOMPARE(echo.status, 200);
+        QCOMPARE(echo.body, QByteArray("hi"));
+        QCOMPARE(c.socket.state(), QAbstractSocket::ConnectedState);
+
+        c.write("GET /health HTTP/1.1\r\nConnection: close\r\n\r\n");
+        const Response closing = c.next();
+        QCOMPARE(closing.status, 200);
+        QCOMPARE(closing.header("Connection"), QByteArray("close"));
+        QVERIFY(c.closedWithin(3000));
+
+        RawClient old(m_port);
+        old.write("GET /health HTTP/1.0\r\n\r\n");
+        QCOMPARE(old.next().status, 200);
+        QVERIFY(old.closedWithin(3000));
+    }
+
+    void methodsAndAuth()
+    {
+        start();
+        RawClient c(m_port);
+        c.write("PUT /echo HTTP/1.1\r\n\r\n");
+        const Response r = c.next();
+        QCOMPARE(r.status, 405);
+        QCOMPARE(r.header("Allow"), QByteArray("POST, DELETE"));
+        c.write("HEAD /health HTTP/1.1\r\n\r\n");
+        const Response head = c.next(5000, true);
+        QCOMPARE(head.status, 200);
+        QVERIFY(head.body.isEmpty());
+        c.write("DELETE /echo HTTP/1.1\r\nAuthorization: BEARER secret\r\n\r\n");
+        QCOMPARE(c.next().status, 204);
+        c.write("GET /node HTTP/1.1\r\nAuthorization: Bearer join\r\n\r\n");
+        QCOMPARE(c.next().status, 200);
+        c.write("GET /node HTTP/1.1\r\nAuthorization: Bearer wrong\r\n\r\n");
+        QCOMPARE(c.next().status, 401);
+        c.write("GET /ws HTTP/1.1\r\n\r\n");
+        QCOMPARE(c.next().status, 426);
+        c.write("GET /nowhere HTTP/1.1\r\n\r\n");
+        const Response missing = c.next();
+        QCOMPARE(missing.status, 404);
+        QCOMPARE(missing.code(), QString("not_found"));
+        QCOMPARE(c.socket.state(), QAbstractSocket::ConnectedState); // no body: kept
+    }
+
+    void nodeCredentials()
+    {
+        AuthConfig auth{"secret", "join", false, [](const QByteArray &t) {
+                            return t == "node-7-key" ? qint64(7) : qint64(0);
+                        }};
+        start({}, auth);
+        RawClient c(m_port);
+        c.write("GET /node HTTP/1.1\r\nAuthorization: Bearer node-7-key\r\n\r\n");
+        const Response r = c.next();
+        QCOMPARE(r.status, 200);
+        QCOMPARE(QJsonDocument::fromJson(r.body).object().value("node").toInt(), 7);
+    }
+
+    void expectContinue()
+    {
+        start();
+        RawClient c(m_port);
+        c.write("POST /echo HTTP/1.1\r\nAuthorization: Bearer secret\r\nContent-Length: 3\r\n"
+                "Expect: 100-continue\r\n\r\n");
+        QCOMPARE(c.next().status, 100);
+        c.write("abc");
+        const Response r = c.next();
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.body, QByteArray("abc"));
+    }
+
+    void handlerContract()
+    {
+        start();
+        RawClient c(m_port);
+        c.write("GET /drop HTTP/1.1\r\n\r\n");
+        QCOMPARE(c.next().status, 500);
+        // A held reply: the next pipelined request waits for it.
+        c.write("GET /later HTTP/1.1\r\n\r\nGET /health HTTP/1.1\r\n\r\n");
+        QTRY_COMPARE(m_held.size(), 1);
+        QTest::qWait(50);
+        QVERIFY(!takeResponse(c.buffer).complete);
+        m_held.first().json(202, {{"late", true}});
+        m_held.clear();
+        QCOMPARE(c.next().status, 202);
+        QCOMPARE(c.next().status, 200);
+    }
+
+    void connectionCaps()
+    {
+        HttpLimits limits;
+        limits.maxConnectionsPerPeer = 3;
+        start(limits);
+        std::vector<std::unique_ptr<RawClient>> open;
+        for (int i = 0; i < 3; ++i)
+            open.push_back(std::make_unique<RawClient>(m_port));
+        QTRY_COMPARE(m_server->connectionCount(), 3);
+        RawClient extra(m_port);
+        const Response r = extra.next();
+        QCOMPARE(r.status, 503);
+        QVERIFY(!r.header("Retry-After").isEmpty());
+        QVERIFY(extra.closedWithin(3000));
+        open.pop_back();
+        QTRY_COMPARE(m_server->connectionCount(), 2);
+        RawClient again(m_port);
+        again.write("GET /health HTTP/1.1\r\n\r\n");
+        QCOMPARE(again.next().status, 200);
+    }
+
+    void bodyBudget()
+    {
+        HttpLimits limits;
+        limits.maxBufferedBodyBytes = 1500;
+        start(limits);
+        RawClient first(m_port);
+        first.write("POST /echo HTTP/1.1\r\nAuthorization: Bearer secret\r\nContent-Length: "
+                    "1000\r\n\r\nab");
+        QTRY_COMPARE(m_server->bufferedBodyBytes(), 1000);
+        RawClient second(m_port);
+        second.write(
+            "POST /echo HTTP/1.1\r\nAuthorization: Bearer secret\r\nContent-Length: 1000\r\n\r\n");
+        QCOMPARE(second.next().status, 503);
+        first.write(QByteArray(998, 'c'));
+        QCOMPARE(first.next().status, 200);
+        QTRY_COMPARE(m_server->bufferedBodyBytes(), 0);
+    }
+
+    void webSockets()
+    {
+        start();
+        QWebSocket refused;
+        refused.open(QUrl(QString("ws://127.0.0.1:%1/ws").arg(m_port)));
+        QTRY_COMPARE(refused.state(), QAbstractSocket::UnconnectedState);
+        QTRY_COMPARE(m_server->connectionCount(), 0);
+
+        QSignalSpy pending(m_server.get(), &HttpServer::newWebSocketConnection);
+        QWebSocket ws;
+        ws.open(QUrl(QString("ws://127.0.0.1:%1/ws?token=secret").arg(m_port)));
+        QTRY_COMPARE(ws.state(), QAbstractSocket::ConnectedState);
+        QTRY_COMPARE(pending.size(), 1);
+        std::unique_ptr<QWebSocket> server = m_server->nextPendingWebSocketConnection();
+        QVERIFY(server);
+        QSignalSpy got(&ws, &QWebSocket::textMessageReceived);
+        server->sendTextMessage("hello");
+        QTRY_COMPARE(got.size(), 1);
+        QCOMPARE(m_server->connectionCount(), 1);
+        server->close();
+        QTRY_COMPARE(ws.state(), QAbstractSocket::UnconnectedState);
+        server.reset();
+        QTRY_COMPARE(m_server->connectionCount(), 0);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestHttpFrontEnd)
+#include "tst_httpfrontend.moc"
