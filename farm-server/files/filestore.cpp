@@ -315,10 +315,16 @@ Result<void> FileStore::finishComplete(const UploadRecord &u, const Result<QStri
     m_completing.remove(u.id);
     if (!hash)
         return hash.error();
-    if (*hash != u.sha256)
-        return makeError("hash_mismatch", QString("the received bytes hash to %1, not %2; "
-                                                  "upload the chunks again")
+    if (*hash != u.sha256) {
+        // No chunk of it can be trusted, and a create for the same sha256 would otherwise
+        // answer this session again: drop it, so the next create starts afresh.
+        QFile::remove(partPath(u.id));
+        release(u.id);
+        (void)m_store.deleteUpload(u.id);
+        return makeError("hash_mismatch", QString("the received bytes hash to %1, not %2; the "
+                                                  "upload is dropped: upload the file again")
                                               .arg(*hash, u.sha256));
+    }
     const QString target = filePath(u.sha256);
     if (QFile::exists(target))
         QFile::remove(partPath(u.id)); // someone else uploaded the same bytes meanwhile

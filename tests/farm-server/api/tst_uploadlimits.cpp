@@ -321,6 +321,25 @@ private slots:
         QCOMPARE(sha(s->get("/api/v1/files/" + sha(data)).body), sha(data));
     }
 
+    void mismatchAtCompleteDropsTheUpload()
+    {
+        // Bytes sent without checksums that are not the file announced: complete refuses them
+        // and drops the session, so asking again starts afresh instead of resuming it.
+        const QByteArray data = pattern(500, 11);
+        const QJsonObject body{{"name", "x.bin"}, {"size", data.size()}, {"sha256", sha(data)}};
+        const QString id = s->post("/api/v1/uploads", body).json().value("id").toString();
+        QCOMPARE(putChunk(id, 0, pattern(500, 12), {}).status, 200);
+        auto r = s->request("POST", "/api/v1/uploads/" + id + "/complete");
+        QCOMPARE(r.status, 400);
+        QCOMPARE(r.errorCode(), QString("hash_mismatch"));
+        QCOMPARE(s->get("/api/v1/uploads/" + id).status, 404);
+        QVERIFY(!QFile::exists(s->dataDir() + "/uploads/" + id + ".part"));
+        r = s->post("/api/v1/uploads", body);
+        QCOMPARE(r.status, 201);
+        QVERIFY(r.json().value("id").toString() != id);
+        QCOMPARE(r.json().value("received").toArray(), QJsonArray{});
+    }
+
     void reservationsSurviveARestart()
     {
         const QByteArray data = pattern(3000, 8);
