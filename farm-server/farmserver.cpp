@@ -81,7 +81,7 @@ Result<quint16> FarmServer::start()
     auth.nodeForToken = [this](const QByteArray &token) {
         return m_scheduler ? m_scheduler->nodeForSecret(token) : 0;
     };
-    m_http = std::make_unique<HttpServer>(auth);
+    m_http = std::make_unique<HttpServer>(auth, m_config.http);
     addSystemRoutes(*m_http, *m_api);
     addJobRoutes(*m_http, *m_api);
     addFileRoutes(*m_http, *m_api);

@@ -28,6 +28,9 @@ const Option kOptions[] = {
     {"lease", "Seconds of silence after which a node is lost.", "seconds"},
     {"heartbeat", "Seconds between node heartbeats.", "seconds"},
     {"job-types", "Folder of job types declared in JSON (docs/JOBTYPES.md).", "dir"},
+    {"max-connections-per-peer", "Open connections one address may hold (HTTP and WebSocket).",
+     "count"},
+    {"max-connections", "Open connections in all.", "count"},
 };
 
 Result<int> readInt(const QString &key, const QString &text, int min, int max)
@@ -106,6 +109,19 @@ Result<ServerConfig> ServerConfig::fromArguments(const QStringList &arguments)
         if (!v)
             return v.error();
         c.heartbeatS = *v;
+    }
+    if (values.contains("max-connections-per-peer")) {
+        const auto v =
+            readInt("max-connections-per-peer", values["max-connections-per-peer"], 1, 100000);
+        if (!v)
+            return v.error();
+        c.http.maxConnectionsPerPeer = *v;
+    }
+    if (values.contains("max-connections")) {
+        const auto v = readInt("max-connections", values["max-connections"], 1, 100000);
+        if (!v)
+            return v.error();
+        c.http.maxConnections = *v;
     }
     if (c.heartbeatS >= c.leaseS)
         return makeError("invalid_argument", "--heartbeat must be shorter than --lease");

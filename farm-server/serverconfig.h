@@ -1,5 +1,6 @@
 #pragma once
 
+#include "api/httphead.h"
 #include "util/result.h"
 
 #include <QString>
@@ -20,6 +21,7 @@ struct ServerConfig
     int leaseS = 20;
     int heartbeatS = 5;
     QString jobTypesDir; // extra job types declared in JSON; empty: the built-in ones only
+    HttpLimits http;     // connection caps and timeouts of the HTTP front end
 
     /// Parses arguments including the program name (QCoreApplication::arguments()).
     static Result<ServerConfig> fromArguments(const QStringList &arguments);
