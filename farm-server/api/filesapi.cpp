@@ -70,20 +70,49 @@ void createUpload(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     reply.json(opened->resumed ? 200 : 201, uploadJson(opened->upload));
 }
 
-void putChunk(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+void answerChunk(ApiContext &ctx, const QString &id, int index, const QByteArray &data,
+                 const std::optional<FileStore::ChunkChecksum> &checksum, HttpReply &reply)
 {
-    bool ok = false;
-    const int index = req.args[1].toInt(&ok);
-    if (!ok)
-        return reply.error(400, "invalid_field", "the chunk index must be a number");
-    const auto u = ctx.files.writeChunk(req.args[0], index, req.body,
-                                        req.header(FileStore::kChunkChecksumHeader));
+    const auto u = ctx.files.writeChunk(id, index, data, checksum);
     if (!u)
         return replyError(reply, u.error());
     QJsonArray received;
     for (int i : u->received)
         received.append(i);
     reply.json(200, {{"received", received}});
+}
+
+void putChunk(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    bool ok = false;
+    const int index = req.args[1].toInt(&ok);
+    if (!ok)
+        return reply.error(400, "invalid_field", "the chunk index must be a number");
+    const auto claimed = FileStore::parseChunkChecksum(req.header(FileStore::kChunkChecksumHeader));
+    if (!claimed)
+        return replyError(reply, claimed.error());
+    const QString id = req.args[0];
+    if (!*claimed)
+        return answerChunk(ctx, id, index, req.body, std::nullopt, reply);
+    // Refuse what needs no hashing first, then hash off the event loop (~40 ms per 8 MiB)
+    // and write back on it; writeChunk checks the upload again, it may have gone meanwhile.
+    if (auto u = ctx.files.checkChunk(id, index, req.body.size()); !u)
+        return replyError(reply, u.error());
+    QPointer<QObject> owner = ctx.owner;
+    ApiContext *context = &ctx;
+    const QByteArray data = req.body;
+    const QString said = **claimed;
+    QThreadPool::globalInstance()->start([owner, context, id, index, data, said, reply]() {
+        const FileStore::ChunkChecksum checksum{said, FileStore::sha256Hex(data)};
+        if (!owner)
+            return;
+        QMetaObject::invokeMethod(
+            owner.data(),
+            [context, id, index, data, checksum, reply]() mutable {
+                answerChunk(*context, id, index, data, checksum, reply);
+            },
+            Qt::QueuedConnection);
+    });
 }
 
 void getUpload(ApiContext &ctx, const HttpRequest &req, HttpReply reply)

@@ -225,40 +225,56 @@ Result<void> FileStore::abandonUpload(const QString &id)
     return m_store.deleteUpload(id);
 }
 
-Result<UploadRecord> FileStore::writeChunk(const QString &id, int index, const QByteArray &data,
-                                           const QByteArray &sha256)
+Result<std::optional<QString>> FileStore::parseChunkChecksum(const QByteArray &header)
 {
-    loadReservations(); // before the store changes, so this chunk is counted once
+    if (header.isNull())
+        return std::optional<QString>();
+    const QString claimed = QString::fromLatin1(header).trimmed().toLower();
+    if (!isSha256Hex(claimed))
+        return makeError(
+            "invalid_field",
+            QString("%1 must be the chunk's SHA-256 as 64 hex digits").arg(kChunkChecksumHeader));
+    return std::optional<QString>(claimed);
+}
+
+QString FileStore::sha256Hex(const QByteArray &data)
+{
+    return QString::fromLatin1(QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex());
+}
+
+Result<UploadRecord> FileStore::checkChunk(const QString &id, int index, qint64 length)
+{
     auto found = m_store.upload(id);
     if (!found)
         return makeError("not_found", QString("upload %1 does not exist").arg(id));
-    UploadRecord u = *found;
-    if (index < 0 || index >= u.chunks)
+    if (index < 0 || index >= found->chunks)
         return makeError("invalid_field",
-                         QString("chunk index must be between 0 and %1").arg(u.chunks - 1));
-    const qint64 expected = chunkLength(u, index);
-    if (data.size() != expected)
+                         QString("chunk index must be between 0 and %1").arg(found->chunks - 1));
+    const qint64 expected = chunkLength(*found, index);
+    if (length != expected)
         return makeError("invalid_field", QString("chunk %1 must be exactly %2 bytes, got %3")
                                               .arg(index)
                                               .arg(expected)
-                                              .arg(data.size()));
+                                              .arg(length));
     if (m_completing.contains(id))
         return makeError("conflict", "the upload is being completed");
-    if (!sha256.isNull()) {
-        const QString claimed = QString::fromLatin1(sha256).trimmed().toLower();
-        if (!isSha256Hex(claimed))
-            return makeError("invalid_field", QString("%1 must be the chunk's SHA-256 as 64 hex "
-                                                      "digits")
-                                                  .arg(kChunkChecksumHeader));
-        const QString actual =
-            QString::fromLatin1(QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex());
-        if (actual != claimed)
-            return makeError("chunk_checksum",
-                             QString("chunk %1 of upload %2 has SHA-256 %3, the client said %4; "
-                                     "send it again")
-                                 .arg(index)
-                                 .arg(id, actual, claimed));
-    }
+    return *found;
+}
+
+Result<UploadRecord> FileStore::writeChunk(const QString &id, int index, const QByteArray &data,
+                                           const std::optional<ChunkChecksum> &checksum)
+{
+    loadReservations(); // before the store changes, so this chunk is counted once
+    auto checked = checkChunk(id, index, data.size());
+    if (!checked)
+        return checked.error();
+    UploadRecord u = *checked;
+    if (checksum && checksum->actual != checksum->claimed)
+        return makeError("chunk_checksum",
+                         QString("chunk %1 of upload %2 has SHA-256 %3, the client said %4; "
+                                 "send it again")
+                             .arg(index)
+                             .arg(id, checksum->actual, checksum->claimed));
     QFile part(partPath(id));
     if (!part.open(QIODevice::ReadWrite) || !part.seek(qint64(index) * u.chunkSize) ||
         part.write(data) != data.size() || !part.flush())
