@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Farmhand needs on Debian 12 (bookworm). Idempotent; run as root (or with sudo).
 #   scripts/setup-deps.sh          build + run dependencies
-#   scripts/setup-deps.sh --test   also what the tests need (test models, Xvfb, Chromium, Node.js + playwright-core)
+#   scripts/setup-deps.sh --test   also what the tests need (test models, Xvfb, Chromium, Node.js + playwright-core,
+#                                  clang + libFuzzer)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,6 +19,9 @@ pkgs=(
 )
 if ((with_tests)); then
     pkgs+=(assimp-testmodels occt-misc xvfb xauth chromium clang-format zip)
+    # The fuzz targets (scripts/fuzz.sh): clang, and libFuzzer's runtime, which Debian 12 ships
+    # in libclang-rt-14-dev (libclang-rt-dev); clang only recommends it.
+    pkgs+=(clang libclang-rt-dev)
     command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
     command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi

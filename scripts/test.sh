@@ -19,3 +19,10 @@ echo "== tests"
 cd "$build"
 export QT_QPA_PLATFORM=offscreen
 ctest --output-on-failure --timeout 600 -j"${CTEST_JOBS:-1}"
+
+# A bounded libFuzzer run of every parser target (docs/FUZZING.md): the clang build plus 15 s a
+# target keeps it under 3 minutes on 2 cores. FUZZ_SECONDS sets the time a target, 0 skips it.
+echo "== fuzz"
+if ((${FUZZ_SECONDS:-15} > 0)); then
+    "$here/scripts/fuzz.sh" "${FUZZ_SECONDS:-15}"
+fi

@@ -93,7 +93,8 @@ QList<RawRef> objRefs(const QByteArray &content)
         const QString rest = QString::fromUtf8(line.sliced(7)).trimmed();
         if (rest.isEmpty())
             return;
-        const QStringList names = rest.split(QRegularExpression(QStringLiteral("\\s+")));
+        static const QRegularExpression spaces(QStringLiteral("\\s+"));
+        const QStringList names = rest.split(spaces);
         refs.append({rest, rest, names.size() > 1 ? names : QStringList()});
     });
     return refs;
