@@ -189,6 +189,21 @@ private slots:
                  201);
     }
 
+    void totalCountIsLimited()
+    {
+        setLimits([](UploadLimits &l) { l.totalCount = 2; });
+        QCOMPARE(s->post("/api/v1/uploads", createBody(10, 1)).status, 201);
+        QCOMPARE(requestFrom("127.0.0.2", "POST", "/api/v1/uploads",
+                             QJsonDocument(createBody(10, 2)).toJson())
+                     .status,
+                 201);
+        const auto r = requestFrom("127.0.0.3", "POST", "/api/v1/uploads",
+                                   QJsonDocument(createBody(10, 3)).toJson());
+        QCOMPARE(r.status, 507);
+        QCOMPARE(r.errorCode(), QString("insufficient_storage"));
+        QVERIFY2(message(r).contains("the server holds 2 open uploads"), qPrintable(message(r)));
+    }
+
     void diskFreeSpaceIsRespected()
     {
         const qint64 free = QStorageInfo(s->dataDir()).bytesAvailable();
