@@ -28,8 +28,11 @@ void checkSpec(const JobSpec &spec)
     FUZZ_CHECK(spec.name.size() >= 1 && spec.name.size() <= 200, spec.name);
     FUZZ_CHECK(spec.priority >= 0 && spec.priority <= 100, QString::number(spec.priority));
     FUZZ_CHECK(spec.chunk >= 1 && spec.chunk <= 10000, QString::number(spec.chunk));
+    // Normalized, unless the normal text would break the 1000 characters the stored spec is
+    // read back with.
     const auto range = FrameRange::parse(spec.frames);
-    FUZZ_CHECK(range.ok() && range->toString() == spec.frames, spec.frames);
+    FUZZ_CHECK(range.ok() && spec.frames.size() <= 1000, spec.frames);
+    FUZZ_CHECK(range->toString() == spec.frames || range->toString().size() > 1000, spec.frames);
     const JobInput &in = spec.input;
     if (!in.archive.isEmpty()) {
         FUZZ_CHECK(isSha256Hex(in.archive) && in.files.isEmpty(), in.archive);
