@@ -17,13 +17,6 @@ namespace farm::server {
 
 class PreviewStore;
 
-/// Error codes of node identity and task ownership (docs/API.md), in one place.
-namespace errc {
-inline constexpr char NameTaken[] = "name_taken";            // hello: the name is another node's
-inline constexpr char NotYourTask[] = "not_your_task";       // output PUT: not the task's node
-inline constexpr char TaskNotRunning[] = "task_not_running"; // output PUT: task not on a node
-} // namespace errc
-
 /// A live connection to one render node (a WebSocket in production, a recorder in tests).
 class NodeLink
 {

@@ -17,6 +17,14 @@ constexpr int kDefaultHeartbeatS = 5;
 // Bounded so a long outage cannot grow memory without limit; the oldest reports go first.
 constexpr int kMaxOutbox = 2000;
 
+// Each agent keeps its own secret, read from its cache dir, whatever config it was copied from.
+NodeConfig withOwnCredentials(NodeConfig config)
+{
+    config.credentials = std::make_shared<NodeCredentials>(config.credentialsPath());
+    config.credentials->load(config.server, config.name);
+    return config;
+}
+
 QJsonArray toJsonArray(const QList<qint64> &ids)
 {
     QJsonArray a;
@@ -32,7 +40,7 @@ Agent::Agent(NodeConfig config, QObject *parent)
 
 Agent::Agent(NodeConfig config, std::shared_ptr<EngineRegistry> engines, QObject *parent)
     : QObject(parent)
-    , m_config(std::move(config))
+    , m_config(withOwnCredentials(std::move(config)))
     , m_engines(std::move(engines))
     , m_inputs(&m_network, m_config)
     , m_connection(m_config.webSocketUrl(), m_config.token, m_config.backoffInitialMs,
@@ -117,7 +125,11 @@ QJsonObject Agent::helloData() const
     caps.tags = m_config.tags;
     QJsonObject hello = caps.toJson();
     hello.insert("protocol", kProtocolVersion);
-    if (!m_config.token.isEmpty())
+    // The node's own secret proves its name; the join token is only for joining (a first
+    // hello, or one after the server forgot the node).
+    if (m_config.credentials->hasSecret())
+        hello.insert("secret", m_config.credentials->secret());
+    else if (!m_config.token.isEmpty())
         hello.insert("token", m_config.token);
     hello.insert("running", toJsonArray(runningTasks()));
     return hello;
@@ -126,7 +138,9 @@ QJsonObject Agent::helloData() const
 void Agent::onConnected()
 {
     m_welcomed = false;
-    m_connection.send(msg::Hello, helloData());
+    const QJsonObject hello = helloData();
+    m_helloHadSecret = hello.contains("secret");
+    m_connection.send(msg::Hello, hello);
 }
 
 void Agent::onDisconnected()
@@ -158,6 +172,18 @@ void Agent::onWelcome(const QJsonObject &data)
         heartbeatS = kDefaultHeartbeatS;
     }
     m_nodeId = data.value("node_id").toInteger();
+    if (const QString secret = data.value("secret").toString(); !secret.isEmpty()) {
+        // Issued at our first join: it proves our name from now on, so it must survive us.
+        if (auto saved =
+                m_config.credentials->save(m_config.server, m_config.name, m_nodeId, secret);
+            !saved)
+            qCCritical(lcAgent).noquote()
+                << "could not keep this node's secret:" << saved.error().message
+                << "- after a restart the server will refuse the name" << m_config.name;
+        else
+            qCInfo(lcAgent).noquote() << "registered as node" << m_nodeId << "; its secret is in"
+                                      << m_config.credentials->path();
+    }
     m_welcomed = true;
     m_connection.resetBackoff();
     m_heartbeat.start(heartbeatS * 1000);
@@ -231,6 +257,7 @@ void Agent::onTaskAssign(const QJsonObject &data)
                                        {"jpeg", QString::fromLatin1(jpeg.toBase64())}});
             });
     connect(task, &RenderTask::finished, this, &Agent::onTaskFinished);
+    connect(task, &RenderTask::lost, this, &Agent::onTaskLost);
     qCInfo(lcAgent).noquote() << "task" << id << "of job" << spec->jobId << "in" << spec->engine
                               << "frames" << spec->frames.toString();
     task->start();
@@ -251,9 +278,29 @@ void Agent::onTaskCancel(const QJsonObject &data)
 
 void Agent::onServerError(const QJsonObject &data)
 {
-    qCWarning(lcAgent).noquote() << QString("server reports an error: %1: %2")
-                                        .arg(data.value("code").toString(),
-                                             data.value("message").toString());
+    const QString code = data.value("code").toString();
+    const QString text =
+        QString("server reports an error: %1: %2").arg(code, data.value("message").toString());
+    if (code == QLatin1String(errc::NameTaken)) {
+        qCCritical(lcAgent).noquote() << text;
+        return;
+    }
+    qCWarning(lcAgent).noquote() << text;
+    if (!m_welcomed && m_helloHadSecret && code == QLatin1String("unauthorized") &&
+        !m_config.token.isEmpty()) {
+        // The server does not know our secret (its database is new, or it forgot this node):
+        // join again with the join token on the next connection.
+        qCWarning(lcAgent) << "the server does not know this node's secret; joining again";
+        m_config.credentials->clear();
+    }
+}
+
+void Agent::onTaskLost(qint64 task, const QString &why)
+{
+    m_tasks.remove(task); // the task stopped like a canceled one and deletes itself
+    qCWarning(lcAgent).noquote() << "stopped task" << task
+                                 << "and report nothing more for it:" << why;
+    emit taskLost(task, why);
 }
 
 void Agent::onDrain(const QJsonObject &)

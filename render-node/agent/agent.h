@@ -48,6 +48,8 @@ public:
 signals:
     void welcomed(qint64 nodeId);
     void taskFinished(qint64 task, const QString &error);
+    /// The server refused the task's outputs (it is no longer this node's): it was stopped.
+    void taskLost(qint64 task, const QString &why);
 
 private:
     using Handler = void (Agent::*)(const QJsonObject &);
@@ -62,6 +64,7 @@ private:
     void onServerError(const QJsonObject &data);
     void onDrain(const QJsonObject &data);
     void onTaskFinished(qint64 task, const QStringList &outputs, const QString &error);
+    void onTaskLost(qint64 task, const QString &why);
     /// Lowest free slot index (GPU slots come first), -1 when all are busy.
     int freeSlot() const;
     void sendHeartbeat();
@@ -79,6 +82,7 @@ private:
     QList<std::pair<QString, QJsonObject>> m_outbox;
     qint64 m_nodeId = 0;
     bool m_welcomed = false;
+    bool m_helloHadSecret = false;
     bool m_stopped = false;
 };
 

@@ -31,7 +31,7 @@ quint64 InputCache::request(const QString &sha256, const QString &name, QObject 
     pending.waiters.append({ticket, context, std::move(done)});
     if (!pending.fetch) {
         pending.fetch = new InputFetch(m_network, m_config.apiUrl("/api/v1/files/" + sha256),
-                                       m_config.token, m_config.cacheDir, sha256, name, this);
+                                       m_config.bearer(), m_config.cacheDir, sha256, name, this);
         connect(pending.fetch, &InputFetch::finished, this,
                 [this, key](const QString &path, const QString &error) {
                     onFetched(key, path, error);

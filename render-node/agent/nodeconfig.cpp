@@ -52,6 +52,11 @@ Result<QStringList> parseTags(const QString &text)
 
 } // namespace
 
+QString NodeConfig::credentialsPath() const
+{
+    return cacheDir.isEmpty() ? QString() : QDir(cacheDir).filePath(NodeCredentials::kFileName);
+}
+
 QUrl NodeConfig::webSocketUrl() const
 {
     QUrl url = server;
@@ -183,7 +188,10 @@ Result<NodeCommandLine> NodeCommandLine::parse(const QStringList &arguments)
                                      "GPU slots: auto (every CUDA GPU, default), none, or device "
                                      "indices/UUIDs, comma separated.",
                                      "list");
-    const QCommandLineOption tokenOpt("token", "Join token sent as a bearer token.", "token");
+    const QCommandLineOption tokenOpt(
+        "token",
+        "Join token for the first hello (the node then keeps its own secret in its cache dir).",
+        "token");
     const QCommandLineOption cacheOpt("cache", "Directory for input files and task outputs.",
                                       "dir");
     const QCommandLineOption cacheMaxOpt(

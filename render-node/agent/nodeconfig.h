@@ -1,12 +1,15 @@
 #pragma once
 
 #include "model/node.h"
+#include "nodecredentials.h"
 #include "util/result.h"
 
 #include <QList>
 #include <QString>
 #include <QStringList>
 #include <QUrl>
+
+#include <memory>
 
 namespace farm::node {
 
@@ -21,7 +24,13 @@ struct NodeConfig
     /// `--gpus`: empty or "auto" = every GPU the CUDA runtime lists, "none" = no GPU slots,
     /// else a comma separated list of device indices or UUIDs.
     QString gpuSelection;
+    /// `--token`: the join token (or, on a server without one, the client token the transport
+    /// needs). The node's own secret replaces it as bearer once the server issued one.
     QString token;
+    /// The node's own secret; shared by every copy of this config (the input cache and each
+    /// task hold one), so a secret issued later reaches them all. The Agent gives each node
+    /// its own (withCredentials()).
+    std::shared_ptr<NodeCredentials> credentials = std::make_shared<NodeCredentials>();
     QString cacheDir;
     /// Inputs beyond this size are evicted, least recently used first (held ones never).
     int cacheMaxMb = 20480;
@@ -43,6 +52,14 @@ struct NodeConfig
     QUrl webSocketUrl() const;
     /// <server>/<path> for a REST path such as "/api/v1/files/<sha>".
     QUrl apiUrl(const QString &path) const;
+    /// Bearer token for REST calls (input downloads, output uploads): the node's own secret
+    /// once it has one, else `token`.
+    QString bearer() const
+    {
+        return credentials && credentials->hasSecret() ? credentials->secret() : token;
+    }
+    /// Where the node's secret is kept: `<cacheDir>/node-credentials.json` (empty: nowhere).
+    QString credentialsPath() const;
     /// Threads one child may use so that all slots together fill the machine once.
     int threadsPerTask() const;
     /// GPU slots first (0 .. gpus-1), then CPU slots.

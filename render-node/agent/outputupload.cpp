@@ -1,7 +1,11 @@
 #include "outputupload.h"
 
+#include "protocol/message.h"
+
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLoggingCategory>
 #include <QNetworkReply>
 
@@ -101,11 +105,24 @@ void OutputUpload::onReplyFinished()
     const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
     if (reply->error() == QNetworkReply::NoError && status >= 200 && status < 300)
         return finish({});
-    const QString why = status > 0
-                            ? QString("HTTP %1 %2")
-                                  .arg(status)
-                                  .arg(QString::fromUtf8(reply->readAll().left(300)).trimmed())
-                            : reply->errorString();
+    const QByteArray body = reply->readAll();
+    if (status == 403 || status == 409) {
+        const QJsonObject error = QJsonDocument::fromJson(body).object().value("error").toObject();
+        const QString code = error.value("code").toString();
+        if (code == QLatin1String(errc::NotYourTask) ||
+            code == QLatin1String(errc::TaskNotRunning)) {
+            if (m_done)
+                return;
+            m_done = true;
+            emit refused(QString("the server refused %1: %2: %3")
+                             .arg(name(), code, error.value("message").toString()));
+            return;
+        }
+    }
+    const QString why =
+        status > 0
+            ? QString("HTTP %1 %2").arg(status).arg(QString::fromUtf8(body.left(300)).trimmed())
+            : reply->errorString();
     if (m_attempt < kAttempts && isRetryable(reply->error(), status)) {
         const int delay = m_retryDelayMs << (m_attempt - 1);
         qCWarning(lcUpload).noquote()

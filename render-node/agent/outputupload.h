@@ -28,6 +28,9 @@ public:
 signals:
     /// `error` is empty on success.
     void finished(const QString &error);
+    /// Instead of finished(): the server answered that the task is no longer this node's
+    /// (`not_your_task` or `task_not_running`); `why` is its sentence. Never retried.
+    void refused(const QString &why);
 
 private:
     void attempt();

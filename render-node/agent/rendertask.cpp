@@ -402,8 +402,13 @@ void RenderTask::startUpload(const QString &fileName, int frame)
     auto *upload = new OutputUpload(
         m_network,
         m_config.apiUrl(QString("/api/v1/tasks/%1/outputs/%2").arg(m_spec.id).arg(fileName)),
-        m_config.token, QDir(m_workDir).filePath(fileName), m_config.uploadRetryMs, this);
+        m_config.bearer(), QDir(m_workDir).filePath(fileName), m_config.uploadRetryMs, this);
     m_uploads.append(upload);
+    connect(upload, &OutputUpload::refused, this, [this, upload](const QString &why) {
+        m_uploads.removeOne(upload);
+        upload->deleteLater();
+        lose(why);
+    });
     connect(upload, &OutputUpload::finished, this, [this, upload, frame](const QString &error) {
         m_uploads.removeOne(upload);
         upload->deleteLater();
@@ -497,6 +502,19 @@ void RenderTask::fail(const QString &error)
         return;
     appendLog("task failed: " + error);
     finish(error);
+}
+
+void RenderTask::lose(const QString &why)
+{
+    if (m_finished)
+        return;
+    qCWarning(lcTask).noquote() << "task" << m_spec.id
+                                << "is no longer this node's, stopping it:" << why;
+    // Like a cancel: the child goes and nothing more is reported for the task.
+    m_canceled = true;
+    m_finished = true;
+    stopWork();
+    emit lost(m_spec.id, why);
 }
 
 void RenderTask::finish(const QString &error)

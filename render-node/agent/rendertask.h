@@ -66,6 +66,10 @@ signals:
     void preview(qint64 task, int frame, int samples, int spp, const QByteArray &jpeg);
     /// `error` is empty when every frame was rendered and uploaded.
     void finished(qint64 task, const QStringList &outputs, const QString &error);
+    /// The server refused an output because the task is no longer this node's (its lease
+    /// expired, it went to another node or it ended): the task stopped as on a cancel and
+    /// emits nothing more; `finished` does not follow.
+    void lost(qint64 task, const QString &why);
 
 private:
     void requestInputs();
@@ -97,6 +101,7 @@ private:
     void tryComplete();
     void fail(const QString &error);
     void finish(const QString &error);
+    void lose(const QString &why);
     void stopWork();
     /// Sends `signal` to the child's whole process group (it and everything it started).
     void signalGroup(int signal) const;

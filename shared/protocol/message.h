@@ -31,6 +31,13 @@ inline constexpr char JobDeleted[] = "job.deleted";
 inline constexpr char NodeUpdated[] = "node.updated";
 } // namespace msg
 
+/// Error codes a render node acts on (docs/API.md), in one place.
+namespace errc {
+inline constexpr char NameTaken[] = "name_taken";            // hello: the name is another node's
+inline constexpr char NotYourTask[] = "not_your_task";       // output PUT: not the task's node
+inline constexpr char TaskNotRunning[] = "task_not_running"; // output PUT: task not on a node
+} // namespace errc
+
 /// One WebSocket text frame: {"type": "...", "seq": n, "data": {...}}.
 struct Envelope
 {

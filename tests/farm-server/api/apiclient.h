@@ -37,11 +37,12 @@ struct TestServer
     QNetworkAccessManager net;
     QByteArray bearer;
 
-    explicit TestServer(ServerConfig config = {})
+    /// `clock` null: the system clock.
+    explicit TestServer(ServerConfig config = {}, Clock *clock = nullptr)
     {
         config.port = 0;
         config.dataDir = dir.filePath("data");
-        server = std::make_unique<FarmServer>(config);
+        server = std::make_unique<FarmServer>(config, clock);
         const auto port = server->start();
         if (!port)
             qFatal("server: %s", qPrintable(port.error().message));
