@@ -11,7 +11,8 @@ class QWebSocket;
 
 namespace farm::server {
 
-/// /ws/events: dashboards get `hello`, then every published job.*, task.* and node.* event.
+/// /ws/events: dashboards get `hello`, then every published job.*, task.* and node.* event. One
+/// that does not keep up is closed (docs/API.md, "Budgets").
 class EventHub
     : public QObject
     , public EventSink
@@ -24,6 +25,9 @@ public:
     void addClient(std::unique_ptr<QWebSocket> socket);
     void publish(const QString &type, const QJsonObject &data) override;
     int clientCount() const { return int(m_clients.size()); }
+    /// The most bytes waiting to be sent to one dashboard (bounded by
+    /// budget::kDashboardMaxBacklogBytes plus one event).
+    qint64 largestBacklog() const;
 
 private:
     struct Client;

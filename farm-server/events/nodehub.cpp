@@ -1,7 +1,9 @@
 #include "events/nodehub.h"
 
+#include "events/budgets.h"
 #include "scheduler/scheduler.h"
 
+#include <QElapsedTimer>
 #include <QTimer>
 #include <QWebSocket>
 
@@ -23,10 +25,17 @@ public:
         , m_socket(socket)
     {
         m_socket->setParent(this);
-        m_socket->setMaxAllowedIncomingMessageSize(4 * 1024 * 1024);
+        // Until hello, a socket may send only a few small messages.
+        m_socket->setMaxAllowedIncomingMessageSize(budget::kPreHelloMaxMessageBytes);
+        m_socket->setMaxAllowedIncomingFrameSize(budget::kNodeMaxMessageBytes);
+        // Read a bounded amount per pass of the event loop, so that a flood is decoded in
+        // slices between other sockets' work rather than in one long stretch.
+        m_socket->setReadBufferSize(budget::kNodeReadBufferBytes);
+        m_clock.start();
         connect(m_socket, &QWebSocket::textMessageReceived, this, &NodeConnection::onText);
-        connect(m_socket, &QWebSocket::binaryMessageReceived, this, [this] {
-            sendError("invalid_message", "binary frames are not part of the protocol");
+        connect(m_socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &b) {
+            if (admit(b.size()))
+                sendError("invalid_message", "binary frames are not part of the protocol");
         });
         connect(m_socket, &QWebSocket::disconnected, this, &NodeConnection::onClosed);
         QTimer::singleShot(kHelloTimeoutMs, this, [this] {
@@ -37,13 +46,22 @@ public:
 
     void send(const QString &type, const QJsonObject &data) override
     {
+        if (m_closing)
+            return;
+        // A node that stops reading must not grow the server's memory.
+        if (m_socket->bytesToWrite() > budget::kNodeMaxBacklogBytes)
+            return close(kPolicyViolation, "node does not read its messages");
         m_socket->sendTextMessage(QString::fromUtf8(m_writer.write(type, data)));
     }
 
     void close(int code, const QString &reason) override
     {
+        if (m_closing)
+            return;
         m_closing = true; // whatever still arrives on this socket is not from a registered node
         m_socket->close(QWebSocketProtocol::CloseCode(code), reason);
+        // A peer that keeps sending instead of answering the close frame is cut off.
+        QTimer::singleShot(budget::kCloseGraceMs, m_socket, &QWebSocket::abort);
     }
 
 private:
@@ -52,9 +70,40 @@ private:
         send(msg::Error, {{"code", code}, {"message", message}});
     }
 
-    void onText(const QString &text)
+    /// Meters one incoming message; false: drop it (the socket may be closing).
+    bool admit(qint64 bytes)
     {
         if (m_closing)
+            return false;
+        if (!m_nodeId) {
+            if (++m_preHelloMessages <= budget::kPreHelloMessages)
+                return true;
+            close(kPolicyViolation, "too many messages before hello");
+            return false;
+        }
+        switch (m_budget.admit(bytes, m_clock.elapsed())) {
+        case SocketBudget::Verdict::Accept:
+            return true;
+        case SocketBudget::Verdict::DropNotify:
+            sendError("rate_limited",
+                      QString("over the message budget of this socket (%1 messages, %2 MiB a "
+                              "second); messages are dropped until it sends less")
+                          .arg(budget::kNodeMessagesPerS)
+                          .arg(budget::kNodeBytesPerS / (1024 * 1024)));
+            return false;
+        case SocketBudget::Verdict::Drop:
+            return false;
+        case SocketBudget::Verdict::Close:
+            close(kPolicyViolation, "message budget exceeded");
+            return false;
+        }
+        return false;
+    }
+
+    void onText(const QString &text)
+    {
+        // Metered in UTF-16 code units (bytes for ASCII): a dropped message costs no conversion.
+        if (!admit(text.size()))
             return;
         const auto e = Envelope::parse(text.toUtf8());
         if (!e) {
@@ -74,6 +123,7 @@ private:
                 return;
             }
             m_nodeId = *id;
+            m_socket->setMaxAllowedIncomingMessageSize(budget::kNodeMaxMessageBytes);
             return;
         }
         if (e->type == msg::Hello) {
@@ -95,6 +145,10 @@ private:
     Scheduler &m_scheduler;
     QWebSocket *m_socket;
     EnvelopeWriter m_writer;
+    QElapsedTimer m_clock;
+    SocketBudget m_budget{budget::kNodeMessagesPerS, budget::kNodeMessageBurst,
+                          budget::kNodeBytesPerS, budget::kNodeBytesBurst};
+    int m_preHelloMessages = 0;
     qint64 m_nodeId = 0;
     bool m_closing = false;
 };
