@@ -343,8 +343,17 @@ void taskLog(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
 {
     if (!ctx.store.task(req.args[0].toLongLong()))
         return reply.error(404, "not_found", QString("task %1 does not exist").arg(req.args[0]));
-    reply.send(200, ctx.store.taskLog(req.args[0].toLongLong()).toUtf8(),
-               "text/plain; charset=utf-8");
+    // The answer is the log's end, at most JobStore::kMaxLogReadBytes: it never holds more.
+    qint64 tail = JobStore::kMaxLogReadBytes;
+    if (req.query.hasQueryItem("tail")) {
+        bool ok = false;
+        tail = req.query.queryItemValue("tail").toLongLong(&ok);
+        if (!ok || tail < 1 || tail > JobStore::kMaxLogReadBytes)
+            return reply.error(400, "invalid_field",
+                               QString("tail must be a number of bytes from 1 to %1")
+                                   .arg(JobStore::kMaxLogReadBytes));
+    }
+    reply.send(200, ctx.store.taskLog(req.args[0].toLongLong(), tail), "text/plain; charset=utf-8");
 }
 
 } // namespace

@@ -1,5 +1,7 @@
 #include "scheduler/scheduler.h"
 
+#include "events/budgets.h"
+
 #include "scheduler/nodecredentials.h"
 
 #include <QJsonArray>
@@ -334,15 +336,23 @@ Result<void> Scheduler::onAccepted(LiveNode &n, const QJsonObject &d)
 
 Result<void> Scheduler::onProgress(LiveNode &n, const QJsonObject &d)
 {
-    const auto t = ownTask(n, d);
-    if (!t)
-        return t.error();
+    const auto id = readTaskId(d);
+    if (!id)
+        return id.error();
     const QJsonValue p = d.value("progress");
     if (!p.isDouble() || p.toDouble() < 0.0 || p.toDouble() > 1.0)
         return makeError("invalid_field", "'progress' must be a number from 0 to 1");
+    // A task the node does not hold is refused from memory: bogus ids cost no database work.
+    if (!n.tasks.contains(*id))
+        return makeError("not_assigned", QString("task %1 is not assigned to this node").arg(*id));
+    const auto t = ownTask(n, d);
+    if (!t)
+        return t.error();
     if (t->task.state == TaskState::Assigned)
         if (auto out = m_machine.apply({{t->task.id, TaskState::Running, n.id}}); !out)
             return out.error();
+    if (t->task.state == TaskState::Running && t->task.progress == p.toDouble())
+        return {}; // nothing new to store or announce
     if (auto out = m_machine.setProgress(t->task.id, p.toDouble()); !out)
         return out.error();
     return {};
@@ -354,11 +364,16 @@ Result<void> Scheduler::onLog(LiveNode &n, const QJsonObject &d)
     if (!id)
         return id.error();
     const QJsonValue text = d.value("text");
-    if (!text.isString() || text.toString().size() > 1024 * 1024)
+    if (!text.isString() || text.toString().size() > budget::kNodeMaxMessageBytes)
         return makeError("invalid_field", "'text' must be a string of at most 1 MiB");
-    const auto t = m_store.task(*id);
-    if (!t || t->task.nodeId != n.id) // logs may trail a finished task, but only from its node
+    // Logs belong to a task the node runs now: a finished (done, failed, canceled) or foreign
+    // task takes none, and the check costs no database work.
+    if (!n.tasks.contains(*id))
         return makeError("not_assigned", QString("task %1 is not assigned to this node").arg(*id));
+    const auto t = ownTask(n, d);
+    if (!t)
+        return t.error();
+    // The store keeps JobStore::kMaxLogBytesPerAttempt of it and notes what it drops.
     return m_store.appendLog(*id, t->task.attempts + t->orphaned + 1, text.toString(),
                              m_clock.now());
 }

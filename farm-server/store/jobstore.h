@@ -132,9 +132,17 @@ public:
     virtual QList<Candidate> candidates(int limit) = 0;
     /// Queued tasks of a job that still wait for other tasks.
     virtual int waitingTasks(qint64 jobId) = 0;
+    /// Bytes of log kept per task attempt; the rest is dropped behind one note line
+    /// "[farm: log truncated at N bytes; M more bytes dropped]".
+    static constexpr qint64 kMaxLogBytesPerAttempt = 4 * 1024 * 1024;
+    /// The most of a task's log one read returns (its end: the latest attempts).
+    static constexpr qint64 kMaxLogReadBytes = 8 * 1024 * 1024;
+    /// Appends to an attempt's log up to kMaxLogBytesPerAttempt.
     virtual Result<void> appendLog(qint64 taskId, int attempt, const QString &text,
                                    const QDateTime &now) = 0;
-    virtual QString taskLog(qint64 taskId) = 0;
+    /// The last `maxBytes` (at most kMaxLogReadBytes) of a task's log, UTF-8, with a header
+    /// line per attempt; a first line says how many earlier bytes were left out.
+    virtual QByteArray taskLog(qint64 taskId, qint64 maxBytes = kMaxLogReadBytes) = 0;
 
     virtual Result<qint64> upsertNode(const NodeCapabilities &caps, const QDateTime &now) = 0;
     virtual Result<void> touchNode(qint64 id, const QDateTime &lastSeen) = 0;

@@ -43,7 +43,7 @@ public:
     int waitingTasks(qint64 jobId) override;
     Result<void> appendLog(qint64 taskId, int attempt, const QString &text,
                            const QDateTime &now) override;
-    QString taskLog(qint64 taskId) override;
+    QByteArray taskLog(qint64 taskId, qint64 maxBytes = kMaxLogReadBytes) override;
 
     Result<qint64> upsertNode(const NodeCapabilities &caps, const QDateTime &now) override;
     Result<void> touchNode(qint64 id, const QDateTime &lastSeen) override;
@@ -72,8 +72,19 @@ private:
 
     std::optional<JobSpec> spec(qint64 jobId, const QByteArray &json);
 
+    /// How much of one attempt's log is stored, and its truncation note if it has one.
+    struct LogTally
+    {
+        int attempt = 0;
+        qint64 bytes = 0;   // log text kept, without the note
+        qint64 dropped = 0; // bytes refused over the cap
+        qint64 noteId = 0;  // task_logs row of the note; 0: not truncated
+    };
+    LogTally &logTally(qint64 taskId, int attempt);
+
     QString m_connection;
-    QHash<qint64, JobSpec> m_specs; // parsed once: a submitted spec never changes
+    QHash<qint64, JobSpec> m_specs;       // parsed once: a submitted spec never changes
+    QHash<qint64, LogTally> m_logTallies; // task → its latest attempt (a cache of task_logs)
     QSqlDatabase m_db;
     int m_depth = 0;
     bool m_failed = false; // an inner scope rolled back: the outer commit must not persist

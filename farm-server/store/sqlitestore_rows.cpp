@@ -3,6 +3,9 @@
 #include "store/sqlitestore.h"
 
 #include <QJsonDocument>
+#include <QRegularExpression>
+
+#include <algorithm>
 
 namespace farm::server {
 
@@ -163,31 +166,165 @@ int SqliteStore::waitingTasks(qint64 jobId)
     return q && q->next() ? q->value(0).toInt() : 0;
 }
 
+namespace {
+
+/// Tallies kept at once; beyond it the cache starts over (tallies are re-read on demand).
+constexpr qsizetype kMaxLogTallies = 4096;
+const char kTruncatedPrefix[] = "[farm: log truncated at ";
+
+QString truncationNote(qint64 kept, qint64 dropped)
+{
+    return QString("%1%2 bytes; %3 more bytes dropped]\n")
+        .arg(kTruncatedPrefix)
+        .arg(kept)
+        .arg(dropped);
+}
+
+/// The first at most `max` bytes of UTF-8 text, not splitting a character.
+QByteArray utf8Head(const QByteArray &s, qint64 max)
+{
+    if (s.size() <= max)
+        return s;
+    qsizetype n = qsizetype(qMax<qint64>(max, 0));
+    while (n > 0 && (uchar(s[n]) & 0xC0) == 0x80)
+        --n;
+    return s.left(n);
+}
+
+/// The last at most `max` bytes of UTF-8 text, not splitting a character.
+QByteArray utf8Tail(const QByteArray &s, qint64 max)
+{
+    if (s.size() <= max)
+        return s;
+    qsizetype from = s.size() - qsizetype(qMax<qint64>(max, 0));
+    while (from < s.size() && (uchar(s[from]) & 0xC0) == 0x80)
+        ++from;
+    return s.mid(from);
+}
+
+} // namespace
+
+SqliteStore::LogTally &SqliteStore::logTally(qint64 taskId, int attempt)
+{
+    auto it = m_logTallies.find(taskId);
+    if (it != m_logTallies.end() && it->attempt == attempt)
+        return *it;
+    if (m_logTallies.size() >= kMaxLogTallies)
+        m_logTallies.clear();
+    LogTally t{attempt};
+    auto q = exec(m_db,
+                  "SELECT id, length(CAST(text AS BLOB)), text LIKE ? || '%' FROM task_logs "
+                  "WHERE task_id = ? AND attempt = ? ORDER BY id",
+                  {QString(kTruncatedPrefix), taskId, attempt});
+    while (q && q->next()) {
+        if (q->value(2).toBool())
+            t.noteId = q->value(0).toLongLong();
+        else
+            t.bytes += q->value(1).toLongLong();
+    }
+    if (t.noteId) {
+        static const QRegularExpression dropped(QStringLiteral("; (\\d+) more bytes dropped"));
+        auto note = exec(m_db, "SELECT text FROM task_logs WHERE id = ?", {t.noteId});
+        if (note && note->next())
+            t.dropped = dropped.match(note->value(0).toString()).captured(1).toLongLong();
+    }
+    return *m_logTallies.insert(taskId, t);
+}
+
 Result<void> SqliteStore::appendLog(qint64 taskId, int attempt, const QString &text,
                                     const QDateTime &now)
 {
-    auto q =
-        exec(m_db, "INSERT INTO task_logs(task_id, attempt, text, created_at) VALUES (?, ?, ?, ?)",
-             {taskId, attempt, text, now.toMSecsSinceEpoch()});
-    if (!q)
-        return q.error();
+    LogTally &t = logTally(taskId, attempt);
+    const QByteArray utf8 = text.toUtf8();
+    auto insert = [&](const QByteArray &bytes) -> Result<qint64> {
+        auto q = exec(
+            m_db, "INSERT INTO task_logs(task_id, attempt, text, created_at) VALUES (?, ?, ?, ?)",
+            {taskId, attempt, QString::fromUtf8(bytes), now.toMSecsSinceEpoch()});
+        if (!q)
+            return q.error();
+        return q->lastInsertId().toLongLong();
+    };
+    if (!t.noteId && t.bytes + utf8.size() <= kMaxLogBytesPerAttempt) {
+        if (auto r = insert(utf8); !r) {
+            m_logTallies.remove(taskId); // unsure what was written: re-read next time
+            return r.error();
+        }
+        t.bytes += utf8.size();
+        return {};
+    }
+    // Over the cap: keep what fits, then one note that counts everything dropped since.
+    const QByteArray kept =
+        t.noteId ? QByteArray() : utf8Head(utf8, kMaxLogBytesPerAttempt - t.bytes);
+    const qint64 dropped = t.dropped + utf8.size() - kept.size();
+    const QString note = truncationNote(t.bytes + kept.size(), dropped);
+    Transaction tx(*this);
+    Result<qint64> noteId = t.noteId;
+    if (!kept.isEmpty())
+        if (auto k = insert(kept); !k)
+            noteId = k.error();
+    if (noteId && t.noteId) {
+        if (auto u = exec(m_db, "UPDATE task_logs SET text = ? WHERE id = ?", {note, t.noteId}); !u)
+            noteId = u.error();
+    } else if (noteId) {
+        noteId = insert(note.toUtf8());
+    }
+    Result<void> done = noteId ? tx.commit() : Result<void>(noteId.error());
+    if (!done) {
+        m_logTallies.remove(taskId);
+        return done;
+    }
+    t = {attempt, t.bytes + kept.size(), dropped, *noteId};
     return {};
 }
 
-QString SqliteStore::taskLog(qint64 taskId)
+QByteArray SqliteStore::taskLog(qint64 taskId, qint64 maxBytes)
 {
-    QString out;
-    int attempt = -1;
+    maxBytes = std::clamp<qint64>(maxBytes, 0, kMaxLogReadBytes);
+    // Newest rows first until maxBytes are collected: memory stays bounded by the limit.
+    struct Row
+    {
+        int attempt;
+        QByteArray text;
+    };
+    QList<Row> rows;
+    qint64 have = 0, omitted = 0, firstId = 0;
     auto q =
-        exec(m_db, "SELECT attempt, text FROM task_logs WHERE task_id = ? ORDER BY id", {taskId});
+        exec(m_db, "SELECT id, attempt, text FROM task_logs WHERE task_id = ? ORDER BY id DESC",
+             {taskId});
     while (q && q->next()) {
-        if (q->value(0).toInt() != attempt) {
-            attempt = q->value(0).toInt();
-            out += QString("=== attempt %1 ===\n").arg(attempt);
+        QByteArray text = q->value(2).toString().toUtf8();
+        if (!text.endsWith('\n'))
+            text += '\n';
+        firstId = q->value(0).toLongLong();
+        if (have + text.size() > maxBytes) {
+            const QByteArray tail = utf8Tail(text, maxBytes - have);
+            omitted = text.size() - tail.size();
+            if (!tail.isEmpty())
+                rows.append({q->value(1).toInt(), tail});
+            break;
         }
-        out += q->value(1).toString();
-        if (!out.endsWith('\n'))
-            out += '\n';
+        have += text.size();
+        rows.append({q->value(1).toInt(), std::move(text)});
+        firstId = 0;
+    }
+    if (firstId) {
+        auto rest = exec(m_db,
+                         "SELECT COALESCE(SUM(length(CAST(text AS BLOB))), 0) FROM task_logs "
+                         "WHERE task_id = ? AND id < ?",
+                         {taskId, firstId});
+        if (rest && rest->next())
+            omitted += rest->value(0).toLongLong();
+    }
+    QByteArray out;
+    if (omitted > 0)
+        out += QString("[farm: %1 earlier bytes of this log not shown]\n").arg(omitted).toUtf8();
+    int attempt = -1;
+    for (auto it = rows.crbegin(); it != rows.crend(); ++it) {
+        if (it->attempt != attempt) {
+            attempt = it->attempt;
+            out += QString("=== attempt %1 ===\n").arg(attempt).toUtf8();
+        }
+        out += it->text;
     }
     return out;
 }
