@@ -7,7 +7,34 @@
 namespace farm {
 
 namespace {
+// Caps of a hello (docs/API.md, "/ws/node"): a node record is stored and re-sent in every
+// node.updated, so each string and list is bounded.
 constexpr qsizetype kMaxEngineDevices = 64;
+constexpr int kMaxDeviceChars = 200;
+constexpr qsizetype kMaxEngines = 16;
+constexpr qsizetype kMaxGpus = 64;
+constexpr qsizetype kMaxTags = 32;
+constexpr qsizetype kMaxRunning = 256; // the most slots a node may have
+constexpr int kMaxNameChars = 100;
+constexpr int kMaxVersionChars = 100;
+constexpr int kMaxGpuFieldChars = 200;
+
+/// The array under `key` (empty when absent); fails when it is no array or holds over `max`.
+QJsonArray boundedArray(json::Reader &r, const QJsonObject &o, const char *key, qsizetype max)
+{
+    const QJsonValue v = o.value(QLatin1String(key));
+    if (v.isUndefined() || v.isNull())
+        return {};
+    if (!v.isArray()) {
+        r.fail("invalid_field", r.field(key) + " must be a list");
+        return {};
+    }
+    if (v.toArray().size() > max) {
+        r.fail("invalid_field", QString("%1 may list at most %2 items").arg(r.field(key)).arg(max));
+        return {};
+    }
+    return v.toArray();
+}
 } // namespace
 
 QJsonObject NodeCapabilities::toJson() const
@@ -39,31 +66,42 @@ Result<NodeCapabilities> NodeCapabilities::fromJson(const QJsonObject &o)
 {
     json::Reader r(o);
     NodeCapabilities c;
-    c.name = r.string("name", QString(), 1, 100);
+    c.name = r.string("name", QString(), 1, kMaxNameChars);
     if (r.ok() && c.name.isEmpty())
         r.fail("invalid_field", "name is required");
-    c.slotCount = int(r.integer("slots", 1, 1, 256));
+    c.slotCount = int(r.integer("slots", 1, 1, kMaxRunning));
     c.cores = int(r.integer("cores", 1, 1, 4096));
     c.ramMb = r.integer("ram_mb", 0, 0, qint64(1) << 40);
-    c.tags = r.stringList("tags");
-    for (const QJsonValue &v : o.value("engines").toArray()) {
-        const QJsonObject e = v.toObject();
+    if (boundedArray(r, o, "tags", kMaxTags); r.ok())
+        c.tags = r.stringList("tags");
+    boundedArray(r, o, "running", kMaxRunning);
+    const QJsonArray engines = boundedArray(r, o, "engines", kMaxEngines);
+    for (qsizetype i = 0; i < engines.size() && r.ok(); ++i) {
+        const QJsonObject e = engines[i].toObject();
         if (!e.value("name").isString()) {
             r.fail("invalid_field", "engines[] need a name");
             break;
         }
-        EngineInfo engine{e.value("name").toString(), e.value("version").toString(), {}};
+        json::Reader er(e, QString("engines[%1]").arg(i));
+        EngineInfo engine{er.string("name", {}, 1, kMaxNameChars),
+                          er.string("version", {}, 0, kMaxVersionChars),
+                          {}};
         // Devices are informative: strings only, a bounded number.
         for (const QJsonValue &d : e.value("devices").toArray())
             if (d.isString() && engine.devices.size() < kMaxEngineDevices)
-                engine.devices.append(d.toString().left(200));
+                engine.devices.append(d.toString().left(kMaxDeviceChars));
+        r.adopt(er);
         c.engines.append(engine);
     }
-    for (const QJsonValue &v : o.value("gpus").toArray()) {
-        const QJsonObject g = v.toObject();
-        c.gpus.append({g.value("name").toString(), g.value("uuid").toString(),
-                       g.value("vram_mb").toInteger(), g.value("cc").toString(),
-                       g.value("driver").toString()});
+    const QJsonArray gpus = boundedArray(r, o, "gpus", kMaxGpus);
+    for (qsizetype i = 0; i < gpus.size() && r.ok(); ++i) {
+        json::Reader gr(gpus[i].toObject(), QString("gpus[%1]").arg(i));
+        c.gpus.append({gr.string("name", {}, 0, kMaxGpuFieldChars),
+                       gr.string("uuid", {}, 0, kMaxGpuFieldChars),
+                       gr.integer("vram_mb", 0, 0, qint64(1) << 40),
+                       gr.string("cc", {}, 0, kMaxGpuFieldChars),
+                       gr.string("driver", {}, 0, kMaxGpuFieldChars)});
+        r.adopt(gr);
     }
     if (!r.ok())
         return r.error();
