@@ -1,6 +1,7 @@
 // Live previews: task.partial from a node over a real /ws/node socket, kept by the server,
 // announced on /ws/events and served at GET /api/v1/tasks/{id}/preview.
 #include "api/apiclient.h"
+#include "events/budgets.h"
 #include "events/previewstore.h"
 
 #include <QBuffer>
@@ -199,8 +200,9 @@ private slots:
         QJsonObject msg = partial(task, good);
         WsClient *sender = &node;
         if (what == "big") {
-            // A real JPEG of noise at full quality, over the limit.
-            QImage noise(1000, 1000, QImage::Format_RGB888);
+            // A real JPEG of noise at full quality, over the limit (and, in base64, under the
+            // size of a message: a larger one closes the socket).
+            QImage noise(450, 450, QImage::Format_RGB888);
             quint32 seed = 1;
             for (int y = 0; y < noise.height(); ++y)
                 for (int x = 0; x < noise.width(); ++x) {
@@ -209,6 +211,7 @@ private slots:
                 }
             const QByteArray big = encode(noise, "JPG", 100);
             QVERIFY(big.size() > PreviewStore::kMaxBytes);
+            QVERIFY(big.size() * 4 / 3 + 1000 < budget::kNodeMaxMessageBytes);
             msg = partial(task, big);
         } else if (what == "png") {
             msg = partial(task, encode(gradient(64, 48), "PNG"));
