@@ -309,6 +309,13 @@ void uploadOutput(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
                                    "with its own secret as bearer token (not a client or join "
                                    "token)")
                                .arg(t.id));
+    if (t.state == TaskState::Queued && ctx.scheduler.lastHolder(t.id) == req.nodeId)
+        // Its node was lost (or the server restarted) and may claim it back on reconnect: an
+        // upload racing that reconnect must not make it stop a render it will keep.
+        return reply.error(503, errc::TaskOrphaned,
+                           QString("task %1 went back to the queue when this node was lost; "
+                                   "reconnect (hello with the task in 'running') and retry")
+                               .arg(t.id));
     if (t.state != TaskState::Assigned && t.state != TaskState::Running)
         return reply.error(
             409, errc::TaskNotRunning,

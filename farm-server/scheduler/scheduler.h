@@ -63,6 +63,9 @@ public:
     /// new name needs the join token and gets a secret in `welcome`. Every error means the
     /// caller must close the new connection with a policy violation.
     Result<qint64> connectNode(NodeLink *link, const QJsonObject &hello);
+    /// The node a queued task was taken from when that node was lost (or the server
+    /// restarted) and that may claim it back on reconnect; 0 when none.
+    qint64 lastHolder(qint64 taskId) const { return m_lastHolder.value(taskId); }
     /// The node whose own secret (from `welcome`) this is, 0 when it is none's.
     qint64 nodeForSecret(const QByteArray &secret) const;
     /// Releases an offline node's name and secret (its machine was reinstalled or retired):

@@ -36,6 +36,7 @@ namespace errc {
 inline constexpr char NameTaken[] = "name_taken";            // hello: the name is another node's
 inline constexpr char NotYourTask[] = "not_your_task";       // output PUT: not the task's node
 inline constexpr char TaskNotRunning[] = "task_not_running"; // output PUT: task not on a node
+inline constexpr char TaskOrphaned[] = "task_orphaned";      // output PUT: reconnect, then retry
 } // namespace errc
 
 /// One WebSocket text frame: {"type": "...", "seq": n, "data": {...}}.

@@ -31,6 +31,13 @@ class TestRestApi : public QObject
                 return node.received[i].data.value("task").toInteger();
         return barrier < 0 ? -1 : 0;
     }
+    QJsonArray outputsOf(qint64 job)
+    {
+        return s->get(QString("/api/v1/jobs/%1/outputs").arg(job))
+            .json()
+            .value("outputs")
+            .toArray();
+    }
     bool waitTaskState(qint64 task, const QString &state)
     {
         for (int i = 0; i < 500; ++i) {
@@ -395,7 +402,8 @@ private slots:
     // refused with a reason; the new holder's upload works.
     void outputsRefusedAfterLeaseLoss()
     {
-        s->post("/api/v1/jobs", jobBody(sha, "1", 1));
+        const qint64 jobId =
+            s->post("/api/v1/jobs", jobBody(sha, "1", 1)).json().value("id").toInteger();
         auto lost = std::make_unique<WsClient>();
         const qint64 task = joinAndTakeTask(*lost, "lost");
         QVERIFY(task > 0);
@@ -403,10 +411,12 @@ private slots:
         lost->socket.abort();
         lost.reset();
         QVERIFY(waitTaskState(task, "queued"));
+        // Back in the queue but kept for the lost node to claim on reconnect: retry, not stop.
         auto r = s->putOutput(lostSecret, task, "frame_0001.png", "late");
-        QCOMPARE(r.status, 409);
-        QCOMPARE(r.errorCode(), QString("task_not_running"));
+        QCOMPARE(r.status, 503);
+        QCOMPARE(r.errorCode(), QString("task_orphaned"));
         QVERIFY(r.json().value("error").toObject().value("message").toString().contains("queue"));
+        QVERIFY(outputsOf(jobId).isEmpty());
 
         WsClient heir;
         QCOMPARE(joinAndTakeTask(heir, "heir"), task);
@@ -414,6 +424,15 @@ private slots:
         QCOMPARE(r.status, 403);
         QCOMPARE(r.errorCode(), QString("not_your_task"));
         QCOMPARE(s->putOutput(heir.secret(), task, "frame_0001.png", "fresh").status, 200);
+        // The job is canceled: nobody writes its outputs any more.
+        QCOMPARE(s->request("POST", QString("/api/v1/jobs/%1/cancel").arg(jobId)).status, 200);
+        for (const QByteArray &token : {lostSecret, heir.secret()}) {
+            r = s->putOutput(token, task, "frame_0001.png", "after cancel");
+            QCOMPARE(r.status, 409);
+            QCOMPARE(r.errorCode(), QString("task_not_running"));
+        }
+        QCOMPARE(s->get(QString("/api/v1/jobs/%1/outputs/frame_0001.png").arg(jobId)).body,
+                 QByteArray("fresh"));
     }
 
     void tokensOnOutputUploads()

@@ -156,13 +156,55 @@ private slots:
         QCOMPARE(s.server->scheduler().nodeForSecret(fresh.toUtf8()), again.nodeId());
     }
 
+    // A node whose lease expired but which reconnects before anyone else took its task keeps
+    // it: an upload racing the reconnect is told to retry, not to stop.
+    void reconnectKeepsItsTask()
+    {
+        farm::server::ManualClock clock(QDateTime::currentDateTimeUtc());
+        TestServer s({}, &clock);
+        const QString sha = s.upload("model bytes");
+        const qint64 job =
+            s.post("/api/v1/jobs", jobBody(sha, "1", 1)).json().value("id").toInteger();
+        Agent agent(config(s, "ws-back", "cache-back"));
+        QSignalSpy welcomed(&agent, &Agent::welcomed);
+        QSignalSpy lost(&agent, &Agent::taskLost);
+        QSignalSpy finished(&agent, &Agent::taskFinished);
+        agent.start();
+        QVERIFY(QTest::qWaitFor([&] { return QFile::exists(path("child.pid")); }, 10000));
+        const qint64 task = agent.runningTasks().value(0);
+        const qint64 id = agent.nodeId();
+        clock.advance(qint64(s.server->scheduler().config().leaseS + 1) * 1000);
+        s.server->scheduler().checkLeases();
+        QCOMPARE(toString(s.store().task(task)->task.state), QString("queued"));
+        QFile go(path("go"));
+        QVERIFY(go.open(QIODevice::WriteOnly));
+        go.close();
+        QVERIFY(QTest::qWaitFor([&] { return welcomed.count() == 2; }, 10000));
+        QCOMPARE(agent.nodeId(), id);
+        QVERIFY(QTest::qWaitFor(
+            [&] { return toString(s.store().task(task)->task.state) == "running"; }, 10000));
+        QCOMPARE(s.store().task(task)->task.nodeId, id);
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                return s.get(QString("/api/v1/jobs/%1/outputs").arg(job))
+                           .json()
+                           .value("outputs")
+                           .toArray()
+                           .size() == 1;
+            },
+            10000));
+        QCOMPARE(lost.count(), 0);
+        QCOMPARE(finished.count(), 0); // the child still runs (its next frame)
+        QVERIFY(agent.runningTasks().contains(task));
+    }
+
     // A node whose lease expired keeps rendering until it uploads; the server refuses the
     // output and the node stops the task without reporting anything more.
     void lostTaskIsStopped_data()
     {
         QTest::addColumn<bool>("reassigned");
         QTest::addColumn<QString>("code");
-        QTest::newRow("back in the queue") << false << "task_not_running";
+        QTest::newRow("job canceled meanwhile") << false << "task_not_running";
         QTest::newRow("given to another node") << true << "not_your_task";
     }
     void lostTaskIsStopped()
@@ -192,6 +234,8 @@ private slots:
         QCOMPARE(s.server->scheduler().onlineCount(), 0);
         QCOMPARE(toString(s.store().task(task)->task.state), QString("queued"));
         WsClient other;
+        if (!reassigned) // the node is away: it never hears the task.cancel
+            QCOMPARE(s.request("POST", QString("/api/v1/jobs/%1/cancel").arg(job)).status, 200);
         if (reassigned) {
             QVERIFY(other.open(QUrl(QString("ws://127.0.0.1:%1/ws/node").arg(s.server->port()))));
             other.send("hello", nodeHello("ws-other"));
@@ -223,7 +267,7 @@ private slots:
                     .toArray()
                     .isEmpty());
         const auto t = s.store().task(task);
-        QCOMPARE(toString(t->task.state), QString(reassigned ? "assigned" : "queued"));
+        QCOMPARE(toString(t->task.state), QString(reassigned ? "assigned" : "canceled"));
         QCOMPARE(t->task.attempts, 0);
     }
 };
