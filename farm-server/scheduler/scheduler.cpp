@@ -79,8 +79,12 @@ Result<qint64> Scheduler::connectNode(NodeLink *link, const QJsonObject &hello)
     if (!caps)
         return caps.error();
     const auto issue = authenticate(*caps, hello);
-    if (!issue)
+    if (!issue) {
+        qCWarning(lcScheduler).noquote()
+            << QString("refused a hello as '%1': %2: %3")
+                   .arg(caps->name, issue.error().code, issue.error().message);
         return issue.error();
+    }
     QList<qint64> running;
     if (!readIds(hello, "running", running))
         return makeError("invalid_field", "'running' must be a list of task ids");

@@ -5,6 +5,8 @@
 
 #include <QJsonDocument>
 
+#include <algorithm>
+
 namespace farm::ctl {
 
 using client::waitFor;
@@ -136,11 +138,39 @@ int runCancel(Context &ctx)
     return Ok;
 }
 
+// `nodes forget NAME`: releases the name of an offline node whose machine was reinstalled (its
+// secret is gone), so that a node may join under the name again.
+int forgetNode(Context &ctx, const QList<Node> &nodes)
+{
+    if (ctx.args.size() != 2)
+        return ctx.fail("usage: farmctl nodes forget NAME", Usage);
+    const QString &name = ctx.args[1];
+    const auto node = std::find_if(nodes.cbegin(), nodes.cend(),
+                                   [&](const Node &n) { return n.caps.name == name; });
+    if (node == nodes.cend())
+        return ctx.fail(QString("no node is named '%1' (see farmctl nodes)").arg(name));
+    const auto r = waitFor<QByteArray>([&](auto cb) {
+        ctx.api.send("DELETE", QString("/api/v1/nodes/%1").arg(node->id), {}, {}, cb);
+    });
+    if (!r)
+        return ctx.fail(r.error());
+    ctx.out << QString("node %1 (%2) forgotten: a node may join as '%2' again\n")
+                   .arg(node->id)
+                   .arg(name)
+            << Qt::flush;
+    return Ok;
+}
+
 int runNodes(Context &ctx)
 {
+    if (!ctx.args.isEmpty() && ctx.args[0] != "forget")
+        return ctx.fail(
+            QString("unknown nodes subcommand '%1' (only 'forget NAME')").arg(ctx.args[0]), Usage);
     const auto nodes = waitFor<QList<Node>>([&](auto cb) { ctx.api.nodes(cb); });
     if (!nodes)
         return ctx.fail(nodes.error());
+    if (!ctx.args.isEmpty())
+        return forgetNode(ctx, *nodes);
     QList<QStringList> rows;
     for (const Node &n : *nodes) {
         QStringList gpus;
@@ -203,7 +233,9 @@ const QList<Command> &commands()
         {"status", "status JOB", "Show one job.", 1, 1, &statusOptions, &runStatus},
         {"jobs", "jobs", "List jobs, newest first.", 0, 0, &jobsOptions, &runJobs},
         {"cancel", "cancel JOB", "Cancel a job.", 1, 1, &noOptions, &runCancel},
-        {"nodes", "nodes", "List render nodes.", 0, 0, &noOptions, &runNodes},
+        {"nodes", "nodes [forget NAME]",
+         "List render nodes; 'forget NAME' releases an offline node's name.", 0, 2, &noOptions,
+         &runNodes},
         {"log", "log TASK", "Print the log of a task.", 1, 1, &noOptions, &runLog},
     };
     return table;
