@@ -411,8 +411,10 @@ QList<NodeRecord> SqliteStore::nodes()
 
 Result<void> SqliteStore::setNodeSecret(qint64 id, const QByteArray &secretHash)
 {
-    auto q = exec(m_db, "UPDATE nodes SET secret_hash = ? WHERE id = ?",
-                  {QString::fromLatin1(secretHash), id});
+    // None is NULL, never '': the unique index skips NULLs only.
+    const QVariant hash =
+        secretHash.isEmpty() ? QVariant() : QVariant(QString::fromLatin1(secretHash));
+    auto q = exec(m_db, "UPDATE nodes SET secret_hash = ? WHERE id = ?", {hash, id});
     if (!q)
         return q.error();
     return {};

@@ -433,6 +433,50 @@ private slots:
         QVERIFY(reinstalled.secret() != first.secret());
     }
 
+    // A node registered before nodes had secrets (no hash stored) is claimed by the next hello
+    // under its name that proves the join: it gets a secret, and from then on the name is its.
+    void nodeWithoutSecretIsClaimedOnce()
+    {
+        Core core;
+        Scheduler guarded(core.store, *core.machine, core.clock, core.sink, {20, 5, "jt"});
+        const auto id =
+            core.store.upsertNode(*NodeCapabilities::fromJson(hello("old")), core.clock.now());
+        QVERIFY(id.ok());
+        QVERIFY(core.store.node(*id)->secretHash.isEmpty());
+        RecordingLink noToken, claimer, late;
+        QCOMPARE(guarded.connectNode(&noToken, hello("old")).error().code, QString("unauthorized"));
+        QJsonObject h = hello("old");
+        h.insert("token", "jt");
+        const auto claimed = guarded.connectNode(&claimer, h);
+        QVERIFY(claimed.ok());
+        QCOMPARE(*claimed, *id); // the same row, history kept
+        QVERIFY(!claimer.secret().isEmpty());
+        QCOMPARE(guarded.connectNode(&late, h).error().code, QString("name_taken"));
+        QCOMPARE(claimer.closedWith, 0);
+    }
+
+    void storeKeepsOnlyHashes()
+    {
+        Core core;
+        const auto a =
+            core.store.upsertNode(*NodeCapabilities::fromJson(hello("a")), core.clock.now());
+        const auto b =
+            core.store.upsertNode(*NodeCapabilities::fromJson(hello("b")), core.clock.now());
+        QVERIFY(a.ok() && b.ok());
+        QVERIFY(core.store.setNodeSecret(*a, {}).ok()); // none: NULL, so several may have none
+        QVERIFY(core.store.setNodeSecret(*b, {}).ok());
+        QVERIFY(core.store.setNodeSecret(*a, QByteArray(64, 'f')).ok());
+        QVERIFY(!core.store.setNodeSecret(*b, QByteArray(64, 'f')).ok()); // hashes are unique
+        QCOMPARE(core.store.nodeForSecret(QByteArray(64, 'f')), *a);
+        QCOMPARE(core.store.nodeForSecret({}), 0);
+        QCOMPARE(core.store.nodeByName("b")->id, *b);
+        QVERIFY(!core.store.nodeByName("c"));
+        QVERIFY(core.store.deleteNode(*a).ok());
+        QCOMPARE(core.store.deleteNode(*a).error().code, QString("not_found"));
+        QCOMPARE(core.store.nodeForSecret(QByteArray(64, 'f')), 0);
+        QCOMPARE(core.store.nodes().size(), 1);
+    }
+
     void recoverRequeuesAfterRestart()
     {
         Core core;
