@@ -189,7 +189,9 @@ QString normalizePath(const QString &path)
         }
         out.append(segment);
     }
-    return out.join(u'/');
+    // "./C:x" or "a/../C:x" ends as "C:x", a drive path: none either (found by fuzz_bundle).
+    const QString normal = out.join(u'/');
+    return startsWithDrive(normal) ? QString() : normal;
 }
 
 QString bundlePathProblem(const QString &path)

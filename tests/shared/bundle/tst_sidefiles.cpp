@@ -442,6 +442,12 @@ private slots:
                                << "";
         QTest::newRow("drive relative") << "c:x"
                                         << "";
+        QTest::newRow("drive after ./") << "./C:x.png"
+                                        << "";
+        QTest::newRow("drive after ..") << "a/../c:/x.png"
+                                        << "";
+        QTest::newRow("colon deeper") << "a/C:x.png"
+                                      << "a/C:x.png";
         QTest::newRow("empty") << ""
                                << "";
     }
