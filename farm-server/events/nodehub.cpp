@@ -4,8 +4,13 @@
 #include "scheduler/scheduler.h"
 
 #include <QElapsedTimer>
+#include <QLoggingCategory>
 #include <QTimer>
 #include <QWebSocket>
+
+#include <algorithm>
+
+Q_LOGGING_CATEGORY(lcNodeHub, "farm.nodehub")
 
 namespace farm::server {
 namespace {
@@ -81,10 +86,12 @@ private:
             close(kPolicyViolation, "too many messages before hello");
             return false;
         }
+        m_traffic.count(bytes, m_clock.elapsed());
         switch (m_budget.admit(bytes, m_clock.elapsed())) {
         case SocketBudget::Verdict::Accept:
             return true;
         case SocketBudget::Verdict::DropNotify:
+            ++m_traffic.dropped;
             sendError("rate_limited",
                       QString("over the message budget of this socket (%1 messages, %2 MiB a "
                               "second); messages are dropped until it sends less")
@@ -92,6 +99,7 @@ private:
                           .arg(budget::kNodeBytesPerS / (1024 * 1024)));
             return false;
         case SocketBudget::Verdict::Drop:
+            ++m_traffic.dropped;
             return false;
         case SocketBudget::Verdict::Close:
             close(kPolicyViolation, "message budget exceeded");
@@ -136,6 +144,13 @@ private:
 
     void onClosed()
     {
+        // What nodes really send, for choosing budgets (docs/API.md "Budgets").
+        if (m_nodeId && m_traffic.messages > 0)
+            qCInfo(lcNodeHub,
+                   "node %lld: %lld messages, %lld bytes in %.1f s; busiest second %lld messages, "
+                   "%lld bytes; %lld dropped over budget",
+                   m_nodeId, m_traffic.messages, m_traffic.bytes, double(m_clock.elapsed()) / 1000,
+                   m_traffic.peakMessages, m_traffic.peakBytes, m_traffic.dropped);
         if (m_nodeId)
             m_scheduler.disconnectNode(m_nodeId, this, "socket closed");
         m_nodeId = 0;
@@ -148,6 +163,24 @@ private:
     QElapsedTimer m_clock;
     SocketBudget m_budget{budget::kNodeMessagesPerS, budget::kNodeMessageBurst,
                           budget::kNodeBytesPerS, budget::kNodeBytesBurst};
+    struct Traffic
+    {
+        qint64 messages = 0, bytes = 0, dropped = 0;
+        qint64 second = -1, secondMessages = 0, secondBytes = 0, peakMessages = 0, peakBytes = 0;
+        void count(qint64 size, qint64 nowMs)
+        {
+            if (nowMs / 1000 != second) {
+                second = nowMs / 1000;
+                secondMessages = secondBytes = 0;
+            }
+            ++messages;
+            ++secondMessages;
+            bytes += size;
+            secondBytes += size;
+            peakMessages = std::max(peakMessages, secondMessages);
+            peakBytes = std::max(peakBytes, secondBytes);
+        }
+    } m_traffic;
     int m_preHelloMessages = 0;
     qint64 m_nodeId = 0;
     bool m_closing = false;

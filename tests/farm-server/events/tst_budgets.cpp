@@ -274,9 +274,10 @@ private slots:
         stop = true;
         ping.stop();
         lag.stop();
-        prober->wait();
+        // Waited for with the event loop running: the prober's last request needs the server.
+        QTRY_VERIFY_WITH_TIMEOUT(prober->isFinished(), 10000);
         floodThread.quit();
-        floodThread.wait();
+        QTRY_VERIFY_WITH_TIMEOUT(floodThread.isFinished(), 10000);
 
         const qint64 throttledMs = flood.closedAtMs - flood.rateLimitedAtMs;
         const double quietP99 = percentile(quietHealth, 0.99);
