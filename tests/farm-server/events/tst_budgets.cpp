@@ -447,6 +447,42 @@ private slots:
         QCOMPARE(s->get(logPath).body, log.body);
     }
 
+    // The cap cuts between characters, and a store opened later (a restarted server) goes on
+    // counting in the same note.
+    void logCapKeepsCharactersWholeAcrossRestarts()
+    {
+        const QString sha = s->upload("model bytes");
+        const qint64 job =
+            s->post("/api/v1/jobs", jobBody(sha, "1", 1)).json().value("id").toInteger();
+        const auto tasks = s->store().tasksOfJob(job, {TaskState::Queued});
+        QCOMPARE(tasks.size(), 1);
+        const qint64 task = tasks[0].task.id;
+        const qint64 cap = JobStore::kMaxLogBytesPerAttempt;
+        const QDateTime now = QDateTime::currentDateTimeUtc();
+        // The last character, two bytes in UTF-8, would end one byte past the cap.
+        QVERIFY(s->store().appendLog(task, 1, QString(cap - 1, 'q') + QChar(0xE9), now).ok());
+        QByteArray log = s->store().taskLog(task);
+        QCOMPARE(log.count('q'), cap - 1);
+        QVERIFY(!log.contains("\xC3"));
+        QVERIFY2(log.contains(QString("[farm: log truncated at %1 bytes; 2 more bytes dropped]")
+                                  .arg(cap - 1)
+                                  .toUtf8()),
+                 log.right(100).constData());
+
+        SqliteStore again;
+        QVERIFY(again.open(s->dataDir() + "/farm.db").ok());
+        QVERIFY(again.appendLog(task, 1, "xyz", now).ok());
+        log = again.taskLog(task);
+        QVERIFY2(log.contains(QString("[farm: log truncated at %1 bytes; 5 more bytes dropped]")
+                                  .arg(cap - 1)
+                                  .toUtf8()),
+                 log.right(100).constData());
+        QCOMPARE(log.count("[farm: log truncated"), 1);
+        // A new attempt has a cap of its own.
+        QVERIFY(again.appendLog(task, 2, "second attempt\n", now).ok());
+        QVERIFY(again.taskLog(task).endsWith("=== attempt 2 ===\nsecond attempt\n"));
+    }
+
     void stalledDashboardIsDropped()
     {
         WsClient reader;
