@@ -9,15 +9,17 @@ namespace farm {
 namespace {
 // Caps of a hello (docs/API.md, "/ws/node"): a node record is stored and re-sent in every
 // node.updated, so each string and list is bounded.
-constexpr qsizetype kMaxEngineDevices = 64;
-constexpr int kMaxDeviceChars = 200;
+// A hello at every cap is under 100,000 characters.
+constexpr qsizetype kMaxEngineDevices = 32;
+constexpr int kMaxDeviceChars = 120;
 constexpr qsizetype kMaxEngines = 16;
 constexpr qsizetype kMaxGpus = 64;
 constexpr qsizetype kMaxTags = 32;
 constexpr qsizetype kMaxRunning = 256; // the most slots a node may have
 constexpr int kMaxNameChars = 100;
 constexpr int kMaxVersionChars = 100;
-constexpr int kMaxGpuFieldChars = 200;
+constexpr int kMaxGpuNameChars = 120;
+constexpr int kMaxGpuFieldChars = 64; // uuid, compute capability, driver
 
 /// The array under `key` (empty when absent); fails when it is no array or holds over `max`.
 QJsonArray boundedArray(json::Reader &r, const QJsonObject &o, const char *key, qsizetype max)
@@ -96,7 +98,7 @@ Result<NodeCapabilities> NodeCapabilities::fromJson(const QJsonObject &o)
     const QJsonArray gpus = boundedArray(r, o, "gpus", kMaxGpus);
     for (qsizetype i = 0; i < gpus.size() && r.ok(); ++i) {
         json::Reader gr(gpus[i].toObject(), QString("gpus[%1]").arg(i));
-        c.gpus.append({gr.string("name", {}, 0, kMaxGpuFieldChars),
+        c.gpus.append({gr.string("name", {}, 0, kMaxGpuNameChars),
                        gr.string("uuid", {}, 0, kMaxGpuFieldChars),
                        gr.integer("vram_mb", 0, 0, qint64(1) << 40),
                        gr.string("cc", {}, 0, kMaxGpuFieldChars),
