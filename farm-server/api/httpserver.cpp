@@ -26,6 +26,16 @@ constexpr qint64 kReadBufferBytes = 256 * 1024;
 /// sees the answer instead of a reset.
 constexpr int kLingerMs = 2000;
 
+/// Sends FIN after everything written; reading goes on until the peer closes.
+void halfClose(QTcpSocket *socket)
+{
+#ifdef Q_OS_UNIX
+    ::shutdown(int(socket->socketDescriptor()), SHUT_WR);
+#else
+    socket->disconnectFromHost();
+#endif
+}
+
 QByteArray reason(int status)
 {
     static const QHash<int, QByteArray> kReasons{{100, "Continue"},
@@ -531,12 +541,8 @@ void HttpConnection::onWritten()
     // All written: send FIN but keep reading (and dropping) for a moment, so the peer reads
     // the answer before the connection goes away (closing with unread input resets it).
     m_shutDown = true;
-#ifdef Q_OS_UNIX
-    ::shutdown(int(m_socket->socketDescriptor()), SHUT_WR);
+    halfClose(m_socket);
     arm(kLingerMs);
-#else
-    m_socket->disconnectFromHost();
-#endif
 }
 
 void HttpConnection::onTimeout()
@@ -629,13 +635,21 @@ void HttpServer::accept(qintptr handle)
                       .arg(m_limits.maxConnectionsPerPeer)
                 : QString("the server has %1 connections open, its limit").arg(m_connections);
         const QByteArray body = errorBody("busy", why);
+        socket->setParent(this);
+        connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+        // Read and drop what the peer sends, half-close once the answer is out, and give up
+        // after the linger time: closing over unread input would reset the connection and
+        // lose the answer.
+        connect(socket, &QTcpSocket::readyRead, socket,
+                [socket] { socket->skip(socket->bytesAvailable()); });
+        connect(socket, &QTcpSocket::bytesWritten, socket, [socket] {
+            if (socket->bytesToWrite() == 0)
+                halfClose(socket);
+        });
+        QTimer::singleShot(kLingerMs, socket, [socket] { socket->abort(); });
         socket->write(
             responseHead(503, body.size(), "application/json", {{"Retry-After", "5"}}, true) +
             body);
-        socket->setParent(this);
-        connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
-        QTimer::singleShot(1000, socket, [socket] { socket->abort(); });
-        socket->disconnectFromHost();
         return;
     }
     ++m_connections;
