@@ -256,13 +256,13 @@ private slots:
         QVERIFY(files.init().ok());
         const auto old = files.createUpload("old.bin", 10, QString(64, 'b'));
         QVERIFY(old.ok());
-        QVERIFY(QFile::exists(files.partPath(old->id)));
+        QVERIFY(QFile::exists(files.partPath(old->upload.id)));
         core.clock.advance(8LL * 24 * 3600 * 1000);
         const auto fresh = files.createUpload("new.bin", 10, QString(64, 'c'));
         QCOMPARE(files.purgeStaleUploads(7), 1);
-        QVERIFY(!files.upload(old->id));
-        QVERIFY(!QFile::exists(files.partPath(old->id)));
-        QVERIFY(files.upload(fresh->id));
+        QVERIFY(!files.upload(old->upload.id));
+        QVERIFY(!QFile::exists(files.partPath(old->upload.id)));
+        QVERIFY(files.upload(fresh->upload.id));
     }
 
     void uploadsAndNodes()
