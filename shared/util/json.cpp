@@ -24,8 +24,10 @@ QDateTime toTime(const QJsonValue &v)
 
 namespace {
 
-// Field names longer than this are cut in messages.
+// Field names and paths longer than these are cut in messages (names at the end, paths at the
+// start).
 constexpr qsizetype kMaxNameInMessage = 64;
+constexpr qsizetype kMaxPathInMessage = 300;
 
 // The first code unit of `s` that is a surrogate without its partner, or 0.
 char16_t unpairedSurrogate(QStringView s)
@@ -70,10 +72,33 @@ QString shownName(QStringView name)
     return out;
 }
 
-QString memberPath(const QString &path, const QString &key)
+// Where the walk is: keys and array indexes from the root. Text is made only for a message, so
+// that a deep path costs nothing per value (1 MiB of values under 1000 levels stays linear).
+struct Step
 {
-    const QString name = shownName(key);
-    return path.isEmpty() ? name : path + u'.' + name;
+    QString key;
+    qsizetype index = -1; // an array element when >= 0
+};
+using Path = QList<Step>;
+
+QString pathText(const Path &path)
+{
+    QString out;
+    for (const Step &step : path) {
+        if (step.index >= 0) {
+            out += u'[' + QString::number(step.index) + u']';
+            continue;
+        }
+        if (!out.isEmpty())
+            out += u'.';
+        out += shownName(step.key);
+    }
+    if (out.size() <= kMaxPathInMessage)
+        return out;
+    QStringView end = QStringView(out).last(kMaxPathInMessage);
+    if (QChar::isLowSurrogate(end.front().unicode())) // not half a pair
+        end = end.sliced(1);
+    return QStringLiteral("...") + end.toString();
 }
 
 QString surrogateMessage(const QString &what, char16_t unit)
@@ -81,36 +106,41 @@ QString surrogateMessage(const QString &what, char16_t unit)
     return QStringLiteral("%1 contains an unpaired UTF-16 surrogate (%2)").arg(what, escaped(unit));
 }
 
-QString walk(const QJsonValue &value, const QString &path);
+QString walk(const QJsonValue &value, Path &path);
 
-QString walkObject(const QJsonObject &object, const QString &path)
+QString walkObject(const QJsonObject &object, Path &path)
 {
     for (auto it = object.begin(); it != object.end(); ++it) {
-        const QString key = it.key();
+        QString key = it.key();
         if (const char16_t unit = unpairedSurrogate(key)) {
             const QString name = QStringLiteral("field name \"%1\"").arg(shownName(key));
-            return surrogateMessage(path.isEmpty() ? name : name + " in " + path, unit);
+            const QString where = pathText(path);
+            return surrogateMessage(where.isEmpty() ? name : name + " in " + where, unit);
         }
-        QString found = walk(it.value(), memberPath(path, key));
+        path.append({std::move(key)});
+        QString found = walk(it.value(), path);
+        path.removeLast();
         if (!found.isEmpty())
             return found;
     }
     return {};
 }
 
-QString walk(const QJsonValue &value, const QString &path)
+QString walk(const QJsonValue &value, Path &path)
 {
     switch (value.type()) {
     case QJsonValue::String:
         if (const char16_t unit = unpairedSurrogate(value.toString()))
-            return surrogateMessage(path, unit);
+            return surrogateMessage(pathText(path), unit);
         return {};
     case QJsonValue::Object:
         return walkObject(value.toObject(), path);
     case QJsonValue::Array: {
         const QJsonArray array = value.toArray();
         for (qsizetype i = 0; i < array.size(); ++i) {
-            QString found = walk(array.at(i), path + u'[' + QString::number(i) + u']');
+            path.append({QString(), i});
+            QString found = walk(array.at(i), path);
+            path.removeLast();
             if (!found.isEmpty())
                 return found;
         }
@@ -141,7 +171,8 @@ bool hasSurrogateEscape(QByteArrayView text)
 
 QString findUnpairedSurrogate(const QJsonObject &object)
 {
-    return walkObject(object, QString());
+    Path path;
+    return walkObject(object, path);
 }
 
 Result<void> checkStrings(const QJsonObject &object, QByteArrayView source)

@@ -44,6 +44,13 @@ private slots:
         QTest::newRow("under a long key")
             << QByteArray(R"({")" + longKey + R"(": ["\ud800"]})")
             << QString(64, 'k') + "...[0] contains an unpaired UTF-16 surrogate (\\ud800)";
+        QByteArray deep = R"(["\udc00"])";
+        for (int i = 0; i < 60; ++i)
+            deep = R"({"level": )" + deep + "}";
+        const QString fullPath = "top" + QString(".level").repeated(60) + "[0]";
+        QTest::newRow("deep path, cut at its start")
+            << R"({"top": )" + deep + "}"
+            << "..." + fullPath.right(300) + " contains an unpaired UTF-16 surrogate (\\udc00)";
     }
     void refusesUnpairedSurrogates()
     {
