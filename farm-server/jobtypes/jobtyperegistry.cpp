@@ -36,8 +36,12 @@ Result<QList<TaskPlan>> compileFrameChunks(const JobSpec &spec)
 JobTypeRegistry JobTypeRegistry::builtin()
 {
     JobTypeRegistry r;
-    for (JobType t : {modelJobType(), templatesJobType(), blenderJobType()})
-        r.add(std::move(t));
+    for (JobType t : {modelJobType(), templatesJobType(), blenderJobType()}) {
+        // The built-in types have distinct names: a refusal here is a programming error.
+        const auto added = r.add(std::move(t));
+        Q_ASSERT(added.ok());
+        Q_UNUSED(added);
+    }
     return r;
 }
 
