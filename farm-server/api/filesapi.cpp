@@ -17,9 +17,13 @@ QJsonObject uploadJson(const UploadRecord &u)
     QJsonArray received;
     for (int i : u.received)
         received.append(i);
-    return {{"id", u.id},         {"name", u.name},
-            {"size", u.size},     {"chunk_size", u.chunkSize},
-            {"chunks", u.chunks}, {"received", received}};
+    return {{"id", u.id},
+            {"name", u.name},
+            {"size", u.size},
+            {"chunk_size", u.chunkSize},
+            {"chunk_checksum_header", QString::fromLatin1(upload::kChunkChecksumHeader)},
+            {"chunks", u.chunks},
+            {"received", received}};
 }
 
 /// Upload limits answer 429 (this client's own uploads are in the way) or 507 (the server's).

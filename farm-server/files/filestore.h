@@ -1,5 +1,6 @@
 #pragma once
 
+#include "protocol/uploads.h"
 #include "scheduler/clock.h"
 #include "store/jobstore.h"
 
@@ -39,7 +40,7 @@ public:
     static constexpr qint64 kMaxFileSize = 8LL * 1024 * 1024 * 1024;
     static constexpr qint64 kMaxOutputSize = 256LL * 1024 * 1024;
     /// Request header of a chunk PUT with the chunk's SHA-256 (optional, docs/API.md).
-    static constexpr char kChunkChecksumHeader[] = "X-Chunk-SHA256";
+    static constexpr const char *kChunkChecksumHeader = upload::kChunkChecksumHeader;
 
     FileStore(QString dataDir, JobStore &store, const Clock &clock);
 

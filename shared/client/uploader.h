@@ -1,6 +1,7 @@
 #pragma once
 
 #include "client/apiclient.h"
+#include "protocol/uploads.h"
 
 #include <QCryptographicHash>
 #include <QFile>
@@ -23,7 +24,7 @@ public:
     static constexpr qint64 kHashBlock = 1024 * 1024;
     static constexpr qint64 kMaxChunkSize = 16 * 1024 * 1024;
     /// Request header carrying a chunk's SHA-256 (lowercase hex), docs/API.md.
-    static constexpr char kChunkChecksumHeader[] = "X-Chunk-SHA256";
+    static constexpr const char *kChunkChecksumHeader = upload::kChunkChecksumHeader;
 
     explicit Uploader(ApiClient *api, QObject *parent = nullptr);
 

@@ -11,7 +11,6 @@ export const SUBTLE_LIMIT = 1024 * 1024 * 1024;
 const SLICE = 4 * 1024 * 1024;
 const MAX_TRIES = 5;
 const RESUME_KEY = 'farmhand.uploads.v1';
-const CHUNK_CHECKSUM_HEADER = 'X-Chunk-SHA256';
 // Upload limits (429/507): waiting a few seconds frees nothing, so they are not retried.
 const FINAL_CODES = new Set(['too_many_uploads', 'insufficient_storage']);
 
@@ -61,13 +60,15 @@ function saveResume(sha, id) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** PUT one chunk (bytes: Uint8Array) with XHR, because fetch cannot report upload progress. */
-function putChunk(id, index, bytes, onBytes, signal) {
+function putChunk(session, index, bytes, onBytes, signal) {
+    const id = session.id;
     const sha = new Sha256().update(bytes).hex();
     return new Promise((resolve, reject) => {
         const xhr = new XMLHttpRequest();
         xhr.open('PUT', `/api/v1/uploads/${encodeURIComponent(id)}/chunks/${index}`);
         xhr.setRequestHeader('Content-Type', 'application/octet-stream');
-        xhr.setRequestHeader(CHUNK_CHECKSUM_HEADER, sha);
+        // The header's name is the server's (every upload object carries it).
+        xhr.setRequestHeader(session.chunk_checksum_header, sha);
         for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
         xhr.upload.onprogress = (e) => onBytes(e.loaded);
         xhr.onload = () => {
@@ -138,7 +139,7 @@ export async function uploadFile(file, onProgress = () => {}, signal) {
             if (received.has(n)) continue;
             const blob = file.slice(n * chunkSize, n * chunkSize + chunkBytes(n));
             const answer = await withRetry(
-                async () => putChunk(session.id, n, new Uint8Array(await blob.arrayBuffer()),
+                async () => putChunk(session, n, new Uint8Array(await blob.arrayBuffer()),
                                      (loaded) => onProgress({phase: 'upload', done: doneBytes + loaded, total: file.size}),
                                      signal),
                 signal);
