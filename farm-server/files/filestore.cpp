@@ -9,9 +9,10 @@
 #include <QHostAddress>
 #include <QRandomGenerator>
 #include <QSaveFile>
-#include <QStorageInfo>
 
 #include <algorithm>
+
+#include <sys/statvfs.h>
 
 namespace farm::server {
 namespace {
@@ -137,7 +138,7 @@ Result<void> FileStore::checkLimits(const QString &client, qint64 size)
                              .arg(m_limits.totalBytes)
                              .arg(gib(m_limits.totalBytes)));
     // .part files are sparse: the disk still has to take every byte not written yet.
-    const qint64 available = QStorageInfo(m_dir).bytesAvailable();
+    const qint64 available = freeDiskBytes(m_dir);
     if (available >= 0 && unwritten + size + m_limits.diskMargin > available)
         return makeError("insufficient_storage",
                          QString("the data dir's disk has %1 bytes (%2) free; open uploads still "
@@ -149,6 +150,14 @@ Result<void> FileStore::checkLimits(const QString &client, qint64 size)
                              .arg(m_limits.diskMargin)
                              .arg(size));
     return {};
+}
+
+qint64 FileStore::freeDiskBytes(const QString &path)
+{
+    struct statvfs fs;
+    if (::statvfs(QFile::encodeName(path).constData(), &fs) != 0)
+        return -1;
+    return qint64(fs.f_bavail) * qint64(fs.f_frsize);
 }
 
 void FileStore::release(const QString &id)

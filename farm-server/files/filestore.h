@@ -93,6 +93,10 @@ public:
     /// the verified file into place.
     Result<UploadRecord> beginComplete(const QString &id);
     static Result<QString> hashFile(const QString &path);
+    /// Bytes an unprivileged writer may still put on the file system holding `path`, or -1 when
+    /// it cannot be asked. statvfs, not QStorageInfo: that one reads the mount table and finds
+    /// nothing inside a chroot or some containers.
+    static qint64 freeDiskBytes(const QString &path);
     Result<void> finishComplete(const UploadRecord &upload, const Result<QString> &hash);
     QString partPath(const QString &id) const;
     /// A folder on the store's file system for temporary files (unpacked archives).
