@@ -11,6 +11,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 
 #include <assimp/GltfMaterial.h>
 #include <assimp/Importer.hpp>
@@ -37,6 +38,21 @@ void aiAssertViolation(const char *failedExpression, const char *file, int line)
 
 namespace farm::render {
 namespace {
+
+/// glTF 1.0 (binary or text): Debian's Assimp has no reader for it, so "no suitable reader" on
+/// such a file gets a sentence saying what to do.
+bool isGltf1(const QString &path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return false;
+    const QByteArray head = f.read(64 * 1024);
+    if (head.startsWith("glTF") && head.size() >= 8) // binary: magic, then a little-endian version
+        return quint8(head[4]) == 1 && head[5] == 0 && head[6] == 0 && head[7] == 0;
+    static const QRegularExpression version(R"re("version"\s*:\s*"1(\.\d+)?")re");
+    return head.trimmed().startsWith('{') && head.contains("\"asset\"") &&
+           version.match(QString::fromUtf8(head)).hasMatch();
+}
 
 Vec3 materialColour(const aiMaterial *material)
 {
@@ -419,6 +435,9 @@ Result<Scene> Scene::load(const QString &path, const QString &root)
             why = QString::fromUtf8(importer.GetErrorString()).trimmed();
         if (why.isEmpty())
             why = QStringLiteral("unknown format");
+        if (why.contains(QLatin1String("No suitable reader")) && isGltf1(mainPath))
+            why = QStringLiteral("it is glTF 1.0, which this renderer cannot read; export it as "
+                                 "glTF 2.0 (.glb or .gltf) and submit it again");
         for (const QString &file : io->refused())
             why += QStringLiteral("; %1 is outside the bundle; not read").arg(file);
         return makeError("bad_model",

@@ -219,6 +219,20 @@ private slots:
         QVERIFY(scene.error().message.contains(name));
     }
 
+    void gltf1IsNamed()
+    {
+        // Debian's Assimp reads glTF 2.0 only: a glTF 1.0 file is refused with what to do.
+        const QString path = kModels + "glTF/BoxTextured-glTF-Binary/BoxTextured.glb";
+        if (!QFile::exists(path))
+            QSKIP("assimp-testmodels is not installed");
+        Result<Scene> scene = Scene::load(path);
+        QVERIFY(!scene.ok());
+        QCOMPARE(scene.error().code, QStringLiteral("bad_model"));
+        QVERIFY2(scene.error().message.contains("glTF 1.0") &&
+                     scene.error().message.contains("glTF 2.0"),
+                 qPrintable(scene.error().message));
+    }
+
     void corruptedRealFiles_data()
     {
         QTest::addColumn<QString>("path");
