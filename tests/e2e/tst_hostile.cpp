@@ -4,6 +4,7 @@
 // connection for the whole suite and samples the server's RSS; the last test checks that
 // /health answered every time with p99 < 50 ms and that RSS stayed under 150 MB.
 #include "farmfixture.h"
+#include "rawhttp.h"
 
 #include <QCryptographicHash>
 #include <QJsonArray>
@@ -37,43 +38,8 @@ qint64 rssKb(qint64 pid, const char *field = "VmRSS:")
     return -1;
 }
 
-struct Response
-{
-    int status = 0;
-    QByteArray head;
-    QByteArray body;
-    bool complete = false;
-    QString code() const
-    {
-        return QJsonDocument::fromJson(body)
-            .object()
-            .value("error")
-            .toObject()
-            .value("code")
-            .toString();
-    }
-    QJsonObject json() const { return QJsonDocument::fromJson(body).object(); }
-};
-
-Response takeResponse(QByteArray &buffer)
-{
-    Response r;
-    const qsizetype end = buffer.indexOf("\r\n\r\n");
-    if (end < 0)
-        return r;
-    r.head = buffer.left(end);
-    r.status = r.head.split(' ').value(1).toInt();
-    qint64 length = 0;
-    for (const QByteArray &l : r.head.split('\n'))
-        if (l.toLower().startsWith("content-length:"))
-            length = l.mid(15).trimmed().toLongLong();
-    if (buffer.size() < end + 4 + length)
-        return r;
-    r.body = buffer.mid(end + 4, length);
-    buffer.remove(0, end + 4 + length);
-    r.complete = true;
-    return r;
-}
+using Response = farm::test::RawResponse;
+using farm::test::takeResponse;
 
 /// Asks /health over one keep-alive connection until stopped; records latencies and RSS.
 class Prober : public QThread
@@ -146,45 +112,12 @@ private:
 };
 
 /// A raw connection from the attacker's address.
-class Raw
+class Raw : public farm::test::RawClient
 {
 public:
-    /// `receiveBuffer` > 0: a small kernel receive buffer, so that not reading shows at once.
     explicit Raw(quint16 port, bool waitConnected = true, int receiveBuffer = 0)
-    {
-        QObject::connect(&socket, &QTcpSocket::readyRead, [this] {
-            const QByteArray d = socket.readAll();
-            total += d.size();
-            buffer += d;
-        });
-        socket.bind(kAttacker, 0, QAbstractSocket::DontShareAddress);
-        if (receiveBuffer > 0)
-            socket.setSocketOption(QAbstractSocket::ReceiveBufferSizeSocketOption, receiveBuffer);
-        socket.connectToHost(QHostAddress::LocalHost, port);
-        for (int i = 0;
-             waitConnected && i < 400 && socket.state() != QAbstractSocket::ConnectedState; ++i)
-            QTest::qWait(5);
-    }
-    Response next(int timeoutMs = 5000)
-    {
-        Response r;
-        QElapsedTimer t;
-        t.start();
-        while (!(r = takeResponse(buffer)).complete && t.elapsed() < timeoutMs)
-            QTest::qWait(5);
-        return r;
-    }
-    bool closedWithin(int ms)
-    {
-        QElapsedTimer t;
-        t.start();
-        while (socket.state() != QAbstractSocket::UnconnectedState && t.elapsed() < ms)
-            QTest::qWait(5);
-        return socket.state() == QAbstractSocket::UnconnectedState;
-    }
-    QTcpSocket socket;
-    QByteArray buffer;
-    qint64 total = 0;
+        : RawClient(port, kAttacker, waitConnected, receiveBuffer)
+    {}
 };
 
 /// A node on /ws/node that the test drives by hand.

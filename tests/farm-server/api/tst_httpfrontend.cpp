@@ -1,6 +1,7 @@
 // The HTTP/1.1 front end on its own: a real HttpServer on loopback with a few routes, spoken
 // to over raw sockets, so each byte on the wire is the test's choice.
 #include "api/httpserver.h"
+#include "rawhttp.h"
 
 #include <QJsonDocument>
 #include <QTcpSocket>
@@ -9,95 +10,9 @@
 
 using namespace farm::server;
 
-namespace {
-
-struct Response
-{
-    int status = 0;
-    QList<QPair<QByteArray, QByteArray>> headers;
-    QByteArray body;
-    bool complete = false;
-
-    QByteArray header(const QByteArray &name) const
-    {
-        for (const auto &[k, v] : headers)
-            if (k.compare(name, Qt::CaseInsensitive) == 0)
-                return v;
-        return {};
-    }
-    QString code() const
-    {
-        return QJsonDocument::fromJson(body)
-            .object()
-            .value("error")
-            .toObject()
-            .value("code")
-            .toString();
-    }
-};
-
-/// Parses one response from the front of `buffer` (removing it); incomplete → complete=false.
-Response takeResponse(QByteArray &buffer, bool headOnly = false)
-{
-    Response r;
-    const qsizetype end = buffer.indexOf("\r\n\r\n");
-    if (end < 0)
-        return r;
-    const QList<QByteArray> lines = buffer.left(end).split('\n');
-    r.status = lines.value(0).split(' ').value(1).toInt();
-    qint64 length = 0;
-    for (const QByteArray &l : lines.mid(1)) {
-        const qsizetype colon = l.indexOf(':');
-        const QByteArray k = l.left(colon).trimmed();
-        const QByteArray v = l.mid(colon + 1).trimmed();
-        r.headers.append({k, v});
-        if (k.toLower() == "content-length")
-            length = v.toLongLong();
-    }
-    if (headOnly)
-        length = 0;
-    if (buffer.size() < end + 4 + length)
-        return r;
-    r.body = buffer.mid(end + 4, length);
-    buffer.remove(0, end + 4 + length);
-    r.complete = true;
-    return r;
-}
-
-/// A raw client: writes bytes, reads responses while the event loop runs.
-class RawClient
-{
-public:
-    explicit RawClient(quint16 port)
-    {
-        QObject::connect(&socket, &QTcpSocket::readyRead, [this] { buffer += socket.readAll(); });
-        socket.connectToHost(QHostAddress::LocalHost, port);
-        for (int i = 0; i < 500 && socket.state() != QAbstractSocket::ConnectedState; ++i)
-            QTest::qWait(5);
-    }
-    void write(const QByteArray &bytes) { socket.write(bytes); }
-    Response next(int timeoutMs = 5000, bool headOnly = false)
-    {
-        Response r;
-        QElapsedTimer t;
-        t.start();
-        while (!(r = takeResponse(buffer, headOnly)).complete && t.elapsed() < timeoutMs)
-            QTest::qWait(5);
-        return r;
-    }
-    bool closedWithin(int ms)
-    {
-        QElapsedTimer t;
-        t.start();
-        while (socket.state() != QAbstractSocket::UnconnectedState && t.elapsed() < ms)
-            QTest::qWait(5);
-        return socket.state() == QAbstractSocket::UnconnectedState;
-    }
-    QTcpSocket socket;
-    QByteArray buffer;
-};
-
-} // namespace
+using Response = farm::test::RawResponse;
+using farm::test::RawClient;
+using farm::test::takeResponse;
 
 class TestHttpFrontEnd : public QObject
 {
