@@ -1,5 +1,7 @@
 #include "api/httpserver.h"
 
+#include "scheduler/nodecredentials.h"
+
 #include <QFile>
 #include <QJsonDocument>
 #include <QLoggingCategory>
@@ -68,16 +70,10 @@ QByteArray errorBody(const QString &code, const QString &message)
         .toJson(QJsonDocument::Compact);
 }
 
-/// Compares secrets in time that does not depend on where they differ.
+/// A configured token (empty: none configured, matching nothing), compared in constant time.
 bool sameSecret(const QByteArray &given, const QString &expected)
 {
-    const QByteArray e = expected.toUtf8();
-    if (e.isEmpty() || given.size() != e.size())
-        return false;
-    unsigned char diff = 0;
-    for (qsizetype i = 0; i < e.size(); ++i)
-        diff |= static_cast<unsigned char>(given[i] ^ e[i]);
-    return diff == 0;
+    return !expected.isEmpty() && credentials::constantTimeEquals(given, expected.toUtf8());
 }
 
 QByteArray responseHead(int status, qint64 length, const QByteArray &contentType,
@@ -708,19 +704,14 @@ void HttpServer::addWebSocketPath(const QString &path, Access access)
 bool HttpServer::allowed(HttpRequest &request, Access access) const
 {
     const QByteArray token = request.bearer();
-    if (access == Access::Node && !token.isEmpty() && m_auth.nodeForToken)
+    const bool configured = sameSecret(token, m_auth.token) ||
+                            (access == Access::Node && sameSecret(token, m_auth.joinToken));
+    // Only a token that is neither the client nor the join token is looked up as a node's.
+    if (access == Access::Node && !token.isEmpty() && !configured && m_auth.nodeForToken)
         request.nodeId = m_auth.nodeForToken(token);
-    if (access == Access::Public)
+    if (access == Access::Public || configured || request.nodeId > 0)
         return true;
-    if (m_auth.trustLoopback && request.isLoopback())
-        return true;
-    if (token.isEmpty())
-        return false;
-    if (sameSecret(token, m_auth.token))
-        return true;
-    if (access != Access::Node)
-        return false;
-    return request.nodeId > 0 || sameSecret(token, m_auth.joinToken);
+    return m_auth.trustLoopback && request.isLoopback();
 }
 
 HttpServer::Match HttpServer::match(const QByteArray &method, const QString &path) const

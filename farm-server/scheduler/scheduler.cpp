@@ -32,6 +32,13 @@ bool readIds(const QJsonObject &d, const char *key, QList<qint64> &out)
     return true;
 }
 
+/// Whether the task is assigned to or running on node `nodeId`.
+bool heldBy(const TaskRecord &t, qint64 nodeId)
+{
+    return t.task.nodeId == nodeId &&
+           (t.task.state == TaskState::Assigned || t.task.state == TaskState::Running);
+}
+
 Result<qint64> readTaskId(const QJsonObject &d)
 {
     const QJsonValue v = d.value("task");
@@ -163,13 +170,9 @@ qint64 Scheduler::nodeForSecret(const QByteArray &secret) const
 {
     if (secret.isEmpty() || secret.size() > credentials::kMaxSecretLength)
         return 0;
-    const QByteArray hash = credentials::hashSecret(secret);
-    const qint64 id = m_store.nodeForSecret(hash);
-    if (!id)
-        return 0;
-    // The lookup found the row by its hash; compare again in constant time all the same.
-    const auto n = m_store.node(id);
-    return n && credentials::constantTimeEquals(hash, n->secretHash) ? id : 0;
+    // Looked up by the secret's SHA-256: what a lookup's timing could tell is about the hash,
+    // which reveals nothing of the secret.
+    return m_store.nodeForSecret(credentials::hashSecret(secret));
 }
 
 void Scheduler::reconcile(LiveNode &n, const QList<qint64> &running)
@@ -183,9 +186,7 @@ void Scheduler::reconcile(LiveNode &n, const QList<qint64> &running)
         seen.insert(id);
         const auto t = m_store.task(id);
         const QString why = refuseAdoption(n, t, kept);
-        const bool onNode =
-            t && t->task.nodeId == n.id &&
-            (t->task.state == TaskState::Assigned || t->task.state == TaskState::Running);
+        const bool onNode = t && heldBy(*t, n.id);
         if (!why.isEmpty()) {
             qCInfo(lcScheduler).noquote()
                 << QString("node %1 runs task %2, which it may not keep: %3; canceling it there")
@@ -222,8 +223,7 @@ QString Scheduler::refuseAdoption(const LiveNode &n, const std::optional<TaskRec
 {
     if (!t)
         return "no such task";
-    const bool onNode = t->task.nodeId == n.id && (t->task.state == TaskState::Assigned ||
-                                                   t->task.state == TaskState::Running);
+    const bool onNode = heldBy(*t, n.id);
     const bool orphan =
         t->task.state == TaskState::Queued && m_lastHolder.value(t->task.id) == n.id;
     if (!onNode && !orphan)
@@ -321,8 +321,7 @@ Result<TaskRecord> Scheduler::ownTask(const LiveNode &n, const QJsonObject &d)
     const auto t = m_store.task(*id);
     if (!t)
         return makeError("not_found", QString("task %1 does not exist").arg(*id));
-    if (t->task.nodeId != n.id ||
-        (t->task.state != TaskState::Assigned && t->task.state != TaskState::Running))
+    if (!heldBy(*t, n.id))
         return makeError("not_assigned", QString("task %1 is not assigned to this node").arg(*id));
     return *t;
 }
