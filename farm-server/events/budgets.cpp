@@ -1,5 +1,8 @@
 #include "events/budgets.h"
 
+#include <QTimer>
+#include <QWebSocket>
+
 #include <algorithm>
 
 namespace farm::server {
@@ -19,6 +22,12 @@ bool TokenBucket::take(double cost, qint64 nowMs)
         return false;
     m_tokens -= cost;
     return true;
+}
+
+void closeWithGrace(QWebSocket *socket, QWebSocketProtocol::CloseCode code, const QString &reason)
+{
+    QTimer::singleShot(budget::kCloseGraceMs, socket, &QWebSocket::abort);
+    socket->close(code, reason); // may delete what owns the socket: nothing after it
 }
 
 SocketBudget::SocketBudget(double messagesPerS, double messageBurst, double bytesPerS,

@@ -1,6 +1,10 @@
 #pragma once
 
+#include <QString>
+#include <QWebSocketProtocol>
 #include <QtGlobal>
+
+class QWebSocket;
 
 namespace farm::server {
 
@@ -50,6 +54,10 @@ inline constexpr int kThrottleQuietMs = 1000;
 inline constexpr int kCloseGraceMs = 1000;
 
 } // namespace budget
+
+/// Closes `socket` with `code` and cuts it off kCloseGraceMs later if the peer has not answered
+/// the close frame by then (one that reads nothing never does; one that floods keeps sending).
+void closeWithGrace(QWebSocket *socket, QWebSocketProtocol::CloseCode code, const QString &reason);
 
 /// A token bucket: `capacity` tokens, refilled at `ratePerS`.
 class TokenBucket

@@ -5,7 +5,6 @@
 #include "protocol/states.h"
 
 #include <QElapsedTimer>
-#include <QTimer>
 #include <QWebSocket>
 
 #include <algorithm>
@@ -31,11 +30,7 @@ struct EventHub::Client
         if (closing)
             return;
         closing = true;
-        // A peer that reads nothing never answers the close frame: cut it off. (Closing may
-        // delete this client: touch no member after it.)
-        QWebSocket *s = socket;
-        QTimer::singleShot(budget::kCloseGraceMs, s, &QWebSocket::abort);
-        s->close(code, reason);
+        closeWithGrace(socket, code, reason); // may delete this client: nothing after it
     }
     /// Why it must be dropped for not reading its events, or nothing while it keeps up.
     QString lagging()

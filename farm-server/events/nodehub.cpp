@@ -64,9 +64,7 @@ public:
         if (m_closing)
             return;
         m_closing = true; // whatever still arrives on this socket is not from a registered node
-        m_socket->close(QWebSocketProtocol::CloseCode(code), reason);
-        // A peer that keeps sending instead of answering the close frame is cut off.
-        QTimer::singleShot(budget::kCloseGraceMs, m_socket, &QWebSocket::abort);
+        closeWithGrace(m_socket, QWebSocketProtocol::CloseCode(code), reason);
     }
 
 private:
