@@ -9,8 +9,11 @@
 #include "store/jobstore.h"
 
 #include <QDateTime>
+#include <QPointer>
+#include <QThreadPool>
 
 #include <optional>
+#include <type_traits>
 
 namespace farm::server {
 
@@ -36,6 +39,24 @@ inline std::function<void(const HttpRequest &, HttpReply)> bindHandler(ApiContex
                                                                        ApiHandler f)
 {
     return [&ctx, f](const HttpRequest &req, HttpReply reply) { f(ctx, req, reply); };
+}
+
+/// Runs `work()` on the thread pool (hashing, unpacking: files reach 8 GiB), then
+/// `then(result)` back on the event loop. When the server went away meanwhile, `then` is not
+/// called and `gone(result)` may clean up instead.
+template<typename Work, typename Then, typename Gone = void (*)(const std::invoke_result_t<Work> &)>
+void runOffLoop(
+    ApiContext &ctx, Work work, Then then, Gone gone = [](const std::invoke_result_t<Work> &) {})
+{
+    QPointer<QObject> owner = ctx.owner;
+    QThreadPool::globalInstance()->start([owner, work, then, gone]() mutable {
+        auto result = work();
+        if (!owner)
+            return gone(result);
+        QMetaObject::invokeMethod(
+            owner.data(), [then, result]() mutable { then(std::move(result)); },
+            Qt::QueuedConnection);
+    });
 }
 
 void addJobRoutes(HttpServer &http, ApiContext &ctx);

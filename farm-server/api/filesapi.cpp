@@ -4,26 +4,29 @@
 #include "util/json.h"
 
 #include <QJsonArray>
-#include <QPointer>
-#include <QThreadPool>
 
 namespace farm::server {
 namespace {
 
 const QString kUploadId = QStringLiteral("([0-9a-f]{32})");
 
-QJsonObject uploadJson(const UploadRecord &u)
+QJsonArray receivedJson(const QList<int> &chunks)
 {
     QJsonArray received;
-    for (int i : u.received)
+    for (int i : chunks)
         received.append(i);
+    return received;
+}
+
+QJsonObject uploadJson(const UploadRecord &u)
+{
     return {{"id", u.id},
             {"name", u.name},
             {"size", u.size},
             {"chunk_size", u.chunkSize},
             {"chunk_checksum_header", QString::fromLatin1(upload::kChunkChecksumHeader)},
             {"chunks", u.chunks},
-            {"received", received}};
+            {"received", receivedJson(u.received)}};
 }
 
 /// Upload limits answer 429 (this client's own uploads are in the way) or 507 (the server's).
@@ -80,10 +83,7 @@ void answerChunk(ApiContext &ctx, const QString &id, int index, const QByteArray
     const auto u = ctx.files.writeChunk(id, index, data, checksum);
     if (!u)
         return replyError(reply, u.error());
-    QJsonArray received;
-    for (int i : u->received)
-        received.append(i);
-    reply.json(200, {{"received", received}});
+    reply.json(200, {{"received", receivedJson(u->received)}});
 }
 
 void putChunk(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
@@ -102,21 +102,17 @@ void putChunk(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     // and write back on it; writeChunk checks the upload again, it may have gone meanwhile.
     if (auto u = ctx.files.checkChunk(id, index, req.body.size()); !u)
         return replyError(reply, u.error());
-    QPointer<QObject> owner = ctx.owner;
     ApiContext *context = &ctx;
     const QByteArray data = req.body;
     const QString said = **claimed;
-    QThreadPool::globalInstance()->start([owner, context, id, index, data, said, reply]() {
-        const FileStore::ChunkChecksum checksum{said, FileStore::sha256Hex(data)};
-        if (!owner)
-            return;
-        QMetaObject::invokeMethod(
-            owner.data(),
-            [context, id, index, data, checksum, reply]() mutable {
-                answerChunk(*context, id, index, data, checksum, reply);
-            },
-            Qt::QueuedConnection);
-    });
+    runOffLoop(
+        ctx,
+        [data, said] {
+            return FileStore::ChunkChecksum{said, FileStore::sha256Hex(data)};
+        },
+        [context, id, index, data, reply](const FileStore::ChunkChecksum &checksum) mutable {
+            answerChunk(*context, id, index, data, checksum, reply);
+        });
 }
 
 void getUpload(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
@@ -142,21 +138,14 @@ void completeUpload(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     // Hash off the event loop (files reach 8 GiB); answer back on it.
     const UploadRecord upload = *u;
     const QString path = ctx.files.partPath(upload.id);
-    QPointer<QObject> owner = ctx.owner;
     FileStore *files = &ctx.files;
-    QThreadPool::globalInstance()->start([owner, files, upload, path, reply]() mutable {
-        const Result<QString> hash = FileStore::hashFile(path);
-        if (!owner)
-            return;
-        QMetaObject::invokeMethod(
-            owner.data(),
-            [files, upload, hash, reply]() mutable {
-                if (auto r = files->finishComplete(upload, hash); !r)
-                    return replyError(reply, r.error());
-                reply.json(200, {{"file", upload.sha256}, {"size", upload.size}});
-            },
-            Qt::QueuedConnection);
-    });
+    runOffLoop(
+        ctx, [path] { return FileStore::hashFile(path); },
+        [files, upload, reply](const Result<QString> &hash) mutable {
+            if (auto r = files->finishComplete(upload, hash); !r)
+                return replyError(reply, r.error());
+            reply.json(200, {{"file", upload.sha256}, {"size", upload.size}});
+        });
 }
 
 void getFile(ApiContext &ctx, const HttpRequest &req, HttpReply reply)

@@ -8,8 +8,6 @@
 
 #include <QFile>
 #include <QJsonArray>
-#include <QPointer>
-#include <QThreadPool>
 
 namespace farm::server {
 namespace {
@@ -117,46 +115,41 @@ void createJob(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     // Unpack off the event loop (archives reach 8 GiB), then go on on it.
     const QString zipPath = ctx.files.filePath(spec->input.archive);
     const QString temp = ctx.files.tempDir();
-    QPointer<QObject> owner = ctx.owner;
     ApiContext *c = &ctx;
-    QThreadPool::globalInstance()->start([owner, c, zipPath, temp, spec = *spec, reply]() mutable {
-        auto entries = extractZip(zipPath, temp);
-        if (!owner) {
+    using Entries = decltype(extractZip(zipPath, temp));
+    runOffLoop(
+        ctx, [zipPath, temp] { return extractZip(zipPath, temp); },
+        [c, spec = *spec, reply](const Entries &entries) mutable {
+            if (!entries)
+                return replyError(reply, entries.error());
+            Result<void> adopted;
+            for (const ZipEntryFile &e : *entries) {
+                if (adopted)
+                    adopted = c->files.adoptFile(e.tempPath, e.sha256);
+                if (!adopted) { // leave no unpacked file behind
+                    QFile::remove(e.tempPath);
+                    continue;
+                }
+                spec.input.files.append({e.path, e.sha256});
+            }
+            if (!adopted)
+                return replyError(reply, adopted.error());
+            if (spec.input.files.isEmpty())
+                return reply.error(400, "invalid_archive", "the archive holds no files");
+            auto main = pickMain(c->jobTypes.find(spec.type), spec.input);
+            if (!main)
+                return replyError(reply, main.error());
+            spec.input.main = *main;
+            spec.input.archive.clear();
+            if (spec.name == "archive")
+                spec.name = spec.input.mainName();
+            insertJob(*c, spec, reply);
+        },
+        [](const Entries &entries) { // the server went away: leave no unpacked file behind
             if (entries)
                 for (const ZipEntryFile &e : *entries)
                     QFile::remove(e.tempPath);
-            return;
-        }
-        QMetaObject::invokeMethod(
-            owner.data(),
-            [c, spec, entries, reply]() mutable {
-                if (!entries)
-                    return replyError(reply, entries.error());
-                Result<void> adopted;
-                for (const ZipEntryFile &e : *entries) {
-                    if (adopted)
-                        adopted = c->files.adoptFile(e.tempPath, e.sha256);
-                    if (!adopted) { // leave no unpacked file behind
-                        QFile::remove(e.tempPath);
-                        continue;
-                    }
-                    spec.input.files.append({e.path, e.sha256});
-                }
-                if (!adopted)
-                    return replyError(reply, adopted.error());
-                if (spec.input.files.isEmpty())
-                    return reply.error(400, "invalid_archive", "the archive holds no files");
-                auto main = pickMain(c->jobTypes.find(spec.type), spec.input);
-                if (!main)
-                    return replyError(reply, main.error());
-                spec.input.main = *main;
-                spec.input.archive.clear();
-                if (spec.name == "archive")
-                    spec.name = spec.input.mainName();
-                insertJob(*c, spec, reply);
-            },
-            Qt::QueuedConnection);
-    });
+        });
 }
 
 void listJobTypes(ApiContext &ctx, const HttpRequest &, HttpReply reply)
