@@ -21,22 +21,6 @@ constexpr int kMaxVersionChars = 100;
 constexpr int kMaxGpuNameChars = 120;
 constexpr int kMaxGpuFieldChars = 64; // uuid, compute capability, driver
 
-/// The array under `key` (empty when absent); fails when it is no array or holds over `max`.
-QJsonArray boundedArray(json::Reader &r, const QJsonObject &o, const char *key, qsizetype max)
-{
-    const QJsonValue v = o.value(QLatin1String(key));
-    if (v.isUndefined() || v.isNull())
-        return {};
-    if (!v.isArray()) {
-        r.fail("invalid_field", r.field(key) + " must be a list");
-        return {};
-    }
-    if (v.toArray().size() > max) {
-        r.fail("invalid_field", QString("%1 may list at most %2 items").arg(r.field(key)).arg(max));
-        return {};
-    }
-    return v.toArray();
-}
 } // namespace
 
 QJsonObject NodeCapabilities::toJson() const
@@ -74,10 +58,9 @@ Result<NodeCapabilities> NodeCapabilities::fromJson(const QJsonObject &o)
     c.slotCount = int(r.integer("slots", 1, 1, kMaxRunning));
     c.cores = int(r.integer("cores", 1, 1, 4096));
     c.ramMb = r.integer("ram_mb", 0, 0, qint64(1) << 40);
-    if (boundedArray(r, o, "tags", kMaxTags); r.ok())
-        c.tags = r.stringList("tags");
-    boundedArray(r, o, "running", kMaxRunning);
-    const QJsonArray engines = boundedArray(r, o, "engines", kMaxEngines);
+    c.tags = r.stringList("tags", {}, kMaxTags);
+    r.array("running", kMaxRunning);
+    const QJsonArray engines = r.array("engines", kMaxEngines);
     for (qsizetype i = 0; i < engines.size() && r.ok(); ++i) {
         const QJsonObject e = engines[i].toObject();
         if (!e.value("name").isString()) {
@@ -95,7 +78,7 @@ Result<NodeCapabilities> NodeCapabilities::fromJson(const QJsonObject &o)
         r.adopt(er);
         c.engines.append(engine);
     }
-    const QJsonArray gpus = boundedArray(r, o, "gpus", kMaxGpus);
+    const QJsonArray gpus = r.array("gpus", kMaxGpus);
     for (qsizetype i = 0; i < gpus.size() && r.ok(); ++i) {
         json::Reader gr(gpus[i].toObject(), QString("gpus[%1]").arg(i));
         c.gpus.append({gr.string("name", {}, 0, kMaxGpuNameChars),

@@ -271,17 +271,33 @@ bool Reader::boolean(const char *key, bool fallback)
     return v.toBool();
 }
 
-QStringList Reader::stringList(const char *key, const QStringList &allowed)
+QJsonArray Reader::array(const char *key, qsizetype maxItems)
 {
     const QJsonValue v = m_object.value(QLatin1String(key));
     if (v.isUndefined() || v.isNull())
         return {};
     if (!v.isArray()) {
+        fail("invalid_field", field(key) + " must be a list");
+        return {};
+    }
+    const QJsonArray a = v.toArray();
+    if (maxItems >= 0 && a.size() > maxItems) {
+        fail("invalid_field",
+             QString("%1 may list at most %2 items").arg(field(key)).arg(maxItems));
+        return {};
+    }
+    return a;
+}
+
+QStringList Reader::stringList(const char *key, const QStringList &allowed, qsizetype maxItems)
+{
+    const QJsonValue v = m_object.value(QLatin1String(key));
+    if (!v.isUndefined() && !v.isNull() && !v.isArray()) {
         fail("invalid_field", field(key) + " must be a list of strings");
         return {};
     }
     QStringList out;
-    for (const QJsonValue &item : v.toArray()) {
+    for (const QJsonValue &item : array(key, maxItems)) {
         if (!item.isString() || item.toString().isEmpty() || item.toString().size() > 100) {
             fail("invalid_field",
                  field(key) + " must hold non-empty strings of up to 100 characters");

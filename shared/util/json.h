@@ -4,6 +4,7 @@
 
 #include <QByteArray>
 #include <QDateTime>
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QJsonValue>
 #include <QStringList>
@@ -39,7 +40,11 @@ public:
     QString string(const char *key, const QString &fallback, int minLen, int maxLen);
     qint64 integer(const char *key, qint64 fallback, qint64 min, qint64 max);
     bool boolean(const char *key, bool fallback);
-    QStringList stringList(const char *key, const QStringList &allowed = {});
+    /// Strings of 1–100 characters; at most `maxItems` of them (< 0: any number).
+    QStringList stringList(const char *key, const QStringList &allowed = {},
+                           qsizetype maxItems = -1);
+    /// The list under `key` (empty when absent); fails when it is no list or has over `maxItems`.
+    QJsonArray array(const char *key, qsizetype maxItems);
     QJsonObject object(const char *key);
     bool has(const char *key) const { return m_object.contains(QLatin1String(key)); }
 
