@@ -65,13 +65,14 @@ QString FarmFixture::binary(const QString &relativePath)
     return qEnvironmentVariable("FARM_BUILD_DIR") + '/' + relativePath;
 }
 
-bool FarmFixture::startServer(int port)
+bool FarmFixture::startServer(int port, const QStringList &extra)
 {
     m_server = std::make_unique<QProcess>();
     m_server->setProcessChannelMode(QProcess::MergedChannels);
     m_server->start(binary("farm-server/farm-server"),
-                    {"--port", QString::number(port), "--bind", "127.0.0.1", "--data",
-                     m_data.path(), "--lease", "6", "--heartbeat", "1"});
+                    QStringList{"--port", QString::number(port), "--bind", "127.0.0.1", "--data",
+                                m_data.path(), "--lease", "6", "--heartbeat", "1"} +
+                        extra);
     if (!m_server->waitForStarted(5000))
         return false;
     static const QRegularExpression ready(R"(listening on http://[^:\s]+:(\d+))");
@@ -143,6 +144,8 @@ FarmFixture::Reply FarmFixture::request(const QByteArray &method, const QString 
                                         const QByteArray &body, const QByteArray &contentType)
 {
     QNetworkRequest req(url(path));
+    if (!bearer.isEmpty())
+        req.setRawHeader("Authorization", "Bearer " + bearer);
     if (!body.isEmpty())
         req.setHeader(QNetworkRequest::ContentTypeHeader, contentType);
     QNetworkReply *reply = m_net.sendCustomRequest(req, method, body);

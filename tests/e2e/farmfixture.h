@@ -51,8 +51,9 @@ public:
 
     static QString binary(const QString &relativePath);
 
-    /// Starts farm-server on `port` (0: any free port) over this fixture's data directory.
-    bool startServer(int port = 0);
+    /// Starts farm-server on `port` (0: any free port) over this fixture's data directory;
+    /// `extra` flags go after the defaults (tokens, --no-trust-loopback, ...).
+    bool startServer(int port = 0, const QStringList &extra = {});
     /// SIGTERM, then waits for a clean exit; returns the exit code.
     int stopServer();
     /// `extra` flags go after the defaults (a later `--slots` wins).
@@ -60,6 +61,10 @@ public:
     void killNode(QProcess *node); // SIGKILL, as a crash or power loss would
 
     int port() const { return m_port; }
+    /// The server's process (its id for /proc, whether it still runs).
+    QProcess *serverProcess() const { return m_server.get(); }
+    /// Sent as 'Authorization: Bearer' by request() and the helpers built on it; empty: none.
+    QByteArray bearer;
     QUrl url(const QString &path) const;
     QString serverUrl() const;
     QString dataDir() const { return m_data.path(); }

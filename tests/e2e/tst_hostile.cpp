@@ -10,7 +10,6 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
-#include <QTcpServer>
 #include <QTcpSocket>
 #include <QThread>
 #include <QWebSocket>
@@ -187,8 +186,7 @@ class TestHostile : public QObject
 {
     Q_OBJECT
 
-    QTemporaryDir m_data;
-    QProcess m_server;
+    FarmFixture m_farm; // the server process, and uploads and jobs with the client token
     quint16 m_port = 0;
     std::unique_ptr<Prober> m_prober;
     QString m_objSha;
@@ -215,23 +213,6 @@ class TestHostile : public QObject
         return r;
     }
 
-    QString upload(const QByteArray &bytes, const QString &name)
-    {
-        const QString sha = QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex();
-        const Response created =
-            call("POST", "/api/v1/uploads",
-                 QJsonDocument(QJsonObject{{"name", name}, {"size", bytes.size()}, {"sha256", sha}})
-                     .toJson(QJsonDocument::Compact));
-        if (created.json().value("exists").toBool())
-            return sha;
-        const QString id = created.json().value("id").toString();
-        if (call("PUT", "/api/v1/uploads/" + id + "/chunks/0", bytes).status != 200)
-            return {};
-        if (call("POST", "/api/v1/uploads/" + id + "/complete").status != 200)
-            return {};
-        return sha;
-    }
-
     qint64 submit(const QJsonObject &extra = {})
     {
         QJsonObject spec{{"name", "hostile"},
@@ -241,8 +222,7 @@ class TestHostile : public QObject
                          {"settings", QJsonObject{{"width", 16}, {"height", 16}, {"spp", 1}}}};
         for (auto it = extra.begin(); it != extra.end(); ++it)
             spec.insert(it.key(), it.value());
-        const Response r = call("POST", "/api/v1/jobs", QJsonDocument(spec).toJson());
-        return r.status == 201 ? r.json().value("id").toInteger() : 0;
+        return m_farm.submit(spec);
     }
 
     QJsonArray tasksOf(qint64 job)
@@ -255,8 +235,8 @@ class TestHostile : public QObject
 
     void serverAlive()
     {
-        QVERIFY2(m_server.state() == QProcess::Running,
-                 qPrintable("farm-server died: " + m_server.readAllStandardError().right(2000)));
+        QVERIFY2(m_farm.serverProcess()->state() == QProcess::Running,
+                 qPrintable("farm-server died: " + m_farm.serverLog().right(2000)));
     }
 
 private slots:
@@ -264,24 +244,13 @@ private slots:
     {
         QVERIFY2(QFile::exists(FarmFixture::binary("farm-server/farm-server")),
                  "farm-server not built");
-        {
-            QTcpServer probe; // a free port
-            QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-            m_port = probe.serverPort();
-        }
-        m_server.setProcessChannelMode(QProcess::SeparateChannels);
-        m_server.setStandardOutputFile(QProcess::nullDevice());
-        if (qEnvironmentVariableIsSet("FARM_HOSTILE_SERVER_LOG")) // for a look at what it said
-            m_server.setStandardErrorFile(qEnvironmentVariable("FARM_HOSTILE_SERVER_LOG"));
-        m_server.start(FarmFixture::binary("farm-server/farm-server"),
-                       {"--port", QString::number(m_port), "--data", m_data.path(), "--token",
-                        QString(kToken), "--join-token", QString(kJoin), "--no-trust-loopback",
-                        "--lease", "4", "--heartbeat", "1"});
-        QVERIFY(m_server.waitForStarted());
-        QTRY_VERIFY_WITH_TIMEOUT(call("GET", "/health", {}, {}).status == 200, 10000);
-        m_objSha = upload("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n", "tri.obj");
+        QVERIFY(m_farm.startServer(0, {"--token", QString(kToken), "--join-token", QString(kJoin),
+                                       "--no-trust-loopback", "--lease", "4"}));
+        m_port = quint16(m_farm.port());
+        m_farm.bearer = kToken;
+        m_objSha = m_farm.upload("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n", "tri.obj");
         QVERIFY(!m_objSha.isEmpty());
-        m_prober = std::make_unique<Prober>(m_port, m_server.processId());
+        m_prober = std::make_unique<Prober>(m_port, m_farm.serverProcess()->processId());
         m_prober->start();
         QTRY_VERIFY(m_prober->latenciesMs.size() > 5);
     }
@@ -292,8 +261,7 @@ private slots:
             m_prober->stop = true;
             m_prober->wait();
         }
-        m_server.terminate();
-        m_server.waitForFinished(10000);
+        m_farm.stopServer();
     }
 
     // 1. Bodies without a token are refused from the head: unknown routes, known routes,
@@ -341,8 +309,9 @@ private slots:
                 QVERIFY(p->closedWithin(5000));
             }
             serverAlive();
-            QVERIFY2(rssKb(m_server.processId()) < kMaxRssKb,
-                     qPrintable(QString("RSS %1 kB").arg(rssKb(m_server.processId()))));
+            QVERIFY2(
+                rssKb(m_farm.serverProcess()->processId()) < kMaxRssKb,
+                qPrintable(QString("RSS %1 kB").arg(rssKb(m_farm.serverProcess()->processId()))));
         }
     }
 
@@ -620,7 +589,7 @@ private slots:
         m_prober->stop = true;
         m_prober->wait();
         serverAlive();
-        const qint64 hwm = rssKb(m_server.processId(), "VmHWM:");
+        const qint64 hwm = rssKb(m_farm.serverProcess()->processId(), "VmHWM:");
         qInfo("health probes: %lld, p50 %.2f ms, p99 %.2f ms, max %.2f ms, failures %d; "
               "RSS max sampled %lld kB, high-water mark %lld kB",
               qint64(m_prober->latenciesMs.size()), m_prober->percentile(0.5),
