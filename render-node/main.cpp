@@ -1,10 +1,12 @@
-// render-node: `render-node render ...` renders locally (the renderer's CLI); anything else
+// render-node: `render-node render ...` renders locally (the renderer's CLI), `render-node encode
+// TASK.json` encodes frames to a video (the encode engine's child); anything else
 // runs the agent that takes tasks from a farm server.
 #include "agent/agent.h"
 #include "agent/nodeconfig.h"
 #include "agent/signalwatcher.h"
 #include "renderer/gpuinfo.h"
 #include "renderer/rendercli.h"
+#include "video/encodecli.h"
 
 #include <QCoreApplication>
 #include <QTextStream>
@@ -21,6 +23,8 @@ int main(int argc, char *argv[])
     QStringList args = QCoreApplication::arguments();
     if (args.size() > 1 && args.at(1) == "render")
         return farm::render::runRenderCli(args.mid(2));
+    if (args.size() > 1 && args.at(1) == "encode")
+        return farm::video::runEncodeCli(args.mid(2));
 
     auto cmd = farm::node::NodeCommandLine::parse(args);
     if (!cmd) {

@@ -2,6 +2,7 @@
 
 #include "agent/nodeconfig.h"
 #include "blender/blenderengine.h"
+#include "encode/encodeengine.h"
 #include "farmhand/farmhandengine.h"
 
 #include <QLoggingCategory>
@@ -16,6 +17,8 @@ std::shared_ptr<EngineRegistry> EngineRegistry::builtins(const NodeConfig &confi
     registry->add(std::make_shared<FarmhandEngine>(config.childProgram, config.gpus));
     // Cycles' GPU devices are worth a second Blender start only on a node with GPU slots.
     registry->add(std::make_shared<BlenderEngine>(config.blenderProgram, !config.gpus.isEmpty()));
+    // Frames to video, in the node's own binary (`render-node encode`).
+    registry->add(std::make_shared<EncodeEngine>(config.childProgram, config.gpus));
     return registry;
 }
 
