@@ -5,9 +5,12 @@
 #include "events/eventhub.h"
 #include "events/nodehub.h"
 #include "events/previewstore.h"
+#include "events/webhooks.h"
 #include "files/filestore.h"
+#include "scheduler/nodecredentials.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/statemachine.h"
+#include "store/accessstore.h"
 #include "store/sqlitestore.h"
 
 #include <QDir>
@@ -36,6 +39,8 @@ FarmServer::~FarmServer()
     m_scheduler.reset();
     m_machine.reset();
     m_api.reset();
+    m_webhooks.reset();
+    m_access.reset();
     m_files.reset();
     m_previews.reset();
     m_events.reset();
@@ -62,21 +67,35 @@ Result<quint16> FarmServer::start()
         return r.error();
     if (auto r = m_store->open(dir + "/farm.db"); !r)
         return r.error();
-    m_machine = std::make_unique<StateMachine>(*m_store, *m_clock, *m_previews);
+    m_access = std::make_unique<AccessStore>(m_store->database());
+    // Webhooks see every event first (job updates become deliveries), then pass it on.
+    m_webhooks = std::make_unique<Webhooks>(*m_access, *m_store, *m_clock, m_config, *m_previews);
+    m_machine = std::make_unique<StateMachine>(*m_store, *m_clock, *m_webhooks);
     if (!m_config.jobTypesDir.isEmpty())
         if (auto r = m_jobTypes.loadDirectory(m_config.jobTypesDir); !r)
             return r.error();
     SchedulerConfig sc{m_config.leaseS, m_config.heartbeatS, m_config.joinToken, &m_jobTypes};
-    m_scheduler = std::make_unique<Scheduler>(*m_store, *m_machine, *m_clock, *m_previews, sc);
+    m_scheduler = std::make_unique<Scheduler>(*m_store, *m_machine, *m_clock, *m_webhooks, sc);
     m_scheduler->setPreviews(m_previews.get());
     if (auto r = m_scheduler->recover(); !r)
         return r.error();
     m_nodes = std::make_unique<NodeHub>(*m_scheduler);
 
     m_api = std::make_unique<ApiContext>(ApiContext{*m_store, *m_files, *m_machine, *m_scheduler,
-                                                    *m_previews, *m_clock, this, m_clock->now(),
-                                                    *m_previews, m_jobTypes});
-    AuthConfig auth{m_config.token, m_config.joinToken, m_config.trustLoopback};
+                                                    *m_webhooks, *m_clock, this, m_clock->now(),
+                                                    *m_previews, m_jobTypes, *m_access, m_config});
+    // Behind a proxy every request comes from loopback: trusting it would let anyone in.
+    AuthConfig auth{m_config.token, m_config.joinToken,
+                    m_config.trustLoopback && m_config.trustedProxies.isEmpty()};
+    auth.trustedProxies = m_config.trustedProxies;
+    auth.basePath = m_config.basePath;
+    auth.rateLimit = {m_config.rateLimit, m_config.rateBurst};
+    auth.userForToken = [this](const QByteArray &token) -> std::optional<Principal> {
+        const auto user = m_access->userForTokenHash(credentials::hashSecret(token));
+        if (!user)
+            return std::nullopt;
+        return Principal{user->name, user->role == "admin" ? Role::Admin : Role::User};
+    };
     // A node's own secret (from welcome) is its bearer token for downloads and output uploads.
     auth.nodeForToken = [this](const QByteArray &token) {
         return m_scheduler ? m_scheduler->nodeForSecret(token) : 0;
@@ -86,6 +105,7 @@ Result<quint16> FarmServer::start()
     addJobRoutes(*m_http, *m_api);
     addFileRoutes(*m_http, *m_api);
     addPreviewRoutes(*m_http, *m_api);
+    addUserRoutes(*m_http, *m_api);
     m_http->addWebSocketPath("/ws/events", Access::Client);
     // With a join token the hello message proves who a node is; without one, the transport must.
     m_http->addWebSocketPath("/ws/node",
@@ -96,6 +116,8 @@ Result<quint16> FarmServer::start()
     if (std::holds_alternative<QString>(listening))
         return makeError("internal", std::get<QString>(listening));
     m_port = std::get<quint16>(listening);
+    m_webhooks->setServerUrl(url());
+    m_webhooks->start();
 
     connect(&m_leaseTimer, &QTimer::timeout, m_scheduler.get(), &Scheduler::checkLeases);
     m_leaseTimer.start(1000);

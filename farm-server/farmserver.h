@@ -20,6 +20,8 @@ class StateMachine;
 class Scheduler;
 class NodeHub;
 class HttpServer;
+class AccessStore;
+class Webhooks;
 struct ApiContext;
 
 /// The whole server in one object: database, files, scheduler, hubs and HTTP. main() wires it
@@ -44,6 +46,7 @@ public:
     StateMachine &stateMachine() { return *m_machine; }
     EventHub &events() { return *m_events; }
     PreviewStore &previews() { return *m_previews; }
+    AccessStore &access() { return *m_access; }
 
 private:
     void onWebSocket();
@@ -53,8 +56,10 @@ private:
     Clock *m_clock;
     JobTypeRegistry m_jobTypes = JobTypeRegistry::builtin();
     std::unique_ptr<SqliteStore> m_store;
+    std::unique_ptr<AccessStore> m_access;
     std::unique_ptr<EventHub> m_events;
     std::unique_ptr<PreviewStore> m_previews;
+    std::unique_ptr<Webhooks> m_webhooks;
     std::unique_ptr<FileStore> m_files;
     std::unique_ptr<StateMachine> m_machine;
     std::unique_ptr<Scheduler> m_scheduler;

@@ -5,7 +5,11 @@
 #include <QCommandLineParser>
 #include <QFileInfo>
 #include <QHostAddress>
+#include <QRegularExpression>
 #include <QSettings>
+#include <QUrl>
+
+#include <cmath>
 
 namespace farm::server {
 namespace {
@@ -31,6 +35,24 @@ const Option kOptions[] = {
     {"max-connections-per-peer", "Open connections one address may hold (HTTP and WebSocket).",
      "count"},
     {"max-connections", "Open connections in all.", "count"},
+    {"trusted-proxies",
+     "Reverse proxies whose X-Forwarded-For/Proto are believed: addresses or subnets "
+     "(10.0.0.0/8), comma-separated. Turns loopback trust off.",
+     "list"},
+    {"base-path", "Path prefix the web UI and API are also served under (/farm).", "path"},
+    {"rate-limit", "Requests per second each token (or address) may make; 0: no limit.", "n"},
+    {"rate-burst", "Requests a token may make at once before the rate applies.", "n"},
+    {"public-url", "URL clients reach the server at (links in webhooks).", "url"},
+    {"webhook-allow",
+     "Where callback_url may point: scheme://host entries, comma-separated (*.example.com "
+     "for subdomains).",
+     "list"},
+    {"webhook-secret", "Key of the webhooks' HMAC-SHA256 signature header.", "secret"},
+    {"webhook-retry", "Seconds before the first retry of a failed webhook (doubling).", "seconds"},
+    {"webhook-attempts", "Attempts before a webhook delivery is given up.", "count"},
+    {"webhook-progress-interval", "Least seconds between two progress webhooks of a job.",
+     "seconds"},
+    {"min-free-disk", "MiB the data dir needs free for /health to say ok.", "mib"},
 };
 
 Result<int> readInt(const QString &key, const QString &text, int min, int max)
@@ -122,6 +144,94 @@ Result<ServerConfig> ServerConfig::fromArguments(const QStringList &arguments)
         if (!v)
             return v.error();
         c.http.maxConnections = *v;
+    }
+    for (const QString &item : values.value("trusted-proxies").split(',', Qt::SkipEmptyParts)) {
+        auto subnet = QHostAddress::parseSubnet(item.trimmed());
+        if (subnet.first.isNull()) {
+            const QHostAddress one(item.trimmed());
+            if (one.isNull())
+                return makeError("invalid_argument",
+                                 "--trusted-proxies: '" + item.trimmed() +
+                                     "' is not an address or subnet (10.0.0.0/8)");
+            subnet = {one, one.protocol() == QAbstractSocket::IPv6Protocol ? 128 : 32};
+        }
+        c.trustedProxies.append(subnet);
+    }
+    if (!c.trustedProxies.isEmpty())
+        c.trustLoopback = false; // the proxy's own requests come from loopback
+    c.basePath = values.value("base-path");
+    while (c.basePath.endsWith('/'))
+        c.basePath.chop(1);
+    static const QRegularExpression basePathForm(QStringLiteral("^(/[A-Za-z0-9._~-]+)*$"));
+    if (!basePathForm.match(c.basePath).hasMatch() || c.basePath.contains("/../") ||
+        c.basePath.endsWith("/..") || c.basePath.startsWith("/api/") || c.basePath == "/api" ||
+        c.basePath == "/ws")
+        return makeError("invalid_argument",
+                         "--base-path must look like /farm (letters, digits, . _ ~ -), got " +
+                             values.value("base-path"));
+    if (values.contains("rate-limit")) {
+        bool ok = false;
+        c.rateLimit = values["rate-limit"].toDouble(&ok);
+        if (!ok || c.rateLimit < 0 || c.rateLimit > 1e6)
+            return makeError("invalid_argument",
+                             "--rate-limit must be a number of requests per second (0: none)");
+    }
+    if (values.contains("rate-burst")) {
+        const auto v = readInt("rate-burst", values["rate-burst"], 1, 1000000);
+        if (!v)
+            return v.error();
+        c.rateBurst = *v;
+    }
+    if (c.rateBurst == 0)
+        c.rateBurst = qMax(10, int(std::ceil(2 * c.rateLimit)));
+    c.publicUrl = values.value("public-url");
+    while (c.publicUrl.endsWith('/'))
+        c.publicUrl.chop(1);
+    if (!c.publicUrl.isEmpty()) {
+        const QUrl u(c.publicUrl, QUrl::StrictMode);
+        if (!u.isValid() || (u.scheme() != "http" && u.scheme() != "https") || u.host().isEmpty())
+            return makeError("invalid_argument",
+                             "--public-url must be an http(s) URL, got " + c.publicUrl);
+    }
+    for (const QString &item : values.value("webhook-allow").split(',', Qt::SkipEmptyParts)) {
+        QString entry = item.trimmed().toLower();
+        while (entry.endsWith('/'))
+            entry.chop(1);
+        const QString scheme = entry.section("://", 0, 0);
+        const QString host = entry.section("://", 1);
+        if (!entry.contains("://") || (scheme != "http" && scheme != "https") || host.isEmpty() ||
+            host.contains('/') || host.contains('@'))
+            return makeError("invalid_argument",
+                             "--webhook-allow entries look like https://hooks.example.com, "
+                             "http://127.0.0.1:9000 or http://*.studio.lan, got '" +
+                                 item.trimmed() + "'");
+        c.webhookAllow.append(entry);
+    }
+    c.webhookSecret = values.value("webhook-secret");
+    if (!c.webhookAllow.isEmpty() && c.webhookSecret.isEmpty())
+        return makeError("invalid_argument",
+                         "--webhook-allow needs --webhook-secret: receivers check the signature");
+    const struct
+    {
+        const char *key;
+        int *target;
+        int min, max;
+    } ints[] = {{"webhook-retry", &c.webhookRetryS, 1, 86400},
+                {"webhook-attempts", &c.webhookAttempts, 1, 100},
+                {"webhook-progress-interval", &c.webhookProgressS, 1, 86400}};
+    for (const auto &i : ints) {
+        if (!values.contains(i.key))
+            continue;
+        const auto v = readInt(i.key, values[i.key], i.min, i.max);
+        if (!v)
+            return v.error();
+        *i.target = *v;
+    }
+    if (values.contains("min-free-disk")) {
+        const auto v = readInt("min-free-disk", values["min-free-disk"], 0, 1 << 30);
+        if (!v)
+            return v.error();
+        c.minFreeDiskMb = *v;
     }
     if (c.heartbeatS >= c.leaseS)
         return makeError("invalid_argument", "--heartbeat must be shorter than --lease");

@@ -3,6 +3,7 @@
 #include "api/httphead.h"
 #include "util/result.h"
 
+#include <QHostAddress>
 #include <QString>
 #include <QStringList>
 
@@ -22,6 +23,21 @@ struct ServerConfig
     int heartbeatS = 5;
     QString jobTypesDir; // extra job types declared in JSON; empty: the built-in ones only
     HttpLimits http;     // connection caps and timeouts of the HTTP front end
+    /// Reverse proxies (address/prefix) whose X-Forwarded-For/Proto are believed; setting any
+    /// turns loopback trust off (the proxy's requests come from loopback).
+    QList<QPair<QHostAddress, int>> trustedProxies;
+    QString basePath;     // "/farm": the UI and API are also served under it; "": none
+    double rateLimit = 0; // requests per second per token (or address); 0: no limit
+    int rateBurst = 0;    // bucket size; 0: twice the rate, at least 10
+    QString publicUrl;    // how clients reach the server, for links in webhooks
+    /// Where `callback_url` may point: "scheme://host" entries ("*." host prefix matches
+    /// subdomains); empty: webhooks are refused.
+    QStringList webhookAllow;
+    QString webhookSecret;       // HMAC-SHA256 key of the X-Farm-Signature header
+    int webhookRetryS = 10;      // first retry after this many seconds, doubling each time
+    int webhookAttempts = 8;     // deliveries given up after this many failed attempts
+    int webhookProgressS = 30;   // at most one progress call per job in this many seconds
+    qint64 minFreeDiskMb = 1024; // /health is 503 below this much free space in the data dir
 
     /// Parses arguments including the program name (QCoreApplication::arguments()).
     static Result<ServerConfig> fromArguments(const QStringList &arguments);

@@ -6,6 +6,8 @@
 #include "files/filestore.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/statemachine.h"
+#include "serverconfig.h"
+#include "store/accessstore.h"
 #include "store/jobstore.h"
 
 #include <QDateTime>
@@ -30,6 +32,8 @@ struct ApiContext
     QDateTime startedAt;
     PreviewStore &previews; // latest partial image per running task (memory only)
     const JobTypeRegistry &jobTypes;
+    AccessStore &access;        // users, job owners, webhook deliveries
+    const ServerConfig &config; // webhook rules, public URL, disk threshold
 };
 
 using ApiHandler = void (*)(ApiContext &, const HttpRequest &, HttpReply);
@@ -63,6 +67,17 @@ void addJobRoutes(HttpServer &http, ApiContext &ctx);
 void addFileRoutes(HttpServer &http, ApiContext &ctx);
 void addSystemRoutes(HttpServer &http, ApiContext &ctx);
 void addPreviewRoutes(HttpServer &http, ApiContext &ctx);
+void addUserRoutes(HttpServer &http, ApiContext &ctx);
+
+/// The one ownership check of job and task routes that change a job (docs/API.md, "Users and
+/// roles"): true when the caller owns `job` or is an admin; otherwise answers 403 `forbidden`
+/// and returns false. Reading jobs stays open to every user.
+bool requireJobAccess(ApiContext &ctx, const HttpRequest &request, const Job &job,
+                      HttpReply &reply);
+/// The name a new job is stored under as its owner.
+QString ownerOf(const HttpRequest &request);
+/// 400 when `callback_url` names a scheme and host the server's --webhook-allow does not list.
+Result<void> checkCallbackUrl(const ApiContext &ctx, const JobSpec &spec);
 
 /// Answers an Error with the HTTP status its code maps to (docs/API.md, "Errors").
 void replyError(HttpReply &reply, const Error &error);

@@ -11,6 +11,7 @@
 #include <QWebSocket>
 #include <QWebSocketServer>
 
+#include <cmath>
 #include <optional>
 
 #ifdef Q_OS_UNIX
@@ -44,6 +45,7 @@ QByteArray reason(int status)
                                                  {200, "OK"},
                                                  {201, "Created"},
                                                  {204, "No Content"},
+                                                 {308, "Permanent Redirect"},
                                                  {400, "Bad Request"},
                                                  {401, "Unauthorized"},
                                                  {403, "Forbidden"},
@@ -350,6 +352,8 @@ void HttpConnection::readHead()
     if (auto *e = std::get_if<HeadError>(&parsed))
         return refuse(e->status, e->code, e->message);
     RequestHead head = std::get<RequestHead>(std::move(parsed));
+    if (const auto local = m_server->localPath(head.path))
+        head.path = *local;
     if (head.webSocketUpgrade && head.method == "GET") {
         const HttpServer::Match m = m_server->match(head.method, head.path);
         if (!m.webSocketPath)
@@ -358,6 +362,7 @@ void HttpConnection::readHead()
         req.headers = head.headers;
         req.query = head.query;
         req.peer = m_socket->peerAddress();
+        m_server->resolveClient(req);
         if (!m_server->allowed(req, m.webSocketAccess))
             return refuse(401, "unauthorized", "this WebSocket path needs a valid token");
         // The handshake stays unread in the socket for QWebSocketServer.
@@ -381,7 +386,11 @@ void HttpConnection::onHead(RequestHead head)
     m_request.query = m_head.query;
     m_request.headers = m_head.headers;
     m_request.peer = m_socket->peerAddress();
+    m_server->resolveClient(m_request);
 
+    if (!m_server->m_auth.basePath.isEmpty() && m_head.path == m_server->m_auth.basePath)
+        return answerEarly(308, "moved", "the web UI lives under " + m_head.path + "/",
+                           {{"Location", (m_head.path + '/').toUtf8()}});
     const HttpServer::Match m = m_server->match(m_head.method, m_head.path);
     if (m.webSocketPath)
         return answerEarly(426, "upgrade_required", "this path speaks WebSocket only");
@@ -393,9 +402,20 @@ void HttpConnection::onHead(RequestHead head)
                            {{"Allow", m.allow.join(", ")}});
     if (!m.route)
         return answerEarly(404, "not_found", QString("no such resource: %1").arg(m_head.path));
-    if (!m_server->allowed(m_request, m.route->access))
+    if (!m_server->allowed(m_request, m.route->access)) {
+        if (m.route->access == Access::Admin && m_request.user.role != Role::None)
+            return answerEarly(
+                403, "forbidden",
+                QString("only an admin may call %1 %2; you are user '%3'")
+                    .arg(QString::fromLatin1(m_head.method), m_head.path, m_request.user.name));
         return answerEarly(401, "unauthorized",
                            "a valid 'Authorization: Bearer <token>' is required");
+    }
+    if (const auto wait = m_server->takeRateToken(m_request))
+        return answerEarly(
+            429, "rate_limited",
+            QString("too many requests for this token or address; retry in %1 s").arg(*wait),
+            {{"Retry-After", QByteArray::number(*wait)}});
     m_route = m.route;
     m_request.args = m.args;
 
@@ -475,7 +495,8 @@ void HttpConnection::dispatch()
     try {
         route->handler(request, HttpReply(state));
     } catch (const std::exception &e) {
-        qCWarning(lcHttp) << "handler of" << request.method << request.path << "threw" << e.what();
+        qCWarning(lcHttp) << "handler of" << request.method << request.path << "from"
+                          << request.client.toString() << "threw" << e.what();
         HttpReply(state).error(500, "internal", "the server failed on this request");
     }
     state.reset();
@@ -623,9 +644,10 @@ void HttpServer::accept(qintptr handle)
     }
     const QHostAddress peer = socket->peerAddress();
     const int fromPeer = m_perPeer.value(peer);
-    if (fromPeer >= m_limits.maxConnectionsPerPeer || m_connections >= m_limits.maxConnections) {
+    const bool overPeerCap = fromPeer >= m_limits.maxConnectionsPerPeer && !isTrustedProxy(peer);
+    if (overPeerCap || m_connections >= m_limits.maxConnections) {
         const QString why =
-            fromPeer >= m_limits.maxConnectionsPerPeer
+            overPeerCap
                 ? QString("too many connections from %1 (at most %2)")
                       .arg(peer.toString())
                       .arg(m_limits.maxConnectionsPerPeer)
@@ -649,6 +671,9 @@ void HttpServer::accept(qintptr handle)
         return;
     }
     ++m_connections;
+    // A trusted proxy carries many clients: it counts in the total cap only.
+    if (isTrustedProxy(peer))
+        return void(new HttpConnection(this, socket));
     ++m_perPeer[peer];
     connect(socket, &QObject::destroyed, this, [this, peer] {
         --m_connections;
@@ -704,14 +729,113 @@ void HttpServer::addWebSocketPath(const QString &path, Access access)
 bool HttpServer::allowed(HttpRequest &request, Access access) const
 {
     const QByteArray token = request.bearer();
-    const bool configured = sameSecret(token, m_auth.token) ||
-                            (access == Access::Node && sameSecret(token, m_auth.joinToken));
-    // Only a token that is neither the client nor the join token is looked up as a node's.
-    if (access == Access::Node && !token.isEmpty() && !configured && m_auth.nodeForToken)
-        request.nodeId = m_auth.nodeForToken(token);
-    if (access == Access::Public || configured || request.nodeId > 0)
+    request.user = {};
+    bool joinToken = false;
+    if (sameSecret(token, m_auth.token)) {
+        request.user = {QStringLiteral("admin"), Role::Admin}; // the bootstrap admin
+    } else if (sameSecret(token, m_auth.joinToken)) {
+        joinToken = true;
+    } else if (!token.isEmpty() && token.size() <= credentials::kMaxSecretLength) {
+        if (m_auth.userForToken)
+            if (const auto user = m_auth.userForToken(token))
+                request.user = *user;
+        // Only a token that is no client's is looked up as a node's.
+        if (request.user.role == Role::None && access == Access::Node && m_auth.nodeForToken)
+            request.nodeId = m_auth.nodeForToken(token);
+    }
+    // A token names who calls; a trusted loopback peer without one acts as the local admin.
+    if (request.user.role == Role::None && request.nodeId == 0 && m_auth.trustLoopback &&
+        request.isLoopback())
+        request.user = {QStringLiteral("local"), Role::Admin};
+    switch (access) {
+    case Access::Public:
         return true;
-    return m_auth.trustLoopback && request.isLoopback();
+    case Access::Client:
+        return request.user.role != Role::None;
+    case Access::Node:
+        return request.user.role != Role::None || joinToken || request.nodeId > 0;
+    case Access::Admin:
+        return request.user.role == Role::Admin;
+    }
+    return false;
+}
+
+QList<QPair<QByteArray, QString>> HttpServer::routes() const
+{
+    QList<QPair<QByteArray, QString>> out;
+    for (const Route &r : m_routes) {
+        QString p = r.pattern.pattern();
+        out.append({r.method, p.mid(1, p.size() - 2)}); // without ^ and $
+    }
+    return out;
+}
+
+std::optional<QString> HttpServer::localPath(const QString &path) const
+{
+    const QString &base = m_auth.basePath;
+    if (base.isEmpty() || !path.startsWith(base + '/'))
+        return std::nullopt;
+    return path.mid(base.size());
+}
+
+bool HttpServer::isTrustedProxy(const QHostAddress &address) const
+{
+    for (const auto &subnet : m_auth.trustedProxies)
+        if (address.isInSubnet(subnet))
+            return true;
+    return false;
+}
+
+void HttpServer::resolveClient(HttpRequest &request) const
+{
+    request.client = request.peer;
+    request.scheme = "http";
+    if (!isTrustedProxy(request.peer))
+        return;
+    // The right-most address no trusted proxy added is the client: what lies left of it was
+    // written by the client itself and proves nothing.
+    const QList<QByteArray> hops = request.header("x-forwarded-for").split(',');
+    for (auto it = hops.crbegin(); it != hops.crend(); ++it) {
+        const QHostAddress hop(QString::fromLatin1(it->trimmed()));
+        if (hop.isNull())
+            break; // not an address: trust nothing further left
+        request.client = hop;
+        if (!isTrustedProxy(hop))
+            break;
+    }
+    const QByteArray proto = request.header("x-forwarded-proto").trimmed().toLower();
+    if (proto == "https" || proto == "http")
+        request.scheme = proto;
+}
+
+std::optional<int> HttpServer::takeRateToken(const HttpRequest &request)
+{
+    const RateLimit &limit = m_auth.rateLimit;
+    // Render nodes are the farm's own traffic: their uploads are not throttled.
+    if (limit.perSecond <= 0 || request.nodeId > 0)
+        return std::nullopt;
+    const QByteArray token = request.bearer();
+    if (!token.isEmpty() && sameSecret(token, m_auth.joinToken))
+        return std::nullopt;
+    // Per token (its hash: the table must not hold secrets), else per client address.
+    const QByteArray key = request.user.role != Role::None && !token.isEmpty()
+                               ? "t:" + credentials::hashSecret(token)
+                               : "a:" + request.client.toString().toLatin1();
+    if (!m_uptime.isValid())
+        m_uptime.start();
+    const qint64 now = m_uptime.elapsed();
+    if (m_buckets.size() > 100000) // many addresses: forget them all rather than grow
+        m_buckets.clear();
+    auto it = m_buckets.find(key);
+    if (it == m_buckets.end())
+        it = m_buckets.insert(key, {double(limit.burst), now});
+    it->tokens = qMin(double(limit.burst), it->tokens + (now - it->atMs) * limit.perSecond / 1000);
+    it->atMs = now;
+    if (it->tokens >= 1) {
+        it->tokens -= 1;
+        return std::nullopt;
+    }
+    return qMax(1, int(std::ceil((1 - it->tokens) / limit.perSecond)));
 }
 
 HttpServer::Match HttpServer::match(const QByteArray &method, const QString &path) const

@@ -2,6 +2,7 @@
 
 #include "api/httphead.h"
 
+#include <QElapsedTimer>
 #include <QHash>
 #include <QHostAddress>
 #include <QJsonObject>
@@ -12,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <variant>
 
 class QTcpServer;
@@ -21,16 +23,30 @@ class QWebSocketServer;
 
 namespace farm::server {
 
+/// Roles of API users (docs/API.md, "Users and roles").
+enum class Role { None, User, Admin };
+
+/// Who a request speaks for: a user of the users table, the client token's bootstrap admin
+/// ("admin"), a trusted loopback peer ("local", an admin), or nobody.
+struct Principal
+{
+    QString name;
+    Role role = Role::None;
+};
+
 struct HttpRequest
 {
     QByteArray method;
-    QString path;
+    QString path; // without the configured base path
     QUrlQuery query;
     QByteArray body;
-    QHostAddress peer;
+    QHostAddress peer;          // the TCP peer: loopback trust and connection caps go by it
+    QHostAddress client;        // the peer, or the client a trusted proxy names in X-Forwarded-For
+    QByteArray scheme = "http"; // "https" when a trusted proxy says so (X-Forwarded-Proto)
     QList<QPair<QByteArray, QByteArray>> headers;
     QStringList args;  // captures of the route pattern
     qint64 nodeId = 0; // > 0 when the bearer token was that render node's own credential
+    Principal user;    // set by HttpServer::allowed
 
     QByteArray header(const QByteArray &name) const;
     bool isLoopback() const;
@@ -65,8 +81,9 @@ private:
 /// Who may call a route.
 enum class Access {
     Public, // anyone (health, the web UI's static files)
-    Client, // trusted loopback or the client token
+    Client, // trusted loopback, the client token or a user's token
     Node,   // as Client, or the join token (file downloads and output uploads by agents)
+    Admin,  // trusted loopback, the client token or an admin user's token
 };
 
 struct Route
@@ -78,11 +95,26 @@ struct Route
     std::function<void(const HttpRequest &, HttpReply)> handler;
 };
 
+/// Requests a token (or an address without one) may make: a bucket of `burst` requests that
+/// refills at `perSecond`; 0: no limit.
+struct RateLimit
+{
+    double perSecond = 0;
+    int burst = 0;
+};
+
 struct AuthConfig
 {
     QString token;
     QString joinToken;
     bool trustLoopback = true;
+    /// Reverse proxies whose X-Forwarded-For/Proto are believed (address, prefix length).
+    QList<QPair<QHostAddress, int>> trustedProxies;
+    /// Prefix the web UI and API are also served under ("/farm"); empty: none.
+    QString basePath;
+    RateLimit rateLimit;
+    /// The user whose token this is; nullopt when none.
+    std::function<std::optional<Principal>(const QByteArray &token)> userForToken;
     /// Maps a render node's own credential (its secret from `welcome`) to its node id; 0 when
     /// the token is no node's. Such a token passes Access::Node and sets HttpRequest::nodeId.
     std::function<qint64(const QByteArray &token)> nodeForToken;
@@ -109,8 +141,11 @@ public:
                   qint64 maxBody = 1024 * 1024);
     /// Paths accepted for WebSocket upgrades and who may open them.
     void addWebSocketPath(const QString &path, Access access);
-    /// Whether the request may call a route of this access; sets request.nodeId for node tokens.
+    /// Whether the request may call a route of this access; sets request.user, and
+    /// request.nodeId for node tokens.
     bool allowed(HttpRequest &request, Access access) const;
+    /// Method and pattern (without anchors) of every route, in the order added.
+    QList<QPair<QByteArray, QString>> routes() const;
 
     bool hasPendingWebSocketConnections() const;
     std::unique_ptr<QWebSocket> nextPendingWebSocketConnection();
@@ -138,6 +173,14 @@ private:
     bool reserveBody(qint64 bytes);
     void releaseBody(qint64 bytes);
     void upgrade(QTcpSocket *socket);
+    bool isTrustedProxy(const QHostAddress &address) const;
+    /// The path without the base path when it starts with it.
+    std::optional<QString> localPath(const QString &path) const;
+    /// Sets request.client and request.scheme from the peer and, from trusted proxies only,
+    /// X-Forwarded-For/Proto.
+    void resolveClient(HttpRequest &request) const;
+    /// Takes one request from the caller's bucket; the seconds to wait when it is empty.
+    std::optional<int> takeRateToken(const HttpRequest &request);
 
     AuthConfig m_auth;
     HttpLimits m_limits;
@@ -146,6 +189,13 @@ private:
     QTcpServer *m_tcp = nullptr;
     QWebSocketServer *m_webSockets = nullptr;
     QHash<QHostAddress, int> m_perPeer;
+    struct Bucket
+    {
+        double tokens = 0;
+        qint64 atMs = 0;
+    };
+    QHash<QByteArray, Bucket> m_buckets; // by token hash or client address
+    QElapsedTimer m_uptime;
     int m_connections = 0;
     qint64 m_bufferedBody = 0;
 };

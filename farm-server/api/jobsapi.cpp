@@ -51,7 +51,7 @@ Result<void> checkBundle(ApiContext &ctx, const JobInput &input)
     return {};
 }
 
-void insertJob(ApiContext &ctx, JobSpec spec, HttpReply reply)
+void insertJob(ApiContext &ctx, JobSpec spec, const QString &owner, HttpReply reply)
 {
     auto valid = ctx.jobTypes.validate(std::move(spec));
     if (!valid)
@@ -61,9 +61,14 @@ void insertJob(ApiContext &ctx, JobSpec spec, HttpReply reply)
     const auto tasks = ctx.jobTypes.compile(*valid);
     if (!tasks)
         return replyError(reply, tasks.error());
+    Transaction tx(ctx.store); // the job and its owner, or neither
     const auto id = ctx.store.insertJob(*valid, *tasks, ctx.clock.now());
     if (!id)
         return replyError(reply, id.error());
+    if (auto r = ctx.access.setJobOwner(*id, owner); !r)
+        return replyError(reply, r.error());
+    if (auto r = tx.commit(); !r)
+        return replyError(reply, r.error());
     const Job job = *ctx.store.job(*id);
     ctx.events.publish(msg::JobCreated, job.toJson());
     ctx.scheduler.dispatch();
@@ -105,8 +110,11 @@ void createJob(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     auto spec = JobSpec::fromJson(*body);
     if (!spec)
         return replyError(reply, spec.error());
+    if (auto r = checkCallbackUrl(ctx, *spec); !r)
+        return replyError(reply, r.error());
+    const QString owner = ownerOf(req);
     if (spec->input.archive.isEmpty())
-        return insertJob(ctx, *spec, reply);
+        return insertJob(ctx, *spec, owner, reply);
     if (!ctx.jobTypes.find(spec->type)) // before unpacking anything
         return replyError(reply, ctx.jobTypes.validate(*spec).error());
     if (!ctx.files.hasFile(spec->input.archive))
@@ -119,7 +127,7 @@ void createJob(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     using Entries = decltype(extractZip(zipPath, temp));
     runOffLoop(
         ctx, [zipPath, temp] { return extractZip(zipPath, temp); },
-        [c, spec = *spec, reply](const Entries &entries) mutable {
+        [c, spec = *spec, owner, reply](const Entries &entries) mutable {
             if (!entries)
                 return replyError(reply, entries.error());
             Result<void> adopted;
@@ -143,7 +151,7 @@ void createJob(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
             spec.input.archive.clear();
             if (spec.name == "archive")
                 spec.name = spec.input.mainName();
-            insertJob(*c, spec, reply);
+            insertJob(*c, spec, owner, reply);
         },
         [](const Entries &entries) { // the server went away: leave no unpacked file behind
             if (entries)
@@ -207,7 +215,8 @@ void jobAction(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
 {
     static const QHash<QString, JobState> kTargets{
         {"cancel", JobState::Canceled}, {"pause", JobState::Paused}, {"resume", JobState::Queued}};
-    if (!findJob(ctx, req.args[0], reply))
+    const auto job = findJob(ctx, req.args[0], reply);
+    if (!job || !requireJobAccess(ctx, req, *job, reply))
         return;
     const qint64 id = req.args[0].toLongLong();
     auto out = req.args[1] == "retry" ? ctx.machine.retryJob(id)
@@ -233,7 +242,7 @@ void explainJob(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
 void deleteJob(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
 {
     const auto job = findJob(ctx, req.args[0], reply);
-    if (!job)
+    if (!job || !requireJobAccess(ctx, req, *job, reply))
         return;
     if (!isFinal(job->state))
         return reply.error(409, "conflict",

@@ -3,12 +3,42 @@
 
 #include "protocol/states.h"
 
+#include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
 
 namespace farm::server {
 namespace {
+
+// Load balancers and orchestrators ask this without a token: it names what is wrong, never
+// anything about jobs.
+void health(ApiContext &ctx, const HttpRequest &, HttpReply reply)
+{
+    QStringList reasons;
+    QJsonObject checks;
+    if (auto db = ctx.access.check(); !db) {
+        reasons.append("database: " + db.error().message);
+        checks.insert("database", db.error().message);
+    } else {
+        checks.insert("database", "ok");
+    }
+    const QString dir = QDir(ctx.config.dataDir).absolutePath();
+    const qint64 free = FileStore::freeDiskBytes(dir);
+    const qint64 needed = ctx.config.minFreeDiskMb * 1024 * 1024;
+    checks.insert("disk", QJsonObject{{"free_bytes", free}, {"min_free_bytes", needed}});
+    if (free < 0)
+        reasons.append("disk: the free space of the data dir cannot be read");
+    else if (free < needed)
+        reasons.append(QString("disk: %1 MiB free in the data dir, less than the %2 MiB needed "
+                               "(--min-free-disk)")
+                           .arg(free / (1024 * 1024))
+                           .arg(ctx.config.minFreeDiskMb));
+    if (reasons.isEmpty())
+        return reply.json(200, {{"status", "ok"}, {"checks", checks}});
+    reply.json(503,
+               {{"status", "unavailable"}, {"reason", reasons.join("; ")}, {"checks", checks}});
+}
 
 void status(ApiContext &ctx, const HttpRequest &, HttpReply reply)
 {
@@ -127,15 +157,13 @@ QByteArray contentTypeFor(const QString &name)
 void addSystemRoutes(HttpServer &http, ApiContext &ctx)
 {
     auto bind = [&ctx](ApiHandler f) { return bindHandler(ctx, f); };
-    http.addRoute("GET", "/health", Access::Public, [](const HttpRequest &, HttpReply reply) {
-        reply.json(200, {{"status", "ok"}});
-    });
+    http.addRoute("GET", "/health", Access::Public, bind(health));
     http.addRoute("GET", "/api/v1/status", Access::Client, bind(status));
     http.addRoute("GET", "/metrics", Access::Client, bind(metrics));
     http.addRoute("GET", "/api/v1/nodes", Access::Client, bind(nodes));
-    http.addRoute("POST", "/api/v1/nodes/(\\d{1,18})/(drain|enable|disable)", Access::Client,
+    http.addRoute("POST", "/api/v1/nodes/(\\d{1,18})/(drain|enable|disable)", Access::Admin,
                   bind(nodeAction));
-    http.addRoute("DELETE", "/api/v1/nodes/(\\d{1,18})", Access::Client, bind(forgetNode));
+    http.addRoute("DELETE", "/api/v1/nodes/(\\d{1,18})", Access::Admin, bind(forgetNode));
     // The web UI must load before it knows a token, so its files are public.
     for (const char *pattern : {"/", "/index\\.html", "/css/[^/]+", "/js/[^/]+", "/img/[^/]+"})
         http.addRoute("GET", pattern, Access::Public, staticFile);

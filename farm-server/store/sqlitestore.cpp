@@ -235,8 +235,8 @@ QList<Job> SqliteStore::loadJobs(const QString &where, const QVariantList &binds
     QList<Job> jobs;
     auto q = exec(m_db,
                   "SELECT id, spec, state, created_at, started_at, finished_at, error, "
-                  "frames_total, n_queued, n_running, n_done, n_failed, n_canceled, frames_done "
-                  "FROM jobs " +
+                  "frames_total, n_queued, n_running, n_done, n_failed, n_canceled, frames_done, "
+                  "owner FROM jobs " +
                       where + " " + tail,
                   binds);
     if (!q)
@@ -263,6 +263,7 @@ QList<Job> SqliteStore::loadJobs(const QString &where, const QVariantList &binds
         c.canceled = q->value(12).toInt();
         c.total = c.queued + c.running + c.done + c.failed + c.canceled;
         framesDone.append(q->value(13).toDouble());
+        j.owner = q->value(14).toString();
         jobs.append(j);
     }
     if (jobs.isEmpty())

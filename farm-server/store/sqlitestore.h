@@ -17,6 +17,8 @@ public:
     Result<void> open(const QString &path);
     void close();
     int schemaVersion();
+    /// The open connection, for stores of other tables in the same database (AccessStore).
+    QSqlDatabase database() const { return m_db; }
 
     Result<void> begin() override;
     Result<void> commit() override;

@@ -6,6 +6,7 @@
 #include <QJsonArray>
 #include <QRegularExpression>
 #include <QSet>
+#include <QUrl>
 
 #include <cmath>
 
@@ -189,15 +190,19 @@ Result<JobInput> JobInput::fromJson(const QJsonObject &o)
 
 QJsonObject JobSpec::toJson() const
 {
-    return {{"name", name},
-            {"type", type},
-            {"priority", priority},
-            {"input", input.toJson()},
-            {"frames", frames},
-            {"chunk", chunk},
-            {"settings", settings},
-            {"requirements", QJsonObject{{"gpu", requirements.gpu},
-                                         {"tags", QJsonArray::fromStringList(requirements.tags)}}}};
+    QJsonObject o{
+        {"name", name},
+        {"type", type},
+        {"priority", priority},
+        {"input", input.toJson()},
+        {"frames", frames},
+        {"chunk", chunk},
+        {"settings", settings},
+        {"requirements", QJsonObject{{"gpu", requirements.gpu},
+                                     {"tags", QJsonArray::fromStringList(requirements.tags)}}}};
+    if (!callbackUrl.isEmpty())
+        o.insert("callback_url", callbackUrl);
+    return o;
 }
 
 Result<JobSpec> JobSpec::fromJson(const QJsonObject &o)
@@ -243,8 +248,14 @@ Result<JobSpec> JobSpec::fromJson(const QJsonObject &o)
     j.requirements.tags = rq.stringList("tags");
     r.adopt(rq);
 
-    if (r.has("callback_url") && !o.value("callback_url").isNull())
-        r.fail("invalid_field", "callback_url is not supported yet; send null or leave it out");
+    if (r.ok() && r.has("callback_url") && !o.value("callback_url").isNull()) {
+        j.callbackUrl = r.string("callback_url", QString(), 1, kMaxCallbackUrlChars);
+        const QUrl url(j.callbackUrl, QUrl::StrictMode);
+        if (r.ok() && (!url.isValid() || (url.scheme() != "http" && url.scheme() != "https") ||
+                       url.host().isEmpty() || !url.userInfo().isEmpty()))
+            r.fail("invalid_field", "callback_url must be an http:// or https:// URL with a host "
+                                    "and no user name or password");
+    }
     if (!r.ok())
         return r.error();
     return j;
@@ -269,6 +280,7 @@ JobSpec JobSpec::fromJsonLenient(const QJsonObject &o)
     j.requirements.gpu = req.value("gpu").toBool();
     for (const QJsonValue &t : req.value("tags").toArray())
         j.requirements.tags.append(t.toString());
+    j.callbackUrl = o.value("callback_url").toString();
     return j;
 }
 
@@ -301,14 +313,15 @@ QJsonObject Job::toJson() const
     o.insert("progress", progress);
     o.insert("tasks", tasks.toJson());
     o.insert("error", error);
+    o.insert("owner", owner);
     return o;
 }
 
 Result<Job> Job::fromJson(const QJsonObject &o)
 {
     QJsonObject specPart = o;
-    for (const char *k :
-         {"id", "state", "created_at", "started_at", "finished_at", "progress", "tasks", "error"})
+    for (const char *k : {"id", "state", "created_at", "started_at", "finished_at", "progress",
+                          "tasks", "error", "owner"})
         specPart.remove(QLatin1String(k));
     Job j;
     j.spec = JobSpec::fromJsonLenient(specPart);
@@ -325,6 +338,7 @@ Result<Job> Job::fromJson(const QJsonObject &o)
     j.progress = o.value("progress").toDouble();
     j.tasks = TaskCounts::fromJson(o.value("tasks").toObject());
     j.error = o.value("error").toString();
+    j.owner = o.value("owner").toString();
     return j;
 }
 

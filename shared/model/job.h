@@ -40,6 +40,8 @@ struct RenderSettings
     bool operator==(const RenderSettings &) const = default;
 };
 
+/// Longest `callback_url` a job may carry.
+constexpr int kMaxCallbackUrlChars = 2048;
 /// Most files one job's input bundle may hold (docs/JOBTYPES.md, "Input bundles").
 constexpr int kMaxBundleFiles = 10000;
 
@@ -89,6 +91,9 @@ struct JobSpec
     int chunk = 1;
     QJsonObject settings;
     Requirements requirements;
+    /// Where webhooks about this job go (docs/API.md, "Webhooks"); empty: none. fromJson checks
+    /// the form (http/https with a host); the server checks it against its allowed list.
+    QString callbackUrl;
 
     QJsonObject toJson() const;
     static Result<JobSpec> fromJson(const QJsonObject &o);
@@ -117,6 +122,7 @@ struct Job
     double progress = 0.0;
     TaskCounts tasks;
     QString error;
+    QString owner; // the user who submitted it ('' for jobs from before users existed)
 
     QJsonObject toJson() const;
     static Result<Job> fromJson(const QJsonObject &o);

@@ -52,10 +52,17 @@ export function setToken(token) {
     }
 }
 
+/** An API path ('/api/v1/jobs') as a URL relative to the page, so that the UI works under a
+ *  reverse proxy's base path (https://host/farm/ as well as http://host:8420/). */
+export function relative(path) {
+    return path.replace(/^\/+/, '');
+}
+
 /** Adds query parameters, plus ?token= where a token is set: <img>, links and WebSockets
  *  cannot carry an Authorization header. */
 export function withQuery(url, params = {}) {
     const q = queryString({...params, token: getToken()});
+    url = relative(url);
     return q ? `${url}${url.includes('?') ? '&' : '?'}${q}` : url;
 }
 
@@ -84,7 +91,7 @@ export async function request(method, path, {json, body, headers = {}, signal} =
     }
     let response;
     try {
-        response = await fetch(path, init);
+        response = await fetch(relative(path), init);
     } catch (e) {
         if (e.name === 'AbortError') throw e;
         throw new ApiError(0, 'network', 'The farm server cannot be reached. Check that it is running.');

@@ -17,8 +17,10 @@ export class EventStream extends EventTarget {
     }
 
     static defaultUrl() {
-        const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-        return withQuery(`${scheme}//${location.host}/ws/events`);
+        // Beside the page, so that a proxy's base path (/farm/ws/events) is kept.
+        const url = new URL(withQuery('/ws/events'), document.baseURI);
+        url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+        return url.href;
     }
 
     connect() {
