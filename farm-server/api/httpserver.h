@@ -108,6 +108,9 @@ struct AuthConfig
     QString token;
     QString joinToken;
     bool trustLoopback = true;
+    /// Maps a render node's own credential (its secret from `welcome`) to its node id; 0 when
+    /// the token is no node's. Such a token passes Access::Node and sets HttpRequest::nodeId.
+    std::function<qint64(const QByteArray &token)> nodeForToken;
     /// Reverse proxies whose X-Forwarded-For/Proto are believed (address, prefix length).
     QList<QPair<QHostAddress, int>> trustedProxies;
     /// Prefix the web UI and API are also served under ("/farm"); empty: none.
@@ -115,9 +118,6 @@ struct AuthConfig
     RateLimit rateLimit;
     /// The user whose token this is; nullopt when none.
     std::function<std::optional<Principal>(const QByteArray &token)> userForToken;
-    /// Maps a render node's own credential (its secret from `welcome`) to its node id; 0 when
-    /// the token is no node's. Such a token passes Access::Node and sets HttpRequest::nodeId.
-    std::function<qint64(const QByteArray &token)> nodeForToken;
 };
 
 /// The farm's HTTP/1.1 front end: one route table, bearer-token auth, JSON errors and WebSocket
