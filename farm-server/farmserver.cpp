@@ -7,6 +7,7 @@
 #include "events/previewstore.h"
 #include "events/webhooks.h"
 #include "files/filestore.h"
+#include "jobtypes/framebundles.h"
 #include "scheduler/nodecredentials.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/statemachine.h"
@@ -75,6 +76,9 @@ Result<quint16> FarmServer::start()
         if (auto r = m_jobTypes.loadDirectory(m_config.jobTypesDir); !r)
             return r.error();
     SchedulerConfig sc{m_config.leaseS, m_config.heartbeatS, m_config.joinToken, &m_jobTypes};
+    // An encode task gets its job's frames as input (docs/JOBTYPES.md, "Video").
+    auto frameBundles = std::make_shared<FrameBundles>(*m_store, *m_files, m_jobTypes);
+    sc.frameInputs = [frameBundles](qint64 jobId) { return frameBundles->forJob(jobId); };
     m_scheduler = std::make_unique<Scheduler>(*m_store, *m_machine, *m_clock, *m_webhooks, sc);
     m_scheduler->setPreviews(m_previews.get());
     if (auto r = m_scheduler->recover(); !r)

@@ -13,6 +13,20 @@
 
 namespace farm::server {
 
+/// The codecs a video may ask for (the node's encoders: render-node/video/videosettings.h).
+inline const QStringList kVideoCodecs{"h264", "hevc", "av1", "vp9"};
+
+/// A task that runs as another type than its job's: the encode task a frame job's compiler
+/// adds after its frames (docs/JOBTYPES.md, "Video"). Its input is not the job's bundle but the
+/// frame images of job `framesOf` (FrameBundles), and its settings are its own.
+struct TaskRole
+{
+    QString type;   // task.assign.type
+    QString engine; // task.assign.engine, and what a node needs to get the task
+    QJsonObject settings;
+    qint64 framesOf = 0;
+};
+
 /// One job type (docs/JOBTYPES.md): what it is called, the engine its tasks need, the files it
 /// takes, its settings schema, its rules across fields and its compiler. One source file per
 /// type defines one (modeljob.cpp, templatesjob.cpp, blenderjob.cpp); nothing else in the
@@ -33,6 +47,11 @@ struct JobType
     /// Output names that are a frame's main image (group 1: the frame number): a frame whose
     /// main image landed is complete and never rendered again.
     QRegularExpression frameOutput{QStringLiteral("^frame_(\\d{1,9})\\.[A-Za-z0-9]+$")};
+    /// The role of a task that is not one of the type's own (optional; see TaskRole).
+    std::function<std::optional<TaskRole>(const JobSpec &, const Task &)> role;
+    /// The settings the type's own tasks carry (optional; default: the job's settings).
+    /// settings.video is the server's business: frame tasks go without it.
+    std::function<QJsonObject(const JobSpec &)> frameTaskSettings;
 
     /// As served by GET /api/v1/job-types.
     QJsonObject toJson() const;
@@ -45,5 +64,10 @@ Result<QList<TaskPlan>> compileFrameChunks(const JobSpec &spec);
 JobType modelJobType();
 JobType templatesJobType();
 JobType blenderJobType();
+/// Image frames to an MP4 (engine `encode`).
+JobType encodeJobType();
+/// `type` with `settings.video` (off by default): on, its compiler adds an encode task that
+/// waits for every frame task, and the type's check refuses frames the encoder cannot read.
+JobType withVideo(JobType type);
 
 } // namespace farm::server

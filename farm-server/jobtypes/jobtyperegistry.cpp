@@ -36,7 +36,8 @@ Result<QList<TaskPlan>> compileFrameChunks(const JobSpec &spec)
 JobTypeRegistry JobTypeRegistry::builtin()
 {
     JobTypeRegistry r;
-    for (JobType t : {modelJobType(), templatesJobType(), blenderJobType()}) {
+    for (JobType t : {withVideo(modelJobType()), templatesJobType(), withVideo(blenderJobType()),
+                      encodeJobType()}) {
         // The built-in types have distinct names: a refusal here is a programming error.
         const auto added = r.add(std::move(t));
         Q_ASSERT(added.ok());
@@ -189,6 +190,30 @@ Result<QList<TaskPlan>> JobTypeRegistry::compile(const JobSpec &spec) const
         return makeError("invalid_field",
                          QString("type '%1' is not a known job type").arg(spec.type));
     return type->compile(spec);
+}
+
+std::optional<TaskRole> JobTypeRegistry::taskRole(const JobSpec &spec, const Task &task) const
+{
+    const JobType *type = find(spec.type);
+    if (!type || !type->role)
+        return std::nullopt;
+    return type->role(spec, task);
+}
+
+QJsonObject JobTypeRegistry::taskSettings(const JobSpec &spec, const Task &task) const
+{
+    if (const auto role = taskRole(spec, task))
+        return role->settings;
+    const JobType *type = find(spec.type);
+    return type && type->frameTaskSettings ? type->frameTaskSettings(spec) : spec.settings;
+}
+
+QString JobTypeRegistry::engineFor(const JobSpec &spec, const Task &task) const
+{
+    if (const auto role = taskRole(spec, task))
+        return role->engine;
+    const JobType *type = find(spec.type);
+    return type ? type->engine : QString();
 }
 
 std::optional<int> JobTypeRegistry::completedFrame(const QString &typeName,

@@ -11,7 +11,7 @@ namespace farm::server {
 class JobTypeRegistry
 {
 public:
-    /// model, templates and blender.
+    /// model, templates, blender (model and blender with settings.video) and encode.
     static JobTypeRegistry builtin();
     /// One shared copy of builtin(), for parts that are given no registry of their own.
     static const JobTypeRegistry &standard();
@@ -34,6 +34,14 @@ public:
     Result<JobSpec> validate(JobSpec spec) const;
     /// The type's compiler; `spec` must have passed validate().
     Result<QList<TaskPlan>> compile(const JobSpec &spec) const;
+    /// What task `task` of a job runs as when it is not one of its type's own tasks (the
+    /// encode task of a job with settings.video).
+    std::optional<TaskRole> taskRole(const JobSpec &spec, const Task &task) const;
+    /// The settings task.assign carries for `task`: its role's, else the type's frame task
+    /// settings (the job's, without what only the server reads).
+    QJsonObject taskSettings(const JobSpec &spec, const Task &task) const;
+    /// The engine a task needs: its role's, else its job type's; empty for an unknown type.
+    QString engineFor(const JobSpec &spec, const Task &task) const;
     /// The frame whose main image `output` is, for the job type `type`.
     std::optional<int> completedFrame(const QString &type, const QString &output) const;
 

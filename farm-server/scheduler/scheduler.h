@@ -32,6 +32,9 @@ struct SchedulerConfig
     int heartbeatS = 5;
     QString joinToken; // empty: nodes need none (the transport decides who may connect)
     const JobTypeRegistry *jobTypes = nullptr; // null: JobTypeRegistry::standard()
+    /// The frame images of a job as an input bundle (FrameBundles::forJob), for a task whose
+    /// role takes them (an encode task); null: such tasks fail with a clear error.
+    std::function<Result<JobInput>(qint64 jobId)> frameInputs;
 };
 
 /// Push scheduler: tracks live nodes and their slots, hands queued tasks to free slots, handles
@@ -111,7 +114,8 @@ private:
     };
     using Handler = Result<void> (Scheduler::*)(LiveNode &, const QJsonObject &);
 
-    bool hasEngine(const LiveNode &n, const JobSpec &spec) const;
+    /// With `task`, the engine that task needs (an encode task's, docs/JOBTYPES.md "Video").
+    bool hasEngine(const LiveNode &n, const JobSpec &spec, const Task *task = nullptr) const;
     Result<void> onHeartbeat(LiveNode &n, const QJsonObject &d);
     Result<void> onAccepted(LiveNode &n, const QJsonObject &d);
     Result<void> onProgress(LiveNode &n, const QJsonObject &d);
@@ -121,7 +125,7 @@ private:
     Result<void> onPartial(LiveNode &n, const QJsonObject &d);
 
     Result<TaskRecord> ownTask(const LiveNode &n, const QJsonObject &d);
-    bool meets(const LiveNode &n, const JobSpec &spec) const;
+    bool meets(const LiveNode &n, const JobSpec &spec, const Task *task = nullptr) const;
     bool blocked(qint64 jobId, qint64 nodeId) const;
     /// Some enabled node meets the job and is not blocklisted for it (busy or not).
     bool hasUnblockedNode(qint64 jobId, const JobSpec &spec) const;
@@ -139,6 +143,9 @@ private:
                            int kept) const;
     QJsonObject assignment(const TaskRecord &task, const JobSpec &spec,
                            const QString &frames) const;
+    /// task.assign for a task with a role: its type, engine, settings and frame input.
+    Result<QJsonObject> roleAssignment(const TaskRecord &task, const JobSpec &spec,
+                                       const TaskRole &role) const;
 
     JobStore &m_store;
     StateMachine &m_machine;

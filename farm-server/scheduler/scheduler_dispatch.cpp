@@ -11,9 +11,9 @@ Q_DECLARE_LOGGING_CATEGORY(lcScheduler)
 
 namespace farm::server {
 
-bool Scheduler::meets(const LiveNode &n, const JobSpec &spec) const
+bool Scheduler::meets(const LiveNode &n, const JobSpec &spec, const Task *task) const
 {
-    if (!hasEngine(n, spec))
+    if (!hasEngine(n, spec, task))
         return false;
     if (spec.requirements.gpu && n.caps.gpus.isEmpty())
         return false;
@@ -23,11 +23,12 @@ bool Scheduler::meets(const LiveNode &n, const JobSpec &spec) const
     return true;
 }
 
-bool Scheduler::hasEngine(const LiveNode &n, const JobSpec &spec) const
+bool Scheduler::hasEngine(const LiveNode &n, const JobSpec &spec, const Task *task) const
 {
     const JobType *type = jobTypes().find(spec.type);
+    const QString engine = task ? jobTypes().engineFor(spec, *task) : type ? type->engine : "";
     return type && std::any_of(n.caps.engines.cbegin(), n.caps.engines.cend(),
-                               [&](const EngineInfo &e) { return e.name == type->engine; });
+                               [&](const EngineInfo &e) { return e.name == engine; });
 }
 
 bool Scheduler::blocked(qint64 jobId, qint64 nodeId) const
@@ -57,7 +58,28 @@ QJsonObject Scheduler::assignment(const TaskRecord &task, const JobSpec &spec,
             {"attempt", task.task.attempts + task.orphaned + 1},
             {"engine", jobTypes().find(spec.type) ? jobTypes().find(spec.type)->engine : QString()},
             {"input", QJsonObject{{"main", spec.input.main}, {"files", files}}},
-            {"settings", spec.settings}};
+            {"settings", jobTypes().taskSettings(spec, task.task)}};
+}
+
+Result<QJsonObject> Scheduler::roleAssignment(const TaskRecord &task, const JobSpec &spec,
+                                              const TaskRole &role) const
+{
+    // An encode task: its input is the frames its job rendered (docs/JOBTYPES.md, "Video").
+    if (!m_config.frameInputs)
+        return makeError("internal", "this server cannot hand a task another job's frames");
+    auto input = m_config.frameInputs(role.framesOf);
+    if (!input)
+        return input.error();
+    QJsonObject a = assignment(task, spec, spec.frames);
+    QJsonArray files;
+    for (const BundleFile &f : input->files)
+        files.append(
+            QJsonObject{{"path", f.path}, {"file", f.file}, {"url", "/api/v1/files/" + f.file}});
+    a.insert("type", role.type);
+    a.insert("engine", role.engine);
+    a.insert("settings", role.settings);
+    a.insert("input", QJsonObject{{"main", input->main}, {"files", files}});
+    return a;
 }
 
 void Scheduler::dispatch()
@@ -97,7 +119,7 @@ void Scheduler::dispatch()
         for (const Candidate &c : m_store.candidates(qMax(64, totalFree * 4))) {
             qint64 best = 0;
             for (auto it = free.cbegin(); it != free.cend(); ++it) {
-                if (it.value() <= 0 || !meets(m_live[it.key()], c.spec))
+                if (it.value() <= 0 || !meets(m_live[it.key()], c.spec, &c.task.task))
                     continue;
                 if (blocked(c.jobId, it.key())) {
                     // A blocklisted node still serves when it is the only one that could.
@@ -152,7 +174,19 @@ void Scheduler::dispatch()
             auto it = m_live.find(p.nodeId);
             if (!t || it == m_live.end())
                 continue;
-            it->link->send(msg::TaskAssign, assignment(*t, p.spec, p.frames));
+            QJsonObject message = assignment(*t, p.spec, p.frames);
+            if (const auto role = jobTypes().taskRole(p.spec, t->task)) {
+                auto a = roleAssignment(*t, p.spec, *role);
+                if (!a) { // counts as an attempt: the job fails with this once they run out
+                    if (auto out = m_machine.apply({{p.taskId, TaskState::Failed, p.nodeId,
+                                                     a.error().message,
+                                                     TaskChange::Reason::Failure}}))
+                        forget(*out);
+                    continue;
+                }
+                message = *a;
+            }
+            it->link->send(msg::TaskAssign, message);
             const double latency = p.queuedAt.isValid() ? p.queuedAt.msecsTo(now) / 1000.0 : 0.0;
             ++m_metrics.dispatched;
             m_metrics.latencySum += latency;

@@ -62,6 +62,9 @@ QList<FrameRange> FrameRange::chunks(int chunk) const
 
 QString FrameRange::toString() const
 {
+    // Empty, not null: a task without frames of its own (an encode task) is stored as "".
+    if (m_frames.isEmpty())
+        return QStringLiteral("");
     QStringList parts;
     qsizetype i = 0;
     while (i < m_frames.size()) {

@@ -45,7 +45,7 @@ class TestJobTypes : public QObject
 private slots:
     void builtinTypesAreServedWithSchemas()
     {
-        QCOMPARE(types.names(), (QStringList{"model", "templates", "blender"}));
+        QCOMPARE(types.names(), (QStringList{"model", "templates", "blender", "encode"}));
         for (const JobType &t : types.types()) {
             const QJsonObject j = t.toJson();
             QCOMPARE(j.value("name").toString(), t.name);
@@ -71,8 +71,8 @@ private slots:
         QCOMPARE(camera.value("mode").toString(), QString("still"));
         QCOMPARE(camera.value("projection").toString(), QString("perspective"));
         QVERIFY(!camera.contains("ortho_width")); // hidden for perspective
-        // The node's reading of the same settings agrees.
-        const auto render = RenderSettings::fromJson(s->settings);
+        // The node's reading of the same settings (as a frame task carries them) agrees.
+        const auto render = RenderSettings::fromJson(types.taskSettings(*s, Task{}));
         QVERIFY(render.ok());
         QCOMPARE(render->width, 640);
     }
@@ -110,7 +110,7 @@ private slots:
         QTest::newRow("unknown type") << "maya"
                                       << "a.ma" << QByteArray("{}") << "invalid_field"
                                       << "type 'maya' is not a known job type (known: model, "
-                                         "templates, blender)";
+                                         "templates, blender, encode)";
         QTest::newRow("extension") << "model"
                                    << "shot.blend" << QByteArray("{}") << "invalid_field"
                                    << "model jobs take .glb, .gltf, .obj, .fbx, .dae, .ply, .stl, "
@@ -124,7 +124,7 @@ private slots:
                                      << "a.glb" << QByteArray(R"({"colour": 1})") << "unknown_field"
                                      << "settings.colour is not a setting of this job type "
                                         "(known: bit_depth, camera, format, height, passes, "
-                                        "seed, spp, width)";
+                                        "seed, spp, video, width)";
         QTest::newRow("nested unknown key")
             << "model"
             << "a.glb" << QByteArray(R"({"camera": {"fov": 40}})") << "unknown_field"
@@ -208,7 +208,7 @@ private slots:
                  parse(R"({"camera": {"projection": "orthographic", "ortho_width": 2.5}})")));
         QVERIFY(s.ok());
         QCOMPARE(s->settings.value("camera").toObject().value("ortho_width").toDouble(), 2.5);
-        QCOMPARE(RenderSettings::fromJson(s->settings)->orthoWidth, 2.5);
+        QCOMPARE(RenderSettings::fromJson(types.taskSettings(*s, Task{}))->orthoWidth, 2.5);
     }
 
     void compilesChunksAndFindsFrames()
