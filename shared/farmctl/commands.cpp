@@ -237,6 +237,9 @@ const QList<Command> &commands()
          "List render nodes; 'forget NAME' releases an offline node's name.", 0, 2, &noOptions,
          &runNodes},
         {"log", "log TASK", "Print the log of a task.", 1, 1, &noOptions, &runLog},
+        {"users", "users [list | add NAME | remove NAME]",
+         "Manage API users (admin); 'add' prints the new token once.", 0, 2, &usersOptions,
+         &runUsers},
     };
     return table;
 }

@@ -53,6 +53,10 @@ QList<QCommandLineOption> submitOptions();
 QList<QCommandLineOption> waitOptions();
 QList<QCommandLineOption> typesOptions();
 
+// Users (userscommand.cpp).
+int runUsers(Context &ctx);
+QList<QCommandLineOption> usersOptions();
+
 /// Follows job `id` until it ends, drawing progress on stderr; returns Ok/Failure/TimedOut.
 int waitForJob(Context &ctx, qint64 id, int timeoutS);
 /// Positive integer id from a command argument, or an error naming `what`.

@@ -5,6 +5,7 @@
 #include "scheduler/nodecredentials.h"
 #include "store/accessstore.h"
 
+#include <QProcess>
 #include <QSqlQuery>
 
 using namespace farm;
@@ -257,6 +258,51 @@ private slots:
                         "X-Forwarded-For: 203.0.113.4\r\n")
                      .status,
                  429);
+    }
+
+    // farmctl users: an admin adds, lists and removes users; the token is printed once.
+    void farmctlUsers()
+    {
+        const QString farmctl = qEnvironmentVariable("FARM_BUILD_DIR") + "/shared/farmctl/farmctl";
+        QVERIFY2(QFile::exists(farmctl), "farmctl not built (FARM_BUILD_DIR)");
+        TestServer s(guarded());
+        struct Run
+        {
+            int code = -1;
+            QString out, err;
+        };
+        auto run = [&](const QString &token, const QStringList &args) {
+            QProcess p;
+            p.start(farmctl,
+                    QStringList{"--server", s.url("").toString(), "--token", token} + args);
+            // The server runs in this process: keep its event loop turning meanwhile.
+            for (int i = 0; i < 1500 && p.state() != QProcess::NotRunning; ++i)
+                QTest::qWait(20);
+            return Run{p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
+                       QString::fromUtf8(p.readAllStandardOutput()),
+                       QString::fromUtf8(p.readAllStandardError())};
+        };
+        const QString admin = "bootstrap-admin-token";
+        Run r = run(admin, {"users", "add", "carol"});
+        QCOMPARE(r.code, 0);
+        const QString token = r.out.trimmed();
+        QCOMPARE(token.size(), 43);
+        QVERIFY(r.err.contains("shown this once"));
+        QCOMPARE(as(s, token.toUtf8(), "GET", "/api/v1/me").json().value("name").toString(),
+                 QString("carol"));
+        QCOMPARE(run(admin, {"users", "add", "dave", "--role", "admin"}).code, 0);
+        r = run(admin, {"users"});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.contains("carol") && r.out.contains("dave") && r.out.contains("admin"));
+        QVERIFY(!r.out.contains(token));
+        r = run(token, {"users", "list"}); // carol is no admin
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains("only an admin"), qPrintable(r.err));
+        QCOMPARE(run(admin, {"users", "add", "eve", "--role", "root"}).code, 64);
+        QCOMPARE(run(admin, {"users", "add", "carol"}).code, 1); // exists
+        QCOMPARE(run(admin, {"users", "remove", "carol"}).code, 0);
+        QCOMPARE(as(s, token.toUtf8(), "GET", "/api/v1/me").status, 401);
+        QVERIFY(!run(admin, {"users"}).out.contains("carol"));
     }
 
     void healthChecksDatabaseAndDisk()
