@@ -184,6 +184,51 @@ private slots:
         QCOMPARE(webhookUrlAllowed({entry}, QUrl(url)), allowed);
     }
 
+    // A job that fails: one progress call (rate-limited), then the failure with its reason.
+    void progressAndFailure()
+    {
+        Receiver receiver;
+        receiver.failures = 0;
+        TestServer s(config(receiver));
+        QJsonObject body = jobBody(s.upload("model bytes for webhooks"), "1");
+        body.insert("callback_url", receiver.url());
+        const qint64 jobId = s.post("/api/v1/jobs", body).json().value("id").toInteger();
+        WsClient node;
+        qint64 task = joinAndTakeTask(s, node, "failing-node");
+        QVERIFY(task > 0);
+        // Every attempt fails on the node; the task comes back until its attempts run out.
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            node.send("task.progress", {{"task", task}, {"progress", 0.5}});
+            node.send("task.failed", {{"task", task}, {"error", "out of memory in the BVH"}});
+            if (attempt < 2) {
+                const int from = node.received.size();
+                const int next = node.waitFor("task.assign", from);
+                QVERIFY(next >= 0);
+                task = node.received[next].data.value("task").toInteger();
+            }
+        }
+        QVERIFY(waitFor([&] { return !receiver.of("job.failed").isEmpty(); }));
+        const QJsonObject p =
+            QJsonDocument::fromJson(receiver.of("job.failed").first().body).object();
+        QCOMPARE(p.value("job").toObject().value("id").toInteger(), jobId);
+        QCOMPARE(p.value("job").toObject().value("state").toString(), QString("failed"));
+        QCOMPARE(p.value("error").toObject().value("code").toString(), QString("task_failed"));
+        QVERIFY2(p.value("error").toObject().value("message").toString().contains("out of memory"),
+                 receiver.of("job.failed").first().body.constData());
+        QCOMPARE(receiver.of("job.failed").first().signature,
+                 webhookSignature("hook-secret", receiver.of("job.failed").first().body));
+        // Progress went out once: the job was active many times within the interval.
+        QCOMPARE(receiver.of("job.progress").size(), 1);
+        QCOMPARE(QJsonDocument::fromJson(receiver.of("job.progress").first().body)
+                     .object()
+                     .value("job")
+                     .toObject()
+                     .value("state")
+                     .toString(),
+                 QString("active"));
+        QVERIFY(receiver.of("job.completed").isEmpty());
+    }
+
     // The receiver fails the first two calls; the server restarts between them; the third
     // call delivers the completion, signed with the configured secret.
     void completionSurvivesFailuresAndARestart()
