@@ -76,6 +76,7 @@ Result<quint16> FarmServer::start()
         if (auto r = m_jobTypes.loadDirectory(m_config.jobTypesDir); !r)
             return r.error();
     SchedulerConfig sc{m_config.leaseS, m_config.heartbeatS, m_config.joinToken, &m_jobTypes};
+    sc.noProgressS = m_config.noProgressS;
     // An encode task gets its job's frames as input (docs/JOBTYPES.md, "Video").
     auto frameBundles = std::make_shared<FrameBundles>(*m_store, *m_files, m_jobTypes);
     sc.frameInputs = [frameBundles](qint64 jobId) { return frameBundles->forJob(jobId); };
@@ -107,6 +108,7 @@ Result<quint16> FarmServer::start()
     m_http = std::make_unique<HttpServer>(auth, m_config.http);
     addSystemRoutes(*m_http, *m_api);
     addJobRoutes(*m_http, *m_api);
+    addLifecycleRoutes(*m_http, *m_api);
     addFileRoutes(*m_http, *m_api);
     addPreviewRoutes(*m_http, *m_api);
     addUserRoutes(*m_http, *m_api);
@@ -124,6 +126,7 @@ Result<quint16> FarmServer::start()
     m_webhooks->start();
 
     connect(&m_leaseTimer, &QTimer::timeout, m_scheduler.get(), &Scheduler::checkLeases);
+    connect(&m_leaseTimer, &QTimer::timeout, m_scheduler.get(), &Scheduler::checkTasks);
     m_leaseTimer.start(1000);
     // Abandoned uploads hold up to 8 GiB each: drop those a week old, at start and hourly.
     m_files->purgeStaleUploads();

@@ -31,6 +31,10 @@ const Option kOptions[] = {
     {"no-trust-loopback", "Require tokens from loopback peers too.", nullptr},
     {"lease", "Seconds of silence after which a node is lost.", "seconds"},
     {"heartbeat", "Seconds between node heartbeats.", "seconds"},
+    {"no-progress-timeout",
+     "Seconds a task may run without progress, log or preview before it fails and is retried "
+     "on another node (0: never; default: 15 minutes).",
+     "seconds"},
     {"job-types", "Folder of job types declared in JSON (docs/JOBTYPES.md).", "dir"},
     {"max-connections-per-peer", "Open connections one address may hold (HTTP and WebSocket).",
      "count"},
@@ -131,6 +135,13 @@ Result<ServerConfig> ServerConfig::fromArguments(const QStringList &arguments)
         if (!v)
             return v.error();
         c.heartbeatS = *v;
+    }
+    if (values.contains("no-progress-timeout")) {
+        const auto v =
+            readInt("no-progress-timeout", values["no-progress-timeout"], 0, 30 * 24 * 3600);
+        if (!v)
+            return v.error();
+        c.noProgressS = *v;
     }
     if (values.contains("max-connections-per-peer")) {
         const auto v =

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "api/httphead.h"
+#include "scheduler/timeouts.h"
 #include "util/result.h"
 
 #include <QHostAddress>
@@ -21,6 +22,7 @@ struct ServerConfig
     bool trustLoopback = true;
     int leaseS = 20;
     int heartbeatS = 5;
+    int noProgressS = kDefaultNoProgressS; // 0: no timeout
     QString jobTypesDir; // extra job types declared in JSON; empty: the built-in ones only
     HttpLimits http;     // connection caps and timeouts of the HTTP front end
     /// Reverse proxies (address/prefix) whose X-Forwarded-For/Proto are believed; setting any

@@ -68,6 +68,26 @@ void addFileRoutes(HttpServer &http, ApiContext &ctx);
 void addSystemRoutes(HttpServer &http, ApiContext &ctx);
 void addPreviewRoutes(HttpServer &http, ApiContext &ctx);
 void addUserRoutes(HttpServer &http, ApiContext &ctx);
+/// Lifecycle actions beyond the basic ones: batch submit, rerun, requeue, priority
+/// (api/lifecycleapi.cpp).
+void addLifecycleRoutes(HttpServer &http, ApiContext &ctx);
+
+/// A job checked (schema, bundle, depends_on) and compiled into tasks, not yet stored.
+struct PreparedJob
+{
+    JobSpec spec;
+    QList<TaskPlan> tasks;
+};
+Result<PreparedJob> prepareJob(ApiContext &ctx, JobSpec spec);
+/// Stores a prepared job with its owner in one transaction (an outer one may hold it); neither
+/// publishes nor dispatches.
+Result<qint64> storeJob(ApiContext &ctx, const PreparedJob &job, const QString &owner);
+/// `?wait=true&timeout=S` of a job submission: nothing when not asked to wait, else S seconds
+/// (a default when left out; docs/API.md); a bad value is `invalid_field`.
+Result<std::optional<int>> waitOption(const HttpRequest &request);
+/// Answers 200 with the job once it is completed, failed or canceled, or 202 with the job as it
+/// is when `timeoutS` passed first; holds no thread meanwhile.
+void answerWhenFinished(ApiContext &ctx, qint64 jobId, int timeoutS, HttpReply reply);
 
 /// The one ownership check of job and task routes that change a job (docs/API.md, "Users and
 /// roles"): true when the caller owns `job` or is an admin; otherwise answers 403 `forbidden`

@@ -51,27 +51,69 @@ Result<void> checkBundle(ApiContext &ctx, const JobInput &input)
     return {};
 }
 
-void insertJob(ApiContext &ctx, JobSpec spec, const QString &owner, HttpReply reply)
+/// Each job of `depends_on` must exist and still be able to complete.
+Result<void> checkDependsOn(ApiContext &ctx, const JobSpec &spec)
+{
+    for (qint64 id : spec.dependsOn) {
+        const auto dep = ctx.store.job(id);
+        if (!dep)
+            return makeError("invalid_field", QString("depends_on: job %1 does not exist").arg(id));
+        if (dep->state == JobState::Failed || dep->state == JobState::Canceled)
+            return makeError("invalid_field",
+                             QString("depends_on: job %1 is %2 and will never complete; retry it "
+                                     "first")
+                                 .arg(id)
+                                 .arg(toString(dep->state)));
+    }
+    return {};
+}
+
+} // namespace
+
+Result<PreparedJob> prepareJob(ApiContext &ctx, JobSpec spec)
 {
     auto valid = ctx.jobTypes.validate(std::move(spec));
     if (!valid)
-        return replyError(reply, valid.error());
+        return valid.error();
     if (auto r = checkBundle(ctx, valid->input); !r)
-        return replyError(reply, r.error());
-    const auto tasks = ctx.jobTypes.compile(*valid);
+        return r.error();
+    if (auto r = checkDependsOn(ctx, *valid); !r)
+        return r.error();
+    auto tasks = ctx.jobTypes.compile(*valid);
     if (!tasks)
-        return replyError(reply, tasks.error());
+        return tasks.error();
+    return PreparedJob{*valid, *tasks};
+}
+
+Result<qint64> storeJob(ApiContext &ctx, const PreparedJob &job, const QString &owner)
+{
     Transaction tx(ctx.store); // the job and its owner, or neither
-    const auto id = ctx.store.insertJob(*valid, *tasks, ctx.clock.now());
+    const auto id = ctx.store.insertJob(job.spec, job.tasks, ctx.clock.now());
+    if (!id)
+        return id.error();
+    if (auto r = ctx.access.setJobOwner(*id, owner); !r)
+        return r.error();
+    if (auto r = tx.commit(); !r)
+        return r.error();
+    return *id;
+}
+
+namespace {
+
+void insertJob(ApiContext &ctx, JobSpec spec, const QString &owner, HttpReply reply,
+               std::optional<int> waitS)
+{
+    const auto prepared = prepareJob(ctx, std::move(spec));
+    if (!prepared)
+        return replyError(reply, prepared.error());
+    const auto id = storeJob(ctx, *prepared, owner);
     if (!id)
         return replyError(reply, id.error());
-    if (auto r = ctx.access.setJobOwner(*id, owner); !r)
-        return replyError(reply, r.error());
-    if (auto r = tx.commit(); !r)
-        return replyError(reply, r.error());
     const Job job = *ctx.store.job(*id);
     ctx.events.publish(msg::JobCreated, job.toJson());
     ctx.scheduler.dispatch();
+    if (waitS)
+        return answerWhenFinished(ctx, *id, *waitS, reply);
     reply.json(201, ctx.store.job(*id).value_or(job).toJson());
 }
 
@@ -104,6 +146,9 @@ Result<QString> pickMain(const JobType *type, const JobInput &input)
 
 void createJob(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
 {
+    const auto waitS = waitOption(req);
+    if (!waitS)
+        return replyError(reply, waitS.error());
     const auto body = json::parseObject(req.body);
     if (!body)
         return replyError(reply, body.error());
@@ -114,7 +159,7 @@ void createJob(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
         return replyError(reply, r.error());
     const QString owner = ownerOf(req);
     if (spec->input.archive.isEmpty())
-        return insertJob(ctx, *spec, owner, reply);
+        return insertJob(ctx, *spec, owner, reply, *waitS);
     if (!ctx.jobTypes.find(spec->type)) // before unpacking anything
         return replyError(reply, ctx.jobTypes.validate(*spec).error());
     if (!ctx.files.hasFile(spec->input.archive))
@@ -127,7 +172,7 @@ void createJob(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     using Entries = decltype(extractZip(zipPath, temp));
     runOffLoop(
         ctx, [zipPath, temp] { return extractZip(zipPath, temp); },
-        [c, spec = *spec, owner, reply](const Entries &entries) mutable {
+        [c, spec = *spec, owner, reply, waitS = *waitS](const Entries &entries) mutable {
             if (!entries)
                 return replyError(reply, entries.error());
             Result<void> adopted;
@@ -151,7 +196,7 @@ void createJob(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
             spec.input.archive.clear();
             if (spec.name == "archive")
                 spec.name = spec.input.mainName();
-            insertJob(*c, spec, owner, reply);
+            insertJob(*c, spec, owner, reply, waitS);
         },
         [](const Entries &entries) { // the server went away: leave no unpacked file behind
             if (entries)
@@ -252,6 +297,10 @@ void deleteJob(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     if (auto r = ctx.store.deleteJob(job->id); !r)
         return replyError(reply, r.error());
     ctx.files.removeOutputs(job->id);
+    // Its input files go too, unless another job's input names them (same bytes, same hash).
+    for (const BundleFile &f : job->spec.input.files)
+        if (ctx.files.hasFile(f.file) && !ctx.store.fileInUse(f.file))
+            QFile::remove(ctx.files.filePath(f.file));
     ctx.events.publish(msg::JobDeleted, {{"id", job->id}});
     reply.noContent();
 }

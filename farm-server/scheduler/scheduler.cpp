@@ -354,6 +354,7 @@ Result<void> Scheduler::onProgress(LiveNode &n, const QJsonObject &d)
     if (t->task.state == TaskState::Assigned)
         if (auto out = m_machine.apply({{t->task.id, TaskState::Running, n.id}}); !out)
             return out.error();
+    touchTask(*id);
     if (t->task.state == TaskState::Running && t->task.progress == p.toDouble())
         return {}; // nothing new to store or announce
     if (auto out = m_machine.setProgress(t->task.id, p.toDouble()); !out)
@@ -376,6 +377,7 @@ Result<void> Scheduler::onLog(LiveNode &n, const QJsonObject &d)
     const auto t = ownTask(n, d);
     if (!t)
         return t.error();
+    touchTask(*id);
     // The store keeps JobStore::kMaxLogBytesPerAttempt of it and notes what it drops.
     return m_store.appendLog(*id, t->task.attempts + t->orphaned + 1, text.toString(),
                              m_clock.now());
@@ -456,6 +458,7 @@ void Scheduler::forget(const Outcome &out)
             const bool here = onNode && r.task.nodeId == n.id;
             if (here && !n.tasks.contains(r.task.id)) {
                 n.tasks.insert(r.task.id);
+                watchTask(r.task.id);
                 touched.insert(n.id);
             } else if (!here && n.tasks.remove(r.task.id)) {
                 touched.insert(n.id);

@@ -5,6 +5,7 @@
 #include "protocol/message.h"
 #include "scheduler/clock.h"
 #include "scheduler/statemachine.h"
+#include "scheduler/timeouts.h"
 #include "store/jobstore.h"
 
 #include <QHash>
@@ -32,6 +33,9 @@ struct SchedulerConfig
     int heartbeatS = 5;
     QString joinToken; // empty: nodes need none (the transport decides who may connect)
     const JobTypeRegistry *jobTypes = nullptr; // null: JobTypeRegistry::standard()
+    /// A task on a node that reports no progress, log or preview for this long fails (an
+    /// attempt) and is queued again, away from that node; 0: never. docs/API.md "Timeouts".
+    int noProgressS = kDefaultNoProgressS;
     /// The frame images of a job as an input bundle (FrameBundles::forJob), for a task whose
     /// role takes them (an encode task); null: such tasks fail with a clear error.
     std::function<Result<JobInput>(qint64 jobId)> frameInputs;
@@ -80,6 +84,9 @@ public:
     Result<void> handleMessage(qint64 nodeId, const Envelope &message);
     /// Nodes silent for longer than the lease are treated as lost. Called by a timer.
     void checkLeases();
+    /// Fails tasks silent for longer than noProgressS and tasks that ran past their job's
+    /// max_run_s, although their nodes are alive. Called by a timer.
+    void checkTasks();
     /// Hands queued tasks to free slots. Called whenever work or capacity appears.
     void dispatch();
     /// Tells nodes to stop tasks (job canceled or failed).
@@ -125,6 +132,11 @@ private:
     Result<void> onPartial(LiveNode &n, const QJsonObject &d);
 
     Result<TaskRecord> ownTask(const LiveNode &n, const QJsonObject &d);
+    /// The task showed life (progress, log, preview): its no-progress clock starts over.
+    void touchTask(qint64 taskId);
+    /// The task went onto a node: its no-progress and run-time clocks start.
+    void watchTask(qint64 taskId);
+    void timeOut(qint64 taskId, qint64 nodeId, const QString &why);
     bool meets(const LiveNode &n, const JobSpec &spec, const Task *task = nullptr) const;
     bool blocked(qint64 jobId, qint64 nodeId) const;
     /// Some enabled node meets the job and is not blocklisted for it (busy or not).
@@ -157,6 +169,13 @@ private:
     // Task → the node it was taken from when that node was lost (or the server restarted):
     // only that node may claim the queued task back in hello.running.
     QHash<qint64, qint64> m_lastHolder;
+    struct Watch
+    {
+        QDateTime since;    // first seen on its node (this attempt)
+        QDateTime lastSign; // latest progress, log or preview
+        int maxRunS = 0;    // the job's max_run_s
+    };
+    QHash<qint64, Watch> m_watch; // tasks on nodes: when they last showed life
     Metrics m_metrics;
     PreviewStore *m_previews = nullptr;
     bool m_dispatching = false;

@@ -205,6 +205,11 @@ QStringList Scheduler::explain(const Job &job) const
         return {QString("the job is %1").arg(toString(job.state))};
     if (job.state == JobState::Paused)
         why.append("the job is paused; resume it to continue");
+    for (qint64 after : m_store.jobDependencies(job.id))
+        if (const auto dep = m_store.job(after); dep && dep->state != JobState::Completed)
+            why.append(QString("it waits for job %1 (%2) to complete (depends_on)")
+                           .arg(after)
+                           .arg(toString(dep->state)));
     if (job.tasks.queued == 0)
         return why.isEmpty() ? QStringList{"no task is waiting: every task is running or done"}
                              : why;

@@ -12,6 +12,7 @@ Result<void> Scheduler::onPartial(LiveNode &n, const QJsonObject &d)
     const auto t = ownTask(n, d);
     if (!t)
         return t.error();
+    touchTask(t->task.id);
     PreviewStore::Preview p;
     p.task = t->task.id;
     p.job = t->task.jobId;

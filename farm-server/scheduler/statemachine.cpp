@@ -121,7 +121,192 @@ Result<void> StateMachine::deriveJob(qint64 jobId, const QList<TaskRecord> &chan
     }
     // Counts were read after the task changes; only tasks canceled just now need a re-read.
     out.jobs.append(j.state == JobState::Failed && failed ? *m_store.job(jobId) : j);
+    if (j.state == JobState::Failed && job->state != JobState::Failed)
+        return failDependents(jobId, "failed", out);
     return {};
+}
+
+Result<void> StateMachine::failDependents(qint64 jobId, const QString &why, Outcome &out)
+{
+    // A job that waits for one that can no longer complete would wait forever: it fails, and
+    // so do the jobs waiting for it (docs/API.md, "Job dependencies").
+    for (qint64 id : m_store.jobDependents(jobId)) {
+        const auto dependent = m_store.job(id);
+        if (!dependent || isFinal(dependent->state))
+            continue;
+        if (auto r = cancelRest(id, out); !r)
+            return r;
+        Job j = *m_store.job(id);
+        j.state = JobState::Failed;
+        j.error = QString("it depends on job %1, which %2").arg(jobId).arg(why);
+        j.finishedAt = m_clock.now();
+        if (auto w = m_store.updateJob(j); !w)
+            return w;
+        out.jobs.append(j);
+        if (auto r = failDependents(id, "failed", out); !r)
+            return r;
+    }
+    return {};
+}
+
+Result<void> StateMachine::restartTasks(const Job &job, QList<qint64> taskIds, Outcome &out)
+{
+    // Tasks that wait for a restarted task render again too (an encode after its frames).
+    QSet<qint64> chosen(taskIds.cbegin(), taskIds.cend());
+    for (qsizetype i = 0; i < taskIds.size(); ++i)
+        for (qint64 d : m_store.taskDependents(taskIds[i]))
+            if (!chosen.contains(d)) {
+                chosen.insert(d);
+                taskIds.append(d);
+            }
+    const QDateTime now = m_clock.now();
+    QList<qint64> rendered;
+    for (qint64 id : std::as_const(taskIds)) {
+        const auto found = m_store.task(id);
+        if (!found || found->task.jobId != job.id || found->task.state == TaskState::Queued)
+            continue;
+        TaskRecord t = *found;
+        if (t.task.state == TaskState::Done)
+            rendered.append(id);
+        if ((t.task.state == TaskState::Assigned || t.task.state == TaskState::Running) &&
+            t.task.nodeId)
+            out.cancels.append({t.task.nodeId, id});
+        t.task.state = TaskState::Queued;
+        t.task.attempts = 0;
+        t.orphaned = 0;
+        t.task.error.clear();
+        t.task.nodeId = 0;
+        t.task.progress = 0.0;
+        t.task.startedAt = t.task.finishedAt = {};
+        t.queuedAt = now;
+        if (auto w = m_store.updateTask(t); !w)
+            return w;
+        out.tasks.append(t);
+    }
+    // Frames whose images landed are never rendered again: drop them so they are.
+    const auto removed = m_store.deleteTaskOutputs(job.id, rendered);
+    if (!removed)
+        return removed.error();
+    for (const QString &name : *removed)
+        out.removedOutputs.append({job.id, name});
+    if (!isFinal(job.state))
+        return {};
+    Job j = *m_store.job(job.id);
+    j.state = j.tasks.done > 0 ? JobState::Active : JobState::Queued;
+    j.error.clear();
+    j.finishedAt = {};
+    if (j.state == JobState::Queued)
+        j.startedAt = {};
+    return m_store.updateJob(j);
+}
+
+Result<void> StateMachine::checkDependencies(qint64 jobId)
+{
+    for (qint64 after : m_store.jobDependencies(jobId)) {
+        const auto dep = m_store.job(after);
+        if (dep && (dep->state == JobState::Failed || dep->state == JobState::Canceled))
+            return makeError("conflict",
+                             QString("job %1 depends on job %2, which is %3; retry or re-run "
+                                     "job %2 first")
+                                 .arg(jobId)
+                                 .arg(after)
+                                 .arg(toString(dep->state)));
+    }
+    return {};
+}
+
+Result<Outcome> StateMachine::rerunJob(qint64 jobId, const QList<int> &frames)
+{
+    Outcome out;
+    Transaction tx(m_store);
+    const auto job = m_store.job(jobId);
+    if (!job)
+        return makeError("not_found", QString("job %1 does not exist").arg(jobId));
+    if (!isFinal(job->state))
+        return makeError("conflict", QString("job %1 is %2; only a completed, failed or canceled "
+                                             "job can be re-run (requeue one task instead)")
+                                         .arg(jobId)
+                                         .arg(toString(job->state)));
+    if (auto r = checkDependencies(jobId); !r)
+        return r.error();
+    const QSet<int> wanted(frames.cbegin(), frames.cend());
+    QList<qint64> chosen;
+    bool holdsFrame = false;
+    for (const TaskRecord &t : m_store.tasksOfJob(jobId)) {
+        bool picked = wanted.isEmpty();
+        if (!picked)
+            if (const auto range = FrameRange::parse(t.task.frames))
+                for (int f : range->frames())
+                    if (wanted.contains(f)) {
+                        picked = holdsFrame = true;
+                        break;
+                    }
+        if (picked || t.task.state == TaskState::Failed || t.task.state == TaskState::Canceled)
+            chosen.append(t.task.id);
+    }
+    if (!wanted.isEmpty() && !holdsFrame)
+        return makeError("invalid_field",
+                         QString("frames: job %1 renders none of these frames (its frames: %2)")
+                             .arg(jobId)
+                             .arg(job->spec.frames));
+    if (auto r = restartTasks(*job, chosen, out); !r)
+        return r.error();
+    return finish(tx, {jobId}, std::move(out));
+}
+
+Result<Outcome> StateMachine::requeueTask(qint64 taskId)
+{
+    Outcome out;
+    Transaction tx(m_store);
+    const auto task = m_store.task(taskId);
+    if (!task)
+        return makeError("not_found", QString("task %1 does not exist").arg(taskId));
+    const Job job = *m_store.job(task->task.jobId);
+    if (job.state == JobState::Failed || job.state == JobState::Canceled)
+        return makeError("conflict", QString("job %1 is %2: retry or re-run the job instead of "
+                                             "one of its tasks")
+                                         .arg(job.id)
+                                         .arg(toString(job.state)));
+    switch (task->task.state) {
+    case TaskState::Queued:
+        return makeError("conflict", QString("task %1 is already queued").arg(taskId));
+    case TaskState::Assigned:
+    case TaskState::Running: {
+        if (task->task.nodeId)
+            out.cancels.append({task->task.nodeId, taskId});
+        if (auto r = applyOne({taskId, TaskState::Queued}, out.tasks); !r)
+            return r.error();
+        break;
+    }
+    case TaskState::Done:
+    case TaskState::Failed:
+    case TaskState::Canceled:
+        if (auto r = restartTasks(job, {taskId}, out); !r)
+            return r.error();
+        break;
+    }
+    return finish(tx, {job.id}, std::move(out));
+}
+
+Result<Outcome> StateMachine::setPriority(qint64 jobId, int priority)
+{
+    Outcome out;
+    Transaction tx(m_store);
+    const auto job = m_store.job(jobId);
+    if (!job)
+        return makeError("not_found", QString("job %1 does not exist").arg(jobId));
+    if (isFinal(job->state))
+        return makeError("conflict", QString("job %1 is %2; a finished job's priority no longer "
+                                             "matters")
+                                         .arg(jobId)
+                                         .arg(toString(job->state)));
+    if (auto w = m_store.setJobPriority(jobId, priority); !w)
+        return w.error();
+    out.jobs.append(*m_store.job(jobId));
+    if (auto r = tx.commit(); !r)
+        return r.error();
+    announce(out);
+    return out;
 }
 
 Result<void> StateMachine::cancelRest(qint64 jobId, Outcome &out)
@@ -196,6 +381,9 @@ Result<Outcome> StateMachine::setJobState(qint64 jobId, JobState to)
     }
     if (auto w = m_store.updateJob(j); !w)
         return w.error();
+    if (to == JobState::Canceled)
+        if (auto r = failDependents(jobId, "was canceled", out); !r)
+            return r.error();
     // A resumed job whose last tasks finished while it was paused completes now.
     return finish(tx, {jobId}, std::move(out));
 }
@@ -212,6 +400,8 @@ Result<Outcome> StateMachine::retryJob(qint64 jobId)
                                              "retried")
                                          .arg(jobId)
                                          .arg(toString(job->state)));
+    if (auto r = checkDependencies(jobId); !r)
+        return r.error();
     const QDateTime now = m_clock.now();
     for (TaskRecord t : m_store.tasksOfJob(jobId)) {
         if (t.task.state != TaskState::Failed && t.task.state != TaskState::Canceled)

@@ -31,6 +31,7 @@ struct Outcome
     QList<TaskRecord> tasks;                  // tasks as they are now
     QList<Job> jobs;                          // jobs whose state or progress changed
     QList<std::pair<qint64, qint64>> cancels; // (node id, task id): tell these nodes to stop
+    QList<std::pair<qint64, QString>> removedOutputs; // (job id, name): delete these files
 };
 
 /// The only place task and job states change. Every change is validated against
@@ -52,6 +53,16 @@ public:
     /// The one deliberate exit from a final state: a user retries a failed or canceled job.
     /// Its failed and canceled tasks start over (attempts reset); done tasks stay done.
     Result<Outcome> retryJob(qint64 jobId);
+    /// Renders a finished (completed, failed or canceled) job again: the tasks holding any of
+    /// `frames` (all tasks when empty), the tasks that wait for them, and every failed or
+    /// canceled task start over with attempts reset; their outputs are dropped.
+    Result<Outcome> rerunJob(qint64 jobId, const QList<int> &frames);
+    /// Puts one task back in the queue: a running one is stopped on its node (no attempt
+    /// counted, frames that landed are kept); a done, failed or canceled one renders again
+    /// (outputs dropped, attempts reset, tasks waiting for it too) and reopens a finished job.
+    Result<Outcome> requeueTask(qint64 taskId);
+    /// A job's priority (0-100), while the job is not finished.
+    Result<Outcome> setPriority(qint64 jobId, int priority);
     /// Progress is not a state change but is persisted and announced the same way.
     Result<Outcome> setProgress(qint64 taskId, double progress);
 
@@ -59,6 +70,12 @@ private:
     Result<void> applyOne(const TaskChange &change, QList<TaskRecord> &changed);
     Result<void> deriveJob(qint64 jobId, const QList<TaskRecord> &changed, Outcome &out);
     Result<void> cancelRest(qint64 jobId, Outcome &out);
+    /// Fails the unfinished jobs that wait for `jobId` (it failed or was canceled), and theirs.
+    Result<void> failDependents(qint64 jobId, const QString &why, Outcome &out);
+    /// Resets tasks of one job to queued as new (see rerunJob); reopens a finished job.
+    Result<void> restartTasks(const Job &job, QList<qint64> taskIds, Outcome &out);
+    /// Conflict when a job this one depends on failed or was canceled (it could never start).
+    Result<void> checkDependencies(qint64 jobId);
     void announce(const Outcome &out);
     /// Derives the state of `jobs` from their changed tasks, commits `tx`, then announces.
     Result<Outcome> finish(Transaction &tx, const QList<qint64> &jobs, Outcome out);

@@ -156,6 +156,18 @@ public:
     /// Removes the node row; its finished tasks keep no node.
     virtual Result<void> deleteNode(qint64 id) = 0;
 
+    /// Changes a job's priority: its row (scheduling order) and its stored spec.
+    virtual Result<void> setJobPriority(qint64 jobId, int priority) = 0;
+    /// The jobs `jobId` waits for (its `depends_on`), and the jobs that wait for `jobId`.
+    virtual QList<qint64> jobDependencies(qint64 jobId) = 0;
+    virtual QList<qint64> jobDependents(qint64 jobId) = 0;
+    /// Tasks of the same job that wait for task `taskId` (the job type's plan).
+    virtual QList<qint64> taskDependents(qint64 taskId) = 0;
+    /// Whether any job's input names this file (its SHA-256).
+    virtual bool fileInUse(const QString &sha256) = 0;
+    /// Removes the output rows of these tasks of a job; yields the names removed.
+    virtual Result<QStringList> deleteTaskOutputs(qint64 jobId, const QList<qint64> &taskIds) = 0;
+
     virtual Result<void> upsertOutput(const OutputRecord &output, const QDateTime &now) = 0;
     virtual QList<OutputRecord> outputs(qint64 jobId) = 0;
     virtual std::optional<OutputRecord> output(qint64 jobId, const QString &name) = 0;

@@ -224,6 +224,11 @@ Result<qint64> SqliteStore::insertJob(const JobSpec &spec, const QList<TaskPlan>
                 return makeError("internal", "database: " + dep.lastError().text());
         }
     }
+    for (qint64 after : spec.dependsOn) // the API checked that they exist
+        if (auto r =
+                exec(m_db, "INSERT INTO job_deps(job_id, after_job) VALUES (?, ?)", {jobId, after});
+            !r)
+            return r.error();
     if (auto r = tx.commit(); !r)
         return r.error();
     return jobId;

@@ -57,6 +57,13 @@ public:
     qint64 nodeForSecret(const QByteArray &secretHash) override;
     Result<void> deleteNode(qint64 id) override;
 
+    Result<void> setJobPriority(qint64 jobId, int priority) override;
+    QList<qint64> jobDependencies(qint64 jobId) override;
+    QList<qint64> jobDependents(qint64 jobId) override;
+    QList<qint64> taskDependents(qint64 taskId) override;
+    bool fileInUse(const QString &sha256) override;
+    Result<QStringList> deleteTaskOutputs(qint64 jobId, const QList<qint64> &taskIds) override;
+
     Result<void> upsertOutput(const OutputRecord &output, const QDateTime &now) override;
     QList<OutputRecord> outputs(qint64 jobId) override;
     std::optional<OutputRecord> output(qint64 jobId, const QString &name) override;

@@ -135,7 +135,10 @@ QList<Candidate> SqliteStore::candidates(int limit)
     // Jobs in scheduling order first (few rows, by index), then each job's queued tasks by
     // index: no sort over every queued task of the farm.
     QList<Candidate> out;
-    auto jobs = exec(m_db, "SELECT id, spec FROM jobs WHERE state IN ('queued', 'active') "
+    // A job waiting for another job (depends_on) is not a candidate until that one completed.
+    auto jobs = exec(m_db, "SELECT id, spec FROM jobs j WHERE state IN ('queued', 'active') "
+                           "AND NOT EXISTS (SELECT 1 FROM job_deps d JOIN jobs p ON p.id = "
+                           "d.after_job WHERE d.job_id = j.id AND p.state != 'completed') "
                            "ORDER BY priority DESC, created_at ASC, id ASC");
     QList<std::pair<qint64, QByteArray>> order;
     while (jobs && jobs->next())

@@ -15,6 +15,14 @@ namespace farm {
 namespace {
 // Longest `frames` text a job takes (docs/API.md, "Job (as submitted)").
 constexpr int kMaxFramesChars = 1000;
+
+QJsonArray idsJson(const QList<qint64> &ids)
+{
+    QJsonArray a;
+    for (qint64 id : ids)
+        a.append(id);
+    return a;
+}
 } // namespace
 
 QJsonObject RenderSettings::toJson() const
@@ -199,7 +207,9 @@ QJsonObject JobSpec::toJson() const
         {"chunk", chunk},
         {"settings", settings},
         {"requirements", QJsonObject{{"gpu", requirements.gpu},
-                                     {"tags", QJsonArray::fromStringList(requirements.tags)}}}};
+                                     {"tags", QJsonArray::fromStringList(requirements.tags)}}},
+        {"depends_on", idsJson(dependsOn)},
+        {"max_run_s", maxRunS}};
     if (!callbackUrl.isEmpty())
         o.insert("callback_url", callbackUrl);
     return o;
@@ -209,7 +219,7 @@ Result<JobSpec> JobSpec::fromJson(const QJsonObject &o)
 {
     json::Reader r(o);
     r.rejectUnknown({"name", "type", "priority", "input", "frames", "chunk", "settings",
-                     "requirements", "callback_url"});
+                     "requirements", "callback_url", "depends_on", "max_run_s"});
     JobSpec j;
     j.type = r.string("type", QString(), 1, 32);
     if (r.ok() && j.type.isEmpty())
@@ -248,6 +258,16 @@ Result<JobSpec> JobSpec::fromJson(const QJsonObject &o)
     j.requirements.tags = rq.stringList("tags");
     r.adopt(rq);
 
+    for (const QJsonValue &v : r.array("depends_on", kMaxJobDependencies)) {
+        if (!v.isDouble() || v.toDouble() != double(v.toInteger()) || v.toInteger() <= 0) {
+            r.fail("invalid_field", "depends_on must be a list of job ids (positive integers)");
+            break;
+        }
+        if (!j.dependsOn.contains(v.toInteger()))
+            j.dependsOn.append(v.toInteger());
+    }
+    j.maxRunS = int(r.integer("max_run_s", 0, 0, kMaxRunSeconds));
+
     if (r.ok() && r.has("callback_url") && !o.value("callback_url").isNull()) {
         j.callbackUrl = r.string("callback_url", QString(), 1, kMaxCallbackUrlChars);
         const QUrl url(j.callbackUrl, QUrl::StrictMode);
@@ -280,6 +300,10 @@ JobSpec JobSpec::fromJsonLenient(const QJsonObject &o)
     j.requirements.gpu = req.value("gpu").toBool();
     for (const QJsonValue &t : req.value("tags").toArray())
         j.requirements.tags.append(t.toString());
+    for (const QJsonValue &v : o.value("depends_on").toArray())
+        if (v.toInteger() > 0)
+            j.dependsOn.append(v.toInteger());
+    j.maxRunS = o.value("max_run_s").toInt(0);
     j.callbackUrl = o.value("callback_url").toString();
     return j;
 }

@@ -44,6 +44,10 @@ struct RenderSettings
 constexpr int kMaxCallbackUrlChars = 2048;
 /// Most files one job's input bundle may hold (docs/JOBTYPES.md, "Input bundles").
 constexpr int kMaxBundleFiles = 10000;
+/// Most jobs one job may wait for (`depends_on`).
+constexpr int kMaxJobDependencies = 100;
+/// Upper bound of a job's `max_run_s` (30 days).
+constexpr int kMaxRunSeconds = 30 * 24 * 3600;
 
 /// One file of an input bundle: where it lies in the bundle and its content's SHA-256.
 struct BundleFile
@@ -91,6 +95,10 @@ struct JobSpec
     int chunk = 1;
     QJsonObject settings;
     Requirements requirements;
+    /// Jobs that must complete before this one starts (docs/API.md, "Job dependencies").
+    QList<qint64> dependsOn;
+    /// Longest one task attempt of this job may run, in seconds; 0: no limit.
+    int maxRunS = 0;
     /// Where webhooks about this job go (docs/API.md, "Webhooks"); empty: none. fromJson checks
     /// the form (http/https with a host); the server checks it against its allowed list.
     QString callbackUrl;

@@ -1,0 +1,534 @@
+// Lifecycle actions over the real HTTP API and simulated nodes on the real /ws/node socket:
+// priority, re-run, re-queue, delete with inputs, depends_on, wait, batch, no-progress timeout
+// and max_run_s. Every refused request is checked to change nothing.
+#include "api/apiclient.h"
+
+#include "files/filestore.h"
+#include "model/job.h"
+#include "serverconfig.h"
+
+#include <QFile>
+
+using namespace farm;
+using namespace farm::server;
+using namespace farm::server::test;
+
+namespace {
+
+/// A node that finishes every task it is given at once (accepted, then done without outputs).
+class AutoNode : public WsClient
+{
+public:
+    AutoNode()
+    {
+        connect(&socket, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
+            const auto e = Envelope::parse(text.toUtf8());
+            if (!e || e->type != "task.assign")
+                return;
+            const qint64 task = e->data.value("task").toInteger();
+            send("task.accepted", {{"task", task}});
+            send("task.done", {{"task", task}});
+        });
+    }
+};
+
+} // namespace
+
+class TestLifecycle : public QObject
+{
+    Q_OBJECT
+
+    std::unique_ptr<TestServer> s;
+    QString sha;
+
+    QUrl ws() const { return QUrl(QString("ws://127.0.0.1:%1/ws/node").arg(s->server->port())); }
+    bool join(WsClient &node, const QString &name)
+    {
+        if (!node.open(ws()))
+            return false;
+        node.send("hello", nodeHello(name));
+        return node.waitFor("welcome") >= 0;
+    }
+    /// Waits until every message sent so far was handled (an invalid one is answered in order).
+    bool barrier(WsClient &node)
+    {
+        const int from = int(node.received.size());
+        node.send("task.accepted", {{"task", 0}});
+        return node.waitFor("error", from) >= 0;
+    }
+    /// The task ids of `task.assign` messages at or after `from`.
+    static QList<qint64> assigned(const WsClient &node, int from = 0)
+    {
+        QList<qint64> ids;
+        for (int i = from; i < node.received.size(); ++i)
+            if (node.received[i].type == "task.assign")
+                ids.append(node.received[i].data.value("task").toInteger());
+        return ids;
+    }
+    static bool gotCancel(const WsClient &node, qint64 task, int from = 0)
+    {
+        for (int i = from; i < node.received.size(); ++i)
+            if (node.received[i].type == "task.cancel" &&
+                node.received[i].data.value("task").toInteger() == task)
+                return true;
+        return false;
+    }
+    /// Renders task `task` on `node`: accepted, its frame's image uploaded, done.
+    bool finish(WsClient &node, qint64 task, int frame)
+    {
+        node.send("task.accepted", {{"task", task}});
+        const QString name = frameFileName(frame);
+        if (s->putOutput(node.secret(), task, name, "png bytes " + name.toUtf8()).status != 200)
+            return false;
+        node.send("task.done", {{"task", task}, {"outputs", QJsonArray{name}}});
+        return waitTask(task, "done");
+    }
+    bool waitTask(qint64 task, const QString &state)
+    {
+        for (int i = 0; i < 500; ++i) {
+            const auto t = s->store().task(task);
+            if (t && toString(t->task.state) == state)
+                return true;
+            QTest::qWait(10);
+        }
+        return false;
+    }
+    QList<qint64> taskIds(qint64 job)
+    {
+        QList<qint64> ids;
+        for (const TaskRecord &t : s->store().tasksOfJob(job))
+            ids.append(t.task.id);
+        return ids;
+    }
+    qint64 submit(const QJsonObject &body)
+    {
+        return s->post("/api/v1/jobs", body).json().value("id").toInteger();
+    }
+    QJsonObject job(qint64 id) { return s->get(QString("/api/v1/jobs/%1").arg(id)).json(); }
+    HttpResult action(qint64 job, const QString &what, const QJsonObject &body = {})
+    {
+        return s->request("POST", QString("/api/v1/jobs/%1/%2").arg(job).arg(what),
+                          body.isEmpty() ? QByteArray() : QJsonDocument(body).toJson());
+    }
+    int jobCount() { return s->get("/api/v1/jobs").json().value("total").toInt(); }
+
+private slots:
+    void init()
+    {
+        s = std::make_unique<TestServer>();
+        sha = s->upload("solid bytes of a model");
+        QVERIFY(isSha256Hex(sha));
+    }
+    void cleanup() { s.reset(); }
+
+    void priorityChangesDispatchOrder()
+    {
+        const qint64 first = submit(jobBody(sha, "1"));
+        const qint64 second = submit(jobBody(sha, "1"));
+        auto r = action(second, "priority", {{"priority", 90}});
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json().value("priority").toInt(), 90);
+        QCOMPARE(job(second).value("priority").toInt(), 90);
+
+        // Refused, and nothing changes: out of range, wrong type, missing, unknown key.
+        for (const QJsonObject &bad :
+             {QJsonObject{{"priority", 101}}, QJsonObject{{"priority", "high"}}, QJsonObject{},
+              QJsonObject{{"priority", 10}, {"urgent", true}}}) {
+            r = action(second, "priority", bad);
+            QCOMPARE(r.status, 400);
+            QVERIFY(!r.errorCode().isEmpty());
+        }
+        QCOMPARE(s->request("POST", QString("/api/v1/jobs/%1/priority").arg(second), "{").status,
+                 400);
+        QCOMPARE(job(second).value("priority").toInt(), 90);
+        QCOMPARE(action(99999, "priority", {{"priority", 5}}).status, 404);
+
+        // The later job with the higher priority runs first.
+        WsClient node;
+        QVERIFY(join(node, "prio-node"));
+        QVERIFY(barrier(node));
+        QCOMPARE(assigned(node), QList<qint64>{taskIds(second).first()});
+        Q_UNUSED(first);
+
+        QCOMPARE(action(second, "cancel").status, 200);
+        r = action(second, "priority", {{"priority", 10}});
+        QCOMPARE(r.status, 409);
+        QCOMPARE(r.errorCode(), QString("conflict"));
+        QCOMPARE(job(second).value("priority").toInt(), 90);
+    }
+
+    void rerunChosenFramesThenAll()
+    {
+        const qint64 id = submit(jobBody(sha, "1-2"));
+        const QList<qint64> tasks = taskIds(id);
+        QCOMPARE(tasks.size(), 2);
+        QCOMPARE(action(id, "rerun").status, 409); // still queued: nothing finished to re-run
+
+        WsClient node;
+        QVERIFY(join(node, "rerun-node"));
+        QVERIFY(barrier(node));
+        QVERIFY(finish(node, tasks[0], 1));
+        QVERIFY(barrier(node));
+        QVERIFY(finish(node, tasks[1], 2));
+        QCOMPARE(job(id).value("state").toString(), QString("completed"));
+        const QString frame2 = s->server->files().outputPath(id, "frame_0002.png");
+        QVERIFY(QFile::exists(frame2));
+
+        // Bad input changes nothing.
+        QCOMPARE(action(id, "rerun", {{"frames", "abc"}}).status, 400);
+        QCOMPARE(action(id, "rerun", {{"frames", "7"}}).errorCode(), QString("invalid_field"));
+        QCOMPARE(action(id, "rerun", {{"frames", 2}}).status, 400);
+        QCOMPARE(action(id, "rerun", {{"frame", "2"}}).errorCode(), QString("unknown_field"));
+        QCOMPARE(job(id).value("state").toString(), QString("completed"));
+        QVERIFY(QFile::exists(frame2));
+
+        // Frame 2 only: its task and image go, frame 1 stays done.
+        const int from = int(node.received.size());
+        auto r = action(id, "rerun", {{"frames", "2"}});
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json().value("state").toString(), QString("active"));
+        QCOMPARE(r.json().value("tasks").toObject().value("done").toInt(), 1);
+        QVERIFY(!QFile::exists(frame2));
+        const QJsonArray outputs =
+            s->get(QString("/api/v1/jobs/%1/outputs").arg(id)).json().value("outputs").toArray();
+        QCOMPARE(outputs.size(), 1);
+        QCOMPARE(outputs[0].toObject().value("name").toString(), QString("frame_0001.png"));
+        QVERIFY(node.waitFor("task.assign", from) >= 0);
+        QCOMPARE(assigned(node, from), QList<qint64>{tasks[1]});
+        QVERIFY(finish(node, tasks[1], 2));
+        QCOMPARE(job(id).value("state").toString(), QString("completed"));
+        QVERIFY(QFile::exists(frame2));
+
+        // Everything: the job starts over from queued.
+        QCOMPARE(node.socket.state(), QAbstractSocket::ConnectedState);
+        node.socket.close();
+        QVERIFY(node.waitClosed());
+        r = action(id, "rerun");
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json().value("state").toString(), QString("queued"));
+        QCOMPARE(r.json().value("tasks").toObject().value("queued").toInt(), 2);
+        QCOMPARE(s->get(QString("/api/v1/jobs/%1/outputs").arg(id))
+                     .json()
+                     .value("outputs")
+                     .toArray()
+                     .size(),
+                 0);
+    }
+
+    void requeueOneTask()
+    {
+        const qint64 id = submit(jobBody(sha, "1-2"));
+        const QList<qint64> tasks = taskIds(id);
+        QCOMPARE(s->request("POST", QString("/api/v1/tasks/%1/requeue").arg(tasks[0])).status,
+                 409); // queued already
+        QCOMPARE(s->request("POST", "/api/v1/tasks/99999/requeue").status, 404);
+
+        WsClient node;
+        QVERIFY(join(node, "requeue-node"));
+        QVERIFY(barrier(node));
+        QCOMPARE(assigned(node), QList<qint64>{tasks[0]});
+        node.send("task.accepted", {{"task", tasks[0]}});
+        QVERIFY(waitTask(tasks[0], "running"));
+
+        // A running task: stopped on its node, queued again without counting an attempt, and
+        // given out again.
+        int from = int(node.received.size());
+        auto r = s->request("POST", QString("/api/v1/tasks/%1/requeue").arg(tasks[0]));
+        QCOMPARE(r.status, 200);
+        QVERIFY(node.waitFor("task.cancel", from) >= 0);
+        QVERIFY(gotCancel(node, tasks[0], from));
+        QVERIFY(node.waitFor("task.assign", from) >= 0);
+        QCOMPARE(s->store().task(tasks[0])->task.attempts, 0);
+        const qint64 again = assigned(node, from).first();
+        QVERIFY(finish(node, again, again == tasks[0] ? 1 : 2));
+        QVERIFY(barrier(node));
+        const qint64 other = again == tasks[0] ? tasks[1] : tasks[0];
+        QVERIFY(finish(node, other, other == tasks[0] ? 1 : 2));
+        QCOMPARE(job(id).value("state").toString(), QString("completed"));
+
+        // A done task of a completed job: the job opens again and the task renders again.
+        from = int(node.received.size());
+        r = s->request("POST", QString("/api/v1/tasks/%1/requeue").arg(tasks[1]));
+        QCOMPARE(r.status, 200);
+        // Queued, and given to the idle node before the answer was written.
+        QCOMPARE(r.json().value("state").toString(), QString("assigned"));
+        QCOMPARE(r.json().value("attempts").toInt(), 0);
+        QCOMPARE(job(id).value("state").toString(), QString("active"));
+        QCOMPARE(job(id).value("tasks").toObject().value("done").toInt(), 1);
+        QVERIFY(node.waitFor("task.assign", from) >= 0);
+        QCOMPARE(assigned(node, from), QList<qint64>{tasks[1]});
+
+        // A canceled job's tasks are not re-queued one by one.
+        QCOMPARE(action(id, "cancel").status, 200);
+        r = s->request("POST", QString("/api/v1/tasks/%1/requeue").arg(tasks[0]));
+        QCOMPARE(r.status, 409);
+        QVERIFY(r.json().value("error").toObject().value("message").toString().contains("retry"));
+    }
+
+    void deleteRemovesUnusedInputs()
+    {
+        const QString own = s->upload("bytes only the first job uses", "own.glb");
+        QJsonObject both = jobBody(sha, "1");
+        both.insert(
+            "input",
+            QJsonObject{{"main", "model.glb"},
+                        {"files", QJsonArray{QJsonObject{{"path", "model.glb"}, {"file", own}},
+                                             QJsonObject{{"path", "shared.bin"}, {"file", sha}}}}});
+        const qint64 first = submit(both);
+        const qint64 second = submit(jobBody(sha, "1"));
+        QVERIFY(first && second);
+        const QString ownPath = s->server->files().filePath(own);
+        const QString sharedPath = s->server->files().filePath(sha);
+
+        auto r = s->request("DELETE", QString("/api/v1/jobs/%1").arg(first));
+        QCOMPARE(r.status, 409); // not finished: nothing removed
+        QVERIFY(QFile::exists(ownPath));
+        QCOMPARE(action(first, "cancel").status, 200);
+        QCOMPARE(s->request("DELETE", QString("/api/v1/jobs/%1").arg(first)).status, 204);
+        QVERIFY(!QFile::exists(ownPath));
+        QVERIFY(QFile::exists(sharedPath)); // the second job still uses it
+        QCOMPARE(s->request("HEAD", "/api/v1/files/" + own).status, 404);
+
+        QCOMPARE(action(second, "cancel").status, 200);
+        QCOMPARE(s->request("DELETE", QString("/api/v1/jobs/%1").arg(second)).status, 204);
+        QVERIFY(!QFile::exists(sharedPath));
+    }
+
+    void dependsOn()
+    {
+        const qint64 first = submit(jobBody(sha, "1"));
+        QJsonObject body = jobBody(sha, "1");
+        body.insert("depends_on", QJsonArray{first});
+        auto r = s->post("/api/v1/jobs", body);
+        QCOMPARE(r.status, 201);
+        const qint64 second = r.json().value("id").toInteger();
+        QCOMPARE(r.json().value("depends_on").toArray(), QJsonArray{first});
+
+        // Bad dependencies are refused and create nothing.
+        const int before = jobCount();
+        for (const QJsonValue &bad : {QJsonValue(QJsonArray{99999}), QJsonValue("1"),
+                                      QJsonValue(QJsonArray{-1}), QJsonValue(QJsonArray{1.5})}) {
+            body.insert("depends_on", bad);
+            r = s->post("/api/v1/jobs", body);
+            QCOMPARE(r.status, 400);
+            QCOMPARE(r.errorCode(), QString("invalid_field"));
+        }
+        QCOMPARE(jobCount(), before);
+
+        // The second job waits until the first completed.
+        WsClient node;
+        QVERIFY(join(node, "deps-node"));
+        QVERIFY(barrier(node));
+        QCOMPARE(assigned(node), taskIds(first));
+        const QJsonArray why = s->get(QString("/api/v1/jobs/%1/explain").arg(second))
+                                   .json()
+                                   .value("reasons")
+                                   .toArray();
+        QVERIFY2(QJsonDocument(why).toJson().contains("waits for job"),
+                 QJsonDocument(why).toJson().constData());
+        const int from = int(node.received.size());
+        QVERIFY(finish(node, taskIds(first).first(), 1));
+        QVERIFY(node.waitFor("task.assign", from) >= 0);
+        QCOMPARE(assigned(node, from), taskIds(second));
+        node.socket.close();
+        QVERIFY(node.waitClosed());
+
+        // A canceled dependency fails the jobs that wait for it, and theirs.
+        const qint64 a = submit(jobBody(sha, "1"));
+        body.insert("depends_on", QJsonArray{a});
+        const qint64 b = submit(body);
+        body.insert("depends_on", QJsonArray{b});
+        const qint64 c = submit(body);
+        QVERIFY(a && b && c);
+        QCOMPARE(action(a, "cancel").status, 200);
+        QCOMPARE(job(b).value("state").toString(), QString("failed"));
+        QVERIFY(job(b).value("error").toString().contains(QString("job %1").arg(a)));
+        QCOMPARE(job(c).value("state").toString(), QString("failed"));
+        QCOMPARE(job(c).value("tasks").toObject().value("canceled").toInt(), 1);
+        // It can be retried only once what it waits for can complete again.
+        r = action(b, "retry");
+        QCOMPARE(r.status, 409);
+        QCOMPARE(job(b).value("state").toString(), QString("failed"));
+        body.insert("depends_on", QJsonArray{a});
+        QCOMPARE(s->post("/api/v1/jobs", body).status, 400); // a is canceled
+        QCOMPARE(action(a, "retry").status, 200);
+        QCOMPARE(action(b, "retry").status, 200);
+        QCOMPARE(job(b).value("state").toString(), QString("queued"));
+    }
+
+    void waitForTheJob()
+    {
+        // Bad wait parameters are refused before anything is created.
+        const int before = jobCount();
+        const QByteArray body = QJsonDocument(jobBody(sha, "1")).toJson();
+        for (const char *query : {"?wait=maybe", "?wait=true&timeout=0", "?wait=true&timeout=601",
+                                  "?wait=true&timeout=x", "?timeout=5"}) {
+            const auto r = s->request("POST", QString("/api/v1/jobs") + query, body);
+            QCOMPARE(r.status, 400);
+            QCOMPARE(r.errorCode(), QString("invalid_field"));
+        }
+        QCOMPARE(jobCount(), before);
+
+        // No node: the time runs out, 202 with the job as it is.
+        QElapsedTimer timer;
+        timer.start();
+        auto r = s->request("POST", "/api/v1/jobs?wait=true&timeout=1", body);
+        QCOMPARE(r.status, 202);
+        QCOMPARE(r.json().value("state").toString(), QString("queued"));
+        QVERIFY(timer.elapsed() >= 900);
+        QCOMPARE(jobCount(), before + 1);
+
+        // The server stays responsive while a submission waits: a second one answers first.
+        AutoNode node;
+        QVERIFY(join(node, "wait-node"));
+        r = s->request("POST", "/api/v1/jobs?wait=true&timeout=60",
+                       QJsonDocument(jobBody(sha, "1-3")).toJson());
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json().value("state").toString(), QString("completed"));
+        QCOMPARE(r.json().value("tasks").toObject().value("done").toInt(), 3);
+    }
+
+    void batchIsAllOrNothing()
+    {
+        QJsonArray jobs{jobBody(sha, "1"), jobBody(sha, "1-2"), jobBody(sha, "3")};
+        auto r = s->post("/api/v1/jobs:batch", {{"jobs", jobs}});
+        QCOMPARE(r.status, 201);
+        const QJsonArray created = r.json().value("jobs").toArray();
+        QCOMPARE(created.size(), 3);
+        QCOMPARE(created[1].toObject().value("tasks").toObject().value("total").toInt(), 2);
+        QCOMPARE(jobCount(), 3);
+
+        // One bad job stores none, and the error names it.
+        QJsonObject bad = jobBody(QString(64, 'a'), "1");
+        jobs = {jobBody(sha, "1"), bad, jobBody(sha, "2")};
+        r = s->post("/api/v1/jobs:batch", {{"jobs", jobs}});
+        QCOMPARE(r.status, 400);
+        QVERIFY2(
+            r.json().value("error").toObject().value("message").toString().startsWith("jobs[1]:"),
+            r.body.constData());
+        QJsonArray tooMany;
+        for (int i = 0; i < 101; ++i)
+            tooMany.append(jobBody(sha, "1"));
+        QCOMPARE(s->post("/api/v1/jobs:batch", {{"jobs", tooMany}}).status, 400);
+        QCOMPARE(s->post("/api/v1/jobs:batch", {{"jobs", QJsonArray{}}}).status, 400);
+        QCOMPARE(s->post("/api/v1/jobs:batch", {{"jobs", QJsonArray{1}}}).status, 400);
+        QCOMPARE(s->post("/api/v1/jobs:batch", {{"jobs", jobs}, {"x", 1}}).errorCode(),
+                 QString("unknown_field"));
+        QJsonObject archive = jobBody(sha, "1");
+        archive.insert("input", QJsonObject{{"archive", sha}});
+        QCOMPARE(s->post("/api/v1/jobs:batch", {{"jobs", QJsonArray{archive}}}).status, 400);
+        QCOMPARE(jobCount(), 3);
+    }
+
+    void noProgressTimeoutMovesTheTask()
+    {
+        ManualClock clock;
+        ServerConfig config;
+        config.leaseS = 3600; // the nodes stay alive however far the clock moves
+        config.noProgressS = 30;
+        s = std::make_unique<TestServer>(config, &clock);
+        sha = s->upload("solid bytes of a model");
+        const qint64 id = submit(jobBody(sha, "1"));
+        const qint64 task = taskIds(id).first();
+
+        WsClient hung, healthy;
+        QVERIFY(join(hung, "hung-node"));
+        QVERIFY(barrier(hung));
+        QCOMPARE(assigned(hung), QList<qint64>{task});
+        hung.send("task.accepted", {{"task", task}});
+        hung.send("task.progress", {{"task", task}, {"progress", 0.1}});
+        QVERIFY(join(healthy, "healthy-node"));
+        QVERIFY(barrier(healthy));
+        QVERIFY(assigned(healthy).isEmpty());
+
+        // 25 s without progress: under the limit, nothing happens.
+        clock.advance(25'000);
+        hung.send("heartbeat", {{"running", QJsonArray{task}}});
+        QVERIFY(barrier(hung));
+        s->server->scheduler().checkTasks();
+        QVERIFY(s->store().task(task)->task.state == TaskState::Running);
+
+        // 31 s: the task fails an attempt, is stopped on the hung node (which still sends
+        // heartbeats) and goes to the other node.
+        clock.advance(6'000);
+        const int hungFrom = int(hung.received.size());
+        const int healthyFrom = int(healthy.received.size());
+        hung.send("heartbeat", {{"running", QJsonArray{task}}});
+        healthy.send("heartbeat", {{"running", QJsonArray{}}});
+        QVERIFY(barrier(hung));
+        QVERIFY(barrier(healthy));
+        s->server->scheduler().checkTasks();
+        QVERIFY(hung.waitFor("task.cancel", hungFrom) >= 0);
+        QVERIFY(healthy.waitFor("task.assign", healthyFrom) >= 0);
+        QCOMPARE(assigned(healthy, healthyFrom), QList<qint64>{task});
+        QVERIFY(assigned(hung, hungFrom).isEmpty());
+        const Task t = s->store().task(task)->task;
+        QCOMPARE(t.attempts, 1);
+        QVERIFY2(t.error.contains("no progress for 31 s on node hung-node"), qPrintable(t.error));
+        QCOMPARE(hung.socket.state(), QAbstractSocket::ConnectedState);
+
+        // Progress keeps a task alive past the limit counted from its start.
+        healthy.send("task.accepted", {{"task", task}});
+        clock.advance(20'000);
+        healthy.send("task.progress", {{"task", task}, {"progress", 0.5}});
+        QVERIFY(barrier(healthy));
+        clock.advance(20'000);
+        s->server->scheduler().checkTasks();
+        QVERIFY(s->store().task(task)->task.state == TaskState::Running);
+        QCOMPARE(s->store().task(task)->task.nodeName, QString("healthy-node"));
+    }
+
+    void maxRunTime()
+    {
+        ManualClock clock;
+        ServerConfig config;
+        config.leaseS = 3600;
+        config.noProgressS = 0; // off: only the job's own limit applies
+        s = std::make_unique<TestServer>(config, &clock);
+        sha = s->upload("solid bytes of a model");
+        QJsonObject body = jobBody(sha, "1");
+        for (const QJsonValue &bad :
+             {QJsonValue(-1), QJsonValue("10"), QJsonValue(kMaxRunSeconds + 1)}) {
+            body.insert("max_run_s", bad);
+            QCOMPARE(s->post("/api/v1/jobs", body).status, 400);
+        }
+        QCOMPARE(jobCount(), 0);
+        body.insert("max_run_s", 10);
+        auto r = s->post("/api/v1/jobs", body);
+        QCOMPARE(r.status, 201);
+        QCOMPARE(r.json().value("max_run_s").toInt(), 10);
+        const qint64 task = taskIds(r.json().value("id").toInteger()).first();
+
+        WsClient node;
+        QVERIFY(join(node, "slow-node"));
+        QVERIFY(barrier(node));
+        node.send("task.accepted", {{"task", task}});
+        for (int i = 1; i <= 4; ++i) { // busy, but too slow
+            clock.advance(3'000);
+            node.send("task.progress", {{"task", task}, {"progress", 0.1 * i}});
+            QVERIFY(barrier(node));
+            s->server->scheduler().checkTasks();
+        }
+        const Task t = s->store().task(task)->task;
+        QCOMPARE(t.attempts, 1);
+        QVERIFY2(t.error.contains("past the job's max_run_s (10 s)"), qPrintable(t.error));
+    }
+
+    void noProgressFlag()
+    {
+        auto c = ServerConfig::fromArguments({"farm-server"});
+        QVERIFY(c);
+        QCOMPARE(c->noProgressS, kDefaultNoProgressS);
+        c = ServerConfig::fromArguments({"farm-server", "--no-progress-timeout", "45"});
+        QVERIFY(c);
+        QCOMPARE(c->noProgressS, 45);
+        c = ServerConfig::fromArguments({"farm-server", "--no-progress-timeout", "0"});
+        QVERIFY(c);
+        QCOMPARE(c->noProgressS, 0);
+        QVERIFY(!ServerConfig::fromArguments({"farm-server", "--no-progress-timeout", "-5"}));
+        QVERIFY(!ServerConfig::fromArguments({"farm-server", "--no-progress-timeout", "soon"}));
+    }
+};
+
+QTEST_MAIN(TestLifecycle)
+#include "tst_lifecycle.moc"
