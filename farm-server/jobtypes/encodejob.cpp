@@ -84,6 +84,8 @@ QJsonObject videoObjectField()
             {"order", order}};
 }
 
+const QStringList kFrameExtensions{"png", "jpg", "jpeg"};
+
 bool videoEnabled(const JobSpec &spec)
 {
     return spec.settings.value("video").toObject().value("enabled").toBool();
@@ -108,7 +110,17 @@ JobType encodeJobType()
                     "encoded to an MP4. POST /api/v1/jobs/{id}/encode makes one from a finished "
                     "job's frames.";
     t.engine = "encode";
-    t.extensions = {"png", "jpg", "jpeg"};
+    // No extensions: a PNG is a texture far more often than a one-frame video, so clients do
+    // not offer this type for a dropped image; check() holds the main file to an image.
+    t.extensions = {};
+    t.check = [](const JobSpec &spec) -> Result<void> {
+        const QString ext = spec.input.mainName().section('.', -1).toLower();
+        if (!kFrameExtensions.contains(ext) || !spec.input.mainName().contains('.'))
+            return makeError("invalid_field",
+                             QString("encode jobs take .%1 frames, not '%2'")
+                                 .arg(kFrameExtensions.join(", ."), spec.input.mainName()));
+        return {};
+    };
     t.frames = false;
     t.schema = SettingsSchema(encodeSchema());
     t.compile = [](const JobSpec &) {

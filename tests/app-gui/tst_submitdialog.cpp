@@ -173,8 +173,10 @@ private slots:
         QCOMPARE(field<QComboBox>(d, "render_engine")->currentText(), QString("from the scene"));
         QVERIFY(field<QLineEdit>(d, "camera")->text().isEmpty());
         // Only what has a default, or what the user set, is sent.
-        QCOMPARE(d.form()->values(),
-                 (QJsonObject{{"denoise", false}, {"gpu_backend", "CUDA"}, {"format", "PNG"}}));
+        QCOMPARE(d.form()->values(), (QJsonObject{{"denoise", false},
+                                                  {"gpu_backend", "CUDA"},
+                                                  {"format", "PNG"},
+                                                  {"video", QJsonObject{{"enabled", false}}}}));
         samples->setValue(128);
         QCOMPARE(samples->minimum(), 0); // one below the schema's 1: "from the scene"
         field<QComboBox>(d, "render_engine")->setCurrentText("CYCLES");

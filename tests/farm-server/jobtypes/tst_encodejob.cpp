@@ -127,7 +127,8 @@ private slots:
             << "frame_0001.png" << QJsonObject{{"output", "../a.mp4"}} << "settings.output";
         QTest::newRow("encode: not an image")
             << "encode"
-            << "notes.txt" << QJsonObject{} << "encode jobs take .png, .jpg, .jpeg";
+            << "notes.txt" << QJsonObject{}
+            << "encode jobs take .png, .jpg, .jpeg frames, not 'notes.txt'";
     }
     void badVideoSettings()
     {

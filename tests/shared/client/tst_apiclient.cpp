@@ -255,7 +255,7 @@ private slots:
         ApiClient api(fake.url());
         const auto types = waitFor<QList<client::JobTypeInfo>>([&](auto cb) { api.jobTypes(cb); });
         QVERIFY2(types.ok(), qPrintable(types.ok() ? "" : types.error().message));
-        QCOMPARE(types->size(), 4);
+        QCOMPARE(types->size(), 5);
         const client::JobTypeInfo *model = client::findJobType(*types, "model");
         QVERIFY(model);
         QVERIFY(model->frames);
