@@ -19,6 +19,8 @@ pkgs=(
 )
 if ((with_tests)); then
     pkgs+=(assimp-testmodels occt-misc xvfb xauth chromium clang-format zip)
+    # ffprobe reads back the encoded videos (tst_video_e2e); farm-video-bench runs the ffmpeg command.
+    pkgs+=(ffmpeg)
     # The fuzz targets (scripts/fuzz.sh): clang, and libFuzzer's runtime, which Debian 12 ships
     # in libclang-rt-14-dev (libclang-rt-dev); clang only recommends it.
     pkgs+=(clang libclang-rt-dev)
