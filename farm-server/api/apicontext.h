@@ -71,6 +71,8 @@ void addUserRoutes(HttpServer &http, ApiContext &ctx);
 /// Lifecycle actions beyond the basic ones: batch submit, rerun, requeue, priority
 /// (api/lifecycleapi.cpp).
 void addLifecycleRoutes(HttpServer &http, ApiContext &ctx);
+/// POST /api/v1/jobs/{id}/encode: a finished job's frames as a new `encode` job (api/encodeapi.cpp).
+void addEncodeRoutes(HttpServer &http, ApiContext &ctx);
 
 /// A job checked (schema, bundle, depends_on) and compiled into tasks, not yet stored.
 struct PreparedJob

@@ -176,11 +176,16 @@ Result<FileStore::Opened> FileStore::createUpload(const QString &name, qint64 si
     if (!isSha256Hex(sha256))
         return makeError("invalid_field", "sha256 must be 64 lowercase hex characters");
     loadReservations();
-    for (auto it = m_open.cbegin(); it != m_open.cend(); ++it) {
-        if (it->client != client || it->size != size || m_completing.contains(it.key()))
+    // The same bytes asked for again resume the open upload: this client's, or one opened
+    // before a server restart (whose client is not stored), which this client then takes over.
+    for (auto it = m_open.begin(); it != m_open.end(); ++it) {
+        if ((!it->client.isEmpty() && it->client != client) || it->size != size ||
+            m_completing.contains(it.key()))
             continue;
-        if (const auto u = m_store.upload(it.key()); u && u->sha256 == sha256)
+        if (const auto u = m_store.upload(it.key()); u && u->sha256 == sha256) {
+            it->client = client;
             return Opened{*u, true};
+        }
     }
     if (auto r = checkLimits(client, size); !r)
         return r.error();

@@ -107,6 +107,7 @@ BundleUploader::BundleUploader(ApiClient *api, QObject *parent)
         else
             m_input.files.append({m_paths.at(m_index), sha});
         m_done += m_sizes.value(m_index);
+        m_bytesSent += m_uploader.bytesSent();
         next();
     });
 }
@@ -120,7 +121,7 @@ void BundleUploader::start(const BundleSource &source)
     m_input.main = source.main;
     m_paths = source.isArchive() ? QStringList{QFileInfo(source.archive).fileName()} : source.files;
     m_sizes.clear();
-    m_total = m_done = 0;
+    m_total = m_done = m_bytesSent = 0;
     m_index = -1;
     const auto ok = source.check();
     if (!ok)

@@ -48,6 +48,10 @@ public:
     void abort();
     bool isRunning() const { return m_running; }
     Uploader &uploader() { return m_uploader; }
+    /// Bytes the finished files' uploads sent; the rest of totalBytes() the server held
+    /// already (the same file, or chunks of an interrupted upload it resumed).
+    qint64 bytesSent() const { return m_bytesSent; }
+    qint64 totalBytes() const { return m_total; }
 
 signals:
     /// Bytes the server holds of all files, the file being sent now (its bundle path).
@@ -66,6 +70,7 @@ private:
     QList<qint64> m_sizes;
     qint64 m_total = 0;
     qint64 m_done = 0; // bytes of the files already finished
+    qint64 m_bytesSent = 0;
     int m_index = -1;
     JobInput m_input;
     bool m_running = false;

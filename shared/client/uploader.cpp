@@ -59,6 +59,7 @@ void Uploader::start(const QString &filePath, const QString &name)
     m_uploadId.clear();
     m_received.clear();
     m_sent.clear();
+    m_bytesSent = 0;
     m_hash.reset();
     m_hashed = 0;
     m_running = true;
@@ -251,6 +252,7 @@ void Uploader::sendChunk(int index, int attempt)
                           QString("chunk %1 of %2: %3").arg(index).arg(m_name, r.error().message)));
         }
         m_sent.append(index);
+        m_bytesSent += qMin(m_chunkSize, m_size - qint64(index) * m_chunkSize);
         m_received.insert(index);
         const auto answer = json::parseObject(*r);
         if (answer)

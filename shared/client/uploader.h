@@ -42,6 +42,8 @@ public:
     qint64 size() const { return m_size; }
     /// Chunk indexes actually sent by this upload (resumed ones are skipped).
     const QList<int> &sentChunks() const { return m_sent; }
+    /// Bytes of chunks this upload sent (resumed chunks and a file the server held: none).
+    qint64 bytesSent() const { return m_bytesSent; }
 
     /// Streams a file through SHA-256 in 1 MiB blocks (lowercase hex).
     static Result<QString> hashFile(const QString &filePath);
@@ -75,6 +77,7 @@ private:
     int m_chunkCount = 0;
     QSet<int> m_received;
     QList<int> m_sent;
+    qint64 m_bytesSent = 0;
     int m_maxAttempts = 4;
     int m_retryDelayMs = 500;
     bool m_running = false;

@@ -53,6 +53,20 @@ QList<QCommandLineOption> submitOptions();
 QList<QCommandLineOption> waitOptions();
 QList<QCommandLineOption> typesOptions();
 
+// Actions (actioncommands.cpp).
+int runPause(Context &ctx);
+int runResume(Context &ctx);
+int runRetry(Context &ctx);
+int runRerun(Context &ctx);
+int runPriority(Context &ctx);
+int runRequeue(Context &ctx);
+int runDelete(Context &ctx);
+int runExplain(Context &ctx);
+int runDrain(Context &ctx);
+int runEnable(Context &ctx);
+int runDisable(Context &ctx);
+QList<QCommandLineOption> rerunOptions();
+
 // Users (userscommand.cpp).
 int runUsers(Context &ctx);
 QList<QCommandLineOption> usersOptions();

@@ -311,6 +311,13 @@ int runSubmit(Context &ctx)
             failedFile.isEmpty()
                 ? input.error().message
                 : QString("upload of %1 failed: %2").arg(failedFile, input.error().message));
+    // Scripts (and the resume test) read how much went over the wire: an interrupted upload
+    // of the same file is resumed, a file the server holds is not sent again.
+    ctx.err << QString("sent %1 of %2 bytes (%3 already on the server)\n")
+                   .arg(uploader.bytesSent())
+                   .arg(uploader.totalBytes())
+                   .arg(uploader.totalBytes() - uploader.bytesSent())
+            << Qt::flush;
     spec->input = *input;
     const auto job = waitFor<Job>([&](auto cb) { ctx.api.createJob(*spec, cb); });
     if (!job)

@@ -76,13 +76,15 @@ bool FarmFixture::startServer(int port, const QStringList &extra)
     if (!m_server->waitForStarted(5000))
         return false;
     static const QRegularExpression ready(R"(listening on http://[^:\s]+:(\d+))");
+    // A restarted server's log follows the earlier run's: only this run's line counts.
+    const qsizetype from = m_serverLog.size();
     QElapsedTimer timer;
     timer.start();
     while (timer.elapsed() < 20000) {
         if (!m_server->waitForReadyRead(200) && m_server->state() == QProcess::NotRunning)
             break;
         m_serverLog += QString::fromUtf8(m_server->readAll());
-        const auto m = ready.match(m_serverLog);
+        const auto m = ready.match(m_serverLog, from);
         if (m.hasMatch()) {
             m_port = m.captured(1).toInt();
             // Keep draining the server's output so its pipe never fills up.
