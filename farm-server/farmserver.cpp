@@ -110,6 +110,7 @@ Result<quint16> FarmServer::start()
     addJobRoutes(*m_http, *m_api);
     addLifecycleRoutes(*m_http, *m_api);
     addEncodeRoutes(*m_http, *m_api);
+    addEncodeRoutes(*m_http, *m_api);
     addFileRoutes(*m_http, *m_api);
     addPreviewRoutes(*m_http, *m_api);
     addUserRoutes(*m_http, *m_api);

@@ -73,6 +73,8 @@ void addUserRoutes(HttpServer &http, ApiContext &ctx);
 void addLifecycleRoutes(HttpServer &http, ApiContext &ctx);
 /// POST /api/v1/jobs/{id}/encode: a finished job's frames as a new `encode` job (api/encodeapi.cpp).
 void addEncodeRoutes(HttpServer &http, ApiContext &ctx);
+/// POST /api/v1/jobs/{id}/encode: a finished job's frames as a new `encode` job (api/encodeapi.cpp).
+void addEncodeRoutes(HttpServer &http, ApiContext &ctx);
 
 /// A job checked (schema, bundle, depends_on) and compiled into tasks, not yet stored.
 struct PreparedJob
