@@ -1,6 +1,7 @@
 #include "cpubackend.h"
 
 #include <algorithm>
+#include <cmath>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -58,13 +59,54 @@ bool TileGrid::run(const std::atomic<bool> *cancel,
     return !canceled.load();
 }
 
+ConstantBackground constantBackground(const Aabb &bounds, const Camera &camera,
+                                      const RenderParams &p)
+{
+    ConstantBackground bg;
+    const bool uniformSky = !p.environment.valid() && p.skyZenith.x == p.skyHorizon.x &&
+                            p.skyZenith.y == p.skyHorizon.y && p.skyZenith.z == p.skyHorizon.z &&
+                            p.skyZenith.x == p.ground.x && p.skyZenith.y == p.ground.y &&
+                            p.skyZenith.z == p.ground.z;
+    if (!uniformSky || camera.orthographic() || !bounds.valid())
+        return bg;
+    float x0 = kInfinity, x1 = -kInfinity, y0 = kInfinity, y1 = -kInfinity;
+    for (int i = 0; i < 8; ++i) {
+        const Vec3 corner((i & 1) ? bounds.hi.x : bounds.lo.x, (i & 2) ? bounds.hi.y : bounds.lo.y,
+                          (i & 4) ? bounds.hi.z : bounds.lo.z);
+        const Vec3 d = corner - camera.position;
+        const float z = -dot(d, camera.w);
+        if (!(z > 1e-6f * (length(d) + 1e-30f))) // a corner beside or behind the camera
+            return bg;
+        const float sx = (dot(d, camera.u) / z / (camera.tanHalfFovY * camera.aspect) + 1.f) *
+                         0.5f * float(p.width);
+        const float sy = (1.f - dot(d, camera.v) / z / camera.tanHalfFovY) * 0.5f * float(p.height);
+        x0 = std::min(x0, sx);
+        x1 = std::max(x1, sx);
+        y0 = std::min(y0, sy);
+        y1 = std::max(y1, sy);
+    }
+    if (!(std::isfinite(x0) && std::isfinite(x1) && std::isfinite(y0) && std::isfinite(y1)))
+        return bg;
+    // Two pixels of margin for the rounding of the projection and of the rays.
+    const auto clampTo = [](float v, int hi) { return int(std::clamp(v, -1.f, float(hi) + 1.f)); };
+    bg.inside = {std::max(0, clampTo(std::floor(x0), p.width) - 2),
+                 std::max(0, clampTo(std::floor(y0), p.height) - 2),
+                 std::min(p.width, clampTo(std::ceil(x1), p.width) + 2),
+                 std::min(p.height, clampTo(std::ceil(y1), p.height) + 2)};
+    bg.radiance = p.skyZenith;
+    bg.active = true;
+    return bg;
+}
+
 void fillAovs(const WideTracer &tracer, const SceneView &view, const Camera &camera,
-              const NocsFrame &nocs, const TileGrid::Rect &r, AovBuffers &aovs)
+              const NocsFrame &nocs, const TileGrid::Rect &r, AovBuffers &aovs,
+              const ConstantBackground &bg)
 {
     for (int y = r.y0; y < r.y1; ++y)
         for (int x = r.x0; x < r.x1; ++x)
-            aovs.pixels[size_t(y) * size_t(aovs.width) + size_t(x)] =
-                computeAov(tracer, view, camera, nocs, aovs.width, aovs.height, x, y);
+            if (!bg.outside(x, y)) // outside: stays the background resetAovs left
+                aovs.pixels[size_t(y) * size_t(aovs.width) + size_t(x)] =
+                    computeAov(tracer, view, camera, nocs, aovs.width, aovs.height, x, y);
 }
 
 void resetAovs(AovBuffers *aovs, int width, int height)
@@ -79,8 +121,11 @@ void resetAovs(AovBuffers *aovs, int width, int height)
 bool renderCpu(const Scene &scene, const Camera &camera, const RenderParams &params,
                Framebuffer &out, int threads, const TileProgress &progress,
                const std::atomic<bool> *cancel, AovBuffers *aovs, const PassHook &onPass,
-               double passSeconds)
+               double passSeconds, float adaptiveThreshold)
 {
+    if (adaptiveThreshold > 0.f && params.spp > 1)
+        return renderCpuAdaptive(scene, camera, params, out, threads, progress, cancel, aovs,
+                                 adaptiveThreshold);
     if (onPass && params.spp > 1)
         return renderCpuInPasses(scene, camera, params, out, threads, progress, cancel, aovs,
                                  onPass, passSeconds);
@@ -91,6 +136,9 @@ bool renderCpu(const Scene &scene, const Camera &camera, const RenderParams &par
     const WideTracer tracer{&scene.wideBvh(), view};
     const NocsFrame nocs = nocsFrameFor(scene);
     resetAovs(aovs, params.width, params.height);
+    const ConstantBackground bg = constantBackground(scene.bounds(), camera, params);
+    // What renderPixel's sum of spp equal samples divided by spp gives (renderCpuInPasses too).
+    const Vec3 background = bg.radiance * float(params.spp) / float(params.spp);
     int done = 0;
     return grid.run(
         cancel,
@@ -100,15 +148,19 @@ bool renderCpu(const Scene &scene, const Camera &camera, const RenderParams &par
                 for (int y = r.y0; y < r.y1; ++y)
                     for (int x = r.x0; x < r.x1; ++x)
                         out.at(x, y) =
-                            renderPixelWithAov(tracer, view, camera, nocs, params, x, y,
-                                               aovs->pixels[size_t(y) * width + size_t(x)]);
+                            bg.outside(x, y)
+                                ? background
+                                : renderPixelWithAov(tracer, view, camera, nocs, params, x, y,
+                                                     aovs->pixels[size_t(y) * width + size_t(x)]);
                 return;
             }
             for (int y = r.y0; y < r.y1; ++y)
                 for (int x = r.x0; x < r.x1; ++x)
-                    out.at(x, y) = renderPixel(tracer, view, camera, params, x, y);
+                    out.at(x, y) = bg.outside(x, y)
+                                       ? background
+                                       : renderPixel(tracer, view, camera, params, x, y);
             if (aovs)
-                fillAovs(tracer, view, camera, nocs, r, *aovs);
+                fillAovs(tracer, view, camera, nocs, r, *aovs, bg);
         },
         [&] {
             ++done;

@@ -42,11 +42,30 @@ struct TileGrid
              const std::function<void()> &onCallingThread = {}) const;
 };
 
+/// Where a frame's camera rays cannot hit anything and all see the same sky: outside the screen
+/// rectangle of the scene's bounding box (a pinhole camera with the whole box in front of it),
+/// under a sky of one radiance (no environment map, zenith = horizon = ground, as template presets
+/// light). Such pixels get that radiance without tracing (what tracing would give them).
+struct ConstantBackground
+{
+    bool active = false;
+    TileGrid::Rect inside{0, 0, 0, 0}; // pixels that may see the scene: [x0, x1) x [y0, y1)
+    Vec3 radiance;
+
+    bool outside(int x, int y) const
+    {
+        return active && (x < inside.x0 || x >= inside.x1 || y < inside.y0 || y >= inside.y1);
+    }
+};
+ConstantBackground constantBackground(const Aabb &bounds, const Camera &camera,
+                                      const RenderParams &params);
+
 /// Sizes `aovs` (when set) to the frame, every pixel a miss.
 void resetAovs(AovBuffers *aovs, int width, int height);
 /// The data passes of tile `r` from its pixel centres (`aovs` already sized by resetAovs).
 void fillAovs(const WideTracer &tracer, const SceneView &view, const Camera &camera,
-              const NocsFrame &nocs, const TileGrid::Rect &r, AovBuffers &aovs);
+              const NocsFrame &nocs, const TileGrid::Rect &r, AovBuffers &aovs,
+              const ConstantBackground &bg = {});
 
 /// Renders the whole frame on `threads` threads (<= 0: every core) over 32x32 tiles, tracing
 /// with the scene's wide BVH. Returns false when `cancel` was raised before the frame finished.
@@ -56,7 +75,15 @@ void fillAovs(const WideTracer &tracer, const SceneView &view, const Camera &cam
 bool renderCpu(const Scene &scene, const Camera &camera, const RenderParams &params,
                Framebuffer &out, int threads, const TileProgress &progress = {},
                const std::atomic<bool> *cancel = nullptr, AovBuffers *aovs = nullptr,
-               const PassHook &onPass = {}, double passSeconds = 1.0);
+               const PassHook &onPass = {}, double passSeconds = 1.0,
+               float adaptiveThreshold = 0.f);
+
+/// Adaptive anti-aliasing (RenderOptions::adaptiveThreshold): one pixel-centre sample with the
+/// data passes everywhere, then `params.spp` stratified samples where the neighbourhood shows
+/// an edge.
+bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderParams &params,
+                       Framebuffer &out, int threads, const TileProgress &progress,
+                       const std::atomic<bool> *cancel, AovBuffers *aovs, float threshold);
 
 /// The same frame, bit for bit, in sample passes over all tiles (nextPassSamples decides their
 /// sizes), calling `onPass` between them: a partial image evens out over the frame instead of

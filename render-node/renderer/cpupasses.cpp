@@ -52,6 +52,7 @@ bool renderCpuInPasses(const Scene &scene, const Camera &camera, const RenderPar
     const WideTracer tracer{&scene.wideBvh(), view};
     const NocsFrame nocs = nocsFrameFor(scene);
     resetAovs(aovs, params.width, params.height);
+    const ConstantBackground bg = constantBackground(scene.bounds(), camera, params);
     int unitsDone = 0; // tiles × samples
     const int unitsTotal = grid.tiles * params.spp;
 
@@ -72,12 +73,13 @@ bool renderCpuInPasses(const Scene &scene, const Camera &camera, const RenderPar
             [&](const TileGrid::Rect &r) {
                 for (int y = r.y0; y < r.y1; ++y)
                     for (int x = r.x0; x < r.x1; ++x)
-                        out.at(x, y) =
-                            addSamples(tracer, view, camera, params, x, y, s0, s1, out.at(x, y));
+                        out.at(x, y) = bg.outside(x, y) ? bg.radiance * float(s1)
+                                                        : addSamples(tracer, view, camera, params,
+                                                                     x, y, s0, s1, out.at(x, y));
                 // The data passes come from the pixel centre as in a single pass (renderCpu
                 // with spp > 1), once, in the first pass.
                 if (aovs && s0 == 0)
-                    fillAovs(tracer, view, camera, nocs, r, *aovs);
+                    fillAovs(tracer, view, camera, nocs, r, *aovs, bg);
             },
             [&] {
                 unitsDone += s1 - s0;

@@ -50,6 +50,11 @@ QByteArray formatOf(const QString &path)
 
 } // namespace
 
+float toneCurve(float linear)
+{
+    return toneMap(linear);
+}
+
 QImage toImage(const Framebuffer &fb)
 {
     QImage image(fb.width, fb.height, QImage::Format_RGB888);

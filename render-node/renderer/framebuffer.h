@@ -27,6 +27,9 @@ struct Framebuffer
     const Vec3 &at(int x, int y) const { return pixels[size_t(y) * size_t(width) + size_t(x)]; }
 };
 
+/// The filmic tone curve (Narkowicz's ACES fit) of a linear value, 0..1 (before sRGB).
+float toneCurve(float linear);
+
 /// Filmic tone curve (Narkowicz's ACES fit) and sRGB encoding to 8 bits per channel.
 QImage toImage(const Framebuffer &fb);
 

@@ -63,6 +63,7 @@ int renderJob(const Scene &scene, const FrameJob &job, const RenderOptions &opti
         };
         RenderReport report;
         RenderOptions withAovs = options;
+        withAovs.adaptiveThreshold = job.adaptiveThreshold;
         if (job.passes & ~unsigned(PassRgb))
             withAovs.aovs = &out.aovs; // one sweep for the beauty image and the data passes
         if (job.preview) {
@@ -105,7 +106,7 @@ int writeRendered(const RenderedFrame &rendered)
     }
     if (job.passes & ~unsigned(PassRgb)) {
         Result<QList<QPair<QString, QString>>> written =
-            writePasses(rendered.aovs, job.passes, job.naming, job.depthScale);
+            writePasses(rendered.aovs, job.passes, job.naming, job.depthScale, job.xyzFormat);
         if (!written)
             return fail(CliRenderFailed, written.error().message);
         for (const auto &[pass, file] : *written) {

@@ -36,6 +36,8 @@ struct FrameJob
     int threads = 0;
     Device device = Device::Cpu;
     PreviewWriter *preview = nullptr; // --preview: partial images between sample passes
+    XyzFormat xyzFormat = XyzFormat::Nocs;
+    float adaptiveThreshold = 0.f; // RenderOptions::adaptiveThreshold
 };
 
 /// A rendered frame waiting for its files to be written.

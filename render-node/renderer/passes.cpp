@@ -107,6 +107,26 @@ Result<void> writeNocsNpy(const AovBuffers &a, const QString &path)
     return {};
 }
 
+/// NumPy .npy v1.0: little-endian float16, C order, shape (height, width, 3): the hit points in
+/// model units, -1 off the object (what SAM-6D's templates hold).
+Result<void> writeModelXyzNpy(const AovBuffers &a, const QString &path)
+{
+    QByteArray data = npyFloat32Header(QStringLiteral("(%1, %2, 3)").arg(a.height).arg(a.width));
+    data.replace(QByteArrayLiteral("'<f4'"), QByteArrayLiteral("'<f2'")); // same length
+    const qsizetype headerSize = data.size();
+    data.resize(headerSize + qsizetype(a.pixels.size() * 3 * sizeof(uint16_t)));
+    auto *out = reinterpret_cast<uint16_t *>(data.data() + headerSize);
+    const uint16_t minusOne = toHalf(-1.f);
+    for (const AovSample &s : a.pixels) {
+        for (int c = 0; c < 3; ++c)
+            *out++ = s.hit ? toHalf(s.position[c]) : minusOne;
+    }
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write(data) != data.size() || !file.commit())
+        return makeError("write_failed", QStringLiteral("cannot write %1").arg(path));
+    return {};
+}
+
 /// One PNG's samples (`channels` per pixel) made from the AOVs by `pixel`.
 template<typename T, int Channels, typename F>
 Result<void> writeAovPng(const AovBuffers &a, const QString &path, F pixel)
@@ -121,6 +141,36 @@ Result<void> writeAovPng(const AovBuffers &a, const QString &path, F pixel)
 }
 
 } // namespace
+
+uint16_t toHalf(float v)
+{
+    uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    const uint16_t sign = uint16_t((bits >> 16) & 0x8000u);
+    const uint32_t absBits = bits & 0x7fffffffu;
+    if (absBits >= 0x7f800000u) // infinity or NaN
+        return uint16_t(sign | 0x7c00u | (absBits > 0x7f800000u ? 0x200u : 0u));
+    if (absBits >= 0x477ff000u) // rounds to >= 65520: infinity
+        return uint16_t(sign | 0x7c00u);
+    if (absBits < 0x38800000u) {   // below the smallest normal half: subnormal or zero
+        if (absBits < 0x33000000u) // below half the smallest subnormal
+            return sign;
+        const uint32_t mantissa = (absBits & 0x7fffffu) | 0x800000u;
+        const int shift = 126 - int(absBits >> 23); // 14..24
+        const uint32_t half = mantissa >> shift;
+        const uint32_t rest = mantissa & ((1u << shift) - 1u);
+        const uint32_t mid = 1u << (shift - 1);
+        const uint32_t rounded = half + ((rest > mid || (rest == mid && (half & 1u))) ? 1u : 0u);
+        return uint16_t(sign | rounded);
+    }
+    // Normal: rebias the exponent, round the 13 dropped mantissa bits to nearest even.
+    const uint32_t rebased = absBits - 0x38000000u;
+    const uint32_t half = rebased >> 13;
+    const uint32_t rest = rebased & 0x1fffu;
+    const uint32_t rounded =
+        half + ((rest > 0x1000u || (rest == 0x1000u && (half & 1u))) ? 1u : 0u);
+    return uint16_t(sign | rounded);
+}
 
 Result<unsigned> parsePasses(const QString &text)
 {
@@ -197,7 +247,8 @@ PassNaming viewNaming(const QString &directory, int view)
 }
 
 Result<QList<QPair<QString, QString>>> writePasses(const AovBuffers &a, unsigned passes,
-                                                   const PassNaming &name, double depthScale)
+                                                   const PassNaming &name, double depthScale,
+                                                   XyzFormat xyz)
 {
     QList<QPair<QString, QString>> written;
     const QString rgbPath = name(QStringLiteral("rgb"), QStringLiteral("png"));
@@ -245,7 +296,11 @@ Result<QList<QPair<QString, QString>>> writePasses(const AovBuffers &a, unsigned
         if (!save("mask", png, r))
             return makeError("write_failed", QStringLiteral("cannot write %1").arg(png));
     }
-    if (passes & PassXyz) {
+    if ((passes & PassXyz) && xyz == XyzFormat::ModelFloat16) {
+        const QString npy = name("xyz", "npy");
+        if (!save("xyz", npy, writeModelXyzNpy(a, npy)))
+            return makeError("write_failed", QStringLiteral("cannot write %1").arg(npy));
+    } else if (passes & PassXyz) {
         const QString npy = name("xyz", "npy"), png = name("xyz", "png");
         auto to16 = [](float v) { return uint16_t(std::lround(v * 65535.f)); };
         const Result<void> r =

@@ -71,7 +71,16 @@ PassNaming viewNaming(const QString &directory, int view);
 /// {"background": 0, "instances": [{"id": 1, "node": "...", "mesh": "..."}, ...]}.
 QByteArray instanceMapJson(const Scene &scene);
 
+/// How the xyz pass is written: NOCS (float32 .npy + 16-bit PNG, 0 = background), or as
+/// SAM-6D's templates hold it: model coordinates in model units as float16 .npy (H x W x 3),
+/// -1 in every channel off the object, no PNG.
+enum class XyzFormat { Nocs, ModelFloat16 };
+
 Result<QList<QPair<QString, QString>>> writePasses(const AovBuffers &aovs, unsigned passes,
-                                                   const PassNaming &naming, double depthScale);
+                                                   const PassNaming &naming, double depthScale,
+                                                   XyzFormat xyz = XyzFormat::Nocs);
+
+/// IEEE half precision of `v`, rounded to nearest even (overflow to infinity, NaN kept).
+uint16_t toHalf(float v);
 
 } // namespace farm::render

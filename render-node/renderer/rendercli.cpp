@@ -8,12 +8,14 @@
 #include "previewwriter.h"
 #include "renderer.h"
 #include "renderoptions.h"
+#include "templatepreset.h"
 #include "templateviews.h"
 #include "util/framerange.h"
 
 #include <QCommandLineParser>
 #include <QDir>
 #include <QFileInfo>
+#include <QJsonObject>
 #include <QRegularExpression>
 #include <QSaveFile>
 
@@ -79,19 +81,29 @@ int renderAndQueue(const Scene &scene, const FrameJob &job, const RenderOptions 
     return writer.submit(std::move(rendered));
 }
 
-/// Template set: views 0..N-1 over the sphere, then the camera files.
+/// Template set: views 0..N-1 over the sphere (or a preset's), then the camera files. A
+/// preset's images go to OUT/templates (SAM-6D counts the .npy files there as its views), the
+/// camera files to OUT.
 int renderViews(const Scene &scene, const CliOptions &o, const RenderOptions &options,
                 PreviewWriter *preview)
 {
     const QString dir = QFileInfo(o.output).absoluteFilePath();
+    const bool sam6d = o.preset == TemplatePreset::Sam6d;
+    const QString imageDir = sam6d ? QDir(dir).filePath(QStringLiteral("templates")) : dir;
     QList<Camera> cameras;
     FrameWriter writer;
     for (int view = 0; view < o.views; ++view) {
         FrameJob job = baseJob(o, view, view, o.views);
         job.preview = preview;
-        job.camera = templateCamera(scene.bounds(), view, o.views, o.width, o.height, job.params,
-                                    o.rig.fovYDegrees);
-        job.naming = viewNaming(dir, view);
+        if (sam6d) {
+            job.camera = sam6dCamera(scene.bounds(), view, o.width, o.height, job.params);
+            job.xyzFormat = XyzFormat::ModelFloat16;
+            job.adaptiveThreshold = o.adaptiveAa ? kSam6dEdgeThreshold : 0.f;
+        } else {
+            job.camera = templateCamera(scene.bounds(), view, o.views, o.width, o.height,
+                                        job.params, o.rig.fovYDegrees);
+        }
+        job.naming = viewNaming(imageDir, view);
         job.rgbPath = job.naming(QStringLiteral("rgb"), QStringLiteral("png"));
         if (const int code = renderAndQueue(scene, job, options, writer, false); code != CliOk)
             return code;
@@ -99,7 +111,19 @@ int renderViews(const Scene &scene, const CliOptions &o, const RenderOptions &op
     }
     if (const int code = writer.finish(); code != CliOk)
         return code;
-    Result<QStringList> files = writeCameraFiles(dir, cameras, o.width, o.height);
+    QJsonObject extra;
+    if (sam6d) {
+        const double radius = sam6dRadius(scene.bounds());
+        extra = QJsonObject{
+            {"preset", "sam6d"},
+            {"templates", "templates"},
+            {"radius", radius},
+            {"object_scale", 1.0 / (2.0 * radius)},
+            {"pose_file_to_camera",
+             "camera centre (model units) = pose file translation (mm) / 1000 * 2 * 2 * radius; "
+             "camera_to_world rotation = the pose file's rotation"}};
+    }
+    Result<QStringList> files = writeCameraFiles(dir, cameras, o.width, o.height, extra);
     if (!files)
         return fail(CliRenderFailed, files.error().message);
     if (o.passes & PassInstance) {

@@ -74,7 +74,8 @@ Result<Framebuffer> renderFrame(const Scene &scene, const Camera &camera,
             if (progress)
                 progress(double(done) / double(total));
         },
-        options.cancel, options.aovs, options.onPass, options.passSeconds);
+        options.cancel, options.aovs, options.onPass, options.passSeconds,
+        options.adaptiveThreshold);
     if (!finished)
         return makeError("canceled", QStringLiteral("rendering was canceled"));
     r.device = Device::Cpu;

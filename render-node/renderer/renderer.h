@@ -30,6 +30,13 @@ struct RenderOptions
     /// sample order. Unset: all samples per tile.
     std::function<void(const Framebuffer &sums, int samples)> onPass;
     double passSeconds = 1.0;
+    /// > 0 (CPU, spp > 1): adaptive anti-aliasing. Every pixel first gets one sample through its
+    /// centre (sharing the data passes' hit); only pixels whose 3x3 neighbourhood crosses the
+    /// object's outline or differs by more than this in tone-mapped luminance (0..1) are
+    /// rendered with the full `spp` stratified samples (renderCpuAdaptive). For direct light
+    /// without noise (template presets), where a pixel's samples differ only across edges.
+    /// No sample passes (onPass is not called); CUDA renders every pixel with spp samples.
+    float adaptiveThreshold = 0.f;
 };
 
 /// What actually ran: a CUDA request falls back to the CPU when no GPU is usable.

@@ -82,6 +82,54 @@ QString readPose(const QString &text, CameraRig &rig)
     return {};
 }
 
+// The SAM-6D preset's defaults (docs/TEMPLATES.md): BlenderProc's image size; a few stratified
+// samples anti-alias the edges, the point light needs no more (its shadows are exact).
+constexpr int kPresetWidth = 512;
+constexpr int kPresetHeight = 512;
+constexpr int kPresetSpp = 16; // on edges; one pixel-centre sample elsewhere
+constexpr int kPresetBounces = 0;
+
+/// --preset: checks what cannot go with it and applies its defaults where nothing was given.
+QString readPreset(const QCommandLineParser &p, CliOptions &o)
+{
+    bool ok = false;
+    o.preset = parseTemplatePreset(p.value("preset"), &ok);
+    if (!ok || o.preset == TemplatePreset::None)
+        return QStringLiteral("--preset must be sam6d, got '%1'").arg(p.value("preset"));
+    for (const char *option : {"frames", "turntable", "cycle", "look-at", "pose",
+                               "camera-from-file", "ortho", "ortho-width", "fov", "env"}) {
+        if (p.isSet(QLatin1String(option)))
+            return QStringLiteral("--preset places its own cameras and light: it cannot be "
+                                  "combined with --%1")
+                .arg(QLatin1String(option));
+    }
+    if (p.isSet("views") && o.views != kSam6dViews)
+        return QStringLiteral("--preset sam6d renders %1 views, got --views %2")
+            .arg(kSam6dViews)
+            .arg(o.views);
+    if (p.isSet("bit-depth") && p.value("bit-depth").trimmed() != QLatin1String("8"))
+        return QStringLiteral("--preset sam6d writes 8-bit images (its loader reads uint8)");
+    if (isSupportedImagePath(o.output))
+        return QStringLiteral("with --preset, -o names a directory, got '%1'").arg(o.output);
+    o.views = kSam6dViews;
+    o.passes |= PassRgb | PassMask | PassXyz;
+    if (!p.isSet("size")) {
+        o.width = kPresetWidth;
+        o.height = kPresetHeight;
+    }
+    if (!p.isSet("spp"))
+        o.spp = kPresetSpp;
+    if (!p.isSet("bounces"))
+        o.bounces = kPresetBounces;
+    if (p.isSet("aa")) {
+        const QString aa = p.value("aa").trimmed().toLower();
+        if (aa != QLatin1String("adaptive") && aa != QLatin1String("uniform"))
+            return QStringLiteral("--aa must be adaptive or uniform, got '%1'").arg(p.value("aa"));
+        o.adaptiveAa = aa == QLatin1String("adaptive");
+    }
+    return {};
+}
+
 } // namespace
 
 QStringList withOptionalValues(const QStringList &args)
@@ -170,6 +218,14 @@ void addRenderOptions(QCommandLineParser &parser)
          "Template set: N views over a sphere into directory OUT (rgb_N.png, mask_N.png, "
          "xyz_N.npy, ..., cameras.json, poses.npy, intrinsics.npy).",
          "n"},
+        {"preset",
+         "Template set laid out as a pose estimator reads it: sam6d (SAM-6D's 42 views, light, "
+         "scale and files in OUT/templates; default 512x512, 16 spp on edges, 0 bounces).",
+         "name"},
+        {"aa",
+         "With --preset: adaptive (default: one pixel-centre sample, --spp samples where "
+         "neighbours show an edge) or uniform (--spp samples everywhere).",
+         "mode"},
     });
     addPreviewOptions(parser);
 }
@@ -192,7 +248,7 @@ QString readOptions(const QCommandLineParser &p, CliOptions &o)
     o.output = p.value("o");
     if (o.output.isEmpty())
         return QStringLiteral("missing -o OUT");
-    if (!p.isSet("views") && !isSupportedImagePath(o.output))
+    if (!p.isSet("views") && !p.isSet("preset") && !isSupportedImagePath(o.output))
         return QStringLiteral("output %1 must end in .png, .jpg or .jpeg").arg(o.output);
 
     if (p.isSet("size")) {
@@ -259,6 +315,12 @@ QString readOptions(const QCommandLineParser &p, CliOptions &o)
         o.views = int(*views);
         if (!p.isSet("passes"))
             o.passes = PassRgb | PassMask | PassXyz; // a template set
+    }
+    if (p.isSet("preset")) {
+        if (QString problem = readPreset(p, o); !problem.isEmpty())
+            return problem;
+    } else if (p.isSet("aa")) {
+        return QStringLiteral("--aa applies to --preset template sets");
     }
     if (p.isSet("bounces")) {
         const auto bounces = parseInt(p.value("bounces"), 0, 64);

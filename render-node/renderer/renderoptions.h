@@ -6,6 +6,7 @@
 #include "kernel/environment.h"
 #include "passes.h"
 #include "renderer.h"
+#include "templatepreset.h"
 #include "util/framerange.h"
 
 #include <QCommandLineParser>
@@ -28,7 +29,9 @@ struct CliOptions
     Device device = Device::Cpu;
     unsigned passes = PassRgb;
     double depthScale = 1000.0;
-    int views = 0; // > 0: template views instead of frames
+    int views = 0;                                // > 0: template views instead of frames
+    TemplatePreset preset = TemplatePreset::None; // --preset: a pose estimator's template set
+    bool adaptiveAa = true; // --preset: spp samples on edges only (--aa uniform: everywhere)
     int bounces = 4;
     QString environment;
     float environmentIntensity = 1.f;

@@ -105,7 +105,7 @@ std::array<double, 16> worldToCamera(const Camera &c)
 }
 
 Result<QStringList> writeCameraFiles(const QString &directory, const QList<Camera> &cameras,
-                                     int width, int height)
+                                     int width, int height, const QJsonObject &extra)
 {
     if (cameras.isEmpty())
         return makeError("invalid_argument", QStringLiteral("no cameras to write"));
@@ -122,12 +122,14 @@ Result<QStringList> writeCameraFiles(const QString &directory, const QList<Camer
         for (double v : w2c)
             poses.push_back(float(v));
     }
-    const QJsonObject doc{
+    QJsonObject doc{
         {"convention", "OpenCV: x right, y down, z forward; model units; row-major 4x4"},
         {"width", width},
         {"height", height},
         {"intrinsics", QJsonObject{{"fx", k.fx}, {"fy", k.fy}, {"cx", k.cx}, {"cy", k.cy}}},
         {"views", views}};
+    for (auto it = extra.begin(); it != extra.end(); ++it)
+        doc.insert(it.key(), it.value());
     const std::vector<float> kMatrix = {float(k.fx), 0.f, float(k.cx), 0.f, float(k.fy),
                                         float(k.cy), 0.f, 0.f,         1.f};
     const QDir dir(directory);

@@ -11,6 +11,7 @@ struct AovSample
     Vec3 normal;           // world-space shading normal facing the camera
     Vec3 albedo;           // base colour, linear
     Vec3 nocs;             // position in normalized object coordinates, each in [0, 1]
+    Vec3 position;         // the hit point in model (world) units
     uint32_t instance = 0; // mesh instance + 1 (Scene::instances()); 0 for background
     bool hit = false;
 };
@@ -58,6 +59,7 @@ FARM_HOST_DEVICE AovSample aovFromHit(const Tracer &tracer, const SceneView &sce
     a.normal = s.shadingNormal;
     a.albedo = s.albedo;
     a.nocs = nocs.map(s.position);
+    a.position = s.position;
     return a;
 }
 

@@ -20,6 +20,11 @@ struct RenderParams
     int maxBounces = 4;
     Vec3 sunDirection{0.45f, 0.8f, 0.4f}; // unit vector towards the sun
     Vec3 sunIrradiance{2.0f, 1.9f, 1.75f};
+    // A point light (template presets): radiant intensity in W/sr per scene unit squared, so the
+    // irradiance at distance d is intensity / d^2. Zero: none. Its direct light is exact (one
+    // shadow ray, no random numbers).
+    Vec3 pointLightPosition{0.f};
+    Vec3 pointLightIntensity{0.f};
     Vec3 skyZenith{0.45f, 0.6f, 0.9f};
     Vec3 skyHorizon{0.85f, 0.9f, 0.95f};
     Vec3 ground{0.32f, 0.3f, 0.28f};
@@ -37,6 +42,10 @@ struct RenderParams
     // points per pixel (PixelSampler, rng.h); off: independent PCG numbers (bench_noise
     // compares the two).
     bool lowDiscrepancy = true;
+    // With maxBounces 0 and no environment map: the sky lights surfaces as unshadowed ambient
+    // light, integrated over fixed directions (ambientSkyLight), so direct-only images (template
+    // presets) carry no sampling noise from it. Otherwise the sky is sampled with shadow rays.
+    bool ambientSky = false;
 };
 
 /// Sampler slots of one path: the camera jitter, then kSlotsPerVertex per path vertex.
@@ -78,6 +87,25 @@ FARM_KERNEL Vec3 sampleCosineHemisphere(Vec3 n, float u1, float u2)
     orthonormalBasis(n, t, b);
     const float z = sqrtf(maxf(0.f, 1.f - u1));
     return normalize(t * (r * cosf(phi)) + b * (r * sinf(phi)) + n * z);
+}
+
+/// Directions of the ambient sky term per axis: a kAmbientGrid^2 grid of cell centres mapped to
+/// the cosine-weighted hemisphere (exact for a diffuse surface, a fixed quadrature otherwise).
+constexpr int kAmbientGrid = 2;
+
+/// Unshadowed light reflected from a sky of uniform radiance `sky` (no random numbers).
+FARM_KERNEL Vec3 ambientSkyLight(const Bsdf &bsdf, const Bsdf::Outgoing &out, Vec3 sky)
+{
+    Vec3 sum(0.f);
+    for (int i = 0; i < kAmbientGrid; ++i) {
+        for (int j = 0; j < kAmbientGrid; ++j) {
+            const Vec3 wi = Bsdf::cosineDirection((float(i) + 0.5f) / float(kAmbientGrid),
+                                                  (float(j) + 0.5f) / float(kAmbientGrid));
+            if (wi.z > 0.f) // f cos / (cos / pi)
+                sum += bsdf.evalLocal(out, wi, nullptr) * (kPi / wi.z);
+        }
+    }
+    return sum * sky * (1.f / float(kAmbientGrid * kAmbientGrid));
 }
 
 /// Surface data at a hit, oriented towards the incoming ray, with textures applied.
@@ -240,7 +268,7 @@ template<typename Tracer>
 FARM_HOST_DEVICE Vec3 sampleEmitterLight(const Tracer &tracer, const SceneView &scene,
                                          const Bsdf &bsdf, const Bsdf::Outgoing &out,
                                          const SurfacePoint &s, Vec3 origin, float e0, float e1,
-                                         float e2)
+                                         float e2, bool lastVertex = false)
 {
     Hit light;
     const float areaPdf = sampleEmitter(scene, e0, e1, e2, light);
@@ -267,7 +295,9 @@ FARM_HOST_DEVICE Vec3 sampleEmitterLight(const Tracer &tracer, const SceneView &
     light.t = dist;
     const SurfacePoint ls = surfaceAt(scene, Ray{origin, d, kInfinity}, light); // textured
     const float lightPdf = areaPdf * dist2 / cosLight;                          // solid angle
-    return f * ls.emission * (through * powerHeuristic(lightPdf, bsdfPdf) / lightPdf);
+    // At the last vertex no BSDF ray follows that could hit the emitter: full weight.
+    const float w = lastVertex ? 1.f : powerHeuristic(lightPdf, bsdfPdf);
+    return f * ls.emission * (through * w / lightPdf);
 }
 
 /// Radiance along a camera ray: a unidirectional path tracer with the glTF metallic-roughness
@@ -334,7 +364,24 @@ FARM_HOST_DEVICE Vec3 traceRadiance(const Tracer &tracer, const SceneView &scene
         const Bsdf::Outgoing out = bsdf.bindOutgoing(-ray.dir); // shared by every light sample
         const Vec3 origin = s.position + s.geometricNormal * scene.epsilon;
 
-        if (dot(s.geometricNormal, p.sunDirection) > 0.f) {
+        if (maxComponent(p.pointLightIntensity) > 0.f) {
+            Vec3 toLight = p.pointLightPosition - origin;
+            const float dist2 = dot(toLight, toLight);
+            if (dist2 > 0.f) {
+                const float dist = sqrtf(dist2);
+                toLight = toLight / dist;
+                if (dot(s.geometricNormal, toLight) > 0.f) {
+                    const Vec3 f = bsdf.evalLocal(out, bsdf.toLocal(toLight), nullptr);
+                    if (maxComponent(f) > 0.f) {
+                        const float through = transmittance(
+                            tracer, scene, Ray{origin, toLight, dist * (1.f - 1e-4f)});
+                        if (through > 0.f)
+                            radiance += throughput * f * p.pointLightIntensity * (through / dist2);
+                    }
+                }
+            }
+        }
+        if (maxComponent(p.sunIrradiance) > 0.f && dot(s.geometricNormal, p.sunDirection) > 0.f) {
             const Vec3 f = bsdf.evalLocal(out, bsdf.toLocal(p.sunDirection), nullptr);
             if (maxComponent(f) > 0.f) {
                 const float through =
@@ -347,7 +394,10 @@ FARM_HOST_DEVICE Vec3 traceRadiance(const Tracer &tracer, const SceneView &scene
         // (in the BSDF's frame around the shading normal, so the BSDF needs no conversion).
         Vec3 skyDir, skyLocal;
         float lightPdf = 0.f;
-        const bool skyNee = p.environment.valid() || depth < p.skyNeeDepth;
+        const bool ambient = p.ambientSky && p.maxBounces == 0 && !p.environment.valid();
+        if (ambient)
+            radiance += throughput * ambientSkyLight(bsdf, out, skyRadiance(p, s.shadingNormal));
+        const bool skyNee = !ambient && (p.environment.valid() || depth < p.skyNeeDepth);
         if (skyNee) {
             float l1, l2;
             rng.get2D(vertexSlot(depth, kSlotSkyLight), l1, l2);
@@ -367,17 +417,18 @@ FARM_HOST_DEVICE Vec3 traceRadiance(const Tracer &tracer, const SceneView &scene
             const Vec3 f = bsdf.evalLocal(out, skyLocal, &skyBsdfPdf);
             if (maxComponent(f) > 0.f) {
                 const float through = transmittance(tracer, scene, Ray{origin, skyDir, kInfinity});
+                // At the last vertex no BSDF ray follows to find the sky: full weight.
+                const float w = depth >= p.maxBounces ? 1.f : powerHeuristic(lightPdf, skyBsdfPdf);
                 if (through > 0.f)
-                    radiance += throughput * f * skyRadiance(p, skyDir) *
-                                (through * powerHeuristic(lightPdf, skyBsdfPdf) / lightPdf);
+                    radiance += throughput * f * skyRadiance(p, skyDir) * (through * w / lightPdf);
             }
         }
         if (emitterNee) {
             const float e0 = rng.get1D(vertexSlot(depth, kSlotEmitterPick));
             float e1, e2;
             rng.get2D(vertexSlot(depth, kSlotEmitterPoint), e1, e2);
-            radiance +=
-                throughput * sampleEmitterLight(tracer, scene, bsdf, out, s, origin, e0, e1, e2);
+            radiance += throughput * sampleEmitterLight(tracer, scene, bsdf, out, s, origin, e0, e1,
+                                                        e2, depth >= p.maxBounces);
         }
         if (depth >= p.maxBounces)
             break;
