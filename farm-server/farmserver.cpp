@@ -143,7 +143,10 @@ void FarmServer::onWebSocket()
         std::unique_ptr<QWebSocket> socket = m_http->nextPendingWebSocketConnection();
         if (!socket)
             break;
-        const QString path = socket->requestUrl().path();
+        QString path = socket->requestUrl().path();
+        // Behind a proxy that keeps the base path, the handshake names /farm/ws/events.
+        if (!m_config.basePath.isEmpty() && path.startsWith(m_config.basePath + '/'))
+            path = path.mid(m_config.basePath.size());
         if (path == "/ws/node")
             m_nodes->addConnection(std::move(socket));
         else if (path == "/ws/events")

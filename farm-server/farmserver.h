@@ -47,6 +47,7 @@ public:
     EventHub &events() { return *m_events; }
     PreviewStore &previews() { return *m_previews; }
     AccessStore &access() { return *m_access; }
+    HttpServer &http() { return *m_http; }
 
 private:
     void onWebSocket();

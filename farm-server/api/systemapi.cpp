@@ -123,6 +123,15 @@ void staticFile(const HttpRequest &req, HttpReply reply)
     reply.send(200, f.readAll(), contentTypeFor(name), {{"Cache-Control", "no-cache"}});
 }
 
+// The contract, written once in resources/api/openapi.json and compiled in.
+void openApi(const HttpRequest &, HttpReply reply)
+{
+    QFile f(":/api/openapi.json");
+    if (!f.open(QIODevice::ReadOnly))
+        return reply.error(500, "internal", "the OpenAPI document is not compiled in");
+    reply.send(200, f.readAll(), "application/json", {{"Cache-Control", "no-cache"}});
+}
+
 } // namespace
 
 void replyError(HttpReply &reply, const Error &error)
@@ -159,13 +168,15 @@ void addSystemRoutes(HttpServer &http, ApiContext &ctx)
     auto bind = [&ctx](ApiHandler f) { return bindHandler(ctx, f); };
     http.addRoute("GET", "/health", Access::Public, bind(health));
     http.addRoute("GET", "/api/v1/status", Access::Client, bind(status));
+    http.addRoute("GET", "/api/v1/openapi\\.json", Access::Public, openApi);
     http.addRoute("GET", "/metrics", Access::Client, bind(metrics));
     http.addRoute("GET", "/api/v1/nodes", Access::Client, bind(nodes));
     http.addRoute("POST", "/api/v1/nodes/(\\d{1,18})/(drain|enable|disable)", Access::Admin,
                   bind(nodeAction));
     http.addRoute("DELETE", "/api/v1/nodes/(\\d{1,18})", Access::Admin, bind(forgetNode));
     // The web UI must load before it knows a token, so its files are public.
-    for (const char *pattern : {"/", "/index\\.html", "/css/[^/]+", "/js/[^/]+", "/img/[^/]+"})
+    for (const char *pattern :
+         {"/", "/index\\.html", "/docs\\.html", "/css/[^/]+", "/js/[^/]+", "/img/[^/]+"})
         http.addRoute("GET", pattern, Access::Public, staticFile);
 }
 
