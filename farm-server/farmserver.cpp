@@ -7,6 +7,7 @@
 #include "events/previewstore.h"
 #include "events/webhooks.h"
 #include "files/filestore.h"
+#include "files/retention.h"
 #include "jobtypes/framebundles.h"
 #include "scheduler/nodecredentials.h"
 #include "scheduler/scheduler.h"
@@ -40,6 +41,7 @@ FarmServer::~FarmServer()
     m_scheduler.reset();
     m_machine.reset();
     m_api.reset();
+    m_recorder.reset();
     m_webhooks.reset();
     m_access.reset();
     m_files.reset();
@@ -71,7 +73,9 @@ Result<quint16> FarmServer::start()
     m_access = std::make_unique<AccessStore>(m_store->database());
     // Webhooks see every event first (job updates become deliveries), then pass it on.
     m_webhooks = std::make_unique<Webhooks>(*m_access, *m_store, *m_clock, m_config, *m_previews);
-    m_machine = std::make_unique<StateMachine>(*m_store, *m_clock, *m_webhooks);
+    // Then metrics: task durations from task updates.
+    m_recorder = std::make_unique<MetricsRecorder>(m_metrics, *m_webhooks);
+    m_machine = std::make_unique<StateMachine>(*m_store, *m_clock, *m_recorder);
     if (!m_config.jobTypesDir.isEmpty())
         if (auto r = m_jobTypes.loadDirectory(m_config.jobTypesDir); !r)
             return r.error();
@@ -80,15 +84,16 @@ Result<quint16> FarmServer::start()
     // An encode task gets its job's frames as input (docs/JOBTYPES.md, "Video").
     auto frameBundles = std::make_shared<FrameBundles>(*m_store, *m_files, m_jobTypes);
     sc.frameInputs = [frameBundles](qint64 jobId) { return frameBundles->forJob(jobId); };
-    m_scheduler = std::make_unique<Scheduler>(*m_store, *m_machine, *m_clock, *m_webhooks, sc);
+    m_scheduler = std::make_unique<Scheduler>(*m_store, *m_machine, *m_clock, *m_recorder, sc);
     m_scheduler->setPreviews(m_previews.get());
     if (auto r = m_scheduler->recover(); !r)
         return r.error();
     m_nodes = std::make_unique<NodeHub>(*m_scheduler);
 
     m_api = std::make_unique<ApiContext>(ApiContext{*m_store, *m_files, *m_machine, *m_scheduler,
-                                                    *m_webhooks, *m_clock, this, m_clock->now(),
-                                                    *m_previews, m_jobTypes, *m_access, m_config});
+                                                    *m_recorder, *m_clock, this, m_clock->now(),
+                                                    *m_previews, m_jobTypes, *m_access, m_config,
+                                                    m_metrics});
     // Behind a proxy every request comes from loopback: trusting it would let anyone in.
     AuthConfig auth{m_config.token, m_config.joinToken,
                     m_config.trustLoopback && m_config.trustedProxies.isEmpty()};
@@ -109,7 +114,6 @@ Result<quint16> FarmServer::start()
     addSystemRoutes(*m_http, *m_api);
     addJobRoutes(*m_http, *m_api);
     addLifecycleRoutes(*m_http, *m_api);
-    addEncodeRoutes(*m_http, *m_api);
     addEncodeRoutes(*m_http, *m_api);
     addFileRoutes(*m_http, *m_api);
     addPreviewRoutes(*m_http, *m_api);
@@ -132,9 +136,27 @@ Result<quint16> FarmServer::start()
     m_leaseTimer.start(1000);
     // Abandoned uploads hold up to 8 GiB each: drop those a week old, at start and hourly.
     m_files->purgeStaleUploads();
-    connect(&m_cleanupTimer, &QTimer::timeout, this, [this] { m_files->purgeStaleUploads(); });
+    expireByRetention();
+    connect(&m_cleanupTimer, &QTimer::timeout, this, [this] {
+        m_files->purgeStaleUploads();
+        expireByRetention();
+    });
     m_cleanupTimer.start(3600 * 1000);
     return m_port;
+}
+
+void FarmServer::expireByRetention()
+{
+    const RetentionRules rules = RetentionRules::fromConfig(m_config);
+    if (!rules.any())
+        return;
+    const auto removed = applyRetention(*m_store, *m_files,
+                                        planRetention(*m_store, *m_files, rules, m_clock->now()));
+    if (!removed)
+        qWarning("retention: %s", qPrintable(removed.error().message));
+    else if (removed->bytes() > 0)
+        qInfo("retention: removed the outputs of %d job(s) and %d unused file(s), %lld bytes",
+              int(removed->outputs.size()), int(removed->inputs.size()), removed->bytes());
 }
 
 void FarmServer::onWebSocket()

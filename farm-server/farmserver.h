@@ -1,5 +1,6 @@
 #pragma once
 
+#include "events/metricsrecorder.h"
 #include "jobtypes/jobtyperegistry.h"
 #include "scheduler/clock.h"
 #include "serverconfig.h"
@@ -22,6 +23,7 @@ class NodeHub;
 class HttpServer;
 class AccessStore;
 class Webhooks;
+class MetricsRecorder;
 struct ApiContext;
 
 /// The whole server in one object: database, files, scheduler, hubs and HTTP. main() wires it
@@ -48,9 +50,12 @@ public:
     PreviewStore &previews() { return *m_previews; }
     AccessStore &access() { return *m_access; }
     HttpServer &http() { return *m_http; }
+    ServerMetrics &metrics() { return m_metrics; }
 
 private:
     void onWebSocket();
+    /// Applies the retention rules of the config (hourly and at start).
+    void expireByRetention();
 
     ServerConfig m_config;
     std::unique_ptr<Clock> m_ownClock;
@@ -61,6 +66,7 @@ private:
     std::unique_ptr<EventHub> m_events;
     std::unique_ptr<PreviewStore> m_previews;
     std::unique_ptr<Webhooks> m_webhooks;
+    std::unique_ptr<MetricsRecorder> m_recorder;
     std::unique_ptr<FileStore> m_files;
     std::unique_ptr<StateMachine> m_machine;
     std::unique_ptr<Scheduler> m_scheduler;
@@ -70,6 +76,7 @@ private:
     QTimer m_leaseTimer;
     QTimer m_cleanupTimer;
     quint16 m_port = 0;
+    ServerMetrics m_metrics;
 };
 
 } // namespace farm::server

@@ -57,6 +57,18 @@ const Option kOptions[] = {
     {"webhook-progress-interval", "Least seconds between two progress webhooks of a job.",
      "seconds"},
     {"min-free-disk", "MiB the data dir needs free for /health to say ok.", "mib"},
+    {"autoscale-window",
+     "Seconds in which farm_desired_nodes would finish the queued work (default 600).",
+     "seconds"},
+    {"retention-output-days", "Outputs of jobs finished this many days ago expire (0: never).",
+     "days"},
+    {"retention-output-mb",
+     "MiB of finished jobs' outputs kept; the oldest expire beyond it (0: no limit).", "mib"},
+    {"retention-input-days",
+     "Uploaded files no job uses expire this many days after they last changed (0: never).",
+     "days"},
+    {"retention-input-mb", "MiB of unused uploaded files kept; the oldest expire beyond it.",
+     "mib"},
 };
 
 Result<int> readInt(const QString &key, const QString &text, int min, int max)
@@ -229,7 +241,8 @@ Result<ServerConfig> ServerConfig::fromArguments(const QStringList &arguments)
         int min, max;
     } ints[] = {{"webhook-retry", &c.webhookRetryS, 1, 86400},
                 {"webhook-attempts", &c.webhookAttempts, 1, 100},
-                {"webhook-progress-interval", &c.webhookProgressS, 1, 86400}};
+                {"webhook-progress-interval", &c.webhookProgressS, 1, 86400},
+                {"autoscale-window", &c.autoscaleWindowS, 1, 7 * 86400}};
     for (const auto &i : ints) {
         if (!values.contains(i.key))
             continue;
@@ -243,6 +256,26 @@ Result<ServerConfig> ServerConfig::fromArguments(const QStringList &arguments)
         if (!v)
             return v.error();
         c.minFreeDiskMb = *v;
+    }
+    const struct
+    {
+        const char *key;
+        int *days;
+        qint64 *mb;
+    } retention[] = {{"retention-output-days", &c.retentionOutputDays, nullptr},
+                     {"retention-output-mb", nullptr, &c.retentionOutputMb},
+                     {"retention-input-days", &c.retentionInputDays, nullptr},
+                     {"retention-input-mb", nullptr, &c.retentionInputMb}};
+    for (const auto &rule : retention) {
+        if (!values.contains(rule.key))
+            continue;
+        const auto v = readInt(rule.key, values[rule.key], 0, rule.days ? 36500 : 1 << 30);
+        if (!v)
+            return v.error();
+        if (rule.days)
+            *rule.days = *v;
+        else
+            *rule.mb = *v;
     }
     if (c.heartbeatS >= c.leaseS)
         return makeError("invalid_argument", "--heartbeat must be shorter than --lease");

@@ -40,6 +40,12 @@ struct ServerConfig
     int webhookAttempts = 8;     // deliveries given up after this many failed attempts
     int webhookProgressS = 30;   // at most one progress call per job in this many seconds
     qint64 minFreeDiskMb = 1024; // /health is 503 below this much free space in the data dir
+    int autoscaleWindowS = 600;  // farm_desired_nodes: nodes that finish the queue in this time
+    /// Retention (docs/API.md "Retention"); 0 turns a rule off.
+    int retentionOutputDays = 0;  // outputs of jobs finished longer ago than this expire
+    qint64 retentionOutputMb = 0; // beyond this total, the oldest finished jobs' outputs expire
+    int retentionInputDays = 0;   // input files no job uses, unchanged for this long, expire
+    qint64 retentionInputMb = 0;  // beyond this total of unused inputs, the oldest expire
 
     /// Parses arguments including the program name (QCoreApplication::arguments()).
     static Result<ServerConfig> fromArguments(const QStringList &arguments);

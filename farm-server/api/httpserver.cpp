@@ -277,14 +277,15 @@ void HttpReply::noContent()
     send(204, {}, {});
 }
 
-void HttpReply::file(const QString &path, const QByteArray &contentType)
+void HttpReply::file(const QString &path, const QByteArray &contentType,
+                     const QList<QPair<QByteArray, QByteArray>> &extra)
 {
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
         return error(404, "not_found", "the file is gone");
     if (!m_state->claim())
         return;
-    m_state->socket->write(responseHead(200, f.size(), contentType, {}, m_state->close));
+    m_state->socket->write(responseHead(200, f.size(), contentType, extra, m_state->close));
     if (m_state->headOnly || f.size() == 0)
         m_state->done();
     else

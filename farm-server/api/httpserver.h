@@ -72,7 +72,8 @@ public:
               const QList<QPair<QByteArray, QByteArray>> &extra = {});
     void noContent();
     /// Streams a file in pieces as the socket drains, never holding it in memory.
-    void file(const QString &path, const QByteArray &contentType);
+    void file(const QString &path, const QByteArray &contentType,
+              const QList<QPair<QByteArray, QByteArray>> &extra = {});
 
 private:
     std::shared_ptr<ReplyState> m_state;

@@ -2,12 +2,16 @@
 // waiting for a job, batch submission, re-running a job, re-queueing a task, priority.
 #include "api/apicontext.h"
 
+#include "files/retention.h"
+#include "files/ziparchive.h"
 #include "protocol/message.h"
 #include "util/json.h"
 
 #include <QDeadlineTimer>
+#include <QDir>
 #include <QFile>
 #include <QJsonArray>
+#include <QRandomGenerator>
 #include <QTimer>
 
 namespace farm::server {
@@ -250,6 +254,56 @@ void setPriority(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     reply.json(200, ctx.store.job(job->id).value_or(*job).toJson());
 }
 
+/// Every output of a job as one zip, written to a temporary file on a worker thread (libzip
+/// streams each output from disk: memory stays bounded), then streamed out and unlinked.
+void jobArchive(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    const auto job = findJob(ctx, req.args[0], reply);
+    if (!job)
+        return;
+    QList<ZipSource> files;
+    for (const OutputRecord &o : ctx.store.outputs(job->id))
+        files.append({o.name, ctx.files.outputPath(job->id, o.name)});
+    if (files.isEmpty())
+        return reply.error(404, "not_found", QString("job %1 has no outputs yet").arg(job->id));
+    const QString zipPath =
+        QDir(ctx.files.tempDir())
+            .filePath(QString("archive-%1-%2.zip")
+                          .arg(job->id)
+                          .arg(QRandomGenerator::system()->generate64(), 16, 16, QChar('0')));
+    const QByteArray disposition =
+        QString("attachment; filename=\"job-%1-outputs.zip\"").arg(job->id).toUtf8();
+    runOffLoop(
+        ctx, [zipPath, files] { return writeZip(zipPath, files); },
+        [zipPath, disposition, reply](const Result<qint64> &written) mutable {
+            if (!written)
+                return replyError(reply, written.error());
+            reply.file(zipPath, "application/zip", {{"Content-Disposition", disposition}});
+            QFile::remove(zipPath); // the reply holds it open until the last byte is out
+        },
+        [zipPath](const Result<qint64> &) { QFile::remove(zipPath); });
+}
+
+/// The dry run: what the retention rules would remove now.
+void retentionPlan(ApiContext &ctx, const HttpRequest &, HttpReply reply)
+{
+    const RetentionRules rules = RetentionRules::fromConfig(ctx.config);
+    reply.json(200,
+               {{"rules", rules.toJson()},
+                {"enabled", rules.any()},
+                {"expire", planRetention(ctx.store, ctx.files, rules, ctx.clock.now()).toJson()}});
+}
+
+void retentionRun(ApiContext &ctx, const HttpRequest &, HttpReply reply)
+{
+    const RetentionRules rules = RetentionRules::fromConfig(ctx.config);
+    const auto removed = applyRetention(
+        ctx.store, ctx.files, planRetention(ctx.store, ctx.files, rules, ctx.clock.now()));
+    if (!removed)
+        return replyError(reply, removed.error());
+    reply.json(200, {{"rules", rules.toJson()}, {"removed", removed->toJson()}});
+}
+
 } // namespace
 
 Result<std::optional<int>> waitOption(const HttpRequest &request)
@@ -287,6 +341,9 @@ void addLifecycleRoutes(HttpServer &http, ApiContext &ctx)
     http.addRoute("POST", jobs + '/' + kId + "/rerun", Access::Client, bind(rerunJob));
     http.addRoute("POST", jobs + '/' + kId + "/priority", Access::Client, bind(setPriority));
     http.addRoute("POST", "/api/v1/tasks/" + kId + "/requeue", Access::Client, bind(requeueTask));
+    http.addRoute("GET", jobs + '/' + kId + "/archive", Access::Client, bind(jobArchive));
+    http.addRoute("GET", "/api/v1/retention", Access::Admin, bind(retentionPlan));
+    http.addRoute("POST", "/api/v1/retention/run", Access::Admin, bind(retentionRun));
 }
 
 } // namespace farm::server

@@ -420,6 +420,23 @@ Result<qint64> FileStore::writeOutput(qint64 jobId, const QString &name, const Q
     return qint64(data.size());
 }
 
+QList<FileStore::StoredFile> FileStore::storedFiles() const
+{
+    QList<StoredFile> out;
+    const QFileInfoList entries =
+        QDir(m_dir + "/files")
+            .entryInfoList(QDir::Files | QDir::NoDotAndDotDot, QDir::Time | QDir::Reversed);
+    for (const QFileInfo &f : entries)
+        if (isSha256Hex(f.fileName()))
+            out.append({f.fileName(), f.size(), f.lastModified().toUTC()});
+    return out;
+}
+
+bool FileStore::removeFile(const QString &sha256)
+{
+    return isSha256Hex(sha256) && QFile::remove(filePath(sha256));
+}
+
 void FileStore::removeOutputs(qint64 jobId)
 {
     QDir(outputDir(jobId)).removeRecursively();

@@ -107,6 +107,18 @@ public:
     /// Removes uploads nobody finished within `maxAgeDays`; returns how many.
     int purgeStaleUploads(int maxAgeDays = 7);
 
+    /// A file of the content store (`files/<sha256>`).
+    struct StoredFile
+    {
+        QString sha256;
+        qint64 size = 0;
+        QDateTime modifiedAt;
+    };
+    /// Every file of the content store, the least recently changed first.
+    QList<StoredFile> storedFiles() const;
+    /// Removes one file of the content store (retention, a deleted job's unused input).
+    bool removeFile(const QString &sha256);
+
     QString outputDir(qint64 jobId) const;
     QString outputPath(qint64 jobId, const QString &name) const;
     /// Writes atomically (temp file + rename) and returns the size.

@@ -167,6 +167,19 @@ public:
     virtual bool fileInUse(const QString &sha256) = 0;
     /// Removes the output rows of these tasks of a job; yields the names removed.
     virtual Result<QStringList> deleteTaskOutputs(qint64 jobId, const QList<qint64> &taskIds) = 0;
+    /// Finished jobs that still have outputs, the longest finished first.
+    struct StoredOutputs
+    {
+        qint64 jobId = 0;
+        QDateTime finishedAt;
+        qint64 bytes = 0;
+        int count = 0;
+    };
+    virtual QList<StoredOutputs> finishedJobOutputs() = 0;
+    /// Removes every output row of a job; yields the names removed.
+    virtual Result<QStringList> deleteJobOutputs(qint64 jobId) = 0;
+    /// The SHA-256 of every file some job's input names.
+    virtual QSet<QString> filesInUse() = 0;
 
     virtual Result<void> upsertOutput(const OutputRecord &output, const QDateTime &now) = 0;
     virtual QList<OutputRecord> outputs(qint64 jobId) = 0;

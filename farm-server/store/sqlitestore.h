@@ -63,6 +63,9 @@ public:
     QList<qint64> taskDependents(qint64 taskId) override;
     bool fileInUse(const QString &sha256) override;
     Result<QStringList> deleteTaskOutputs(qint64 jobId, const QList<qint64> &taskIds) override;
+    QList<StoredOutputs> finishedJobOutputs() override;
+    Result<QStringList> deleteJobOutputs(qint64 jobId) override;
+    QSet<QString> filesInUse() override;
 
     Result<void> upsertOutput(const OutputRecord &output, const QDateTime &now) override;
     QList<OutputRecord> outputs(qint64 jobId) override;

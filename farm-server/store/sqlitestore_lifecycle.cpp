@@ -4,6 +4,7 @@
 #include "store/sqlitestore.h"
 
 #include <QJsonDocument>
+#include <QRegularExpression>
 
 namespace farm::server {
 
@@ -92,6 +93,45 @@ Result<QStringList> SqliteStore::deleteTaskOutputs(qint64 jobId, const QList<qin
         !d)
         return d.error();
     return names;
+}
+
+QList<JobStore::StoredOutputs> SqliteStore::finishedJobOutputs()
+{
+    QList<StoredOutputs> out;
+    auto q = exec(m_db, "SELECT j.id, j.finished_at, SUM(o.size), COUNT(*) FROM jobs j JOIN "
+                        "outputs o ON o.job_id = j.id WHERE j.state IN ('completed', 'failed', "
+                        "'canceled') GROUP BY j.id ORDER BY j.finished_at ASC, j.id ASC");
+    while (q && q->next())
+        out.append({q->value(0).toLongLong(), sql::toTime(q->value(1)), q->value(2).toLongLong(),
+                    q->value(3).toInt()});
+    return out;
+}
+
+Result<QStringList> SqliteStore::deleteJobOutputs(qint64 jobId)
+{
+    auto q = exec(m_db, "SELECT name FROM outputs WHERE job_id = ?", {jobId});
+    if (!q)
+        return q.error();
+    QStringList names;
+    while (q->next())
+        names.append(q->value(0).toString());
+    if (auto d = exec(m_db, "DELETE FROM outputs WHERE job_id = ?", {jobId}); !d)
+        return d.error();
+    return names;
+}
+
+QSet<QString> SqliteStore::filesInUse()
+{
+    // Every 64-hex-digit string of a spec is a file of its input (the specs hold no other).
+    static const QRegularExpression sha(QStringLiteral("\"([0-9a-f]{64})\""));
+    QSet<QString> used;
+    auto q = exec(m_db, "SELECT spec FROM jobs");
+    while (q && q->next()) {
+        const QString spec = q->value(0).toString();
+        for (auto it = sha.globalMatch(spec); it.hasNext();)
+            used.insert(it.next().captured(1));
+    }
+    return used;
 }
 
 } // namespace farm::server

@@ -217,12 +217,25 @@ void ApiClient::downloadOutput(qint64 jobId, const QString &name, const QString 
 {
     if (!isValidOutputName(name))
         return done(makeError("invalid_field", QString("'%1' is not an output name").arg(name)));
+    downloadFile(QString("/api/v1/jobs/%1/outputs/%2").arg(jobId).arg(encodeSegment(name)),
+                 filePath, std::move(done), std::move(progress));
+}
+
+void ApiClient::downloadArchive(qint64 jobId, const QString &filePath, Callback<qint64> done,
+                                ProgressFn progress)
+{
+    downloadFile(QString("/api/v1/jobs/%1/archive").arg(jobId), filePath, std::move(done),
+                 std::move(progress));
+}
+
+void ApiClient::downloadFile(const QString &path, const QString &filePath, Callback<qint64> done,
+                             ProgressFn progress)
+{
     auto file = std::make_shared<QFile>(filePath + ".part");
     if (!file->open(QIODevice::WriteOnly | QIODevice::Truncate))
         return done(makeError(
             "io", QString("cannot write %1: %2").arg(file->fileName(), file->errorString())));
-    QNetworkRequest request =
-        makeRequest(QString("/api/v1/jobs/%1/outputs/%2").arg(jobId).arg(encodeSegment(name)));
+    QNetworkRequest request = makeRequest(path);
     request.setRawHeader("Accept", "*/*");
     QNetworkReply *reply = m_network.get(request);
     auto errorBody = std::make_shared<QByteArray>();

@@ -46,6 +46,13 @@ public:
     /// complete); yields the byte count.
     void downloadOutput(qint64 jobId, const QString &name, const QString &filePath,
                         Callback<qint64> done, ProgressFn progress = {});
+    /// Every output of a job as one zip (GET /api/v1/jobs/{id}/archive), streamed to
+    /// `filePath` like downloadOutput.
+    void downloadArchive(qint64 jobId, const QString &filePath, Callback<qint64> done,
+                         ProgressFn progress = {});
+    /// Streams the answer of GET `path` to `filePath` (through `filePath.part`).
+    void downloadFile(const QString &path, const QString &filePath, Callback<qint64> done,
+                      ProgressFn progress = {});
     /// Small outputs held in memory (thumbnails).
     void fetchOutput(qint64 jobId, const QString &name, Callback<QByteArray> done);
     void taskLog(qint64 taskId, Callback<QString> done);

@@ -3,6 +3,7 @@
 #include "farmctl/commands.h"
 
 #include "client/syncwait.h"
+#include "farmctl/output.h"
 
 #include <QJsonArray>
 
@@ -153,6 +154,66 @@ int runExplain(Context &ctx)
     for (const QJsonValue &reason : r->value("reasons").toArray())
         ctx.out << "  - " << reason.toString() << '\n';
     ctx.out.flush();
+    return Ok;
+}
+
+int runArchive(Context &ctx)
+{
+    const auto id = parseId(ctx.args[0], "JOB");
+    if (!id)
+        return ctx.fail(id.error().message, Usage);
+    const QString file = ctx.args[1];
+    ProgressLine line(ctx.err);
+    const auto bytes = waitFor<qint64>([&](auto cb) {
+        ctx.api.downloadArchive(*id, file, cb, [&](qint64 done, qint64 total) {
+            const double f = total > 0 ? double(done) / double(total) : 0.0;
+            line.update(QString("downloading %1 %2").arg(progressBar(f), formatBytes(done)), f);
+        });
+    });
+    line.finish();
+    if (!bytes)
+        return ctx.fail(bytes.error());
+    ctx.err << QString("wrote %1 (%2)\n").arg(file, formatBytes(*bytes)) << Qt::flush;
+    return Ok;
+}
+
+QList<QCommandLineOption> retentionOptions()
+{
+    return {{"apply", "Remove what the rules expire (without it: only list it)."}};
+}
+
+int runRetention(Context &ctx)
+{
+    const bool apply = ctx.parser.isSet("apply");
+    const auto r =
+        apply ? call(ctx, "POST", "/api/v1/retention/run") : call(ctx, "GET", "/api/v1/retention");
+    if (!r)
+        return ctx.fail(r.error());
+    const QJsonObject plan = r->value(apply ? "removed" : "expire").toObject();
+    const QString verb = apply ? "removed" : "would remove";
+    for (const QJsonValue &v : plan.value("outputs").toArray()) {
+        const QJsonObject o = v.toObject();
+        ctx.out << QString("%1 outputs of job %2 (%3 files, %4): %5\n")
+                       .arg(verb)
+                       .arg(o.value("job").toInteger())
+                       .arg(o.value("files").toInt())
+                       .arg(formatBytes(o.value("bytes").toInteger()),
+                            o.value("reason").toString());
+    }
+    for (const QJsonValue &v : plan.value("inputs").toArray()) {
+        const QJsonObject i = v.toObject();
+        ctx.out << QString("%1 file %2 (%3): %4\n")
+                       .arg(verb, i.value("file").toString(),
+                            formatBytes(i.value("bytes").toInteger()),
+                            i.value("reason").toString());
+    }
+    ctx.out.flush();
+    ctx.err << QString("%1 %2 in all%3\n")
+                   .arg(verb, formatBytes(plan.value("bytes").toInteger()),
+                        !apply && !r->value("enabled").toBool()
+                            ? QString(" (no retention rule is set on the server)")
+                            : QString())
+            << Qt::flush;
     return Ok;
 }
 

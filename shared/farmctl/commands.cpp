@@ -259,6 +259,10 @@ const QList<Command> &commands()
         {"enable", "enable NODE", "Let a drained or disabled node take tasks again.", 1, 1,
          &noOptions, &runEnable},
         {"disable", "disable NODE", "Give a node no new tasks.", 1, 1, &noOptions, &runDisable},
+        {"archive", "archive JOB FILE", "Download every output of a job as one zip.", 2, 2,
+         &noOptions, &runArchive},
+        {"retention", "retention", "List what the retention rules expire; --apply removes it.", 0,
+         0, &retentionOptions, &runRetention},
     };
     return table;
 }

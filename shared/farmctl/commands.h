@@ -65,6 +65,9 @@ int runExplain(Context &ctx);
 int runDrain(Context &ctx);
 int runEnable(Context &ctx);
 int runDisable(Context &ctx);
+int runArchive(Context &ctx);
+int runRetention(Context &ctx);
+QList<QCommandLineOption> retentionOptions();
 QList<QCommandLineOption> rerunOptions();
 
 // Users (userscommand.cpp).

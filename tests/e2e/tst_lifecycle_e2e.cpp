@@ -14,6 +14,8 @@
 
 #include <csignal>
 
+#include <zip.h>
+
 namespace {
 
 const char *kBox = "/usr/share/assimp/models/OBJ/box.obj";
@@ -150,6 +152,32 @@ private slots:
         QCOMPARE(farm.get(QString("/api/v1/jobs/%1").arg(job)).status, 200);
     }
 
+    void retentionFromFarmctl()
+    {
+        FarmFixture farm;
+        QVERIFY(farm.startServer(0, {"--retention-input-mb", "1"}));
+        QFile box(kBox);
+        QVERIFY(box.open(QIODevice::ReadOnly));
+        const QString used = farm.upload(box.readAll(), "box.obj");
+        QVERIFY(farm.submit(boxJob(used, "1")) > 0);
+        QByteArray noise(2 * 1024 * 1024, Qt::Uninitialized);
+        for (char &c : noise)
+            c = char(QRandomGenerator::global()->bounded(256));
+        const QString unused = farm.upload(noise, "noise.bin");
+        QVERIFY(!unused.isEmpty());
+
+        Run r = farmctl(farm, {"retention"});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QCOMPARE(r.out.count('\n'), 1);
+        QVERIFY2(r.out.startsWith("would remove file " + unused), qPrintable(r.out));
+        QCOMPARE(farm.request("HEAD", "/api/v1/files/" + unused).status, 200);
+        r = farmctl(farm, {"retention", "--apply"});
+        QVERIFY2(r.out.startsWith("removed file " + unused), qPrintable(r.out));
+        QCOMPARE(farm.request("HEAD", "/api/v1/files/" + unused).status, 404);
+        QCOMPARE(farm.request("HEAD", "/api/v1/files/" + used).status, 200);
+        QCOMPARE(farmctl(farm, {"retention"}).out, QString());
+    }
+
     void everyActionFromFarmctl()
     {
         FarmFixture farm;
@@ -204,6 +232,20 @@ private slots:
             farm.get("/api/v1/jobs/" + id + "/outputs").json().value("outputs").toArray().size(),
             2);
         QCOMPARE(farmctl(farm, {"rerun", id, "--frames", "9"}).exitCode, 1);
+
+        // Every output as one zip.
+        QTemporaryDir out;
+        const QString zipPath = out.filePath("box.zip");
+        r = farmctl(farm, {"archive", id, zipPath});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        int zipError = 0;
+        zip_t *zip =
+            zip_open(QFile::encodeName(zipPath).constData(), ZIP_RDONLY | ZIP_CHECKCONS, &zipError);
+        QVERIFY2(zip, qPrintable(QString::number(zipError)));
+        QCOMPARE(zip_get_num_entries(zip, 0), zip_int64_t(2));
+        QVERIFY(zip_name_locate(zip, "frame_0002.png", 0) >= 0);
+        zip_close(zip);
+        QCOMPARE(farmctl(farm, {"archive", "99999", zipPath}).exitCode, 1);
 
         // Re-queue a done task: the job opens again and completes again.
         const qint64 task = farm.get("/api/v1/jobs/" + id + "/tasks")

@@ -7,7 +7,10 @@
 #include "model/job.h"
 #include "serverconfig.h"
 
+#include <QDir>
 #include <QFile>
+
+#include <zip.h>
 
 using namespace farm;
 using namespace farm::server;
@@ -420,6 +423,48 @@ private slots:
         QCOMPARE(jobCount(), 3);
     }
 
+    void archiveOfOutputs()
+    {
+        const qint64 id = submit(jobBody(sha, "1-3"));
+        QCOMPARE(s->get(QString("/api/v1/jobs/%1/archive").arg(id)).status, 404); // none yet
+        QCOMPARE(s->get("/api/v1/jobs/99999/archive").status, 404);
+        WsClient node;
+        QVERIFY(join(node, "zip-node"));
+        for (int i = 0; i < 3; ++i) {
+            QVERIFY(barrier(node));
+            const QList<qint64> given = assigned(node);
+            QVERIFY(finish(node, given.last(), i + 1));
+        }
+        QCOMPARE(job(id).value("state").toString(), QString("completed"));
+
+        const auto r = s->get(QString("/api/v1/jobs/%1/archive").arg(id));
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.contentType, QByteArray("application/zip"));
+        // The archive holds every output with its bytes.
+        zip_error_t error;
+        zip_error_init(&error);
+        zip_source_t *src = zip_source_buffer_create(r.body.constData(), r.body.size(), 0, &error);
+        QVERIFY(src);
+        zip_t *zip = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &error);
+        QVERIFY(zip);
+        QCOMPARE(zip_get_num_entries(zip, 0), zip_int64_t(3));
+        for (int frame = 1; frame <= 3; ++frame) {
+            const QString name = frameFileName(frame);
+            zip_stat_t st;
+            QVERIFY(zip_stat(zip, name.toUtf8().constData(), 0, &st) == 0);
+            zip_file_t *f = zip_fopen(zip, name.toUtf8().constData(), 0);
+            QVERIFY(f);
+            QByteArray bytes(qsizetype(st.size), '\0');
+            QCOMPARE(zip_fread(f, bytes.data(), st.size), zip_int64_t(st.size));
+            zip_fclose(f);
+            QCOMPARE(bytes, "png bytes " + name.toUtf8());
+        }
+        zip_close(zip);
+        // Nothing is left behind in the server's temporary folder.
+        QTest::qWait(50);
+        QVERIFY(QDir(s->server->files().tempDir()).entryList({"archive-*"}, QDir::Files).isEmpty());
+    }
+
     void noProgressTimeoutMovesTheTask()
     {
         ManualClock clock;
@@ -512,6 +557,92 @@ private slots:
         const Task t = s->store().task(task)->task;
         QCOMPARE(t.attempts, 1);
         QVERIFY2(t.error.contains("past the job's max_run_s (10 s)"), qPrintable(t.error));
+    }
+
+    void retentionDryRunThenApply()
+    {
+        ManualClock clock;
+        ServerConfig config;
+        config.leaseS = 30 * 24 * 3600; // the node stays through the days the clock moves
+        config.retentionOutputDays = 7;
+        config.retentionInputDays = 7;
+        config.retentionInputMb = 1;
+        s = std::make_unique<TestServer>(config, &clock);
+        sha = s->upload("solid bytes of a model");
+        WsClient node;
+        QVERIFY(join(node, "keep-node"));
+        const qint64 old = submit(jobBody(sha, "1"));
+        QVERIFY(barrier(node));
+        QVERIFY(finish(node, taskIds(old).first(), 1));
+        clock.advance(8LL * 24 * 3600 * 1000);
+        const qint64 recent = submit(jobBody(sha, "1"));
+        QVERIFY(barrier(node));
+        QVERIFY(finish(node, taskIds(recent).first(), 1));
+
+        // Unused uploads: one unchanged for 10 days, two of 700 KiB over the 1 MiB kept.
+        QStringList unused;
+        for (int i = 0; i < 3; ++i) {
+            const QByteArray bytes(700 * 1024, char('a' + i));
+            unused.append(s->upload(bytes, QString("unused%1.bin").arg(i)));
+            QFile f(s->server->files().filePath(unused.last()));
+            QVERIFY(f.open(QIODevice::ReadWrite));
+            QVERIFY(f.setFileTime(clock.now().addDays(i == 0   ? -10
+                                                      : i == 1 ? -1
+                                                               : 0),
+                                  QFileDevice::FileModificationTime));
+        }
+
+        // The dry run lists and removes nothing.
+        auto r = s->get("/api/v1/retention");
+        QCOMPARE(r.status, 200);
+        QVERIFY(r.json().value("enabled").toBool());
+        QCOMPARE(r.json().value("rules").toObject().value("output_days").toInt(), 7);
+        QJsonObject plan = r.json().value("expire").toObject();
+        QJsonArray outputs = plan.value("outputs").toArray();
+        QCOMPARE(outputs.size(), 1);
+        QCOMPARE(outputs[0].toObject().value("job").toInteger(), old);
+        QVERIFY(outputs[0].toObject().value("reason").toString().contains("7 days"));
+        QJsonArray inputs = plan.value("inputs").toArray();
+        QCOMPARE(inputs.size(), 2);
+        QCOMPARE(inputs[0].toObject().value("file").toString(), unused[0]);
+        QVERIFY(inputs[0].toObject().value("reason").toString().contains("unchanged"));
+        QCOMPARE(inputs[1].toObject().value("file").toString(), unused[1]);
+        QVERIFY(inputs[1].toObject().value("reason").toString().contains("over the 1 MiB"));
+        const QString oldFrame = s->server->files().outputPath(old, "frame_0001.png");
+        QVERIFY(QFile::exists(oldFrame));
+        QVERIFY(QFile::exists(s->server->files().filePath(unused[0])));
+
+        r = s->post("/api/v1/retention/run", QJsonObject{});
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json().value("removed").toObject().value("outputs").toArray().size(), 1);
+        QCOMPARE(r.json().value("removed").toObject().value("inputs").toArray().size(), 2);
+        QVERIFY(!QFile::exists(oldFrame));
+        QCOMPARE(s->get(QString("/api/v1/jobs/%1/outputs").arg(old))
+                     .json()
+                     .value("outputs")
+                     .toArray()
+                     .size(),
+                 0);
+        QCOMPARE(job(old).value("state").toString(), QString("completed")); // history stays
+        QVERIFY(QFile::exists(s->server->files().outputPath(recent, "frame_0001.png")));
+        QVERIFY(!QFile::exists(s->server->files().filePath(unused[0])));
+        QVERIFY(!QFile::exists(s->server->files().filePath(unused[1])));
+        QVERIFY(QFile::exists(s->server->files().filePath(unused[2])));
+        QVERIFY(QFile::exists(s->server->files().filePath(sha))); // jobs use it
+        plan = s->get("/api/v1/retention").json().value("expire").toObject();
+        QCOMPARE(plan.value("bytes").toInteger(), 0);
+    }
+
+    void serverFlags()
+    {
+        auto r = ServerConfig::fromArguments(
+            {"farm-server", "--retention-output-days", "30", "--retention-input-mb", "2048"});
+        QVERIFY(r);
+        QCOMPARE(r->retentionOutputDays, 30);
+        QCOMPARE(r->retentionInputMb, 2048);
+        QCOMPARE(r->retentionOutputMb, 0);
+        QVERIFY(!ServerConfig::fromArguments({"farm-server", "--retention-output-days", "-1"}));
+        QVERIFY(!ServerConfig::fromArguments({"farm-server", "--retention-input-mb", "lots"}));
     }
 
     void noProgressFlag()
