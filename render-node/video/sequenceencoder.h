@@ -2,7 +2,6 @@
 
 #include "videoencoder.h"
 
-#include <QImage>
 #include <QStringList>
 
 #include <functional>
@@ -17,14 +16,15 @@ struct SequenceResult
     QString choice; // VideoEncoder::choice()
 };
 
-/// The pixel layout FFmpeg gives `image`'s bytes, converting `image` first where FFmpeg has
-/// no matching layout.
-AVPixelFormat avFormatOf(QImage &image);
+/// Decodes one PNG or JPEG file with libavcodec (the decoders the ffmpeg command uses); the
+/// error names the file.
+Result<FramePtr> decodeImageFile(const QString &path);
 
 /// Encodes image files, in the order given, as the frames of one video at `output`. Frames are
-/// decoded on worker threads ahead of the encoder. Every frame must have the first one's size;
-/// 4:2:0 with odd sides loses a pixel per odd side (logged). `config.width`/`height` are
-/// taken from the first frame. `log` gets the lines worth keeping, `progress` frames done.
+/// decoded and converted to the video's pixel format on worker threads ahead of the encoder. Every
+/// frame must have the first one's size; 4:2:0 with odd sides loses a pixel per odd side (logged).
+/// `config.width`/`height` are taken from the first frame. `log` gets the lines worth keeping,
+/// `progress` frames done.
 Result<SequenceResult> encodeImageFiles(const QStringList &files, const QString &output,
                                         EncoderConfig config,
                                         const std::function<void(const QString &)> &log,

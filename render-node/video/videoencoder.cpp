@@ -198,33 +198,83 @@ Result<std::unique_ptr<VideoEncoder>> VideoEncoder::open(const EncoderConfig &co
         QString("no encoder for %1 works on this node: %2").arg(s.codec, tried.join("; ")));
 }
 
-VideoEncoder::~VideoEncoder()
-{
-    sws_freeContext(m_sws);
-}
+VideoEncoder::~VideoEncoder() = default;
 
 QString VideoEncoder::encoderName() const
 {
     return QString::fromLatin1(m_ctx->codec->name);
 }
 
-Result<void> VideoEncoder::convert(const uint8_t *const src[], const int srcStride[], int width,
-                                   int height, AVPixelFormat format)
+FrameScaler::~FrameScaler()
+{
+    sws_freeContext(m_sws);
+}
+
+Result<void> FrameScaler::scale(const uint8_t *const src[], const int srcStride[], int width,
+                                int height, AVPixelFormat format, AVFrame *into)
 {
     if (width < 1 || height < 1)
         return makeError("invalid_field", "an empty image cannot be a video frame");
-    m_sws = sws_getCachedContext(m_sws, width, height, format, m_ctx->width, m_ctx->height,
-                                 m_ctx->pix_fmt, SWS_BICUBIC, nullptr, nullptr, nullptr);
+    // JPEG decodes to full-range "yuvj" formats: the same layout, with the range said apart.
+    bool fullRange = false;
+    switch (format) {
+    case AV_PIX_FMT_YUVJ420P:
+        format = AV_PIX_FMT_YUV420P, fullRange = true;
+        break;
+    case AV_PIX_FMT_YUVJ422P:
+        format = AV_PIX_FMT_YUV422P, fullRange = true;
+        break;
+    case AV_PIX_FMT_YUVJ444P:
+        format = AV_PIX_FMT_YUV444P, fullRange = true;
+        break;
+    case AV_PIX_FMT_YUVJ440P:
+        format = AV_PIX_FMT_YUV440P, fullRange = true;
+        break;
+    default:
+        break;
+    }
+    const AVPixelFormat to = AVPixelFormat(into->format);
+    m_sws = sws_getCachedContext(m_sws, width, height, format, into->width, into->height, to,
+                                 SWS_BICUBIC, nullptr, nullptr, nullptr);
+    if (m_sws && fullRange)
+        sws_setColorspaceDetails(m_sws, sws_getCoefficients(SWS_CS_DEFAULT), 1,
+                                 sws_getCoefficients(SWS_CS_DEFAULT), 0, 0, 1 << 16, 1 << 16);
     if (!m_sws)
         return makeError("unsupported", QString("cannot convert %1 %2x%3 images to %4")
                                             .arg(QString::fromLatin1(av_get_pix_fmt_name(format)))
                                             .arg(width)
                                             .arg(height)
-                                            .arg(av_get_pix_fmt_name(m_ctx->pix_fmt)));
+                                            .arg(av_get_pix_fmt_name(to)));
+    sws_scale(m_sws, src, srcStride, 0, height, into->data, into->linesize);
+    return {};
+}
+
+Result<FramePtr> FrameScaler::scaled(const AVFrame *frame, int width, int height,
+                                     AVPixelFormat format)
+{
+    FramePtr out(av_frame_alloc());
+    if (!out)
+        return makeError("internal", "out of memory");
+    out->format = format;
+    out->width = width;
+    out->height = height;
+    if (const int rc = av_frame_get_buffer(out.get(), 0); rc < 0)
+        return makeError("internal", "cannot allocate a frame: " + avErrorText(rc));
+    if (auto r = scale(frame->data, frame->linesize, frame->width, frame->height,
+                       AVPixelFormat(frame->format), out.get());
+        !r)
+        return r.error();
+    return out;
+}
+
+Result<void> VideoEncoder::convert(const uint8_t *const src[], const int srcStride[], int width,
+                                   int height, AVPixelFormat format)
+{
     // The encoder may still hold the previous frame's buffer (it keeps references).
     if (const int rc = av_frame_make_writable(m_frame.get()); rc < 0)
         return makeError("internal", "cannot write a frame: " + avErrorText(rc));
-    sws_scale(m_sws, src, srcStride, 0, height, m_frame->data, m_frame->linesize);
+    if (auto r = m_scaler.scale(src, srcStride, width, height, format, m_frame.get()); !r)
+        return r;
     m_frame->pts = m_next++;
     return send(m_frame.get());
 }
@@ -239,6 +289,16 @@ Result<void> VideoEncoder::addImage(const uint8_t *data, int width, int height, 
 
 Result<void> VideoEncoder::addFrame(const AVFrame *frame)
 {
+    if (frame->format == m_ctx->pix_fmt && frame->width == m_ctx->width &&
+        frame->height == m_ctx->height) {
+        // Already the video's size and format (converted ahead, on another thread): sent as is.
+        FramePtr ref(av_frame_clone(frame));
+        if (!ref)
+            return makeError("internal", "out of memory");
+        ref->pts = m_next++;
+        ref->pict_type = AV_PICTURE_TYPE_NONE;
+        return send(ref.get());
+    }
     return convert(frame->data, frame->linesize, frame->width, frame->height,
                    AVPixelFormat(frame->format));
 }

@@ -25,6 +25,26 @@ struct EncoderConfig
     int gop = 0;
 };
 
+/// Converts pictures of any size and pixel format to another (libswscale, bicubic), keeping
+/// its context between calls of the same shape. One per thread.
+class FrameScaler
+{
+public:
+    FrameScaler() = default;
+    ~FrameScaler();
+    FrameScaler(const FrameScaler &) = delete;
+    FrameScaler &operator=(const FrameScaler &) = delete;
+
+    /// Scales a picture into `into`, whose size and format are set and buffers allocated.
+    Result<void> scale(const uint8_t *const src[], const int srcStride[], int width, int height,
+                       AVPixelFormat format, AVFrame *into);
+    /// A new frame of `width`×`height` in `format` holding `frame`'s picture.
+    Result<FramePtr> scaled(const AVFrame *frame, int width, int height, AVPixelFormat format);
+
+private:
+    SwsContext *m_sws = nullptr;
+};
+
 /// A video stream encoded into a MediaWriter: images or decoded frames in, packets out. Images
 /// of another size or format are converted (swscale) to the video's size and pixel format.
 class VideoEncoder
@@ -42,6 +62,9 @@ public:
     /// One sentence: the encoder, its settings and why it was chosen (for the task log).
     const QString &choice() const { return m_choice; }
     QSize size() const { return {m_ctx->width, m_ctx->height}; }
+    /// The pixel format frames are encoded in (a frame already in it and of size() is sent to
+    /// the encoder without converting it).
+    AVPixelFormat pixelFormat() const { return m_ctx->pix_fmt; }
 
     /// Encodes one image of `format` (e.g. AV_PIX_FMT_RGBA, AV_PIX_FMT_RGB24) as the next frame.
     Result<void> addImage(const uint8_t *data, int width, int height, int stride,
@@ -66,7 +89,7 @@ private:
     CodecContextPtr m_ctx;
     FramePtr m_frame;
     PacketPtr m_packet;
-    SwsContext *m_sws = nullptr;
+    FrameScaler m_scaler;
     MediaWriter *m_writer = nullptr;
     int m_stream = -1;
     qint64 m_next = 0;

@@ -213,6 +213,23 @@ private slots:
         QCOMPARE(decodeAll(out).centres.size(), 4);
     }
 
+    // JPEG frames decode to full-range YUV: their colours come through all the same.
+    void jpegFrames()
+    {
+        QTemporaryDir dir;
+        const QStringList files = writeFrames(dir, 6, {96, 64}, "jpg");
+        const QString out = dir.filePath("v.mp4");
+        auto r = encode(files, out, VideoSettings{});
+        QVERIFY2(r, r ? "" : qPrintable(r.error().message));
+        const Decoded d = decodeAll(out);
+        QCOMPARE(d.centres.size(), 6);
+        for (int i = 0; i < 6; ++i)
+            QVERIFY2(near(d.centres[i], colourOf(i + 1), 16),
+                     qPrintable(QString("frame %1: %2 for %3")
+                                    .arg(i + 1)
+                                    .arg(d.centres[i].name(), colourOf(i + 1).name())));
+    }
+
     // 4:2:0 needs even sides: a 65x49 sequence becomes 64x48, and the log says so.
     void oddSizeIsScaledToEven()
     {
