@@ -76,6 +76,12 @@ RenderTask::RenderTask(TaskSpec spec, std::shared_ptr<const Engine> engine,
     connect(&m_logTimer, &QTimer::timeout, this, &RenderTask::flushLog);
     m_previewTimer.setSingleShot(true);
     connect(&m_previewTimer, &QTimer::timeout, this, &RenderTask::sendPreview);
+    m_fetchTimer.setInterval(kFetchNoteMs);
+    connect(&m_fetchTimer, &QTimer::timeout, this, [this] {
+        appendLog(QString("fetching inputs: %1 of %2 file(s) ready")
+                      .arg(m_cached.size())
+                      .arg(m_spec.files.size()));
+    });
 }
 
 RenderTask::~RenderTask()
@@ -110,6 +116,7 @@ void RenderTask::start()
                   .arg(m_spec.files.size() > 1
                            ? QString(" and %1 more file(s)").arg(m_spec.files.size() - 1)
                            : QString()));
+    m_fetchTimer.start();
     requestInputs();
 }
 
@@ -156,6 +163,7 @@ void RenderTask::stopWork()
     m_previewTimer.stop();
     m_pendingPreview.reset();
     m_logTimer.stop();
+    m_fetchTimer.stop();
     releaseInput();
     for (OutputUpload *u : std::as_const(m_uploads))
         u->abort();
@@ -202,6 +210,7 @@ void RenderTask::onInputReady(const QString &bundlePath, const QString &cachedPa
 
 void RenderTask::startChild()
 {
+    m_fetchTimer.stop();
     QDir(m_workDir).removeRecursively(); // leftovers of an earlier attempt
     if (!QDir().mkpath(m_workDir))
         return fail(QString("cannot create work directory %1").arg(m_workDir));

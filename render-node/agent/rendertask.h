@@ -39,6 +39,9 @@ public:
     static constexpr qint64 kMaxPreviewBytes = 256 * 1024;
     /// Bundle files fetched at once (a bundle may hold thousands).
     static constexpr int kParallelFetches = 8;
+    /// While inputs download, a task log line this often: the server counts it as progress,
+    /// so a long download is not taken for a hung task (farm-server --no-progress-timeout).
+    static constexpr int kFetchNoteMs = 60 * 1000;
     /// A cancel sends SIGTERM to the child's process group, SIGKILL after this long.
     static constexpr int kKillGraceMs = 2000;
 
@@ -142,6 +145,7 @@ private:
     QString m_logBuffer;
     qint64 m_logBytes = 0;
     QTimer m_logTimer;
+    QTimer m_fetchTimer;
 
     struct PendingPreview
     {
