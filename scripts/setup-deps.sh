@@ -18,7 +18,7 @@ pkgs=(
     blender
 )
 if ((with_tests)); then
-    pkgs+=(assimp-testmodels occt-misc xvfb xauth chromium clang-format zip)
+    pkgs+=(assimp-testmodels occt-misc xvfb xauth chromium clang-format zip python3-numpy)
     # ffprobe reads back the encoded videos (tst_video_e2e); farm-video-bench runs the ffmpeg command.
     pkgs+=(ffmpeg)
     # The fuzz targets (scripts/fuzz.sh): clang, and libFuzzer's runtime, which Debian 12 ships

@@ -81,15 +81,14 @@ int renderAndQueue(const Scene &scene, const FrameJob &job, const RenderOptions 
     return writer.submit(std::move(rendered));
 }
 
-/// Template set: views 0..N-1 over the sphere (or a preset's), then the camera files. A
-/// preset's images go to OUT/templates (SAM-6D counts the .npy files there as its views), the
-/// camera files to OUT.
+/// Template set: views 0..N-1 over the sphere (or a preset's), then the camera files. The sam6d
+/// preset's OUT is SAM-6D's templates folder: it counts the .npy files there as its views, so
+/// its cameras go to cameras.json only (no poses.npy / intrinsics.npy).
 int renderViews(const Scene &scene, const CliOptions &o, const RenderOptions &options,
                 PreviewWriter *preview)
 {
     const QString dir = QFileInfo(o.output).absoluteFilePath();
     const bool sam6d = o.preset == TemplatePreset::Sam6d;
-    const QString imageDir = sam6d ? QDir(dir).filePath(QStringLiteral("templates")) : dir;
     QList<Camera> cameras;
     FrameWriter writer;
     for (int view = 0; view < o.views; ++view) {
@@ -103,7 +102,7 @@ int renderViews(const Scene &scene, const CliOptions &o, const RenderOptions &op
             job.camera = templateCamera(scene.bounds(), view, o.views, o.width, o.height,
                                         job.params, o.rig.fovYDegrees);
         }
-        job.naming = viewNaming(imageDir, view);
+        job.naming = viewNaming(dir, view);
         job.rgbPath = job.naming(QStringLiteral("rgb"), QStringLiteral("png"));
         if (const int code = renderAndQueue(scene, job, options, writer, false); code != CliOk)
             return code;
@@ -116,14 +115,13 @@ int renderViews(const Scene &scene, const CliOptions &o, const RenderOptions &op
         const double radius = sam6dRadius(scene.bounds());
         extra = QJsonObject{
             {"preset", "sam6d"},
-            {"templates", "templates"},
             {"radius", radius},
             {"object_scale", 1.0 / (2.0 * radius)},
             {"pose_file_to_camera",
              "camera centre (model units) = pose file translation (mm) / 1000 * 2 * 2 * radius; "
              "camera_to_world rotation = the pose file's rotation"}};
     }
-    Result<QStringList> files = writeCameraFiles(dir, cameras, o.width, o.height, extra);
+    Result<QStringList> files = writeCameraFiles(dir, cameras, o.width, o.height, extra, !sam6d);
     if (!files)
         return fail(CliRenderFailed, files.error().message);
     if (o.passes & PassInstance) {

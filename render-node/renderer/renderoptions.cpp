@@ -220,7 +220,8 @@ void addRenderOptions(QCommandLineParser &parser)
          "n"},
         {"preset",
          "Template set laid out as a pose estimator reads it: sam6d (SAM-6D's 42 views, light, "
-         "scale and files in OUT/templates; default 512x512, 16 spp on edges, 0 bounces).",
+         "scale and files; OUT is its templates folder; default 512x512, 16 spp on edges, 0 "
+         "bounces).",
          "name"},
         {"aa",
          "With --preset: adaptive (default: one pixel-centre sample, --spp samples where "

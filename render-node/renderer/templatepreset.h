@@ -5,6 +5,7 @@
 // renderer does, so its loaders take the files as they are.
 
 #include "kernel/integrator.h"
+#include "model/job.h"
 
 #include <QString>
 
@@ -19,7 +20,7 @@ enum class TemplatePreset { None, Sam6d };
 TemplatePreset parseTemplatePreset(const QString &name, bool *ok);
 
 /// Number of views of the SAM-6D preset (the level-0 icosphere of its pose file).
-constexpr int kSam6dViews = 42;
+constexpr int kSam6dViews = kSam6dTemplateViews;
 
 /// Camera centre of SAM-6D view `index` on the unit sphere around the model's origin (its pose
 /// file's translation / 1000), in the file's order.

@@ -105,7 +105,7 @@ std::array<double, 16> worldToCamera(const Camera &c)
 }
 
 Result<QStringList> writeCameraFiles(const QString &directory, const QList<Camera> &cameras,
-                                     int width, int height, const QJsonObject &extra)
+                                     int width, int height, const QJsonObject &extra, bool npy)
 {
     if (cameras.isEmpty())
         return makeError("invalid_argument", QStringLiteral("no cameras to write"));
@@ -141,6 +141,8 @@ Result<QStringList> writeCameraFiles(const QString &directory, const QList<Camer
           std::pair{paths[2], npyFloat32(kMatrix, QStringLiteral("(3, 3)"))}}) {
         if (Result<void> r = save(path, data); !r)
             return r.error();
+        if (!npy)
+            return QStringList{paths[0]};
     }
     return paths;
 }

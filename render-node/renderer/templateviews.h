@@ -35,8 +35,10 @@ std::array<double, 16> worldToCamera(const Camera &camera);
 /// Writes DIR/cameras.json (intrinsics, per-view world_to_camera and camera_to_world),
 /// DIR/poses.npy (N x 4 x 4 float32 world-to-camera) and DIR/intrinsics.npy (3 x 3 float32).
 /// Returns the paths written.
-/// `extra` keys are added to cameras.json (a preset's conventions).
+/// `extra` keys are added to cameras.json (a preset's conventions); `npy` false: cameras.json
+/// only.
 Result<QStringList> writeCameraFiles(const QString &directory, const QList<Camera> &cameras,
-                                     int width, int height, const QJsonObject &extra = {});
+                                     int width, int height, const QJsonObject &extra = {},
+                                     bool npy = true);
 
 } // namespace farm::render

@@ -38,14 +38,16 @@ QJsonObject RenderSettings::toJson() const
                   {"format", format}, {"bit_depth", bitDepth}};
     if (views > 0)
         o.insert("views", views);
+    if (preset != QLatin1String("none"))
+        o.insert("preset", preset);
     return o;
 }
 
 Result<RenderSettings> RenderSettings::fromJson(const QJsonObject &o)
 {
     json::Reader r(o, "settings");
-    r.rejectUnknown(
-        {"width", "height", "spp", "seed", "camera", "passes", "format", "bit_depth", "views"});
+    r.rejectUnknown({"width", "height", "spp", "seed", "camera", "passes", "format", "bit_depth",
+                     "views", "preset"});
     RenderSettings s;
     s.width = int(r.integer("width", s.width, 16, 8192));
     s.height = int(r.integer("height", s.height, 16, 8192));
@@ -63,6 +65,11 @@ Result<RenderSettings> RenderSettings::fromJson(const QJsonObject &o)
         r.fail("invalid_field", "settings.bit_depth must be 8 or 16");
     if (r.has("views"))
         s.views = int(r.integer("views", kDefaultTemplateViews, 1, kMaxTemplateViews));
+    s.preset = r.string("preset", s.preset, 1, 20);
+    if (r.ok() && !kTemplatePresets.contains(s.preset))
+        r.fail(
+            "invalid_field",
+            QStringLiteral("settings.preset must be one of %1").arg(kTemplatePresets.join(", ")));
     s.format = r.string("format", s.format, 1, 10);
     if (r.ok() && s.format != "png")
         r.fail("invalid_field", "settings.format must be 'png'");

@@ -16,6 +16,11 @@ inline const QStringList kRenderPasses{"rgb",  "depth", "normal",  "albedo",
 /// Default and upper bound of `settings.views` of a `templates` job.
 constexpr int kDefaultTemplateViews = 42;
 constexpr int kMaxTemplateViews = 10000;
+/// `settings.preset` of a `templates` job: none (views over a Fibonacci sphere) or a pose
+/// estimator's own template layout (docs/TEMPLATES.md).
+inline const QStringList kTemplatePresets{"none", "sam6d"};
+/// Views of the sam6d preset (its pose file's level-0 icosphere; the renderer's kSam6dViews).
+constexpr int kSam6dTemplateViews = 42;
 
 /// Settings of the built-in renderer (the `model` and `templates` job types), as a node reads
 /// them from a task's settings object. The server validates a job's settings against its job
@@ -34,6 +39,8 @@ struct RenderSettings
     int bitDepth = 8; // 8 | 16 bits per PNG channel
     /// Views of a template set; 0 (and absent from JSON) for `model` jobs.
     int views = 0;
+    /// Template preset (kTemplatePresets); "none" (and absent from JSON) otherwise.
+    QString preset = QStringLiteral("none");
 
     QJsonObject toJson() const;
     static Result<RenderSettings> fromJson(const QJsonObject &o);

@@ -208,6 +208,53 @@ private slots:
         QCOMPARE(cameras.value("height").toInt(), 120);
     }
 
+    void sam6dPreset()
+    {
+        // The preset's download is SAM-6D's templates folder: 42 rgb/mask/xyz triples, the
+        // xyz as float16 in model units, cameras.json and no other .npy (docs/TEMPLATES.md).
+        FarmFixture &farm = *m_farm;
+        const qint64 job = farm.submit(QJsonObject{
+            {"name", "engine sam6d"},
+            {"type", "templates"},
+            {"input", QJsonObject{{"file", m_sha}, {"name", "2CylinderEngine.glb"}}},
+            {"settings", QJsonObject{{"width", 96}, {"height", 72}, {"preset", "sam6d"}}}});
+        QVERIFY(job > 0);
+        const QJsonObject done = farm.waitForJob(job, 240000);
+        QCOMPARE(done.value("state").toString(), QString("completed"));
+        QCOMPARE(done.value("settings").toObject().value("preset").toString(), QString("sam6d"));
+        const QHash<QString, QJsonObject> outputs = outputsOf(farm, job);
+        int npy = 0;
+        for (auto it = outputs.cbegin(); it != outputs.cend(); ++it)
+            npy += it.key().endsWith(".npy") ? 1 : 0;
+        QCOMPARE(npy, 42);
+        for (int v = 0; v < 42; ++v)
+            for (const char *f : {"rgb_%1.png", "mask_%1.png", "xyz_%1.npy"})
+                QVERIFY2(outputs.contains(QString(f).arg(v)), qPrintable(QString(f).arg(v)));
+        QVERIFY(outputs.contains("cameras.json"));
+        const QString base = QString("/api/v1/jobs/%1/outputs/").arg(job);
+        const FarmFixture::Reply xyz = farm.get(base + "xyz_3.npy");
+        QCOMPARE(xyz.status, 200);
+        QVERIFY(xyz.body.startsWith("\x93NUMPY"));
+        QVERIFY(xyz.body.contains("'descr': '<f2'"));
+        QVERIFY(xyz.body.contains("'shape': (72, 96, 3)"));
+        const QJsonObject cameras =
+            QJsonDocument::fromJson(farm.get(base + "cameras.json").body).object();
+        QCOMPARE(cameras.value("preset").toString(), QString("sam6d"));
+        QCOMPARE(cameras.value("views").toArray().size(), 42);
+
+        // Views other than the preset's 42 are refused at submission.
+        const FarmFixture::Reply refused = farm.post(
+            "/api/v1/jobs",
+            QJsonDocument(
+                QJsonObject{
+                    {"name", "bad sam6d"},
+                    {"type", "templates"},
+                    {"input", QJsonObject{{"file", m_sha}, {"name", "2CylinderEngine.glb"}}},
+                    {"settings", QJsonObject{{"preset", "sam6d"}, {"views", 10}}}})
+                .toJson());
+        QCOMPARE(refused.status, 400);
+    }
+
     void modelPasses()
     {
         FarmFixture &farm = *m_farm;

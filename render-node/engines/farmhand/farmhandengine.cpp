@@ -103,6 +103,8 @@ Result<void> FarmhandEngine::check(const TaskSpec &spec) const
         (s->views < 1 || s->cameraMode != "still" || s->projection != "perspective"))
         return makeError("invalid_field", "task.assign.settings: a templates task needs views and "
                                           "a still camera with perspective projection");
+    if (!isTemplates(spec) && s->preset != QLatin1String("none"))
+        return makeError("invalid_field", "task.assign.settings.preset applies only to templates");
     if (!isTemplates(spec) && s->views != 0)
         return makeError("invalid_field", "task.assign.settings.views applies only to templates");
     return {};
@@ -131,7 +133,10 @@ Result<EngineLaunch> FarmhandEngine::launch(const LaunchContext &context) const
                 << QString::number(kChildPreviewIntervalS);
     if (context.slot.isGpu())
         l.environment.insert("CUDA_VISIBLE_DEVICES", context.slot.cudaDevice);
-    l.expectedFrames = isTemplates(spec) ? settings->views : int(spec.frames.size());
+    const bool sam6d = settings->preset == QLatin1String("sam6d");
+    l.expectedFrames = !isTemplates(spec) ? int(spec.frames.size())
+                       : sam6d            ? kSam6dTemplateViews
+                                          : settings->views;
     l.unit = isTemplates(spec) ? QStringLiteral("views") : QStringLiteral("frames");
     l.expectsCameraFiles = isTemplates(spec);
     return l;
@@ -149,7 +154,9 @@ QStringList FarmhandEngine::renderArguments(const TaskSpec &spec, const RenderSe
 {
     QStringList args{"render", inputPath, "-o", output};
     // A template set places its own cameras: --frames/--turntable cannot go with --views.
-    if (isTemplates(spec))
+    if (isTemplates(spec) && settings.preset != QLatin1String("none"))
+        args << "--preset" << settings.preset; // places its own views (docs/TEMPLATES.md)
+    else if (isTemplates(spec))
         args << "--views" << QString::number(settings.views);
     else
         args << "--frames" << spec.frames.toString();
