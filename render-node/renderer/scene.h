@@ -37,6 +37,10 @@ struct TriangleMesh
 };
 
 /// What loading and building found, for the log lines the CLI prints.
+/// Meshes that carry no normals are smoothed only across edges whose faces meet at less than
+/// this angle (Blender's auto-smooth default); sharper edges stay hard.
+constexpr float kCreaseAngleDegrees = 30.f;
+
 struct SceneStats
 {
     size_t triangles = 0;

@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
 
 /// Debian's Assimp keeps its internal asserts, which abort() the process on some corrupt files
 /// (e.g. a PLY whose face list is cut short). This definition interposes the library's handler
@@ -38,6 +39,60 @@ void aiAssertViolation(const char *failedExpression, const char *file, int line)
 
 namespace farm::render {
 namespace {
+
+// Corners of one mesh that unshareCornersWithoutNormals will copy at most (beyond, the mesh
+// keeps its shared vertices and Assimp's plain smoothing).
+constexpr size_t kMaxUnsharedCorners = size_t(1) << 27;
+
+/// Gives every face corner of each mesh without normals a vertex of its own (copying position,
+/// colours and texture coordinates), so that aiProcess_GenSmoothNormals can apply the crease
+/// angle: with vertices shared between faces (indexed PLY, OFF, ...), it can only give a shared
+/// vertex one normal, so a box corner's three faces would share one. JoinIdenticalVertices
+/// merges the corners again where their normals came out equal. Meshes with bones or morph
+/// targets (whose data index the vertices) are left as they are.
+void unshareCornersWithoutNormals(const aiScene *constScene)
+{
+    auto *scene = const_cast<aiScene *>(constScene); // the importer's own, before its steps
+    for (unsigned mi = 0; scene && mi < scene->mNumMeshes; ++mi) {
+        aiMesh *m = scene->mMeshes[mi];
+        if (!m || m->HasNormals() || !m->mVertices || !m->mFaces || m->mNumBones > 0 ||
+            m->mNumAnimMeshes > 0)
+            continue;
+        size_t corners = 0;
+        for (unsigned f = 0; f < m->mNumFaces; ++f)
+            corners += m->mFaces[f].mNumIndices;
+        if (corners == 0 || corners > kMaxUnsharedCorners || corners == m->mNumVertices)
+            continue;
+        const auto remap = [&](auto *&array) {
+            if (!array)
+                return;
+            using T = std::remove_reference_t<decltype(*array)>;
+            T *out = new T[corners];
+            size_t c = 0;
+            for (unsigned f = 0; f < m->mNumFaces; ++f) {
+                const aiFace &face = m->mFaces[f];
+                for (unsigned k = 0; k < face.mNumIndices; ++k)
+                    out[c++] = face.mIndices[k] < m->mNumVertices ? array[face.mIndices[k]] : T();
+            }
+            delete[] array;
+            array = out;
+        };
+        remap(m->mVertices);
+        remap(m->mTangents);
+        remap(m->mBitangents);
+        for (auto &colours : m->mColors)
+            remap(colours);
+        for (auto &uvs : m->mTextureCoords)
+            remap(uvs);
+        unsigned c = 0;
+        for (unsigned f = 0; f < m->mNumFaces; ++f) {
+            const aiFace &face = m->mFaces[f];
+            for (unsigned k = 0; k < face.mNumIndices; ++k)
+                face.mIndices[k] = c++;
+        }
+        m->mNumVertices = unsigned(corners);
+    }
+}
 
 /// glTF 1.0 (binary or text): Debian's Assimp has no reader for it, so "no suitable reader" on
 /// such a file gets a sentence saying what to do.
@@ -406,6 +461,10 @@ Result<Scene> Scene::load(const QString &path, const QString &root)
     importer.SetIOHandler(io);
     importer.SetPropertyInteger(AI_CONFIG_PP_SBP_REMOVE,
                                 aiPrimitiveType_POINT | aiPrimitiveType_LINE);
+    // Meshes without normals (CAD exports, scans) get smooth normals only across edges flatter
+    // than the crease angle: a box stays a box instead of shading its 90-degree edges as one
+    // rounded gradient (Assimp's default of 175 degrees averages across them).
+    importer.SetPropertyFloat(AI_CONFIG_PP_GSN_MAX_SMOOTHING_ANGLE, kCreaseAngleDegrees);
     // No aiProcess_PreTransformVertices: it merges meshes, losing the mesh instances the
     // `instance` pass needs; appendInstances walks the node graph and applies the transforms.
     const unsigned flags = aiProcess_Triangulate | aiProcess_JoinIdenticalVertices |
@@ -424,6 +483,7 @@ Result<Scene> Scene::load(const QString &path, const QString &root)
             if (ai->mNumCameras > 0)
                 cameras =
                     readCameras(ai, gltf, gltf ? gltfCameras(mainPath) : std::vector<GltfCamera>{});
+            unshareCornersWithoutNormals(importer.GetScene());
             ai = importer.ApplyPostProcessing(flags);
         }
     } catch (const std::exception &e) {

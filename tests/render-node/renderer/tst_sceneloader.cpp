@@ -6,6 +6,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 
 using farm::Result;
@@ -299,6 +301,67 @@ private slots:
         QCOMPARE(scene.error().code, QStringLiteral("io_error"));
         Result<Scene> directory = Scene::load(dir.path());
         QVERIFY(!directory.ok());
+    }
+
+    // Largest angle (degrees) between a triangle corner's normal and its face's normal, and
+    // how many corners are smoothed by more than a degree.
+    static std::pair<double, int> cornerDeviation(const Scene &scene)
+    {
+        const SceneView view = scene.view();
+        double worst = 0.0;
+        int smoothed = 0;
+        for (size_t t = 0; t < scene.stats().triangles; ++t) {
+            const Vec3 *v = view.positions + 3 * t;
+            const Vec3 face = normalize(cross(v[1] - v[0], v[2] - v[0]));
+            for (int k = 0; k < 3; ++k) {
+                const double c =
+                    std::clamp(double(std::fabs(dot(face, view.normals[3 * t + k]))), -1.0, 1.0);
+                const double deg = std::acos(c) * 180.0 / M_PI;
+                worst = std::max(worst, deg);
+                smoothed += deg > 1.0 ? 1 : 0;
+            }
+        }
+        return {worst, smoothed};
+    }
+
+    void creaseAngleKeepsHardEdges()
+    {
+        // A box without normals (PLY): every corner keeps its face's normal.
+        Result<Scene> box = Scene::load(kModels + "PLY/cube.ply");
+        QVERIFY(box.ok());
+        QVERIFY2(cornerDeviation(*box).first < 0.01,
+                 qPrintable(QString::number(cornerDeviation(*box).first)));
+
+        // A CAD part (occt-misc's bearing, a tessellated STEP export) as an OBJ without `vn`:
+        // normals are averaged only over faces within the crease angle of each other, so no
+        // corner leans more than that from its face (Assimp's default averaged across the
+        // part's 90-degree edges: corners 45 degrees off), while the tessellated cylinders
+        // stay smooth.
+        Result<Scene> stl =
+            Scene::load(QStringLiteral("/usr/share/opencascade/data/stl/bearing.stl"));
+        QVERIFY(stl.ok());
+        QTemporaryDir dir;
+        QFile obj(dir.filePath("bearing.obj"));
+        QVERIFY(obj.open(QIODevice::WriteOnly));
+        QByteArray text;
+        const SceneView sv = stl->view();
+        const size_t n = stl->stats().triangles;
+        for (size_t i = 0; i < 3 * n; ++i)
+            text += QByteArray("v ") + QByteArray::number(sv.positions[i].x, 'g', 9) + ' ' +
+                    QByteArray::number(sv.positions[i].y, 'g', 9) + ' ' +
+                    QByteArray::number(sv.positions[i].z, 'g', 9) + '\n';
+        for (size_t t = 0; t < n; ++t)
+            text += "f " + QByteArray::number(qulonglong(3 * t + 1)) + ' ' +
+                    QByteArray::number(qulonglong(3 * t + 2)) + ' ' +
+                    QByteArray::number(qulonglong(3 * t + 3)) + '\n';
+        obj.write(text);
+        obj.close();
+        Result<Scene> part = Scene::load(obj.fileName());
+        QVERIFY(part.ok());
+        QCOMPARE(part->stats().triangles, n);
+        const auto [worst, smoothed] = cornerDeviation(*part);
+        QVERIFY2(worst <= double(kCreaseAngleDegrees) + 0.5, qPrintable(QString::number(worst)));
+        QVERIFY2(smoothed > int(n / 4), qPrintable(QString::number(smoothed)));
     }
 };
 
