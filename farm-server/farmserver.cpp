@@ -90,10 +90,9 @@ Result<quint16> FarmServer::start()
         return r.error();
     m_nodes = std::make_unique<NodeHub>(*m_scheduler);
 
-    m_api = std::make_unique<ApiContext>(ApiContext{*m_store, *m_files, *m_machine, *m_scheduler,
-                                                    *m_recorder, *m_clock, this, m_clock->now(),
-                                                    *m_previews, m_jobTypes, *m_access, m_config,
-                                                    m_metrics});
+    m_api = std::make_unique<ApiContext>(
+        ApiContext{*m_store, *m_files, *m_machine, *m_scheduler, *m_recorder, *m_clock, this,
+                   m_clock->now(), *m_previews, m_jobTypes, *m_access, m_config, m_metrics});
     // Behind a proxy every request comes from loopback: trusting it would let anyone in.
     AuthConfig auth{m_config.token, m_config.joinToken,
                     m_config.trustLoopback && m_config.trustedProxies.isEmpty()};

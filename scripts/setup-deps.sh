@@ -21,6 +21,9 @@ if ((with_tests)); then
     pkgs+=(assimp-testmodels occt-misc xvfb xauth chromium clang-format zip python3-numpy)
     # ffprobe reads back the encoded videos (tst_video_e2e); farm-video-bench runs the ffmpeg command.
     pkgs+=(ffmpeg)
+    # promtool checks /metrics (tst_metrics); Debian ships it only inside prometheus (~96 MB
+    # installed, no daemon started without systemd): small next to blender and chromium.
+    pkgs+=(prometheus)
     # The fuzz targets (scripts/fuzz.sh): clang, and libFuzzer's runtime, which Debian 12 ships
     # in libclang-rt-14-dev (libclang-rt-dev); clang only recommends it.
     pkgs+=(clang libclang-rt-dev)

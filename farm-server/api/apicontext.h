@@ -2,6 +2,7 @@
 
 #include "api/httpserver.h"
 #include "events/eventsink.h"
+#include "events/metricsrecorder.h"
 #include "events/previewstore.h"
 #include "files/filestore.h"
 #include "scheduler/scheduler.h"
@@ -34,6 +35,7 @@ struct ApiContext
     const JobTypeRegistry &jobTypes;
     AccessStore &access;        // users, job owners, webhook deliveries
     const ServerConfig &config; // webhook rules, public URL, disk threshold
+    ServerMetrics &metrics;     // counters /metrics serves
 };
 
 using ApiHandler = void (*)(ApiContext &, const HttpRequest &, HttpReply);
@@ -71,9 +73,8 @@ void addUserRoutes(HttpServer &http, ApiContext &ctx);
 /// Lifecycle actions beyond the basic ones: batch submit, rerun, requeue, priority
 /// (api/lifecycleapi.cpp).
 void addLifecycleRoutes(HttpServer &http, ApiContext &ctx);
-/// POST /api/v1/jobs/{id}/encode: a finished job's frames as a new `encode` job (api/encodeapi.cpp).
-void addEncodeRoutes(HttpServer &http, ApiContext &ctx);
-/// POST /api/v1/jobs/{id}/encode: a finished job's frames as a new `encode` job (api/encodeapi.cpp).
+/// POST /api/v1/jobs/{id}/encode: a finished job's frames as a new `encode` job
+/// (api/encodeapi.cpp).
 void addEncodeRoutes(HttpServer &http, ApiContext &ctx);
 
 /// A job checked (schema, bundle, depends_on) and compiled into tasks, not yet stored.

@@ -83,6 +83,7 @@ void answerChunk(ApiContext &ctx, const QString &id, int index, const QByteArray
     const auto u = ctx.files.writeChunk(id, index, data, checksum);
     if (!u)
         return replyError(reply, u.error());
+    ctx.metrics.inputBytes += quint64(data.size());
     reply.json(200, {{"received", receivedJson(u->received)}});
 }
 

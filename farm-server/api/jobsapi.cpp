@@ -388,6 +388,7 @@ void uploadOutput(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     const auto size = ctx.files.writeOutput(jobId, name, req.body);
     if (!size)
         return replyError(reply, size.error());
+    ctx.metrics.outputBytes += quint64(*size);
     const OutputRecord o{jobId, task->task.id, name, *size, outputFrame(name)};
     if (auto r = ctx.store.upsertOutput(o, ctx.clock.now()); !r)
         return replyError(reply, r.error());

@@ -8,6 +8,8 @@
 #include <QFileInfo>
 #include <QJsonArray>
 
+#include <cmath>
+
 namespace farm::server {
 namespace {
 
@@ -54,6 +56,65 @@ void status(ApiContext &ctx, const HttpRequest &, HttpReply reply)
                                            {"total", int(ctx.store.nodes().size())}}}});
 }
 
+/// Task durations, upload bytes, the queued work and the node count an autoscaler should aim
+/// for (docs/API.md, "Metrics").
+void appendFarmMetrics(ApiContext &ctx, QByteArray &out)
+{
+    const ServerMetrics &m = ctx.metrics;
+    out += "# HELP farm_task_duration_seconds Run time of finished task attempts, by outcome.\n"
+           "# TYPE farm_task_duration_seconds histogram\n";
+    for (const QString outcome : {"done", "failed"}) {
+        const ServerMetrics::Histogram h = m.taskDurations.value(outcome);
+        const QByteArray label = "outcome=\"" + outcome.toLatin1() + "\"";
+        for (size_t i = 0; i < ServerMetrics::kDurationBuckets.size(); ++i)
+            out += "farm_task_duration_seconds_bucket{" + label + ",le=\"" +
+                   QByteArray::number(ServerMetrics::kDurationBuckets[i]) + "\"} " +
+                   QByteArray::number(h.buckets[i]) + '\n';
+        out += "farm_task_duration_seconds_bucket{" + label + ",le=\"+Inf\"} " +
+               QByteArray::number(h.count) + "\nfarm_task_duration_seconds_sum{" + label + "} " +
+               QByteArray::number(h.sum, 'f', 3) + "\nfarm_task_duration_seconds_count{" + label +
+               "} " + QByteArray::number(h.count) + '\n';
+    }
+    out += "# HELP farm_upload_bytes_total Bytes received: input upload chunks from clients, "
+           "outputs from render nodes.\n# TYPE farm_upload_bytes_total counter\n"
+           "farm_upload_bytes_total{kind=\"input\"} " +
+           QByteArray::number(m.inputBytes) + "\nfarm_upload_bytes_total{kind=\"output\"} " +
+           QByteArray::number(m.outputBytes) + '\n';
+
+    // Queued work / per-node rate = node-seconds of work; spread over the window: nodes.
+    const AccessStore::QueuedWork work = ctx.access.queuedWork();
+    int online = 0, slotTotal = 0;
+    for (const Node &n : ctx.scheduler.nodes())
+        if (n.state != NodeState::Offline) {
+            ++online;
+            slotTotal += n.caps.slotCount;
+        }
+    const double slotsPerNode = online > 0 && slotTotal > 0 ? double(slotTotal) / online : 1.0;
+    const bool rateKnown = m.framesDone > 0 && m.slotSecondsDone > 0;
+    const double secondsPerFrame = rateKnown ? m.slotSecondsDone / m.framesDone : 0.0;
+    qint64 desired = 0;
+    if (work.tasks > 0) {
+        const qint64 usable = qint64(std::ceil(work.tasks / slotsPerNode));
+        desired = usable; // no rate yet: one slot per task
+        if (rateKnown) {
+            const double perNodeRate = slotsPerNode / secondsPerFrame; // frames per second
+            desired = qint64(std::ceil(work.frames / (perNodeRate * ctx.config.autoscaleWindowS)));
+            desired = qBound<qint64>(1, desired, usable);
+        }
+    }
+    out += "# HELP farm_queued_frames Frames still to render in queued and active jobs.\n"
+           "# TYPE farm_queued_frames gauge\nfarm_queued_frames " +
+           QByteArray::number(work.frames, 'f', 3) + '\n';
+    out += "# HELP farm_frame_slot_seconds Mean slot-seconds one frame took in tasks done since "
+           "the server started (0: none yet).\n# TYPE farm_frame_slot_seconds gauge\n"
+           "farm_frame_slot_seconds " +
+           QByteArray::number(secondsPerFrame, 'f', 3) + '\n';
+    out += "# HELP farm_desired_nodes Nodes (of the online nodes' mean slot count) that would "
+           "finish the queued work within --autoscale-window seconds at the measured rate, at "
+           "most one slot per queued task.\n# TYPE farm_desired_nodes gauge\nfarm_desired_nodes " +
+           QByteArray::number(desired) + '\n';
+}
+
 void metrics(ApiContext &ctx, const HttpRequest &, HttpReply reply)
 {
     QByteArray out;
@@ -82,6 +143,7 @@ void metrics(ApiContext &ctx, const HttpRequest &, HttpReply reply)
     out += "farm_dispatch_latency_seconds_bucket{le=\"+Inf\"} " + QByteArray::number(m.dispatched) +
            "\nfarm_dispatch_latency_seconds_sum " + QByteArray::number(m.latencySum, 'f', 6) +
            "\nfarm_dispatch_latency_seconds_count " + QByteArray::number(m.dispatched) + '\n';
+    appendFarmMetrics(ctx, out);
     reply.send(200, out, "text/plain; version=0.0.4; charset=utf-8");
 }
 

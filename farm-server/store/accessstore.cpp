@@ -81,6 +81,16 @@ Result<void> AccessStore::setJobOwner(qint64 jobId, const QString &owner)
     return {};
 }
 
+AccessStore::QueuedWork AccessStore::queuedWork()
+{
+    auto q = exec(m_db, "SELECT COALESCE(SUM(t.frame_count * (1 - t.progress)), 0), COUNT(*) "
+                        "FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.state IN ('queued', "
+                        "'assigned', 'running') AND j.state IN ('queued', 'active')");
+    if (!q || !q->next())
+        return {};
+    return {q->value(0).toDouble(), q->value(1).toInt()};
+}
+
 Result<void> AccessStore::check()
 {
     if (!m_db.isOpen())

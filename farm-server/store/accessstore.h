@@ -50,6 +50,14 @@ public:
     Result<void> deleteUser(const QString &name);
 
     Result<void> setJobOwner(qint64 jobId, const QString &owner);
+    /// Frames still to render in tasks of queued and active jobs (a running task's progress
+    /// counts as done), and how many such tasks there are: the queued work of /metrics.
+    struct QueuedWork
+    {
+        double frames = 0;
+        int tasks = 0;
+    };
+    QueuedWork queuedWork();
     /// Reads from the database (for /health): an error when it cannot answer.
     Result<void> check();
 
