@@ -4,6 +4,9 @@
 #include "models/jobsmodel.h"
 #include "widgets/progressdelegate.h"
 
+#include <QDesktopServices>
+#include <QDir>
+#include <QFile>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QImage>
@@ -13,7 +16,10 @@
 #include <QRegularExpression>
 #include <QScrollArea>
 #include <QSplitter>
+#include <QStyle>
 #include <QTableView>
+#include <QTemporaryDir>
+#include <QUrl>
 #include <QVBoxLayout>
 
 namespace farm::gui {
@@ -70,6 +76,10 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     m_frames->setResizeMode(QListView::Adjust);
     m_frames->setMovement(QListView::Static);
     m_frames->setUniformItemSizes(true);
+    m_frames->setToolTip(tr("Double-click to open"));
+    connect(m_frames, &QListWidget::itemActivated, this,
+            [this](QListWidgetItem *item) { openOutput(item->data(Qt::UserRole).toString()); });
+    m_opener = [](const QUrl &url) { return QDesktopServices::openUrl(url); };
     // Same size as a thumbnail, so the layout does not jump when images arrive.
     QPixmap placeholder(m_frames->iconSize());
     placeholder.fill(palette().color(QPalette::Midlight));
@@ -321,17 +331,61 @@ void JobDetails::loadOutputs()
     });
 }
 
+JobDetails::~JobDetails() = default;
+
+bool JobDetails::isVideo(const QString &output)
+{
+    static const QRegularExpression video(QStringLiteral("\\.(mp4|webm|m4v|mov)$"),
+                                          QRegularExpression::CaseInsensitiveOption);
+    return video.match(output).hasMatch();
+}
+
+void JobDetails::openOutput(const QString &name)
+{
+    if (name.isEmpty() || !m_job.id)
+        return;
+    const quint64 gen = m_generation;
+    const qint64 jobId = m_job.id;
+    m_api->fetchOutput(jobId, name, [this, gen, jobId, name](Result<QByteArray> r) {
+        if (gen != m_generation)
+            return;
+        if (!r)
+            return emit errorOccurred(tr("cannot fetch %1: %2").arg(name, r.error().message));
+        if (!m_openDir)
+            m_openDir = std::make_unique<QTemporaryDir>();
+        // The job in the name: two jobs' video.mp4 are two files.
+        const QString path = m_openDir->filePath(QString("job%1-%2").arg(jobId).arg(name));
+        QFile file(path);
+        if (!m_openDir->isValid() || !file.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
+            file.write(*r) != r->size())
+            return emit errorOccurred(tr("cannot write %1 to open it").arg(path));
+        file.close();
+        if (!m_opener(QUrl::fromLocalFile(path)))
+            emit errorOccurred(tr("no application opens %1").arg(name));
+    });
+}
+
 void JobDetails::addThumbnail(const QString &output)
 {
     if (m_thumbnails.contains(output) || m_thumbnails.size() >= kMaxThumbnails)
         return;
     m_thumbnails.insert(output);
+    if (isVideo(output)) { // no thumbnail to fetch: the whole video would come
+        auto *item = new QListWidgetItem(style()->standardIcon(QStyle::SP_MediaPlay), output);
+        item->setData(Qt::UserRole, output);
+        item->setTextAlignment(Qt::AlignHCenter);
+        item->setToolTip(tr("%1: double-click to play").arg(output));
+        m_frames->insertItem(0, item); // videos first: the job's result
+        return;
+    }
     auto *item = new QListWidgetItem(m_placeholder, output);
     item->setData(Qt::UserRole, output);
     item->setTextAlignment(Qt::AlignHCenter);
     // Keep the list in output-name order (frame order) whatever order previews land in.
     int row = 0;
-    while (row < m_frames->count() && m_frames->item(row)->data(Qt::UserRole).toString() < output)
+    while (row < m_frames->count() &&
+           (isVideo(m_frames->item(row)->data(Qt::UserRole).toString()) ||
+            m_frames->item(row)->data(Qt::UserRole).toString() < output))
         ++row;
     m_frames->insertItem(row, item);
     const quint64 gen = m_generation;

@@ -8,10 +8,15 @@
 #include <QSet>
 #include <QWidget>
 
+#include <functional>
+#include <memory>
+
 class QLabel;
 class QListWidget;
 class QPushButton;
 class QTableView;
+class QTemporaryDir;
+class QUrl;
 
 namespace farm::gui {
 
@@ -24,6 +29,7 @@ public:
     static constexpr int kMaxThumbnails = 120;
 
     explicit JobDetails(client::ApiClient *api, QWidget *parent = nullptr);
+    ~JobDetails() override;
 
     /// Shows `job` (nullptr: nothing selected) and loads its tasks and outputs.
     void showJob(const Job *job);
@@ -50,6 +56,15 @@ public:
     /// The bundle paths of the job's input as shown, main file first.
     QStringList inputFiles() const;
     int thumbnailCount() const;
+
+    /// Opens an output with the desktop's application for it (a video in the system player):
+    /// fetched into a temporary folder of this window, then handed to the opener. A frame's
+    /// thumbnail or a video's entry opens on double-click.
+    void openOutput(const QString &name);
+    /// What opens a fetched file; QDesktopServices::openUrl unless a test sets another.
+    void setOpener(std::function<bool(const QUrl &)> opener) { m_opener = std::move(opener); }
+    /// Videos (an encode task's MP4) are listed with the frames, with a play icon.
+    static bool isVideo(const QString &output);
 
 signals:
     void cancelRequested(qint64 jobId);
@@ -78,6 +93,8 @@ private:
     QLabel *m_liveView;
     QLabel *m_liveText;
     qint64 m_liveTask = 0;
+    std::function<bool(const QUrl &)> m_opener;
+    std::unique_ptr<QTemporaryDir> m_openDir;
     int m_liveFrame = -1;
     QImage m_liveImage;
     QIcon m_placeholder;

@@ -119,6 +119,44 @@ private slots:
         QTRY_VERIFY(!cancel->isEnabled());
     }
 
+    // A video output is listed with a play icon and opens, fetched, with the desktop's player.
+    void opensAVideoOutput()
+    {
+        FakeFarmServer fake;
+        QVERIFY(fake.listen());
+        fake.files.insert(kSha, "x");
+        const qint64 job = fake.addJob(spec("turntable", "1-2")).id;
+        fake.completeJob(job, pngBytes());
+        const QByteArray video("\0\0\0\x20"
+                               "ftypisom not really a video, bytes to compare",
+                               48);
+        fake.outputs[job].append({"video.mp4", video});
+        MainWindow window(nullptr);
+        window.show();
+        QSignalSpy loaded(&window, &MainWindow::jobsLoaded);
+        window.connectTo(fake.url());
+        QVERIFY(loaded.wait(10000));
+        QList<QUrl> opened;
+        window.details()->setOpener([&opened](const QUrl &url) {
+            opened.append(url);
+            return true;
+        });
+        window.selectJob(job);
+        QTRY_COMPARE(window.details()->thumbnailCount(), 3);
+        auto *frames = window.details()->findChild<QListWidget *>("frames");
+        QVERIFY(frames);
+        QListWidgetItem *first = frames->item(0); // the video leads the frames
+        QCOMPARE(first->text(), QString("video.mp4"));
+        QVERIFY(!first->icon().isNull());
+        emit frames->itemActivated(first);
+        QTRY_COMPARE(opened.size(), 1);
+        QVERIFY(opened.first().isLocalFile());
+        QVERIFY(opened.first().toLocalFile().endsWith(QString("job%1-video.mp4").arg(job)));
+        QFile file(opened.first().toLocalFile());
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        QCOMPARE(file.readAll(), video);
+    }
+
     void showsLivePartialPreviewUntilTheFrameLands()
     {
         FakeFarmServer fake;
