@@ -392,6 +392,7 @@ void uploadOutput(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     const OutputRecord o{jobId, task->task.id, name, *size, outputFrame(name)};
     if (auto r = ctx.store.upsertOutput(o, ctx.clock.now()); !r)
         return replyError(reply, r.error());
+    ctx.scheduler.touchTask(task->task.id); // uploading outputs is progress too
     QJsonObject preview{{"task", task->task.id}, {"job", jobId}, {"output", name}};
     preview.insert("frame", o.frame ? QJsonValue(*o.frame) : QJsonValue());
     ctx.events.publish(msg::TaskPreview, preview);

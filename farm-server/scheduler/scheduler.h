@@ -87,6 +87,9 @@ public:
     /// Fails tasks silent for longer than noProgressS and tasks that ran past their job's
     /// max_run_s, although their nodes are alive. Called by a timer.
     void checkTasks();
+    /// The task showed life (progress, log, preview, an output uploaded): its no-progress
+    /// clock starts over.
+    void touchTask(qint64 taskId);
     /// Hands queued tasks to free slots. Called whenever work or capacity appears.
     void dispatch();
     /// Tells nodes to stop tasks (job canceled or failed).
@@ -132,8 +135,6 @@ private:
     Result<void> onPartial(LiveNode &n, const QJsonObject &d);
 
     Result<TaskRecord> ownTask(const LiveNode &n, const QJsonObject &d);
-    /// The task showed life (progress, log, preview): its no-progress clock starts over.
-    void touchTask(qint64 taskId);
     /// The task went onto a node: its no-progress and run-time clocks start.
     void watchTask(qint64 taskId);
     void timeOut(qint64 taskId, qint64 nodeId, const QString &why);

@@ -521,6 +521,14 @@ private slots:
         s->server->scheduler().checkTasks();
         QVERIFY(s->store().task(task)->task.state == TaskState::Running);
         QCOMPARE(s->store().task(task)->task.nodeName, QString("healthy-node"));
+        // So does an output upload (the render is over, the node sends its files).
+        QCOMPARE(s->putOutput(healthy.secret(), task, "frame_0001.png", "png").status, 200);
+        clock.advance(20'000);
+        s->server->scheduler().checkTasks();
+        QVERIFY(s->store().task(task)->task.state == TaskState::Running);
+        clock.advance(11'000);
+        s->server->scheduler().checkTasks();
+        QVERIFY(s->store().task(task)->task.state != TaskState::Running);
     }
 
     void maxRunTime()
