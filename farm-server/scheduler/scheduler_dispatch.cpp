@@ -178,9 +178,9 @@ void Scheduler::dispatch()
             if (const auto role = jobTypes().taskRole(p.spec, t->task)) {
                 auto a = roleAssignment(*t, p.spec, *role);
                 if (!a) { // counts as an attempt: the job fails with this once they run out
-                    if (auto out = m_machine.apply({{p.taskId, TaskState::Failed, p.nodeId,
-                                                     a.error().message,
-                                                     TaskChange::Reason::Failure}}))
+                    if (auto out =
+                            m_machine.apply({{p.taskId, TaskState::Failed, p.nodeId,
+                                              a.error().message, TaskChange::Reason::Failure}}))
                         forget(*out);
                     continue;
                 }
