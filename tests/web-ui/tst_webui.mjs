@@ -561,6 +561,32 @@ async function main() {
         }
     });
 
+    await check('a finished job encoded to a video plays in the job detail', async () => {
+        const jobs = (await (await fetch(`${base}/api/v1/jobs?state=completed`)).json()).jobs;
+        const source = jobs.find((j) => j.name === 'webui textured files');
+        assert(source, 'the textured job to encode');
+        const r = await fetch(`${base}/api/v1/jobs/${source.id}/encode?wait=true&timeout=120`, {
+            method: 'POST', headers: {'Content-Type': 'application/json'},
+            body: JSON.stringify({settings: {fps: 2}})});
+        const job = await r.json();
+        assert(r.status === 200 && job.state === 'completed', `encode job ${r.status} ${JSON.stringify(job)}`);
+        await page.goto(`${base}/#/jobs/${job.id}`);
+        const video = page.locator('.videos video.video-player');
+        await video.waitFor({timeout: 10000});
+        // Decoded by the browser: its first picture is there, at the frames' size and the asked rate.
+        await page.waitForFunction(() => {
+            const v = document.querySelector('.videos video');
+            return v && (v.error || v.readyState >= 2);
+        }, null, {timeout: 20000});
+        const state = await video.evaluate((v) => ({error: v.error && v.error.code, ready: v.readyState,
+                                                    w: v.videoWidth, h: v.videoHeight, d: v.duration}));
+        assert(!state.error && state.w === 96 && state.h === 72 && Math.abs(state.d - 0.5) < 0.01,
+               `video ${JSON.stringify(state)}`);
+        assert(await page.locator('.gallery img.frame-img').count() === 0, 'the video shown as an image tile');
+        await page.locator('.videos').scrollIntoViewIfNeeded();
+        await page.screenshot({path: path.join(SHOTS, 'job-video.png')});
+    });
+
     await check('a dropped folder becomes one job with its relative paths', async () => {
         await osDrop(page, [box.folder]);
         const dialog = page.locator('#submit-dialog');

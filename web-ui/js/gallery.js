@@ -1,11 +1,12 @@
 // Frame gallery of a job's outputs, filled as task.preview events arrive, plus a lightbox.
-// Images (frames, template views, pass images) are tiles; data files (.npy, .exr, cameras.json)
-// are listed below as download links.
+// Images (frames, template views, pass images) are tiles; videos (an encode task's MP4) play in
+// <video> above them; data files (.npy, .exr, cameras.json) are listed below as download links.
 
 import {outputUrl} from './api.js';
 import {formatBytes, h, setChildren} from './dom.js';
 
 const IMAGE_EXT = /\.(png|jpe?g|webp|gif|bmp)$/i;
+const VIDEO_EXT = /\.(mp4|webm|m4v|mov)$/i;
 const FRAME_NAME = /^frame_\d+\.[A-Za-z0-9]+$/;
 
 export class Gallery {
@@ -18,13 +19,18 @@ export class Gallery {
         this.empty = h('p', {class: 'muted gallery-empty'}, 'Frames appear here as nodes finish them.');
         this.fileList = h('ul', {class: 'file-links', 'aria-label': 'Data files'});
         this.filesHead = h('h4', {hidden: true}, 'Data files');
+        this.videos = h('div', {class: 'videos', 'aria-label': 'Videos'});
         this.root = h('section', {class: 'panel-section'},
-                      h('h3', {}, 'Frames ', this.count), this.empty, this.grid, this.filesHead, this.fileList);
+                      h('h3', {}, 'Frames ', this.count), this.empty, this.videos, this.grid, this.filesHead,
+                      this.fileList);
     }
 
     reset(jobId, outputs = []) {
         // Tiles are reused by output name: another job's frame_0001.png must not be taken over.
-        if (jobId !== this.jobId) setChildren(this.grid, []);
+        if (jobId !== this.jobId) {
+            setChildren(this.grid, []);
+            setChildren(this.videos, []);
+        }
         this.jobId = jobId;
         this.items.clear();
         for (const o of outputs) this.items.set(o.name, o);
@@ -50,7 +56,14 @@ export class Gallery {
         this.empty.hidden = items.length > 0;
         // Keep existing tiles (and their loaded images); only add what is new, in frame order.
         const images = items.filter((x) => IMAGE_EXT.test(x.name));
-        const files = items.filter((x) => !IMAGE_EXT.test(x.name));
+        const videos = items.filter((x) => VIDEO_EXT.test(x.name));
+        const files = items.filter((x) => !IMAGE_EXT.test(x.name) && !VIDEO_EXT.test(x.name));
+        // A playing video is kept as it is unless its file changed.
+        const players = new Map([...this.videos.children].map((el) => [el.dataset.name, el]));
+        setChildren(this.videos, videos.map((item) => {
+            const el = players.get(item.name);
+            return el && el.dataset.version === String(item.version || '') ? el : this.player(item);
+        }));
         const existing = new Map([...this.grid.children].map((li) => [li.dataset.name, li]));
         const tiles = images.map((item, i) => {
             let li = existing.get(item.name);
@@ -66,6 +79,17 @@ export class Gallery {
                      h('a', {href: url, download: item.name, class: 'file-link'}, item.name),
                      item.size ? h('span', {class: 'muted'}, ` ${formatBytes(item.size)}`) : null);
         }));
+    }
+
+    player(item) {
+        const url = outputUrl(this.jobId, item.name, item.version);
+        return h('figure', {class: 'video-output', dataset: {name: item.name, version: String(item.version || '')}},
+                 h('video', {src: url, controls: true, preload: 'metadata', playsinline: true, class: 'video-player',
+                             'aria-label': `Video ${item.name}`}),
+                 h('figcaption', {},
+                   h('span', {class: 'tile-label', title: item.name}, item.name),
+                   item.size ? h('span', {class: 'muted'}, ` ${formatBytes(item.size)} `) : null,
+                   h('a', {href: url, download: item.name, class: 'tile-dl', 'aria-label': `Download ${item.name}`}, '⤓')));
     }
 
     tile(item) {
