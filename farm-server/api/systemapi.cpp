@@ -9,6 +9,7 @@
 #include <QJsonArray>
 
 #include <cmath>
+#include <functional>
 
 namespace farm::server {
 namespace {
@@ -54,6 +55,38 @@ void status(ApiContext &ctx, const HttpRequest &, HttpReply reply)
                      {"jobs", jobs},
                      {"nodes", QJsonObject{{"online", ctx.scheduler.onlineCount()},
                                            {"total", int(ctx.store.nodes().size())}}}});
+}
+
+/// A label value as the text format wants it: backslash, quote and line feed escaped.
+QByteArray labelValue(const QString &v)
+{
+    QByteArray out = v.toUtf8();
+    out.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+    return out;
+}
+
+/// Per-GPU load the nodes report in heartbeats (NVML), labelled by node name and GPU UUID.
+void appendGpuMetrics(ApiContext &ctx, QByteArray &out)
+{
+    const QList<Scheduler::GpuLoad> gpus = ctx.scheduler.gpuLoad();
+    const struct
+    {
+        const char *name, *help;
+        std::function<QByteArray(const GpuSample &)> value;
+    } series[] = {
+        {"farm_node_gpu_utilization_ratio", "Share of the last sample period a GPU was busy.",
+         [](const GpuSample &g) { return QByteArray::number(g.utilization, 'f', 3); }},
+        {"farm_node_gpu_memory_used_bytes", "GPU memory in use.",
+         [](const GpuSample &g) { return QByteArray::number(g.memoryUsedMb * 1024 * 1024); }},
+        {"farm_node_gpu_memory_total_bytes", "GPU memory in all.",
+         [](const GpuSample &g) { return QByteArray::number(g.memoryTotalMb * 1024 * 1024); }},
+    };
+    for (const auto &s : series) {
+        out += QByteArray("# HELP ") + s.name + ' ' + s.help + "\n# TYPE " + s.name + " gauge\n";
+        for (const Scheduler::GpuLoad &l : gpus)
+            out += QByteArray(s.name) + "{node=\"" + labelValue(l.node) + "\",gpu=\"" +
+                   labelValue(l.gpu.uuid) + "\"} " + s.value(l.gpu) + '\n';
+    }
 }
 
 /// Task durations, upload bytes, the queued work and the node count an autoscaler should aim
@@ -144,6 +177,7 @@ void metrics(ApiContext &ctx, const HttpRequest &, HttpReply reply)
            "\nfarm_dispatch_latency_seconds_sum " + QByteArray::number(m.latencySum, 'f', 6) +
            "\nfarm_dispatch_latency_seconds_count " + QByteArray::number(m.dispatched) + '\n';
     appendFarmMetrics(ctx, out);
+    appendGpuMetrics(ctx, out);
     reply.send(200, out, "text/plain; version=0.0.4; charset=utf-8");
 }
 

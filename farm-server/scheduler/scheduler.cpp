@@ -299,11 +299,26 @@ Result<void> Scheduler::handleMessage(qint64 nodeId, const Envelope &message)
     return (this->*h)(*it, message.data);
 }
 
+QList<Scheduler::GpuLoad> Scheduler::gpuLoad() const
+{
+    QList<GpuLoad> out;
+    for (const LiveNode &n : m_live)
+        for (const GpuSample &g : n.gpus)
+            out.append({n.caps.name, g});
+    return out;
+}
+
 Result<void> Scheduler::onHeartbeat(LiveNode &n, const QJsonObject &d)
 {
     QList<qint64> running;
     if (!readIds(d, "running", running))
         return makeError("invalid_field", "'running' must be a list of task ids");
+    if (d.contains("gpus")) { // only nodes whose driver has NVML send them
+        auto gpus = GpuSample::listFromJson(d.value("gpus"));
+        if (!gpus)
+            return gpus.error();
+        n.gpus = *gpus;
+    }
     if (auto r = m_store.touchNode(n.id, n.lastSeen); !r)
         return r;
     // Work the node runs but should not (canceled, or given to another node meanwhile).

@@ -100,6 +100,13 @@ public:
 
     QList<Node> nodes() const;
     std::optional<Node> node(qint64 id) const;
+    /// The GPU load connected nodes reported in their last heartbeat (for /metrics).
+    struct GpuLoad
+    {
+        QString node;
+        GpuSample gpu;
+    };
+    QList<GpuLoad> gpuLoad() const;
     /// drain | enable | disable.
     Result<Node> setNodeAdmin(qint64 id, const QString &action);
     int onlineCount() const { return int(m_live.size()); }
@@ -120,7 +127,8 @@ private:
         NodeLink *link = nullptr;
         QString admin;
         QDateTime connectedAt, lastSeen;
-        QSet<qint64> tasks; // assigned or running here
+        QSet<qint64> tasks;    // assigned or running here
+        QList<GpuSample> gpus; // from the last heartbeat that had them
     };
     using Handler = Result<void> (Scheduler::*)(LiveNode &, const QJsonObject &);
 

@@ -322,7 +322,14 @@ void Agent::onTaskFinished(qint64 task, const QStringList &outputs, const QStrin
 
 void Agent::sendHeartbeat()
 {
-    m_connection.send(msg::Heartbeat, {{"running", toJsonArray(runningTasks())}});
+    QJsonObject beat{{"running", toJsonArray(runningTasks())}};
+    if (m_gpuMonitor.available()) {
+        QJsonArray gpus;
+        for (const GpuSample &g : m_gpuMonitor.sample())
+            gpus.append(g.toJson());
+        beat.insert("gpus", gpus);
+    }
+    m_connection.send(msg::Heartbeat, beat);
 }
 
 void Agent::sendTaskMessage(const QString &type, const QJsonObject &data)

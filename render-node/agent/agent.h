@@ -1,6 +1,7 @@
 #pragma once
 
 #include "engines/engineregistry.h"
+#include "gpumonitor.h"
 #include "inputcache.h"
 #include "nodeconfig.h"
 #include "protocol/message.h"
@@ -79,6 +80,7 @@ private:
     ServerConnection m_connection;
     QMap<qint64, RenderTask *> m_tasks;
     QTimer m_heartbeat;
+    GpuMonitor m_gpuMonitor; // NVML when the driver has it: GPU load in heartbeats
     QList<std::pair<QString, QJsonObject>> m_outbox;
     qint64 m_nodeId = 0;
     bool m_welcomed = false;

@@ -126,4 +126,44 @@ Result<Node> Node::fromJson(const QJsonObject &o)
     return n;
 }
 
+QJsonObject GpuSample::toJson() const
+{
+    return {{"uuid", uuid},
+            {"utilization", utilization},
+            {"memory_used_mb", memoryUsedMb},
+            {"memory_total_mb", memoryTotalMb}};
+}
+
+Result<QList<GpuSample>> GpuSample::listFromJson(const QJsonValue &v)
+{
+    if (!v.isArray() || v.toArray().size() > kMaxPerNode)
+        return makeError(
+            "invalid_field",
+            QString("'gpus' must be a list of at most %1 GPU samples").arg(kMaxPerNode));
+    QList<GpuSample> out;
+    const QJsonArray a = v.toArray();
+    for (qsizetype i = 0; i < a.size(); ++i) {
+        if (!a[i].isObject())
+            return makeError("invalid_field", QString("gpus[%1] must be an object").arg(i));
+        json::Reader r(a[i].toObject(), QString("gpus[%1]").arg(i));
+        r.rejectUnknown({"uuid", "utilization", "memory_used_mb", "memory_total_mb"});
+        GpuSample g;
+        g.uuid = r.string("uuid", {}, 1, kMaxGpuFieldChars);
+        g.memoryUsedMb = r.integer("memory_used_mb", 0, 0, qint64(1) << 30);
+        g.memoryTotalMb = r.integer("memory_total_mb", 0, 0, qint64(1) << 30);
+        if (!r.ok())
+            return r.error();
+        const QJsonValue u = a[i].toObject().value("utilization");
+        if (!u.isDouble() || u.toDouble() < 0 || u.toDouble() > 1)
+            return makeError("invalid_field",
+                             QString("gpus[%1].utilization must be a number from 0 to 1").arg(i));
+        g.utilization = u.toDouble();
+        if (g.memoryUsedMb > g.memoryTotalMb)
+            return makeError("invalid_field",
+                             QString("gpus[%1].memory_used_mb exceeds memory_total_mb").arg(i));
+        out.append(g);
+    }
+    return out;
+}
+
 } // namespace farm

@@ -30,6 +30,24 @@ struct GpuInfo
     bool operator==(const GpuInfo &) const = default;
 };
 
+/// One GPU's load as a node reports it in `heartbeat.gpus` (read through NVML where the
+/// driver has it; docs/API.md, "/ws/node").
+struct GpuSample
+{
+    QString uuid;
+    double utilization = 0; // 0..1 of the last sample period
+    qint64 memoryUsedMb = 0;
+    qint64 memoryTotalMb = 0;
+    bool operator==(const GpuSample &) const = default;
+
+    /// Most GPUs one heartbeat may report.
+    static constexpr int kMaxPerNode = 64;
+    QJsonObject toJson() const;
+    /// Strict: a list of at most kMaxPerNode objects {uuid, utilization, memory_used_mb,
+    /// memory_total_mb} with utilization in 0..1 and used memory within the total.
+    static Result<QList<GpuSample>> listFromJson(const QJsonValue &v);
+};
+
 /// What a node reports about itself in `hello` (docs/API.md, "/ws/node").
 struct NodeCapabilities
 {

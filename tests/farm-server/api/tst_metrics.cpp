@@ -85,6 +85,49 @@ private slots:
                                                                  p.readAllStandardError())));
     }
 
+    // GPU load from heartbeats (a node's NVML readings), checked before it is kept.
+    void gpuLoadFromHeartbeats()
+    {
+        TestServer s;
+        WsClient node;
+        QVERIFY(node.open(QUrl(QString("ws://127.0.0.1:%1/ws/node").arg(s.server->port()))));
+        node.send("hello", nodeHello("gpu-node", 1));
+        QVERIFY(node.waitFor("welcome") >= 0);
+        const QJsonObject gpu{{"uuid", "GPU-1234"},
+                              {"utilization", 0.75},
+                              {"memory_used_mb", 1024},
+                              {"memory_total_mb", 81920}};
+        node.send("heartbeat", {{"running", QJsonArray{}}, {"gpus", QJsonArray{gpu}}});
+        const QByteArray series = "{node=\"gpu-node\",gpu=\"GPU-1234\"}";
+        QByteArray m;
+        for (int i = 0; i < 200 && sample(m, "farm_node_gpu_utilization_ratio" + series) < 0; ++i) {
+            QTest::qWait(10);
+            m = s.get("/metrics").body;
+        }
+        QCOMPARE(sample(m, "farm_node_gpu_utilization_ratio" + series), 0.75);
+        QCOMPARE(sample(m, "farm_node_gpu_memory_used_bytes" + series), 1024.0 * 1024 * 1024);
+        QCOMPARE(sample(m, "farm_node_gpu_memory_total_bytes" + series), 81920.0 * 1024 * 1024);
+
+        // A reading out of range is answered with an error and changes nothing.
+        QJsonObject bad = gpu;
+        bad.insert("utilization", 7);
+        const int from = node.received.size();
+        node.send("heartbeat", {{"running", QJsonArray{}}, {"gpus", QJsonArray{bad}}});
+        QVERIFY(node.waitFor("error", from) >= 0);
+        QCOMPARE(sample(s.get("/metrics").body, "farm_node_gpu_utilization_ratio" + series), 0.75);
+
+        const QString promtool = QStandardPaths::findExecutable("promtool");
+        if (promtool.isEmpty())
+            QSKIP("promtool is not installed (scripts/setup-deps.sh --test installs prometheus)");
+        QProcess p;
+        p.start(promtool, {"check", "metrics"});
+        p.write(s.get("/metrics").body);
+        p.closeWriteChannel();
+        QVERIFY(p.waitForFinished(30000));
+        QVERIFY2(p.exitCode() == 0, qPrintable(QString::fromUtf8(p.readAllStandardOutput() +
+                                                                 p.readAllStandardError())));
+    }
+
     void desiredNodesWithinTheWindow()
     {
         ManualClock clock;
