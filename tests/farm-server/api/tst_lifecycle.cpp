@@ -641,6 +641,40 @@ private slots:
         QCOMPARE(plan.value("bytes").toInteger(), 0);
     }
 
+    void othersJobsAreRefused()
+    {
+        ServerConfig config;
+        config.token = "admin-token";
+        config.trustLoopback = false;
+        s = std::make_unique<TestServer>(config);
+        s->bearer = "admin-token";
+        sha = s->upload("solid bytes of a model");
+        const qint64 id = submit(jobBody(sha, "1"));
+        const qint64 task = taskIds(id).first();
+        const QByteArray bob = s->post("/api/v1/users", {{"name", "bob"}, {"role", "user"}})
+                                   .json()
+                                   .value("token")
+                                   .toString()
+                                   .toUtf8();
+        QVERIFY(!bob.isEmpty());
+        s->bearer = bob;
+        // A user acts only on their own jobs, and retention is an admin's.
+        QCOMPARE(action(id, "priority", {{"priority", 99}}).status, 403);
+        QCOMPARE(s->request("POST", QString("/api/v1/tasks/%1/requeue").arg(task)).status, 403);
+        QCOMPARE(s->get("/api/v1/retention").status, 403);
+        QCOMPARE(s->post("/api/v1/retention/run", QJsonObject{}).status, 403);
+        QCOMPARE(s->get(QString("/api/v1/jobs/%1/archive").arg(id)).status, 404); // read: open
+        s->bearer = {};
+        QCOMPARE(action(id, "priority", {{"priority", 99}}).status, 401);
+        s->bearer = "admin-token";
+        QCOMPARE(action(id, "cancel").status, 200);
+        s->bearer = bob;
+        QCOMPARE(action(id, "rerun").status, 403);
+        s->bearer = "admin-token";
+        QCOMPARE(job(id).value("priority").toInt(), 50);
+        QCOMPARE(job(id).value("state").toString(), QString("canceled"));
+    }
+
     void serverFlags()
     {
         auto r = ServerConfig::fromArguments(
