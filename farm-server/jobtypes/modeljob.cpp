@@ -44,6 +44,21 @@ QJsonObject modelSchema()
          with(integer("Samples per pixel", "Quality", 1, 4096),
               {{"default", 16}, {"description", "More samples: less noise, longer frames"}})},
         {"seed", with(integer("Seed", "Quality", 0, 2147483647), {{"default", 1}})},
+        {"noise_target",
+         with(field("number", "Noise target", "Quality"),
+              {{"minimum", 0},
+               {"maximum", kMaxNoiseTarget},
+               {"default", 0},
+               {"description", "Stop a frame once its estimated RMSE (0..1 of the image's "
+                               "range, e.g. 0.01) is this low; spp is then the most samples. "
+                               "0: off. The estimate is shown in the task log"}})},
+        {"time_limit_s",
+         with(field("number", "Time limit per frame (s)", "Quality"),
+              {{"minimum", 0},
+               {"maximum", kMaxFrameTimeLimitS},
+               {"default", 0},
+               {"description", "Stop a frame after this many seconds of rendering; spp is then "
+                               "the most samples. 0: off"}})},
         {"camera", camera},
         {"passes", passes},
         {"bit_depth", with(field("integer", "Bits per channel", "Output"),

@@ -60,6 +60,24 @@ struct ConstantBackground
 ConstantBackground constantBackground(const Aabb &bounds, const Camera &camera,
                                       const RenderParams &params);
 
+/// When to stop a frame before its `spp` samples (RenderOptions::noiseTarget, timeLimitS). The
+/// noise estimate: the samples of each pixel are summed in two halves (even and odd sample
+/// numbers), and the RMSE of the whole mean against the true image is estimated as half the RMS
+/// difference of the two halves' means (each half has twice the variance of the whole; their
+/// difference four times), taken over every pixel and channel after the tone curve (0..1, the
+/// values written to an 8-bit image). Made after each sample pass that ends on an even count.
+struct NoiseStop
+{
+    double target = 0.0;     // stop once the estimate is at most this (0: never)
+    double timeLimitS = 0.0; // stop once this much time has passed (0: never)
+    std::function<void(int samples, double estimate)> onEstimate;
+    // Filled in by the renderer:
+    int samples = 0;
+    double estimate = -1.0;
+
+    bool active() const { return target > 0.0 || timeLimitS > 0.0; }
+};
+
 /// Sizes `aovs` (when set) to the frame, every pixel a miss.
 void resetAovs(AovBuffers *aovs, int width, int height);
 /// The data passes of tile `r` from its pixel centres (`aovs` already sized by resetAovs).
@@ -75,8 +93,8 @@ void fillAovs(const WideTracer &tracer, const SceneView &view, const Camera &cam
 bool renderCpu(const Scene &scene, const Camera &camera, const RenderParams &params,
                Framebuffer &out, int threads, const TileProgress &progress = {},
                const std::atomic<bool> *cancel = nullptr, AovBuffers *aovs = nullptr,
-               const PassHook &onPass = {}, double passSeconds = 1.0,
-               float adaptiveThreshold = 0.f);
+               const PassHook &onPass = {}, double passSeconds = 1.0, float adaptiveThreshold = 0.f,
+               NoiseStop *stop = nullptr);
 
 /// Adaptive anti-aliasing (RenderOptions::adaptiveThreshold): one pixel-centre sample with the
 /// data passes everywhere, then `params.spp` stratified samples where the neighbourhood shows
@@ -91,7 +109,7 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
 bool renderCpuInPasses(const Scene &scene, const Camera &camera, const RenderParams &params,
                        Framebuffer &out, int threads, const TileProgress &progress,
                        const std::atomic<bool> *cancel, AovBuffers *aovs, const PassHook &onPass,
-                       double passSeconds);
+                       double passSeconds, NoiseStop *stop = nullptr);
 
 /// Samples of the next pass after `done` of `spp`: 1, 1, 2, 4, ... (each about as long as all
 /// before it), but no more than fit in `passSeconds` at the last pass's `secondsPerSample`

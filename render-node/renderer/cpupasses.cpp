@@ -1,6 +1,7 @@
 // The CPU backend in sample passes (progressive previews): every pass adds a few more samples to
 // every pixel, so the image between passes is a meaningful, evenly converged partial frame.
 #include "cpubackend.h"
+#include "framebuffer.h"
 
 #include <QElapsedTimer>
 
@@ -12,17 +13,38 @@ namespace farm::render {
 
 namespace {
 
-/// `sum` plus samples s0..s1-1 of pixel (x, y), in sample order, as renderPixel adds them.
+/// `sum` plus samples s0..s1-1 of pixel (x, y), in sample order, as renderPixel adds them;
+/// `odd`, when set, also gets the odd-numbered ones (the noise estimate's second half).
 template<typename Tracer>
 Vec3 addSamples(const Tracer &tracer, const SceneView &scene, const Camera &camera,
-                const RenderParams &p, int x, int y, int s0, int s1, Vec3 sum)
+                const RenderParams &p, int x, int y, int s0, int s1, Vec3 sum, Vec3 *odd = nullptr)
 {
     for (int s = s0; s < s1; ++s) {
         const Vec3 l = pixelSample(tracer, scene, camera, p, x, y, s);
-        if (isFinite(l)) // one bad sample must not poison the pixel
+        if (isFinite(l)) { // one bad sample must not poison the pixel
             sum += l;
+            if (odd && (s & 1))
+                *odd += l;
+        }
     }
     return sum;
+}
+
+/// NoiseStop's estimate from the running sums of all samples and of the odd ones after an even
+/// number `done` of samples.
+double noiseEstimate(const Framebuffer &sum, const Framebuffer &odd, int done)
+{
+    const float half = float(done / 2);
+    double squares = 0.0;
+    for (size_t i = 0; i < sum.pixels.size(); ++i) {
+        const Vec3 b = odd.pixels[i] / half;
+        const Vec3 a = (sum.pixels[i] - odd.pixels[i]) / half;
+        for (int c = 0; c < 3; ++c) {
+            const double d = double(toneCurve(a[c])) - double(toneCurve(b[c]));
+            squares += d * d;
+        }
+    }
+    return 0.5 * std::sqrt(squares / (3.0 * double(std::max<size_t>(1, sum.pixels.size()))));
 }
 
 } // namespace
@@ -41,8 +63,14 @@ int nextPassSamples(int done, int previous, double secondsPerSample, double pass
 bool renderCpuInPasses(const Scene &scene, const Camera &camera, const RenderParams &params,
                        Framebuffer &out, int threads, const TileProgress &progress,
                        const std::atomic<bool> *cancel, AovBuffers *aovs, const PassHook &onPass,
-                       double passSeconds)
+                       double passSeconds, NoiseStop *stop)
 {
+    const bool stopRule = stop && stop->active();
+    Framebuffer odd;
+    if (stopRule)
+        odd = Framebuffer(params.width, params.height);
+    QElapsedTimer frameTimer;
+    frameTimer.start();
     // `out` holds each pixel's running sum until the last pass divides it: the same additions
     // in the same order as renderPixel, so the same bits.
     out = Framebuffer(params.width, params.height);
@@ -64,7 +92,13 @@ bool renderCpuInPasses(const Scene &scene, const Camera &camera, const RenderPar
     Framebuffer snapshot;
     int snapshotSamples = 0;
     while (done < params.spp) {
-        const int size = nextPassSamples(done, previous, secondsPerSample, passSeconds, params.spp);
+        int size = nextPassSamples(done, previous, secondsPerSample,
+                                   stopRule ? std::min(passSeconds, 0.5) : passSeconds, params.spp);
+        if (stopRule && stop->timeLimitS > 0.0 && secondsPerSample > 0.0) {
+            // Keep to the time limit: no more samples than fit in what is left (at least one).
+            const double left = stop->timeLimitS - double(frameTimer.nsecsElapsed()) / 1e9;
+            size = std::clamp(int(left / secondsPerSample), 1, size);
+        }
         const int s0 = done, s1 = done + size;
         QElapsedTimer timer;
         timer.start();
@@ -73,9 +107,16 @@ bool renderCpuInPasses(const Scene &scene, const Camera &camera, const RenderPar
             [&](const TileGrid::Rect &r) {
                 for (int y = r.y0; y < r.y1; ++y)
                     for (int x = r.x0; x < r.x1; ++x)
-                        out.at(x, y) = bg.outside(x, y) ? bg.radiance * float(s1)
-                                                        : addSamples(tracer, view, camera, params,
-                                                                     x, y, s0, s1, out.at(x, y));
+                        out.at(x, y) =
+                            bg.outside(x, y)
+                                ? bg.radiance * float(s1)
+                                : addSamples(tracer, view, camera, params, x, y, s0, s1,
+                                             out.at(x, y), stopRule ? &odd.at(x, y) : nullptr);
+                if (stopRule) // background pixels: the same light in both halves
+                    for (int y = r.y0; y < r.y1; ++y)
+                        for (int x = r.x0; x < r.x1; ++x)
+                            if (bg.outside(x, y))
+                                odd.at(x, y) = bg.radiance * float(s1 / 2);
                 // The data passes come from the pixel centre as in a single pass (renderCpu
                 // with spp > 1), once, in the first pass.
                 if (aovs && s0 == 0)
@@ -95,12 +136,24 @@ bool renderCpuInPasses(const Scene &scene, const Camera &camera, const RenderPar
         secondsPerSample = double(timer.nsecsElapsed()) / 1e9 / double(size);
         previous = size;
         done = s1;
+        if (stopRule && done % 2 == 0) {
+            stop->estimate = noiseEstimate(out, odd, done);
+            if (stop->onEstimate)
+                stop->onEstimate(done, stop->estimate);
+        }
+        if (stopRule && done < params.spp &&
+            ((stop->target > 0.0 && stop->estimate >= 0.0 && stop->estimate <= stop->target) ||
+             (stop->timeLimitS > 0.0 &&
+              double(frameTimer.nsecsElapsed()) / 1e9 >= stop->timeLimitS)))
+            break;
         if (done < params.spp && onPass) {
             snapshot = out;
             snapshotSamples = done;
         }
     }
-    const float spp = float(params.spp);
+    if (stop)
+        stop->samples = done;
+    const float spp = float(done); // params.spp unless a stop rule ended the frame early
     for (Vec3 &v : out.pixels)
         v = v / spp;
     return true;

@@ -64,6 +64,15 @@ int renderJob(const Scene &scene, const FrameJob &job, const RenderOptions &opti
         RenderReport report;
         RenderOptions withAovs = options;
         withAovs.adaptiveThreshold = job.adaptiveThreshold;
+        withAovs.noiseTarget = job.noiseTarget;
+        withAovs.timeLimitS = job.timeLimitS;
+        if (job.noiseTarget > 0.0 || job.timeLimitS > 0.0)
+            withAovs.onNoise = [&](int samples, double estimate) {
+                print(QStringLiteral("noise %1: rmse estimate %2 after %3 spp")
+                          .arg(frame)
+                          .arg(estimate, 0, 'f', 5)
+                          .arg(samples));
+            };
         if (job.passes & ~unsigned(PassRgb))
             withAovs.aovs = &out.aovs; // one sweep for the beauty image and the data passes
         if (job.preview) {
@@ -84,7 +93,7 @@ int renderJob(const Scene &scene, const FrameJob &job, const RenderOptions &opti
                   .arg(frame)
                   .arg(params.width)
                   .arg(params.height)
-                  .arg(params.spp)
+                  .arg(report.samples > 0 ? report.samples : params.spp)
                   .arg(report.renderMs, 0, 'f', 1)
                   .arg(report.device == Device::Cuda
                            ? QStringLiteral("cuda")

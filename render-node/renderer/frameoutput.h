@@ -38,6 +38,8 @@ struct FrameJob
     PreviewWriter *preview = nullptr; // --preview: partial images between sample passes
     XyzFormat xyzFormat = XyzFormat::Nocs;
     float adaptiveThreshold = 0.f; // RenderOptions::adaptiveThreshold
+    double noiseTarget = 0.0;      // RenderOptions::noiseTarget (--noise-target)
+    double timeLimitS = 0.0;       // RenderOptions::timeLimitS (--time-limit)
 };
 
 /// A rendered frame waiting for its files to be written.

@@ -46,6 +46,8 @@ FrameJob baseJob(const CliOptions &o, int frame, qsizetype index, qsizetype tota
     job.bitDepth = o.bitDepth;
     job.passes = o.passes;
     job.depthScale = o.depthScale;
+    job.noiseTarget = o.noiseTarget;
+    job.timeLimitS = o.timeLimitS;
     job.threads = o.threads;
     job.device = o.device;
     return job;

@@ -68,6 +68,7 @@ Result<Framebuffer> renderFrame(const Scene &scene, const Camera &camera,
         timer.restart();
     }
 
+    NoiseStop stop{options.noiseTarget, options.timeLimitS, options.onNoise};
     const bool finished = renderCpu(
         scene, camera, params, fb, options.threads,
         [&](int done, int total) {
@@ -75,10 +76,12 @@ Result<Framebuffer> renderFrame(const Scene &scene, const Camera &camera,
                 progress(double(done) / double(total));
         },
         options.cancel, options.aovs, options.onPass, options.passSeconds,
-        options.adaptiveThreshold);
+        options.adaptiveThreshold, &stop);
     if (!finished)
         return makeError("canceled", QStringLiteral("rendering was canceled"));
     r.device = Device::Cpu;
+    r.samples = stop.active() && params.spp > 1 ? stop.samples : params.spp;
+    r.noiseEstimate = stop.estimate;
     r.renderMs = double(timer.nsecsElapsed()) / 1e6;
     return fb;
 }

@@ -37,6 +37,13 @@ struct RenderOptions
     /// without noise (template presets), where a pixel's samples differ only across edges.
     /// No sample passes (onPass is not called); CUDA renders every pixel with spp samples.
     float adaptiveThreshold = 0.f;
+    /// Time-or-noise target (CPU): stop before `spp` once the noise estimate is at most
+    /// `noiseTarget` or the frame has rendered `timeLimitS` seconds (0: no such limit). See
+    /// NoiseStop in cpubackend.h.
+    double noiseTarget = 0.0;
+    double timeLimitS = 0.0;
+    /// Called after each noise estimate with (samples per pixel so far, estimate).
+    std::function<void(int samples, double estimate)> onNoise;
 };
 
 /// What actually ran: a CUDA request falls back to the CPU when no GPU is usable.
@@ -45,6 +52,8 @@ struct RenderReport
     Device device = Device::Cpu;
     QString fallbackReason; // empty unless a CUDA request ran on the CPU
     double renderMs = 0.0;
+    int samples = 0;             // samples per pixel rendered (below spp when a target stopped it)
+    double noiseEstimate = -1.0; // the last noise estimate (< 0: none made)
 };
 
 /// Fraction of the frame done, 0..1 (from any thread, serialized).

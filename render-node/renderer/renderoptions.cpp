@@ -130,6 +130,33 @@ QString readPreset(const QCommandLineParser &p, CliOptions &o)
     return {};
 }
 
+/// --noise-target / --time-limit (frames only: a template view's noise is its own matter).
+QString readStopRule(const QCommandLineParser &p, CliOptions &o)
+{
+    if (p.isSet("views") || p.isSet("preset"))
+        return QStringLiteral("--noise-target and --time-limit apply to frames, not to --views or "
+                              "--preset");
+    if (p.isSet("noise-target")) {
+        bool ok = false;
+        const double x = p.value("noise-target").toDouble(&ok);
+        if (!ok || !(x > 0.0) || !(x < 1.0))
+            return QStringLiteral("--noise-target must be above 0 and below 1, got '%1'")
+                .arg(p.value("noise-target"));
+        o.noiseTarget = x;
+    }
+    if (p.isSet("time-limit")) {
+        bool ok = false;
+        const double s = p.value("time-limit").toDouble(&ok);
+        if (!ok || !(s > 0.0) || s > 86400.0)
+            return QStringLiteral("--time-limit must be 0..86400 seconds (not 0), got '%1'")
+                .arg(p.value("time-limit"));
+        o.timeLimitS = s;
+    }
+    if (!p.isSet("spp"))
+        o.spp = kMaxSpp; // the target decides; spp is only the ceiling
+    return {};
+}
+
 } // namespace
 
 QStringList withOptionalValues(const QStringList &args)
@@ -223,6 +250,14 @@ void addRenderOptions(QCommandLineParser &parser)
          "scale and files; OUT is its templates folder; default 512x512, 16 spp on edges, 0 "
          "bounces).",
          "name"},
+        {"noise-target",
+         "Stop each frame once its estimated RMSE (tone-mapped, 0..1) is at most X; --spp is "
+         "the most samples (default then 4096).",
+         "x"},
+        {"time-limit",
+         "Stop each frame after S seconds of rendering; --spp is the most samples (default then "
+         "4096).",
+         "s"},
         {"aa",
          "With --preset: adaptive (default: one pixel-centre sample, --spp samples where "
          "neighbours show an edge) or uniform (--spp samples everywhere).",
@@ -322,6 +357,10 @@ QString readOptions(const QCommandLineParser &p, CliOptions &o)
             return problem;
     } else if (p.isSet("aa")) {
         return QStringLiteral("--aa applies to --preset template sets");
+    }
+    if (p.isSet("noise-target") || p.isSet("time-limit")) {
+        if (QString problem = readStopRule(p, o); !problem.isEmpty())
+            return problem;
     }
     if (p.isSet("bounces")) {
         const auto bounces = parseInt(p.value("bounces"), 0, 64);

@@ -31,7 +31,9 @@ struct CliOptions
     double depthScale = 1000.0;
     int views = 0;                                // > 0: template views instead of frames
     TemplatePreset preset = TemplatePreset::None; // --preset: a pose estimator's template set
-    bool adaptiveAa = true; // --preset: spp samples on edges only (--aa uniform: everywhere)
+    bool adaptiveAa = true;   // --preset: spp samples on edges only (--aa uniform: everywhere)
+    double noiseTarget = 0.0; // --noise-target: stop a frame once its noise estimate is this low
+    double timeLimitS = 0.0;  // --time-limit: stop a frame after this many seconds
     int bounces = 4;
     QString environment;
     float environmentIntensity = 1.f;

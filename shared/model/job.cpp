@@ -9,6 +9,7 @@
 #include <QUrl>
 
 #include <cmath>
+#include <tuple>
 
 namespace farm {
 
@@ -40,6 +41,10 @@ QJsonObject RenderSettings::toJson() const
         o.insert("views", views);
     if (preset != QLatin1String("none"))
         o.insert("preset", preset);
+    if (noiseTarget > 0.0)
+        o.insert("noise_target", noiseTarget);
+    if (timeLimitS > 0.0)
+        o.insert("time_limit_s", timeLimitS);
     return o;
 }
 
@@ -47,7 +52,7 @@ Result<RenderSettings> RenderSettings::fromJson(const QJsonObject &o)
 {
     json::Reader r(o, "settings");
     r.rejectUnknown({"width", "height", "spp", "seed", "camera", "passes", "format", "bit_depth",
-                     "views", "preset"});
+                     "views", "preset", "noise_target", "time_limit_s"});
     RenderSettings s;
     s.width = int(r.integer("width", s.width, 16, 8192));
     s.height = int(r.integer("height", s.height, 16, 8192));
@@ -65,6 +70,22 @@ Result<RenderSettings> RenderSettings::fromJson(const QJsonObject &o)
         r.fail("invalid_field", "settings.bit_depth must be 8 or 16");
     if (r.has("views"))
         s.views = int(r.integer("views", kDefaultTemplateViews, 1, kMaxTemplateViews));
+    // 0 (the schema's default) means off.
+    for (const auto &[key, value, max] :
+         {std::tuple{"noise_target", &s.noiseTarget, kMaxNoiseTarget},
+          std::tuple{"time_limit_s", &s.timeLimitS, kMaxFrameTimeLimitS}}) {
+        if (!r.ok() || !o.contains(QLatin1String(key)))
+            continue;
+        const QJsonValue v = o.value(QLatin1String(key));
+        if (!v.isDouble() || !std::isfinite(v.toDouble()) || v.toDouble() < 0.0 ||
+            v.toDouble() > max)
+            r.fail("invalid_field",
+                   QStringLiteral("settings.%1 must be a number from 0 (off) to %2")
+                       .arg(QLatin1String(key))
+                       .arg(max));
+        else
+            *value = v.toDouble();
+    }
     s.preset = r.string("preset", s.preset, 1, 20);
     if (r.ok() && !kTemplatePresets.contains(s.preset))
         r.fail(

@@ -21,6 +21,9 @@ constexpr int kMaxTemplateViews = 10000;
 inline const QStringList kTemplatePresets{"none", "sam6d"};
 /// Views of the sam6d preset (its pose file's level-0 icosphere; the renderer's kSam6dViews).
 constexpr int kSam6dTemplateViews = 42;
+/// Upper bounds of `settings.noise_target` and `settings.time_limit_s` of a `model` job.
+constexpr double kMaxNoiseTarget = 0.5;
+constexpr double kMaxFrameTimeLimitS = 86400.0;
 
 /// Settings of the built-in renderer (the `model` and `templates` job types), as a node reads
 /// them from a task's settings object. The server validates a job's settings against its job
@@ -39,6 +42,11 @@ struct RenderSettings
     int bitDepth = 8; // 8 | 16 bits per PNG channel
     /// Views of a template set; 0 (and absent from JSON) for `model` jobs.
     int views = 0;
+    /// Time-or-noise target of `model` frames: stop a frame once its noise estimate (tone-mapped
+    /// RMSE, 0..1) is at most `noiseTarget` or after `timeLimitS` seconds; `spp` is then the
+    /// ceiling. 0 (and absent from JSON): off.
+    double noiseTarget = 0.0;
+    double timeLimitS = 0.0;
     /// Template preset (kTemplatePresets); "none" (and absent from JSON) otherwise.
     QString preset = QStringLiteral("none");
 

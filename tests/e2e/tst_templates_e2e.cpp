@@ -255,6 +255,45 @@ private slots:
         QCOMPARE(refused.status, 400);
     }
 
+    void modelNoiseTarget()
+    {
+        // A model job with a noise target stops its frame below spp once the estimate is met,
+        // and the task log shows the estimates.
+        FarmFixture &farm = *m_farm;
+        const qint64 job = farm.submit(QJsonObject{
+            {"name", "engine to a noise target"},
+            {"type", "model"},
+            {"input", QJsonObject{{"file", m_sha}, {"name", "2CylinderEngine.glb"}}},
+            {"settings",
+             QJsonObject{{"width", 64}, {"height", 48}, {"spp", 4096}, {"noise_target", 0.05}}}});
+        QVERIFY(job > 0);
+        const QJsonObject done = farm.waitForJob(job, 120000);
+        QCOMPARE(done.value("state").toString(), QString("completed"));
+        QCOMPARE(done.value("settings").toObject().value("noise_target").toDouble(), 0.05);
+        const QJsonArray tasks =
+            farm.get(QString("/api/v1/jobs/%1/tasks").arg(job)).json().value("tasks").toArray();
+        QCOMPARE(tasks.size(), 1);
+        const auto log = farm.get(
+            QString("/api/v1/tasks/%1/log").arg(tasks.first().toObject().value("id").toInteger()));
+        QCOMPARE(log.status, 200);
+        QVERIFY2(log.body.contains("noise 1: rmse estimate "), log.body.constData());
+        const QRegularExpression frameLine("frame 1: 64x48, (\\d+) spp");
+        const QRegularExpressionMatch m = frameLine.match(QString::fromUtf8(log.body));
+        QVERIFY2(m.hasMatch(), log.body.constData());
+        QVERIFY(m.captured(1).toInt() < 4096);
+
+        // Out of range: refused at submission.
+        const FarmFixture::Reply refused = farm.post(
+            "/api/v1/jobs",
+            QJsonDocument(QJsonObject{{"name", "bad target"},
+                                      {"type", "model"},
+                                      {"input", QJsonObject{{"file", m_sha},
+                                                            {"name", "2CylinderEngine.glb"}}},
+                                      {"settings", QJsonObject{{"noise_target", 2}}}})
+                .toJson());
+        QCOMPARE(refused.status, 400);
+    }
+
     void modelPasses()
     {
         FarmFixture &farm = *m_farm;

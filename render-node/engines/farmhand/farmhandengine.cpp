@@ -166,6 +166,10 @@ QStringList FarmhandEngine::renderArguments(const TaskSpec &spec, const RenderSe
          << "--threads" << QString::number(threads)                               //
          << "--passes" << settings.passes.join(',')                               //
          << "--bit-depth" << QString::number(settings.bitDepth);
+    if (!isTemplates(spec) && settings.noiseTarget > 0.0)
+        args << "--noise-target" << QString::number(settings.noiseTarget, 'g', 17);
+    if (!isTemplates(spec) && settings.timeLimitS > 0.0)
+        args << "--time-limit" << QString::number(settings.timeLimitS, 'g', 17);
     if (!isTemplates(spec) && settings.projection == "orthographic") {
         if (settings.orthoWidth > 0.0)
             args << "--ortho-width" << QString::number(settings.orthoWidth, 'g', 17);

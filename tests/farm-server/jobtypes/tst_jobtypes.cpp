@@ -124,8 +124,9 @@ private slots:
         QTest::newRow("unknown key") << "model"
                                      << "a.glb" << QByteArray(R"({"colour": 1})") << "unknown_field"
                                      << "settings.colour is not a setting of this job type "
-                                        "(known: bit_depth, camera, format, height, passes, "
-                                        "seed, spp, video, width)";
+                                        "(known: bit_depth, camera, format, height, "
+                                        "noise_target, passes, seed, spp, time_limit_s, video, "
+                                        "width)";
         QTest::newRow("nested unknown key")
             << "model"
             << "a.glb" << QByteArray(R"({"camera": {"fov": 40}})") << "unknown_field"
