@@ -2,6 +2,7 @@
 // priority, re-run, re-queue, delete with inputs, depends_on, wait, batch, no-progress timeout
 // and max_run_s. Every refused request is checked to change nothing.
 #include "api/apiclient.h"
+#include "api/openapicheck.h"
 
 #include "files/filestore.h"
 #include "model/job.h"
@@ -114,6 +115,15 @@ class TestLifecycle : public QObject
                           body.isEmpty() ? QByteArray() : QJsonDocument(body).toJson());
     }
     int jobCount() { return s->get("/api/v1/jobs").json().value("total").toInt(); }
+    /// The answer fits its schema in resources/api/openapi.json.
+    static QString misfit(const HttpResult &r, const QString &method, const QString &path)
+    {
+        const farm::test::SchemaChecker checker(farm::test::openApiDocument());
+        const QJsonValue schema = checker.responseSchema(path, method, r.status);
+        if (schema.isUndefined())
+            return QString("%1 %2 %3 is not documented").arg(method, path).arg(r.status);
+        return checker.check(schema, QJsonDocument::fromJson(r.body).object()).join("; ");
+    }
 
 private slots:
     void init()
@@ -130,6 +140,7 @@ private slots:
         const qint64 second = submit(jobBody(sha, "1"));
         auto r = action(second, "priority", {{"priority", 90}});
         QCOMPARE(r.status, 200);
+        QCOMPARE(misfit(r, "POST", "/api/v1/jobs/{id}/priority"), QString());
         QCOMPARE(r.json().value("priority").toInt(), 90);
         QCOMPARE(job(second).value("priority").toInt(), 90);
 
@@ -189,6 +200,7 @@ private slots:
         const int from = int(node.received.size());
         auto r = action(id, "rerun", {{"frames", "2"}});
         QCOMPARE(r.status, 200);
+        QCOMPARE(misfit(r, "POST", "/api/v1/jobs/{id}/rerun"), QString());
         QCOMPARE(r.json().value("state").toString(), QString("active"));
         QCOMPARE(r.json().value("tasks").toObject().value("done").toInt(), 1);
         QVERIFY(!QFile::exists(frame2));
@@ -377,6 +389,7 @@ private slots:
         timer.start();
         auto r = s->request("POST", "/api/v1/jobs?wait=true&timeout=1", body);
         QCOMPARE(r.status, 202);
+        QCOMPARE(misfit(r, "POST", "/api/v1/jobs"), QString());
         QCOMPARE(r.json().value("state").toString(), QString("queued"));
         QVERIFY(timer.elapsed() >= 900);
         QCOMPARE(jobCount(), before + 1);
@@ -387,6 +400,7 @@ private slots:
         r = s->request("POST", "/api/v1/jobs?wait=true&timeout=60",
                        QJsonDocument(jobBody(sha, "1-3")).toJson());
         QCOMPARE(r.status, 200);
+        QCOMPARE(misfit(r, "POST", "/api/v1/jobs"), QString());
         QCOMPARE(r.json().value("state").toString(), QString("completed"));
         QCOMPARE(r.json().value("tasks").toObject().value("done").toInt(), 3);
     }
@@ -603,6 +617,7 @@ private slots:
         // The dry run lists and removes nothing.
         auto r = s->get("/api/v1/retention");
         QCOMPARE(r.status, 200);
+        QCOMPARE(misfit(r, "GET", "/api/v1/retention"), QString());
         QVERIFY(r.json().value("enabled").toBool());
         QCOMPARE(r.json().value("rules").toObject().value("output_days").toInt(), 7);
         QJsonObject plan = r.json().value("expire").toObject();
@@ -622,6 +637,7 @@ private slots:
 
         r = s->post("/api/v1/retention/run", QJsonObject{});
         QCOMPARE(r.status, 200);
+        QCOMPARE(misfit(r, "POST", "/api/v1/retention/run"), QString());
         QCOMPARE(r.json().value("removed").toObject().value("outputs").toArray().size(), 1);
         QCOMPARE(r.json().value("removed").toObject().value("inputs").toArray().size(), 2);
         QVERIFY(!QFile::exists(oldFrame));
