@@ -52,17 +52,18 @@ export function setToken(token) {
     }
 }
 
-/** An API path ('/api/v1/jobs') as a URL relative to the page, so that the UI works under a
- *  reverse proxy's base path (https://host/farm/ as well as http://host:8420/). */
-export function relative(path) {
-    return path.replace(/^\/+/, '');
+/** An API path ('/api/v1/jobs') under the page's own folder ('/farm/api/v1/jobs' when the UI is
+ *  served at https://host/farm/ behind a reverse proxy, '/api/v1/jobs' at http://host:8420/). */
+export function underBase(path) {
+    const url = new URL(path.replace(/^\/+/, ''), document.baseURI);
+    return url.pathname + url.search;
 }
 
 /** Adds query parameters, plus ?token= where a token is set: <img>, links and WebSockets
  *  cannot carry an Authorization header. */
 export function withQuery(url, params = {}) {
     const q = queryString({...params, token: getToken()});
-    url = relative(url);
+    url = underBase(url);
     return q ? `${url}${url.includes('?') ? '&' : '?'}${q}` : url;
 }
 
@@ -91,7 +92,7 @@ export async function request(method, path, {json, body, headers = {}, signal} =
     }
     let response;
     try {
-        response = await fetch(relative(path), init);
+        response = await fetch(underBase(path), init);
     } catch (e) {
         if (e.name === 'AbortError') throw e;
         throw new ApiError(0, 'network', 'The farm server cannot be reached. Check that it is running.');

@@ -3,7 +3,7 @@
 // on plain-http LAN addresses. Progress callbacks get {phase: 'hash'|'upload'|'complete', done,
 // total} in bytes.
 
-import {api, ApiError, authHeaders, relative, request} from './api.js';
+import {api, ApiError, authHeaders, request, underBase} from './api.js';
 import {Sha256} from './sha256.js';
 
 /** crypto.subtle reads the whole file into memory at once: only below this size. */
@@ -65,7 +65,7 @@ function putChunk(session, index, bytes, onBytes, signal) {
     const sha = new Sha256().update(bytes).hex();
     return new Promise((resolve, reject) => {
         const xhr = new XMLHttpRequest();
-        xhr.open('PUT', relative(`/api/v1/uploads/${encodeURIComponent(id)}/chunks/${index}`));
+        xhr.open('PUT', underBase(`/api/v1/uploads/${encodeURIComponent(id)}/chunks/${index}`));
         xhr.setRequestHeader('Content-Type', 'application/octet-stream');
         // The header's name is the server's (every upload object carries it).
         xhr.setRequestHeader(session.chunk_checksum_header, sha);

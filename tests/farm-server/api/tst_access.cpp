@@ -130,6 +130,20 @@ private slots:
                 r.body.constData());
         }
         QCOMPARE(as(s, bob, "DELETE", QString("/api/v1/jobs/%1").arg(aliceJob)).status, 403);
+        // The later job and task actions go through the same check.
+        r = as(s, bob, "POST", QString("/api/v1/jobs/%1/priority").arg(aliceJob),
+               {{"priority", 99}});
+        QCOMPARE(r.status, 403);
+        QCOMPARE(r.errorCode(), QString("forbidden"));
+        QCOMPARE(as(s, bob, "POST", QString("/api/v1/jobs/%1/rerun").arg(aliceJob)).status, 403);
+        const qint64 aliceTask = s.store().tasksOfJob(aliceJob).first().task.id;
+        QCOMPARE(as(s, bob, "POST", QString("/api/v1/tasks/%1/requeue").arg(aliceTask)).status,
+                 403);
+        QCOMPARE(s.store().job(aliceJob)->spec.priority, 50);
+        QCOMPARE(as(s, alice, "POST", QString("/api/v1/jobs/%1/priority").arg(aliceJob),
+                    {{"priority", 60}})
+                     .status,
+                 200);
         QVERIFY(s.store().job(aliceJob)->state == JobState::Queued); // nothing changed
         r = as(s, alice, "POST", QString("/api/v1/jobs/%1/pause").arg(aliceJob));
         QCOMPARE(r.status, 200);

@@ -1,5 +1,6 @@
 // Webhooks: a job's callback_url hears of its completion, signed, retried across a restart.
 #include "api/apiclient.h"
+#include "api/openapicheck.h"
 #include "api/rawhttp.h"
 
 #include "events/webhooks.h"
@@ -217,6 +218,14 @@ private slots:
                  receiver.of("job.failed").first().body.constData());
         QCOMPARE(receiver.of("job.failed").first().signature,
                  webhookSignature("hook-secret", receiver.of("job.failed").first().body));
+        const farm::test::SchemaChecker checker(farm::test::openApiDocument());
+        for (const auto &[event, schema] : {std::pair{"job.failed", "WebhookFailed"},
+                                            std::pair{"job.progress", "WebhookProgress"}}) {
+            const QStringList problems =
+                checker.check(QJsonObject{{"$ref", QString("#/components/schemas/") + schema}},
+                              QJsonDocument::fromJson(receiver.of(event).first().body).object());
+            QVERIFY2(problems.isEmpty(), qPrintable(problems.join("; ")));
+        }
         // Progress went out once: the job was active many times within the interval.
         QCOMPARE(receiver.of("job.progress").size(), 1);
         QCOMPARE(QJsonDocument::fromJson(receiver.of("job.progress").first().body)
@@ -275,6 +284,12 @@ private slots:
         // Retried with backoff: the first wait is --webhook-retry (3 s), the next twice that.
         QVERIFY(calls[1].at.msecsTo(calls[2].at) >= 5500);
 
+        // The payload is the one resources/api/openapi.json describes.
+        const farm::test::SchemaChecker checker(farm::test::openApiDocument());
+        const QStringList problems =
+            checker.check(QJsonObject{{"$ref", "#/components/schemas/WebhookCompleted"}},
+                          QJsonDocument::fromJson(calls[2].body).object());
+        QVERIFY2(problems.isEmpty(), qPrintable(problems.join("; ")));
         const Receiver::Call &c = calls[2];
         const QByteArray expected =
             "sha256=" +
