@@ -3,6 +3,7 @@
 // and max_run_s. Every refused request is checked to change nothing.
 #include "api/apiclient.h"
 #include "api/openapicheck.h"
+#include "client/uploader.h"
 
 #include "files/filestore.h"
 #include "model/job.h"
@@ -689,6 +690,47 @@ private slots:
         s->bearer = "admin-token";
         QCOMPARE(job(id).value("priority").toInt(), 50);
         QCOMPARE(job(id).value("state").toString(), QString("canceled"));
+    }
+
+    // farm-gui's uploader (farmctl's too): a client that quit after one chunk, a server
+    // restarted, the same file dropped again: only the missing chunks travel.
+    void uploaderResumesAfterBothRestart()
+    {
+        QTemporaryDir dir;
+        QByteArray data(3 * FileStore::kChunkSize - 1000, Qt::Uninitialized);
+        for (qsizetype i = 0; i < data.size(); ++i)
+            data[i] = char((i * 131) % 251);
+        QFile f(dir.filePath("scene.glb"));
+        QVERIFY(f.open(QIODevice::WriteOnly) && f.write(data) == data.size());
+        f.close();
+        const QString hash = QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex();
+        // What the client managed before it quit: the session and its first chunk.
+        const auto created = s->post(
+            "/api/v1/uploads", {{"name", "scene.glb"}, {"size", data.size()}, {"sha256", hash}});
+        QCOMPARE(created.status, 201);
+        const QString id = created.json().value("id").toString();
+        QCOMPARE(s->request("PUT", QString("/api/v1/uploads/%1/chunks/0").arg(id),
+                            data.left(FileStore::kChunkSize), "application/octet-stream")
+                     .status,
+                 200);
+
+        ServerConfig config;
+        config.port = 0;
+        config.dataDir = s->dataDir();
+        s->server.reset();
+        s->server = std::make_unique<FarmServer>(config);
+        QVERIFY(s->server->start());
+
+        farm::client::ApiClient api(s->url(""));
+        farm::client::Uploader up(&api);
+        QSignalSpy done(&up, &farm::client::Uploader::finished);
+        up.start(f.fileName());
+        QVERIFY(done.wait(30000));
+        QCOMPARE(done.first().first().toString(), hash);
+        QCOMPARE(up.sentChunks(), (QList<int>{1, 2}));
+        QCOMPARE(up.bytesSent(), data.size() - FileStore::kChunkSize);
+        QCOMPARE(s->get("/api/v1/uploads/" + id).status, 404); // completed
+        QCOMPARE(s->request("HEAD", "/api/v1/files/" + hash).status, 200);
     }
 
     void serverFlags()
