@@ -70,8 +70,8 @@ void addFileRoutes(HttpServer &http, ApiContext &ctx);
 void addSystemRoutes(HttpServer &http, ApiContext &ctx);
 void addPreviewRoutes(HttpServer &http, ApiContext &ctx);
 void addUserRoutes(HttpServer &http, ApiContext &ctx);
-/// Lifecycle actions beyond the basic ones: batch submit, rerun, requeue, priority
-/// (api/lifecycleapi.cpp).
+/// Lifecycle actions beyond the basic ones: batch submit, rerun, requeue, priority, the
+/// outputs archive, retention (api/lifecycleapi.cpp).
 void addLifecycleRoutes(HttpServer &http, ApiContext &ctx);
 /// POST /api/v1/jobs/{id}/encode: a finished job's frames as a new `encode` job
 /// (api/encodeapi.cpp).

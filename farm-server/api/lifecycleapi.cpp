@@ -1,5 +1,6 @@
 // REST: the lifecycle actions beyond cancel/pause/resume/retry (docs/API.md "Job lifecycle"):
-// waiting for a job, batch submission, re-running a job, re-queueing a task, priority.
+// waiting for a job, batch submission, re-running a job, re-queueing a task, priority; the
+// archive download of a job's outputs and the retention dry run ("Retention").
 #include "api/apicontext.h"
 
 #include "files/retention.h"
