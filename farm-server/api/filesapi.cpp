@@ -41,7 +41,7 @@ void replyUploadError(HttpReply &reply, const Error &error)
 
 void listUploads(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
 {
-    const QString client = FileStore::clientKey(req.peer);
+    const QString client = FileStore::clientKey(req.client);
     QJsonArray uploads;
     for (const UploadRecord &u : ctx.files.uploadsOf(client))
         uploads.append(uploadJson(u));
@@ -71,7 +71,7 @@ void createUpload(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
         return replyError(reply, r.error());
     if (ctx.files.hasFile(sha)) // dedupe: the bytes are already here
         return reply.json(200, {{"exists", true}, {"file", sha}});
-    const auto opened = ctx.files.createUpload(name, size, sha, FileStore::clientKey(req.peer));
+    const auto opened = ctx.files.createUpload(name, size, sha, FileStore::clientKey(req.client));
     if (!opened)
         return replyUploadError(reply, opened.error());
     reply.json(opened->resumed ? 200 : 201, uploadJson(opened->upload));

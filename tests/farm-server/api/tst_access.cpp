@@ -193,6 +193,11 @@ private slots:
         QCOMPARE(r.status, 200);
         QCOMPARE(r.json().value("address").toString(), QString("203.0.113.7"));
         QCOMPARE(r.json().value("scheme").toString(), QString("https"));
+        // Upload quotas are the forwarded client's, not the proxy's.
+        r = rawGet(port, QHostAddress("127.0.0.2"), "/api/v1/uploads", auth + forwarded);
+        QCOMPARE(r.json().value("client").toString(), QString("203.0.113.7"));
+        r = rawGet(port, QHostAddress("127.0.0.3"), "/api/v1/uploads", auth + forwarded);
+        QCOMPARE(r.json().value("client").toString(), QString("127.0.0.3"));
         // A chain through a second trusted hop skips it.
         r = rawGet(port, QHostAddress("127.0.0.2"), "/api/v1/me",
                    auth + "X-Forwarded-For: 203.0.113.9, 127.0.0.2\r\n");
