@@ -6,6 +6,7 @@
 #include <QFile>
 #include <QJsonDocument>
 #include <QRegularExpression>
+#include <QSet>
 #include <QSqlRecord>
 #include <QUuid>
 
@@ -103,7 +104,12 @@ Result<void> SqliteStore::migrate()
                        "applied_at INTEGER NOT NULL)");
         !r)
         return r.error();
-    const int current = schemaVersion();
+    // Each numbered migration once, whatever the order they were added in: two branches of
+    // work may add 006 after a database already has 007.
+    QSet<int> applied;
+    if (auto q = exec(m_db, "SELECT version FROM schema_version"))
+        while (q->next())
+            applied.insert(q->value(0).toInt());
     static const QRegularExpression numbered(QStringLiteral("^(\\d{3})_.*\\.sql$"));
     const QStringList files = QDir(":/migrations").entryList({"*.sql"}, QDir::Files, QDir::Name);
     if (files.isEmpty())
@@ -113,7 +119,7 @@ Result<void> SqliteStore::migrate()
         if (!m.hasMatch())
             continue;
         const int version = m.captured(1).toInt();
-        if (version <= current)
+        if (applied.contains(version))
             continue;
         QFile f(":/migrations/" + name);
         if (!f.open(QIODevice::ReadOnly))

@@ -72,6 +72,14 @@ private slots:
         SqliteStore again;
         QVERIFY(again.open(path).ok());
         QCOMPARE(again.schemaVersion(), latest); // migrations are not applied twice
+        // A migration numbered below the newest applied one and not yet recorded (added by
+        // work merged later) is still applied: here 004's table, dropped and forgotten.
+        QSqlQuery(again.database()).exec("DROP TABLE job_deps");
+        QSqlQuery(again.database()).exec("DELETE FROM schema_version WHERE version = 4");
+        again.close();
+        QVERIFY(again.open(path).ok());
+        QVERIFY(QSqlQuery(again.database()).exec("SELECT COUNT(*) FROM job_deps"));
+        QCOMPARE(again.schemaVersion(), latest);
         const auto job = again.job(jobId);
         QVERIFY(job);
         QCOMPARE(job->spec, makeSpec("1-10", 3));
