@@ -248,7 +248,12 @@ private slots:
         auto engines = EngineRegistry::builtins(config);
         QVERIFY(!engines->find("farmhand")); // nothing before detection
         engines->detect();
-        QCOMPARE(engines->available(), (QList<EngineInfo>{{"farmhand", kFarmVersion, {"CPU"}}}));
+        // farmhand, then encode (frames to video, in the same binary); Blender is not there.
+        const QList<EngineInfo> found = engines->available();
+        QCOMPARE(found.size(), 2);
+        QCOMPARE(found.first(), (EngineInfo{"farmhand", kFarmVersion, {"CPU"}}));
+        QCOMPARE(found.last().name, QString("encode"));
+        QVERIFY(engines->find("encode"));
         QVERIFY(engines->find("farmhand"));
         QVERIFY(!engines->find("blender"));
         QVERIFY2(engines->whyUnavailable("blender").contains("/nonexistent/blender"),
