@@ -125,11 +125,21 @@ private slots:
         QCOMPARE(hello.value("slots").toInt(), 3); // one GPU slot and two CPU slots
         QCOMPARE(hello.value("cores").toInt(), QThread::idealThreadCount());
         QVERIFY(hello.value("ram_mb").toInteger() > 0);
-        // Engines, not job types: the built-in renderer; no Blender at /nonexistent/blender.
-        QCOMPARE(hello.value("engines").toArray(),
-                 (QJsonArray{QJsonObject{{"name", "farmhand"},
-                                         {"version", kFarmVersion},
-                                         {"devices", QJsonArray{"CPU", "CUDA: Fake GPU"}}}}));
+        // Engines, not job types: the built-in renderer and the encoder (frames to video); no
+        // Blender at /nonexistent/blender.
+        const QJsonArray engines = hello.value("engines").toArray();
+        QCOMPARE(engines.size(), 2);
+        QCOMPARE(engines.at(0).toObject(),
+                 (QJsonObject{{"name", "farmhand"},
+                              {"version", kFarmVersion},
+                              {"devices", QJsonArray{"CPU", "CUDA: Fake GPU"}}}));
+        const QJsonObject encode = engines.at(1).toObject();
+        QCOMPARE(encode.value("name").toString(), QString("encode"));
+        const QJsonArray codecs = encode.value("devices").toArray();
+        QVERIFY(codecs.contains("h264 (libx264)"));
+        // A node with a GPU slot says whether NVENC opens there (not on a fake GPU).
+        QVERIFY(codecs.contains("no NVENC (h264_nvenc does not open)") ||
+                codecs.contains("NVENC (h264_nvenc, hevc_nvenc)"));
         const QJsonObject gpu = hello.value("gpus").toArray().first().toObject();
         QCOMPARE(gpu.value("uuid").toString(), QString("GPU-1234"));
         QCOMPARE(gpu.value("vram_mb").toInt(), 8192);
@@ -157,13 +167,18 @@ private slots:
                                 "echo 'Blender 3.4.1'\n"
                                 "echo 'FARMHAND_DEVICE CUDA: Fake GPU'\n");
         QVERIFY(startAgent(fakeRenderer(m_dir->path())));
-        QCOMPARE(m_server->messages("hello").first().data.value("engines").toArray(),
-                 (QJsonArray{QJsonObject{{"name", "farmhand"},
-                                         {"version", kFarmVersion},
-                                         {"devices", QJsonArray{"CPU", "CUDA: Fake GPU"}}},
-                             QJsonObject{{"name", "blender"},
-                                         {"version", "3.4.1"},
-                                         {"devices", QJsonArray{"CPU", "CUDA: Fake GPU"}}}}));
+        const QJsonArray engines =
+            m_server->messages("hello").first().data.value("engines").toArray();
+        QCOMPARE(engines.size(), 3); // farmhand, blender, encode
+        QCOMPARE(engines.at(0).toObject(),
+                 (QJsonObject{{"name", "farmhand"},
+                              {"version", kFarmVersion},
+                              {"devices", QJsonArray{"CPU", "CUDA: Fake GPU"}}}));
+        QCOMPARE(engines.at(1).toObject(),
+                 (QJsonObject{{"name", "blender"},
+                              {"version", "3.4.1"},
+                              {"devices", QJsonArray{"CPU", "CUDA: Fake GPU"}}}));
+        QCOMPARE(engines.at(2).toObject().value("name").toString(), QString("encode"));
     }
 
     void refusesEnginesItLacks()
