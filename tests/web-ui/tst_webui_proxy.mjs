@@ -109,6 +109,8 @@ try {
     check(ops >= 40, `the API page renders every operation (${ops})`);
     const jobsOp = await page.locator('details.op summary', {hasText: '/api/v1/jobs'}).count();
     check(jobsOp > 0, 'the API page lists /api/v1/jobs');
+    const wsTypes = await page.locator('h2', {hasText: 'WebSocket /ws/events'}).count();
+    check(wsTypes === 1, 'the API page lists the WebSocket messages');
     check(errors.length === 0, `no page errors ${errors.join(' | ')}`);
 } finally {
     await browser.close();

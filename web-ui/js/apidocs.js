@@ -76,6 +76,14 @@ function render(main) {
     }
     main.append(h('h2', {}, 'Webhooks'), ...Object.entries(doc.webhooks || {}).map(([name, item]) =>
         operationView(name, 'post', item.post)));
+    const sockets = doc['x-websocket-messages'] || {};
+    for (const [path, types] of Object.entries(sockets)) {
+        if (typeof types !== 'object') continue;
+        main.append(h('h2', {}, `WebSocket ${path}`), h('table', {},
+            h('tr', {}, h('th', {}, 'type'), h('th', {}, 'data')),
+            ...Object.entries(types).map(([type, schema]) =>
+                h('tr', {}, h('td', {}, h('code', {}, type)), h('td', {}, typeText(schema))))));
+    }
     main.append(h('h2', {}, 'Messages (schemas)'), ...Object.entries(doc.components.schemas).map(([name, s]) =>
         h('div', {id: `schema-${name}`}, h('h3', {}, name), s.description ? h('p', {class: 'muted'}, s.description) : '',
             schemaView({$ref: `#/components/schemas/${name}`}))));

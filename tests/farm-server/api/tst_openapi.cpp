@@ -94,6 +94,24 @@ class TestOpenApi : public QObject
                                 .arg(problems.join("; "), QString::fromUtf8(r.body.left(2000)))));
     }
 
+    /// Every message a server sent on `path` is of a documented type and fits its schema.
+    void messagesFit(const QString &path, const QList<Envelope> &messages)
+    {
+        const QJsonObject types =
+            doc.value("x-websocket-messages").toObject().value(path).toObject();
+        const SchemaChecker checker(doc);
+        QVERIFY(!messages.isEmpty());
+        for (const Envelope &e : messages) {
+            QVERIFY2(
+                types.contains(e.type),
+                qPrintable(
+                    QString("%1 sends '%2', which the document does not list").arg(path, e.type)));
+            const QStringList problems = checker.check(types.value(e.type), e.data);
+            QVERIFY2(problems.isEmpty(),
+                     qPrintable(QString("%1 %2: %3").arg(path, e.type, problems.join("; "))));
+        }
+    }
+
 private slots:
     void documentHoldsTogether()
     {
@@ -194,6 +212,11 @@ private slots:
         fits(s.request("POST", j + "/pause"), "POST", "/api/v1/jobs/{id}/pause", 200);
         fits(s.request("POST", j + "/resume"), "POST", "/api/v1/jobs/{id}/resume", 200);
 
+        // A dashboard hears every change from here on.
+        WsClient dashboard;
+        QVERIFY(dashboard.open(
+            QUrl(QString("ws://127.0.0.1:%1/ws/events?token=admin-token").arg(s.server->port()))));
+
         // A node renders a task and uploads an output.
         WsClient node;
         QVERIFY(node.open(
@@ -213,6 +236,24 @@ private slots:
         fits(s.request("POST", j + "/retry"), "POST", "/api/v1/jobs/{id}/retry", 200);
         fits(s.post("/api/v1/jobs:batch", {{"jobs", QJsonArray{jobBody(sha, "1")}}}), "POST",
              "/api/v1/jobs:batch", 201);
+
+        fits(s.request(
+                 "POST",
+                 QString("/api/v1/nodes/%1/drain").arg(s.server->scheduler().nodes().first().id)),
+             "POST", "/api/v1/nodes/{id}/drain", 200);
+        node.send("heartbeat", {{"running", QJsonArray{}},
+                                {"gpus", QJsonArray{GpuSample{"GPU-1", 0.5, 1, 2}.toJson()}}});
+        node.send("task.accepted", {{"task", 0}}); // refused: an error message comes back
+        QVERIFY(node.waitFor("error") >= 0);
+        QVERIFY(dashboard.waitFor("node.updated") >= 0);
+        messagesFit("/ws/events", dashboard.received);
+        messagesFit("/ws/node", node.received);
+        const SchemaChecker checker(doc);
+        const QStringList heartbeat = checker.check(
+            QJsonObject{{"$ref", "#/components/schemas/Heartbeat"}},
+            QJsonObject{{"running", QJsonArray{1}},
+                        {"gpus", QJsonArray{GpuSample{"GPU-1", 0.5, 1, 2}.toJson()}}});
+        QVERIFY2(heartbeat.isEmpty(), qPrintable(heartbeat.join("; ")));
 
         // Errors have one shape.
         fits(s.get("/api/v1/jobs/999999"), "GET", "/api/v1/jobs/{id}", 404);
