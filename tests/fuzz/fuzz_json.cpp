@@ -63,8 +63,11 @@ void checkValidated(const server::JobTypeRegistry &types, const JobSpec &valid)
     FUZZ_CHECK(*again == valid, show(again->settings) + " != " + show(valid.settings));
     // A job the server takes is one its engine's node reads: the farmhand renderer reads the
     // same settings keys on its own (RenderSettings).
+    Task frameTask; // one of the type's own tasks
+    frameTask.frames = QStringLiteral("1");
     if (type->engine == QLatin1String("farmhand")) {
-        const auto render = RenderSettings::fromJson(valid.settings);
+        // Frame tasks carry the settings without what only the server reads (settings.video).
+        const auto render = RenderSettings::fromJson(types.taskSettings(valid, frameTask));
         FUZZ_CHECK(render.ok(), render.error().message + " for " + show(valid.settings));
     }
     const auto plans = types.compile(valid);
@@ -72,7 +75,13 @@ void checkValidated(const server::JobTypeRegistry &types, const JobSpec &valid)
     FUZZ_CHECK(!plans->isEmpty(), show(valid.toJson()));
     for (qsizetype i = 0; i < plans->size(); ++i) {
         const server::TaskPlan &p = plans->at(i);
-        FUZZ_CHECK(!p.frames.isEmpty(), QString::number(i));
+        // Only a task with a role (the encode task of settings.video) has no frames, and it
+        // waits for every frame task.
+        Task task;
+        task.frames = p.frames.toString();
+        const bool role = types.taskRole(valid, task).has_value();
+        FUZZ_CHECK(!p.frames.isEmpty() || role, QString::number(i));
+        FUZZ_CHECK(!role || p.after.size() == i, QString::number(p.after.size()));
         FUZZ_CHECK(p.frames.size() <= std::max(valid.chunk, 1), QString::number(p.frames.size()));
         for (int after : p.after)
             FUZZ_CHECK(after >= 0 && after < i, QString::number(after)); // no cycles
