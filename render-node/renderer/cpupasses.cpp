@@ -123,7 +123,7 @@ bool renderCpuInPasses(const Scene &scene, const Camera &camera, const RenderPar
                     fillAovs(tracer, view, camera, nocs, r, *aovs, bg);
             },
             [&] {
-                unitsDone += s1 - s0;
+                unitsDone = std::min(unitsDone + (s1 - s0), unitsTotal);
                 if (progress)
                     progress(unitsDone, unitsTotal);
             },
@@ -140,6 +140,21 @@ bool renderCpuInPasses(const Scene &scene, const Camera &camera, const RenderPar
             stop->estimate = noiseEstimate(out, odd, done);
             if (stop->onEstimate)
                 stop->onEstimate(done, stop->estimate);
+        }
+        if (stopRule && progress) {
+            // spp is only a ceiling here: report how far the frame is towards its target (the
+            // error falls as 1 / sqrt(samples), so the share done is (target / estimate)^2) or
+            // its time limit, so that progress keeps moving.
+            double share = 0.0;
+            if (stop->target > 0.0 && stop->estimate > 0.0)
+                share = std::pow(std::min(1.0, stop->target / stop->estimate), 2.0);
+            if (stop->timeLimitS > 0.0)
+                share = std::max(share, double(frameTimer.nsecsElapsed()) / 1e9 / stop->timeLimitS);
+            const int units = int(std::min(share, 0.99) * double(unitsTotal));
+            if (units > unitsDone) {
+                unitsDone = units;
+                progress(unitsDone, unitsTotal);
+            }
         }
         if (stopRule && done < params.spp &&
             ((stop->target > 0.0 && stop->estimate >= 0.0 && stop->estimate <= stop->target) ||
