@@ -10,6 +10,8 @@ QString resourcePath(const QString &urlPath)
     if (urlPath.isEmpty() || urlPath == QLatin1String("/") ||
         urlPath == QLatin1String("/index.html"))
         return QStringLiteral(":/web/index.html");
+    if (urlPath == QLatin1String("/docs.html")) // the API page
+        return QStringLiteral(":/web/docs.html");
     // One folder level only, plain names: nothing can climb out of ":/web" or reach other
     // resources.
     static const QRegularExpression re(

@@ -26,8 +26,9 @@ private slots:
     void indexIsBundled()
     {
         const QString html = read(farm::webui::resourcePath("/"));
-        QVERIFY(html.contains("<script type=\"module\" src=\"/js/app.js\">"));
-        QVERIFY(html.contains("/css/app.css"));
+        // Relative to the page, so that it also loads under a proxy's base path (/farm/).
+        QVERIFY(html.contains("<script type=\"module\" src=\"js/app.js\">"));
+        QVERIFY(html.contains("\"css/app.css\""));
     }
 
     void everyLinkedFileIsBundled()
@@ -35,12 +36,16 @@ private slots:
         // index.html links plus the whole ES module graph reachable from app.js. (No raw string
         // literals here: moc 6.4 mis-tokenizes them and then skips the class.)
         QStringList pending;
-        const QString html = read(":/web/index.html");
         static const QRegularExpression link(
-            QStringLiteral("(?:href|src)=\"(/(?:css|js|img)/[^\"]+)\""));
-        for (auto it = link.globalMatch(html); it.hasNext();)
-            pending << it.next().captured(1);
+            QStringLiteral("(?:href|src)=\"/?((?:css|js|img)/[^\"]+)\""));
+        for (const char *page : {":/web/index.html", ":/web/docs.html"}) {
+            const QString html = read(page);
+            QVERIFY2(!html.isEmpty(), page);
+            for (auto it = link.globalMatch(html); it.hasNext();)
+                pending << '/' + it.next().captured(1);
+        }
         QVERIFY(pending.contains("/js/app.js"));
+        QVERIFY(pending.contains("/js/apidocs.js"));
         static const QRegularExpression import(
             QStringLiteral("\\bfrom\\s+'\\./([A-Za-z0-9_.-]+\\.js)'"));
         QSet<QString> seen;
