@@ -3,11 +3,13 @@
 #include <QByteArray>
 #include <QString>
 
-// The bundled browser dashboard. Its files are Qt resources under ":/web" (index.html, css/,
-// js/, img/); these helpers let farm-server map request paths onto them safely.
+// The bundled browser dashboard. Its files are Qt resources under ":/web" (index.html, the API
+// page docs.html, css/, js/, img/); these helpers let farm-server map request paths onto them
+// safely.
 namespace farm::webui {
 
-/// Resource path for a dashboard URL path: "/" → ":/web/index.html", "/js/app.js" →
+/// Resource path for a dashboard URL path: "/" → ":/web/index.html", "/docs.html" →
+/// ":/web/docs.html", "/js/app.js" →
 /// ":/web/js/app.js". Empty when the path is not a dashboard file (other folders, nested
 /// folders, "..", hidden or unknown names), so callers answer 404.
 QString resourcePath(const QString &urlPath);
