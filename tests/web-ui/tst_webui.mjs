@@ -455,6 +455,55 @@ async function main() {
         assert(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
     });
 
+    await check('the job detail pauses, resumes, re-prioritises, cancels, re-runs and zips a job', async () => {
+        // A job that waits for a paused one stays queued whatever the node does.
+        const sha = crypto.createHash('sha256').update(fs.readFileSync(MODEL)).digest('hex');
+        const post = async (url, body) => (await fetch(`${base}${url}`, {
+            method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body || {})})).json();
+        const spec = {type: 'model', name: 'webui actions', input: {file: sha, name: path.basename(MODEL)},
+                      settings: {width: 32, height: 24, spp: 1}};
+        const first = await post('/api/v1/jobs', spec);
+        await post(`/api/v1/jobs/${first.id}/pause`);
+        const waiting = await post('/api/v1/jobs', {...spec, depends_on: [first.id]});
+        assert(waiting.state === 'queued', `the waiting job is ${waiting.state}`);
+        const stateOf = async () => (await (await fetch(`${base}/api/v1/jobs/${waiting.id}`)).json());
+        await page.goto(base + `/#/jobs/${waiting.id}`);
+        const actions = page.locator('.detail-actions');
+        await actions.locator('button', {hasText: 'Pause'}).click();
+        await actions.locator('button', {hasText: 'Resume'}).waitFor({timeout: 10000});
+        assert((await stateOf()).state === 'paused', 'Pause did not pause the job');
+        await actions.locator('button', {hasText: 'Resume'}).click();
+        await actions.locator('button', {hasText: 'Pause'}).waitFor({timeout: 10000});
+        await actions.locator('input.priority-input').fill('77');
+        await actions.locator('input.priority-input').dispatchEvent('change');
+        await page.waitForFunction(async (u) => (await (await fetch(u)).json()).priority === 77,
+                                   `/api/v1/jobs/${waiting.id}`, {timeout: 10000});
+        await actions.locator('button', {hasText: 'Cancel job'}).click();
+        await actions.locator('button', {hasText: 'Really cancel?'}).click();
+        await actions.locator('button', {hasText: 'Re-run'}).waitFor({timeout: 10000});
+        await actions.locator('button', {hasText: 'Re-run'}).click();
+        await actions.locator('button', {hasText: 'Pause'}).waitFor({timeout: 10000});
+        assert((await stateOf()).state === 'queued', 'Re-run did not queue the job again');
+        await post(`/api/v1/jobs/${first.id}/cancel`); // the waiting job fails with it
+        assert((await stateOf()).state === 'failed', 'the waiting job did not fail with its dependency');
+
+        // A job with frames offers all of them as one zip.
+        await page.goto(base + `/#/jobs/${jobId}`);
+        const zip = page.locator('.detail-actions a.archive-link');
+        await zip.waitFor({timeout: 10000});
+        const href = await zip.getAttribute('href');
+        const answer = await page.evaluate(async (u) => {
+            const r = await fetch(u);
+            const bytes = new Uint8Array(await r.arrayBuffer());
+            return {status: r.status, type: r.headers.get('content-type'), magic: String.fromCharCode(bytes[0], bytes[1])};
+        }, href);
+        assert(answer.status === 200 && answer.type === 'application/zip' && answer.magic === 'PK',
+               `archive answered ${JSON.stringify(answer)}`);
+        for (const id of [waiting.id, first.id]) // the list checks below count the jobs by state
+            assert((await fetch(`${base}/api/v1/jobs/${id}`, {method: 'DELETE'})).status === 204, `job ${id} not deleted`);
+        assert(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
+    });
+
     await check('a bad submission shows the server error message', async () => {
         allowedHttp = /status of 400/;
         // What the server itself says about frames "9-1", straight from the API.
@@ -724,9 +773,26 @@ async function main() {
         assert(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
     });
 
+    /** Uploads a local file through the chunked API unless the server holds it; answers its SHA-256. */
+    async function ensureUploaded(file) {
+        const bytes = fs.readFileSync(file);
+        const sha = crypto.createHash('sha256').update(bytes).digest('hex');
+        const created = await (await fetch(`${base}/api/v1/uploads`, {
+            method: 'POST', headers: {'Content-Type': 'application/json'},
+            body: JSON.stringify({name: path.basename(file), size: bytes.length, sha256: sha})})).json();
+        if (created.exists) return sha;
+        for (let i = 0, at = 0; at < bytes.length; ++i, at += created.chunk_size)
+            await fetch(`${base}/api/v1/uploads/${created.id}/chunks/${i}`, {
+                method: 'PUT', headers: {'Content-Type': 'application/octet-stream'},
+                body: bytes.subarray(at, at + created.chunk_size)});
+        const done = await (await fetch(`${base}/api/v1/uploads/${created.id}/complete`, {method: 'POST'})).json();
+        assert(done.file === sha, `upload of ${file} failed: ${JSON.stringify(done)}`);
+        return sha;
+    }
+
     await check('a template set shows its images and lists its data files', async () => {
-        // The model uploaded by the drop test is still on the server (deleting a job keeps inputs).
-        const sha = crypto.createHash('sha256').update(fs.readFileSync(MODEL)).digest('hex');
+        // Deleting the drop test's job deleted its input too (no other job used it): upload it again.
+        const sha = await ensureUploaded(MODEL);
         const input = {file: sha, name: path.basename(MODEL)};
         const id = await page.evaluate(async (inp) => {
             const r = await fetch('/api/v1/jobs', {method: 'POST', headers: {'Content-Type': 'application/json'},

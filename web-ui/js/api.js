@@ -119,6 +119,11 @@ export const api = {
     job: (id) => request('GET', `/api/v1/jobs/${enc(id)}`),
     submitJob: (spec) => request('POST', '/api/v1/jobs', {json: spec}),
     cancelJob: (id) => request('POST', `/api/v1/jobs/${enc(id)}/cancel`),
+    pauseJob: (id) => request('POST', `/api/v1/jobs/${enc(id)}/pause`),
+    resumeJob: (id) => request('POST', `/api/v1/jobs/${enc(id)}/resume`),
+    retryJob: (id) => request('POST', `/api/v1/jobs/${enc(id)}/retry`),
+    rerunJob: (id) => request('POST', `/api/v1/jobs/${enc(id)}/rerun`, {json: {}}),
+    setPriority: (id, priority) => request('POST', `/api/v1/jobs/${enc(id)}/priority`, {json: {priority}}),
     deleteJob: (id) => request('DELETE', `/api/v1/jobs/${enc(id)}`),
     tasks: (jobId) => request('GET', `/api/v1/jobs/${enc(jobId)}/tasks`),
     outputs: (jobId) => request('GET', `/api/v1/jobs/${enc(jobId)}/outputs`),
@@ -134,6 +139,11 @@ export const api = {
 /** URL of a job output; `version` busts the browser cache when a frame is rendered again. */
 export function outputUrl(jobId, name, version) {
     return withQuery(`/api/v1/jobs/${enc(jobId)}/outputs/${enc(name)}`, {v: version});
+}
+
+/** Every output of a job as one zip. */
+export function archiveUrl(jobId) {
+    return withQuery(`/api/v1/jobs/${enc(jobId)}/archive`);
 }
 
 export function fileUrl(sha256) {

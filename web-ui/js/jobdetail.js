@@ -1,6 +1,6 @@
 // Job detail panel: settings summary, live tasks table, task log viewer, cancel/delete, gallery.
 
-import {api, fileUrl} from './api.js';
+import {api, archiveUrl, fileUrl} from './api.js';
 import {
     badge, confirmButton, finalJobStates, formatDuration, formatTime, h, progressBar, relTime, setChildren, setProgress,
     throttle, toast,
@@ -124,6 +124,46 @@ export class JobDetail {
 
     renderActions(job) {
         const buttons = [];
+        // One request each; the answer is the job as it is now (docs/API.md "Job lifecycle").
+        const action = (label, call, done) => {
+            const btn = h('button', {type: 'button', class: 'btn'}, label);
+            btn.addEventListener('click', async () => {
+                btn.disabled = true;
+                try {
+                    this.updateJob(await call());
+                    toast(`Job #${job.id} ${done}`, 'info');
+                } catch (e) {
+                    toast(`${label} failed: ${e.message}`, 'error');
+                    btn.disabled = false;
+                }
+            });
+            return btn;
+        };
+        if (job.state === 'queued' || job.state === 'active')
+            buttons.push(action('Pause', () => api.pauseJob(job.id), 'paused'));
+        if (job.state === 'paused')
+            buttons.push(action('Resume', () => api.resumeJob(job.id), 'resumed'));
+        if (job.state === 'failed' || job.state === 'canceled')
+            buttons.push(action('Retry', () => api.retryJob(job.id), 'retried'));
+        if (finalJobStates.has(job.state))
+            buttons.push(action('Re-run', () => api.rerunJob(job.id), 'renders again'));
+        if (!finalJobStates.has(job.state)) {
+            const priority = h('input', {type: 'number', min: '0', max: '100', step: '1', class: 'priority-input',
+                                         value: String(job.priority ?? 50), title: 'Priority (0-100)'});
+            priority.addEventListener('change', async () => {
+                try {
+                    this.updateJob(await api.setPriority(job.id, Number(priority.value)));
+                    toast(`Job #${job.id} priority ${priority.value}`, 'info');
+                } catch (e) {
+                    toast(`Priority failed: ${e.message}`, 'error');
+                    priority.value = String(this.job.priority ?? 50);
+                }
+            });
+            buttons.push(h('label', {class: 'priority-label'}, 'Priority ', priority));
+        }
+        if ((job.tasks?.done || 0) > 0)
+            buttons.push(h('a', {class: 'btn archive-link', href: archiveUrl(job.id),
+                                 download: `job-${job.id}-outputs.zip`}, 'Download all (.zip)'));
         if (!finalJobStates.has(job.state)) {
             buttons.push(confirmButton('Cancel job', 'Really cancel?', async () => {
                 try {
