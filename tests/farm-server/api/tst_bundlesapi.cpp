@@ -7,6 +7,8 @@
 #include <QDirIterator>
 #include <QJsonArray>
 
+#include <algorithm>
+
 #include <zip.h>
 
 using namespace farm;
@@ -112,7 +114,11 @@ private slots:
                                       .toObject();
         QCOMPARE(width.value("minimum").toInt(), 16);
         QCOMPARE(width.value("default").toInt(), 640);
-        QCOMPARE(types.last().toObject().value("extensions").toArray(), QJsonArray{"blend"});
+        const auto blender = std::find_if(types.begin(), types.end(), [](const QJsonValue &t) {
+            return t.toObject().value("name").toString() == QLatin1String("blender");
+        });
+        QVERIFY(blender != types.end());
+        QCOMPARE(blender->toObject().value("extensions").toArray(), QJsonArray{"blend"});
     }
 
     void missingSideFileIsNamedBeforeAnyTask()
