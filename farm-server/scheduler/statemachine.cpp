@@ -6,6 +6,21 @@
 
 namespace farm::server {
 
+namespace {
+/// A task back in the queue as if never run: retry, re-run and re-queue start it this way.
+void queueAfresh(TaskRecord &t, const QDateTime &now)
+{
+    t.task.state = TaskState::Queued;
+    t.task.attempts = 0;
+    t.orphaned = 0;
+    t.task.error.clear();
+    t.task.nodeId = 0;
+    t.task.progress = 0.0;
+    t.task.startedAt = t.task.finishedAt = {};
+    t.queuedAt = now;
+}
+} // namespace
+
 StateMachine::StateMachine(JobStore &store, const Clock &clock, EventSink &events)
     : m_store(store)
     , m_clock(clock)
@@ -171,14 +186,7 @@ Result<void> StateMachine::restartTasks(const Job &job, QList<qint64> taskIds, O
         if ((t.task.state == TaskState::Assigned || t.task.state == TaskState::Running) &&
             t.task.nodeId)
             out.cancels.append({t.task.nodeId, id});
-        t.task.state = TaskState::Queued;
-        t.task.attempts = 0;
-        t.orphaned = 0;
-        t.task.error.clear();
-        t.task.nodeId = 0;
-        t.task.progress = 0.0;
-        t.task.startedAt = t.task.finishedAt = {};
-        t.queuedAt = now;
+        queueAfresh(t, now);
         if (auto w = m_store.updateTask(t); !w)
             return w;
         out.tasks.append(t);
@@ -406,14 +414,7 @@ Result<Outcome> StateMachine::retryJob(qint64 jobId)
     for (TaskRecord t : m_store.tasksOfJob(jobId)) {
         if (t.task.state != TaskState::Failed && t.task.state != TaskState::Canceled)
             continue;
-        t.task.state = TaskState::Queued;
-        t.task.attempts = 0;
-        t.orphaned = 0;
-        t.task.error.clear();
-        t.task.nodeId = 0;
-        t.task.progress = 0.0;
-        t.task.startedAt = t.task.finishedAt = {};
-        t.queuedAt = now;
+        queueAfresh(t, now);
         if (auto w = m_store.updateTask(t); !w)
             return w.error();
         out.tasks.append(t);
