@@ -57,6 +57,10 @@ Result<DropBundle> DropBundle::fromPaths(const QStringList &paths,
         return makeError("no_main_file", QObject::tr("Nothing to submit."));
 
     const QFileInfo first(b.m_dropped.first());
+    if (b.m_dropped.size() == 1 && first.isFile() && first.size() == 0)
+        return makeError("empty_file",
+                         QObject::tr("%1 is empty (0 bytes): there is nothing to render.")
+                             .arg(first.fileName()));
     if (b.m_dropped.size() == 1 && first.isFile() && first.suffix().toLower() == "zip") {
         const auto names = client::zipEntryNames(first.filePath());
         if (!names)
@@ -103,6 +107,12 @@ Result<DropBundle> DropBundle::fromPaths(const QStringList &paths,
             b.m_candidates.append(root.relativeFilePath(c));
         b.m_candidates.removeDuplicates();
     }
+    if (b.m_candidates.isEmpty() && b.m_oneFile && !first.suffix().isEmpty())
+        return makeError(
+            "no_main_file",
+            QObject::tr("%1: no job type of this server takes .%2 files (it takes "
+                        ".%3).")
+                .arg(first.fileName(), first.suffix().toLower(), mainExtensions.join(", .")));
     if (b.m_candidates.isEmpty())
         return makeError("no_main_file", QObject::tr("No file here is one a job type takes (.%1).")
                                              .arg(mainExtensions.join(", .")));
@@ -117,6 +127,10 @@ Result<void> DropBundle::setMain(const QString &main)
     if (!m_candidates.contains(main))
         return makeError("no_main_file",
                          QObject::tr("%1 cannot be the main file of this bundle.").arg(main));
+    if (!isArchive() && QFileInfo(QDir(m_root).filePath(main)).size() == 0)
+        return makeError(
+            "empty_file",
+            QObject::tr("%1 is empty (0 bytes): there is nothing to render.").arg(main));
     m_main = main;
     findMissing();
     return {};

@@ -76,6 +76,26 @@ QVariant JobsModel::data(const QModelIndex &index, int role) const
     return {};
 }
 
+int JobsModel::stateRank(JobState state)
+{
+    // What needs the artist's eyes first: failures, then work in progress, then the rest.
+    switch (state) {
+    case JobState::Failed:
+        return 0;
+    case JobState::Active:
+        return 1;
+    case JobState::Paused:
+        return 2;
+    case JobState::Queued:
+        return 3;
+    case JobState::Completed:
+        return 4;
+    case JobState::Canceled:
+        return 5;
+    }
+    return 6;
+}
+
 bool JobsModel::lessThan(const Job &a, const Job &b) const
 {
     auto key = [this](const Job &j) -> QVariant {
@@ -85,7 +105,7 @@ bool JobsModel::lessThan(const Job &a, const Job &b) const
         case Type:
             return j.spec.type;
         case State:
-            return toString(j.state);
+            return stateRank(j.state);
         case Progress:
             return j.progress;
         case Frames:
@@ -99,7 +119,7 @@ bool JobsModel::lessThan(const Job &a, const Job &b) const
     const auto cmp = QVariant::compare(key(a), key(b));
     // Ties fall back to the id so the order is total and stable across updates.
     if (cmp == QPartialOrdering::Equivalent || cmp == QPartialOrdering::Unordered)
-        return m_order == Qt::AscendingOrder ? a.id < b.id : a.id > b.id;
+        return m_sortColumn == State || m_order == Qt::DescendingOrder ? a.id > b.id : a.id < b.id;
     return m_order == Qt::AscendingOrder ? cmp == QPartialOrdering::Less
                                          : cmp == QPartialOrdering::Greater;
 }

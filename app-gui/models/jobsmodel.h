@@ -36,6 +36,9 @@ public:
     const Job *jobAt(int row) const;
     const Job *job(qint64 id) const;
     int sortColumn() const { return m_sortColumn; }
+    /// Sorting by state (ascending) puts failed, then active, paused, queued, completed and
+    /// canceled jobs first; the newest first within a state.
+    static int stateRank(JobState state);
     Qt::SortOrder sortOrder() const { return m_order; }
 
 private:
@@ -43,8 +46,8 @@ private:
     int insertPosition(const Job &job) const;
 
     QList<Job> m_jobs;
-    int m_sortColumn = Id;
-    Qt::SortOrder m_order = Qt::DescendingOrder; // newest first
+    int m_sortColumn = State; // failed and active first, newest first within a state
+    Qt::SortOrder m_order = Qt::AscendingOrder;
 };
 
 /// Colour for a job or task state name ("completed" → green), shared by the views.

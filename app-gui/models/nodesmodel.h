@@ -23,6 +23,10 @@ public:
     void setNodes(const QList<Node> &nodes);
     void upsert(const Node &node);
     const QList<Node> &nodes() const { return m_nodes; }
+    const Node *nodeAt(int row) const
+    {
+        return row >= 0 && row < m_nodes.size() ? &m_nodes[row] : nullptr;
+    }
 
 private:
     QList<Node> m_nodes;

@@ -30,6 +30,7 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     , m_title(new QLabel(this))
     , m_summary(new QLabel(this))
     , m_settings(new QLabel(this))
+    , m_explain(new QLabel(this))
     , m_inputFiles(new QListWidget(this))
     , m_cancel(new QPushButton(tr("Cancel job"), this))
     , m_taskView(new QTableView(this))
@@ -44,6 +45,7 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     m_title->setFont(big);
     m_title->setObjectName("jobTitle");
     m_summary->setObjectName("jobSummary");
+    m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_summary->setWordWrap(true);
     m_summary->setTextFormat(Qt::RichText);
     m_settings->setObjectName("jobSettings");
@@ -89,6 +91,11 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     auto *titles = new QVBoxLayout;
     titles->addWidget(m_title);
     titles->addWidget(m_summary);
+    m_explain->setObjectName("jobExplain");
+    m_explain->setWordWrap(true);
+    m_explain->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_explain->setStyleSheet("color: #f2c94c;");
+    titles->addWidget(m_explain);
     header->addLayout(titles, 1);
     header->addWidget(m_cancel, 0, Qt::AlignTop);
 
@@ -147,6 +154,7 @@ int JobDetails::thumbnailCount() const
 void JobDetails::showJob(const Job *job)
 {
     ++m_generation;
+    m_explain->clear();
     m_thumbnails.clear();
     m_frames->clear();
     hideLive();
@@ -207,7 +215,27 @@ void JobDetails::updateHeader()
         summary +=
             QString("<br><span style='color:#d64545'>%1</span>").arg(m_job.error.toHtmlEscaped());
     m_summary->setText(summary);
-    m_cancel->setEnabled(!isFinal(m_job.state));
+    m_cancel->setEnabled(m_available && !isFinal(m_job.state));
+}
+
+void JobDetails::setAvailable(bool available)
+{
+    m_available = available;
+    updateHeader();
+}
+
+void JobDetails::showExplanation(qint64 jobId, const QStringList &reasons)
+{
+    if (jobId != m_job.id)
+        return;
+    m_explain->setText(reasons.isEmpty()
+                           ? tr("Why not running: nothing holds it back.")
+                           : tr("Why not running: %1").arg(reasons.join(QStringLiteral("; "))));
+}
+
+QString JobDetails::explanation() const
+{
+    return m_explain->text();
 }
 
 void JobDetails::setJobTypes(const QList<client::JobTypeInfo> &types)

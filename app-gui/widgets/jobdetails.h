@@ -34,6 +34,11 @@ public:
     /// Shows `job` (nullptr: nothing selected) and loads its tasks and outputs.
     void showJob(const Job *job);
     qint64 jobId() const { return m_job.id; }
+    /// False while the server cannot be reached: the job's buttons are greyed.
+    void setAvailable(bool available);
+    /// The server's answer to "why is this job not running" (shown under the header).
+    void showExplanation(qint64 jobId, const QStringList &reasons);
+    QString explanation() const;
     /// The server's job types: settings rows follow the type's schema order when it is known.
     void setJobTypes(const QList<client::JobTypeInfo> &types);
 
@@ -85,6 +90,8 @@ private:
     QLabel *m_title;
     QLabel *m_summary;
     QLabel *m_settings;
+    QLabel *m_explain;
+    bool m_available = true;
     QListWidget *m_inputFiles;
     QPushButton *m_cancel;
     QTableView *m_taskView;

@@ -4,23 +4,32 @@
 #include "models/dropbundle.h"
 #include "widgets/connectionbar.h"
 #include "widgets/filedrop.h"
+#include "widgets/icons.h"
+#include "widgets/jobactions.h"
 #include "widgets/jobdetails.h"
 #include "widgets/progressdelegate.h"
 #include "widgets/submitflow.h"
 
+#include <QAction>
 #include <QCloseEvent>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHeaderView>
 #include <QLabel>
+#include <QMenu>
 #include <QMenuBar>
+#include <QMessageBox>
 #include <QMimeData>
+#include <QPainter>
 #include <QProgressBar>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QSystemTrayIcon>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTimer>
+#include <QToolBar>
 #include <QVBoxLayout>
 
 namespace farm::gui {
@@ -35,7 +44,8 @@ QTableView *makeTable(QWidget *parent)
     view->verticalHeader()->hide();
     view->verticalHeader()->setDefaultSectionSize(28);
     view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    view->setSelectionMode(QAbstractItemView::SingleSelection);
+    view->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    view->setContextMenuPolicy(Qt::CustomContextMenu);
     view->setAlternatingRowColors(true);
     view->setShowGrid(false);
     view->setWordWrap(false);
@@ -60,7 +70,8 @@ MainWindow::MainWindow(QSettings *settings, QWidget *parent)
         m_bar->setUrl(m_settings->value("connection/url").toString());
         restoreGeometry(m_settings->value("window/geometry").toByteArray());
     }
-    resize(size().expandedTo(QSize(1180, 720)));
+    if (!m_settings || !m_settings->contains("window/geometry"))
+        resize(1180, 720);
 }
 
 MainWindow::~MainWindow()
@@ -74,71 +85,202 @@ void MainWindow::buildUi()
     connect(m_bar, &ConnectionBar::connectRequested, this,
             [this](const QUrl &url, const QString &token) { connectTo(url, token); });
 
+    m_actions = new JobActions(&m_api, this);
+    connect(m_actions, &JobActions::jobUpdated, this, [this](const Job &job) {
+        m_jobs.upsert(job);
+        m_details->jobChanged(job);
+        onSelectionChanged();
+    });
+    connect(m_actions, &JobActions::jobDeleted, this, [this](qint64 id) {
+        if (m_jobs.job(id))
+            --m_total;
+        m_jobs.remove(id);
+        if (m_details->jobId() == id)
+            m_details->showJob(nullptr);
+        updateCounts();
+    });
+    connect(m_actions, &JobActions::message, this, &MainWindow::showMessage);
+    connect(m_actions, &JobActions::explained, this, [this](qint64 id, const QStringList &reasons) {
+        m_details->showExplanation(id, reasons);
+        showMessage(tr("Job %1: %2")
+                        .arg(id)
+                        .arg(reasons.isEmpty() ? tr("nothing holds it back") : reasons.join("; ")));
+    });
+
     m_jobsView = makeTable(this);
     m_jobsView->setObjectName("jobs");
     m_jobsView->setModel(&m_jobs);
     m_jobsView->setSortingEnabled(true);
-    m_jobsView->horizontalHeader()->setSortIndicator(JobsModel::Id, Qt::DescendingOrder);
+    m_jobsView->horizontalHeader()->setSortIndicator(JobsModel::State, Qt::AscendingOrder);
     m_jobsView->setItemDelegateForColumn(JobsModel::Progress,
                                          new ProgressDelegate(JobsModel::State, this));
+    m_jobsView->setMinimumHeight(120);
     auto *h = m_jobsView->horizontalHeader();
     h->resizeSection(JobsModel::Id, 56);
     h->resizeSection(JobsModel::Name, 240);
     h->resizeSection(JobsModel::Type, 96);
-    h->resizeSection(JobsModel::State, 96);
+    h->resizeSection(JobsModel::State, 110);
     h->resizeSection(JobsModel::Progress, 190);
     h->resizeSection(JobsModel::Frames, 170);
     connect(m_jobsView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &MainWindow::onCurrentJobChanged);
+    connect(m_jobsView->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            &MainWindow::onSelectionChanged);
+    connect(&m_jobs, &QAbstractItemModel::dataChanged, this, &MainWindow::onSelectionChanged);
+    connect(m_jobsView, &QWidget::customContextMenuRequested, this, [this](const QPoint &pos) {
+        const QModelIndex at = m_jobsView->indexAt(pos);
+        if (at.isValid() && !m_jobsView->selectionModel()->isRowSelected(at.row()))
+            m_jobsView->selectRow(at.row());
+        m_actions->menu()->popup(m_jobsView->viewport()->mapToGlobal(pos));
+    });
+    // The shortcuts work wherever the focus is in the window.
+    addActions(m_actions->actions());
 
     m_details = new JobDetails(&m_api, this);
     connect(m_details, &JobDetails::cancelRequested, this, &MainWindow::cancelJob);
     connect(m_details, &JobDetails::errorOccurred, this,
             [this](const QString &m) { showMessage(m, true); });
 
-    auto *split = new QSplitter(Qt::Vertical, this);
-    split->addWidget(m_jobsView);
-    split->addWidget(m_details);
-    split->setStretchFactor(0, 3);
-    split->setStretchFactor(1, 2);
+    // Fixed regions: the list keeps its rows, the details their room; the user moves the
+    // handle and the window remembers where.
+    m_split = new QSplitter(Qt::Vertical, this);
+    m_split->setObjectName("jobsSplit");
+    m_split->setChildrenCollapsible(false);
+    m_split->addWidget(m_jobsView);
+    m_split->addWidget(m_details);
+    m_split->setStretchFactor(0, 2);
+    m_split->setStretchFactor(1, 3);
+    m_split->setSizes({260, 420});
 
     m_nodesView = makeTable(this);
     m_nodesView->setObjectName("nodes");
     m_nodesView->setModel(&m_nodes);
     m_nodesView->horizontalHeader()->resizeSection(NodesModel::Name, 200);
     m_nodesView->horizontalHeader()->resizeSection(NodesModel::Gpus, 260);
+    m_nodesMenu = new QMenu(this);
+    m_nodesMenu->setObjectName("nodesMenu");
+    const struct
+    {
+        const char *action, *text, *icon;
+        QStyle::StandardPixmap fallback;
+    } nodeActions[] = {
+        {"drain", "&Drain (finish running work, take no more)", "media-playback-pause",
+         QStyle::SP_MediaPause},
+        {"disable", "D&isable", "process-stop", QStyle::SP_BrowserStop},
+        {"enable", "&Enable", "media-playback-start", QStyle::SP_MediaPlay},
+    };
+    for (const auto &n : nodeActions) {
+        QAction *a = m_nodesMenu->addAction(themedIcon(n.icon, n.fallback), tr(n.text));
+        a->setObjectName(QString("%1Node").arg(n.action));
+        connect(a, &QAction::triggered, this,
+                [this, action = QString(n.action)] { nodeAction(action); });
+        m_needServer.append(a);
+    }
+    connect(m_nodesView, &QWidget::customContextMenuRequested, this, [this](const QPoint &pos) {
+        const QModelIndex at = m_nodesView->indexAt(pos);
+        if (at.isValid() && !m_nodesView->selectionModel()->isRowSelected(at.row()))
+            m_nodesView->selectRow(at.row());
+        m_nodesMenu->popup(m_nodesView->viewport()->mapToGlobal(pos));
+    });
 
     m_tabs = new QTabWidget(this);
     m_tabs->setDocumentMode(true);
-    m_tabs->addTab(split, tr("Jobs"));
+    m_tabs->addTab(m_split, tr("Jobs"));
     m_tabs->addTab(m_nodesView, tr("Nodes"));
+
+    m_banner = new QLabel(this);
+    m_banner->setObjectName("serverBanner");
+    m_banner->setWordWrap(true);
+    m_banner->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_banner->setStyleSheet("background: #7a2323; color: white; padding: 8px 12px;");
+    m_banner->hide();
 
     auto *central = new QWidget(this);
     auto *layout = new QVBoxLayout(central);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(0);
     layout->addWidget(m_bar);
+    layout->addWidget(m_banner);
     layout->addWidget(m_tabs, 1);
     setCentralWidget(central);
 
+    // Shown over the window while files are dragged over it.
+    m_dropOverlay = new QLabel(tr("Drop to render"), central);
+    m_dropOverlay->setObjectName("dropHighlight");
+    static_cast<QLabel *>(m_dropOverlay)->setAlignment(Qt::AlignCenter);
+    m_dropOverlay->setAttribute(Qt::WA_TransparentForMouseEvents);
+    m_dropOverlay->setStyleSheet("background: rgba(61, 142, 240, 60); color: white;"
+                                 "border: 3px dashed #3d8ef0; font-size: 20pt;");
+    m_dropOverlay->hide();
+
     m_status = new QLabel(tr("Drop a model, a folder or a .zip here to render it."), this);
+    m_status->setObjectName("statusMessage");
+    m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_upload = new QProgressBar(this);
     m_upload->setObjectName("uploadProgress");
     m_upload->setMaximumWidth(260);
     m_upload->setRange(0, 1000);
     m_upload->hide();
     statusBar()->addWidget(m_status, 1);
+    m_counts = new QLabel(this);
+    m_counts->setObjectName("farmCounts");
     statusBar()->addPermanentWidget(m_upload);
+    statusBar()->addPermanentWidget(m_counts);
+
+    m_retry = new QTimer(this);
+    m_retry->setSingleShot(true);
+    m_retry->setInterval(2000);
+    connect(m_retry, &QTimer::timeout, this, [this] {
+        if (!m_connected && m_api.baseUrl().isValid())
+            connectTo(m_api.baseUrl(), m_api.token());
+    });
+
+    if (QSystemTrayIcon::isSystemTrayAvailable()) {
+        m_tray = new QSystemTrayIcon(
+            windowIcon().isNull() ? themedIcon("applications-graphics", QStyle::SP_ComputerIcon)
+                                  : windowIcon(),
+            this);
+        m_tray->setToolTip(tr("Farmhand"));
+        connect(m_tray, &QSystemTrayIcon::activated, this, [this] {
+            showNormal();
+            raise();
+            activateWindow();
+        });
+        m_tray->show();
+    }
+    if (m_settings)
+        m_split->restoreState(m_settings->value("window/jobsSplit").toByteArray());
+    setServerAvailable(false);
 }
 
 void MainWindow::buildMenus()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
-    file->addAction(tr("&Submit files…"), QKeySequence::Open, this, &MainWindow::chooseFiles);
-    file->addAction(tr("Submit a &folder…"), this, &MainWindow::chooseFolder);
-    file->addAction(tr("&Refresh"), QKeySequence::Refresh, this, &MainWindow::refresh);
+    QAction *submit =
+        file->addAction(themedIcon("document-open", QStyle::SP_DialogOpenButton),
+                        tr("&Submit files…"), QKeySequence::Open, this, &MainWindow::chooseFiles);
+    QAction *folder = file->addAction(themedIcon("folder-open", QStyle::SP_DirOpenIcon),
+                                      tr("Submit a &folder…"), this, &MainWindow::chooseFolder);
+    QAction *refreshAction =
+        file->addAction(themedIcon("view-refresh", QStyle::SP_BrowserReload), tr("&Refresh"),
+                        QKeySequence::Refresh, this, &MainWindow::refresh);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+    m_needServer.append({submit, folder, refreshAction});
+
+    QMenu *jobs = menuBar()->addMenu(tr("&Jobs"));
+    jobs->addActions(m_actions->menu()->actions());
+
+    m_toolbar = addToolBar(tr("Jobs"));
+    m_toolbar->setObjectName("jobsToolbar");
+    m_toolbar->setMovable(false);
+    m_toolbar->setIconSize(QSize(20, 20));
+    m_toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    m_toolbar->addAction(submit);
+    m_toolbar->addSeparator();
+    for (QAction *a : m_actions->actions())
+        m_toolbar->addAction(a);
+    setServerAvailable(m_connected);
 }
 
 void MainWindow::wireEvents()
@@ -148,10 +290,16 @@ void MainWindow::wireEvents()
             m_lateJobs.insert(job.id, job);
             m_lateDeletes.remove(job.id);
         }
+        const Job *before = m_jobs.job(job.id);
+        if (before)
+            notifyFinished(*before, job);
+        else
+            ++m_total;
         m_jobs.upsert(job);
         m_details->jobChanged(job);
         if (job.id == m_pendingSelect)
             selectJob(job.id);
+        updateCounts();
     };
     connect(&m_events, &client::EventsClient::jobCreated, this, upsertJob);
     connect(&m_events, &client::EventsClient::jobUpdated, this, upsertJob);
@@ -160,15 +308,19 @@ void MainWindow::wireEvents()
             m_lateJobs.remove(id);
             m_lateDeletes.insert(id);
         }
+        if (m_jobs.job(id))
+            --m_total;
         m_jobs.remove(id);
         if (m_details->jobId() == id)
             m_details->showJob(nullptr);
+        updateCounts();
     });
     connect(&m_events, &client::EventsClient::taskUpdated, m_details, &JobDetails::taskChanged);
     connect(&m_events, &client::EventsClient::nodeUpdated, this, [this](const Node &node) {
         if (m_nodeListsInFlight > 0)
             m_lateNodes.insert(node.id, node);
         m_nodes.upsert(node);
+        updateCounts();
     });
     connect(&m_events, &client::EventsClient::preview, this,
             [this](qint64, qint64 jobId, int, const QString &output) {
@@ -179,21 +331,39 @@ void MainWindow::wireEvents()
     connect(&m_events, &client::EventsClient::connected, this, [this] {
         m_bar->setState(ConnectionBar::State::Connected,
                         tr("Connected to %1 · live").arg(m_api.baseUrl().authority()));
+        setServerAvailable(true);
         refresh(); // events missed while the socket was down
     });
     connect(&m_events, &client::EventsClient::disconnected, this, [this] {
-        if (m_connected)
-            m_bar->setState(ConnectionBar::State::Degraded, tr("Live updates lost, reconnecting…"));
+        if (!m_connected)
+            return;
+        m_bar->setState(ConnectionBar::State::Degraded, tr("Live updates lost, reconnecting…"));
+        setServerAvailable(false, tr("The farm server at %1 does not answer; reconnecting…")
+                                      .arg(m_api.baseUrl().authority()));
     });
 }
 
 void MainWindow::connectTo(const QUrl &url, const QString &token)
 {
     ++m_connection;
+    m_retry->stop();
     m_listsInFlight = m_nodeListsInFlight = 0;
+    const bool sameServer = url == m_api.baseUrl() && token == m_api.token();
     m_connected = false;
     m_types.clear();
     m_events.close();
+    if (!sameServer) {
+        // Nothing of the previous server stays on screen.
+        m_pendingSelect = 0;
+        m_lateJobs.clear();
+        m_lateDeletes.clear();
+        m_lateNodes.clear();
+        m_details->showJob(nullptr);
+        m_jobs.setJobs({});
+        m_nodes.setNodes({});
+        m_total = 0;
+        updateCounts();
+    }
     m_api.setBaseUrl(url);
     m_api.setToken(token);
     m_bar->setUrl(url.toString());
@@ -206,13 +376,27 @@ void MainWindow::connectTo(const QUrl &url, const QString &token)
         if (connection != m_connection)
             return;
         if (!r) {
-            m_bar->setState(ConnectionBar::State::Failed, r.error().message);
+            QString message = r.error().message;
+            if (r.error().code == "unauthorized")
+                message =
+                    token.isEmpty()
+                        ? tr("This server needs a token: enter it and connect again.")
+                        : tr("Wrong token: the server at %1 refused it.").arg(url.authority());
+            else if (r.error().code == "forbidden")
+                message = tr("The server at %1 refuses this token: %2")
+                              .arg(url.authority(), r.error().message);
+            m_bar->setState(ConnectionBar::State::Failed, message);
+            setServerAvailable(false, message);
+            // A server that is down may come up: try again; a refused token will not change.
+            if (r.error().code == "unreachable")
+                m_retry->start();
             return;
         }
         m_connected = true;
         m_bar->setState(ConnectionBar::State::Degraded,
                         tr("Connected to %1 (farm-server %2), opening live updates…")
                             .arg(url.authority(), r->version));
+        setServerAvailable(true);
         m_events.open(url, token);
         refresh();
         withJobTypes([] {});
@@ -254,7 +438,8 @@ void MainWindow::refresh()
         --m_listsInFlight;
         if (!r)
             return showMessage(r.error().message, true);
-        const qint64 selected = m_details->jobId();
+        const qint64 current = m_details->jobId();
+        const QList<qint64> selected = selectedJobs();
         QList<Job> jobs;
         for (const Job &job : r->jobs)
             if (!m_lateDeletes.contains(job.id) && !m_lateJobs.contains(job.id))
@@ -263,10 +448,18 @@ void MainWindow::refresh()
         m_jobs.setJobs(jobs);
         m_jobs.sort(m_jobsView->horizontalHeader()->sortIndicatorSection(),
                     m_jobsView->horizontalHeader()->sortIndicatorOrder());
-        if (selected)
-            selectJob(selected);
-        showMessage(r->total == 1 ? tr("1 job on the farm")
-                                  : tr("%1 jobs on the farm").arg(r->total));
+        m_total = r->total;
+        if (current) {
+            QList<qint64> again = selected;
+            again.removeAll(current);
+            again.prepend(current);
+            selectJobs(again);
+            // The details are loaded again from the server (after a reconnect they may be
+            // stale or empty), whether or not the selection moved.
+            if (const Job *job = m_jobs.job(current))
+                m_details->showJob(job);
+        }
+        updateCounts();
         emit jobsLoaded();
     });
     if (m_nodeListsInFlight++ == 0)
@@ -280,8 +473,39 @@ void MainWindow::refresh()
         m_nodes.setNodes(*r);
         for (const Node &node : std::as_const(m_lateNodes))
             m_nodes.upsert(node);
-        m_tabs->setTabText(1, tr("Nodes (%1)").arg(r->size()));
+        updateCounts();
     });
+}
+
+void MainWindow::updateCounts()
+{
+    m_tabs->setTabText(1, tr("Nodes (%1)").arg(m_nodes.rowCount()));
+    m_total = std::max<qint64>(m_total, m_jobs.rowCount());
+    m_counts->setText(m_total == 1 ? tr("1 job on the farm")
+                                   : tr("%1 jobs on the farm").arg(m_total));
+    int active = 0;
+    double progress = 0;
+    for (int row = 0; row < m_jobs.rowCount(); ++row)
+        if (const Job *j = m_jobs.jobAt(row); j && j->state == JobState::Active) {
+            ++active;
+            progress += j->progress;
+        }
+    if (m_tray)
+        m_tray->setToolTip(active == 0
+                               ? tr("Farmhand: no job running")
+                               : tr("Farmhand: %n job(s) running, %1% done", nullptr, active)
+                                     .arg(int(100 * progress / active)));
+}
+
+void MainWindow::notifyFinished(const Job &before, const Job &now)
+{
+    if (!m_tray || isFinal(before.state) || !isFinal(now.state))
+        return;
+    const bool failed = now.state == JobState::Failed;
+    m_tray->showMessage(
+        failed ? tr("Job failed") : tr("Job %1").arg(toString(now.state)),
+        QString("#%1 %2%3").arg(now.id).arg(now.spec.name, failed ? ": " + now.error : QString()),
+        failed ? QSystemTrayIcon::Critical : QSystemTrayIcon::Information);
 }
 
 void MainWindow::selectJob(qint64 id)
@@ -296,12 +520,85 @@ void MainWindow::selectJob(qint64 id)
     m_jobsView->scrollTo(m_jobs.index(row, 0));
 }
 
+void MainWindow::selectJobs(const QList<qint64> &ids)
+{
+    QItemSelection selection;
+    for (qint64 id : ids)
+        if (const int row = m_jobs.rowOf(id); row >= 0)
+            selection.select(m_jobs.index(row, 0), m_jobs.index(row, JobsModel::ColumnCount - 1));
+    if (selection.isEmpty())
+        return;
+    const QModelIndex first = m_jobs.index(m_jobs.rowOf(ids.first()), 0);
+    m_jobsView->selectionModel()->setCurrentIndex(first, QItemSelectionModel::NoUpdate);
+    m_jobsView->selectionModel()->select(selection, QItemSelectionModel::ClearAndSelect);
+    onCurrentJobChanged();
+}
+
+QList<qint64> MainWindow::selectedJobs() const
+{
+    QList<qint64> ids;
+    for (const QModelIndex &index : m_jobsView->selectionModel()->selectedRows())
+        if (const Job *job = m_jobs.jobAt(index.row()))
+            ids.append(job->id);
+    return ids;
+}
+
+QString MainWindow::statusText() const
+{
+    return m_status->text();
+}
+
+QString MainWindow::countsText() const
+{
+    return m_counts->text();
+}
+
 void MainWindow::onCurrentJobChanged()
 {
     const Job *job = m_jobs.jobAt(m_jobsView->currentIndex().row());
     if (job && job->id == m_details->jobId())
         return; // the row only moved
     m_details->showJob(job);
+}
+
+void MainWindow::onSelectionChanged()
+{
+    QList<Job> jobs;
+    for (const QModelIndex &index : m_jobsView->selectionModel()->selectedRows())
+        if (const Job *job = m_jobs.jobAt(index.row()))
+            jobs.append(*job);
+    m_actions->setSelection(jobs);
+}
+
+void MainWindow::setServerAvailable(bool available, const QString &why)
+{
+    m_actions->setAvailable(available);
+    for (QAction *a : std::as_const(m_needServer))
+        a->setEnabled(available);
+    m_details->setAvailable(available);
+    if (available) {
+        m_banner->hide();
+        return;
+    }
+    if (why.isEmpty())
+        return;
+    m_banner->setText(why);
+    m_banner->show();
+}
+
+void MainWindow::nodeAction(const QString &action)
+{
+    for (const QModelIndex &index : m_nodesView->selectionModel()->selectedRows()) {
+        const Node *node = m_nodes.nodeAt(index.row());
+        if (!node)
+            continue;
+        m_api.nodeAction(node->id, action, [this, action](Result<Node> r) {
+            if (!r)
+                return showMessage(r.error().message, true);
+            m_nodes.upsert(*r);
+            showMessage(tr("Node %1: %2").arg(r->caps.name, toString(r->state)));
+        });
+    }
 }
 
 void MainWindow::cancelJob(qint64 id)
@@ -408,10 +705,27 @@ void MainWindow::showMessage(const QString &text, bool error)
 
 void MainWindow::dragEnterEvent(QDragEnterEvent *event)
 {
-    if (FileDrop::accepts(event->mimeData()))
+    if (FileDrop::accepts(event->mimeData())) {
         event->acceptProposedAction();
-    else
+        showDropHighlight(true);
+    } else {
         event->ignore();
+    }
+}
+
+void MainWindow::dragLeaveEvent(QDragLeaveEvent *event)
+{
+    showDropHighlight(false);
+    QMainWindow::dragLeaveEvent(event);
+}
+
+void MainWindow::showDropHighlight(bool on)
+{
+    if (on) {
+        m_dropOverlay->setGeometry(centralWidget()->rect());
+        m_dropOverlay->raise();
+    }
+    m_dropOverlay->setVisible(on);
 }
 
 void MainWindow::dragMoveEvent(QDragMoveEvent *event)
@@ -424,6 +738,7 @@ void MainWindow::dragMoveEvent(QDragMoveEvent *event)
 
 void MainWindow::dropEvent(QDropEvent *event)
 {
+    showDropHighlight(false);
     const QStringList paths = FileDrop::localPaths(event->mimeData());
     if (paths.isEmpty())
         return event->ignore();
@@ -433,8 +748,10 @@ void MainWindow::dropEvent(QDropEvent *event)
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
-    if (m_settings)
+    if (m_settings) {
         m_settings->setValue("window/geometry", saveGeometry());
+        m_settings->setValue("window/jobsSplit", m_split->saveState());
+    }
     QMainWindow::closeEvent(event);
 }
 

@@ -12,14 +12,20 @@
 #include <QSet>
 
 class QLabel;
+class QMenu;
 class QProgressBar;
 class QSettings;
+class QSplitter;
+class QSystemTrayIcon;
 class QTableView;
 class QTabWidget;
+class QTimer;
+class QToolBar;
 
 namespace farm::gui {
 
 class ConnectionBar;
+class JobActions;
 class JobDetails;
 class SubmitFlow;
 
@@ -46,6 +52,18 @@ public:
     QTableView *jobsView() { return m_jobsView; }
     JobDetails *details() { return m_details; }
     ConnectionBar *connectionBar() { return m_bar; }
+    JobActions *jobActions() { return m_actions; }
+    QMenu *nodesMenu() { return m_nodesMenu; }
+    /// The banner over the window while the server cannot be reached (hidden otherwise).
+    QLabel *banner() { return m_banner; }
+    /// The status bar line (selectable: errors can be copied).
+    QString statusText() const;
+    /// "N jobs on the farm", kept current by the live events.
+    QString countsText() const;
+    /// The ids of the selected jobs, in row order.
+    QList<qint64> selectedJobs() const;
+    /// Selects these jobs (the first becomes current and fills the details pane).
+    void selectJobs(const QList<qint64> &ids);
     client::ApiClient *api() { return &m_api; }
     /// The server's job types (GET /api/v1/job-types), empty until they arrived.
     const QList<client::JobTypeInfo> &jobTypes() const { return m_types; }
@@ -58,6 +76,7 @@ signals:
 
 protected:
     void dragEnterEvent(QDragEnterEvent *event) override;
+    void dragLeaveEvent(QDragLeaveEvent *event) override;
     void dragMoveEvent(QDragMoveEvent *event) override;
     void dropEvent(QDropEvent *event) override;
     void closeEvent(QCloseEvent *event) override;
@@ -69,6 +88,12 @@ private:
     void refresh();
     void onCurrentJobChanged();
     void cancelJob(qint64 id);
+    void onSelectionChanged();
+    void setServerAvailable(bool available, const QString &why = {});
+    void showDropHighlight(bool on);
+    void updateCounts();
+    void notifyFinished(const Job &before, const Job &now);
+    void nodeAction(const QString &action);
     void chooseFiles();
     void chooseFolder();
     /// Fetches the job types, then runs `then` (at once when they are here already).
@@ -86,6 +111,17 @@ private:
     QTableView *m_nodesView = nullptr;
     JobDetails *m_details = nullptr;
     QLabel *m_status = nullptr;
+    QLabel *m_banner = nullptr;
+    QLabel *m_counts = nullptr;
+    QWidget *m_dropOverlay = nullptr;
+    QToolBar *m_toolbar = nullptr;
+    QSplitter *m_split = nullptr;
+    JobActions *m_actions = nullptr;
+    QMenu *m_nodesMenu = nullptr;
+    QList<QAction *> m_needServer; // greyed while the server cannot be reached
+    QTimer *m_retry = nullptr;
+    QSystemTrayIcon *m_tray = nullptr;
+    qint64 m_total = 0;
     QProgressBar *m_upload = nullptr;
     QPointer<SubmitFlow> m_flow;
     QList<client::JobTypeInfo> m_types;

@@ -3,6 +3,7 @@
 #include "util/json.h"
 
 #include <QFile>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QNetworkProxy>
 
@@ -167,6 +168,62 @@ void ApiClient::cancelJob(qint64 id, Callback<Job> done)
              });
 }
 
+void ApiClient::jobAction(qint64 id, const QString &action, const QJsonObject &body,
+                          Callback<Job> done)
+{
+    sendJson("POST", QString("/api/v1/jobs/%1/%2").arg(id).arg(action), &body,
+             [done = std::move(done)](Result<QJsonObject> r) {
+                 if (!r)
+                     return done(r.error());
+                 done(decodeJob(*r));
+             });
+}
+
+void ApiClient::deleteJob(qint64 id, Callback<void> done)
+{
+    send("DELETE", QString("/api/v1/jobs/%1").arg(id), {}, {},
+         [done = std::move(done)](Result<QByteArray> r) {
+             if (!r)
+                 return done(r.error());
+             done({});
+         });
+}
+
+void ApiClient::requeueTask(qint64 taskId, Callback<Task> done)
+{
+    const QJsonObject empty;
+    sendJson("POST", QString("/api/v1/tasks/%1/requeue").arg(taskId), &empty,
+             [done = std::move(done)](Result<QJsonObject> r) {
+                 if (!r)
+                     return done(r.error());
+                 done(Task::fromJson(*r));
+             });
+}
+
+void ApiClient::explainJob(qint64 id, Callback<QStringList> done)
+{
+    sendJson("GET", QString("/api/v1/jobs/%1/explain").arg(id), nullptr,
+             [done = std::move(done)](Result<QJsonObject> r) {
+                 if (!r)
+                     return done(r.error());
+                 QStringList reasons;
+                 for (const QJsonValue &v : r->value("reasons").toArray())
+                     reasons.append(v.toString());
+                 done(reasons);
+             });
+}
+
+void ApiClient::nodeAction(qint64 id, const QString &action, Callback<Node> done)
+{
+    const QJsonObject empty;
+    sendJson("POST", QString("/api/v1/nodes/%1/%2").arg(id).arg(action), &empty,
+             [done = std::move(done)](Result<QJsonObject> r) {
+                 if (!r)
+                     return done(r.error());
+                 done(Node::fromJson(*r));
+             });
+}
+
 void ApiClient::jobTasks(qint64 id, Callback<QList<Task>> done)
 {
     getDecoded<QList<Task>>(QString("/api/v1/jobs/%1/tasks").arg(id), &decodeTasks,
@@ -192,6 +249,16 @@ void ApiClient::jobTypes(Callback<QList<JobTypeInfo>> done)
 void ApiClient::taskLog(qint64 taskId, Callback<QString> done)
 {
     send("GET", QString("/api/v1/tasks/%1/log").arg(taskId), {}, {},
+         [done = std::move(done)](Result<QByteArray> r) {
+             if (!r)
+                 return done(r.error());
+             done(QString::fromUtf8(*r));
+         });
+}
+
+void ApiClient::taskLogTail(qint64 taskId, qint64 tailBytes, Callback<QString> done)
+{
+    send("GET", QString("/api/v1/tasks/%1/log?tail=%2").arg(taskId).arg(tailBytes), {}, {},
          [done = std::move(done)](Result<QByteArray> r) {
              if (!r)
                  return done(r.error());

@@ -40,6 +40,17 @@ public:
     void getJob(qint64 id, Callback<Job> done);
     void createJob(const JobSpec &spec, Callback<Job> done);
     void cancelJob(qint64 id, Callback<Job> done);
+    /// POST /api/v1/jobs/{id}/{action} (pause, resume, retry, rerun, priority, cancel) with an
+    /// optional body ({"frames": "2,5-7"}, {"priority": 80}); yields the job as it is now.
+    void jobAction(qint64 id, const QString &action, const QJsonObject &body, Callback<Job> done);
+    /// DELETE /api/v1/jobs/{id} (jobs in a final state only; 409 otherwise).
+    void deleteJob(qint64 id, Callback<void> done);
+    /// POST /api/v1/tasks/{id}/requeue: the task renders again.
+    void requeueTask(qint64 taskId, Callback<Task> done);
+    /// GET /api/v1/jobs/{id}/explain: why the job is not running, one reason a line.
+    void explainJob(qint64 id, Callback<QStringList> done);
+    /// POST /api/v1/nodes/{id}/{drain|enable|disable}; yields the node as it is now.
+    void nodeAction(qint64 id, const QString &action, Callback<Node> done);
     void jobTasks(qint64 id, Callback<QList<Task>> done);
     void jobOutputs(qint64 id, Callback<QList<OutputInfo>> done);
     /// Streams one output to `filePath` as it arrives (written to `filePath.part`, renamed when
@@ -56,6 +67,8 @@ public:
     /// Small outputs held in memory (thumbnails).
     void fetchOutput(qint64 jobId, const QString &name, Callback<QByteArray> done);
     void taskLog(qint64 taskId, Callback<QString> done);
+    /// The last `tailBytes` bytes of a task's log (GET /api/v1/tasks/{id}/log?tail=n).
+    void taskLogTail(qint64 taskId, qint64 tailBytes, Callback<QString> done);
     /// The latest partial image (JPEG bytes) of a running task; `not_found` when it has none.
     void taskPreview(qint64 taskId, Callback<QByteArray> done);
     void nodes(Callback<QList<Node>> done);

@@ -1,0 +1,307 @@
+// farm-gui against the real farm-server: job actions from the context menu, delete with its
+// confirmation, a server restart, switching servers, refused files and a wrong token.
+#include "dialogs/submitdialog.h"
+#include "dropevents.h"
+#include "farmfixture.h"
+#include "widgets/connectionbar.h"
+#include "widgets/jobactions.h"
+#include "widgets/jobdetails.h"
+#include "widgets/mainwindow.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QContextMenuEvent>
+#include <QFile>
+#include <QLabel>
+#include <QMenu>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTableView>
+#include <QToolBar>
+#include <QtTest>
+
+using namespace farm;
+
+namespace {
+
+const char *kBox = "/usr/share/assimp/models/OBJ/box.obj";
+
+QJsonObject boxJob(const QString &sha, const QString &name, const QString &frames = "1")
+{
+    return {{"name", name},
+            {"type", "model"},
+            {"input", QJsonObject{{"file", sha}, {"name", "box.obj"}}},
+            {"frames", frames},
+            {"settings", QJsonObject{{"width", 32}, {"height", 24}, {"spp", 1}}}};
+}
+
+QString boxSha(FarmFixture &farm)
+{
+    QFile box(kBox);
+    if (!box.open(QIODevice::ReadOnly))
+        return {};
+    return farm.upload(box.readAll(), "box.obj");
+}
+
+QString jobState(FarmFixture &farm, qint64 id)
+{
+    return farm.get(QString("/api/v1/jobs/%1").arg(id)).json().value("state").toString();
+}
+
+/// Right-clicks the job's row and returns the menu that opened.
+QMenu *openContextMenu(gui::MainWindow &window, qint64 jobId)
+{
+    QTableView *view = window.jobsView();
+    const int row = window.jobsModel()->rowOf(jobId);
+    const QPoint pos = view->visualRect(window.jobsModel()->index(row, 1)).center();
+    QContextMenuEvent event(QContextMenuEvent::Mouse, pos, view->viewport()->mapToGlobal(pos));
+    QApplication::sendEvent(view->viewport(), &event);
+    auto *menu = window.findChild<QMenu *>("jobsMenu");
+    return menu && menu->isVisible() ? menu : nullptr;
+}
+
+/// Clicks the menu entry; false when it is missing or greyed.
+bool clickMenu(QMenu *menu, const char *objectName)
+{
+    for (QAction *a : menu->actions())
+        if (a->objectName() == objectName) {
+            if (!a->isEnabled())
+                return false;
+            menu->hide();
+            a->trigger();
+            return true;
+        }
+    return false;
+}
+
+} // namespace
+
+class TestGuiActionsE2e : public QObject
+{
+    Q_OBJECT
+private slots:
+    void initTestCase() { FARM_E2E_REQUIRE(QString(kBox)); }
+
+    // No node: jobs stay queued, so each action's effect is the server's state.
+    void actionsFromContextMenuAndDeleteWithConfirmation()
+    {
+        FarmFixture farm;
+        QVERIFY(farm.startServer());
+        const QString sha = boxSha(farm);
+        QVERIFY(!sha.isEmpty());
+        const qint64 a = farm.submit(boxJob(sha, "first"));
+        const qint64 b = farm.submit(boxJob(sha, "second"));
+        QVERIFY(a > 0 && b > 0);
+
+        gui::MainWindow window(nullptr);
+        window.show();
+        QSignalSpy loaded(&window, &gui::MainWindow::jobsLoaded);
+        window.connectTo(QUrl(farm.serverUrl()));
+        QVERIFY(loaded.wait(20000));
+        QCOMPARE(window.jobsModel()->rowCount(), 2);
+
+        // Pause from the context menu; the menu offers Resume afterwards, not Pause.
+        window.selectJob(a);
+        QMenu *menu = openContextMenu(window, a);
+        QVERIFY(menu);
+        QVERIFY(!window.jobActions()->action(gui::JobActions::Resume)->isEnabled());
+        QVERIFY(clickMenu(menu, "pauseJobs"));
+        QTRY_COMPARE_WITH_TIMEOUT(jobState(farm, a), QString("paused"), 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(window.jobsModel()->job(a)->state == JobState::Paused, 20000);
+        menu = openContextMenu(window, a);
+        QVERIFY(menu);
+        QVERIFY(!window.jobActions()->action(gui::JobActions::Pause)->isEnabled());
+        QVERIFY(clickMenu(menu, "resumeJobs"));
+        QTRY_COMPARE_WITH_TIMEOUT(jobState(farm, a), QString("queued"), 20000);
+
+        // Both jobs selected: one click pauses both, a second cancels both.
+        window.selectJobs({a, b});
+        QCOMPARE(window.selectedJobs().size(), 2);
+        window.jobActions()->action(gui::JobActions::Pause)->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(jobState(farm, a), QString("paused"), 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(jobState(farm, b), QString("paused"), 20000);
+        // Why is it not running? The server's reasons appear in the details pane.
+        window.selectJob(a);
+        QTRY_VERIFY_WITH_TIMEOUT(window.jobActions()->action(gui::JobActions::Explain)->isEnabled(),
+                                 10000);
+        window.jobActions()->action(gui::JobActions::Explain)->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(window.details()->explanation().contains("paused"), 20000);
+
+        window.selectJobs({a, b});
+        menu = openContextMenu(window, a);
+        QVERIFY(menu);
+        QVERIFY(clickMenu(menu, "cancelJobs"));
+        QTRY_COMPARE_WITH_TIMEOUT(jobState(farm, a), QString("canceled"), 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(jobState(farm, b), QString("canceled"), 20000);
+
+        // Retry from the context menu brings a canceled job back.
+        QTRY_VERIFY_WITH_TIMEOUT(window.jobsModel()->job(a)->state == JobState::Canceled, 20000);
+        window.selectJob(a);
+        menu = openContextMenu(window, a);
+        QVERIFY(menu);
+        QVERIFY(clickMenu(menu, "retryJobs"));
+        QTRY_COMPARE_WITH_TIMEOUT(jobState(farm, a), QString("queued"), 20000);
+
+        // Delete asks first; Cancel keeps the job, Delete removes it on the server and here.
+        QTRY_VERIFY_WITH_TIMEOUT(window.jobsModel()->job(b)->state == JobState::Canceled, 20000);
+        window.selectJob(b);
+        menu = openContextMenu(window, b);
+        QVERIFY(menu);
+        QVERIFY(clickMenu(menu, "deleteJobs"));
+        QMessageBox *confirm = window.jobActions()->pendingConfirmation();
+        QVERIFY(confirm);
+        QVERIFY(confirm->text().contains("cannot be undone"));
+        confirm->button(QMessageBox::Cancel)->click();
+        QTRY_VERIFY(!window.jobActions()->pendingConfirmation());
+        QTest::qWait(300);
+        QCOMPARE(farm.get(QString("/api/v1/jobs/%1").arg(b)).status, 200);
+
+        window.jobActions()->action(gui::JobActions::Delete)->trigger();
+        confirm = window.jobActions()->pendingConfirmation();
+        QVERIFY(confirm);
+        confirm->findChild<QPushButton *>("confirmDeleteButton")->click();
+        QTRY_COMPARE_WITH_TIMEOUT(farm.get(QString("/api/v1/jobs/%1").arg(b)).status, 404, 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(!window.jobsModel()->job(b), 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(window.countsText(), QString("1 job on the farm"), 20000);
+    }
+
+    // The server stops: a banner, greyed actions; it comes back: the selected job's details
+    // are filled again without a click.
+    void reconnectsAndRepopulatesTheSelectedJob()
+    {
+        FarmFixture farm;
+        QVERIFY(farm.startServer());
+        farm.startNode("gui-reconnect-node");
+        QVERIFY(farm.waitUntil([&] { return farm.onlineNodes() == 1; }, 30000));
+        const QString sha = boxSha(farm);
+        const qint64 job = farm.submit(boxJob(sha, "box", "1-2"));
+        QCOMPARE(farm.waitForJob(job, 180000).value("state").toString(), QString("completed"));
+
+        gui::MainWindow window(nullptr);
+        window.show();
+        QSignalSpy loaded(&window, &gui::MainWindow::jobsLoaded);
+        window.connectTo(QUrl(farm.serverUrl()));
+        QVERIFY(loaded.wait(20000));
+        window.selectJob(job);
+        QTRY_COMPARE_WITH_TIMEOUT(window.details()->tasksModel()->rowCount(), 2, 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(window.details()->thumbnailCount(), 2, 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            window.connectionBar()->state() == gui::ConnectionBar::State::Connected, 20000);
+        QVERIFY(window.jobActions()->action(gui::JobActions::Rerun)->isEnabled());
+
+        const int port = farm.port();
+        QCOMPARE(farm.stopServer(), 0);
+        QTRY_VERIFY_WITH_TIMEOUT(window.banner()->isVisible(), 20000);
+        QVERIFY(window.banner()->text().contains("does not answer"));
+        QVERIFY(!window.jobActions()->action(gui::JobActions::Rerun)->isEnabled());
+
+        QVERIFY(farm.startServer(port));
+        QTRY_VERIFY_WITH_TIMEOUT(!window.banner()->isVisible(), 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            window.connectionBar()->state() == gui::ConnectionBar::State::Connected, 60000);
+        QCOMPARE(window.details()->jobId(), job);
+        QTRY_COMPARE_WITH_TIMEOUT(window.details()->tasksModel()->rowCount(), 2, 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(window.details()->thumbnailCount(), 2, 20000);
+        QVERIFY(window.jobActions()->action(gui::JobActions::Rerun)->isEnabled());
+    }
+
+    void switchingServersShowsOnlyTheNewServersJobs()
+    {
+        FarmFixture first;
+        FarmFixture second;
+        QVERIFY(first.startServer());
+        QVERIFY(second.startServer());
+        const QString sha1 = boxSha(first);
+        const QString sha2 = boxSha(second);
+        const qint64 a1 = first.submit(boxJob(sha1, "on-first-a"));
+        first.submit(boxJob(sha1, "on-first-b"));
+        second.submit(boxJob(sha2, "on-second"));
+
+        gui::MainWindow window(nullptr);
+        window.show();
+        QSignalSpy loaded(&window, &gui::MainWindow::jobsLoaded);
+        window.connectTo(QUrl(first.serverUrl()));
+        QVERIFY(loaded.wait(20000));
+        QCOMPARE(window.jobsModel()->rowCount(), 2);
+        window.selectJob(a1);
+        QTRY_COMPARE_WITH_TIMEOUT(window.details()->tasksModel()->rowCount(), 1, 20000);
+
+        loaded.clear();
+        window.connectTo(QUrl(second.serverUrl()));
+        QCOMPARE(window.jobsModel()->rowCount(), 0); // nothing of the first server stays
+        QCOMPARE(window.details()->jobId(), 0);
+        QVERIFY(loaded.wait(20000));
+        QCOMPARE(window.jobsModel()->rowCount(), 1);
+        QCOMPARE(window.jobsModel()->jobAt(0)->spec.name, QString("on-second"));
+        // A job created on the first server now is not shown.
+        first.submit(boxJob(sha1, "on-first-late"));
+        QTest::qWait(1500);
+        QCOMPARE(window.jobsModel()->rowCount(), 1);
+        QCOMPARE(window.countsText(), QString("1 job on the farm"));
+    }
+
+    void refusesUnsupportedAndEmptyFilesBeforeUpload()
+    {
+        FarmFixture farm;
+        QVERIFY(farm.startServer());
+        gui::MainWindow window(nullptr);
+        window.show();
+        QSignalSpy types(&window, &gui::MainWindow::jobTypesLoaded);
+        window.connectTo(QUrl(farm.serverUrl()));
+        QVERIFY(types.wait(20000));
+
+        QTemporaryDir dir;
+        QFile notes(dir.filePath("notes.txt"));
+        QVERIFY(notes.open(QIODevice::WriteOnly));
+        notes.write("not a model\n");
+        notes.close();
+        QFile empty(dir.filePath("empty.obj"));
+        QVERIFY(empty.open(QIODevice::WriteOnly));
+        empty.close();
+
+        QVERIFY(testing::dropUrls(window, {QUrl::fromLocalFile(notes.fileName())}));
+        QTRY_VERIFY_WITH_TIMEOUT(window.statusText().contains("notes.txt"), 10000);
+        QVERIFY(window.statusText().contains(".txt"));
+        // The extensions named are the server's, from its job types.
+        for (const auto &type : window.jobTypes())
+            for (const QString &ext : type.extensions)
+                QVERIFY2(window.statusText().contains("." + ext), qPrintable(ext));
+
+        QVERIFY(testing::dropUrls(window, {QUrl::fromLocalFile(empty.fileName())}));
+        QTRY_VERIFY_WITH_TIMEOUT(window.statusText().contains("empty.obj is empty"), 10000);
+        QTest::qWait(300);
+        QVERIFY(!window.findChild<gui::SubmitDialog *>());
+        // Nothing reached the server.
+        QCOMPARE(farm.get("/api/v1/jobs").json().value("total").toInt(), 0);
+    }
+
+    void wrongTokenSaysSo()
+    {
+        FarmFixture farm;
+        QVERIFY(farm.startServer(0, {"--token", "s3cret", "--no-trust-loopback"}));
+        gui::MainWindow window(nullptr);
+        window.show();
+        window.connectTo(QUrl(farm.serverUrl()), "wrong");
+        QTRY_VERIFY_WITH_TIMEOUT(
+            window.connectionBar()->state() == gui::ConnectionBar::State::Failed, 20000);
+        QVERIFY2(window.connectionBar()->message().contains("Wrong token"),
+                 qPrintable(window.connectionBar()->message()));
+        QVERIFY(window.banner()->isVisible());
+        QVERIFY(!window.jobActions()->action(gui::JobActions::Pause)->isEnabled());
+
+        window.connectTo(QUrl(farm.serverUrl()));
+        QTRY_VERIFY_WITH_TIMEOUT(window.connectionBar()->message().contains("needs a token"),
+                                 20000);
+
+        QSignalSpy loaded(&window, &gui::MainWindow::jobsLoaded);
+        window.connectTo(QUrl(farm.serverUrl()), "s3cret");
+        QVERIFY(loaded.wait(20000));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            window.connectionBar()->state() == gui::ConnectionBar::State::Connected, 20000);
+        QVERIFY(!window.banner()->isVisible());
+    }
+};
+
+QTEST_MAIN(TestGuiActionsE2e)
+#include "tst_gui_actions_e2e.moc"
