@@ -1,11 +1,13 @@
 // render-node: `render-node render ...` renders locally (the renderer's CLI), `render-node encode
-// TASK.json` encodes frames to a video (the encode engine's child); anything else
+// TASK.json` encodes frames to a video (the encode engine's child), `render-node compose
+// TASK.json` draws timed text over a video (the compose engine's child); anything else
 // runs the agent that takes tasks from a farm server.
 #include "agent/agent.h"
 #include "agent/nodeconfig.h"
 #include "agent/signalwatcher.h"
 #include "renderer/gpuinfo.h"
 #include "renderer/rendercli.h"
+#include "video/composecli.h"
 #include "video/encodecli.h"
 
 #include <QCoreApplication>
@@ -25,6 +27,8 @@ int main(int argc, char *argv[])
         return farm::render::runRenderCli(args.mid(2));
     if (args.size() > 1 && args.at(1) == "encode")
         return farm::video::runEncodeCli(args.mid(2));
+    if (args.size() > 1 && args.at(1) == "compose")
+        return farm::video::runComposeCli(args.mid(2));
 
     auto cmd = farm::node::NodeCommandLine::parse(args);
     if (!cmd) {

@@ -15,6 +15,8 @@ pkgs=(
     qt6-base-dev qt6-websockets-dev libqt6sql6-sqlite
     libassimp-dev libsqlite3-dev libopenexr-dev zlib1g-dev libzip-dev
     libavcodec-dev libavformat-dev libswscale-dev libavutil-dev
+    # compose: libass draws the timed text; Noto CJK is the default font (Latin, Hangul, kana, CJK)
+    libass-dev fonts-noto-cjk
     blender
 )
 if ((with_tests)); then

@@ -1,0 +1,100 @@
+#include "composecli.h"
+
+#include "composer.h"
+#include "renderer/childprotocol.h"
+#include "util/json.h"
+
+#include <QElapsedTimer>
+#include <QFile>
+#include <QFileInfo>
+
+#include <cstdio>
+
+extern "C" {
+#include <libavutil/log.h>
+}
+
+namespace farm::video {
+
+namespace {
+
+void out(const QString &line)
+{
+    std::fprintf(stdout, "%s\n", line.toUtf8().constData());
+    std::fflush(stdout);
+}
+
+int fail(const QString &message)
+{
+    std::fprintf(stderr, "error: %s\n", message.toUtf8().constData());
+    return 1;
+}
+
+} // namespace
+
+int runComposeCli(const QStringList &args)
+{
+    if (args.size() != 1)
+        return fail("usage: render-node compose TASK.json");
+    QFile file(args.first());
+    if (!file.open(QIODevice::ReadOnly) || file.size() > 1024 * 1024)
+        return fail(QString("cannot read %1").arg(args.first()));
+    const auto task = json::parseObject(file.readAll());
+    if (!task)
+        return fail(task.error().message);
+    auto settings = ComposeSettings::fromJson(task->value("settings").toObject());
+    if (!settings)
+        return fail(settings.error().message);
+    const QString scenarioPath = task->value("scenario").toString();
+    QFile scenarioFile(scenarioPath);
+    if (!scenarioFile.open(QIODevice::ReadOnly))
+        return fail(QString("cannot read the scenario %1").arg(QFileInfo(scenarioPath).fileName()));
+    auto scenario = Scenario::fromJson(scenarioFile.read(kMaxScenarioBytes + 1));
+    if (!scenario)
+        return fail(
+            QString("%1: %2").arg(QFileInfo(scenarioPath).fileName(), scenario.error().message));
+    ComposeJob job;
+    job.scenario = *scenario;
+    job.settings = *settings;
+    job.input = task->value("input").toString();
+    job.output = task->value("output").toString();
+    job.gpuSlot = task->value("gpu").toBool();
+    job.threads = task->value("threads").toInt(0);
+    if (job.output.isEmpty())
+        return fail("the task names no output file");
+
+    av_log_set_level(AV_LOG_ERROR); // encoder chatter stays out of the task log
+    QElapsedTimer timer;
+    timer.start();
+    qint64 lastReport = -1;
+    auto result = composeVideo(
+        job, [](const QString &line) { out(line); },
+        [&](qint64 done, qint64 total) {
+            // About 4 lines a second, whatever the frame rate.
+            if (done != total && lastReport >= 0 && timer.elapsed() - lastReport < 250)
+                return;
+            lastReport = timer.elapsed();
+            out(childprotocol::progressLine(std::min(1.0, double(done) / double(total)),
+                                            int(done)));
+        });
+    if (!result)
+        return fail(result.error().message);
+    const double seconds = timer.elapsed() / 1000.0;
+    out(QString("composed %1 cues over %2 frames (%3x%4 at %5 fps, %6 s of video%7) in %8 s "
+                "(%9 fps) into %10 (%11 bytes)")
+            .arg(job.scenario.cues.size())
+            .arg(result->frames)
+            .arg(result->size.width())
+            .arg(result->size.height())
+            .arg(result->fps, 0, 'g', 6)
+            .arg(result->duration, 0, 'f', 3)
+            .arg(result->audioCopied ? ", audio copied" : "")
+            .arg(seconds, 0, 'f', 2)
+            .arg(seconds > 0 ? result->frames / seconds : 0.0, 0, 'f', 1)
+            .arg(QFileInfo(job.output).fileName())
+            .arg(QFileInfo(job.output).size()));
+    out(childprotocol::frameLine(0, QFileInfo(job.output).absoluteFilePath()));
+    return 0;
+}
+
+} // namespace farm::video

@@ -1,0 +1,476 @@
+#include "composer.h"
+
+#include "assscript.h"
+#include "subtitlerenderer.h"
+#include "videodecoder.h"
+
+#include <QFileInfo>
+#include <QSet>
+
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace farm::video {
+
+namespace {
+
+// A frame ready to encode and the audio packets read before it, handed from the drawing
+// thread to the encoder.
+struct Item
+{
+    FramePtr frame;
+    std::vector<PacketPtr> packets;
+};
+
+class Pipe
+{
+public:
+    explicit Pipe(size_t capacity)
+        : m_capacity(capacity)
+    {}
+    /// False when the consumer has stopped.
+    bool push(Item item)
+    {
+        std::unique_lock lock(m_mutex);
+        m_cv.wait(lock, [&] { return m_stopped || m_items.size() < m_capacity; });
+        if (m_stopped)
+            return false;
+        m_items.push_back(std::move(item));
+        m_cv.notify_all();
+        return true;
+    }
+    /// The next item; nullopt at the end (then result() says how the producer ended).
+    std::optional<Item> pop()
+    {
+        std::unique_lock lock(m_mutex);
+        m_cv.wait(lock, [&] { return !m_items.empty() || m_done; });
+        if (m_items.empty())
+            return std::nullopt;
+        Item i = std::move(m_items.front());
+        m_items.pop_front();
+        m_cv.notify_all();
+        return i;
+    }
+    void finish(Result<void> r)
+    {
+        std::lock_guard lock(m_mutex);
+        m_result = std::move(r);
+        m_done = true;
+        m_cv.notify_all();
+    }
+    void stop()
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopped = true;
+        m_cv.notify_all();
+    }
+    Result<void> result()
+    {
+        std::lock_guard lock(m_mutex);
+        return m_result;
+    }
+
+private:
+    const size_t m_capacity;
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    std::deque<Item> m_items;
+    Result<void> m_result;
+    bool m_done = false;
+    bool m_stopped = false;
+};
+
+// The background of a compose without input: a colour, or a vertical gradient.
+Result<FramePtr> backgroundFrame(const ComposeSettings &s, int width, int height,
+                                 AVPixelFormat format)
+{
+    FramePtr rgb(av_frame_alloc());
+    rgb->format = AV_PIX_FMT_RGB24;
+    rgb->width = width;
+    rgb->height = height;
+    if (av_frame_get_buffer(rgb.get(), 0) < 0)
+        return makeError("internal", "out of memory for the background");
+    const CueColor a = s.background, b = s.backgroundTo.value_or(s.background);
+    for (int y = 0; y < height; ++y) {
+        const double t = height > 1 ? double(y) / (height - 1) : 0.0;
+        const auto lerp = [t](int from, int to) {
+            return uint8_t(std::lround(from + (to - from) * t));
+        };
+        const uint8_t r = lerp(a.r, b.r), g = lerp(a.g, b.g), bl = lerp(a.b, b.b);
+        uint8_t *row = rgb->data[0] + qsizetype(y) * rgb->linesize[0];
+        for (int x = 0; x < width; ++x) {
+            row[3 * x] = r;
+            row[3 * x + 1] = g;
+            row[3 * x + 2] = bl;
+        }
+    }
+    FrameScaler scaler;
+    return scaler.scaled(rgb.get(), width, height, format);
+}
+
+// Decoded frames of the input in time order, and the audio packets met on the way.
+class InputFrames
+{
+public:
+    Result<void> open(const QString &path, int threads)
+    {
+        auto d = VideoDecoder::open(path, threads);
+        if (!d)
+            return d.error();
+        m_decoder = std::move(*d);
+        m_name = QFileInfo(path).fileName();
+        const AVStream *vs = m_decoder->format()->streams[m_decoder->videoStream()];
+        m_timeBase = vs->time_base;
+        if (const AVStream *audio = m_decoder->audio()) {
+            m_audioIndex = audio->index;
+            m_decoder->setOtherPacketSink([this](AVPacket *p) -> Result<void> {
+                if (p->stream_index == m_audioIndex)
+                    m_packets.emplace_back(av_packet_clone(p));
+                return {};
+            });
+        }
+        return {};
+    }
+    VideoDecoder &decoder() { return *m_decoder; }
+    int audioIndex() const { return m_audioIndex; }
+    std::vector<PacketPtr> takePackets() { return std::exchange(m_packets, {}); }
+
+    /// The next frame and its time in seconds from the first frame; a null frame at the end.
+    Result<std::pair<FramePtr, double>> next()
+    {
+        auto f = m_decoder->next();
+        if (!f)
+            return makeError(f.error().code,
+                             QString("%1 (after %2 s of video): the file is damaged or truncated")
+                                 .arg(f.error().message)
+                                 .arg(m_started ? m_lastTime : 0.0, 0, 'f', 2));
+        if (!*f)
+            return std::pair<FramePtr, double>{nullptr, 0.0};
+        const AVFrame *frame = *f;
+        const int64_t ts = frame->best_effort_timestamp != AV_NOPTS_VALUE
+                               ? frame->best_effort_timestamp
+                               : frame->pts;
+        double t = ts != AV_NOPTS_VALUE ? ts * av_q2d(m_timeBase) : m_lastTime + m_step;
+        if (!m_started) {
+            m_origin = t;
+            m_started = true;
+        }
+        t -= m_origin;
+        m_lastTime = t;
+        return std::pair<FramePtr, double>{FramePtr(av_frame_clone(frame)), t};
+    }
+    double origin() const { return m_origin; }
+    void setStep(double step) { m_step = step; }
+
+private:
+    std::unique_ptr<VideoDecoder> m_decoder;
+    QString m_name;
+    AVRational m_timeBase{1, 1};
+    int m_audioIndex = -1;
+    std::vector<PacketPtr> m_packets;
+    bool m_started = false;
+    double m_origin = 0, m_lastTime = 0, m_step = 1.0 / 30;
+};
+
+int workThreads(int threads)
+{
+    return threads > 0 ? threads : 0;
+}
+
+} // namespace
+
+Result<ComposeSettings> ComposeSettings::fromJson(const QJsonObject &o)
+{
+    static const QStringList videoKeys{"codec",  "crf",       "bitrate_kbps", "pixel_format",
+                                       "preset", "faststart", "output"};
+    static const QStringList ownKeys{"width",      "height",        "fps",
+                                     "background", "background_to", "duration"};
+    ComposeSettings s;
+    QJsonObject video;
+    for (auto it = o.begin(); it != o.end(); ++it) {
+        if (videoKeys.contains(it.key()))
+            video.insert(it.key(), it.value());
+        else if (!ownKeys.contains(it.key()))
+            return makeError("invalid_field",
+                             QString("settings.%1 is not a compose setting "
+                                     "(known: %2, %3)")
+                                 .arg(it.key(), ownKeys.join(", "), videoKeys.join(", ")));
+    }
+    auto v = VideoSettings::fromJson(video);
+    if (!v)
+        return v.error();
+    s.video = *v;
+    const auto number = [&](const char *key, double &into, double min, double max,
+                            bool whole) -> Result<void> {
+        const QJsonValue val = o.value(QLatin1String(key));
+        if (val.isUndefined())
+            return {};
+        const double d = val.toDouble();
+        if (!val.isDouble() || (whole && d != std::floor(d)) || (d != 0 && (d < min || d > max)))
+            return makeError("invalid_field",
+                             QString("settings.%1 must be 0 or %2 from %3 to %4")
+                                 .arg(QLatin1String(key), whole ? "an integer" : "a number")
+                                 .arg(min)
+                                 .arg(max));
+        into = d;
+        return {};
+    };
+    double w = 0, h = 0;
+    if (auto r = number("width", w, 16, 7680, true); !r)
+        return r.error();
+    if (auto r = number("height", h, 16, 4320, true); !r)
+        return r.error();
+    if (auto r = number("fps", s.fps, 1, 240, false); !r)
+        return r.error();
+    if (auto r = number("duration", s.duration, 0.04, kMaxCueSeconds, false); !r)
+        return r.error();
+    s.width = int(w);
+    s.height = int(h);
+    if (const QJsonValue bg = o.value("background"); !bg.isUndefined()) {
+        const auto c = parseCueColor(bg.toString());
+        if (!c)
+            return makeError("invalid_field", "settings.background must be a colour \"#RRGGBB\"");
+        s.background = *c;
+    }
+    if (const QJsonValue bg = o.value("background_to");
+        !bg.isUndefined() && !(bg.isString() && bg.toString().isEmpty())) {
+        const auto c = parseCueColor(bg.toString());
+        if (!c)
+            return makeError("invalid_field",
+                             "settings.background_to must be \"\" or a colour \"#RRGGBB\"");
+        s.backgroundTo = *c;
+    }
+    return s;
+}
+
+Result<ComposeResult> composeVideo(const ComposeJob &job,
+                                   const std::function<void(const QString &)> &log,
+                                   const std::function<void(qint64 done, qint64 total)> &progress)
+{
+    const ComposeSettings &s = job.settings;
+    InputFrames input;
+    const bool hasInput = !job.input.isEmpty();
+    int width = s.width, height = s.height;
+    double fps = s.fps, duration = 0;
+    if (hasInput) {
+        if (auto r = input.open(job.input, workThreads(job.threads)); !r)
+            return r.error();
+        const MediaInfo &info = input.decoder().info();
+        if (width == 0 && height == 0) {
+            width = info.width;
+            height = info.height;
+        } else if (width == 0 || height == 0) { // one side given: keep the input's aspect
+            width = width ? width : int(std::lround(double(height) * info.width / info.height));
+            height = height ? height : int(std::lround(double(width) * info.height / info.width));
+        }
+        const double inputFps = info.frameRate.num > 0 ? av_q2d(info.frameRate) : 30.0;
+        input.setStep(1.0 / inputFps);
+        if (fps == 0)
+            fps = inputFps;
+        duration = info.durationSeconds;
+        if (s.duration > 0)
+            log("settings.duration applies only without an input video: the video's length "
+                "is kept");
+    } else {
+        width = width ? width : 1280;
+        height = height ? height : 720;
+        fps = fps ? fps : 30.0;
+        duration = s.duration > 0 ? s.duration : job.scenario.lastEnd();
+        if (duration <= 0)
+            return makeError("invalid_input", "nothing to compose: no input video, no "
+                                              "settings.duration and no cues");
+    }
+    QString note;
+    const QSize size = VideoEncoder::evenSize(width, height, s.video.pixelFormat, &note);
+    if (!note.isEmpty())
+        log(note);
+    const AVPixelFormat work =
+        s.video.pixelFormat == "yuv444p" ? AV_PIX_FMT_YUV444P : AV_PIX_FMT_YUV420P;
+    const qint64 total = std::max<qint64>(1, std::llround(duration * fps));
+
+    QSet<QString> families;
+    for (const Cue &c : job.scenario.cues)
+        families.insert(c.style.font);
+    for (const QString &f : SubtitleRenderer::fontFallbacks(families.values()))
+        log(QString("font '%1' is not installed on this node: its cues use '%2' instead")
+                .arg(f, kDefaultCueFont));
+    auto subtitles =
+        SubtitleRenderer::create(scenarioToAss(job.scenario, size.width(), size.height()),
+                                 size.width(), size.height(), kDefaultCueFont);
+    if (!subtitles)
+        return subtitles.error();
+
+    auto writer = MediaWriter::create(job.output);
+    if (!writer)
+        return writer.error();
+    EncoderConfig config;
+    config.settings = s.video;
+    config.settings.fps = fps;
+    config.width = size.width();
+    config.height = size.height();
+    config.gpuSlot = job.gpuSlot;
+    config.threads = job.threads;
+    auto encoder = VideoEncoder::open(config, **writer);
+    if (!encoder)
+        return encoder.error();
+    log((*encoder)->choice());
+    int audioOut = -1;
+    AVRational audioTb{1, 1};
+    if (hasInput && input.audioIndex() >= 0) {
+        const AVStream *a = input.decoder().format()->streams[input.audioIndex()];
+        auto idx = (*writer)->addCopiedStream(a);
+        if (!idx)
+            return idx.error();
+        audioOut = *idx;
+        audioTb = a->time_base;
+    }
+    if (auto r = (*writer)->begin(s.video.faststart); !r)
+        return r.error();
+
+    // Decoding, scaling and drawing the text run here, ahead of the encoder.
+    Pipe pipe(8);
+    SubtitleRenderer *text = subtitles->get();
+    std::thread producer([&] {
+        FrameScaler scaler;
+        const auto ready = [&](const AVFrame *src) -> Result<FramePtr> {
+            if (src->width == size.width() && src->height == size.height() && src->format == work)
+                return FramePtr(av_frame_clone(src));
+            return scaler.scaled(src, size.width(), size.height(), work);
+        };
+        const auto hand = [&](FramePtr frame, qint64 n) -> Result<bool> {
+            const qint64 ms = std::llround(n * 1000.0 / fps);
+            if (auto r = text->draw(frame.get(), ms); !r)
+                return r.error();
+            Item item{std::move(frame), hasInput ? input.takePackets() : std::vector<PacketPtr>{}};
+            return pipe.push(std::move(item));
+        };
+        Result<void> result;
+        if (!hasInput) {
+            auto bg = backgroundFrame(s, size.width(), size.height(), work);
+            if (!bg)
+                return pipe.finish(bg.error());
+            for (qint64 n = 0; n < total; ++n) {
+                auto r = hand(FramePtr(av_frame_clone(bg->get())), n);
+                if (!r || !*r) {
+                    result = r ? Result<void>() : Result<void>(r.error());
+                    break;
+                }
+            }
+            return pipe.finish(result);
+        }
+        // Output frame n shows the input frame on screen at n / fps (frames are repeated or
+        // dropped where the rates differ).
+        auto first = input.next();
+        if (!first)
+            return pipe.finish(first.error());
+        if (!first->first)
+            return pipe.finish(makeError(
+                "invalid_input",
+                QString("%1 holds no video frames").arg(QFileInfo(job.input).fileName())));
+        FramePtr current = std::move(first->first);
+        double currentT = first->second;
+        auto ahead = input.next();
+        const double step =
+            1.0 / av_q2d(input.decoder().info().frameRate.num > 0 ? input.decoder().info().frameRate
+                                                                  : AVRational{30, 1});
+        for (qint64 n = 0;; ++n) {
+            const double t = n / fps;
+            while (ahead && ahead->first && ahead->second <= t + 0.5 / fps) {
+                current = std::move(ahead->first);
+                currentT = ahead->second;
+                ahead = input.next();
+            }
+            if (!ahead) {
+                result = ahead.error();
+                break;
+            }
+            if (!ahead->first && t >= currentT + step - 0.5 / fps)
+                break; // the last frame has had its time
+            auto frame = ready(current.get());
+            if (!frame) {
+                result = frame.error();
+                break;
+            }
+            auto r = hand(std::move(*frame), n);
+            if (!r || !*r) {
+                result = r ? Result<void>() : Result<void>(r.error());
+                break;
+            }
+        }
+        if (result) { // audio after the last frame
+            Item tail{nullptr, input.takePackets()};
+            pipe.push(std::move(tail));
+            const double shown = currentT + step;
+            const double declared = input.decoder().info().durationSeconds;
+            // A cut file whose index survived ends early without a read error.
+            if (declared > 1.0 && shown < declared * 0.9 - 0.5)
+                result = makeError("invalid_input",
+                                   QString("%1 ends at %2 s, but its header says %3 s: the file "
+                                           "is truncated")
+                                       .arg(QFileInfo(job.input).fileName())
+                                       .arg(shown, 0, 'f', 2)
+                                       .arg(declared, 0, 'f', 2));
+        }
+        pipe.finish(result);
+    });
+    const auto stop = [&] {
+        pipe.stop();
+        producer.join();
+    };
+
+    // The audio keeps its place against the first frame, which the video starts at 0.
+    bool originRead = false;
+    int64_t shift = 0;
+    qint64 done = 0;
+    while (auto item = pipe.pop()) {
+        if (!originRead) {
+            shift = audioOut >= 0 ? std::llround(input.origin() / av_q2d(audioTb)) : 0;
+            originRead = true;
+        }
+        for (PacketPtr &p : item->packets) {
+            if (shift) {
+                if (p->pts != AV_NOPTS_VALUE)
+                    p->pts -= shift;
+                if (p->dts != AV_NOPTS_VALUE)
+                    p->dts -= shift;
+            }
+            if (auto r = (*writer)->write(p.get(), audioTb, audioOut); !r) {
+                stop();
+                return r.error();
+            }
+        }
+        if (!item->frame)
+            continue;
+        if (auto r = (*encoder)->addFrame(item->frame.get()); !r) {
+            stop();
+            return r.error();
+        }
+        ++done;
+        progress(done, std::max(total, done));
+    }
+    producer.join();
+    for (const QString &w : text->takeWarnings())
+        log(w);
+    if (auto r = pipe.result(); !r)
+        return r.error();
+    if (done == 0)
+        return makeError("invalid_input", "the input gave no frames");
+    if (auto r = (*encoder)->finish(); !r)
+        return r.error();
+    if (auto r = (*writer)->finish(); !r)
+        return r.error();
+    ComposeResult out;
+    out.frames = (*encoder)->framesEncoded();
+    out.size = size;
+    out.fps = fps;
+    out.duration = out.frames / fps;
+    out.audioCopied = audioOut >= 0;
+    out.choice = (*encoder)->choice();
+    return out;
+}
+
+} // namespace farm::video

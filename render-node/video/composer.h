@@ -1,0 +1,61 @@
+#pragma once
+
+#include "model/scenario.h"
+#include "videoencoder.h"
+
+#include <QJsonObject>
+#include <QSize>
+#include <QString>
+
+#include <functional>
+#include <optional>
+
+namespace farm::video {
+
+/// A compose task's settings (docs/JOBTYPES.md, "compose"), as the server's `compose` schema
+/// defines them (farm-server/jobtypes/composejob.cpp).
+struct ComposeSettings
+{
+    VideoSettings video; // codec, crf, bitrate, pixel format, preset, faststart, output
+    int width = 0;       // 0: the input's (1280 without one)
+    int height = 0;      // 0: the input's (720 without one)
+    double fps = 0;      // 0: the input's (30 without one)
+    CueColor background{0, 0, 0, 255};
+    std::optional<CueColor> backgroundTo; // a vertical gradient from background to this
+    double duration = 0;                  // without input: seconds; 0: the last cue's end
+
+    static Result<ComposeSettings> fromJson(const QJsonObject &o);
+};
+
+/// What a compose task does: its scenario over `input` (a video; empty: a background).
+struct ComposeJob
+{
+    Scenario scenario;
+    QString input;
+    QString output;
+    ComposeSettings settings;
+    bool gpuSlot = false;
+    int threads = 0;
+};
+
+struct ComposeResult
+{
+    qint64 frames = 0;
+    QSize size;
+    double fps = 0;
+    double duration = 0; // seconds of video
+    bool audioCopied = false;
+    QString choice; // VideoEncoder::choice()
+};
+
+/// Draws the scenario's cues (libass) over the input's decoded frames, or over the background,
+/// and encodes the result to `job.output`; the input's first audio stream is copied untouched.
+/// Decoding and drawing run on a thread ahead of the encoder. A missing, damaged or truncated
+/// input fails with a message naming it; a failed compose leaves no output file.
+/// `log` gets the lines worth keeping (the encoder, font fallbacks), `progress` frames done of
+/// the total expected.
+Result<ComposeResult> composeVideo(const ComposeJob &job,
+                                   const std::function<void(const QString &)> &log,
+                                   const std::function<void(qint64 done, qint64 total)> &progress);
+
+} // namespace farm::video
