@@ -57,11 +57,15 @@ if ((with_tests)); then
         echo "setup-deps: fix: apt-get install nodejs npm   (Debian 12 ships Node 18.20)" >&2
         exit 1
     fi
+    # axe-core (the accessibility rules the web UI tests run in every page) comes the same way.
     webui="$here/tests/web-ui"
-    want=$(cd "$webui" && node -p 'require("./package-lock.json").packages["node_modules/playwright-core"].version')
-    have=$(cd "$webui" && node -p 'require("./node_modules/playwright-core/package.json").version' 2>/dev/null || true)
-    if [[ "$want" != "$have" ]]; then
-        echo "setup-deps: npm ci in tests/web-ui (playwright-core $want from the lock file)"
+    versions='const l = require("./package-lock.json").packages; let have = "";
+        for (const m of ["playwright-core", "axe-core"]) {
+            try { have = require(`./node_modules/${m}/package.json`).version; } catch { have = ""; }
+            console.log(`${m} ${l[`node_modules/${m}`].version} ${have}`); }'
+    stale=$(cd "$webui" && node -e "$versions" | awk '$2 != $3 { print $1 " " $2 }')
+    if [[ -n "$stale" ]]; then
+        echo "setup-deps: npm ci in tests/web-ui (from the lock file: $(echo $stale))"
         (cd "$webui" && npm ci --no-audit --no-fund --loglevel=error)
     fi
 fi

@@ -127,8 +127,13 @@ export const api = {
     deleteJob: (id) => request('DELETE', `/api/v1/jobs/${enc(id)}`),
     tasks: (jobId) => request('GET', `/api/v1/jobs/${enc(jobId)}/tasks`),
     outputs: (jobId) => request('GET', `/api/v1/jobs/${enc(jobId)}/outputs`),
-    taskLog: (taskId) => request('GET', `/api/v1/tasks/${enc(taskId)}/log`),
+    taskLog: (taskId, tail) => request('GET', `/api/v1/tasks/${enc(taskId)}/log${tail ? `?tail=${tail}` : ''}`),
+    requeueTask: (taskId) => request('POST', `/api/v1/tasks/${enc(taskId)}/requeue`),
+    explain: (jobId) => request('GET', `/api/v1/jobs/${enc(jobId)}/explain`),
     nodes: () => request('GET', '/api/v1/nodes'),
+    /** action: 'drain' | 'enable' | 'disable'; answers the node. */
+    nodeAction: (id, action) => request('POST', `/api/v1/nodes/${enc(id)}/${enc(action)}`),
+    metrics: () => request('GET', '/metrics'),
     jobTypes: () => request('GET', '/api/v1/job-types'),
 
     createUpload: (name, size, sha256) => request('POST', '/api/v1/uploads', {json: {name, size, sha256}}),

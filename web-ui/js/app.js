@@ -1,7 +1,7 @@
 // Entry point: wires views, routing (#/jobs, #/jobs/<id>, #/nodes) and the live event stream.
 
 import {filesFromPicker} from './bundle.js';
-import {refreshRelativeTimes, toast} from './dom.js';
+import {refreshRelativeTimes, splitHash, toast} from './dom.js';
 import {EventStream} from './events.js';
 import {JobDetail} from './jobdetail.js';
 import {loadJobTypes} from './jobtypes.js';
@@ -10,6 +10,7 @@ import {NodesView} from './nodes.js';
 import {ConnectionIndicator, FarmStatus} from './status.js';
 import {installDropZone, SubmitDialog} from './submit.js';
 import {installTokenPrompt} from './token.js';
+import {desktopNotify, installNotifyToggle} from './notify.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,11 +22,12 @@ const nodes = new NodesView($('view-nodes'));
 const farm = new FarmStatus($('farm-status'));
 const stream = new EventStream();
 new ConnectionIndicator($('conn'), stream);
+installNotifyToggle($('notify-toggle'));
 
 const submit = new SubmitDialog($('submit-dialog'), (job) => {
-    location.hash = `#/jobs/${job.id}`;
+    location.hash = jobs.hashFor(job.id);
     jobs.refreshSoon();
-});
+}, () => stream.state !== 'open');
 installDropZone($('drop-overlay'), (gathering) => submit.open(gathering));
 $('submit-open').addEventListener('click', () => submit.open(null));
 for (const picker of [$('file-picker'), $('folder-picker')]) {
@@ -37,19 +39,20 @@ for (const picker of [$('file-picker'), $('folder-picker')]) {
 }
 
 function route() {
-    const hash = location.hash || '#/jobs';
-    const onNodes = hash.startsWith('#/nodes');
+    const {path, query} = splitHash();
+    const onNodes = path.startsWith('#/nodes');
     $('view-jobs').hidden = onNodes;
     $('view-nodes').hidden = !onNodes;
-    $('tab-jobs').toggleAttribute('aria-current', !onNodes);
-    $('tab-nodes').toggleAttribute('aria-current', onNodes);
+    for (const tab of ['tab-jobs', 'tab-nodes']) $(tab).removeAttribute('aria-current');
     if (onNodes) {
         $('tab-nodes').setAttribute('aria-current', 'page');
-        nodes.load();
+        const n = path.match(/^#\/nodes\/(\d+)$/);
+        nodes.show(n ? Number(n[1]) : null);
         return;
     }
     $('tab-jobs').setAttribute('aria-current', 'page');
-    const m = hash.match(/^#\/jobs\/(\d+)$/);
+    jobs.applyQuery(query);
+    const m = path.match(/^#\/jobs\/(\d+)$/);
     state.selected = m ? Number(m[1]) : null;
     $('view-jobs').classList.toggle('has-selection', state.selected !== null);
     if (state.selected === null) detail.showPlaceholder();
@@ -74,10 +77,19 @@ stream.addEventListener('event', (e) => {
         if (type === 'job.created') lastState.set(data.id, data.state);
         else notify(data);
     }
+    if (type === 'job.updated') desktopNotify(data);
     jobs.onEvent(type, data);
     detail.onEvent(type, data);
     nodes.onEvent(type, data);
     if (type.startsWith('job.') || type === 'node.updated') farm.refreshSoon();
+});
+
+// Offline: what is on screen may be stale, so it is greyed and its actions are disabled
+// (css/app.css, body.offline) until the stream is back and the views reloaded.
+stream.addEventListener('state', (e) => {
+    document.body.classList.toggle('offline', e.detail.state === 'closed');
+    $('main').inert = e.detail.state === 'closed';
+    document.body.dataset.conn = e.detail.state;
 });
 
 // Every (re)connect may follow missed events: reload what is on screen.
@@ -87,7 +99,7 @@ stream.addEventListener('state', (e) => {
     if (everOpen) {
         jobs.load();
         detail.reload();
-        if (!$('view-nodes').hidden) nodes.load();
+        if (!$('view-nodes').hidden) route();
     }
     everOpen = true;
     farm.load();
@@ -95,7 +107,14 @@ stream.addEventListener('state', (e) => {
 
 // Type labels for the list and the detail; both still draw (raw type names) if the server
 // cannot list its types. The submit form asks again when it opens.
-await Promise.race([loadJobTypes().catch(() => null), new Promise((resolve) => setTimeout(resolve, 3000))]);
+// The file picker offers the main files the farm's job types take (and .zip bundles); a model
+// with side files (.bin, textures, .mtl) goes as a folder or a drop.
+function pickerAccepts(types) {
+    if (!types) return;
+    const exts = [...new Set(types.list.flatMap((t) => t.extensions || []))];
+    $('file-picker').accept = [...exts, 'zip'].map((x) => `.${x}`).join(',');
+}
+await Promise.race([loadJobTypes().then(pickerAccepts).catch(() => null), new Promise((resolve) => setTimeout(resolve, 3000))]);
 route();
 jobs.load();
 farm.load();

@@ -133,15 +133,71 @@ export function debounce(fn, ms) {
     };
 }
 
-/** Transient notification; kind is 'info' | 'ok' | 'error'. */
+const MAX_TOASTS = 4; // older ones give way, so a burst of events never runs off the screen
+
+/** Transient notification; kind is 'info' | 'ok' | 'error'. The same message twice in a row
+ *  counts up on the one toast instead of stacking a copy. */
 export function toast(message, kind = 'info', ms = 5000) {
     const host = document.getElementById('toasts');
-    const el = h('div', {class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status'}, message);
+    const last = host.lastElementChild;
+    if (last && last.dataset.message === message && !last.classList.contains('toast-out')) {
+        const n = Number(last.dataset.count || '1') + 1;
+        last.dataset.count = String(n);
+        last.querySelector('.toast-count').textContent = ` ×${n}`;
+        clearTimeout(last.fadeTimer);
+        last.fadeTimer = setTimeout(() => fadeToast(last), ms);
+        return;
+    }
+    const el = h('div', {class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status', dataset: {message}},
+                 h('span', {}, message), h('span', {class: 'toast-count'}),
+                 h('button', {type: 'button', class: 'toast-close', 'aria-label': 'Dismiss', onclick: () => el.remove()}, '×'));
     host.append(el);
-    setTimeout(() => {
-        el.classList.add('toast-out');
-        setTimeout(() => el.remove(), 300);
-    }, ms);
+    const live = [...host.children].filter((t) => !t.classList.contains('toast-out'));
+    for (const old of live.slice(0, Math.max(0, live.length - MAX_TOASTS))) old.remove();
+    el.fadeTimer = setTimeout(() => fadeToast(el), ms);
+}
+
+function fadeToast(el) {
+    el.classList.add('toast-out');
+    setTimeout(() => el.remove(), 300);
+}
+
+/** A message from the farm without the nodes' own file system paths (a task's work or cache
+ *  folder means nothing to the reader and leaks the node's layout): every absolute path of two
+ *  or more folders becomes the file's name. The task log keeps the full text. */
+export function readableError(text) {
+    return String(text ?? '').replace(/(?:\/[^\s/'"`()\[\],;:]+){2,}\/([^\s/'"`()\[\],;:]+)/g, '$1');
+}
+
+/** Frames in a frame range ("1-10,20-30:2"); 0 when it cannot be read. */
+export function frameCount(range) {
+    let n = 0;
+    for (const item of String(range ?? '').split(',')) {
+        const m = item.trim().match(/^(\d+)(?:-(\d+)(?::(\d+))?)?$/);
+        if (!m) return 0;
+        const a = Number(m[1]);
+        const b = m[2] === undefined ? a : Number(m[2]);
+        const s = m[3] === undefined ? 1 : Number(m[3]);
+        if (b < a || s < 1) return 0;
+        n += Math.floor((b - a) / s) + 1;
+    }
+    return n;
+}
+
+/** How many times a task ran: `attempts` counts failed attempts only, so the run in progress,
+ *  the one that finished it, or the one a cancel stopped counts too. */
+export function taskRuns(task) {
+    const failed = Number(task.attempts) || 0;
+    const now = ['assigned', 'running', 'done'].includes(task.state) || (task.state === 'canceled' && task.started_at);
+    return failed + (now ? 1 : 0);
+}
+
+/** The share of a job to show: a canceled or failed job keeps what it rendered (its done
+ *  tasks) even where the server's figure leaves the stopped tasks out. */
+export function jobProgress(job) {
+    const t = job.tasks || {};
+    const done = t.total ? (t.done || 0) / t.total : 0;
+    return Math.max(Number(job.progress) || 0, finalJobStates.has(job.state) && job.state !== 'completed' ? done : 0);
 }
 
 /** A button that asks for a second click before acting (no blocking confirm()). */
@@ -173,4 +229,10 @@ export function confirmButton(label, confirmLabel, action, cls = 'btn') {
         }
     });
     return btn;
+}
+
+/** '#/jobs/7?state=failed' → {path: '#/jobs/7', query: URLSearchParams} */
+export function splitHash(hash = location.hash) {
+    const [path, query = ''] = (hash || '#/jobs').split('?');
+    return {path: path || '#/jobs', query: new URLSearchParams(query)};
 }

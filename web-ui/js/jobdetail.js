@@ -2,8 +2,8 @@
 
 import {api, archiveUrl, fileUrl} from './api.js';
 import {
-    badge, confirmButton, finalJobStates, formatDuration, formatTime, h, progressBar, relTime, setChildren, setProgress,
-    throttle, toast,
+    badge, confirmButton, finalJobStates, formatDuration, formatTime, h, jobProgress, progressBar, readableError, relTime,
+    setChildren, setProgress, taskRuns, throttle, toast,
 } from './dom.js';
 import {Gallery} from './gallery.js';
 import {inputOf, mainFileSha, settingRows} from './jobinfo.js';
@@ -20,10 +20,13 @@ export class JobDetail {
         this.taskRows = new Map(); // task id → {tr, task, ...cells}
         this.logTaskId = null;
         this.reloadLog = throttle(() => this.loadLog(), 1500);
+        this.reloadExplain = throttle(() => this.loadExplain(), 1500);
+        this.followTimer = null;
         this.showPlaceholder();
     }
 
     showPlaceholder() {
+        this.stopFollowing();
         this.jobId = null;
         this.job = null;
         setChildren(this.root, h('div', {class: 'panel placeholder'},
@@ -32,6 +35,7 @@ export class JobDetail {
 
     async open(id) {
         if (this.jobId === id && this.job) return;
+        this.stopFollowing();
         this.jobId = id;
         this.job = null;
         this.logTaskId = null;
@@ -64,15 +68,17 @@ export class JobDetail {
         this.job = job;
         this.title = h('h2', {class: 'detail-title'}, job.name);
         this.stateCell = h('span', {}, badge(job.state));
-        this.bar = progressBar(job.progress, job.state, 'Job progress');
+        this.bar = progressBar(jobProgress(job), job.state, 'Job progress');
         this.counts = h('p', {class: 'counts muted'});
         this.actions = h('div', {class: 'detail-actions'});
         this.summary = h('dl', {class: 'summary'});
         this.errorLine = h('p', {class: 'job-error', role: 'alert', hidden: true});
+        this.explainBox = h('section', {class: 'explain', hidden: true, 'aria-live': 'polite'});
         this.tbody = h('tbody');
         this.logTitle = h('h3', {}, 'Task log');
         this.logBody = h('pre', {class: 'log', tabindex: '0', 'aria-label': 'Task log'}, 'Choose a task’s Log button to read it.');
         this.logRefresh = h('button', {type: 'button', class: 'btn btn-small', disabled: true, onclick: () => this.loadLog()}, 'Refresh');
+        this.logLive = h('span', {class: 'log-live', hidden: true}, h('span', {class: 'live-dot', 'aria-hidden': 'true'}), ' following');
         this.gallery.reset(job.id, outputs);
         this.live.reset(job.id);
         setChildren(this.root, h('article', {class: 'panel detail', 'aria-labelledby': 'detail-title'},
@@ -83,6 +89,7 @@ export class JobDetail {
               this.stateCell, this.actions),
             h('div', {class: 'detail-progress'}, this.bar, this.counts),
             this.errorLine,
+            this.explainBox,
             this.summary,
             this.renderFiles(job),
             this.live.root,
@@ -93,16 +100,17 @@ export class JobDetail {
                 h('table', {class: 'table tasks-table'},
                   h('caption', {class: 'sr-only'}, 'Tasks of this job'),
                   h('thead', {}, h('tr', {},
-                    ['#', 'Frames', 'State', 'Node', 'Tries', 'Progress', 'Error', ''].map((t) =>
-                        h('th', {scope: 'col', title: t === 'Tries' ? 'Attempts so far' : null}, t)))),
+                    ['#', 'Frames', 'State', 'Node', 'Runs', 'Progress', 'Error', 'Actions'].map((t) =>
+                        h('th', {scope: 'col', title: t === 'Runs' ? 'How many times the task ran: failed attempts plus the one running or finished' : null}, t)))),
                   this.tbody))),
             h('section', {class: 'panel-section'},
-              h('div', {class: 'section-head'}, this.logTitle, h('span', {class: 'spacer'}), this.logRefresh),
+              h('div', {class: 'section-head'}, this.logTitle, this.logLive, h('span', {class: 'spacer'}), this.logRefresh),
               this.logBody)));
         this.title.id = 'detail-title';
         this.taskRows.clear();
         setChildren(this.tbody, tasks.sort((a, b) => a.index - b.index).map((t) => this.makeTaskRow(t)));
         this.updateJob(job);
+        this.loadExplain();
     }
 
     updateJob(job) {
@@ -112,14 +120,39 @@ export class JobDetail {
         if (!prev || prev.state !== job.state || !this.actions.childElementCount) {
             setChildren(this.stateCell, badge(job.state));
             this.renderActions(job);
+            for (const r of this.taskRows.values()) this.fillTaskRow(r, r.task);
         }
-        setProgress(this.bar, job.progress, job.state);
+        setProgress(this.bar, jobProgress(job), job.state);
         const t = job.tasks || {};
         this.counts.textContent = `${t.done || 0} of ${t.total || 0} tasks done · ${t.running || 0} running · ` +
             `${t.queued || 0} queued · ${t.failed || 0} failed` + (t.canceled ? ` · ${t.canceled} canceled` : '');
-        this.errorLine.textContent = job.error || '';
+        this.errorLine.textContent = readableError(job.error);
         this.errorLine.hidden = !job.error;
         this.renderSummary(job);
+        if (!prev || prev.state !== job.state || (job.state === 'queued') !== (prev.state === 'queued')) this.loadExplain();
+        else if (job.state === 'queued') this.reloadExplain();
+    }
+
+    /** Why a queued job does not run, in the server's words (GET .../explain). */
+    async loadExplain() {
+        const job = this.job;
+        const waiting = job && (job.state === 'queued' || (job.state === 'active' && (job.tasks?.queued || 0) > 0 &&
+                                                            !(job.tasks?.running)));
+        if (!waiting) {
+            this.explainBox.hidden = true;
+            return;
+        }
+        let answer;
+        try {
+            answer = await api.explain(job.id);
+        } catch {
+            return;
+        }
+        if (!this.job || this.job.id !== job.id) return;
+        const reasons = (answer.reasons || []).map(readableError);
+        this.explainBox.hidden = !reasons.length;
+        setChildren(this.explainBox, h('h3', {}, 'Why is this not running?'),
+                    h('ul', {class: 'explain-list'}, reasons.map((r) => h('li', {}, r))));
     }
 
     renderActions(job) {
@@ -245,10 +278,13 @@ export class JobDetail {
         r.error = h('td', {class: 'task-error'});
         r.logBtn = h('button', {type: 'button', class: 'btn btn-small', 'aria-label': `Log of task ${task.index}`,
                                 onclick: () => this.showLog(task.id)}, 'Log');
+        r.requeueBtn = h('button', {type: 'button', class: 'btn btn-small requeue-btn', 'aria-label': `Re-queue task ${task.index}`,
+                                    title: 'Put the task back in the queue (a done task renders again)',
+                                    onclick: () => this.requeue(r)}, 'Re-queue');
         r.tr = h('tr', {dataset: {taskId: String(task.id)}},
                  h('td', {class: 'muted num'}, String(task.index)),
                  h('td', {}, task.frames), r.state, r.node, r.attempts, h('td', {class: 'col-progress'}, r.bar), r.error,
-                 h('td', {}, r.logBtn));
+                 h('td', {class: 'row-actions'}, r.logBtn, r.requeueBtn));
         this.taskRows.set(task.id, r);
         this.fillTaskRow(r, task);
         return r.tr;
@@ -258,11 +294,61 @@ export class JobDetail {
         if (r.task.state !== task.state || !r.state.firstChild) setChildren(r.state, badge(task.state));
         r.task = task;
         r.node.textContent = task.node || (task.node_id ? `#${task.node_id}` : '–');
-        r.attempts.textContent = String(task.attempts ?? 0);
+        r.attempts.textContent = String(taskRuns(task));
+        r.attempts.title = `${task.attempts ?? 0} failed attempt${task.attempts === 1 ? '' : 's'}`;
         setProgress(r.bar, task.progress, task.state);
-        r.error.textContent = task.error || '';
-        r.error.title = task.error || '';
+        r.error.textContent = readableError(task.error);
+        r.error.title = readableError(task.error);
+        const jobState = this.job ? this.job.state : '';
+        r.requeueBtn.hidden = task.state === 'queued' || jobState === 'failed' || jobState === 'canceled';
+        r.requeueBtn.disabled = false;
         r.tr.classList.toggle('log-open', task.id === this.logTaskId);
+    }
+
+    async requeue(r) {
+        const task = r.task;
+        if (task.state === 'done' && !r.requeueArmed) {
+            // A done task renders again and its outputs go: one more click to be sure.
+            r.requeueArmed = true;
+            r.requeueBtn.textContent = 'Render again?';
+            r.requeueBtn.classList.add('btn-armed');
+            setTimeout(() => {
+                r.requeueArmed = false;
+                r.requeueBtn.textContent = 'Re-queue';
+                r.requeueBtn.classList.remove('btn-armed');
+            }, 4000);
+            return;
+        }
+        r.requeueArmed = false;
+        r.requeueBtn.textContent = 'Re-queue';
+        r.requeueBtn.classList.remove('btn-armed');
+        r.requeueBtn.disabled = true;
+        try {
+            this.fillTaskRow(r, await api.requeueTask(task.id));
+            toast(`Task ${task.index} of job #${task.job_id} is queued again`, 'info');
+        } catch (e) {
+            toast(`Re-queue failed: ${e.message}`, 'error');
+            r.requeueBtn.disabled = false;
+        }
+    }
+
+    stopFollowing() {
+        clearInterval(this.followTimer);
+        this.followTimer = null;
+        if (this.logLive) this.logLive.hidden = true;
+    }
+
+    /** While the task whose log is open runs, its log is read again every 2 s (the server
+     *  announces no log lines to dashboards); it stops when the task stops. */
+    follow() {
+        const r = this.taskRows.get(this.logTaskId);
+        const running = r && (r.task.state === 'running' || r.task.state === 'assigned');
+        if (!running) {
+            this.stopFollowing();
+            return;
+        }
+        this.logLive.hidden = false;
+        if (!this.followTimer) this.followTimer = setInterval(() => this.loadLog(), 2000);
     }
 
     async showLog(taskId) {
@@ -272,7 +358,9 @@ export class JobDetail {
         this.logTitle.textContent = r ? `Task log · #${r.task.index} (frames ${r.task.frames})` : 'Task log';
         this.logRefresh.disabled = false;
         this.logBody.textContent = 'Loading…';
+        this.stopFollowing();
         await this.loadLog();
+        this.follow();
     }
 
     async loadLog() {
@@ -284,6 +372,7 @@ export class JobDetail {
             const atBottom = this.logBody.scrollTop + this.logBody.clientHeight >= this.logBody.scrollHeight - 8;
             this.logBody.textContent = (typeof text === 'string' ? text : JSON.stringify(text, null, 2)) || '(empty log)';
             if (atBottom) this.logBody.scrollTop = this.logBody.scrollHeight;
+            this.logBody.dataset.loads = String(Number(this.logBody.dataset.loads || '0') + 1);
         } catch (e) {
             if (id === this.logTaskId) this.logBody.textContent = `Could not load the log: ${e.message}`;
         }
@@ -308,7 +397,9 @@ export class JobDetail {
             return;
         }
         if (this.jobId === null || !this.job) return;
-        if (type === 'job.updated' && data.id === this.jobId) {
+        if (type === 'node.updated' && this.job.state === 'queued') {
+            this.reloadExplain();
+        } else if (type === 'job.updated' && data.id === this.jobId) {
             this.updateJob(data);
         } else if (type === 'job.deleted' && data.id === this.jobId) {
             if (this.deletedHere !== data.id) toast(`Job #${data.id} was deleted`, 'info');
@@ -317,7 +408,10 @@ export class JobDetail {
             const r = this.taskRows.get(data.id);
             if (r) this.fillTaskRow(r, data);
             else this.tbody.append(this.makeTaskRow(data));
-            if (data.id === this.logTaskId) this.reloadLog();
+            if (data.id === this.logTaskId) {
+                this.reloadLog();
+                this.follow();
+            }
             if (data.state !== 'running' && data.state !== 'assigned') this.live.frameDone(data.id);
         } else if (type === 'task.preview' && data.job === this.jobId) {
             this.gallery.add(data);

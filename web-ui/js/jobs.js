@@ -1,7 +1,11 @@
-// Jobs list: state filter, name search, paging, and in-place live updates from /ws/events.
+// Jobs list: state filter, name search, paging (kept in the URL: #/jobs?state=failed&q=x&page=2),
+// multi-select with bulk actions, and in-place live updates from /ws/events.
 
 import {api} from './api.js';
-import {badge, debounce, h, jobStates, progressBar, relTime, setChildren, setProgress, throttle} from './dom.js';
+import {
+    badge, confirmButton, debounce, finalJobStates, formatDuration, frameCount, h, jobProgress, jobStates, progressBar,
+    relTime, setChildren, setProgress, splitHash, throttle, toast,
+} from './dom.js';
 import {inputOf} from './jobinfo.js';
 import {jobTypeLabel, knownJobType} from './jobtypes.js';
 
@@ -14,6 +18,40 @@ function fillFrames(cell, job) {
     const what = type && !type.frames ? '–' : (job.frames ?? '–');
     setChildren(cell, String(what), h('span', {class: 'sub muted'}, `${t.done || 0}/${t.total || 0} tasks`));
 }
+
+/** Seconds as "1h 2m", "3m 4s", "5.2s". */
+function seconds(s) {
+    if (!Number.isFinite(s) || s < 0) return '–';
+    if (s < 10) return `${s.toFixed(1)}s`;
+    return formatDuration(new Date(0).toISOString(), new Date(Math.round(s) * 1000).toISOString());
+}
+
+/** Elapsed run time, time per frame and the estimated time left, from the job's own numbers:
+ *  frames done = progress × frames (a template set counts as one). */
+export function jobTiming(job, now = Date.now()) {
+    const start = job.started_at ? new Date(job.started_at).getTime() : NaN;
+    if (Number.isNaN(start)) return {elapsed: null, perFrame: null, eta: null};
+    const end = job.finished_at ? new Date(job.finished_at).getTime() : now;
+    const elapsed = Math.max(0, (end - start) / 1000);
+    const type = knownJobType(job.type);
+    const frames = type && !type.frames ? 1 : frameCount(job.frames) || 1;
+    const progress = jobProgress(job);
+    const done = progress * frames;
+    const perFrame = done > 0 ? elapsed / done : null;
+    const running = job.state === 'active' || job.state === 'queued';
+    const eta = running && progress > 0 && progress < 1 ? elapsed * (1 - progress) / progress : null;
+    return {elapsed, perFrame, eta};
+}
+
+/** Which bulk action a job's state allows (docs/API.md "Job lifecycle"). */
+const BULK = {
+    cancel: {label: 'Cancel', when: (j) => !finalJobStates.has(j.state), call: (j) => api.cancelJob(j.id), confirm: 'Really cancel?'},
+    pause: {label: 'Pause', when: (j) => j.state === 'queued' || j.state === 'active', call: (j) => api.pauseJob(j.id)},
+    resume: {label: 'Resume', when: (j) => j.state === 'paused', call: (j) => api.resumeJob(j.id)},
+    retry: {label: 'Retry failed', when: (j) => j.state === 'failed' || j.state === 'canceled', call: (j) => api.retryJob(j.id)},
+    rerun: {label: 'Re-run', when: (j) => finalJobStates.has(j.state), call: (j) => api.rerunJob(j.id), confirm: 'Really re-run?'},
+    delete: {label: 'Delete', when: (j) => finalJobStates.has(j.state), call: (j) => api.deleteJob(j.id), confirm: 'Really delete?'},
+};
 
 /** Under the name: the job type, then the main file (and how many travel with it). */
 function inputLine(job) {
@@ -39,6 +77,7 @@ export class JobsView {
         this.lastJobEvent = new Map(); // job id → time of its last job.updated
         this.refreshSoon = throttle(() => this.load(), 400);
         this.jobRefresh = new Map(); // job id → throttled refetch for task-only updates
+        this.checked = new Map(); // job id → job, ticked for a bulk action
         this.build();
     }
 
@@ -51,8 +90,22 @@ export class JobsView {
                                   oninput: debounce(() => {
                                       this.query = this.search.value.trim();
                                       this.offset = 0;
-                                      this.load();
+                                      this.changed();
                                   }, 250)});
+        this.checkAll = h('input', {type: 'checkbox', class: 'check-all', 'aria-label': 'Select all jobs on this page',
+                                    onchange: () => this.tickAll(this.checkAll.checked)});
+        this.bulkCount = h('span', {class: 'bulk-count'});
+        this.bulkPriority = h('input', {type: 'number', min: '0', max: '100', step: '1', class: 'priority-input',
+                                        'aria-label': 'Priority for the selected jobs', placeholder: '0-100'});
+        this.bulkBar = h('div', {class: 'bulk-bar', role: 'toolbar', 'aria-label': 'Actions on the selected jobs', hidden: true},
+            this.bulkCount,
+            Object.entries(BULK).map(([key, a]) => a.confirm
+                ? confirmButton(a.label, a.confirm, () => this.bulk(key), `btn btn-small${key === 'delete' || key === 'cancel' ? ' btn-danger' : ''}`)
+                : h('button', {type: 'button', class: 'btn btn-small', onclick: () => this.bulk(key)}, a.label)),
+            h('span', {class: 'bulk-priority'}, this.bulkPriority,
+              h('button', {type: 'button', class: 'btn btn-small', onclick: () => this.bulk('priority')}, 'Set priority')),
+            h('button', {type: 'button', class: 'btn btn-small btn-ghost', onclick: () => this.tickAll(false)}, 'Clear'));
+        for (const btn of this.bulkBar.querySelectorAll('button')) if (!btn.dataset.action) btn.dataset.action = btn.textContent;
         this.tbody = h('tbody');
         this.empty = h('div', {class: 'empty-state', hidden: true});
         this.pageInfo = h('span', {class: 'page-info muted', 'aria-live': 'polite'});
@@ -62,22 +115,29 @@ export class JobsView {
                                     onchange: () => {
                                         this.limit = Number(this.sizeSel.value);
                                         this.offset = 0;
-                                        this.load();
+                                        this.changed();
                                     }},
                          PAGE_SIZES.map((n) => h('option', {value: String(n)}, `${n} / page`)));
         setChildren(this.root,
             h('div', {class: 'toolbar'},
               h('div', {class: 'chips', role: 'group', 'aria-label': 'Filter by state'}, this.allChip, this.chips),
               this.search),
+            this.bulkBar,
             h('div', {class: 'table-wrap'},
               h('table', {class: 'table jobs-table'},
                 h('caption', {class: 'sr-only'}, 'Render jobs'),
                 h('thead', {}, h('tr', {},
+                  h('th', {scope: 'col', class: 'col-check'}, this.checkAll),
                   h('th', {scope: 'col', class: 'col-id'}, 'ID'),
                   h('th', {scope: 'col'}, 'Name'),
                   h('th', {scope: 'col'}, 'State'),
                   h('th', {scope: 'col', class: 'col-progress'}, 'Progress'),
                   h('th', {scope: 'col', class: 'col-frames'}, 'Frames'),
+                  h('th', {scope: 'col', class: 'col-owner'}, 'Owner'),
+                  h('th', {scope: 'col', class: 'col-prio num', title: 'Priority (0-100, higher first)'}, 'Prio'),
+                  h('th', {scope: 'col', class: 'col-elapsed num'}, 'Elapsed'),
+                  h('th', {scope: 'col', class: 'col-eta num', title: 'Estimated time left'}, 'ETA'),
+                  h('th', {scope: 'col', class: 'col-perframe num', title: 'Run time per rendered frame'}, 'Per frame'),
                   h('th', {scope: 'col', class: 'col-time'}, 'Submitted'))),
                 this.tbody),
               this.empty),
@@ -91,13 +151,114 @@ export class JobsView {
         this.allChip.setAttribute('aria-pressed', String(this.filter.size === 0));
         for (const chip of this.chips) chip.setAttribute('aria-pressed', String(this.filter.has(chip.dataset.state)));
         this.offset = 0;
-        this.load();
+        this.changed();
     }
 
     page(dir) {
         const next = this.offset + dir * this.limit;
         if (next < 0 || next >= Math.max(this.total, 1)) return;
         this.offset = next;
+        this.changed();
+    }
+
+    /** The list's filter, search and page as a URL query ('' when all are defaults). */
+    queryString() {
+        const q = new URLSearchParams();
+        if (this.filter.size) q.set('state', [...this.filter].join(','));
+        if (this.query) q.set('q', this.query);
+        if (this.offset) q.set('page', String(Math.floor(this.offset / this.limit) + 1));
+        if (this.limit !== PAGE_SIZES[0]) q.set('size', String(this.limit));
+        return q.toString().replace(/%2C/g, ',');
+    }
+
+    /** The link to a job that keeps the list as it is. */
+    hashFor(id) {
+        const q = this.queryString();
+        return `#/jobs/${id}${q ? `?${q}` : ''}`;
+    }
+
+    /** Filter, search or page changed here: the list loads, and the URL follows (so the view
+     *  can be shared); the hashchange that causes finds the list as it asks and loads nothing. */
+    changed() {
+        const {path} = splitHash();
+        const q = this.queryString();
+        const want = `${path.startsWith('#/jobs') ? path : '#/jobs'}${q ? `?${q}` : ''}`;
+        this.load();
+        if (location.hash !== want) location.hash = want;
+    }
+
+    /** The URL's query (a shared link, back/forward): applied, then loaded when it differs. */
+    applyQuery(query) {
+        const states = (query.get('state') || '').split(',').filter((x) => jobStates.includes(x));
+        const size = Number(query.get('size'));
+        const limit = PAGE_SIZES.includes(size) ? size : PAGE_SIZES[0];
+        const page = Math.max(1, Number(query.get('page')) || 1);
+        const q = query.get('q') || '';
+        const same = states.length === this.filter.size && states.every((x) => this.filter.has(x)) &&
+            q === this.query && limit === this.limit && (page - 1) * limit === this.offset;
+        if (same && this.loadedOnce) return;
+        this.filter = new Set(states);
+        this.query = q;
+        this.limit = limit;
+        this.offset = (page - 1) * limit;
+        if (this.search.value.trim() !== q) this.search.value = q;
+        this.sizeSel.value = String(limit);
+        this.allChip.setAttribute('aria-pressed', String(this.filter.size === 0));
+        for (const chip of this.chips) chip.setAttribute('aria-pressed', String(this.filter.has(chip.dataset.state)));
+        this.load();
+    }
+
+    tick(job, on) {
+        if (on) this.checked.set(job.id, job);
+        else this.checked.delete(job.id);
+        const row = this.rows.get(job.id);
+        if (row) row.check.checked = on;
+        this.showBulk();
+    }
+
+    tickAll(on) {
+        if (!on) this.checked.clear();
+        for (const row of this.rows.values()) this.tick(row.job, on);
+        this.showBulk();
+    }
+
+    showBulk() {
+        const n = this.checked.size;
+        this.bulkBar.hidden = n === 0;
+        this.bulkCount.textContent = `${n} selected`;
+        const ticked = [...this.rows.values()].filter((r) => this.checked.has(r.job.id)).length;
+        this.checkAll.checked = ticked > 0 && ticked === this.rows.size;
+        this.checkAll.indeterminate = ticked > 0 && ticked < this.rows.size;
+    }
+
+    /** One request per selected job whose state allows the action; the others are skipped and
+     *  counted, so the toast says exactly what happened. */
+    async bulk(key) {
+        const jobs = [...this.checked.values()].map((j) => this.rows.get(j.id)?.job || j);
+        let call;
+        let when;
+        if (key === 'priority') {
+            const v = this.bulkPriority.value.trim();
+            const p = Number(v);
+            if (v === '' || !Number.isInteger(p) || p < 0 || p > 100) {
+                toast('Priority must be a whole number from 0 to 100.', 'error');
+                return;
+            }
+            call = (j) => api.setPriority(j.id, p);
+            when = (j) => !finalJobStates.has(j.state);
+        } else {
+            ({call, when} = BULK[key]);
+        }
+        const label = key === 'priority' ? 'Set priority' : BULK[key].label;
+        const able = jobs.filter(when);
+        const results = await Promise.allSettled(able.map(call));
+        const failed = results.map((r, i) => [r, able[i]]).filter(([r]) => r.status === 'rejected');
+        const ok = able.length - failed.length;
+        const skipped = jobs.length - able.length;
+        toast(`${label}: ${ok} job${ok === 1 ? '' : 's'}` + (skipped ? `, ${skipped} skipped (not in a state for it)` : '') +
+              (failed.length ? `, ${failed.length} failed: ${failed[0][0].reason.message}` : ''), failed.length ? 'error' : 'info');
+        if (key === 'delete') for (const j of able) this.checked.delete(j.id);
+        this.showBulk();
         this.load();
     }
 
@@ -113,10 +274,11 @@ export class JobsView {
             return;
         }
         if (seq !== this.loadSeq) return; // A newer filter or page won the race.
+        this.loadedOnce = true;
         this.total = answer.total ?? answer.jobs.length;
         if (this.offset > 0 && this.offset >= this.total) {
             this.offset = Math.max(0, Math.floor((this.total - 1) / this.limit) * this.limit);
-            return this.load();
+            return this.changed();
         }
         this.renderRows(answer.jobs || []);
     }
@@ -138,29 +300,49 @@ export class JobsView {
         this.pageInfo.textContent = this.total ? `${from}–${this.offset + jobs.length} of ${this.total}` : '0 jobs';
         this.prevBtn.disabled = this.offset === 0;
         this.nextBtn.disabled = this.offset + jobs.length >= this.total;
+        this.showBulk();
         this.highlight();
     }
 
     makeRow(job) {
         const row = {job};
         row.state = h('td', {}, badge(job.state));
-        row.bar = progressBar(job.progress, job.state, `Progress of job ${job.id}`);
+        row.bar = progressBar(jobProgress(job), job.state, `Progress of job ${job.id}`);
         row.frames = h('td', {class: 'col-frames'});
         fillFrames(row.frames, job);
-        row.name = h('a', {href: `#/jobs/${job.id}`, class: 'job-link'}, String(job.name ?? `Job ${job.id}`));
+        row.name = h('a', {href: this.hashFor(job.id), class: 'job-link'}, String(job.name ?? `Job ${job.id}`));
+        row.check = h('input', {type: 'checkbox', class: 'job-check', 'aria-label': `Select job ${job.id}`,
+                                checked: this.checked.has(job.id), onchange: () => this.tick(row.job, row.check.checked)});
+        row.owner = h('td', {class: 'col-owner muted'});
+        row.prio = h('td', {class: 'col-prio num'});
+        row.elapsed = h('td', {class: 'col-elapsed num muted'});
+        row.eta = h('td', {class: 'col-eta num muted'});
+        row.perFrame = h('td', {class: 'col-perframe num muted'});
         row.tr = h('tr', {dataset: {jobId: String(job.id)}, class: 'job-row',
                           onclick: (e) => {
-                              if (e.target.closest('a')) return;
-                              location.hash = `#/jobs/${job.id}`;
+                              if (e.target.closest('a, input, label, .col-check')) return;
+                              location.hash = this.hashFor(job.id);
                           }},
+                   h('td', {class: 'col-check'}, row.check),
                    h('td', {class: 'col-id muted'}, `#${job.id}`),
                    h('td', {class: 'col-name'}, row.name, row.sub = h('span', {class: 'sub muted'}, inputLine(job))),
                    row.state,
                    h('td', {class: 'col-progress'}, row.bar),
-                   row.frames,
+                   row.frames, row.owner, row.prio, row.elapsed, row.eta, row.perFrame,
                    h('td', {class: 'col-time muted'}, relTime(job.created_at)));
         this.rows.set(job.id, row);
+        this.fillColumns(row, job);
+        if (this.checked.has(job.id)) this.checked.set(job.id, job);
         return row.tr;
+    }
+
+    fillColumns(row, job) {
+        const t = jobTiming(job);
+        row.owner.textContent = job.owner || '–';
+        row.prio.textContent = String(job.priority ?? '–');
+        row.elapsed.textContent = t.elapsed === null ? '–' : seconds(t.elapsed);
+        row.eta.textContent = t.eta === null ? '–' : seconds(t.eta);
+        row.perFrame.textContent = t.perFrame === null ? '–' : seconds(t.perFrame);
     }
 
     highlight() {
@@ -178,8 +360,10 @@ export class JobsView {
         const stateChanged = row.job.state !== job.state;
         row.job = job;
         if (stateChanged) setChildren(row.state, badge(job.state));
-        setProgress(row.bar, job.progress, job.state);
+        setProgress(row.bar, jobProgress(job), job.state);
         fillFrames(row.frames, job);
+        this.fillColumns(row, job);
+        if (this.checked.has(job.id)) this.checked.set(job.id, job);
         row.name.textContent = String(job.name ?? `Job ${job.id}`);
         row.sub.textContent = inputLine(job);
         return stateChanged;

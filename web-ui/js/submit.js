@@ -39,17 +39,20 @@ function field(label, input, hint, extra = {}) {
 
 export class SubmitDialog {
     /** onSubmitted(job) is called when the server accepted the job. */
-    constructor(dialog, onSubmitted) {
+    /** isOffline() answers whether the page has lost the server (the live stream is down):
+     *  a submit then is refused at once, never kept to be sent later. */
+    constructor(dialog, onSubmitted, isOffline = () => false) {
         this.dialog = dialog;
+        this.isOffline = isOffline;
         this.onSubmitted = onSubmitted;
         this.bundle = null;
         this.types = [];
         this.busy = false;
         this.abort = null;
         this.openSeq = 0;
-        dialog.addEventListener('cancel', (e) => {
-            if (this.busy) e.preventDefault(); // Esc must not hide a running upload.
-        });
+        // Esc or Cancel during an upload stops it and closes the dialog: nothing is left
+        // running that could still create the job later.
+        dialog.addEventListener('cancel', () => this.abort?.abort());
     }
 
     /** source: a Bundle, [{path, file}] entries, a promise of them (a drop still reading its
@@ -87,6 +90,7 @@ export class SubmitDialog {
     }
 
     close() {
+        this.abort?.abort();
         if (this.dialog.open) this.dialog.close();
     }
 
@@ -94,7 +98,7 @@ export class SubmitDialog {
         return h('header', {class: 'dialog-head'},
                  h('h2', {id: 'submit-title'}, 'Submit render job'),
                  h('button', {type: 'button', class: 'btn btn-ghost icon-btn', 'aria-label': 'Close',
-                              onclick: () => !this.busy && this.close()}, '✕'));
+                              onclick: () => this.close()}, '✕'));
     }
 
     renderMessage(text, isError = false) {
@@ -105,12 +109,34 @@ export class SubmitDialog {
                         h('button', {type: 'button', class: 'btn', onclick: () => this.close()}, 'Close')) : null));
     }
 
-    /** Main-file candidates: the paths some job type takes; every path when none does. */
+    /** Why files cannot go up, named before anything is hashed: an empty file (the server
+     *  takes 1 byte and more), or a bundle in which no job type takes any file. */
+    fileProblems() {
+        const b = this.bundle;
+        if (!b) return [];
+        const out = [];
+        const empty = b.archive ? (b.archive.size ? [] : [b.archive.name]) : b.files.filter((e) => !e.file.size).map((e) => e.path);
+        if (empty.length) out.push(`${empty.slice(0, 5).join(', ')}${empty.length > 5 ? ` and ${empty.length - 5} more` : ''} ` +
+                                   `${empty.length === 1 ? 'is' : 'are'} empty (0 bytes): leave ${empty.length === 1 ? 'it' : 'them'} out.`);
+        if (!b.archive && !this.candidates().length) out.push(this.noTypeMessage());
+        return out;
+    }
+
+    /** "notes.txt, data.bin: no job type of this farm takes .txt or .bin files (it takes .glb, …)". */
+    noTypeMessage() {
+        const paths = this.bundle.files.map((e) => e.path);
+        const exts = [...new Set(paths.map((p) => extensionOf(p) || '(no extension)'))];
+        const taken = [...new Set(this.types.flatMap((t) => t.extensions || []))];
+        return `${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ` and ${paths.length - 5} more` : ''}: no job type of this farm ` +
+               `takes ${exts.map((x) => (x.startsWith('(') ? x : `.${x}`)).join(' or ')} files (it takes ${taken.map((x) => `.${x}`).join(', ')}, ` +
+               'or a .zip of them). Nothing was uploaded.';
+    }
+
+    /** Main-file candidates: the paths some job type takes (none when no type takes any). */
     candidates() {
         if (!this.bundle) return [];
         const paths = this.bundle.listed.map((e) => e.path);
-        const takers = paths.filter((p) => isMainCandidate(this.types, p));
-        return takers.length ? takers : this.bundle.archive ? [] : paths;
+        return paths.filter((p) => isMainCandidate(this.types, p));
     }
 
     /** The main file (shallowest candidate first) and the type that takes it. */
@@ -183,8 +209,7 @@ export class SubmitDialog {
               h('button', {type: 'button', class: 'btn pick-btn', onclick: () => document.getElementById('folder-picker').click()},
                 'Choose folder…'),
               h('span', {class: 'spacer'}),
-              h('button', {type: 'button', class: 'btn btn-ghost', onclick: () => this.busy ? this.abort?.abort() : this.close()},
-                'Cancel'),
+              h('button', {type: 'button', class: 'btn btn-ghost cancel-submit', onclick: () => this.close()}, 'Cancel'),
               this.submitBtn = h('button', {type: 'submit', class: 'btn btn-primary', disabled: !this.bundle}, 'Submit job')));
         setChildren(this.dialog, this.form);
         this.typeChanged();
@@ -214,7 +239,9 @@ export class SubmitDialog {
                  h('div', {class: 'bundle-head'}, head),
                  rows.length ? h('ul', {class: 'file-list', 'aria-label': 'Files to submit'}, rows,
                                  more > 0 ? h('li', {class: 'file-more muted'}, `… and ${more} more`) : null) : null,
-                 b.problems.length ? h('p', {class: 'form-error'}, b.problems.slice(0, 5).join('\n')) : null);
+                 b.problems.length || this.fileProblems().length
+                     ? h('p', {class: 'form-error bundle-problems', role: 'alert'}, [...b.problems.slice(0, 5), ...this.fileProblems()].join('\n'))
+                     : null);
     }
 
     mainChanged() {
@@ -261,7 +288,7 @@ export class SubmitDialog {
         for (const el of this.form.querySelectorAll('.job-group input, .job-group select, .pick-btn, button[type=submit]'))
             el.disabled = busy;
         this.nameInput.disabled = busy || !this.bundle;
-        this.submitBtn.disabled = busy || !this.bundle;
+        this.submitBtn.disabled = busy || !this.bundle || this.fileProblems().length > 0;
         for (const f of this.framesFields) for (const el of f.querySelectorAll('input')) el.disabled = busy || f.hidden;
         this.settings.setDisabled(busy);
     }
@@ -295,9 +322,15 @@ export class SubmitDialog {
         e.preventDefault();
         if (this.busy || !this.bundle) return;
         for (const el of this.form.querySelectorAll('.job-group input')) el.setCustomValidity('');
+        if (this.isOffline()) {
+            this.showError('The farm server cannot be reached (the header says Offline): nothing was sent. ' +
+                           'Submit again once it shows Live.');
+            return;
+        }
         const {fields, errors} = this.jobFields();
         errors.push(...this.settings.errors());
         if (this.bundle.problems.length) errors.push({message: this.bundle.problems.join('\n')});
+        errors.push(...this.fileProblems().map((message) => ({message})));
         if (errors.length) {
             for (const {message, control} of errors) if (control) control.setCustomValidity(message);
             this.showError(errors.map((x) => x.message).join('\n'));
@@ -316,7 +349,9 @@ export class SubmitDialog {
         this.progress.hidden = false;
         setProgress(this.progressBar, 0);
         try {
-            spec.input = await this.upload(this.abort.signal);
+            const signal = this.abort.signal;
+            spec.input = await this.upload(signal);
+            if (signal.aborted) throw new DOMException('Upload canceled', 'AbortError');
             this.progressText.textContent = 'Creating the job…';
             const job = await api.submitJob(spec);
             setProgress(this.progressBar, 1, 'completed');
@@ -327,6 +362,8 @@ export class SubmitDialog {
         } catch (err) {
             this.progress.hidden = true; // the files that went up stay on the server: a retry skips them
             if (err.name === 'AbortError') this.showError('Upload canceled.');
+            else if (err.code === 'network')
+                this.showError('The farm server cannot be reached: nothing was submitted. Submit again once the header shows Live.');
             else if (err.code === 'missing_file')
                 this.showError(`${err.message.replace(/\.?$/, '.')}\nDrop these files together with ${this.main || 'the main file'} (or the folder that holds them all).`);
             else this.showError(err.message);
