@@ -479,6 +479,36 @@ async function main() {
         await shoot(page, 'jobs');
     });
 
+    await check('the farm page charts frames finished and slot use over the last hour and day', async () => {
+        // What the charts must add up to, from the API: frames of done tasks (each task's latest run).
+        const frames = (range) => range.split(',').reduce((n, item) => {
+            const m = item.match(/^(\d+)(?:-(\d+)(?::(\d+))?)?$/);
+            return n + Math.floor(((m[2] ? Number(m[2]) : Number(m[1])) - Number(m[1])) / (m[3] ? Number(m[3]) : 1)) + 1;
+        }, 0);
+        const jobs = (await api('GET', '/api/v1/jobs?limit=100')).jobs;
+        let want = 0;
+        for (const j of jobs) for (const t of (await api('GET', `/api/v1/jobs/${j.id}/tasks`)).tasks) if (t.state === 'done') want += frames(t.frames);
+        await page.goto(`${base}/#/farm`);
+        await page.waitForFunction(() => document.querySelectorAll('.chart-frames .bar').length === 60 &&
+                                         document.querySelectorAll('.chart-util .bar').length === 60, null, {timeout: 15000});
+        const got = await page.locator('.chart-frames .bar').evaluateAll((bars) => bars.reduce((n, b) => n + Number(b.dataset.value), 0));
+        assert(want >= 5 && got === want, `the throughput chart holds ${got} frames, the tasks ${want}`);
+        const util = await page.locator('.chart-util .bar').evaluateAll((bars) => bars.map((b) => Number(b.dataset.value)));
+        assert(util.every((u) => u >= 0 && u <= 100) && util.some((u) => u > 0), `utilisation ${util.join(',')}`);
+        await axeCheck(page, 'the farm page');
+        await shoot(page, 'farm');
+        await page.locator('.farm-panel .chip[data-window="day"]').click();
+        await page.waitForFunction(() => document.querySelectorAll('.chart-frames .bar').length === 48, null, {timeout: 15000});
+        const day = await page.locator('.chart-frames .bar').evaluateAll((bars) => bars.reduce((n, b) => n + Number(b.dataset.value), 0));
+        assert(day === want, `the day chart holds ${day} frames, the tasks ${want}`);
+        await phone.goto(`${base}/#/farm`);
+        await phone.waitForFunction(() => document.querySelectorAll('.chart-frames .bar').length === 60, null, {timeout: 15000});
+        const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert(overflow <= 0, `farm: the page is ${overflow}px wider than the phone`);
+        await shoot(phone, 'farm');
+        noErrors();
+    });
+
     await check('server down: stale data greyed, actions off, a submit refused and never sent; the page recovers', async () => {
         await page.goto(`${base}/#/jobs/${passes.id}`);
         await page.waitForSelector('.gallery img.frame-img', {timeout: 10000});

@@ -6,6 +6,7 @@ import {EventStream} from './events.js';
 import {JobDetail} from './jobdetail.js';
 import {loadJobTypes} from './jobtypes.js';
 import {JobsView} from './jobs.js';
+import {FarmView} from './farm.js';
 import {NodesView} from './nodes.js';
 import {ConnectionIndicator, FarmStatus} from './status.js';
 import {installDropZone, SubmitDialog} from './submit.js';
@@ -19,6 +20,7 @@ const state = {selected: null};
 const detail = new JobDetail($('detail-pane'), $('lightbox'));
 const jobs = new JobsView($('jobs-pane'), {selectedId: () => state.selected});
 const nodes = new NodesView($('view-nodes'));
+const farmView = new FarmView($('view-farm'));
 const farm = new FarmStatus($('farm-status'));
 const stream = new EventStream();
 new ConnectionIndicator($('conn'), stream);
@@ -41,9 +43,16 @@ for (const picker of [$('file-picker'), $('folder-picker')]) {
 function route() {
     const {path, query} = splitHash();
     const onNodes = path.startsWith('#/nodes');
-    $('view-jobs').hidden = onNodes;
+    const onFarm = path.startsWith('#/farm');
+    $('view-jobs').hidden = onNodes || onFarm;
     $('view-nodes').hidden = !onNodes;
-    for (const tab of ['tab-jobs', 'tab-nodes']) $(tab).removeAttribute('aria-current');
+    $('view-farm').hidden = !onFarm;
+    for (const tab of ['tab-jobs', 'tab-nodes', 'tab-farm']) $(tab).removeAttribute('aria-current');
+    if (onFarm) {
+        $('tab-farm').setAttribute('aria-current', 'page');
+        farmView.load();
+        return;
+    }
     if (onNodes) {
         $('tab-nodes').setAttribute('aria-current', 'page');
         const n = path.match(/^#\/nodes\/(\d+)$/);
@@ -82,6 +91,7 @@ stream.addEventListener('event', (e) => {
     detail.onEvent(type, data);
     nodes.onEvent(type, data);
     if (type.startsWith('job.') || type === 'node.updated') farm.refreshSoon();
+    if (type === 'task.updated' && (data.state === 'done' || data.state === 'running')) farmView.reloadSoon();
 });
 
 // Offline: what is on screen may be stale, so it is greyed and its actions are disabled
@@ -99,7 +109,7 @@ stream.addEventListener('state', (e) => {
     if (everOpen) {
         jobs.load();
         detail.reload();
-        if (!$('view-nodes').hidden) route();
+        if (!$('view-nodes').hidden || !$('view-farm').hidden) route();
     }
     everOpen = true;
     farm.load();
