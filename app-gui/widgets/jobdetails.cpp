@@ -2,23 +2,35 @@
 
 #include "client/jobtypes.h"
 #include "models/jobsmodel.h"
+#include "widgets/frameviewer.h"
+#include "widgets/icons.h"
 #include "widgets/progressdelegate.h"
 
+#include <QCollator>
 #include <QDesktopServices>
 #include <QDir>
 #include <QFile>
+#include <QFileDialog>
+#include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QImage>
 #include <QLabel>
 #include <QListWidget>
+#include <QMenu>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSplitter>
+#include <QStackedWidget>
+#include <QStandardPaths>
 #include <QStyle>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QTimer>
 #include <QUrl>
 #include <QVBoxLayout>
 
@@ -38,6 +50,12 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     , m_live(new QWidget(this))
     , m_liveView(new QLabel(m_live))
     , m_liveText(new QLabel(m_live))
+    , m_liveRegion(new QStackedWidget(this))
+    , m_tabs(new QTabWidget(this))
+    , m_log(new QPlainTextEdit(this))
+    , m_logTimer(new QTimer(this))
+    , m_framesMenu(new QMenu(this))
+    , m_tasksMenu(new QMenu(this))
 {
     QFont big = m_title->font();
     big.setPointSizeF(big.pointSizeF() * 1.25);
@@ -70,6 +88,33 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     m_taskView->horizontalHeader()->resizeSection(TasksModel::Index, 44);
     m_taskView->horizontalHeader()->resizeSection(TasksModel::Progress, 160);
     m_taskView->horizontalHeader()->resizeSection(TasksModel::Node, 140);
+    m_taskView->setObjectName("tasks");
+    m_taskView->setContextMenuPolicy(Qt::CustomContextMenu);
+    m_tasksMenu->setObjectName("tasksMenu");
+    QAction *requeue = m_tasksMenu->addAction(themedIcon("view-refresh", QStyle::SP_BrowserReload),
+                                              tr("Re-&queue (render again)"));
+    requeue->setObjectName("requeueTask");
+    connect(requeue, &QAction::triggered, this, &JobDetails::requeueSelectedTasks);
+    connect(m_taskView, &QWidget::customContextMenuRequested, this, [this](const QPoint &pos) {
+        const QModelIndex at = m_taskView->indexAt(pos);
+        if (at.isValid() && !m_taskView->selectionModel()->isRowSelected(at.row()))
+            m_taskView->selectRow(at.row());
+        m_tasksMenu->popup(m_taskView->viewport()->mapToGlobal(pos));
+    });
+    connect(m_taskView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            [this](const QModelIndex &current) {
+                if (current.isValid() && current.row() < m_tasks.tasks().size())
+                    showLog(m_tasks.tasks()[current.row()].id);
+            });
+
+    m_log->setObjectName("taskLog");
+    m_log->setReadOnly(true);
+    m_log->setLineWrapMode(QPlainTextEdit::NoWrap);
+    m_log->setMaximumBlockCount(50000);
+    m_log->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_log->setPlaceholderText(tr("Select a task to read its log."));
+    m_logTimer->setInterval(1000);
+    connect(m_logTimer, &QTimer::timeout, this, &JobDetails::fetchLog);
 
     m_frames->setObjectName("frames");
     m_frames->setViewMode(QListView::IconMode);
@@ -79,8 +124,71 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     m_frames->setMovement(QListView::Static);
     m_frames->setUniformItemSizes(true);
     m_frames->setToolTip(tr("Double-click to open"));
-    connect(m_frames, &QListWidget::itemActivated, this,
-            [this](QListWidgetItem *item) { openOutput(item->data(Qt::UserRole).toString()); });
+    connect(m_frames, &QListWidget::itemActivated, this, [this](QListWidgetItem *item) {
+        const QString name = item->data(Qt::UserRole).toString();
+        if (isImage(name))
+            viewFrame(name);
+        else
+            openOutput(name);
+    });
+    m_frames->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_frames->setContextMenuPolicy(Qt::CustomContextMenu);
+    m_framesMenu->setObjectName("framesMenu");
+    auto addOutputAction = [this](const char *name, const QString &text, QIcon icon,
+                                  std::function<void()> run) {
+        QAction *a = m_framesMenu->addAction(icon, text);
+        a->setObjectName(name);
+        connect(a, &QAction::triggered, this, std::move(run));
+        return a;
+    };
+    addOutputAction("viewOutput", tr("&View…"),
+                    themedIcon("zoom-in", QStyle::SP_FileDialogContentsView), [this] {
+                        for (const QString &n : selectedOutputs())
+                            if (isImage(n))
+                                return void(viewFrame(n));
+                    });
+    addOutputAction("openOutput", tr("&Open with the desktop's application"),
+                    themedIcon("document-open", QStyle::SP_DialogOpenButton), [this] {
+                        for (const QString &n : selectedOutputs())
+                            openOutput(n);
+                    });
+    addOutputAction("revealOutput", tr("Save to Downloads and &reveal"),
+                    themedIcon("folder-open", QStyle::SP_DirOpenIcon), [this] {
+                        for (const QString &n : selectedOutputs())
+                            revealOutput(n);
+                    });
+    addOutputAction("saveOutput", tr("&Save as…"),
+                    themedIcon("document-save", QStyle::SP_DialogSaveButton), [this] {
+                        const QStringList names = selectedOutputs();
+                        if (names.size() == 1) {
+                            const QString path =
+                                QFileDialog::getSaveFileName(this, tr("Save output"), names[0]);
+                            if (!path.isEmpty())
+                                saveOutput(names[0], path);
+                            return;
+                        }
+                        const QString dir =
+                            QFileDialog::getExistingDirectory(this, tr("Save outputs into"));
+                        for (const QString &n : names)
+                            if (!dir.isEmpty())
+                                saveOutput(n, QDir(dir).filePath(n));
+                    });
+    m_framesMenu->addSeparator();
+    addOutputAction("saveAllOutputs", tr("Save &all as a zip…"),
+                    themedIcon("document-save-as", QStyle::SP_DialogSaveButton), [this] {
+                        const QString path = QFileDialog::getSaveFileName(
+                            this, tr("Save every output"),
+                            QString("job-%1-outputs.zip").arg(m_job.id), tr("Zip (*.zip)"));
+                        if (!path.isEmpty())
+                            saveAll(path);
+                    });
+    connect(m_frames, &QWidget::customContextMenuRequested, this, [this](const QPoint &pos) {
+        if (QListWidgetItem *item = m_frames->itemAt(pos); item && !item->isSelected()) {
+            m_frames->clearSelection();
+            item->setSelected(true);
+        }
+        m_framesMenu->popup(m_frames->viewport()->mapToGlobal(pos));
+    });
     m_opener = [](const QUrl &url) { return QDesktopServices::openUrl(url); };
     // Same size as a thumbnail, so the layout does not jump when images arrive.
     QPixmap placeholder(m_frames->iconSize());
@@ -99,7 +207,8 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     header->addLayout(titles, 1);
     header->addWidget(m_cancel, 0, Qt::AlignTop);
 
-    // The partial image of the frame rendering now, left of the finished frames.
+    // The partial image of the frame rendering now, left of the finished frames, in a region
+    // of its own size whether or not a frame renders: nothing moves when it appears.
     m_live->setObjectName("livePreview");
     m_liveView->setObjectName("livePreviewImage");
     m_liveView->setFixedSize(320, 240);
@@ -108,41 +217,57 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     m_liveText->setObjectName("livePreviewCaption");
     m_liveText->setAlignment(Qt::AlignHCenter);
     auto *liveLayout = new QVBoxLayout(m_live);
-    liveLayout->setContentsMargins(0, 0, 6, 0);
+    liveLayout->setContentsMargins(0, 0, 0, 0);
     auto *liveTitle = new QLabel(tr("<b>Rendering now</b>"), m_live);
     liveLayout->addWidget(liveTitle);
     liveLayout->addWidget(m_liveView);
     liveLayout->addWidget(m_liveText);
     liveLayout->addStretch(1);
-    m_live->hide();
+    auto *idle = new QLabel(tr("No frame of this job is rendering."), m_liveRegion);
+    idle->setObjectName("liveIdle");
+    idle->setAlignment(Qt::AlignCenter);
+    idle->setWordWrap(true);
+    idle->setStyleSheet("color: palette(placeholder-text); border: 1px dashed palette(mid);");
+    m_liveRegion->addWidget(idle);
+    m_liveRegion->addWidget(m_live);
+    m_liveRegion->setFixedWidth(326);
+    m_liveRegion->setObjectName("liveRegion");
     auto *framesRow = new QWidget(this);
     auto *framesLayout = new QHBoxLayout(framesRow);
-    framesLayout->setContentsMargins(0, 0, 0, 0);
-    framesLayout->addWidget(m_live);
+    framesLayout->setContentsMargins(0, 4, 0, 0);
+    framesLayout->addWidget(m_liveRegion);
     framesLayout->addWidget(m_frames, 1);
+
+    // Tasks beside the log of the selected one.
+    auto *taskSplit = new QSplitter(Qt::Horizontal, this);
+    taskSplit->setChildrenCollapsible(false);
+    taskSplit->addWidget(m_taskView);
+    taskSplit->addWidget(m_log);
+    taskSplit->setStretchFactor(0, 1);
+    taskSplit->setStretchFactor(1, 1);
 
     // What the job renders: its settings (whatever its type) beside its input bundle.
     auto *input = new QWidget(this);
     auto *inputLayout = new QHBoxLayout(input);
-    inputLayout->setContentsMargins(0, 0, 0, 0);
+    inputLayout->setContentsMargins(0, 4, 0, 0);
     auto *settingsScroll = new QScrollArea(input);
     settingsScroll->setWidget(m_settings);
     settingsScroll->setWidgetResizable(true);
     inputLayout->addWidget(settingsScroll, 1);
     inputLayout->addWidget(m_inputFiles, 1);
 
-    auto *split = new QSplitter(Qt::Vertical, this);
-    split->addWidget(input);
-    split->addWidget(m_taskView);
-    split->addWidget(framesRow);
-    split->setStretchFactor(0, 1);
-    split->setStretchFactor(1, 2);
-    split->setStretchFactor(2, 3);
+    m_tabs->setObjectName("detailTabs");
+    m_tabs->setDocumentMode(true);
+    m_tabs->addTab(framesRow, themedIcon("image-x-generic", QStyle::SP_FileIcon), tr("Frames"));
+    m_tabs->addTab(taskSplit, themedIcon("view-list-details", QStyle::SP_FileDialogDetailedView),
+                   tr("Tasks and log"));
+    m_tabs->addTab(input, themedIcon("document-properties", QStyle::SP_FileDialogInfoView),
+                   tr("Settings and input"));
 
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(10, 6, 10, 6);
     layout->addLayout(header);
-    layout->addWidget(split, 1);
+    layout->addWidget(m_tabs, 1);
     showJob(nullptr);
 }
 
@@ -161,13 +286,20 @@ void JobDetails::showJob(const Job *job)
     if (!job) {
         m_job = Job();
         m_tasks.clear();
+        m_logTask = 0;
+        m_logTimer->stop();
+        m_log->clear();
         updateHeader();
         return;
     }
     const bool same = job->id == m_job.id;
     m_job = *job;
-    if (!same)
+    if (!same) {
         m_tasks.clear();
+        m_logTask = 0;
+        m_logTimer->stop();
+        m_log->clear();
+    }
     updateHeader();
     const quint64 gen = m_generation;
     m_api->jobTasks(job->id, [this, gen, id = job->id](Result<QList<Task>> r) {
@@ -176,6 +308,18 @@ void JobDetails::showJob(const Job *job)
         if (!r)
             return emit errorOccurred(r.error().message);
         m_tasks.setTasks(id, *r);
+        // The log shown is the running task's, else the one shown before, else the first.
+        qint64 logTask = 0;
+        for (const Task &t : std::as_const(*r))
+            if (t.state == TaskState::Running && !logTask)
+                logTask = t.id;
+        for (const Task &t : std::as_const(*r))
+            if (t.id == m_logTask && !logTask)
+                logTask = t.id;
+        if (!logTask && !r->isEmpty())
+            logTask = r->first().id;
+        if (logTask)
+            showLog(logTask);
         // A running task may have sent a partial image before this job was opened.
         for (const Task &t : std::as_const(*r))
             if (t.state == TaskState::Running && m_liveTask == 0)
@@ -284,6 +428,20 @@ void JobDetails::taskChanged(const Task &task)
     if (task.jobId != m_job.id)
         return;
     m_tasks.upsert(task);
+    if (task.id == m_logTask) {
+        const bool live = task.state == TaskState::Running || task.state == TaskState::Assigned;
+        if (live && !m_logTimer->isActive())
+            m_logTimer->start();
+        if (!live)
+            fetchLog(); // the last lines; fetchLog stops following a finished task
+    } else if (task.state == TaskState::Running && m_logTask && [&] {
+                   for (const Task &t : m_tasks.tasks())
+                       if (t.id == m_logTask)
+                           return t.state != TaskState::Running && t.state != TaskState::Assigned;
+                   return true;
+               }()) {
+        showLog(task.id); // follow the work as it moves to the next task
+    }
     if (task.id == m_liveTask && task.state != TaskState::Running &&
         task.state != TaskState::Assigned)
         hideLive();
@@ -326,7 +484,7 @@ void JobDetails::fetchPartial(qint64 taskId, int frame, int samples, int spp)
         m_liveText->setText(
             frame < 0 ? tr("partial image")
                       : tr("frame %1 · %2 of %3 samples").arg(frame).arg(samples).arg(spp));
-        m_live->show();
+        m_liveRegion->setCurrentWidget(m_live);
     });
 }
 
@@ -337,7 +495,7 @@ void JobDetails::hideLive()
     m_liveImage = QImage();
     m_liveView->clear();
     m_liveText->clear();
-    m_live->hide();
+    m_liveRegion->setCurrentIndex(0);
 }
 
 QString JobDetails::liveCaption() const
@@ -393,29 +551,82 @@ void JobDetails::openOutput(const QString &name)
     });
 }
 
+bool JobDetails::isImage(const QString &output)
+{
+    static const QRegularExpression image(QStringLiteral("\\.(png|jpe?g|bmp|webp)$"),
+                                          QRegularExpression::CaseInsensitiveOption);
+    return image.match(output).hasMatch();
+}
+
+bool JobDetails::outputLess(const QString &a, const QString &b)
+{
+    if (isVideo(a) != isVideo(b))
+        return isVideo(a);
+    // By frame or view, then pass: rgb_9 and frame_0009 before their 10th sibling.
+    const FramePass fa = FramePass::of(a), fb = FramePass::of(b);
+    if (!fa.frame.isEmpty() && !fb.frame.isEmpty() && fa.frame != fb.frame)
+        return fa.frame.toInt() < fb.frame.toInt();
+    if (fa.frame.isEmpty() != fb.frame.isEmpty())
+        return fb.frame.isEmpty(); // data files (poses, instances) go last
+    static const QCollator numeric = [] {
+        QCollator c;
+        c.setNumericMode(true);
+        c.setCaseSensitivity(Qt::CaseInsensitive);
+        return c;
+    }();
+    return numeric.compare(a, b) < 0;
+}
+
+QStringList JobDetails::outputNames() const
+{
+    QStringList names;
+    for (int i = 0; i < m_frames->count(); ++i)
+        names.append(m_frames->item(i)->data(Qt::UserRole).toString());
+    return names;
+}
+
+QStringList JobDetails::selectedOutputs() const
+{
+    QStringList names;
+    for (QListWidgetItem *item : m_frames->selectedItems())
+        names.append(item->data(Qt::UserRole).toString());
+    return names;
+}
+
 void JobDetails::addThumbnail(const QString &output)
 {
     if (m_thumbnails.contains(output) || m_thumbnails.size() >= kMaxThumbnails)
         return;
     m_thumbnails.insert(output);
+    QIcon icon = m_placeholder;
+    QString tip = tr("%1: double-click to view").arg(output);
     if (isVideo(output)) { // no thumbnail to fetch: the whole video would come
-        auto *item = new QListWidgetItem(style()->standardIcon(QStyle::SP_MediaPlay), output);
-        item->setData(Qt::UserRole, output);
-        item->setTextAlignment(Qt::AlignHCenter);
-        item->setToolTip(tr("%1: double-click to play").arg(output));
-        m_frames->insertItem(0, item); // videos first: the job's result
-        return;
+        icon = style()->standardIcon(QStyle::SP_MediaPlay);
+        tip = tr("%1: double-click to play").arg(output);
+    } else if (!isImage(output)) { // data (.npy, .json, .exr): its name on a file icon
+        icon = output.endsWith(".json")
+                   ? themedIcon("text-x-generic", QStyle::SP_FileIcon)
+                   : themedIcon("application-x-executable", QStyle::SP_FileIcon);
+        tip = tr("%1: double-click to open, right-click to save").arg(output);
     }
-    auto *item = new QListWidgetItem(m_placeholder, output);
+    auto *item = new QListWidgetItem(icon, output);
     item->setData(Qt::UserRole, output);
     item->setTextAlignment(Qt::AlignHCenter);
-    // Keep the list in output-name order (frame order) whatever order previews land in.
-    int row = 0;
-    while (row < m_frames->count() &&
-           (isVideo(m_frames->item(row)->data(Qt::UserRole).toString()) ||
-            m_frames->item(row)->data(Qt::UserRole).toString() < output))
-        ++row;
-    m_frames->insertItem(row, item);
+    item->setToolTip(tip);
+    // Keep the list in order whatever order previews land in.
+    int lo = 0, hi = m_frames->count();
+    while (lo < hi) {
+        const int mid = (lo + hi) / 2;
+        if (outputLess(m_frames->item(mid)->data(Qt::UserRole).toString(), output))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    m_frames->insertItem(lo, item);
+    if (m_viewer)
+        m_viewer->addOutputs({output});
+    if (!isImage(output))
+        return;
     const quint64 gen = m_generation;
     m_api->fetchOutput(m_job.id, output, [this, gen, output](Result<QByteArray> r) {
         if (gen != m_generation || !r)
@@ -423,11 +634,137 @@ void JobDetails::addThumbnail(const QString &output)
         const QImage image = QImage::fromData(*r);
         if (image.isNull())
             return;
+        // 16-bit passes (depth, instance ids) in false colour, as the viewer shows them.
+        const QImage shown = FalseColour::of(image, FramePass::of(output).pass).image;
         for (int i = 0; i < m_frames->count(); ++i)
             if (m_frames->item(i)->data(Qt::UserRole).toString() == output)
-                m_frames->item(i)->setIcon(QPixmap::fromImage(image.scaled(
+                m_frames->item(i)->setIcon(QPixmap::fromImage(shown.scaled(
                     m_frames->iconSize(), Qt::KeepAspectRatio, Qt::SmoothTransformation)));
     });
+}
+
+FrameViewer *JobDetails::viewFrame(const QString &output)
+{
+    if (!m_viewer || m_viewer->property("job").toLongLong() != m_job.id) {
+        if (m_viewer)
+            m_viewer->deleteLater();
+        m_viewer = new FrameViewer(m_api, m_job.id, outputNames(), this);
+        m_viewer->setProperty("job", m_job.id);
+        m_viewer->setAttribute(Qt::WA_DeleteOnClose);
+    }
+    m_viewer->showOutput(output);
+    m_viewer->show();
+    m_viewer->raise();
+    return m_viewer;
+}
+
+void JobDetails::saveOutput(const QString &name, const QString &filePath,
+                            std::function<void(const QString &)> done)
+{
+    m_api->downloadOutput(m_job.id, name, filePath, [this, name, filePath, done](Result<qint64> r) {
+        const QString error = r ? QString() : tr("cannot save %1: %2").arg(name, r.error().message);
+        if (!error.isEmpty())
+            emit errorOccurred(error);
+        if (done)
+            done(error);
+    });
+}
+
+void JobDetails::saveAll(const QString &filePath, std::function<void(const QString &)> done)
+{
+    m_api->downloadArchive(m_job.id, filePath, [this, done](Result<qint64> r) {
+        const QString error =
+            r ? QString() : tr("cannot save the outputs: %1").arg(r.error().message);
+        if (!error.isEmpty())
+            emit errorOccurred(error);
+        if (done)
+            done(error);
+    });
+}
+
+void JobDetails::revealOutput(const QString &name)
+{
+    QString base = QStandardPaths::writableLocation(QStandardPaths::DownloadLocation);
+    if (base.isEmpty())
+        base = QDir::homePath();
+    const QString dir = QDir(base).filePath(QString("Farmhand/job-%1").arg(m_job.id));
+    QDir().mkpath(dir);
+    saveOutput(name, QDir(dir).filePath(name), [this, dir](const QString &error) {
+        if (error.isEmpty() && !m_opener(QUrl::fromLocalFile(dir)))
+            emit errorOccurred(tr("no file manager opens %1").arg(dir));
+    });
+}
+
+void JobDetails::showLog(qint64 taskId)
+{
+    if (taskId != m_logTask) {
+        m_logTask = taskId;
+        m_log->clear();
+    }
+    for (int row = 0; row < m_tasks.tasks().size(); ++row)
+        if (m_tasks.tasks()[row].id == taskId && m_taskView->currentIndex().row() != row) {
+            const QSignalBlocker block(m_taskView->selectionModel());
+            m_taskView->selectRow(row);
+        }
+    fetchLog();
+    m_logTimer->start();
+}
+
+QString JobDetails::logText() const
+{
+    return m_log->toPlainText();
+}
+
+void JobDetails::fetchLog()
+{
+    if (!m_logTask || m_logInFlight)
+        return;
+    m_logInFlight = true;
+    const qint64 taskId = m_logTask;
+    const quint64 gen = m_generation;
+    constexpr qint64 kLogTail = 1 << 20; // the last MiB: what a person scrolls through
+    m_api->taskLogTail(taskId, kLogTail, [this, taskId, gen](Result<QString> r) {
+        m_logInFlight = false;
+        if (gen != m_generation || taskId != m_logTask)
+            return;
+        bool running = false;
+        for (const Task &t : m_tasks.tasks())
+            if (t.id == taskId)
+                running = t.state == TaskState::Running || t.state == TaskState::Assigned ||
+                          t.state == TaskState::Queued;
+        if (!running)
+            m_logTimer->stop();
+        const QString text = r ? *r : QString();
+        if (!r && r.error().code != "not_found")
+            return;
+        if (text == m_log->toPlainText())
+            return;
+        // Follow the end while the reader is at the end; leave them where they scrolled to.
+        QScrollBar *bar = m_log->verticalScrollBar();
+        const bool atEnd = bar->value() >= bar->maximum() - 2;
+        const int keep = bar->value();
+        if (text.startsWith(m_log->toPlainText()) && !m_log->toPlainText().isEmpty()) {
+            QTextCursor end(m_log->document());
+            end.movePosition(QTextCursor::End);
+            end.insertText(text.mid(m_log->toPlainText().size()));
+        } else {
+            m_log->setPlainText(text);
+        }
+        bar->setValue(atEnd ? bar->maximum() : keep);
+    });
+}
+
+void JobDetails::requeueSelectedTasks()
+{
+    for (const QModelIndex &index : m_taskView->selectionModel()->selectedRows()) {
+        if (index.row() >= m_tasks.tasks().size())
+            continue;
+        m_api->requeueTask(m_tasks.tasks()[index.row()].id, [this](Result<Task> r) {
+            if (!r)
+                return emit errorOccurred(r.error().message);
+            taskChanged(*r);
+        });
+    }
 }
 
 } // namespace farm::gui

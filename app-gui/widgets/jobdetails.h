@@ -5,6 +5,7 @@
 
 #include <QIcon>
 #include <QImage>
+#include <QPointer>
 #include <QSet>
 #include <QWidget>
 
@@ -13,12 +14,20 @@
 
 class QLabel;
 class QListWidget;
+class QListWidgetItem;
+class QMenu;
+class QPlainTextEdit;
 class QPushButton;
+class QStackedWidget;
+class QTabWidget;
 class QTableView;
+class QTimer;
 class QTemporaryDir;
 class QUrl;
 
 namespace farm::gui {
+
+class FrameViewer;
 
 /// The selected job: header, Cancel, its input bundle and settings (key = value rows for any job
 /// type), its tasks and thumbnails of the frames rendered so far.
@@ -26,7 +35,8 @@ class JobDetails : public QWidget
 {
     Q_OBJECT
 public:
-    static constexpr int kMaxThumbnails = 120;
+    /// Outputs listed at most (a template set of 42 views holds ~170 files).
+    static constexpr int kMaxThumbnails = 5000;
 
     explicit JobDetails(client::ApiClient *api, QWidget *parent = nullptr);
     ~JobDetails() override;
@@ -70,6 +80,31 @@ public:
     void setOpener(std::function<bool(const QUrl &)> opener) { m_opener = std::move(opener); }
     /// Videos (an encode task's MP4) are listed with the frames, with a play icon.
     static bool isVideo(const QString &output);
+    /// Images get a thumbnail; other outputs (.npy, .json, .exr) an icon with their name.
+    static bool isImage(const QString &output);
+    /// Output names in the order shown: videos first, then numerically ("frame_2" before
+    /// "frame_10", "rgb_9" before "rgb_10").
+    static bool outputLess(const QString &a, const QString &b);
+    /// Output names as listed, in order.
+    QStringList outputNames() const;
+
+    /// The full-size frame viewer on this job's frames, at `output` (an image of the job).
+    FrameViewer *viewFrame(const QString &output);
+    /// Downloads one output to `filePath`; `done` gets the error message (empty: saved).
+    void saveOutput(const QString &name, const QString &filePath,
+                    std::function<void(const QString &)> done = {});
+    /// Downloads every output as the server's zip (GET /api/v1/jobs/{id}/archive).
+    void saveAll(const QString &filePath, std::function<void(const QString &)> done = {});
+    /// Saves the output under the downloads folder and shows it in the file manager.
+    void revealOutput(const QString &name);
+    /// The task whose log is shown (0: none) and the log's text.
+    qint64 logTask() const { return m_logTask; }
+    QString logText() const;
+    /// Shows the log of this task of the job; it follows while the task runs.
+    void showLog(qint64 taskId);
+    QMenu *framesMenu() const { return m_framesMenu; }
+    QMenu *tasksMenu() const { return m_tasksMenu; }
+    QTabWidget *tabs() const { return m_tabs; }
 
 signals:
     void cancelRequested(qint64 jobId);
@@ -81,6 +116,9 @@ private:
     void addThumbnail(const QString &output);
     void fetchPartial(qint64 taskId, int frame, int samples, int spp);
     void hideLive();
+    void fetchLog();
+    void requeueSelectedTasks();
+    QStringList selectedOutputs() const;
 
     client::ApiClient *m_api;
     Job m_job;
@@ -97,6 +135,15 @@ private:
     QTableView *m_taskView;
     QListWidget *m_frames;
     QWidget *m_live;
+    QStackedWidget *m_liveRegion;
+    QTabWidget *m_tabs;
+    QPlainTextEdit *m_log;
+    QTimer *m_logTimer;
+    qint64 m_logTask = 0;
+    bool m_logInFlight = false;
+    QMenu *m_framesMenu;
+    QMenu *m_tasksMenu;
+    QPointer<FrameViewer> m_viewer;
     QLabel *m_liveView;
     QLabel *m_liveText;
     qint64 m_liveTask = 0;

@@ -5,6 +5,7 @@
 #include "fakefarmserver.h"
 #include "guitesting.h"
 #include "widgets/connectionbar.h"
+#include "widgets/frameviewer.h"
 #include "widgets/jobdetails.h"
 #include "widgets/mainwindow.h"
 
@@ -155,6 +156,79 @@ private slots:
         QFile file(opened.first().toLocalFile());
         QVERIFY(file.open(QIODevice::ReadOnly));
         QCOMPARE(file.readAll(), video);
+    }
+
+    // A template set: 42 views of rgb, mask, depth (16-bit) and xyz.npy plus three JSON files,
+    // 171 outputs: all listed, by view number; data files on an icon with their name; the frame
+    // viewer flips through the views and shows the depth pass in false colour.
+    void listsEveryTemplateOutputInViewOrder()
+    {
+        FakeFarmServer fake;
+        QVERIFY(fake.listen());
+        fake.files.insert(kSha, "x");
+        const qint64 job = fake.addJob(spec("templates", "1")).id;
+        fake.completeJob(job, pngBytes());
+        fake.outputs[job].clear();
+        QImage depth(32, 24, QImage::Format_Grayscale16);
+        for (int y = 0; y < 24; ++y)
+            for (int x = 0; x < 32; ++x)
+                reinterpret_cast<quint16 *>(depth.scanLine(y))[x] =
+                    quint16(x < 4 ? 0 : 1000 + 40 * x);
+        QByteArray depthPng;
+        QBuffer buffer(&depthPng);
+        buffer.open(QIODevice::WriteOnly);
+        QVERIFY(depth.save(&buffer, "PNG"));
+        for (int v = 41; v >= 0; --v) { // landed in any order
+            fake.outputs[job].append({QString("rgb_%1.png").arg(v), pngBytes()});
+            fake.outputs[job].append({QString("mask_%1.png").arg(v), pngBytes()});
+            fake.outputs[job].append({QString("depth_%1.png").arg(v), depthPng});
+            fake.outputs[job].append({QString("xyz_%1.npy").arg(v), QByteArray("\x93NUMPY")});
+        }
+        for (const char *name : {"camera_poses.json", "intrinsics.json", "instances.json"})
+            fake.outputs[job].append({name, QByteArray("{}")});
+
+        MainWindow window(nullptr);
+        window.show();
+        QSignalSpy loaded(&window, &MainWindow::jobsLoaded);
+        window.connectTo(fake.url());
+        QVERIFY(loaded.wait(10000));
+        window.selectJob(job);
+        QTRY_COMPARE_WITH_TIMEOUT(window.details()->thumbnailCount(), 171, 20000);
+        const QStringList names = window.details()->outputNames();
+        QCOMPARE(names.mid(0, 4),
+                 (QStringList{"depth_0.png", "mask_0.png", "rgb_0.png", "xyz_0.npy"}));
+        QCOMPARE(names.indexOf("rgb_2.png") < names.indexOf("rgb_10.png"), true);
+        QCOMPARE(names.indexOf("rgb_9.png") < names.indexOf("rgb_10.png"), true);
+        QCOMPARE(names.last(), QString("intrinsics.json"));
+        auto *frames = window.details()->findChild<QListWidget *>("frames");
+        const auto npy = frames->findItems("xyz_7.npy", Qt::MatchExactly);
+        QCOMPARE(npy.size(), 1);
+        QVERIFY(!npy.first()->icon().isNull());
+        QCOMPARE(npy.first()->text(), QString("xyz_7.npy"));
+
+        gui::FrameViewer *viewer = window.details()->viewFrame("rgb_9.png");
+        QVERIFY(viewer);
+        QCOMPARE(viewer->frames().size(), 42);
+        QCOMPARE(viewer->currentFrame(), QString("9"));
+        QTRY_COMPARE_WITH_TIMEOUT(viewer->shownImage().size(), QSize(64, 48), 10000);
+        viewer->next();
+        QCOMPARE(viewer->currentFrame(), QString("10"));
+        QCOMPARE(viewer->passes(), (QStringList{"rgb", "depth", "mask", "xyz"}));
+        viewer->setPass("depth");
+        QTRY_COMPARE_WITH_TIMEOUT(viewer->shownImage().size(), QSize(32, 24), 10000);
+        QVERIFY(viewer->legendText().contains("1160"));
+        QVERIFY(viewer->legendText().contains("2240"));
+        // No surface is black; near is blue, far is red.
+        QCOMPARE(viewer->shownImage().pixel(0, 0), qRgb(0, 0, 0));
+        const QColor near = viewer->shownImage().pixel(4, 5),
+                     far = viewer->shownImage().pixel(31, 5);
+        QVERIFY(near.blue() > near.red());
+        QVERIFY(far.red() > far.blue());
+        viewer->previous();
+        QCOMPARE(viewer->currentFrame(), QString("9"));
+        QCOMPARE(viewer->currentPass(), QString("depth")); // the pass stays while flipping
+        viewer->setPass("xyz");
+        QTRY_VERIFY(viewer->legendText().contains("not an image"));
     }
 
     void showsLivePartialPreviewUntilTheFrameLands()
