@@ -77,6 +77,18 @@ Result<PreparedJob> prepareJob(ApiContext &ctx, JobSpec spec)
         return valid.error();
     if (auto r = checkBundle(ctx, valid->input); !r)
         return r.error();
+    const auto read = [&](const QString &path, qint64 maxBytes) -> std::optional<QByteArray> {
+        const BundleFile *f = nullptr;
+        for (const BundleFile &b : valid->input.files)
+            if (b.path == path)
+                f = &b;
+        QFile file(f ? ctx.files.filePath(f->file) : QString());
+        if (!f || !file.open(QIODevice::ReadOnly) || file.size() > maxBytes)
+            return std::nullopt;
+        return file.readAll();
+    };
+    if (auto r = ctx.jobTypes.checkInput(*valid, read); !r)
+        return r.error();
     if (auto r = checkDependsOn(ctx, *valid); !r)
         return r.error();
     auto tasks = ctx.jobTypes.compile(*valid);

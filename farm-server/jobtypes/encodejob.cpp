@@ -101,6 +101,11 @@ QJsonObject videoSettings(const JobSpec &spec)
 
 } // namespace
 
+QList<std::pair<const char *, QJsonObject>> videoSchemaFields(const QString &group)
+{
+    return videoFields(group, {});
+}
+
 JobType encodeJobType()
 {
     JobType t;

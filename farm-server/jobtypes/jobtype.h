@@ -52,6 +52,11 @@ struct JobType
     /// The settings the type's own tasks carry (optional; default: the job's settings).
     /// settings.video is the server's business: frame tasks go without it.
     std::function<QJsonObject(const JobSpec &)> frameTaskSettings;
+    /// Checks of the input files' contents at submit (optional): `read` gives a bundle file's
+    /// bytes (at most `maxBytes`; nullopt when it is not in the bundle or larger).
+    using ReadInput =
+        std::function<std::optional<QByteArray>(const QString &path, qint64 maxBytes)>;
+    std::function<Result<void>(const JobSpec &, const ReadInput &read)> checkInput;
 
     /// As served by GET /api/v1/job-types.
     QJsonObject toJson() const;
@@ -66,6 +71,11 @@ JobType templatesJobType();
 JobType blenderJobType();
 /// Image frames to an MP4 (engine `encode`).
 JobType encodeJobType();
+/// The video keys of an encode task's settings (codec, fps, crf, bitrate_kbps, pixel_format,
+/// preset, faststart, output), as schema fields in `group`: the types that encode share them.
+QList<std::pair<const char *, QJsonObject>> videoSchemaFields(const QString &group);
+/// Timed text (a scenario file) over an optional video, to an MP4 (engine `compose`).
+JobType composeJobType();
 /// `type` with `settings.video` (off by default): on, its compiler adds an encode task that
 /// waits for every frame task, and the type's check refuses frames the encoder cannot read.
 JobType withVideo(JobType type);

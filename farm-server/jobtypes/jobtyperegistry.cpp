@@ -37,7 +37,7 @@ JobTypeRegistry JobTypeRegistry::builtin()
 {
     JobTypeRegistry r;
     for (JobType t : {withVideo(modelJobType()), templatesJobType(), withVideo(blenderJobType()),
-                      encodeJobType()}) {
+                      encodeJobType(), composeJobType()}) {
         // The built-in types have distinct names: a refusal here is a programming error.
         const auto added = r.add(std::move(t));
         Q_ASSERT(added.ok());
@@ -181,6 +181,14 @@ Result<JobSpec> JobTypeRegistry::validate(JobSpec spec) const
         if (auto r = type->check(spec); !r)
             return r.error();
     return spec;
+}
+
+Result<void> JobTypeRegistry::checkInput(const JobSpec &spec, const JobType::ReadInput &read) const
+{
+    const JobType *type = find(spec.type);
+    if (!type || !type->checkInput)
+        return {};
+    return type->checkInput(spec, read);
 }
 
 Result<QList<TaskPlan>> JobTypeRegistry::compile(const JobSpec &spec) const

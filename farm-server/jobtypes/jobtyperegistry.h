@@ -11,7 +11,7 @@ namespace farm::server {
 class JobTypeRegistry
 {
 public:
-    /// model, templates, blender (model and blender with settings.video) and encode.
+    /// model, templates, blender (model and blender with settings.video), encode and compose.
     static JobTypeRegistry builtin();
     /// One shared copy of builtin(), for parts that are given no registry of their own.
     static const JobTypeRegistry &standard();
@@ -32,6 +32,9 @@ public:
     /// extension, the settings against the schema (defaults filled in), the type's own rules.
     /// Returns the spec as it is stored and sent to nodes.
     Result<JobSpec> validate(JobSpec spec) const;
+    /// The type's checks of its input files' contents (the compose scenario), once the
+    /// bundle is whole; `read` gives a bundle file's bytes.
+    Result<void> checkInput(const JobSpec &spec, const JobType::ReadInput &read) const;
     /// The type's compiler; `spec` must have passed validate().
     Result<QList<TaskPlan>> compile(const JobSpec &spec) const;
     /// What task `task` of a job runs as when it is not one of its type's own tasks (the

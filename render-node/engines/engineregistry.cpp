@@ -2,6 +2,7 @@
 
 #include "agent/nodeconfig.h"
 #include "blender/blenderengine.h"
+#include "compose/composeengine.h"
 #include "encode/encodeengine.h"
 #include "farmhand/farmhandengine.h"
 
@@ -19,6 +20,8 @@ std::shared_ptr<EngineRegistry> EngineRegistry::builtins(const NodeConfig &confi
     registry->add(std::make_shared<BlenderEngine>(config.blenderProgram, !config.gpus.isEmpty()));
     // Frames to video, in the node's own binary (`render-node encode`).
     registry->add(std::make_shared<EncodeEngine>(config.childProgram, config.gpus));
+    // Timed text over video (libass), in the node's own binary (`render-node compose`).
+    registry->add(std::make_shared<ComposeEngine>(config.childProgram, config.gpus));
     return registry;
 }
 

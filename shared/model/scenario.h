@@ -20,6 +20,9 @@ inline const QStringList kCueSlides{"none", "left", "right", "up", "down"};
 /// The font a cue gets when its style names none: Debian's fonts-noto-cjk, which covers Latin,
 /// Hangul, kana and CJK ideographs.
 inline const QString kDefaultCueFont = QStringLiteral("Noto Sans CJK KR");
+/// The files a compose job's bundle may hold as its input video (by extension, lower case).
+inline const QStringList kComposeVideoExtensions{"mp4", "m4v", "mov",  "mkv", "webm",
+                                                 "avi", "mpg", "mpeg", "ts"};
 /// Limits of a scenario file (the server checks them at submit, the node again).
 inline constexpr int kMaxCues = 10000;
 inline constexpr int kMaxCueText = 2000;

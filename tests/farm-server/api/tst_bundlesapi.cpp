@@ -103,7 +103,7 @@ private slots:
         QStringList names;
         for (const QJsonValue &t : types)
             names.append(t.toObject().value("name").toString());
-        QCOMPARE(names, (QStringList{"model", "templates", "blender", "encode"}));
+        QCOMPARE(names, (QStringList{"model", "templates", "blender", "encode", "compose"}));
         const QJsonObject model = types.first().toObject();
         QVERIFY(model.value("extensions").toArray().contains("gltf"));
         const QJsonObject width = model.value("schema")

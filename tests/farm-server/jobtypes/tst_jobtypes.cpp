@@ -45,7 +45,8 @@ class TestJobTypes : public QObject
 private slots:
     void builtinTypesAreServedWithSchemas()
     {
-        QCOMPARE(types.names(), (QStringList{"model", "templates", "blender", "encode"}));
+        QCOMPARE(types.names(),
+                 (QStringList{"model", "templates", "blender", "encode", "compose"}));
         for (const JobType &t : types.types()) {
             const QJsonObject j = t.toJson();
             QCOMPARE(j.value("name").toString(), t.name);
@@ -111,7 +112,7 @@ private slots:
         QTest::newRow("unknown type") << "maya"
                                       << "a.ma" << QByteArray("{}") << "invalid_field"
                                       << "type 'maya' is not a known job type (known: model, "
-                                         "templates, blender, encode)";
+                                         "templates, blender, encode, compose)";
         QTest::newRow("extension") << "model"
                                    << "shot.blend" << QByteArray("{}") << "invalid_field"
                                    << "model jobs take .glb, .gltf, .obj, .fbx, .dae, .ply, .stl, "

@@ -125,10 +125,11 @@ private slots:
         QCOMPARE(hello.value("slots").toInt(), 3); // one GPU slot and two CPU slots
         QCOMPARE(hello.value("cores").toInt(), QThread::idealThreadCount());
         QVERIFY(hello.value("ram_mb").toInteger() > 0);
-        // Engines, not job types: the built-in renderer and the encoder (frames to video); no
-        // Blender at /nonexistent/blender.
+        // Engines, not job types: the built-in renderer, the encoder (frames to video) and
+        // compose (text over video); no Blender at /nonexistent/blender.
         const QJsonArray engines = hello.value("engines").toArray();
-        QCOMPARE(engines.size(), 2);
+        QCOMPARE(engines.size(), 3);
+        QCOMPARE(engines.at(2).toObject().value("name").toString(), QString("compose"));
         QCOMPARE(engines.at(0).toObject(),
                  (QJsonObject{{"name", "farmhand"},
                               {"version", kFarmVersion},
@@ -169,7 +170,7 @@ private slots:
         QVERIFY(startAgent(fakeRenderer(m_dir->path())));
         const QJsonArray engines =
             m_server->messages("hello").first().data.value("engines").toArray();
-        QCOMPARE(engines.size(), 3); // farmhand, blender, encode
+        QCOMPARE(engines.size(), 4); // farmhand, blender, encode, compose
         QCOMPARE(engines.at(0).toObject(),
                  (QJsonObject{{"name", "farmhand"},
                               {"version", kFarmVersion},

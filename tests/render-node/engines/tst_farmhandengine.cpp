@@ -248,12 +248,16 @@ private slots:
         auto engines = EngineRegistry::builtins(config);
         QVERIFY(!engines->find("farmhand")); // nothing before detection
         engines->detect();
-        // farmhand, then encode (frames to video, in the same binary); Blender is not there.
+        // farmhand, then encode (frames to video) and compose (text over video), both in the
+        // same binary; Blender is not there.
         const QList<EngineInfo> found = engines->available();
-        QCOMPARE(found.size(), 2);
+        QCOMPARE(found.size(), 3);
         QCOMPARE(found.first(), (EngineInfo{"farmhand", kFarmVersion, {"CPU"}}));
-        QCOMPARE(found.last().name, QString("encode"));
+        QCOMPARE(found.at(1).name, QString("encode"));
+        QCOMPARE(found.last().name, QString("compose"));
+        QVERIFY(found.last().version.startsWith("libass 0."));
         QVERIFY(engines->find("encode"));
+        QVERIFY(engines->find("compose"));
         QVERIFY(engines->find("farmhand"));
         QVERIFY(!engines->find("blender"));
         QVERIFY2(engines->whyUnavailable("blender").contains("/nonexistent/blender"),

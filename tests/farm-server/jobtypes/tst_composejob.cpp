@@ -1,0 +1,157 @@
+// The `compose` job type on the server: its schema against the node's own reading of the same
+// keys (render-node/video/composer.h), the bundle it takes (a scenario and at most one video),
+// the scenario checked at submit (checkInput) and its single task (docs/JOBTYPES.md, "compose").
+#include "jobtypes/jobtyperegistry.h"
+#include "video/composer.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QTest>
+
+using namespace farm;
+using namespace farm::server;
+
+namespace {
+
+JobSpec spec(const QStringList &files, const QJsonObject &settings = {})
+{
+    JobSpec s;
+    s.type = "compose";
+    s.input.main = files.first();
+    for (const QString &f : files)
+        s.input.files.append({f, QString(64, 'a')});
+    s.settings = settings;
+    return s;
+}
+
+// A reader of bundle files that serves one scenario text as every file.
+JobType::ReadInput serving(const QByteArray &scenario)
+{
+    return [scenario](const QString &, qint64 max) -> std::optional<QByteArray> {
+        if (scenario.size() > max)
+            return std::nullopt;
+        return scenario;
+    };
+}
+
+const QByteArray kGood = "{\"version\": \"1.3\", \"cues\": [{\"start\": 0, \"end\": 5, \"text\": "
+                         "\"Hello World\", \"style\": {\"color\": \"#FFFFFF\"}}]}";
+
+} // namespace
+
+class TestComposeJob : public QObject
+{
+    Q_OBJECT
+    JobTypeRegistry types = JobTypeRegistry::builtin();
+
+private slots:
+    // One contract: every key the schema fills in is one the node reads, with the same defaults.
+    void schemaIsTheNodesSettings()
+    {
+        const JobType *compose = types.find("compose");
+        QVERIFY(compose);
+        QCOMPARE(compose->engine, QString("compose"));
+        QCOMPARE(compose->extensions, QStringList{"json"});
+        QVERIFY(!compose->frames);
+        const auto filled = compose->schema.apply({});
+        QVERIFY(filled);
+        const auto node = video::ComposeSettings::fromJson(*filled);
+        QVERIFY2(node.ok(), node.ok() ? "" : qPrintable(node.error().message));
+        const video::ComposeSettings defaults;
+        QCOMPARE(node->width, defaults.width);
+        QCOMPARE(node->height, defaults.height);
+        QCOMPARE(node->fps, defaults.fps);
+        QCOMPARE(node->duration, defaults.duration);
+        QCOMPARE(node->background, defaults.background);
+        QVERIFY(!node->backgroundTo);
+        QCOMPARE(node->video.codec, defaults.video.codec);
+        QCOMPARE(node->video.crf, defaults.video.crf);
+        QCOMPARE(node->video.preset, defaults.video.preset);
+        QCOMPARE(node->video.output, defaults.video.output);
+        QCOMPARE(filled->keys().size(), 13);
+        // A gradient as the form sends it.
+        auto grad = compose->schema.apply(
+            {{"background", "#102030"}, {"background_to", "#FFFFFF"}, {"width", 320}});
+        QVERIFY(grad);
+        const auto g = video::ComposeSettings::fromJson(*grad);
+        QVERIFY(g && g->backgroundTo && g->backgroundTo->r == 255 && g->width == 320);
+    }
+
+    void takesAScenarioAndOneVideo()
+    {
+        auto valid = types.validate(spec({"scenario.json", "clip.mp4"}));
+        QVERIFY2(valid.ok(), valid.ok() ? "" : qPrintable(valid.error().message));
+        QVERIFY(types.checkInput(*valid, serving(kGood)).ok());
+        const auto tasks = types.compile(*valid);
+        QVERIFY(tasks);
+        QCOMPARE(tasks->size(), 1);
+        QVERIFY(tasks->first().after.isEmpty());
+        // Its one output is a video, not a frame.
+        QVERIFY(!types.completedFrame("compose", "video.mp4"));
+        QVERIFY(!types.completedFrame("compose", "frame_0001.png"));
+        // Without a video: a background.
+        QVERIFY(types.validate(spec({"cards/scenario.json"})).ok());
+    }
+
+    void refusesBadBundlesAndSettings_data()
+    {
+        QTest::addColumn<QStringList>("files");
+        QTest::addColumn<QByteArray>("settings");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("video as main") << QStringList{"clip.mp4"} << QByteArray("{}")
+                                       << "compose jobs take .json files, not 'clip.mp4'";
+        QTest::newRow("two videos") << QStringList{"s.json", "a.mp4", "b.mov"} << QByteArray("{}")
+                                    << "compose jobs take one video, not 2 (a.mp4, b.mov)";
+        QTest::newRow("other file")
+            << QStringList{"s.json", "logo.png"} << QByteArray("{}") << "'logo.png' is neither";
+        QTest::newRow("fps") << QStringList{"s.json"} << QByteArray("{\"fps\": 500}")
+                             << "settings.fps";
+        QTest::newRow("colour") << QStringList{"s.json"} << QByteArray("{\"background\": \"red\"}")
+                                << "settings.background";
+        QTest::newRow("unknown") << QStringList{"s.json"} << QByteArray("{\"colour\": 1}")
+                                 << "settings.colour";
+    }
+    void refusesBadBundlesAndSettings()
+    {
+        QFETCH(QStringList, files);
+        QFETCH(QByteArray, settings);
+        QFETCH(QString, message);
+        const auto r = types.validate(spec(files, QJsonDocument::fromJson(settings).object()));
+        QVERIFY(!r.ok());
+        QVERIFY2(r.error().message.contains(message), qPrintable(r.error().message));
+    }
+
+    void checksTheScenarioAtSubmit_data()
+    {
+        QTest::addColumn<QByteArray>("scenario");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("not json") << QByteArray("not json")
+                                  << "scenario.json: the scenario is not a JSON object";
+        QTest::newRow("end before start")
+            << QByteArray("{\"version\": \"1.3\", \"cues\": [{\"start\": 3, \"end\": 1, "
+                          "\"text\": \"x\"}]}")
+            << "scenario.json: cues[0] ends (1 s) before it starts (3 s)";
+        QTest::newRow("overlap") << QByteArray("{\"version\": \"1.3\", \"cues\": [{\"start\": 0, "
+                                               "\"end\": 3, \"text\": \"a\"}, {\"start\": 2, "
+                                               "\"end\": 4, \"text\": \"b\"}]}")
+                                 << "overlaps cues[0]";
+        QTest::newRow("nothing") << QByteArray("{\"version\": \"1.3\", \"cues\": []}")
+                                 << "nothing to compose";
+        QTest::newRow("too large")
+            << QByteArray(kMaxScenarioBytes + 1, ' ') << "cannot read it (over 8 MiB?)";
+    }
+    void checksTheScenarioAtSubmit()
+    {
+        QFETCH(QByteArray, scenario);
+        QFETCH(QString, message);
+        auto valid = types.validate(spec({"scenario.json"}));
+        QVERIFY(valid);
+        const auto r = types.checkInput(*valid, serving(scenario));
+        QVERIFY(!r.ok());
+        QCOMPARE(r.error().code, QString("invalid_scenario"));
+        QVERIFY2(r.error().message.contains(message), qPrintable(r.error().message));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestComposeJob)
+#include "tst_composejob.moc"
