@@ -427,6 +427,27 @@ async function main() {
         assert(shown === 'cannot load engine.glb: bad magic', `readable error "${shown}"`);
     });
 
+    await check('a job that fails on the node shows its error without the node\'s paths', async () => {
+        const noise = path.join(tmpDir, 'noise.glb');
+        fs.writeFileSync(noise, crypto.randomBytes(2048));
+        const noiseSha = await upload(noise);
+        const bad = await api('POST', '/api/v1/jobs', {type: 'model', name: 'ops noise', input: {file: noiseSha, name: 'noise.glb'},
+                                                       settings: {width: 32, height: 24, spp: 1}});
+        const failed = await waitJob(bad.id, ['failed']);
+        const raw = `${failed.error}`;
+        assert(/\/[^\s]*\/noise\.glb/.test(raw), `the server's error names no path (nothing to hide): ${raw}`);
+        await page.goto(`${base}/#/jobs/${bad.id}`);
+        const line = page.locator('.job-error:not([hidden])');
+        await line.waitFor({timeout: 10000});
+        const shown = [await line.innerText(), ...(await page.locator('.tasks-table .task-error').allInnerTexts())].join(' | ');
+        assert(shown.includes('noise.glb') && !/\/[^\s]*\/noise\.glb/.test(shown) && !shown.includes(tmpDir),
+               `shown "${shown}" (the server said "${raw}")`);
+        const runs = await page.locator('.tasks-table tbody tr td:nth-child(5)').allInnerTexts();
+        assert(runs.join() === '3', `runs of a task that failed three times: ${runs.join()}`);
+        await shoot(page, 'job-failed');
+        await api('DELETE', `/api/v1/jobs/${bad.id}`);
+    });
+
     await check('the node page lists its recent tasks; phone layout keeps every action reachable', async () => {
         const nodes = (await api('GET', '/api/v1/nodes')).nodes;
         const node = nodes.find((n) => n.name === 'ops-node');

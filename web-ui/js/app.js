@@ -1,7 +1,7 @@
 // Entry point: wires views, routing (#/jobs, #/jobs/<id>, #/nodes) and the live event stream.
 
 import {filesFromPicker} from './bundle.js';
-import {refreshRelativeTimes, splitHash, toast} from './dom.js';
+import {readableError, refreshRelativeTimes, splitHash, toast} from './dom.js';
 import {EventStream} from './events.js';
 import {JobDetail} from './jobdetail.js';
 import {loadJobTypes} from './jobtypes.js';
@@ -77,7 +77,7 @@ function notify(job) {
     lastState.set(job.id, job.state);
     if (!before || before === job.state) return;
     if (job.state === 'completed') toast(`Job #${job.id} “${job.name}” completed`, 'ok');
-    else if (job.state === 'failed') toast(`Job #${job.id} “${job.name}” failed${job.error ? `: ${job.error}` : ''}`, 'error', 8000);
+    else if (job.state === 'failed') toast(`Job #${job.id} “${job.name}” failed${job.error ? `: ${readableError(job.error)}` : ''}`, 'error', 8000);
 }
 
 stream.addEventListener('event', (e) => {

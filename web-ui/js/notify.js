@@ -2,7 +2,7 @@
 // the header asks; browsers allow the question only after a click). The choice to have them is
 // kept in localStorage; the permission itself is the browser's.
 
-import {h, setChildren} from './dom.js';
+import {h, readableError, setChildren} from './dom.js';
 
 const KEY = 'farmhand.notify.v1';
 const seen = new Map(); // job id → last state this page saw
@@ -74,7 +74,7 @@ export function desktopNotify(job) {
     if (!before || before === job.state || !enabled()) return;
     if (job.state !== 'completed' && job.state !== 'failed') return;
     const n = new Notification(`Job #${job.id} ${job.state}`, {
-        body: job.state === 'failed' && job.error ? `${job.name}: ${job.error}` : String(job.name ?? ''),
+        body: job.state === 'failed' && job.error ? `${job.name}: ${readableError(job.error)}` : String(job.name ?? ''),
         tag: `farmhand-job-${job.id}`,
         icon: 'img/favicon.svg',
     });
