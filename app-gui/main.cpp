@@ -1,11 +1,13 @@
+#include "widgets/frameviewer.h"
+#include "widgets/jobdetails.h"
 #include "widgets/mainwindow.h"
+#include "widgets/theme.h"
 
 #include "client/apiclient.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QSettings>
-#include <QStyleFactory>
 #include <QTextStream>
 #include <QTimer>
 
@@ -17,7 +19,6 @@ int main(int argc, char **argv)
     QApplication::setOrganizationName("Farmhand");
     QApplication::setApplicationName("farm-gui");
     QApplication::setApplicationVersion("0.1.0");
-    QApplication::setStyle(QStyleFactory::create("Fusion"));
 
     QCommandLineParser parser;
     parser.setApplicationDescription("Farmhand desktop client.");
@@ -29,11 +30,30 @@ int main(int argc, char **argv)
     screenshot.setFlags(QCommandLineOption::HiddenFromHelp);
     QCommandLineOption select("select", "Select job ID once jobs are shown.", "ID");
     select.setFlags(QCommandLineOption::HiddenFromHelp);
-    parser.addOptions({server, screenshot, select});
+    QCommandLineOption view("view", "With --screenshot: jobs, log, settings, nodes or viewer:PASS.",
+                            "NAME", "jobs");
+    view.setFlags(QCommandLineOption::HiddenFromHelp);
+    QCommandLineOption size("size", "Window size WxH.", "WxH");
+    size.setFlags(QCommandLineOption::HiddenFromHelp);
+    const QCommandLineOption theme("theme", "Colours: dark (default), light or system.", "NAME");
+    parser.addOptions({server, screenshot, select, theme, view, size});
     parser.process(app);
 
     QSettings settings;
+    const QString themeName =
+        parser.isSet(theme) ? parser.value(theme) : settings.value("ui/theme", "system").toString();
+    if (!QStringList{"dark", "light", "system"}.contains(themeName)) {
+        QTextStream(stderr) << "error: --theme takes dark, light or system, not " << themeName
+                            << '\n';
+        return 1;
+    }
+    farm::gui::applyTheme(app, themeName);
     farm::gui::MainWindow window(&settings);
+    if (parser.isSet(size)) {
+        const QStringList wh = parser.value(size).split('x');
+        if (wh.size() == 2 && wh[0].toInt() > 0 && wh[1].toInt() > 0)
+            window.resize(wh[0].toInt(), wh[1].toInt());
+    }
     window.show();
     if (parser.isSet(server)) {
         const auto url = farm::client::ApiClient::parseServerUrl(parser.value(server));
@@ -49,18 +69,45 @@ int main(int argc, char **argv)
                          [&window, id] { window.selectJob(id); });
     }
     if (parser.isSet(screenshot)) {
+        // Documentation screenshots (scripts/gui-screenshots.sh): one view of the window, or the
+        // frame viewer on one pass of the selected job.
         const QString file = parser.value(screenshot);
-        auto shoot = [&window, file, done = std::make_shared<bool>(false)] {
+        const QString shown = parser.value(view);
+        auto done = std::make_shared<bool>(false);
+        auto save = [done, file](QWidget *w) {
             if (*done)
                 return;
             *done = true;
-            const bool ok = window.grab().save(file);
-            QApplication::exit(ok ? 0 : 1);
+            QApplication::exit(w->grab().save(file) ? 0 : 1);
+        };
+        auto shoot = [&window, shown, save] {
+            using farm::gui::FramePass;
+            if (shown == "log")
+                window.details()->tabs()->setCurrentIndex(1);
+            else if (shown == "settings")
+                window.details()->tabs()->setCurrentIndex(2);
+            else if (shown == "nodes")
+                window.tabs()->setCurrentIndex(1);
+            if (!shown.startsWith("viewer:"))
+                return QTimer::singleShot(400, &window, [&window, save] { save(&window); });
+            const QString pass = shown.mid(7);
+            for (const QString &name : window.details()->outputNames())
+                if (FramePass::of(name).pass == pass && farm::gui::JobDetails::isImage(name)) {
+                    auto *viewer = window.details()->viewFrame(name);
+                    viewer->resize(window.size() * 0.8);
+                    QObject::connect(
+                        viewer, &farm::gui::FrameViewer::imageShown, viewer, [viewer, save] {
+                            QTimer::singleShot(300, viewer, [viewer, save] { save(viewer); });
+                        });
+                    return;
+                }
+            save(&window);
         };
         // Give thumbnails and the live socket a moment after the list arrives; never hang.
         QObject::connect(&window, &farm::gui::MainWindow::jobsLoaded, &window,
-                         [shoot] { QTimer::singleShot(1500, shoot); });
-        QTimer::singleShot(15000, &window, shoot);
+                         [shoot] { QTimer::singleShot(2500, shoot); });
+        QTimer::singleShot(shown == "down" ? 4000 : 20000, &window,
+                           [&window, save] { save(&window); });
     }
     return app.exec();
 }

@@ -3,6 +3,8 @@
 #include <QColor>
 #include <QHash>
 #include <QLocale>
+#include <QPainter>
+#include <QPixmap>
 
 namespace farm::gui {
 
@@ -17,6 +19,55 @@ QColor stateColor(const QString &state)
         {"busy", QColor(0x2f, 0x80, 0xed)},      {"draining", QColor(0xb0, 0x7d, 0x2b)},
         {"disabled", QColor(0x8a, 0x8f, 0x98)},  {"offline", QColor(0xd6, 0x45, 0x45)}};
     return colors.value(state, QColor(Qt::gray));
+}
+
+QIcon stateIcon(const QString &state)
+{
+    static QHash<QString, QIcon> cache;
+    if (const auto it = cache.constFind(state); it != cache.cend())
+        return *it;
+    // A shape per meaning, so a state reads without its colour too.
+    enum Shape { Ring, Play, Check, Cross, Slash, Bars, Dash };
+    static const QHash<QString, Shape> shapes{
+        {"queued", Ring},   {"assigned", Play},   {"active", Play},    {"running", Play},
+        {"busy", Play},     {"completed", Check}, {"done", Check},     {"idle", Check},
+        {"failed", Cross},  {"offline", Cross},   {"canceled", Slash}, {"paused", Bars},
+        {"draining", Bars}, {"disabled", Dash}};
+    QPixmap pixmap(32, 32);
+    pixmap.fill(Qt::transparent);
+    QPainter p(&pixmap);
+    p.setRenderHint(QPainter::Antialiasing);
+    const QColor c = stateColor(state);
+    p.setPen(QPen(c, 4, Qt::SolidLine, Qt::RoundCap, Qt::RoundJoin));
+    switch (shapes.value(state, Ring)) {
+    case Ring:
+        p.drawEllipse(QRectF(6, 6, 20, 20));
+        break;
+    case Play:
+        p.setBrush(c);
+        p.drawPolygon(QPolygonF({QPointF(9, 6), QPointF(26, 16), QPointF(9, 26)}));
+        break;
+    case Check:
+        p.drawPolyline(QPolygonF({QPointF(6, 17), QPointF(13, 24), QPointF(26, 8)}));
+        break;
+    case Cross:
+        p.drawLine(QPointF(8, 8), QPointF(24, 24));
+        p.drawLine(QPointF(24, 8), QPointF(8, 24));
+        break;
+    case Slash:
+        p.drawEllipse(QRectF(6, 6, 20, 20));
+        p.drawLine(QPointF(9, 23), QPointF(23, 9));
+        break;
+    case Bars:
+        p.drawLine(QPointF(11, 7), QPointF(11, 25));
+        p.drawLine(QPointF(21, 7), QPointF(21, 25));
+        break;
+    case Dash:
+        p.drawLine(QPointF(7, 16), QPointF(25, 16));
+        break;
+    }
+    p.end();
+    return *cache.insert(state, QIcon(pixmap));
 }
 
 JobsModel::JobsModel(QObject *parent)
@@ -53,6 +104,8 @@ QVariant JobsModel::data(const QModelIndex &index, int role) const
         return j.progress;
     if (role == Qt::ForegroundRole && index.column() == State)
         return stateColor(toString(j.state));
+    if (role == Qt::DecorationRole && index.column() == State)
+        return stateIcon(toString(j.state));
     if (role == Qt::ToolTipRole && !j.error.isEmpty())
         return j.error;
     if (role != Qt::DisplayRole)

@@ -4,6 +4,7 @@
 
 #include <QAbstractTableModel>
 #include <QColor>
+#include <QIcon>
 #include <QList>
 
 namespace farm::gui {
@@ -52,5 +53,8 @@ private:
 
 /// Colour for a job or task state name ("completed" → green), shared by the views.
 QColor stateColor(const QString &state);
+/// An icon whose shape tells the state (ring queued, play running, check done, cross failed,
+/// slash canceled, bars paused/draining, dash disabled), drawn in the state's colour.
+QIcon stateIcon(const QString &state);
 
 } // namespace farm::gui

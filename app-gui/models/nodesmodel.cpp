@@ -1,5 +1,7 @@
 #include "models/nodesmodel.h"
 
+#include <QLocale>
+
 #include "models/jobsmodel.h"
 
 namespace farm::gui {
@@ -20,7 +22,8 @@ int NodesModel::columnCount(const QModelIndex &parent) const
 
 QVariant NodesModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
-    static const char *names[] = {"Name", "State", "Cores", "RAM", "GPUs", "Running"};
+    static const char *names[] = {"Name", "State",   "Cores",   "RAM",
+                                  "GPUs", "Running", "Engines", "Last seen"};
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole || section < 0 ||
         section >= ColumnCount)
         return {};
@@ -34,6 +37,8 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
     const Node &n = m_nodes.at(index.row());
     if (role == Qt::ForegroundRole && index.column() == State)
         return stateColor(toString(n.state));
+    if (role == Qt::DecorationRole && index.column() == State)
+        return stateIcon(toString(n.state));
     if (role == Qt::ToolTipRole && index.column() == Gpus) {
         QStringList lines;
         for (const GpuInfo &g : n.caps.gpus)
@@ -70,6 +75,22 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
             .arg(n.running.size())
             .arg(n.caps.slotCount)
             .arg(ids.isEmpty() ? QString() : "tasks " + ids.join(", "));
+    }
+    case Engines: {
+        QStringList list;
+        for (const EngineInfo &e : n.caps.engines)
+            list.append(e.version.isEmpty() ? e.name : e.name + ' ' + e.version);
+        return list.join(", ");
+    }
+    case LastSeen: {
+        if (!n.lastSeen.isValid())
+            return tr("never");
+        const qint64 s = n.lastSeen.secsTo(QDateTime::currentDateTimeUtc());
+        if (n.state != NodeState::Offline && s < 60)
+            return tr("now");
+        return s < 120    ? tr("%1 s ago").arg(std::max<qint64>(0, s))
+               : s < 7200 ? tr("%1 min ago").arg(s / 60)
+                          : QLocale().toString(n.lastSeen.toLocalTime(), QLocale::ShortFormat);
     }
     }
     return {};

@@ -11,7 +11,7 @@ class NodesModel : public QAbstractTableModel
 {
     Q_OBJECT
 public:
-    enum Column { Name, State, Cores, Ram, Gpus, Running, ColumnCount };
+    enum Column { Name, State, Cores, Ram, Gpus, Running, Engines, LastSeen, ColumnCount };
 
     explicit NodesModel(QObject *parent = nullptr);
 

@@ -36,6 +36,8 @@ QVariant TasksModel::data(const QModelIndex &index, int role) const
         return t.progress;
     if (role == Qt::ForegroundRole && index.column() == State)
         return stateColor(toString(t.state));
+    if (role == Qt::DecorationRole && index.column() == State)
+        return stateIcon(toString(t.state));
     if (role == Qt::ToolTipRole && !t.error.isEmpty())
         return t.error;
     if (role != Qt::DisplayRole)

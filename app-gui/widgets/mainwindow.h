@@ -53,6 +53,8 @@ public:
     JobDetails *details() { return m_details; }
     ConnectionBar *connectionBar() { return m_bar; }
     JobActions *jobActions() { return m_actions; }
+    /// Jobs (0) and Nodes (1).
+    QTabWidget *tabs() { return m_tabs; }
     QMenu *nodesMenu() { return m_nodesMenu; }
     /// The banner over the window while the server cannot be reached (hidden otherwise).
     QLabel *banner() { return m_banner; }

@@ -3,6 +3,7 @@
 #include "dialogs/submitdialog.h"
 #include "dropevents.h"
 #include "farmfixture.h"
+#include "widgets/frameviewer.h"
 #include "widgets/jobdetails.h"
 #include "widgets/mainwindow.h"
 
@@ -11,6 +12,7 @@
 #include <QImage>
 #include <QJsonArray>
 #include <QListWidget>
+#include <QPlainTextEdit>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QtTest>
@@ -82,6 +84,69 @@ private slots:
         // The desktop app shows the finished frame's job with its three files.
         QTRY_COMPARE_WITH_TIMEOUT(window.details()->findChild<QListWidget *>("jobFiles")->count(),
                                   3, 10000);
+        // Its row reaches 100 %, its frame lands as a thumbnail and opens full size.
+        QTRY_COMPARE_WITH_TIMEOUT(window.jobsModel()->job(job)->progress, 1.0, 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(window.details()->thumbnailCount(), 1, 20000);
+        gui::FrameViewer *viewer = window.details()->viewFrame("frame_0001.png");
+        QVERIFY(viewer);
+        QTRY_COMPARE_WITH_TIMEOUT(viewer->shownImage().size(), QSize(64, 48), 20000);
+        QVERIFY(dominantShare(viewer->shownImage(), 0) > 0.08);
+        // Every output as the server's archive.
+        QTemporaryDir saved;
+        QString error = "pending";
+        window.details()->saveAll(saved.filePath("all.zip"),
+                                  [&error](const QString &e) { error = e; });
+        QTRY_VERIFY_WITH_TIMEOUT(error != "pending", 20000);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QFile zip(saved.filePath("all.zip"));
+        QVERIFY(zip.open(QIODevice::ReadOnly));
+        QVERIFY(zip.read(2) == "PK");
+        QVERIFY(zip.readAll().contains("frame_0001.png"));
+    }
+
+    // One task renders four frames: its log shows in the job view while it runs and grows
+    // by itself up to the last frame.
+    void logViewerFollowsARunningTask()
+    {
+        FarmFixture farm;
+        QVERIFY(farm.startServer());
+        farm.startNode("gui-log-node");
+        QVERIFY(farm.waitUntil([&] { return farm.onlineNodes() == 1; }, 30000));
+        QFile obj("/usr/share/assimp/models/OBJ/box.obj");
+        QVERIFY(obj.open(QIODevice::ReadOnly));
+        const QString sha = farm.upload(obj.readAll(), "box.obj");
+        QVERIFY(!sha.isEmpty());
+
+        gui::MainWindow window(nullptr);
+        window.show();
+        QSignalSpy loaded(&window, &gui::MainWindow::jobsLoaded);
+        window.connectTo(QUrl(farm.serverUrl()));
+        QVERIFY(loaded.wait(20000));
+        const qint64 job =
+            farm.submit({{"name", "spider"},
+                         {"type", "model"},
+                         {"input", QJsonObject{{"file", sha}, {"name", "box.obj"}}},
+                         {"frames", "1-4"},
+                         {"chunk", 4},
+                         {"settings", QJsonObject{{"width", 480}, {"height", 360}, {"spp", 128}}}});
+        QVERIFY(job > 0);
+        window.selectJob(job);
+        QTRY_COMPARE_WITH_TIMEOUT(window.details()->jobId(), job, 20000);
+        auto running = [&] {
+            const auto &tasks = window.details()->tasksModel()->tasks();
+            return !tasks.isEmpty() && tasks.first().state == TaskState::Running;
+        };
+        // While it runs, the log is there (the node's "running" line) without a click.
+        QTRY_VERIFY_WITH_TIMEOUT(running() && window.details()->logText().contains("running"),
+                                 120000);
+        QVERIFY(window.details()->logTask() > 0);
+        QVERIFY(!window.details()->logText().contains("frame 4 written"));
+        // It follows: the last frame's line arrives by itself.
+        QTRY_VERIFY_WITH_TIMEOUT(window.details()->logText().contains("frame 4 written"), 240000);
+        QCOMPARE(farm.waitForJob(job, 120000).value("state").toString(), QString("completed"));
+        auto *log = window.details()->findChild<QPlainTextEdit *>("taskLog");
+        QVERIFY(log->isReadOnly());
+        QVERIFY(log->textInteractionFlags() & Qt::TextSelectableByMouse);
     }
 };
 
