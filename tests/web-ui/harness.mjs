@@ -60,6 +60,13 @@ export function startProcess(name, cmd, args, readyRe, {cwd, timeoutMs = 30000} 
         };
         child.stdout.on('data', onData);
         child.stderr.on('data', onData);
+        child.on('error', (e) => {
+            log(`# ${name} could not start: ${e.message}`);
+            if (done) return;
+            done = true;
+            clearTimeout(timer);
+            reject(new Error(`${name} could not start: ${e.message}`));
+        });
         child.on('exit', (code, signal) => {
             if (done) return;
             done = true;

@@ -202,6 +202,25 @@ async function main() {
         await page.locator('.pass-group[data-pass="rgb"] .tile-img').first().click();
         let viewer = page.locator('#lightbox[open]');
         await viewer.waitFor({timeout: 5000});
+        // The viewer shows the box's texture: the logo's sky blue and grass green, as the page draws it.
+        const logo = await page.waitForFunction(() => {
+            const img = document.querySelector('#lightbox .lightbox-img:not([hidden])');
+            if (!img || !img.complete || !img.naturalWidth) return null;
+            const c = document.createElement('canvas');
+            [c.width, c.height] = [img.naturalWidth, img.naturalHeight];
+            const g = c.getContext('2d');
+            g.drawImage(img, 0, 0);
+            const d = g.getImageData(0, 0, c.width, c.height).data;
+            let blue = 0;
+            let green = 0;
+            for (let i = 0; i < d.length; i += 4) {
+                const [r, gr, b] = [d[i], d[i + 1], d[i + 2]];
+                if (b > 60 && b > r * 1.35 && b > gr * 1.05) blue++;
+                if (gr > 50 && gr > r * 1.25 && gr > b * 1.6) green++;
+            }
+            return {blue: blue / (d.length / 4), green: green / (d.length / 4)};
+        }, null, {timeout: 10000}).then((h) => h.jsonValue());
+        assert(logo.blue > 0.02 && logo.green > 0.01, `the viewer's frame lacks the texture's colours ${JSON.stringify(logo)}`);
         await viewer.locator('.pass-btn[data-pass="depth"]').click();
         await page.waitForFunction(() => document.querySelector('#lightbox .lightbox-canvas:not([hidden])') &&
                                          document.querySelector('#lightbox .viewer-legend .legend-min'), null, {timeout: 10000});

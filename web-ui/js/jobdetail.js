@@ -10,6 +10,8 @@ import {inputOf, mainFileSha, settingRows} from './jobinfo.js';
 import {jobTypeLabel, knownJobType} from './jobtypes.js';
 import {LivePreview} from './livepreview.js';
 
+const LOG_TAIL_BYTES = 256 * 1024;
+
 export class JobDetail {
     constructor(root, lightbox) {
         this.root = root;
@@ -367,7 +369,9 @@ export class JobDetail {
         const id = this.logTaskId;
         if (id === null) return;
         try {
-            const text = await api.taskLog(id);
+            // Following a running task reads only the log's end, every 2 s (a log keeps up to
+            // 8 MiB); a stopped task's log is read whole once.
+            const text = await api.taskLog(id, this.followTimer ? LOG_TAIL_BYTES : undefined);
             if (id !== this.logTaskId) return;
             const atBottom = this.logBody.scrollTop + this.logBody.clientHeight >= this.logBody.scrollHeight - 8;
             this.logBody.textContent = (typeof text === 'string' ? text : JSON.stringify(text, null, 2)) || '(empty log)';

@@ -73,11 +73,16 @@ export function desktopNotify(job) {
     seen.set(job.id, job.state);
     if (!before || before === job.state || !enabled()) return;
     if (job.state !== 'completed' && job.state !== 'failed') return;
-    const n = new Notification(`Job #${job.id} ${job.state}`, {
-        body: job.state === 'failed' && job.error ? `${job.name}: ${readableError(job.error)}` : String(job.name ?? ''),
-        tag: `farmhand-job-${job.id}`,
-        icon: 'img/favicon.svg',
-    });
+    let n;
+    try {
+        n = new Notification(`Job #${job.id} ${job.state}`, {
+            body: job.state === 'failed' && job.error ? `${job.name}: ${readableError(job.error)}` : String(job.name ?? ''),
+            tag: `farmhand-job-${job.id}`,
+            icon: 'img/favicon.svg',
+        });
+    } catch {
+        return; // Browsers that show notifications only from a service worker (Android): the toast remains.
+    }
     n.onclick = () => {
         window.focus();
         location.hash = `#/jobs/${job.id}`;
