@@ -15,10 +15,17 @@ namespace farm::video {
 
 namespace {
 
-// One 0..65025 weight blend of `to` into `from`.
-inline uint8_t mix(uint8_t from, int to, int k)
+// x / 255, rounded, for 0 <= x <= 255 * 255 (multiply and shift: a division per pixel costs
+// more than the rest of the blend).
+inline int div255(int x)
 {
-    return uint8_t((from * (65025 - k) + to * k + 32512) / 65025);
+    return (x * 257 + 32896) >> 16;
+}
+
+// `from` moved towards `to` by alpha/255.
+inline uint8_t mix(uint8_t from, int to, int alpha)
+{
+    return uint8_t(div255(from * (255 - alpha) + to * alpha));
 }
 
 } // namespace
@@ -42,8 +49,10 @@ void blendImages(const ass_image *images, AVFrame *f)
         const int y0 = std::max(0, img->dst_y), y1 = std::min(H, img->dst_y + img->h);
         if (x0 >= x1 || y0 >= y1)
             continue;
+        // The image's coverage of a frame pixel times its colour's opacity: 0..255.
         const auto alphaAt = [&](int x, int y) {
-            return int(img->bitmap[(y - img->dst_y) * img->stride + (x - img->dst_x)]) * a;
+            const int m = img->bitmap[(y - img->dst_y) * img->stride + (x - img->dst_x)];
+            return a == 255 ? m : div255(m * a);
         };
         for (int y = y0; y < y1; ++y) {
             uint8_t *dst = f->data[0] + qsizetype(y) * f->linesize[0];
@@ -67,13 +76,14 @@ void blendImages(const ass_image *images, AVFrame *f)
         for (int cy = y0 >> 1; cy <= (y1 - 1) >> 1; ++cy) {
             uint8_t *du = f->data[1] + qsizetype(cy) * f->linesize[1];
             uint8_t *dv = f->data[2] + qsizetype(cy) * f->linesize[2];
+            const int ya = std::max(y0, 2 * cy), yb = std::min(y1, 2 * cy + 2);
             for (int cx = x0 >> 1; cx <= (x1 - 1) >> 1; ++cx) {
+                const int xa = std::max(x0, 2 * cx), xb = std::min(x1, 2 * cx + 2);
                 int sum = 0;
-                for (int y = 2 * cy; y < 2 * cy + 2; ++y)
-                    for (int x = 2 * cx; x < 2 * cx + 2; ++x)
-                        if (x >= x0 && x < x1 && y >= y0 && y < y1)
-                            sum += alphaAt(x, y);
-                if (const int k = sum / 4) {
+                for (int y = ya; y < yb; ++y)
+                    for (int x = xa; x < xb; ++x)
+                        sum += alphaAt(x, y);
+                if (const int k = (sum + 2) >> 2) {
                     du[cx] = mix(du[cx], U, k);
                     dv[cx] = mix(dv[cx], V, k);
                 }

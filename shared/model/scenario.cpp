@@ -1,5 +1,7 @@
 #include "model/scenario.h"
 
+#include "model/questioncard.h"
+
 #include "util/json.h"
 
 #include <QJsonArray>
@@ -199,14 +201,32 @@ Result<Scenario> Scenario::fromJson(const QByteArray &json)
     if (!parsed)
         return makeError("invalid_scenario",
                          "the scenario is not a JSON object: " + parsed.error().message);
-    const QJsonObject &o = *parsed;
+    QJsonObject o = *parsed;
     json::Reader r(o, "scenario");
-    r.rejectUnknown({"version", "style", "cues"});
+    const bool templated = o.contains("template");
+    r.rejectUnknown(QStringList{"version", "style", "cues"} +
+                    (templated ? kQuestionCardKeys : QStringList()));
     Scenario sc;
     sc.version = r.string("version", QString(), 1, 16);
-    const QJsonArray cues = r.array("cues", kMaxCues);
+    const QString name = r.string("template", QString(), 1, 32);
+    QJsonArray cues = r.array("cues", kMaxCues);
     if (!r.ok())
         return makeError("invalid_scenario", r.error().message);
+    if (templated) {
+        // A scenario made from data: its cues come first, any listed cues follow.
+        if (name != "question_card")
+            return makeError("invalid_scenario",
+                             QString("scenario.template '%1' is not one this farm has "
+                                     "(question_card)")
+                                 .arg(name));
+        auto made = questionCardCues(o);
+        if (!made)
+            return made.error();
+        for (const QJsonValue &c : std::as_const(cues))
+            made->append(c);
+        cues = *made;
+        o.insert("cues", cues);
+    }
     static const QRegularExpression versionRe(QStringLiteral("^1(\\.\\d{1,4}){0,2}$"));
     if (sc.version.isEmpty())
         return makeError("invalid_scenario", "scenario.version is missing (this node reads 1.x)");

@@ -306,6 +306,29 @@ private slots:
         QVERIFY(f->data[1][(f->height / 2 - 3) * f->linesize[1] + 80] > 200);
     }
 
+    // The question card template over a black background: the right answer's box turns from
+    // blue to green at the reveal (chroma U of its padding: blue high, green low).
+    void questionCardHighlightsTheAnswer()
+    {
+        const QString out = m_dir.filePath("card.mp4");
+        const auto r = run(scenario("{\"version\": \"1.3\", \"template\": "
+                                    "\"question_card\", \"question\": \"Capital of "
+                                    "Korea?\", \"answers\": [\"Busan\", \"Seoul\", "
+                                    "\"Incheon\", \"Daegu\"], \"correct\": 1, "
+                                    "\"countdown\": 2, \"reveal\": 1}"),
+                           QString(), out, {{"width", 640}, {"height", 360}});
+        QVERIFY2(r.ok(), r.ok() ? "" : qPrintable(r.error().message));
+        const std::vector<FramePtr> frames = decodeAll(out);
+        QCOMPARE(int(frames.size()), 135); // 4.5 s at 30 fps
+        // Answer B sits at (0.73, 0.42): its box's padding just below the text.
+        const int x = int(0.73 * 640) / 2, y = (int(0.42 * 360) + 40) / 2;
+        const auto u = [&](int n) {
+            return int(frames[n]->data[1][y * frames[n]->linesize[1] + x]);
+        };
+        QVERIFY2(u(90) > 140, qPrintable(QString::number(u(90))));   // 3.0 s: blue
+        QVERIFY2(u(120) < 120, qPrintable(QString::number(u(120)))); // 4.0 s: green
+    }
+
     void unknownFontFallsBackAndSaysSo()
     {
         QStringList log;

@@ -110,6 +110,45 @@ private slots:
         QVERIFY2(s.error().message.contains(message), qPrintable(s.error().message));
     }
 
+    void questionCardIsMadeFromData()
+    {
+        const auto s = Scenario::fromJson(
+            "{\"version\": \"1.3\", \"template\": \"question_card\", \"question\": "
+            "\"Capital of Korea?\", \"answers\": [\"Busan\", \"Seoul\", \"Incheon\", "
+            "\"Daegu\"], \"correct\": 1, \"countdown\": 3, \"reveal\": 2}");
+        QVERIFY2(s.ok(), s.ok() ? "" : qPrintable(s.error().message));
+        // The question, four answers, the right one highlighted, three countdown numbers.
+        QCOMPARE(s->cues.size(), 1 + 4 + 1 + 3);
+        QCOMPARE(s->cues[0].text, "Capital of Korea?");
+        QCOMPARE(s->lastEnd(), 1.0 + 0.5 + 3 + 2);
+        QStringList texts;
+        for (const Cue &c : s->cues)
+            texts.append(c.text);
+        QCOMPARE(texts.count("B. Seoul"), 2); // plain until the reveal, then highlighted
+        QVERIFY(texts.contains("A. Busan") && texts.contains("D. Daegu"));
+        QVERIFY(texts.contains("3") && texts.contains("2") && texts.contains("1"));
+        const Cue &plain = s->cues[texts.indexOf("B. Seoul")];
+        const Cue &lit = s->cues[texts.lastIndexOf("B. Seoul")];
+        QCOMPARE(plain.end, 4.5);
+        QCOMPARE(lit.start, 4.5);
+        QCOMPARE(lit.style.boxColor, (CueColor{0x2E, 0x7D, 0x32, 0xF0}));
+        QCOMPARE(s->cues[texts.indexOf("1")].end, 4.5); // the countdown ends at the reveal
+
+        const auto three = Scenario::fromJson(
+            "{\"version\": \"1.3\", \"template\": \"question_card\", \"question\": "
+            "\"q\", \"answers\": [\"a\", \"b\", \"c\"], \"correct\": 0}");
+        QVERIFY(!three.ok());
+        QVERIFY2(three.error().message.contains("4 answers, not 3"),
+                 qPrintable(three.error().message));
+        const auto other = Scenario::fromJson(
+            "{\"version\": \"1.3\", \"template\": \"quiz\", \"question\": \"q\"}");
+        QVERIFY(!other.ok());
+        QVERIFY(other.error().message.contains("'quiz' is not one this farm has"));
+        const auto stray = Scenario::fromJson("{\"version\": \"1.3\", \"question\": \"q\", "
+                                              "\"cues\": []}");
+        QVERIFY(!stray.ok()); // template keys without a template
+    }
+
     void parsesColours()
     {
         QCOMPARE(*parseCueColor("#102030"), (CueColor{16, 32, 48, 255}));
