@@ -19,7 +19,7 @@ ConnectionBar::ConnectionBar(QWidget *parent)
 {
     m_url->setObjectName("serverUrl");
     m_url->setPlaceholderText("http://127.0.0.1:8420");
-    m_url->setMinimumWidth(260);
+    m_url->setMinimumWidth(200);
     m_token->setObjectName("token");
     m_token->setPlaceholderText(tr("token (optional)"));
     m_token->setEchoMode(QLineEdit::Password);
@@ -28,6 +28,9 @@ ConnectionBar::ConnectionBar(QWidget *parent)
     m_connect->setDefault(true);
     m_light->setFixedSize(12, 12);
     m_message->setObjectName("connectionMessage");
+    // A long message must not widen the window (800 px screens): it is cut, the tooltip has it.
+    m_message->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    m_message->setMinimumWidth(80);
 
     auto *layout = new QHBoxLayout(this);
     layout->setContentsMargins(10, 8, 10, 8);
@@ -83,6 +86,7 @@ void ConnectionBar::setState(State state, const QString &message)
         QString("background: %1; border-radius: 6px;").arg(QLatin1String(colors.value(state))));
     m_light->setToolTip(message);
     m_message->setText(message);
+    m_message->setToolTip(message);
     m_connect->setText(state == State::Connected || state == State::Degraded ? tr("Reconnect")
                                                                              : tr("Connect"));
 }

@@ -211,7 +211,7 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     // of its own size whether or not a frame renders: nothing moves when it appears.
     m_live->setObjectName("livePreview");
     m_liveView->setObjectName("livePreviewImage");
-    m_liveView->setFixedSize(320, 240);
+    m_liveView->setFixedSize(208, 156);
     m_liveView->setAlignment(Qt::AlignCenter);
     m_liveView->setStyleSheet("background: #0a0d11;");
     m_liveText->setObjectName("livePreviewCaption");
@@ -230,7 +230,7 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     idle->setStyleSheet("color: palette(placeholder-text); border: 1px dashed palette(mid);");
     m_liveRegion->addWidget(idle);
     m_liveRegion->addWidget(m_live);
-    m_liveRegion->setFixedWidth(326);
+    m_liveRegion->setFixedWidth(214);
     m_liveRegion->setObjectName("liveRegion");
     auto *framesRow = new QWidget(this);
     auto *framesLayout = new QHBoxLayout(framesRow);
@@ -604,9 +604,9 @@ void JobDetails::addThumbnail(const QString &output)
         icon = style()->standardIcon(QStyle::SP_MediaPlay);
         tip = tr("%1: double-click to play").arg(output);
     } else if (!isImage(output)) { // data (.npy, .json, .exr): its name on a file icon
-        icon = output.endsWith(".json")
-                   ? themedIcon("text-x-generic", QStyle::SP_FileIcon)
-                   : themedIcon("application-x-executable", QStyle::SP_FileIcon);
+        icon = output.endsWith(".json")  ? themedIcon("text-x-generic", QStyle::SP_FileIcon)
+               : output.endsWith(".exr") ? themedIcon("image-x-generic", QStyle::SP_FileIcon)
+                                         : themedIcon("application-x-generic", QStyle::SP_FileIcon);
         tip = tr("%1: double-click to open, right-click to save").arg(output);
     }
     auto *item = new QListWidgetItem(icon, output);

@@ -386,10 +386,14 @@ void MainWindow::connectTo(const QUrl &url, const QString &token)
                 message = tr("The server at %1 refuses this token: %2")
                               .arg(url.authority(), r.error().message);
             m_bar->setState(ConnectionBar::State::Failed, message);
-            setServerAvailable(false, message);
             // A server that is down may come up: try again; a refused token will not change.
-            if (r.error().code == "unreachable")
+            if (r.error().code == "unreachable") {
                 m_retry->start();
+                message = tr("The farm server does not answer (%1). Trying again every %2 s…")
+                              .arg(message)
+                              .arg(m_retry->interval() / 1000);
+            }
+            setServerAvailable(false, message);
             return;
         }
         m_connected = true;

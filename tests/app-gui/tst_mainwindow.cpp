@@ -9,6 +9,7 @@
 #include "widgets/jobdetails.h"
 #include "widgets/mainwindow.h"
 
+#include <QApplication>
 #include <QBuffer>
 #include <QImage>
 #include <QLabel>
@@ -258,10 +259,18 @@ private slots:
         auto *live = window.details()->findChild<QWidget *>("livePreview");
         QVERIFY(live);
 
-        // Opening the job fetches the running task's latest partial image.
+        // Opening the job fetches the running task's latest partial image; nothing moves when
+        // it appears (the Cancel button stays under the cursor, the frames keep their place).
+        auto *frames = window.details()->findChild<QListWidget *>("frames");
+        auto *cancel = window.details()->findChild<QPushButton *>("cancelJob");
+        const QRect framesBefore(frames->mapTo(&window, QPoint()), frames->size());
+        const QPoint cancelBefore = cancel->mapTo(&window, QPoint());
         window.selectJob(job);
         QTRY_COMPARE(window.details()->liveTask(), taskId);
         QVERIFY(live->isVisible());
+        QApplication::processEvents();
+        QCOMPARE(QRect(frames->mapTo(&window, QPoint()), frames->size()), framesBefore);
+        QCOMPARE(cancel->mapTo(&window, QPoint()), cancelBefore);
         QCOMPARE(window.details()->liveImage().size(), QSize(96, 72));
         QVERIFY(qRed(window.details()->liveImage().pixel(48, 36)) > 150);
 
@@ -402,6 +411,27 @@ private slots:
                  (QStringList{"cache.format = vdb", "solver = flip"}));
         QVERIFY(
             window.details()->findChild<QLabel *>("jobSummary")->text().contains("houdini_sim"));
+    }
+
+    // 800x600 and 1280x720 fit: the window takes the size and the list keeps several rows.
+    void fitsSmallScreens_data()
+    {
+        QTest::addColumn<QSize>("size");
+        QTest::newRow("800x600") << QSize(800, 600);
+        QTest::newRow("1280x720") << QSize(1280, 720);
+    }
+    void fitsSmallScreens()
+    {
+        QFETCH(QSize, size);
+        MainWindow window(nullptr);
+        window.resize(size);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QCOMPARE(window.size(), size);
+        QVERIFY(window.minimumSizeHint().width() <= 800);
+        QVERIFY(window.minimumSizeHint().height() <= 600);
+        QVERIFY2(window.jobsView()->height() >= 3 * 28 + 24,
+                 qPrintable(QString::number(window.jobsView()->height())));
     }
 
     void reportsUnreachableServer()
