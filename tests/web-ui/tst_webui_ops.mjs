@@ -323,7 +323,8 @@ async function main() {
     });
 
     await check('a running task\'s log follows; a canceled job keeps its progress', async () => {
-        const long = await submit({name: 'ops long', frames: '1-2', chunk: 1, settings: {width: 320, height: 240, spp: 768}});
+        // One task of two frames: the first frame's image lands while the task still renders.
+        const long = await submit({name: 'ops long', frames: '1-2', chunk: 2, settings: {width: 160, height: 120, spp: 1024}});
         await page.goto(`${base}/#/jobs/${long.id}`);
         const running = page.locator('.tasks-table tbody tr', {has: page.locator('.badge-running')}).first();
         await running.waitFor({timeout: RENDER_TIMEOUT_MS});
@@ -331,17 +332,23 @@ async function main() {
         await page.locator('.log-live:not([hidden])').waitFor({timeout: 5000});
         await page.waitForFunction(() => Number(document.querySelector('.log').dataset.loads || 0) >= 3, null, {timeout: 15000});
         await shoot(page, 'job-log');
-        // Once a task is done, cancel: the bar keeps the done share.
-        for (const end = Date.now() + RENDER_TIMEOUT_MS; ((await job(long.id)).tasks.done || 0) < 1;) {
-            assert(Date.now() < end, 'no task of the long job finished');
+        // Once frame 1 landed, cancel: the task is not done, yet the bar keeps the frame.
+        for (const end = Date.now() + RENDER_TIMEOUT_MS; ;) {
+            const outs = (await api('GET', `/api/v1/jobs/${long.id}/outputs`)).outputs.map((o) => o.name);
+            if (outs.includes('frame_0001.png')) break;
+            assert(Date.now() < end, 'frame 1 of the long job never landed');
             await page.waitForTimeout(200);
         }
         await page.locator('.detail-actions button', {hasText: 'Cancel job'}).click();
         await page.locator('.detail-actions button', {hasText: 'Really cancel?'}).click();
         await page.locator('.detail-head .badge-canceled').waitFor({timeout: 10000});
-        const pct = Number(await page.locator('.detail-progress [role=progressbar]').getAttribute('aria-valuenow'));
         const after = await job(long.id);
-        assert(pct >= Math.round(1000 * after.tasks.done / after.tasks.total) / 10 && pct > 0, `canceled job shows ${pct}% with ${after.tasks.done} of ${after.tasks.total} done`);
+        await page.waitForFunction(() => Number(document.querySelector('.detail-progress [role=progressbar]').getAttribute('aria-valuenow')) > 0,
+                                   null, {timeout: 10000}).catch(() => {});
+        const pct = Number(await page.locator('.detail-progress [role=progressbar]').getAttribute('aria-valuenow'));
+        const landed = (await api('GET', `/api/v1/jobs/${long.id}/outputs`)).outputs.filter((o) => /^frame_\d+\.png$/.test(o.name)).length;
+        assert(after.tasks.done === 0 && landed >= 1 && pct >= 50 * landed,
+               `canceled job shows ${pct}% with ${landed} of 2 frames landed (server: ${Math.round(after.progress * 100)}%, ${after.tasks.done} tasks done)`);
         await page.locator('.log-live').waitFor({state: 'hidden', timeout: 10000});
         noErrors();
     });
@@ -532,7 +539,7 @@ async function main() {
         await page.waitForFunction(() => document.querySelectorAll('.chart-frames .bar').length === 60 &&
                                          document.querySelectorAll('.chart-util .bar').length === 60, null, {timeout: 15000});
         const got = await page.locator('.chart-frames .bar').evaluateAll((bars) => bars.reduce((n, b) => n + Number(b.dataset.value), 0));
-        assert(want >= 5 && got === want, `the throughput chart holds ${got} frames, the tasks ${want}`);
+        assert(want >= 4 && got === want, `the throughput chart holds ${got} frames, the tasks ${want}`);
         const util = await page.locator('.chart-util .bar').evaluateAll((bars) => bars.map((b) => Number(b.dataset.value)));
         assert(util.every((u) => u >= 0 && u <= 100) && util.some((u) => u > 0), `utilisation ${util.join(',')}`);
         await axeCheck(page, 'the farm page');

@@ -65,6 +65,11 @@ export class Gallery {
             .sort((a, b) => (a.key ?? 0) - (b.key ?? 0) || passRank(a.pass) - passRank(b.pass) || a.item.name.localeCompare(b.item.name));
     }
 
+    /** Frames whose main image landed (frame_NNNN.<ext>, no pass suffix). */
+    framesLanded() {
+        return this.images().filter((x) => x.kind === 'frame' && x.pass === 'rgb').length;
+    }
+
     render() {
         const items = this.sorted();
         const images = this.images();

@@ -2,7 +2,7 @@
 
 import {api, archiveUrl, fileUrl} from './api.js';
 import {
-    badge, confirmButton, finalJobStates, formatDuration, formatTime, h, jobProgress, progressBar, readableError, relTime,
+    badge, confirmButton, finalJobStates, formatDuration, formatTime, frameCount, h, jobProgress, progressBar, readableError, relTime,
     setChildren, setProgress, taskRuns, throttle, toast,
 } from './dom.js';
 import {Gallery} from './gallery.js';
@@ -70,7 +70,7 @@ export class JobDetail {
         this.job = job;
         this.title = h('h2', {class: 'detail-title'}, job.name);
         this.stateCell = h('span', {}, badge(job.state));
-        this.bar = progressBar(jobProgress(job), job.state, 'Job progress');
+        this.bar = progressBar(0, job.state, 'Job progress');
         this.counts = h('p', {class: 'counts muted'});
         this.actions = h('div', {class: 'detail-actions'});
         this.summary = h('dl', {class: 'summary'});
@@ -124,7 +124,7 @@ export class JobDetail {
             this.renderActions(job);
             for (const r of this.taskRows.values()) this.fillTaskRow(r, r.task);
         }
-        setProgress(this.bar, jobProgress(job), job.state);
+        this.showProgress();
         const t = job.tasks || {};
         this.counts.textContent = `${t.done || 0} of ${t.total || 0} tasks done · ${t.running || 0} running · ` +
             `${t.queued || 0} queued · ${t.failed || 0} failed` + (t.canceled ? ` · ${t.canceled} canceled` : '');
@@ -133,6 +133,16 @@ export class JobDetail {
         this.renderSummary(job);
         if (!prev || prev.state !== job.state || (job.state === 'queued') !== (prev.state === 'queued')) this.loadExplain();
         else if (job.state === 'queued') this.reloadExplain();
+    }
+
+    /** The job's share; a canceled or failed job also counts the frames whose images landed
+     *  (a stopped task keeps them), so its bar never drops below what is there to see. */
+    showProgress() {
+        const job = this.job;
+        let p = jobProgress(job);
+        const frames = frameCount(job.frames);
+        if ((job.state === 'canceled' || job.state === 'failed') && frames) p = Math.max(p, this.gallery.framesLanded() / frames);
+        setProgress(this.bar, Math.min(1, p), job.state);
     }
 
     /** Why a queued job does not run, in the server's words (GET .../explain). */
@@ -419,6 +429,7 @@ export class JobDetail {
             if (data.state !== 'running' && data.state !== 'assigned') this.live.frameDone(data.id);
         } else if (type === 'task.preview' && data.job === this.jobId) {
             this.gallery.add(data);
+            this.showProgress();
             this.live.frameDone(data.task, data.frame);
         } else if (type === 'task.partial' && data.job === this.jobId) {
             this.live.show(data);
