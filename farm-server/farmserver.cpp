@@ -81,6 +81,10 @@ Result<quint16> FarmServer::start()
             return r.error();
     SchedulerConfig sc{m_config.leaseS, m_config.heartbeatS, m_config.joinToken, &m_jobTypes};
     sc.noProgressS = m_config.noProgressS;
+    // Throughput at scale (docs/PERFORMANCE.md): progress written in batches (a node reports
+    // it every 250 ms per slot), and one dispatch per batch of finished tasks.
+    sc.progressFlushMs = m_config.progressBatchMs;
+    sc.deferDispatch = true;
     // An encode task gets its job's frames as input (docs/JOBTYPES.md, "Video").
     auto frameBundles = std::make_shared<FrameBundles>(*m_store, *m_files, m_jobTypes);
     sc.frameInputs = [frameBundles](qint64 jobId) { return frameBundles->forJob(jobId); };

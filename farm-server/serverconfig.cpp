@@ -31,6 +31,10 @@ const Option kOptions[] = {
     {"no-trust-loopback", "Require tokens from loopback peers too.", nullptr},
     {"lease", "Seconds of silence after which a node is lost.", "seconds"},
     {"heartbeat", "Seconds between node heartbeats.", "seconds"},
+    {"progress-batch-ms",
+     "Milliseconds task progress is kept in memory and then written in one batch (dashboards "
+     "see each value at once; 0: every report is written and announced at once; default 250).",
+     "ms"},
     {"no-progress-timeout",
      "Seconds a task may run without progress, log or preview before it fails and is retried "
      "on another node (0: never; default: 15 minutes).",
@@ -146,6 +150,12 @@ Result<ServerConfig> ServerConfig::fromArguments(const QStringList &arguments)
         if (!v)
             return v.error();
         c.heartbeatS = *v;
+    }
+    if (values.contains("progress-batch-ms")) {
+        const auto v = readInt("progress-batch-ms", values["progress-batch-ms"], 0, 10000);
+        if (!v)
+            return v.error();
+        c.progressBatchMs = *v;
     }
     if (values.contains("no-progress-timeout")) {
         const auto v =

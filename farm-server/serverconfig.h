@@ -23,8 +23,9 @@ struct ServerConfig
     int leaseS = 20;
     int heartbeatS = 5;
     int noProgressS = kDefaultNoProgressS; // 0: no timeout
-    QString jobTypesDir; // extra job types declared in JSON; empty: the built-in ones only
-    HttpLimits http;     // connection caps and timeouts of the HTTP front end
+    int progressBatchMs = 250; // task progress written in batches this often; 0: at once
+    QString jobTypesDir;       // extra job types declared in JSON; empty: the built-in ones only
+    HttpLimits http;           // connection caps and timeouts of the HTTP front end
     /// Reverse proxies (address/prefix) whose X-Forwarded-For/Proto are believed; setting any
     /// turns loopback trust off (the proxy's requests come from loopback).
     QList<QPair<QHostAddress, int>> trustedProxies;

@@ -354,6 +354,48 @@ void downloadOutput(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     reply.file(ctx.files.outputPath(jobId, req.args[1]), contentTypeFor(req.args[1]));
 }
 
+/// Answers why node `nodeId` may not write task `task`'s outputs now, and yields true; false:
+/// it may.
+bool refuseUpload(ApiContext &ctx, const Task &t, qint64 nodeId, HttpReply &reply)
+{
+    const auto refuse = [&reply](int status, const QString &code, const QString &message) {
+        reply.error(status, code, message);
+        return true;
+    };
+    // Only the node running the task writes its outputs, and only while it runs it: a node
+    // that lost the task (lease, re-queue) and any other caller get a refusal, never a write.
+    if (!nodeId)
+        return refuse(403, errc::NotYourTask,
+                      QString("only the render node running task %1 may upload its outputs, "
+                              "with its own secret as bearer token (not a client or join "
+                              "token)")
+                          .arg(t.id));
+    if (t.state == TaskState::Queued && ctx.scheduler.lastHolder(t.id) == nodeId)
+        // Its node was lost (or the server restarted) and may claim it back on reconnect: an
+        // upload racing that reconnect must not make it stop a render it will keep.
+        return refuse(503, errc::TaskOrphaned,
+                      QString("task %1 went back to the queue when this node was lost; "
+                              "reconnect (hello with the task in 'running') and retry")
+                          .arg(t.id));
+    if (t.state != TaskState::Assigned && t.state != TaskState::Running)
+        return refuse(409, errc::TaskNotRunning,
+                      t.state == TaskState::Queued
+                          ? QString("task %1 is not running on any node: it went back to the queue "
+                                    "(its node was lost or missed its lease); stop rendering it")
+                                .arg(t.id)
+                          : QString("task %1 is %2: its outputs can no longer change")
+                                .arg(t.id)
+                                .arg(toString(t.state)));
+    if (t.nodeId != nodeId)
+        return refuse(403, errc::NotYourTask,
+                      QString("task %1 is assigned to node %2, not to node %3 (a node whose "
+                              "lease expired no longer holds its tasks); stop rendering it")
+                          .arg(t.id)
+                          .arg(t.nodeName.isEmpty() ? QString::number(t.nodeId) : t.nodeName)
+                          .arg(nodeId));
+    return false;
+}
+
 void uploadOutput(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
 {
     const QString &name = req.args[1];
@@ -363,52 +405,34 @@ void uploadOutput(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     const auto task = ctx.store.task(req.args[0].toLongLong());
     if (!task)
         return reply.error(404, "not_found", QString("task %1 does not exist").arg(req.args[0]));
-    // Only the node running the task writes its outputs, and only while it runs it: a node
-    // that lost the task (lease, re-queue) and any other caller get a refusal, never a write.
-    const Task &t = task->task;
-    if (!req.nodeId)
-        return reply.error(403, errc::NotYourTask,
-                           QString("only the render node running task %1 may upload its outputs, "
-                                   "with its own secret as bearer token (not a client or join "
-                                   "token)")
-                               .arg(t.id));
-    if (t.state == TaskState::Queued && ctx.scheduler.lastHolder(t.id) == req.nodeId)
-        // Its node was lost (or the server restarted) and may claim it back on reconnect: an
-        // upload racing that reconnect must not make it stop a render it will keep.
-        return reply.error(503, errc::TaskOrphaned,
-                           QString("task %1 went back to the queue when this node was lost; "
-                                   "reconnect (hello with the task in 'running') and retry")
-                               .arg(t.id));
-    if (t.state != TaskState::Assigned && t.state != TaskState::Running)
-        return reply.error(
-            409, errc::TaskNotRunning,
-            t.state == TaskState::Queued
-                ? QString("task %1 is not running on any node: it went back to the queue "
-                          "(its node was lost or missed its lease); stop rendering it")
-                      .arg(t.id)
-                : QString("task %1 is %2: its outputs can no longer change")
-                      .arg(t.id)
-                      .arg(toString(t.state)));
-    if (t.nodeId != req.nodeId)
-        return reply.error(403, errc::NotYourTask,
-                           QString("task %1 is assigned to node %2, not to node %3 (a node whose "
-                                   "lease expired no longer holds its tasks); stop rendering it")
-                               .arg(t.id)
-                               .arg(t.nodeName.isEmpty() ? QString::number(t.nodeId) : t.nodeName)
-                               .arg(req.nodeId));
-    const qint64 jobId = task->task.jobId;
-    const auto size = ctx.files.writeOutput(jobId, name, req.body);
-    if (!size)
-        return replyError(reply, size.error());
-    ctx.metrics.outputBytes += quint64(*size);
-    const OutputRecord o{jobId, task->task.id, name, *size, outputFrame(name)};
-    if (auto r = ctx.store.upsertOutput(o, ctx.clock.now()); !r)
-        return replyError(reply, r.error());
-    ctx.scheduler.touchTask(task->task.id); // uploading outputs is progress too
-    QJsonObject preview{{"task", task->task.id}, {"job", jobId}, {"output", name}};
-    preview.insert("frame", o.frame ? QJsonValue(*o.frame) : QJsonValue());
-    ctx.events.publish(msg::TaskPreview, preview);
-    reply.json(200, {{"name", name}, {"size", *size}});
+    if (refuseUpload(ctx, task->task, req.nodeId, reply))
+        return;
+    const qint64 jobId = task->task.jobId, taskId = task->task.id, nodeId = req.nodeId;
+    // The file is written and synced to disk off the event loop (an fsync per frame would stall
+    // every other socket meanwhile); its row is written, and the upload answered, back on the
+    // loop once the file is durable, and only while the task is still this node's.
+    FileStore *files = &ctx.files;
+    runOffLoop(
+        ctx,
+        [files, jobId, name, body = req.body] { return files->writeOutput(jobId, name, body); },
+        [&ctx, jobId, taskId, nodeId, name, reply](Result<qint64> size) mutable {
+            if (!size)
+                return replyError(reply, size.error());
+            const auto task = ctx.store.task(taskId);
+            if (!task)
+                return reply.error(404, "not_found", QString("task %1 does not exist").arg(taskId));
+            if (refuseUpload(ctx, task->task, nodeId, reply))
+                return;
+            ctx.metrics.outputBytes += quint64(*size);
+            const OutputRecord o{jobId, taskId, name, *size, outputFrame(name)};
+            if (auto r = ctx.store.upsertOutput(o, ctx.clock.now()); !r)
+                return replyError(reply, r.error());
+            ctx.scheduler.touchTask(taskId); // uploading outputs is progress too
+            QJsonObject preview{{"task", taskId}, {"job", jobId}, {"output", name}};
+            preview.insert("frame", o.frame ? QJsonValue(*o.frame) : QJsonValue());
+            ctx.events.publish(msg::TaskPreview, preview);
+            reply.json(200, {{"name", name}, {"size", *size}});
+        });
 }
 
 void taskLog(ApiContext &ctx, const HttpRequest &req, HttpReply reply)

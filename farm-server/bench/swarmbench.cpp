@@ -1,6 +1,5 @@
 // Simulated swarm: many nodes finish tasks as fast as the scheduler hands them out. Prints the
 // cost of submitting a big job and the end-to-end dispatch throughput (no sockets, real SQLite).
-#include "scheduler/jobcompiler.h"
 #include "scheduler/scheduler.h"
 #include "store/sqlitestore.h"
 
@@ -55,11 +54,13 @@ int main(int argc, char **argv)
 
     JobSpec spec;
     spec.name = "swarm";
-    spec.input = {QString(64, 'a'), "m.glb"};
+    spec.type = "model";
+    spec.input.main = "m.glb";
+    spec.input.files = {BundleFile{"m.glb", QString(64, 'a')}};
     spec.frames = QString("1-%1").arg(frames);
     QElapsedTimer t;
     t.start();
-    const auto id = store.insertJob(spec, *JobCompiler::compile(spec), clock.now());
+    const auto id = store.insertJob(spec, FrameRange::parse(spec.frames)->chunks(1), clock.now());
     std::printf("submit %d-task job: %lld ms\n", frames, t.elapsed());
 
     QList<QueueLink *> links;
@@ -70,7 +71,7 @@ int main(int argc, char **argv)
         QJsonObject hello{{"protocol", 1},
                           {"name", QString("node-%1").arg(i)},
                           {"slots", 2},
-                          {"engines", QJsonArray{QJsonObject{{"name", "model"}}}}};
+                          {"engines", QJsonArray{QJsonObject{{"name", "farmhand"}}}}};
         ids.append(*scheduler.connectNode(link, hello));
         links.append(link);
     }

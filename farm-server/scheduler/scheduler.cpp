@@ -57,7 +57,66 @@ Scheduler::Scheduler(JobStore &store, StateMachine &machine, const Clock &clock,
     , m_clock(clock)
     , m_events(events)
     , m_config(std::move(config))
-{}
+{
+    if (m_config.progressFlushMs > 0) {
+        m_progressTimer = new QTimer(this);
+        m_progressTimer->setSingleShot(true);
+        m_progressTimer->setInterval(m_config.progressFlushMs);
+        connect(m_progressTimer, &QTimer::timeout, this, &Scheduler::flushProgress);
+    }
+}
+
+void Scheduler::requestDispatch()
+{
+    if (!m_config.deferDispatch)
+        return dispatch();
+    if (std::exchange(m_dispatchQueued, true))
+        return;
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+            m_dispatchQueued = false;
+            dispatch();
+        },
+        Qt::QueuedConnection);
+}
+
+void Scheduler::flushProgress()
+{
+    QList<std::pair<qint64, double>> batch;
+    for (auto it = m_pendingProgress.cbegin(); it != m_pendingProgress.cend(); ++it)
+        if (m_holder.contains(it.key())) // still on a node
+            batch.append({it.key(), it.value()});
+    m_pendingProgress.clear();
+    if (batch.isEmpty())
+        return;
+    if (auto out = m_machine.setProgress(batch, false); !out)
+        qCWarning(lcScheduler) << "progress not stored:" << out.error().message;
+}
+
+void Scheduler::keepProgress(qint64 taskId, double progress)
+{
+    // Not a state change: dashboards see it now, the database with the next batch (and the
+    // job's progress, which is read from there, then).
+    if (const auto it = m_pendingProgress.constFind(taskId);
+        it != m_pendingProgress.cend() && *it == progress)
+        return;
+    m_pendingProgress.insert(taskId, progress);
+    if (auto t = m_store.task(taskId)) {
+        t->task.progress = progress;
+        m_events.publish(msg::TaskUpdated, t->task.toJson());
+    }
+    if (!m_progressTimer->isActive())
+        m_progressTimer->start();
+}
+
+void Scheduler::release(qint64 taskId)
+{
+    m_holder.remove(taskId);
+    m_running.remove(taskId);
+    m_pendingProgress.remove(taskId);
+    m_watch.remove(taskId);
+}
 
 Result<void> Scheduler::recover()
 {
@@ -202,6 +261,7 @@ void Scheduler::reconcile(LiveNode &n, const QList<qint64> &running)
         m_lastHolder.remove(id);
         if (onNode) {
             n.tasks.insert(id);
+            m_holder.insert(id, n.id);
         } else {
             changes.append({id, TaskState::Assigned, n.id});
             changes.append({id, TaskState::Running, n.id});
@@ -248,6 +308,8 @@ void Scheduler::disconnectNode(qint64 nodeId, NodeLink *link, const QString &why
     auto it = m_live.find(nodeId);
     if (it == m_live.end() || it->link != link)
         return;
+    for (qint64 id : std::as_const(it->tasks))
+        release(id);
     m_live.erase(it);
     if (auto r = m_store.touchNode(nodeId, m_clock.now()); !r)
         qCWarning(lcScheduler) << r.error().message;
@@ -343,12 +405,19 @@ Result<TaskRecord> Scheduler::ownTask(const LiveNode &n, const QJsonObject &d)
 
 Result<void> Scheduler::onAccepted(LiveNode &n, const QJsonObject &d)
 {
+    if (const auto id = readTaskId(d); id && n.tasks.contains(*id) && m_running.contains(*id))
+        return {}; // running already: nothing to read or write
     const auto t = ownTask(n, d);
     if (!t)
         return t.error();
-    if (t->task.state == TaskState::Assigned)
-        if (auto out = m_machine.apply({{t->task.id, TaskState::Running, n.id}}); !out)
+    if (t->task.state == TaskState::Assigned) {
+        auto out = m_machine.apply({{t->task.id, TaskState::Running, n.id}});
+        if (!out)
             return out.error();
+        forget(*out);
+    } else {
+        m_running.insert(t->task.id);
+    }
     return {};
 }
 
@@ -363,13 +432,26 @@ Result<void> Scheduler::onProgress(LiveNode &n, const QJsonObject &d)
     // A task the node does not hold is refused from memory: bogus ids cost no database work.
     if (!n.tasks.contains(*id))
         return makeError("not_assigned", QString("task %1 is not assigned to this node").arg(*id));
+    touchTask(*id);
+    if (m_progressTimer && m_running.contains(*id)) {
+        keepProgress(*id, p.toDouble());
+        return {};
+    }
     const auto t = ownTask(n, d);
     if (!t)
         return t.error();
-    if (t->task.state == TaskState::Assigned)
-        if (auto out = m_machine.apply({{t->task.id, TaskState::Running, n.id}}); !out)
+    if (t->task.state == TaskState::Assigned) { // a state change: committed, then announced
+        auto out = m_machine.apply({{t->task.id, TaskState::Running, n.id}});
+        if (!out)
             return out.error();
-    touchTask(*id);
+        forget(*out);
+    } else {
+        m_running.insert(*id);
+    }
+    if (m_progressTimer) {
+        keepProgress(*id, p.toDouble());
+        return {};
+    }
     if (t->task.state == TaskState::Running && t->task.progress == p.toDouble())
         return {}; // nothing new to store or announce
     if (auto out = m_machine.setProgress(t->task.id, p.toDouble()); !out)
@@ -403,30 +485,87 @@ Result<void> Scheduler::onDone(LiveNode &n, const QJsonObject &d)
     const auto id = readTaskId(d);
     if (!id)
         return id.error();
-    const auto current = m_store.task(*id);
-    if (current && current->task.state == TaskState::Done && current->task.nodeId == n.id)
-        return {}; // a repeated done: already recorded
-    const auto t = ownTask(n, d);
+    const auto t = m_store.task(*id);
     if (!t)
-        return t.error();
+        return makeError("not_found", QString("task %1 does not exist").arg(*id));
+    if (t->task.state == TaskState::Done && t->task.nodeId == n.id)
+        return {}; // a repeated done: already recorded
+    if (!heldBy(*t, n.id))
+        return makeError("not_assigned", QString("task %1 is not assigned to this node").arg(*id));
     const QJsonValue outputs = d.value("outputs");
     if (!outputs.isUndefined() && !outputs.isArray())
         return makeError("invalid_field", "'outputs' must be a list of output names");
-    QStringList missing;
-    for (const QJsonValue &v : outputs.toArray()) {
+    for (const QJsonValue &v : outputs.toArray())
         if (!v.isString() || !isValidOutputName(v.toString()))
             return makeError("invalid_field", "'outputs' holds an invalid output name");
-        if (!m_store.output(t->task.jobId, v.toString()))
+    const QList<OutputRecord> landed = m_store.taskOutputs(*id);
+    QSet<QString> names;
+    for (const OutputRecord &o : landed)
+        names.insert(o.name);
+    QStringList missing;
+    for (const QJsonValue &v : outputs.toArray())
+        if (!names.contains(v.toString()) && !m_store.output(t->task.jobId, v.toString()))
             missing.append(v.toString());
-    }
-    if (!missing.isEmpty())
+    if (!missing.isEmpty()) // the node may still be uploading them: it may say done again
         return makeError("missing_outputs", "outputs not uploaded yet: " + missing.join(", "));
+    if (const QString why = framesWithoutImage(*t, landed); !why.isEmpty()) {
+        // A frame is done only once its image landed: the task failed (an attempt).
+        auto out = m_machine.apply(
+            {{t->task.id, TaskState::Failed, n.id, why, TaskChange::Reason::Failure}});
+        if (!out)
+            return out.error();
+        forget(*out);
+        sendCancels(out->cancels);
+        requestDispatch();
+        return makeError("missing_outputs", why);
+    }
     auto out = m_machine.apply({{t->task.id, TaskState::Done, n.id}});
     if (!out)
         return out.error();
     forget(*out);
-    dispatch();
+    requestDispatch();
     return {};
+}
+
+QString Scheduler::framesWithoutImage(const TaskRecord &t, const QList<OutputRecord> &landed)
+{
+    const JobSpec *spec = specOf(t.task.jobId);
+    if (!spec)
+        return {};
+    const JobType *type = jobTypes().find(spec->type);
+    // Only job types whose frames each have a main image, and not a task with a role (an
+    // encode task makes a video, not frames).
+    if (!type || type->frameOutput.captureCount() < 1 || jobTypes().taskRole(*spec, t.task))
+        return {};
+    const auto range = FrameRange::parse(t.task.frames);
+    if (!range)
+        return {};
+    QSet<int> have;
+    for (const OutputRecord &o : landed)
+        if (const auto f = jobTypes().completedFrame(spec->type, o.name))
+            have.insert(*f);
+    QList<int> without;
+    for (int f : range->frames())
+        if (!have.contains(f))
+            without.append(f);
+    if (without.isEmpty())
+        return {};
+    return QString("task.done came without the image of frame(s) %1: a frame is done only once "
+                   "its image (such as frame_%2.png) was uploaded")
+        .arg(FrameRange(without).toString())
+        .arg(without.first(), 4, 10, QChar('0'));
+}
+
+const JobSpec *Scheduler::specOf(qint64 jobId)
+{
+    auto it = m_specs.find(jobId);
+    if (it == m_specs.end()) {
+        const auto job = m_store.job(jobId);
+        if (!job)
+            return nullptr;
+        it = m_specs.insert(jobId, job->spec); // what a task needs of it never changes
+    }
+    return &*it;
 }
 
 Result<void> Scheduler::onFailed(LiveNode &n, const QJsonObject &d)
@@ -444,7 +583,7 @@ Result<void> Scheduler::onFailed(LiveNode &n, const QJsonObject &d)
         return out.error();
     forget(*out);
     sendCancels(out->cancels);
-    dispatch();
+    requestDispatch();
     return {};
 }
 
@@ -455,8 +594,10 @@ void Scheduler::sendCancels(const QList<std::pair<qint64, qint64>> &cancels)
         if (it == m_live.end())
             continue;
         it->link->send(msg::TaskCancel, {{"task", taskId}});
-        if (it->tasks.remove(taskId))
+        if (it->tasks.remove(taskId)) {
+            release(taskId);
             publishNode(nodeId);
+        }
     }
     dispatch();
 }
@@ -465,20 +606,28 @@ void Scheduler::forget(const Outcome &out)
 {
     QSet<qint64> touched;
     for (const TaskRecord &r : out.tasks) {
+        const qint64 id = r.task.id;
         const bool onNode =
             r.task.state == TaskState::Assigned || r.task.state == TaskState::Running;
         if (r.task.state != TaskState::Queued)
-            m_lastHolder.remove(r.task.id); // given out again or over: no one claims it back
-        for (LiveNode &n : m_live) {
-            const bool here = onNode && r.task.nodeId == n.id;
-            if (here && !n.tasks.contains(r.task.id)) {
-                n.tasks.insert(r.task.id);
-                watchTask(r.task.id);
-                touched.insert(n.id);
-            } else if (!here && n.tasks.remove(r.task.id)) {
-                touched.insert(n.id);
-            }
+            m_lastHolder.remove(id); // given out again or over: no one claims it back
+        const qint64 holder = m_holder.value(id);
+        const qint64 target = onNode && m_live.contains(r.task.nodeId) ? r.task.nodeId : 0;
+        if (holder && holder != target) {
+            if (const auto it = m_live.find(holder); it != m_live.end() && it->tasks.remove(id))
+                touched.insert(holder);
+            release(id);
         }
+        if (target && holder != target) {
+            m_live[target].tasks.insert(id);
+            m_holder.insert(id, target);
+            watchTask(id, r.task.jobId);
+            touched.insert(target);
+        }
+        if (target && r.task.state == TaskState::Running)
+            m_running.insert(id);
+        else
+            m_running.remove(id);
     }
     for (qint64 id : touched)
         publishNode(id);

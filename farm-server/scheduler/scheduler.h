@@ -11,6 +11,7 @@
 #include <QHash>
 #include <QObject>
 #include <QSet>
+#include <QTimer>
 
 #include <array>
 
@@ -39,6 +40,14 @@ struct SchedulerConfig
     /// The frame images of a job as an input bundle (FrameBundles::forJob), for a task whose
     /// role takes them (an encode task); null: such tasks fail with a clear error.
     std::function<Result<JobInput>(qint64 jobId)> frameInputs;
+    /// Progress of running tasks is kept in memory and written (and announced) in one
+    /// transaction every this many milliseconds; 0: each report at once. State changes are
+    /// never deferred. docs/PERFORMANCE.md.
+    int progressFlushMs = 0;
+    /// A slot freed by task.done or task.failed is filled by one dispatch once the event loop
+    /// has handled the messages already waiting (many slots, one transaction) instead of a
+    /// dispatch per message.
+    bool deferDispatch = false;
 };
 
 /// Push scheduler: tracks live nodes and their slots, hands queued tasks to free slots, handles
@@ -92,6 +101,10 @@ public:
     void touchTask(qint64 taskId);
     /// Hands queued tasks to free slots. Called whenever work or capacity appears.
     void dispatch();
+    /// dispatch() now, or once the waiting messages are handled (SchedulerConfig::deferDispatch).
+    void requestDispatch();
+    /// Writes and announces the progress kept in memory (SchedulerConfig::progressFlushMs).
+    void flushProgress();
     /// Tells nodes to stop tasks (job canceled or failed).
     void sendCancels(const QList<std::pair<qint64, qint64>> &cancels);
 
@@ -143,8 +156,17 @@ private:
     Result<void> onPartial(LiveNode &n, const QJsonObject &d);
 
     Result<TaskRecord> ownTask(const LiveNode &n, const QJsonObject &d);
+    /// Why task.done may not complete this task (empty: it may): a frame of a job type whose
+    /// frames each have a main image (JobType::frameOutput) without that image.
+    QString framesWithoutImage(const TaskRecord &t, const QList<OutputRecord> &landed);
+    /// The spec of a job (cached: what scheduling needs of it never changes); null when gone.
+    const JobSpec *specOf(qint64 jobId);
+    /// Progress kept for the next batch (SchedulerConfig::progressFlushMs) and announced now.
+    void keepProgress(qint64 taskId, double progress);
+    /// The task left its node (done, failed, re-queued, canceled there): its bookkeeping goes.
+    void release(qint64 taskId);
     /// The task went onto a node: its no-progress and run-time clocks start.
-    void watchTask(qint64 taskId);
+    void watchTask(qint64 taskId, qint64 jobId);
     void timeOut(qint64 taskId, qint64 nodeId, const QString &why);
     bool meets(const LiveNode &n, const JobSpec &spec, const Task *task = nullptr) const;
     bool blocked(qint64 jobId, qint64 nodeId) const;
@@ -184,7 +206,13 @@ private:
         QDateTime lastSign; // latest progress, log or preview
         int maxRunS = 0;    // the job's max_run_s
     };
-    QHash<qint64, Watch> m_watch; // tasks on nodes: when they last showed life
+    QHash<qint64, Watch> m_watch;            // tasks on nodes: when they last showed life
+    QHash<qint64, JobSpec> m_specs;          // job → its spec (specOf())
+    QHash<qint64, qint64> m_holder;          // task → the live node whose list holds it
+    QSet<qint64> m_running;                  // tasks known to be running (progress needs no read)
+    QHash<qint64, double> m_pendingProgress; // task → latest progress not yet written
+    QTimer *m_progressTimer = nullptr;
+    bool m_dispatchQueued = false;
     Metrics m_metrics;
     PreviewStore *m_previews = nullptr;
     bool m_dispatching = false;

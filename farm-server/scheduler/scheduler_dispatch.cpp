@@ -90,6 +90,7 @@ void Scheduler::dispatch()
         return;
     }
     m_dispatching = true;
+    int limit = 0; // candidates read per pass: grows while none of them fits a free slot
     do {
         m_dispatchAgain = false;
         QHash<qint64, int> free;
@@ -114,9 +115,10 @@ void Scheduler::dispatch()
         };
         QList<TaskChange> changes;
         QList<Pending> pending;
-        QHash<qint64, QSet<int>> doneFrames; // per job: frames whose outputs already landed
-        QHash<qint64, bool> alternative;     // per job: hasUnblockedNode, computed once a pass
-        for (const Candidate &c : m_store.candidates(qMax(64, totalFree * 4))) {
+        QHash<qint64, bool> alternative; // per job: hasUnblockedNode, computed once a pass
+        limit = qMax(limit, qMax(16, totalFree * 2));
+        const QList<Candidate> candidates = m_store.candidates(limit);
+        for (const Candidate &c : candidates) {
             qint64 best = 0;
             for (auto it = free.cbegin(); it != free.cend(); ++it) {
                 if (it.value() <= 0 || !meets(m_live[it.key()], c.spec, &c.task.task))
@@ -133,21 +135,18 @@ void Scheduler::dispatch()
             }
             if (!best)
                 continue;
-            if (!doneFrames.contains(c.jobId)) {
-                // Only a frame's main image (the job type's frameOutput) marks it landed: the
-                // renderer announces it after the frame's pass files, and the node uploads in
-                // that order. Pass files and template views (`rgb_3.png`) also carry a frame
-                // number but say nothing about the frame being complete.
-                QSet<int> frames;
-                for (const OutputRecord &o : m_store.outputs(c.jobId))
-                    if (const auto f = jobTypes().completedFrame(c.spec.type, o.name))
-                        frames.insert(*f);
-                doneFrames.insert(c.jobId, frames);
-            }
+            // Frames whose main image already landed (a task preempted after some frames) are
+            // not rendered again. Only a frame's main image (the job type's frameOutput) marks
+            // it landed: the renderer announces it after the frame's pass files, and the node
+            // uploads in that order. Read by the task's index: a fresh task has none.
+            QSet<int> done;
+            for (const OutputRecord &o : m_store.taskOutputs(c.task.task.id))
+                if (const auto f = jobTypes().completedFrame(c.spec.type, o.name))
+                    done.insert(*f);
             const auto range = FrameRange::parse(c.task.task.frames);
             QList<int> remaining;
             for (int f : range ? range->frames() : QList<int>{})
-                if (!doneFrames[c.jobId].contains(f))
+                if (!done.contains(f))
                     remaining.append(f);
             changes.append({c.task.task.id, TaskState::Assigned, best});
             if (remaining.isEmpty() && range) { // preempted after its last frame landed
@@ -160,19 +159,28 @@ void Scheduler::dispatch()
             if (--totalFree == 0)
                 break;
         }
-        if (changes.isEmpty())
-            break;
+        if (changes.isEmpty()) {
+            // None of these fits a free slot; more may be queued behind them.
+            if (candidates.size() >= limit && limit < 65536) {
+                limit *= 4;
+                m_dispatchAgain = true;
+            }
+            continue;
+        }
         auto out = m_machine.apply(changes);
         if (!out) {
             qCWarning(lcScheduler) << "dispatch failed:" << out.error().message;
             break;
         }
         forget(*out);
-        const QDateTime now = m_clock.now();
+        QHash<qint64, const TaskRecord *> now;
+        for (const TaskRecord &r : out->tasks)
+            now.insert(r.task.id, &r);
+        const QDateTime at = m_clock.now();
         for (const Pending &p : pending) {
-            const auto t = m_store.task(p.taskId);
+            const TaskRecord *t = now.value(p.taskId);
             auto it = m_live.find(p.nodeId);
-            if (!t || it == m_live.end())
+            if (!t || it == m_live.end() || t->task.state != TaskState::Assigned)
                 continue;
             QJsonObject message = assignment(*t, p.spec, p.frames);
             if (const auto role = jobTypes().taskRole(p.spec, t->task)) {
@@ -187,13 +195,16 @@ void Scheduler::dispatch()
                 message = *a;
             }
             it->link->send(msg::TaskAssign, message);
-            const double latency = p.queuedAt.isValid() ? p.queuedAt.msecsTo(now) / 1000.0 : 0.0;
+            const double latency = p.queuedAt.isValid() ? p.queuedAt.msecsTo(at) / 1000.0 : 0.0;
             ++m_metrics.dispatched;
             m_metrics.latencySum += latency;
             for (size_t i = 0; i < kLatencyBuckets.size(); ++i)
                 if (latency <= kLatencyBuckets[i])
                     ++m_metrics.buckets[i];
         }
+        // Slots still free and the candidates used up: read the next ones.
+        if (totalFree > 0 && candidates.size() >= limit)
+            m_dispatchAgain = true;
     } while (m_dispatchAgain);
     m_dispatching = false;
 }
@@ -316,6 +327,8 @@ QList<Node> Scheduler::nodes() const
 
 std::optional<Node> Scheduler::node(qint64 id) const
 {
+    if (const auto it = m_live.constFind(id); it != m_live.cend())
+        return toNode(*it); // online: all of it is in memory
     const auto r = m_store.node(id);
     if (!r)
         return std::nullopt;

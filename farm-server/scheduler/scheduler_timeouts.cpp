@@ -15,13 +15,12 @@ void Scheduler::touchTask(qint64 taskId)
         it->lastSign = m_clock.now();
 }
 
-void Scheduler::watchTask(qint64 taskId)
+void Scheduler::watchTask(qint64 taskId, qint64 jobId)
 {
     const QDateTime now = m_clock.now();
     Watch w{now, now, 0};
-    if (const auto t = m_store.task(taskId))
-        if (const auto job = m_store.job(t->task.jobId))
-            w.maxRunS = job->spec.maxRunS;
+    if (const JobSpec *spec = specOf(jobId))
+        w.maxRunS = spec->maxRunS;
     m_watch.insert(taskId, w);
 }
 
@@ -35,7 +34,8 @@ void Scheduler::checkTasks()
             onNodes.insert(id);
             auto it = m_watch.find(id);
             if (it == m_watch.end()) { // adopted on a reconnect: its clocks start now
-                watchTask(id);
+                if (const auto t = m_store.task(id))
+                    watchTask(id, t->task.jobId);
                 continue;
             }
             const qint64 silent = it->lastSign.secsTo(now);

@@ -430,31 +430,51 @@ Result<Outcome> StateMachine::retryJob(qint64 jobId)
 
 Result<Outcome> StateMachine::setProgress(qint64 taskId, double progress)
 {
+    return setProgress(QList<std::pair<qint64, double>>{{taskId, progress}});
+}
+
+Result<Outcome> StateMachine::setProgress(const QList<std::pair<qint64, double>> &progress,
+                                          bool announceTasks)
+{
+    // Not a state change: one transaction for a batch, then the tasks and jobs as they are.
     Outcome out;
-    auto task = m_store.task(taskId);
-    if (!task)
-        return makeError("not_found", QString("task %1 does not exist").arg(taskId));
-    TaskRecord r = *task;
-    r.task.progress = qBound(0.0, progress, 1.0);
-    if (auto w = m_store.updateTask(r); !w)
+    QList<std::pair<qint64, double>> bounded;
+    for (const auto &[id, value] : progress)
+        bounded.append({id, qBound(0.0, value, 1.0)});
+    if (auto w = m_store.setProgress(bounded); !w)
         return w.error();
-    out.tasks.append(r);
-    if (auto job = m_store.job(r.task.jobId))
-        out.jobs.append(*job);
-    announce(out);
+    QList<qint64> jobs;
+    for (const auto &[id, value] : std::as_const(bounded)) {
+        const auto task = m_store.task(id);
+        if (!task)
+            continue;
+        out.tasks.append(*task);
+        if (!jobs.contains(task->task.jobId))
+            jobs.append(task->task.jobId);
+    }
+    for (qint64 id : std::as_const(jobs))
+        if (auto job = m_store.job(id))
+            out.jobs.append(*job);
+    if (announceTasks) {
+        announce(out);
+    } else {
+        for (const Job &j : std::as_const(out.jobs))
+            m_events.publish(msg::JobUpdated, j.toJson());
+    }
     return out;
 }
 
 void StateMachine::announce(const Outcome &out)
 {
-    // Re-read tasks so the published objects carry joined fields (node name).
+    // The latest record of each task, with its node's name (a cached lookup, no re-read).
     QSet<qint64> seen;
     for (auto it = out.tasks.crbegin(); it != out.tasks.crend(); ++it) {
         if (seen.contains(it->task.id))
             continue;
         seen.insert(it->task.id);
-        const auto fresh = m_store.task(it->task.id);
-        m_events.publish(msg::TaskUpdated, (fresh ? fresh->task : it->task).toJson());
+        Task t = it->task;
+        t.nodeName = t.nodeId ? m_store.nodeName(t.nodeId) : QString();
+        m_events.publish(msg::TaskUpdated, t.toJson());
     }
     for (const Job &j : out.jobs)
         m_events.publish(msg::JobUpdated, j.toJson());

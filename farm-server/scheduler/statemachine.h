@@ -65,6 +65,11 @@ public:
     Result<Outcome> setPriority(qint64 jobId, int priority);
     /// Progress is not a state change but is persisted and announced the same way.
     Result<Outcome> setProgress(qint64 taskId, double progress);
+    /// Many tasks' progress in one transaction (coalesced by the scheduler); tasks no longer on
+    /// a node keep theirs. Without `announceTasks` only their jobs are announced (the caller
+    /// announced the tasks' values as they came).
+    Result<Outcome> setProgress(const QList<std::pair<qint64, double>> &progress,
+                                bool announceTasks = true);
 
 private:
     Result<void> applyOne(const TaskChange &change, QList<TaskRecord> &changed);

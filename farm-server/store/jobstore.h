@@ -127,6 +127,9 @@ public:
     /// returns how many rows changed.
     virtual Result<int> cancelQueued(qint64 jobId, const QDateTime &now) = 0;
     virtual Result<void> updateTask(const TaskRecord &task) = 0;
+    /// Progress of tasks still on nodes, in one transaction (a task no longer assigned or
+    /// running keeps what it has: a late value never overwrites done).
+    virtual Result<void> setProgress(const QList<std::pair<qint64, double>> &progress) = 0;
     /// Queued tasks of queued/active jobs whose prerequisites are done, best first (priority
     /// desc, created asc, index asc).
     virtual QList<Candidate> candidates(int limit) = 0;
@@ -149,6 +152,8 @@ public:
     virtual Result<void> setNodeAdmin(qint64 id, const QString &admin) = 0;
     virtual std::optional<NodeRecord> node(qint64 id) = 0;
     virtual std::optional<NodeRecord> nodeByName(const QString &name) = 0;
+    /// A node's name (empty when it has none), without reading its capabilities.
+    virtual QString nodeName(qint64 id) = 0;
     virtual QList<NodeRecord> nodes() = 0;
     virtual Result<void> setNodeSecret(qint64 id, const QByteArray &secretHash) = 0;
     /// The node whose secret has this hash, 0 when none.
@@ -184,6 +189,8 @@ public:
     virtual Result<void> upsertOutput(const OutputRecord &output, const QDateTime &now) = 0;
     virtual QList<OutputRecord> outputs(qint64 jobId) = 0;
     virtual std::optional<OutputRecord> output(qint64 jobId, const QString &name) = 0;
+    /// The outputs a task uploaded (by index: no scan of its job's outputs).
+    virtual QList<OutputRecord> taskOutputs(qint64 taskId) = 0;
 
     virtual Result<void> insertUpload(const UploadRecord &upload) = 0;
     virtual std::optional<UploadRecord> upload(const QString &id) = 0;

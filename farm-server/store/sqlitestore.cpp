@@ -57,6 +57,8 @@ SqliteStore::~SqliteStore()
 
 void SqliteStore::close()
 {
+    m_prepared.clear(); // statements go before their connection
+    m_nodeNames.clear();
     if (!m_db.isValid())
         return;
     m_db.close();
@@ -89,6 +91,36 @@ Result<void> SqliteStore::open(const QString &path)
         return makeError("internal", "database: foreign keys could not be enabled");
     fk->finish();
     return migrate();
+}
+
+Result<QSqlQuery *> SqliteStore::run(const QString &text, const QVariantList &binds)
+{
+    auto it = m_prepared.find(text);
+    if (it == m_prepared.end()) {
+        // Statements whose text varies (a page's LIMIT) must not grow the cache without end.
+        if (m_prepared.size() >= 256)
+            m_prepared.clear();
+        QSqlQuery q(m_db);
+        q.setForwardOnly(true);
+        if (!q.prepare(text))
+            return makeError("internal", "database: " + q.lastError().text());
+        it = m_prepared.insert(text, q);
+    }
+    QSqlQuery &q = *it;
+    for (int i = 0; i < binds.size(); ++i) {
+        const QVariant &b = binds[i];
+        // A null QString binds as SQL NULL; text columns here are NOT NULL, so send ''.
+        if (b.typeId() == QMetaType::QString && b.toString().isNull())
+            q.bindValue(i, QStringLiteral(""));
+        else
+            q.bindValue(i, b);
+    }
+    if (!q.exec()) {
+        const QString why = q.lastError().text();
+        q.finish();
+        return makeError("internal", "database: " + why);
+    }
+    return &q;
 }
 
 int SqliteStore::schemaVersion()
@@ -244,53 +276,63 @@ QList<Job> SqliteStore::loadJobs(const QString &where, const QVariantList &binds
                                  const QString &tail)
 {
     QList<Job> jobs;
-    auto q = exec(m_db,
-                  "SELECT id, spec, state, created_at, started_at, finished_at, error, "
-                  "frames_total, n_queued, n_running, n_done, n_failed, n_canceled, frames_done, "
-                  "owner FROM jobs " +
-                      where + " " + tail,
-                  binds);
+    auto q = run("SELECT id, spec, state, created_at, started_at, finished_at, error, "
+                 "frames_total, n_queued, n_running, n_done, n_failed, n_canceled, frames_done, "
+                 "owner FROM jobs " +
+                     where + " " + tail,
+                 binds);
     if (!q)
         return jobs;
     QList<qint64> frameTotals;
     QList<double> framesDone;
-    while (q->next()) {
+    while ((*q)->next()) {
+        const QSqlQuery &row = **q;
         Job j;
-        j.id = q->value(0).toLongLong();
-        if (const auto spec = this->spec(j.id, q->value(1).toByteArray()))
+        j.id = row.value(0).toLongLong();
+        if (const auto spec = this->spec(j.id, row.value(1).toByteArray()))
             j.spec = *spec;
-        j.state = jobStateFromString(q->value(2).toString()).value_or(JobState::Failed);
-        j.createdAt = toTime(q->value(3));
-        j.startedAt = toTime(q->value(4));
-        j.finishedAt = toTime(q->value(5));
-        j.error = q->value(6).toString();
-        frameTotals.append(q->value(7).toLongLong());
+        j.state = jobStateFromString(row.value(2).toString()).value_or(JobState::Failed);
+        j.createdAt = toTime(row.value(3));
+        j.startedAt = toTime(row.value(4));
+        j.finishedAt = toTime(row.value(5));
+        j.error = row.value(6).toString();
+        frameTotals.append(row.value(7).toLongLong());
         // Counts live on the job row (trigger-maintained): reading a job never scans its tasks.
         TaskCounts &c = j.tasks;
-        c.queued = q->value(8).toInt();
-        c.running = q->value(9).toInt();
-        c.done = q->value(10).toInt();
-        c.failed = q->value(11).toInt();
-        c.canceled = q->value(12).toInt();
+        c.queued = row.value(8).toInt();
+        c.running = row.value(9).toInt();
+        c.done = row.value(10).toInt();
+        c.failed = row.value(11).toInt();
+        c.canceled = row.value(12).toInt();
         c.total = c.queued + c.running + c.done + c.failed + c.canceled;
-        framesDone.append(q->value(13).toDouble());
-        j.owner = q->value(14).toString();
+        framesDone.append(row.value(13).toDouble());
+        j.owner = row.value(14).toString();
         jobs.append(j);
     }
+    (*q)->finish();
     if (jobs.isEmpty())
         return jobs;
     // Partial progress of the few tasks on nodes.
-    QStringList ids;
     QHash<qint64, int> index;
-    for (int i = 0; i < jobs.size(); ++i) {
-        ids.append(QString::number(jobs[i].id));
+    auto partial = [&](const QString &jobsWhere, const QVariantList &ids) {
+        auto p = run("SELECT job_id, SUM(progress * frame_count) FROM tasks WHERE " + jobsWhere +
+                         " AND state IN ('assigned', 'running') GROUP BY job_id",
+                     ids);
+        while (p && (*p)->next())
+            framesDone[index.value((*p)->value(0).toLongLong())] += (*p)->value(1).toDouble();
+        if (p)
+            (*p)->finish();
+    };
+    for (int i = 0; i < jobs.size(); ++i)
         index.insert(jobs[i].id, i);
+    if (jobs.size() == 1) { // one statement for every single-job read
+        partial("job_id = ?", {jobs[0].id});
+    } else {
+        QStringList ids;
+        for (const Job &j : std::as_const(jobs))
+            ids.append(QString::number(j.id));
+        partial("job_id IN (" + ids.join(',') + ")", {});
     }
-    auto partial =
-        exec(m_db, "SELECT job_id, SUM(progress * frame_count) FROM tasks WHERE job_id IN (" +
-                       ids.join(',') + ") AND state IN ('assigned', 'running') GROUP BY job_id");
-    while (partial && partial->next())
-        framesDone[index.value(partial->value(0).toLongLong())] += partial->value(1).toDouble();
     for (int i = 0; i < jobs.size(); ++i)
         jobs[i].progress =
             frameTotals[i] > 0 ? qBound(0.0, framesDone[i] / frameTotals[i], 1.0) : 0.0;
@@ -341,13 +383,13 @@ JobPage SqliteStore::listJobs(const JobQuery &query)
 
 Result<void> SqliteStore::updateJob(const Job &job)
 {
-    auto q = exec(m_db,
-                  "UPDATE jobs SET state = ?, started_at = ?, finished_at = ?, error = ?, "
-                  "priority = ? WHERE id = ?",
-                  {toString(job.state), fromTime(job.startedAt), fromTime(job.finishedAt),
-                   job.error, job.spec.priority, job.id});
+    auto q = run("UPDATE jobs SET state = ?, started_at = ?, finished_at = ?, error = ?, "
+                 "priority = ? WHERE id = ?",
+                 {toString(job.state), fromTime(job.startedAt), fromTime(job.finishedAt), job.error,
+                  job.spec.priority, job.id});
     if (!q)
         return q.error();
+    (*q)->finish();
     return {};
 }
 

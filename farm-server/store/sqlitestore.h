@@ -2,7 +2,9 @@
 
 #include "store/jobstore.h"
 
+#include <QHash>
 #include <QSqlDatabase>
+#include <QSqlQuery>
 
 namespace farm::server {
 
@@ -41,6 +43,7 @@ public:
     QList<TaskRecord> tasksOfJob(qint64 jobId, const QList<TaskState> &states) override;
     Result<int> cancelQueued(qint64 jobId, const QDateTime &now) override;
     Result<void> updateTask(const TaskRecord &task) override;
+    Result<void> setProgress(const QList<std::pair<qint64, double>> &progress) override;
     QList<Candidate> candidates(int limit) override;
     int waitingTasks(qint64 jobId) override;
     Result<void> appendLog(qint64 taskId, int attempt, const QString &text,
@@ -52,6 +55,7 @@ public:
     Result<void> setNodeAdmin(qint64 id, const QString &admin) override;
     std::optional<NodeRecord> node(qint64 id) override;
     std::optional<NodeRecord> nodeByName(const QString &name) override;
+    QString nodeName(qint64 id) override;
     QList<NodeRecord> nodes() override;
     Result<void> setNodeSecret(qint64 id, const QByteArray &secretHash) override;
     qint64 nodeForSecret(const QByteArray &secretHash) override;
@@ -70,6 +74,7 @@ public:
     Result<void> upsertOutput(const OutputRecord &output, const QDateTime &now) override;
     QList<OutputRecord> outputs(qint64 jobId) override;
     std::optional<OutputRecord> output(qint64 jobId, const QString &name) override;
+    QList<OutputRecord> taskOutputs(qint64 taskId) override;
 
     Result<void> insertUpload(const UploadRecord &upload) override;
     std::optional<UploadRecord> upload(const QString &id) override;
@@ -79,6 +84,10 @@ public:
 
 private:
     Result<void> migrate();
+    /// Runs a statement prepared once on this connection and kept (the hot paths: a task, a
+    /// job, their updates, outputs). The caller reads it to the end and finish()es it before
+    /// the next store call, which may reuse it.
+    Result<QSqlQuery *> run(const QString &text, const QVariantList &binds = {});
     QList<Job> loadJobs(const QString &where, const QVariantList &binds, const QString &tail);
     QList<TaskRecord> loadTasks(const QString &where, const QVariantList &binds);
 
@@ -97,6 +106,8 @@ private:
     QString m_connection;
     QHash<qint64, JobSpec> m_specs;       // parsed once: a submitted spec never changes
     QHash<qint64, LogTally> m_logTallies; // task → its latest attempt (a cache of task_logs)
+    QHash<QString, QSqlQuery> m_prepared; // statement text → prepared statement (run())
+    QHash<qint64, QString> m_nodeNames;   // node id → name (nodeName())
     QSqlDatabase m_db;
     int m_depth = 0;
     bool m_failed = false; // an inner scope rolled back: the outer commit must not persist

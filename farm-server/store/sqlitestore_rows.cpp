@@ -55,9 +55,12 @@ QString joinInts(const QList<int> &v)
 QList<TaskRecord> SqliteStore::loadTasks(const QString &where, const QVariantList &binds)
 {
     QList<TaskRecord> out;
-    auto q = exec(m_db, QString(kTaskColumns) + where, binds);
-    while (q && q->next())
-        out.append(readTask(*q));
+    auto q = run(QString(kTaskColumns) + where, binds);
+    if (!q)
+        return out;
+    while ((*q)->next())
+        out.append(readTask(**q));
+    (*q)->finish();
     return out;
 }
 
@@ -117,17 +120,33 @@ QList<TaskRecord> SqliteStore::tasksOnNode(qint64 nodeId)
 Result<void> SqliteStore::updateTask(const TaskRecord &r)
 {
     const Task &t = r.task;
-    auto q = exec(m_db,
-                  "UPDATE tasks SET state = ?, node_id = ?, attempts = ?, orphaned = ?, "
-                  "progress = ?, error = ?, queued_at = ?, started_at = ?, finished_at = ? "
-                  "WHERE id = ?",
-                  {toString(t.state),
-                   t.nodeId ? QVariant(t.nodeId) : QVariant(QMetaType(QMetaType::LongLong)),
-                   t.attempts, r.orphaned, t.progress, t.error, fromTime(r.queuedAt),
-                   fromTime(t.startedAt), fromTime(t.finishedAt), t.id});
+    auto q = run("UPDATE tasks SET state = ?, node_id = ?, attempts = ?, orphaned = ?, "
+                 "progress = ?, error = ?, queued_at = ?, started_at = ?, finished_at = ? "
+                 "WHERE id = ?",
+                 {toString(t.state),
+                  t.nodeId ? QVariant(t.nodeId) : QVariant(QMetaType(QMetaType::LongLong)),
+                  t.attempts, r.orphaned, t.progress, t.error, fromTime(r.queuedAt),
+                  fromTime(t.startedAt), fromTime(t.finishedAt), t.id});
     if (!q)
         return q.error();
+    (*q)->finish();
     return {};
+}
+
+Result<void> SqliteStore::setProgress(const QList<std::pair<qint64, double>> &progress)
+{
+    if (progress.isEmpty())
+        return {};
+    Transaction tx(*this);
+    for (const auto &[id, value] : progress) {
+        auto q = run("UPDATE tasks SET progress = ? WHERE id = ? AND state IN ('assigned', "
+                     "'running')",
+                     {value, id});
+        if (!q)
+            return q.error();
+        (*q)->finish();
+    }
+    return tx.commit();
 }
 
 QList<Candidate> SqliteStore::candidates(int limit)
@@ -351,9 +370,10 @@ Result<qint64> SqliteStore::upsertNode(const NodeCapabilities &caps, const QDate
 
 Result<void> SqliteStore::touchNode(qint64 id, const QDateTime &lastSeen)
 {
-    auto q = exec(m_db, "UPDATE nodes SET last_seen = ? WHERE id = ?", {fromTime(lastSeen), id});
+    auto q = run("UPDATE nodes SET last_seen = ? WHERE id = ?", {fromTime(lastSeen), id});
     if (!q)
         return q.error();
+    (*q)->finish();
     return {};
 }
 
@@ -399,6 +419,24 @@ std::optional<NodeRecord> SqliteStore::node(qint64 id)
     return nodes.first();
 }
 
+QString SqliteStore::nodeName(qint64 id)
+{
+    if (id <= 0)
+        return {};
+    if (const auto it = m_nodeNames.constFind(id); it != m_nodeNames.cend())
+        return *it;
+    auto q = run("SELECT name FROM nodes WHERE id = ?", {id});
+    if (!q)
+        return {};
+    QString name;
+    if ((*q)->next())
+        name = (*q)->value(0).toString();
+    (*q)->finish();
+    if (!name.isEmpty()) // names are unique and a node keeps its name: safe to keep
+        m_nodeNames.insert(id, name);
+    return name;
+}
+
 std::optional<NodeRecord> SqliteStore::nodeByName(const QString &name)
 {
     const auto nodes = readNodes(exec(m_db, QString(kNodeColumns) + "WHERE name = ?", {name}));
@@ -434,6 +472,7 @@ qint64 SqliteStore::nodeForSecret(const QByteArray &secretHash)
 
 Result<void> SqliteStore::deleteNode(qint64 id)
 {
+    m_nodeNames.remove(id);
     auto q = exec(m_db, "DELETE FROM nodes WHERE id = ?", {id});
     if (!q)
         return q.error();
@@ -445,52 +484,61 @@ Result<void> SqliteStore::deleteNode(qint64 id)
 Result<void> SqliteStore::upsertOutput(const OutputRecord &o, const QDateTime &now)
 {
     auto q =
-        exec(m_db,
-             "INSERT INTO outputs(job_id, task_id, name, size, frame, created_at) "
-             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(job_id, name) DO UPDATE SET "
-             "task_id = excluded.task_id, size = excluded.size, frame = excluded.frame, "
-             "created_at = excluded.created_at",
-             {o.jobId, o.taskId ? QVariant(o.taskId) : QVariant(QMetaType(QMetaType::LongLong)),
-              o.name, o.size, o.frame ? QVariant(*o.frame) : QVariant(QMetaType(QMetaType::Int)),
-              now.toMSecsSinceEpoch()});
+        run("INSERT INTO outputs(job_id, task_id, name, size, frame, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(job_id, name) DO UPDATE SET "
+            "task_id = excluded.task_id, size = excluded.size, frame = excluded.frame, "
+            "created_at = excluded.created_at",
+            {o.jobId, o.taskId ? QVariant(o.taskId) : QVariant(QMetaType(QMetaType::LongLong)),
+             o.name, o.size, o.frame ? QVariant(*o.frame) : QVariant(QMetaType(QMetaType::Int)),
+             now.toMSecsSinceEpoch()});
     if (!q)
         return q.error();
+    (*q)->finish();
     return {};
 }
 
-static QList<OutputRecord> readOutputs(Result<QSqlQuery> q)
+static QList<OutputRecord> readOutputs(QSqlQuery &q)
 {
     QList<OutputRecord> out;
-    while (q && q->next()) {
+    while (q.next()) {
         OutputRecord o;
-        o.jobId = q->value(0).toLongLong();
-        o.taskId = q->value(1).toLongLong();
-        o.name = q->value(2).toString();
-        o.size = q->value(3).toLongLong();
-        if (!q->value(4).isNull())
-            o.frame = q->value(4).toInt();
+        o.jobId = q.value(0).toLongLong();
+        o.taskId = q.value(1).toLongLong();
+        o.name = q.value(2).toString();
+        o.size = q.value(3).toLongLong();
+        if (!q.value(4).isNull())
+            o.frame = q.value(4).toInt();
         out.append(o);
     }
+    q.finish();
     return out;
 }
 
 QList<OutputRecord> SqliteStore::outputs(qint64 jobId)
 {
-    return readOutputs(exec(m_db,
-                            "SELECT job_id, task_id, name, size, frame FROM outputs "
-                            "WHERE job_id = ? ORDER BY name",
-                            {jobId}));
+    auto q = run("SELECT job_id, task_id, name, size, frame FROM outputs WHERE job_id = ? "
+                 "ORDER BY name",
+                 {jobId});
+    return q ? readOutputs(**q) : QList<OutputRecord>{};
 }
 
 std::optional<OutputRecord> SqliteStore::output(qint64 jobId, const QString &name)
 {
-    const auto rows = readOutputs(exec(m_db,
-                                       "SELECT job_id, task_id, name, size, frame FROM outputs "
-                                       "WHERE job_id = ? AND name = ?",
-                                       {jobId, name}));
+    auto q = run("SELECT job_id, task_id, name, size, frame FROM outputs "
+                 "WHERE job_id = ? AND name = ?",
+                 {jobId, name});
+    const auto rows = q ? readOutputs(**q) : QList<OutputRecord>{};
     if (rows.isEmpty())
         return std::nullopt;
     return rows.first();
+}
+
+QList<OutputRecord> SqliteStore::taskOutputs(qint64 taskId)
+{
+    auto q = run("SELECT job_id, task_id, name, size, frame FROM outputs WHERE task_id = ? "
+                 "ORDER BY name",
+                 {taskId});
+    return q ? readOutputs(**q) : QList<OutputRecord>{};
 }
 
 Result<void> SqliteStore::insertUpload(const UploadRecord &u)

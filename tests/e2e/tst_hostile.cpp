@@ -245,7 +245,10 @@ private slots:
         QVERIFY2(QFile::exists(FarmFixture::binary("farm-server/farm-server")),
                  "farm-server not built");
         QVERIFY(m_farm.startServer(0, {"--token", QString(kToken), "--join-token", QString(kJoin),
-                                       "--no-trust-loopback", "--lease", "4"}));
+                                       "--no-trust-loopback", "--lease", "4",
+                                       // each progress report written and announced at once:
+                                       // the flood stalled dashboards are dropped under
+                                       "--progress-batch-ms", "0"}));
         m_port = quint16(m_farm.port());
         m_farm.bearer = kToken;
         m_objSha = m_farm.upload("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n", "tri.obj");

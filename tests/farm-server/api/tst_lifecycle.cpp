@@ -20,20 +20,29 @@ using namespace farm::server::test;
 
 namespace {
 
-/// A node that finishes every task it is given at once (accepted, then done without outputs).
+/// A node that finishes every task it is given at once: accepted, each frame's image uploaded,
+/// then done naming them.
 class AutoNode : public WsClient
 {
 public:
-    AutoNode()
+    explicit AutoNode(TestServer &server)
     {
-        connect(&socket, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
-            const auto e = Envelope::parse(text.toUtf8());
-            if (!e || e->type != "task.assign")
-                return;
-            const qint64 task = e->data.value("task").toInteger();
-            send("task.accepted", {{"task", task}});
-            send("task.done", {{"task", task}});
-        });
+        connect(&socket, &QWebSocket::textMessageReceived, this,
+                [this, &server](const QString &text) {
+                    const auto e = Envelope::parse(text.toUtf8());
+                    if (!e || e->type != "task.assign")
+                        return;
+                    const qint64 task = e->data.value("task").toInteger();
+                    send("task.accepted", {{"task", task}});
+                    QJsonArray outputs;
+                    const auto frames = FrameRange::parse(e->data.value("frames").toString());
+                    for (int f : frames ? frames->frames() : QList<int>{}) {
+                        const QString name = QString("frame_%1.png").arg(f, 4, 10, QChar('0'));
+                        if (server.putOutput(secret(), task, name, "png").status == 200)
+                            outputs.append(name);
+                    }
+                    send("task.done", {{"task", task}, {"outputs", outputs}});
+                });
     }
 };
 
@@ -396,7 +405,7 @@ private slots:
         QCOMPARE(jobCount(), before + 1);
 
         // The server stays responsive while a submission waits: a second one answers first.
-        AutoNode node;
+        AutoNode node(*s);
         QVERIFY(join(node, "wait-node"));
         r = s->request("POST", "/api/v1/jobs?wait=true&timeout=60",
                        QJsonDocument(jobBody(sha, "1-3")).toJson());

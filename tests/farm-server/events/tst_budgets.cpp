@@ -440,7 +440,8 @@ private slots:
         QCOMPARE(s->get(logPath + "?tail=lots").status, 400);
 
         // A finished task takes no more log, and another node's task none at all.
-        node.send("task.done", {{"task", task}});
+        QCOMPARE(s->putOutput(node.secret(), task, "frame_0001.png", "png").status, 200);
+        node.send("task.done", {{"task", task}, {"outputs", QJsonArray{"frame_0001.png"}}});
         QTRY_COMPARE(toString(s->store().task(task)->task.state), QString("done"));
         const int from = node.received.size();
         node.send("task.log", {{"task", task}, {"text", "after the end\n"}});

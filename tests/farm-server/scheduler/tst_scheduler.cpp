@@ -15,8 +15,23 @@ class TestScheduler : public QObject
             qWarning() << id.error().message;
         return id ? *id : 0;
     }
+    /// As a node does: each frame's image is uploaded before task.done (here: its output row).
+    static void landFrames(Core &core, qint64 task)
+    {
+        const auto t = core.store.task(task);
+        QVERIFY(t);
+        const auto range = FrameRange::parse(t->task.frames);
+        for (int f : range->frames())
+            QVERIFY(core.store
+                        .upsertOutput({t->task.jobId, task,
+                                       QString("frame_%1.png").arg(f, 4, 10, QChar('0')), 9, f},
+                                      core.clock.now())
+                        .ok());
+    }
     static Result<void> done(Core &core, qint64 node, qint64 task, QJsonArray outputs = {})
     {
+        if (outputs.isEmpty())
+            landFrames(core, task);
         return core.scheduler->handleMessage(
             node, core.message("task.done", {{"task", task}, {"outputs", outputs}}));
     }
@@ -513,6 +528,81 @@ private slots:
         COMPARE_STATE(core.store.job(jobId)->state, JobState::Completed);
         QCOMPARE(core.sink.ofType("job.updated").last().data.value("state").toString(),
                  QString("completed"));
+    }
+
+    void doneWithoutFrameImagesFailsTheAttempt()
+    {
+        // task.done counts only for frames whose image landed: an empty output list (or one
+        // naming only some frames) fails the attempt with a clear reason, never completes it.
+        Core core;
+        const qint64 jobId = core.addJob(makeSpec("1-2", 2));
+        RecordingLink a;
+        const qint64 na = connect(core, a, hello("a"));
+        const qint64 task = a.assignedTasks().value(0);
+        auto r = core.scheduler->handleMessage(
+            na, core.message("task.done", {{"task", task}, {"outputs", QJsonArray{}}}));
+        QVERIFY(!r.ok());
+        QCOMPARE(r.error().code, QString("missing_outputs"));
+        QVERIFY2(r.error().message.contains("frame(s) 1-2"), qPrintable(r.error().message));
+        auto t = core.store.task(task);
+        COMPARE_STATE(t->task.state, TaskState::Assigned); // attempt 2, given out again
+        QCOMPARE(t->task.attempts, 1);
+        QVERIFY(t->task.error.contains("without the image of frame(s) 1-2"));
+        QCOMPARE(core.store.job(jobId)->tasks.done, 0);
+        // One frame of two landed: still not done.
+        QVERIFY(
+            core.store.upsertOutput({jobId, task, "frame_0001.png", 5, 1}, core.clock.now()).ok());
+        r = core.scheduler->handleMessage(
+            na,
+            core.message("task.done", {{"task", task}, {"outputs", QJsonArray{"frame_0001.png"}}}));
+        QVERIFY(!r.ok());
+        QVERIFY2(r.error().message.contains("frame(s) 2"), qPrintable(r.error().message));
+        QCOMPARE(core.store.task(task)->task.attempts, 2);
+        // Both landed: done, and the job completes.
+        r = done(core, na, task);
+        QVERIFY2(r.ok(), r.ok() ? "" : qPrintable(r.error().message));
+        COMPARE_STATE(core.store.task(task)->task.state, TaskState::Done);
+        COMPARE_STATE(core.store.job(jobId)->state, JobState::Completed);
+    }
+
+    void progressIsCoalescedWhenAsked()
+    {
+        Core core;
+        SchedulerConfig config;
+        config.progressFlushMs = 50;
+        config.deferDispatch = true;
+        core.scheduler =
+            std::make_unique<Scheduler>(core.store, *core.machine, core.clock, core.sink, config);
+        const qint64 jobId = core.addJob(makeSpec("1-4", 1));
+        RecordingLink link;
+        const qint64 node = connect(core, link, hello("a"));
+        const qint64 task = link.assignedTasks().value(0);
+        auto progress = [&](double p) {
+            return core.scheduler->handleMessage(
+                node, core.message("task.progress", {{"task", task}, {"progress", p}}));
+        };
+        QVERIFY(progress(0.25).ok()); // the first report is a state change: written at once
+        COMPARE_STATE(core.store.task(task)->task.state, TaskState::Running);
+        const qsizetype tasksBefore = core.sink.ofType("task.updated").size();
+        const qsizetype jobsBefore = core.sink.ofType("job.updated").size();
+        QVERIFY(progress(0.5).ok());
+        QVERIFY(progress(0.75).ok());
+        // Dashboards see each value at once; the database gets the latest in one batch.
+        QCOMPARE(core.sink.ofType("task.updated").size(), tasksBefore + 2);
+        QCOMPARE(core.sink.ofType("task.updated").last().data.value("progress").toDouble(), 0.75);
+        QCOMPARE(core.store.task(task)->task.progress, 0.0);
+        QTRY_COMPARE(core.store.task(task)->task.progress, 0.75);
+        QCOMPARE(core.sink.ofType("job.updated").size(), jobsBefore + 1);
+        QCOMPARE(core.sink.ofType("job.updated").last().data.value("progress").toDouble(),
+                 0.75 / 4);
+        // A late value never overwrites done; the freed slot is filled on the next pass.
+        QVERIFY(progress(0.9).ok());
+        QVERIFY(done(core, node, task).ok());
+        QCOMPARE(link.assignedTasks().size(), 1);
+        QTRY_COMPARE(link.assignedTasks().size(), 2);
+        QTest::qWait(120);
+        QCOMPARE(core.store.task(task)->task.progress, 1.0);
+        COMPARE_STATE(core.store.task(task)->task.state, TaskState::Done);
     }
 
     void framesDoneAreNotRenderedAgain()
