@@ -911,9 +911,11 @@ int main(int argc, char **argv)
                 qint64(probesDone), qPrintable(latencies(idleLatency)));
     std::printf("idle POST /api/v1/jobs answer: %s\n", qPrintable(latencies(postMs)));
     std::printf("submit %d job(s) of %d task(s) in all: %.0f ms\n", jobs, tasks, submitMs);
-    std::printf("RESULT nodes=%d slots=%d tasks=%d jobs=%d: %.0f tasks/s (%.2f s from the first "
-                "submit to the last job completed)\n",
-                nodes, slotCount, tasks, jobs, double(tasks) / elapsed, elapsed);
+    const qint64 doneCount = std::min<qint64>(finishedCount(), tasks);
+    std::printf("RESULT nodes=%d slots=%d tasks=%d jobs=%d: %.0f tasks/s (%lld tasks in %.2f s "
+                "from the first submit%s)\n",
+                nodes, slotCount, tasks, jobs, double(doneCount) / elapsed, doneCount, elapsed,
+                complete ? " to the last job completed" : "; NOT all done within the time limit");
     std::printf("/health under load: %s; %lld failed\n", qPrintable(latencies(healthMs)),
                 healthFailed);
     std::printf("server CPU %.1f s (%.0f%% of one core)", cpu, 100 * cpu / elapsed);

@@ -102,6 +102,55 @@ private slots:
         QVERIFY(s->get("/metrics").body.contains("farm_tasks_dispatched_total 1\n"));
     }
 
+    void doneWithoutTheFrameImagesFailsTheAttempt()
+    {
+        // Over real sockets: a node says done for two frames but uploaded the image of one. The
+        // frame that uploaded nothing is not done: the attempt fails with a clear error and the
+        // task is given out again, and the job completes only once both images landed.
+        const qint64 jobId = submit("1-2", 2);
+        WsClient node;
+        QVERIFY(node.open(ws("/ws/node", *s)));
+        node.send("hello", nodeHello("ws-lab-1"));
+        int assign = node.waitFor("task.assign");
+        QVERIFY(assign >= 0);
+        const qint64 taskId = node.received[assign].data.value("task").toInteger();
+        node.send("task.accepted", {{"task", taskId}});
+        node.send("task.done", {{"task", taskId}, {"outputs", QJsonArray{}}});
+        int error = node.waitFor("error", assign);
+        QVERIFY(error >= 0);
+        QCOMPARE(node.received[error].data.value("code").toString(), QString("missing_outputs"));
+        QVERIFY2(node.received[error].data.value("message").toString().contains("frame(s) 1-2"),
+                 qPrintable(node.received[error].data.value("message").toString()));
+        // Given out again (attempt 2), with the reason kept on the task.
+        assign = node.waitFor("task.assign", assign + 1);
+        QVERIFY(assign >= 0);
+        QCOMPARE(node.received[assign].data.value("attempt").toInt(), 2);
+        QVERIFY(s->store().task(taskId)->task.error.contains("without the image of frame(s) 1-2"));
+
+        QCOMPARE(s->putOutput(node.secret(), taskId, frameFileName(1), "png bytes").status, 200);
+        node.send("task.done", {{"task", taskId}, {"outputs", QJsonArray{frameFileName(1)}}});
+        error = node.waitFor("error", error + 1);
+        QVERIFY(error >= 0);
+        QVERIFY(node.received[error].data.value("message").toString().contains("frame(s) 2"));
+        QCOMPARE(s->get(QString("/api/v1/jobs/%1").arg(jobId)).json().value("state").toString(),
+                 QString("active"));
+
+        // Attempt 3 renders only frame 2 (frame 1 landed); with its image the job completes.
+        assign = node.waitFor("task.assign", assign + 1);
+        QVERIFY(assign >= 0);
+        QCOMPARE(node.received[assign].data.value("frames").toString(), QString("2"));
+        QCOMPARE(s->putOutput(node.secret(), taskId, frameFileName(2), "png bytes").status, 200);
+        node.send("task.done", {{"task", taskId}, {"outputs", QJsonArray{frameFileName(2)}}});
+        QTRY_COMPARE(s->get(QString("/api/v1/jobs/%1").arg(jobId)).json().value("state").toString(),
+                     QString("completed"));
+        QCOMPARE(s->get(QString("/api/v1/jobs/%1/outputs").arg(jobId))
+                     .json()
+                     .value("outputs")
+                     .toArray()
+                     .size(),
+                 2);
+    }
+
     void malformedMessagesAreAnswered()
     {
         WsClient node;
