@@ -1,6 +1,7 @@
 #include "composer.h"
 
 #include "assscript.h"
+#include "framepool.h"
 #include "subtitlerenderer.h"
 #include "videodecoder.h"
 
@@ -336,15 +337,31 @@ Result<ComposeResult> composeVideo(const ComposeJob &job,
     SubtitleRenderer *text = subtitles->get();
     std::thread producer([&] {
         FrameScaler scaler;
+        FramePool pool(size.width(), size.height(), work);
         const auto ready = [&](const AVFrame *src) -> Result<FramePtr> {
             if (src->width == size.width() && src->height == size.height() && src->format == work)
                 return FramePtr(av_frame_clone(src));
-            return scaler.scaled(src, size.width(), size.height(), work);
+            auto into = pool.get();
+            if (!into)
+                return into;
+            if (auto r = scaler.scale(src->data, src->linesize, src->width, src->height,
+                                      AVPixelFormat(src->format), into->get());
+                !r)
+                return r.error();
+            return into;
         };
         const auto hand = [&](FramePtr frame, qint64 n) -> Result<bool> {
             const qint64 ms = std::llround(n * 1000.0 / fps);
-            if (auto r = text->draw(frame.get(), ms); !r)
-                return r.error();
+            if (const ass_image *images = text->render(ms)) {
+                // The decoder keeps the frames it refers to: text goes on a pooled copy.
+                if (!av_frame_is_writable(frame.get())) {
+                    auto copy = pool.copyOf(frame.get());
+                    if (!copy)
+                        return copy.error();
+                    frame = std::move(*copy);
+                }
+                blendImages(images, frame.get());
+            }
             Item item{std::move(frame), hasInput ? input.takePackets() : std::vector<PacketPtr>{}};
             return pipe.push(std::move(item));
         };

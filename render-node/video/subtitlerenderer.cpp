@@ -164,23 +164,6 @@ const ass_image *SubtitleRenderer::render(qint64 ms)
     return ass_render_frame(m_renderer, m_track, ms, &changed);
 }
 
-Result<bool> SubtitleRenderer::draw(AVFrame *frame, qint64 ms)
-{
-    const ASS_Image *images = render(ms);
-    if (!images)
-        return false;
-    if (frame->width != m_width || frame->height != m_height ||
-        (frame->format != AV_PIX_FMT_YUV420P && frame->format != AV_PIX_FMT_YUV444P &&
-         frame->format != AV_PIX_FMT_YUVJ420P))
-        return makeError("internal", "text is drawn on 8-bit 4:2:0 or 4:4:4 frames of the "
-                                     "video's size");
-    const int rc = av_frame_make_writable(frame);
-    if (rc < 0)
-        return makeError("internal", "cannot write to a frame: " + avErrorText(rc));
-    blendImages(images, frame);
-    return true;
-}
-
 QStringList SubtitleRenderer::fontFallbacks(const QStringList &families)
 {
     QStringList out;

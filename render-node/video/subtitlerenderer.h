@@ -33,9 +33,6 @@ public:
     /// The images libass draws at `ms` (a list; null when nothing shows). Valid until the
     /// next call.
     const ass_image *render(qint64 ms);
-    /// Alpha-blends what shows at `ms` into `frame` (yuv420p or yuv444p of the renderer's
-    /// size, writable). Returns whether anything was drawn.
-    Result<bool> draw(AVFrame *frame, qint64 ms);
     /// Warnings libass gave since the last call (a character no installed font has, …), each
     /// once.
     QStringList takeWarnings();
@@ -59,8 +56,8 @@ private:
     QStringList m_said;
 };
 
-/// Blends libass images into a yuv420p or yuv444p frame (BT.601 limited range, the colour
-/// swscale and the decoders assume for untagged video).
+/// Blends libass images (render()) into a writable yuv420p or yuv444p frame of the renderer's
+/// size (BT.601 limited range, the colour swscale and the decoders assume for untagged video).
 void blendImages(const ass_image *images, AVFrame *frame);
 
 } // namespace farm::video
