@@ -119,6 +119,10 @@ const AXE = path.join(HERE, 'node_modules', 'axe-core', 'axe.min.js');
 
 /** axe-core over the page as it is now: throws on any serious or critical violation. */
 export async function axeCheck(page, what) {
+    // Fades (a toast leaving, a tile arriving) are half-transparent for 0.3 s: axe would measure
+    // their contrast mid-way. With reduced motion the page has none (css/app.css).
+    await page.emulateMedia({reducedMotion: 'reduce'});
+    await page.waitForFunction(() => !document.querySelector('.toast-out'), null, {timeout: 2000}).catch(() => {});
     if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({path: AXE});
     const violations = await page.evaluate(async () => {
         const r = await window.axe.run(document, {resultTypes: ['violations']});

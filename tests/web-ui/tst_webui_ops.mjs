@@ -324,7 +324,7 @@ async function main() {
 
     await check('a running task\'s log follows; a canceled job keeps its progress', async () => {
         // One task of two frames: the first frame's image lands while the task still renders.
-        const long = await submit({name: 'ops long', frames: '1-2', chunk: 2, settings: {width: 160, height: 120, spp: 1024}});
+        const long = await submit({name: 'ops long', frames: '1-2', chunk: 2, settings: {width: 160, height: 120, spp: 2048}});
         await page.goto(`${base}/#/jobs/${long.id}`);
         const running = page.locator('.tasks-table tbody tr', {has: page.locator('.badge-running')}).first();
         await running.waitFor({timeout: RENDER_TIMEOUT_MS});
