@@ -520,7 +520,9 @@ void MainWindow::selectJob(qint64 id)
         return;
     }
     m_pendingSelect = 0;
-    m_jobsView->selectRow(row);
+    // Not selectRow(): that one adds to the selection while Ctrl is held.
+    m_jobsView->selectionModel()->setCurrentIndex(
+        m_jobs.index(row, 0), QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
     m_jobsView->scrollTo(m_jobs.index(row, 0));
 }
 

@@ -12,6 +12,7 @@
 #include <QApplication>
 #include <QContextMenuEvent>
 #include <QFile>
+#include <QJsonArray>
 #include <QLabel>
 #include <QMenu>
 #include <QMessageBox>
@@ -115,6 +116,26 @@ private slots:
         QVERIFY(clickMenu(menu, "resumeJobs"));
         QTRY_COMPARE_WITH_TIMEOUT(jobState(farm, a), QString("queued"), 20000);
 
+        // The keyboard: Ctrl+P pauses, Ctrl+Shift+P resumes the selected job.
+        QApplication::setActiveWindow(&window);
+        QVERIFY(QTest::qWaitForWindowActive(&window));
+        window.jobsView()->setFocus();
+        QTRY_VERIFY(window.jobsModel()->job(a)->state == JobState::Queued);
+        QTest::keySequence(&window, QKeySequence(Qt::CTRL | Qt::Key_P));
+        QTRY_COMPARE_WITH_TIMEOUT(jobState(farm, a), QString("paused"), 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(window.jobsModel()->job(a)->state == JobState::Paused, 20000);
+        QTest::keySequence(&window, QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_P));
+        QTRY_COMPARE_WITH_TIMEOUT(jobState(farm, a), QString("queued"), 20000);
+        // QTest leaves Ctrl+Shift held in the application's state: let them go.
+        QTest::keyClick(&window, Qt::Key_Shift, Qt::NoModifier);
+        QCOMPARE(QGuiApplication::keyboardModifiers(), Qt::NoModifier);
+
+        // Priority of the selected job.
+        window.jobActions()->setPriority({a}, 80);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            farm.get(QString("/api/v1/jobs/%1").arg(a)).json().value("priority").toInt(), 80,
+            20000);
+
         // Both jobs selected: one click pauses both, a second cancels both.
         window.selectJobs({a, b});
         QCOMPARE(window.selectedJobs().size(), 2);
@@ -204,6 +225,56 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(window.details()->tasksModel()->rowCount(), 2, 20000);
         QTRY_COMPARE_WITH_TIMEOUT(window.details()->thumbnailCount(), 2, 20000);
         QVERIFY(window.jobActions()->action(gui::JobActions::Rerun)->isEnabled());
+
+        // Re-queue one task from the tasks' context menu: it renders again.
+        auto *tasks = window.details()->findChild<QTableView *>("tasks");
+        tasks->selectRow(0);
+        QAction *requeue = window.details()->tasksMenu()->findChild<QAction *>("requeueTask");
+        QVERIFY(requeue);
+        requeue->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(jobState(farm, job) != "completed", 20000);
+        QCOMPARE(farm.waitForJob(job, 180000).value("state").toString(), QString("completed"));
+    }
+
+    // Drain, disable and enable a node from the nodes' context menu.
+    void nodeActionsFromTheNodesMenu()
+    {
+        FarmFixture farm;
+        QVERIFY(farm.startServer());
+        farm.startNode("gui-nodes-node");
+        QVERIFY(farm.waitUntil([&] { return farm.onlineNodes() == 1; }, 30000));
+        gui::MainWindow window(nullptr);
+        window.show();
+        QSignalSpy loaded(&window, &gui::MainWindow::jobsLoaded);
+        window.connectTo(QUrl(farm.serverUrl()));
+        QVERIFY(loaded.wait(20000));
+        QTRY_COMPARE_WITH_TIMEOUT(window.nodesModel()->rowCount(), 1, 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(window.tabs()->tabText(1) == "Nodes (1)", 20000);
+        auto *nodes = window.findChild<QTableView *>("nodes");
+        window.tabs()->setCurrentIndex(1);
+        nodes->selectRow(0);
+        auto nodeState = [&] {
+            const QJsonArray list = farm.get("/api/v1/nodes").json().value("nodes").toArray();
+            return list.isEmpty() ? QString() : list.first().toObject().value("state").toString();
+        };
+        auto click = [&](const char *name) {
+            nodes->selectRow(0); // a node event may have refreshed the rows
+            QAction *a = window.nodesMenu()->findChild<QAction *>(name);
+            if (!a || !a->isEnabled() || nodes->selectionModel()->selectedRows().size() != 1)
+                return false;
+            a->trigger();
+            return true;
+        };
+        QVERIFY(click("disableNode"));
+        QTRY_COMPARE_WITH_TIMEOUT(nodeState(), QString("disabled"), 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(window.nodesModel()->nodeAt(0)->state == NodeState::Disabled,
+                                 20000);
+        QVERIFY(click("enableNode"));
+        QTRY_COMPARE_WITH_TIMEOUT(nodeState(), QString("idle"), 20000);
+        QVERIFY(click("drainNode"));
+        QTRY_VERIFY_WITH_TIMEOUT(nodeState() == "draining" || nodeState() == "disabled", 20000);
+        QVERIFY(click("enableNode"));
+        QTRY_COMPARE_WITH_TIMEOUT(nodeState(), QString("idle"), 20000);
     }
 
     void switchingServersShowsOnlyTheNewServersJobs()
