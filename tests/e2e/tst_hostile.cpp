@@ -9,6 +9,7 @@
 #include <QCryptographicHash>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QMutex>
 #include <QProcess>
 #include <QTcpSocket>
 #include <QThread>
@@ -24,7 +25,12 @@ const QByteArray kToken = "client-token";
 const QByteArray kJoin = "join-token";
 const QHostAddress kAttacker("127.0.0.2");
 constexpr qint64 kMaxRssKb = 150 * 1024;
+// /health p99 under attack must stay below this, or below kMaxP99Factor times the p99 of the
+// quiet probes taken before any attack, whichever is larger: a stalled event loop costs seconds,
+// while a busy CI machine (or a niced chroot) makes every answer slower alike.
 constexpr double kMaxP99Ms = 50.0;
+constexpr double kMaxP99Factor = 10.0;
+constexpr int kQuietProbes = 50;
 
 qint64 rssKb(qint64 pid, const char *field = "VmRSS:")
 {
@@ -54,8 +60,14 @@ public:
     qint64 maxRssKb = 0;
     QStringList why;
 
+    qsizetype count() const
+    {
+        QMutexLocker lock(&m_mutex);
+        return latenciesMs.size();
+    }
     double percentile(double p) const
     {
+        QMutexLocker lock(&m_mutex);
         QList<double> sorted = latenciesMs;
         std::sort(sorted.begin(), sorted.end());
         return sorted.isEmpty() ? 0.0
@@ -92,7 +104,10 @@ protected:
                 s.abort(); // keep-alive may have timed out: a new connection next time
                 continue;
             }
-            latenciesMs.append(t.nsecsElapsed() / 1e6);
+            {
+                QMutexLocker lock(&m_mutex);
+                latenciesMs.append(t.nsecsElapsed() / 1e6);
+            }
             maxRssKb = qMax(maxRssKb, rssKb(m_pid));
             msleep(10);
         }
@@ -108,6 +123,7 @@ private:
     }
     quint16 m_port;
     qint64 m_pid;
+    mutable QMutex m_mutex; ///< latenciesMs is read by the test while the prober appends
 };
 
 /// A raw connection from the attacker's address.
@@ -189,6 +205,7 @@ class TestHostile : public QObject
     FarmFixture m_farm; // the server process, and uploads and jobs with the client token
     quint16 m_port = 0;
     std::unique_ptr<Prober> m_prober;
+    double m_quietP99Ms = 0; ///< /health p99 before any attack: how fast this machine is now
     QString m_objSha;
 
     /// A request with the client token (or `token`) over a fresh connection from 127.0.0.1.
@@ -255,7 +272,8 @@ private slots:
         QVERIFY(!m_objSha.isEmpty());
         m_prober = std::make_unique<Prober>(m_port, m_farm.serverProcess()->processId());
         m_prober->start();
-        QTRY_VERIFY(m_prober->latenciesMs.size() > 5);
+        QTRY_VERIFY_WITH_TIMEOUT(m_prober->count() > kQuietProbes, 30000);
+        m_quietP99Ms = m_prober->percentile(0.99);
     }
 
     void cleanupTestCase()
@@ -600,8 +618,12 @@ private slots:
               m_prober->maxRssKb, hwm);
         QVERIFY2(m_prober->failures == 0, qPrintable(m_prober->why.join("; ")));
         QVERIFY(m_prober->latenciesMs.size() > 100);
-        QVERIFY2(m_prober->percentile(0.99) < kMaxP99Ms,
-                 qPrintable(QString("p99 %1 ms").arg(m_prober->percentile(0.99))));
+        const double bound = qMax(kMaxP99Ms, kMaxP99Factor * m_quietP99Ms);
+        QVERIFY2(m_prober->percentile(0.99) < bound,
+                 qPrintable(QString("p99 %1 ms under attack, bound %2 ms (quiet p99 %3 ms)")
+                                .arg(m_prober->percentile(0.99))
+                                .arg(bound)
+                                .arg(m_quietP99Ms)));
         QVERIFY2(hwm < kMaxRssKb, qPrintable(QString("RSS high-water mark %1 kB").arg(hwm)));
     }
 };
