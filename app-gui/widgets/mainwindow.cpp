@@ -12,10 +12,13 @@
 
 #include <QAction>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -146,6 +149,31 @@ void MainWindow::buildUi()
     m_split = new QSplitter(Qt::Vertical, this);
     m_split->setObjectName("jobsSplit");
     m_split->setChildrenCollapsible(false);
+    // Filter by state and search by name, above the list.
+    m_search = new QLineEdit(this);
+    m_search->setObjectName("jobSearch");
+    m_search->setPlaceholderText(tr("Search jobs by name"));
+    m_search->setClearButtonEnabled(true);
+    m_stateFilter = new QComboBox(this);
+    m_stateFilter->setObjectName("stateFilter");
+    m_stateFilter->addItem(tr("All states"), QString());
+    for (JobState st : {JobState::Failed, JobState::Active, JobState::Paused, JobState::Queued,
+                        JobState::Completed, JobState::Canceled})
+        m_stateFilter->addItem(stateIcon(toString(st)), toString(st), toString(st));
+    m_filterDelay = new QTimer(this);
+    m_filterDelay->setSingleShot(true);
+    m_filterDelay->setInterval(250);
+    connect(m_filterDelay, &QTimer::timeout, this, &MainWindow::refresh);
+    connect(m_search, &QLineEdit::textChanged, m_filterDelay, qOverload<>(&QTimer::start));
+    connect(m_stateFilter, &QComboBox::currentIndexChanged, this, &MainWindow::refresh);
+    // In the tab bar's corner: the filter costs no height (800x600 screens).
+    m_filterBar = new QWidget(this);
+    m_filterBar->setObjectName("jobFilter");
+    auto *filterLayout = new QHBoxLayout(m_filterBar);
+    filterLayout->setContentsMargins(4, 1, 4, 1);
+    filterLayout->addWidget(m_stateFilter);
+    filterLayout->addWidget(m_search);
+    m_search->setMinimumWidth(180);
     m_split->addWidget(m_jobsView);
     m_split->addWidget(m_details);
     m_split->setStretchFactor(0, 2);
@@ -187,6 +215,9 @@ void MainWindow::buildUi()
     m_tabs->setDocumentMode(true);
     m_tabs->addTab(m_split, tr("Jobs"));
     m_tabs->addTab(m_nodesView, tr("Nodes"));
+    m_tabs->setCornerWidget(m_filterBar, Qt::TopRightCorner);
+    connect(m_tabs, &QTabWidget::currentChanged, this,
+            [this](int index) { m_filterBar->setVisible(index == 0); });
 
     m_banner = new QLabel(this);
     m_banner->setObjectName("serverBanner");
@@ -286,6 +317,11 @@ void MainWindow::buildMenus()
 void MainWindow::wireEvents()
 {
     auto upsertJob = [this](const Job &job) {
+        if (!matchesFilter(job)) {
+            if (m_jobs.job(job.id)) // it left the filter (a state change)
+                m_jobs.remove(job.id);
+            return;
+        }
         if (m_listsInFlight > 0) {
             m_lateJobs.insert(job.id, job);
             m_lateDeletes.remove(job.id);
@@ -432,6 +468,9 @@ void MainWindow::refresh()
     const quint64 connection = m_connection;
     client::JobQuery query;
     query.limit = kJobsPageSize;
+    if (const QString state = m_stateFilter->currentData().toString(); !state.isEmpty())
+        query.states = {state};
+    query.search = m_search->text().trimmed();
     if (m_listsInFlight++ == 0) {
         m_lateJobs.clear();
         m_lateDeletes.clear();
@@ -481,12 +520,33 @@ void MainWindow::refresh()
     });
 }
 
+bool MainWindow::matchesFilter(const Job &job) const
+{
+    const QString state = m_stateFilter->currentData().toString();
+    const QString text = m_search->text().trimmed();
+    return (state.isEmpty() || toString(job.state) == state) &&
+           (text.isEmpty() || job.spec.name.contains(text, Qt::CaseInsensitive) ||
+            QString::number(job.id) == text);
+}
+
+void MainWindow::setFilter(const QString &state, const QString &text)
+{
+    const QSignalBlocker blockCombo(m_stateFilter);
+    const QSignalBlocker blockSearch(m_search);
+    m_stateFilter->setCurrentIndex(std::max(0, m_stateFilter->findData(state)));
+    m_search->setText(text);
+    refresh();
+}
+
 void MainWindow::updateCounts()
 {
     m_tabs->setTabText(1, tr("Nodes (%1)").arg(m_nodes.rowCount()));
     m_total = std::max<qint64>(m_total, m_jobs.rowCount());
-    m_counts->setText(m_total == 1 ? tr("1 job on the farm")
-                                   : tr("%1 jobs on the farm").arg(m_total));
+    const bool filtered =
+        !m_search->text().trimmed().isEmpty() || !m_stateFilter->currentData().toString().isEmpty();
+    m_counts->setText(filtered       ? tr("%n job(s) match the filter", nullptr, int(m_total))
+                      : m_total == 1 ? tr("1 job on the farm")
+                                     : tr("%1 jobs on the farm").arg(m_total));
     int active = 0;
     double progress = 0;
     for (int row = 0; row < m_jobs.rowCount(); ++row)

@@ -11,7 +11,9 @@
 #include <QPointer>
 #include <QSet>
 
+class QComboBox;
 class QLabel;
+class QLineEdit;
 class QMenu;
 class QProgressBar;
 class QSettings;
@@ -53,6 +55,8 @@ public:
     JobDetails *details() { return m_details; }
     ConnectionBar *connectionBar() { return m_bar; }
     JobActions *jobActions() { return m_actions; }
+    /// Filters the jobs list: `state` a job state name or empty for all; `text` searched in names.
+    void setFilter(const QString &state, const QString &text);
     /// Jobs (0) and Nodes (1).
     QTabWidget *tabs() { return m_tabs; }
     QMenu *nodesMenu() { return m_nodesMenu; }
@@ -96,6 +100,9 @@ private:
     void updateCounts();
     void notifyFinished(const Job &before, const Job &now);
     void nodeAction(const QString &action);
+    /// Whether a job passes the state filter and the search text (events are checked here;
+    /// the list itself comes filtered from the server).
+    bool matchesFilter(const Job &job) const;
     void chooseFiles();
     void chooseFolder();
     /// Fetches the job types, then runs `then` (at once when they are here already).
@@ -115,6 +122,10 @@ private:
     QLabel *m_status = nullptr;
     QLabel *m_banner = nullptr;
     QLabel *m_counts = nullptr;
+    QWidget *m_filterBar = nullptr;
+    QLineEdit *m_search = nullptr;
+    QComboBox *m_stateFilter = nullptr;
+    QTimer *m_filterDelay = nullptr;
     QWidget *m_dropOverlay = nullptr;
     QToolBar *m_toolbar = nullptr;
     QSplitter *m_split = nullptr;

@@ -102,6 +102,16 @@ private slots:
         QVERIFY(loaded.wait(20000));
         QCOMPARE(window.jobsModel()->rowCount(), 2);
 
+        // Search and state filter, answered by the server.
+        window.setFilter({}, "secon");
+        QTRY_COMPARE_WITH_TIMEOUT(window.jobsModel()->rowCount(), 1, 20000);
+        QCOMPARE(window.jobsModel()->jobAt(0)->spec.name, QString("second"));
+        window.setFilter("failed", {});
+        QTRY_COMPARE_WITH_TIMEOUT(window.jobsModel()->rowCount(), 0, 20000);
+        window.setFilter("queued", {});
+        QTRY_COMPARE_WITH_TIMEOUT(window.jobsModel()->rowCount(), 2, 20000);
+        window.setFilter({}, {});
+
         // Pause from the context menu; the menu offers Resume afterwards, not Pause.
         window.selectJob(a);
         QMenu *menu = openContextMenu(window, a);
