@@ -1,6 +1,7 @@
 #include "composer.h"
 
 #include "assscript.h"
+#include "framepipe.h"
 #include "framepool.h"
 #include "subtitlerenderer.h"
 #include "videodecoder.h"
@@ -9,81 +10,12 @@
 #include <QSet>
 
 #include <cmath>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 namespace farm::video {
 
 namespace {
-
-// A frame ready to encode and the audio packets read before it, handed from the drawing
-// thread to the encoder.
-struct Item
-{
-    FramePtr frame;
-    std::vector<PacketPtr> packets;
-};
-
-class Pipe
-{
-public:
-    explicit Pipe(size_t capacity)
-        : m_capacity(capacity)
-    {}
-    /// False when the consumer has stopped.
-    bool push(Item item)
-    {
-        std::unique_lock lock(m_mutex);
-        m_cv.wait(lock, [&] { return m_stopped || m_items.size() < m_capacity; });
-        if (m_stopped)
-            return false;
-        m_items.push_back(std::move(item));
-        m_cv.notify_all();
-        return true;
-    }
-    /// The next item; nullopt at the end (then result() says how the producer ended).
-    std::optional<Item> pop()
-    {
-        std::unique_lock lock(m_mutex);
-        m_cv.wait(lock, [&] { return !m_items.empty() || m_done; });
-        if (m_items.empty())
-            return std::nullopt;
-        Item i = std::move(m_items.front());
-        m_items.pop_front();
-        m_cv.notify_all();
-        return i;
-    }
-    void finish(Result<void> r)
-    {
-        std::lock_guard lock(m_mutex);
-        m_result = std::move(r);
-        m_done = true;
-        m_cv.notify_all();
-    }
-    void stop()
-    {
-        std::lock_guard lock(m_mutex);
-        m_stopped = true;
-        m_cv.notify_all();
-    }
-    Result<void> result()
-    {
-        std::lock_guard lock(m_mutex);
-        return m_result;
-    }
-
-private:
-    const size_t m_capacity;
-    std::mutex m_mutex;
-    std::condition_variable m_cv;
-    std::deque<Item> m_items;
-    Result<void> m_result;
-    bool m_done = false;
-    bool m_stopped = false;
-};
 
 // The background of a compose without input: a colour, or a vertical gradient.
 Result<FramePtr> backgroundFrame(const ComposeSettings &s, int width, int height,
@@ -126,6 +58,10 @@ public:
         m_name = QFileInfo(path).fileName();
         const AVStream *vs = m_decoder->format()->streams[m_decoder->videoStream()];
         m_timeBase = vs->time_base;
+        // The video stream's own length (a longer audio track makes the file's longer).
+        m_declared = vs->duration != AV_NOPTS_VALUE && vs->duration > 0
+                         ? vs->duration * av_q2d(vs->time_base)
+                         : m_decoder->info().durationSeconds;
         if (const AVStream *audio = m_decoder->audio()) {
             m_audioIndex = audio->index;
             m_decoder->setOtherPacketSink([this](AVPacket *p) -> Result<void> {
@@ -165,6 +101,8 @@ public:
         return std::pair<FramePtr, double>{FramePtr(av_frame_clone(frame)), t};
     }
     double origin() const { return m_origin; }
+    /// How long the headers say the video stream is, in seconds.
+    double declared() const { return m_declared; }
     void setStep(double step) { m_step = step; }
 
 private:
@@ -174,7 +112,7 @@ private:
     int m_audioIndex = -1;
     std::vector<PacketPtr> m_packets;
     bool m_started = false;
-    double m_origin = 0, m_lastTime = 0, m_step = 1.0 / 30;
+    double m_origin = 0, m_lastTime = 0, m_step = 1.0 / 30, m_declared = 0;
 };
 
 int workThreads(int threads)
@@ -183,70 +121,6 @@ int workThreads(int threads)
 }
 
 } // namespace
-
-Result<ComposeSettings> ComposeSettings::fromJson(const QJsonObject &o)
-{
-    static const QStringList videoKeys{"codec",  "crf",       "bitrate_kbps", "pixel_format",
-                                       "preset", "faststart", "output"};
-    static const QStringList ownKeys{"width",      "height",        "fps",
-                                     "background", "background_to", "duration"};
-    ComposeSettings s;
-    QJsonObject video;
-    for (auto it = o.begin(); it != o.end(); ++it) {
-        if (videoKeys.contains(it.key()))
-            video.insert(it.key(), it.value());
-        else if (!ownKeys.contains(it.key()))
-            return makeError("invalid_field",
-                             QString("settings.%1 is not a compose setting "
-                                     "(known: %2, %3)")
-                                 .arg(it.key(), ownKeys.join(", "), videoKeys.join(", ")));
-    }
-    auto v = VideoSettings::fromJson(video);
-    if (!v)
-        return v.error();
-    s.video = *v;
-    const auto number = [&](const char *key, double &into, double min, double max,
-                            bool whole) -> Result<void> {
-        const QJsonValue val = o.value(QLatin1String(key));
-        if (val.isUndefined())
-            return {};
-        const double d = val.toDouble();
-        if (!val.isDouble() || (whole && d != std::floor(d)) || (d != 0 && (d < min || d > max)))
-            return makeError("invalid_field",
-                             QString("settings.%1 must be 0 or %2 from %3 to %4")
-                                 .arg(QLatin1String(key), whole ? "an integer" : "a number")
-                                 .arg(min)
-                                 .arg(max));
-        into = d;
-        return {};
-    };
-    double w = 0, h = 0;
-    if (auto r = number("width", w, 16, 7680, true); !r)
-        return r.error();
-    if (auto r = number("height", h, 16, 4320, true); !r)
-        return r.error();
-    if (auto r = number("fps", s.fps, 1, 240, false); !r)
-        return r.error();
-    if (auto r = number("duration", s.duration, 0.04, kMaxCueSeconds, false); !r)
-        return r.error();
-    s.width = int(w);
-    s.height = int(h);
-    if (const QJsonValue bg = o.value("background"); !bg.isUndefined()) {
-        const auto c = parseCueColor(bg.toString());
-        if (!c)
-            return makeError("invalid_field", "settings.background must be a colour \"#RRGGBB\"");
-        s.background = *c;
-    }
-    if (const QJsonValue bg = o.value("background_to");
-        !bg.isUndefined() && !(bg.isString() && bg.toString().isEmpty())) {
-        const auto c = parseCueColor(bg.toString());
-        if (!c)
-            return makeError("invalid_field",
-                             "settings.background_to must be \"\" or a colour \"#RRGGBB\"");
-        s.backgroundTo = *c;
-    }
-    return s;
-}
 
 Result<ComposeResult> composeVideo(const ComposeJob &job,
                                    const std::function<void(const QString &)> &log,
@@ -333,7 +207,7 @@ Result<ComposeResult> composeVideo(const ComposeJob &job,
         return r.error();
 
     // Decoding, scaling and drawing the text run here, ahead of the encoder.
-    Pipe pipe(8);
+    FramePipe pipe(4);
     SubtitleRenderer *text = subtitles->get();
     std::thread producer([&] {
         FrameScaler scaler;
@@ -362,7 +236,8 @@ Result<ComposeResult> composeVideo(const ComposeJob &job,
                 }
                 blendImages(images, frame.get());
             }
-            Item item{std::move(frame), hasInput ? input.takePackets() : std::vector<PacketPtr>{}};
+            FrameItem item{std::move(frame),
+                           hasInput ? input.takePackets() : std::vector<PacketPtr>{}};
             return pipe.push(std::move(item));
         };
         Result<void> result;
@@ -419,10 +294,10 @@ Result<ComposeResult> composeVideo(const ComposeJob &job,
             }
         }
         if (result) { // audio after the last frame
-            Item tail{nullptr, input.takePackets()};
+            FrameItem tail{nullptr, input.takePackets()};
             pipe.push(std::move(tail));
             const double shown = currentT + step;
-            const double declared = input.decoder().info().durationSeconds;
+            const double declared = input.declared();
             // A cut file whose index survived ends early without a read error.
             if (declared > 1.0 && shown < declared * 0.9 - 0.5)
                 result = makeError("invalid_input",

@@ -255,7 +255,7 @@ private slots:
         ApiClient api(fake.url());
         const auto types = waitFor<QList<client::JobTypeInfo>>([&](auto cb) { api.jobTypes(cb); });
         QVERIFY2(types.ok(), qPrintable(types.ok() ? "" : types.error().message));
-        QCOMPARE(types->size(), 5);
+        QCOMPARE(types->size(), 6); // the five built in (jobtypes.json), then testonly
         const client::JobTypeInfo *model = client::findJobType(*types, "model");
         QVERIFY(model);
         QVERIFY(model->frames);

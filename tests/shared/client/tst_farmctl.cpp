@@ -220,7 +220,7 @@ private slots:
         const Outcome noType = run(fake, {"submit", glb, "--type", "houdini"});
         QCOMPARE(noType.code, 64);
         QVERIFY2(noType.err.contains("no job type 'houdini' (it has: model, templates, blender, "
-                                     "encode, testonly)"),
+                                     "encode, compose, testonly)"),
                  qPrintable(noType.err));
         const Outcome wrongFile = run(fake, {"submit", glb, "--type", "blender"});
         QVERIFY2(wrongFile.err.contains("job type 'blender' takes .blend files, not cube.glb"),
