@@ -315,7 +315,7 @@ async function main() {
         for (const end = Date.now() + RENDER_TIMEOUT_MS; ;) {
             const t = (await tasksOf())[0];
             if (t.state === 'done' && t.finished_at !== before.finished_at) break;
-            assert(Date.now() < end, `the re-queued task is ${t.state}`);
+            assert(t.state !== 'failed' && Date.now() < end, `the re-queued task is ${t.state} ${t.error}`);
             await page.waitForTimeout(200);
         }
         await waitJob(passes.id, ['completed']);
@@ -501,7 +501,7 @@ async function main() {
             }
             await shoot(phone, name);
         }
-        await phone.goto(`${base}/#/jobs/${passes.id}`);
+        await phone.goto(`${base}/#/jobs/${depthJob.id}`);
         await phone.locator('.pass-group[data-pass="rgb"] .tile-img').first().click();
         await phone.locator('#lightbox[open] .pass-btn[data-pass="depth"]').click();
         await phone.waitForFunction(() => document.querySelector('#lightbox .viewer-legend .legend-min'), null, {timeout: 10000});

@@ -287,9 +287,14 @@ export class FrameViewer {
             const data = new ImageData(256, 1);
             for (let i = 0; i < 256; i++) data.data.set([...depthColour(i / 255), 255], i * 4);
             bar.getContext('2d').putImageData(data, 0, 0);
+            const ceiling = (1 << img.depth) - 1;
             setChildren(this.legend, range
                 ? [h('span', {class: 'legend-min'}, `${range.lo} mm`), bar, h('span', {class: 'legend-max'}, `${range.hi} mm`),
-                   h('span', {class: 'muted'}, ' near → far; black: nothing hit')]
+                   h('span', {class: 'muted'}, ' near → far; black: nothing hit'),
+                   range.hi === ceiling
+                       ? h('span', {class: 'warn-text legend-clipped'},
+                           ` · ${ceiling} mm is the PNG's ceiling: farther points are clipped (the .exr holds their depth)`)
+                       : null]
                 : h('span', {class: 'muted'}, 'Nothing was hit in this frame.'));
         } else if (pass === 'instance') {
             const ids = new Set();
