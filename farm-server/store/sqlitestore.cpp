@@ -278,7 +278,7 @@ QList<Job> SqliteStore::loadJobs(const QString &where, const QVariantList &binds
     QList<Job> jobs;
     auto q = run("SELECT id, spec, state, created_at, started_at, finished_at, error, "
                  "frames_total, n_queued, n_running, n_done, n_failed, n_canceled, frames_done, "
-                 "owner FROM jobs " +
+                 "owner, running_progress FROM jobs " +
                      where + " " + tail,
                  binds);
     if (!q)
@@ -305,34 +305,12 @@ QList<Job> SqliteStore::loadJobs(const QString &where, const QVariantList &binds
         c.failed = row.value(11).toInt();
         c.canceled = row.value(12).toInt();
         c.total = c.queued + c.running + c.done + c.failed + c.canceled;
-        framesDone.append(row.value(13).toDouble());
+        // Done frames plus the share of those on nodes (migration 008 keeps the sum).
+        framesDone.append(row.value(13).toDouble() + row.value(15).toDouble());
         j.owner = row.value(14).toString();
         jobs.append(j);
     }
     (*q)->finish();
-    if (jobs.isEmpty())
-        return jobs;
-    // Partial progress of the few tasks on nodes.
-    QHash<qint64, int> index;
-    auto partial = [&](const QString &jobsWhere, const QVariantList &ids) {
-        auto p = run("SELECT job_id, SUM(progress * frame_count) FROM tasks WHERE " + jobsWhere +
-                         " AND state IN ('assigned', 'running') GROUP BY job_id",
-                     ids);
-        while (p && (*p)->next())
-            framesDone[index.value((*p)->value(0).toLongLong())] += (*p)->value(1).toDouble();
-        if (p)
-            (*p)->finish();
-    };
-    for (int i = 0; i < jobs.size(); ++i)
-        index.insert(jobs[i].id, i);
-    if (jobs.size() == 1) { // one statement for every single-job read
-        partial("job_id = ?", {jobs[0].id});
-    } else {
-        QStringList ids;
-        for (const Job &j : std::as_const(jobs))
-            ids.append(QString::number(j.id));
-        partial("job_id IN (" + ids.join(',') + ")", {});
-    }
     for (int i = 0; i < jobs.size(); ++i)
         jobs[i].progress =
             frameTotals[i] > 0 ? qBound(0.0, framesDone[i] / frameTotals[i], 1.0) : 0.0;
