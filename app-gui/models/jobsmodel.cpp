@@ -86,7 +86,8 @@ int JobsModel::columnCount(const QModelIndex &parent) const
 
 QVariant JobsModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
-    static const char *names[] = {"ID", "Name", "Type", "State", "Progress", "Frames", "Created"};
+    static const char *names[] = {"ID",     "Name",    "Type",     "State", "Progress",
+                                  "Frames", "Created", "Priority", "Owner", "Elapsed"};
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole || section < 0 ||
         section >= ColumnCount)
         return {};
@@ -125,8 +126,28 @@ QVariant JobsModel::data(const QModelIndex &index, int role) const
         return QString("%1  (%2/%3 tasks)").arg(j.spec.frames).arg(j.tasks.done).arg(j.tasks.total);
     case Created:
         return QLocale().toString(j.createdAt.toLocalTime(), QLocale::ShortFormat);
+    case Priority:
+        return j.spec.priority;
+    case Owner:
+        return j.owner;
+    case Elapsed:
+        return elapsedText(j, QDateTime::currentDateTimeUtc());
     }
     return {};
+}
+
+QString JobsModel::elapsedText(const Job &job, const QDateTime &now)
+{
+    const QDateTime from = job.startedAt.isValid() ? job.startedAt : job.createdAt;
+    if (!from.isValid() || (!job.startedAt.isValid() && !isFinal(job.state)))
+        return {}; // not started yet
+    const QDateTime to = isFinal(job.state) && job.finishedAt.isValid() ? job.finishedAt : now;
+    const qint64 s = std::max<qint64>(0, from.secsTo(to));
+    if (s < 60)
+        return tr("%1 s").arg(s);
+    if (s < 3600)
+        return tr("%1 min %2 s").arg(s / 60).arg(s % 60);
+    return tr("%1 h %2 min").arg(s / 3600).arg((s % 3600) / 60);
 }
 
 int JobsModel::stateRank(JobState state)
@@ -165,6 +186,16 @@ bool JobsModel::lessThan(const Job &a, const Job &b) const
             return j.tasks.total;
         case Created:
             return j.createdAt;
+        case Priority:
+            return j.spec.priority;
+        case Owner:
+            return j.owner;
+        case Elapsed:
+            return j.startedAt.isValid()
+                       ? j.startedAt.secsTo(isFinal(j.state) && j.finishedAt.isValid()
+                                                ? j.finishedAt
+                                                : QDateTime::currentDateTimeUtc())
+                       : -1;
         default:
             return j.id;
         }

@@ -14,7 +14,21 @@ class JobsModel : public QAbstractTableModel
 {
     Q_OBJECT
 public:
-    enum Column { Id, Name, Type, State, Progress, Frames, Created, ColumnCount };
+    enum Column {
+        Id,
+        Name,
+        Type,
+        State,
+        Progress,
+        Frames,
+        Created,
+        Priority,
+        Owner,
+        Elapsed,
+        ColumnCount
+    };
+    /// "4 min 10 s" from the start (or the submit) to the end, or to now while it runs.
+    static QString elapsedText(const Job &job, const QDateTime &now);
     /// Progress column: 0..1 as double, read by ProgressDelegate.
     static constexpr int ProgressRole = Qt::UserRole + 1;
     static constexpr int JobIdRole = Qt::UserRole + 2;

@@ -124,7 +124,10 @@ void MainWindow::buildUi()
     h->resizeSection(JobsModel::Type, 96);
     h->resizeSection(JobsModel::State, 110);
     h->resizeSection(JobsModel::Progress, 190);
-    h->resizeSection(JobsModel::Frames, 170);
+    h->resizeSection(JobsModel::Frames, 150);
+    h->resizeSection(JobsModel::Created, 140);
+    h->resizeSection(JobsModel::Priority, 64);
+    h->resizeSection(JobsModel::Owner, 80);
     connect(m_jobsView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &MainWindow::onCurrentJobChanged);
     connect(m_jobsView->selectionModel(), &QItemSelectionModel::selectionChanged, this,
@@ -257,6 +260,16 @@ void MainWindow::buildUi()
     m_counts->setObjectName("farmCounts");
     statusBar()->addPermanentWidget(m_upload);
     statusBar()->addPermanentWidget(m_counts);
+
+    // The elapsed time of running jobs moves on by itself.
+    auto *tick = new QTimer(this);
+    connect(tick, &QTimer::timeout, this, [this] {
+        if (m_jobs.rowCount() > 0)
+            emit m_jobs.dataChanged(m_jobs.index(0, JobsModel::Elapsed),
+                                    m_jobs.index(m_jobs.rowCount() - 1, JobsModel::Elapsed),
+                                    {Qt::DisplayRole});
+    });
+    tick->start(1000);
 
     m_retry = new QTimer(this);
     m_retry->setSingleShot(true);

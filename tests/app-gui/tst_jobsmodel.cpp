@@ -80,6 +80,30 @@ private slots:
         QCOMPARE(model.rowCount(), 2);
     }
 
+    void showsPriorityAndElapsedTime()
+    {
+        JobsModel model;
+        Job done = makeJob(1, "done", JobState::Completed, 1.0);
+        done.spec.priority = 80;
+        done.startedAt = QDateTime(QDate(2026, 1, 1), QTime(10, 0, 0), Qt::UTC);
+        done.finishedAt = done.startedAt.addSecs(250);
+        Job waiting = makeJob(2, "waiting");
+        model.setJobs({done, waiting});
+        QCOMPARE(model.index(model.rowOf(1), JobsModel::Priority).data().toInt(), 80);
+        QCOMPARE(model.index(model.rowOf(1), JobsModel::Elapsed).data().toString(),
+                 QString("4 min 10 s"));
+        QCOMPARE(model.index(model.rowOf(2), JobsModel::Elapsed).data().toString(), QString());
+        const QDateTime now = done.startedAt.addSecs(3 * 3600 + 120);
+        Job running = makeJob(3, "running", JobState::Active, 0.5);
+        running.startedAt = done.startedAt;
+        QCOMPARE(JobsModel::elapsedText(running, now), QString("3 h 2 min"));
+        // State sorting puts failed, then active jobs first.
+        model.upsert(running);
+        model.upsert(makeJob(4, "broken", JobState::Failed));
+        model.sort(JobsModel::State, Qt::AscendingOrder);
+        QCOMPARE(ids(model), (QList<qint64>{4, 3, 2, 1}));
+    }
+
     void sortsAndKeepsSortOnUpdates()
     {
         JobsModel model;
