@@ -28,7 +28,19 @@ if [[ $what == all || $what == cycles ]]; then
     echo "== frames: ours vs Blender Cycles"
     BUILD_DIR="$build" "$here/benchmarks/compare_cycles.sh"
 fi
-if [[ $what == all || $what == server ]] && [[ -x "$build/farm-server/farm-server-swarmbench" ]]; then
-    echo "== scheduler: simulated swarm of nodes"
-    "$build/farm-server/farm-server-swarmbench"
+if [[ $what == all || $what == server ]]; then
+    # docs/PERFORMANCE.md: simulated nodes over real WebSockets against a real farm-server
+    # (a fresh data dir each run); every run checks that each task ran exactly once.
+    swarm="$build/farm-server/farm-swarm"
+    echo "== server: swarm of simulated nodes (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+    "$swarm" --nodes 10 --tasks 2000
+    "$swarm" --nodes 200 --tasks 5000
+    "$swarm" --nodes 1000 --tasks 10000
+    "$swarm" --nodes 1000 --tasks 100000 --jobs 10 --time-limit 900
+    echo "== server: 5% of the nodes killed and reconnected, and the server killed once, mid-run"
+    "$swarm" --nodes 200 --tasks 5000 --churn 5 --restart-server-once
+    echo "== server: GET /api/v1/jobs (a page of 50) with 50 connections, /health meanwhile"
+    "$swarm" --reads 10 --clients 50
+    echo "== scheduler alone (no sockets, no process)"
+    "$build/farm-server/farm-server-swarmbench" 1000 20000
 fi
