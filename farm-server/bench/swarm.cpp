@@ -587,6 +587,8 @@ public:
     }
     void crash()
     {
+        if (pid() <= 0)
+            return; // not started by this program: never signal anything else
         sampleRss();
         ::kill(pid_t(pid()), SIGKILL);
         process->waitForFinished(10000);
@@ -730,6 +732,10 @@ int main(int argc, char **argv)
     server.dataDir = data.path();
     server.extra = {"--lease", "30", "--heartbeat", "5"};
     QString host = "127.0.0.1";
+    if (p.isSet("url") && restart) {
+        std::fprintf(stderr, "farm-swarm: --restart-server-once needs a server it starts itself\n");
+        return 2;
+    }
     if (p.isSet("url")) {
         const QUrl u(p.value("url"));
         host = u.host();
