@@ -17,6 +17,8 @@ pkgs=(
     libavcodec-dev libavformat-dev libswscale-dev libavutil-dev
     # compose: libass draws the timed text; Noto CJK is the default font (Latin, Hangul, kana, CJK)
     libass-dev fonts-noto-cjk
+    # farm-gui's action icons (it falls back to Qt's own few without a theme)
+    adwaita-icon-theme
     blender
 )
 if ((with_tests)); then
