@@ -1,11 +1,12 @@
 // JSON as it enters the server (json::parseObject, every REST body), read as a job
 // (JobSpec::fromJson, fromJsonLenient), validated against the built-in job types' schemas and
 // compiled into tasks; read as a declared job type (JobTypeRegistry::fromDeclaration) and as a
-// settings object for each built-in schema.
+// settings object for each built-in schema; and read as a compose scenario.
 #include "fuzzcheck.h"
 
 #include "jobtypes/jobtyperegistry.h"
 #include "model/job.h"
+#include "model/scenario.h"
 #include "util/framerange.h"
 #include "util/json.h"
 
@@ -146,6 +147,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(isValidTypeName(declared->name), declared->name);
         checkSchema(declared->schema, o.value(QLatin1String("settings")).toObject());
         (void)declared->toJson();
+    }
+    // The same bytes as a compose scenario (read by the server at submit and by the node).
+    if (const auto scenario = Scenario::fromJson(text)) {
+        for (const Cue &cue : scenario->cues)
+            FUZZ_CHECK(cue.end > cue.start && cue.start >= 0,
+                       QString("cue %1..%2").arg(cue.start).arg(cue.end));
+    } else {
+        FUZZ_CHECK(!scenario.error().message.isEmpty(), scenario.error().code);
     }
     return 0;
 }
