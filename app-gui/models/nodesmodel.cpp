@@ -6,6 +6,16 @@
 
 namespace farm::gui {
 
+namespace {
+const GpuSample *sampleOf(const Node &n, const QString &uuid)
+{
+    for (const GpuSample &s : n.gpuLoad)
+        if (s.uuid == uuid)
+            return &s;
+    return nullptr;
+}
+} // namespace
+
 NodesModel::NodesModel(QObject *parent)
     : QAbstractTableModel(parent)
 {}
@@ -22,8 +32,9 @@ int NodesModel::columnCount(const QModelIndex &parent) const
 
 QVariant NodesModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
-    static const char *names[] = {"Name", "State",   "Cores",   "RAM",
-                                  "GPUs", "Running", "Engines", "Last seen"};
+    static const char *names[] = {"Name",    "State",    "Version", "CPU load",
+                                  "Cores",   "RAM",      "GPUs",    "Current job and frame",
+                                  "Engines", "Last seen"};
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole || section < 0 ||
         section >= ColumnCount)
         return {};
@@ -41,13 +52,22 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
         return stateIcon(toString(n.state));
     if (role == Qt::ToolTipRole && index.column() == Gpus) {
         QStringList lines;
-        for (const GpuInfo &g : n.caps.gpus)
-            lines.append(QString("%1 — %2 MiB, CC %3, driver %4, %5")
-                             .arg(g.name)
-                             .arg(g.vramMb)
-                             .arg(g.computeCapability, g.driver, g.uuid));
+        for (const GpuInfo &g : n.caps.gpus) {
+            QString line = QString("%1 — %2 MiB, CC %3, driver %4, %5")
+                               .arg(g.name)
+                               .arg(g.vramMb)
+                               .arg(g.computeCapability, g.driver, g.uuid);
+            if (const GpuSample *s = sampleOf(n, g.uuid))
+                line += tr("; %1% busy, %2 of %3 MiB in use")
+                            .arg(qRound(s->utilization * 100))
+                            .arg(s->memoryUsedMb)
+                            .arg(s->memoryTotalMb);
+            lines.append(line);
+        }
         return lines.join('\n');
     }
+    if (role == Qt::ToolTipRole && index.column() == Load && n.load)
+        return tr("1-minute load average %1 on %2 cores").arg(*n.load, 0, 'f', 2).arg(n.caps.cores);
     if (role != Qt::DisplayRole)
         return {};
     switch (index.column()) {
@@ -55,6 +75,15 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
         return n.caps.name;
     case State:
         return toString(n.state);
+    case Version:
+        return n.caps.version.isEmpty() ? tr("unknown") : n.caps.version;
+    case Load:
+        // Reported by connected nodes in each heartbeat; unknown before the first one.
+        if (!n.load)
+            return n.state == NodeState::Offline ? QString() : tr("—");
+        return QString("%1 (%2%)")
+            .arg(*n.load, 0, 'f', 2)
+            .arg(qRound(*n.load * 100.0 / std::max(1, n.caps.cores)));
     case Cores:
         return n.caps.cores;
     case Ram:
@@ -63,18 +92,30 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
         if (n.caps.gpus.isEmpty())
             return tr("none");
         QStringList names;
-        for (const GpuInfo &g : n.caps.gpus)
-            names.append(g.name);
+        for (const GpuInfo &g : n.caps.gpus) {
+            QString text =
+                QString("%1 %2 GiB").arg(g.name).arg(double(g.vramMb) / 1024.0, 0, 'f', 0);
+            // Utilisation only where the node reports it (NVML).
+            if (const GpuSample *s = sampleOf(n, g.uuid))
+                text += tr(" · %1% busy").arg(qRound(s->utilization * 100));
+            names.append(text);
+        }
         return names.join(", ");
     }
-    case Running: {
-        QStringList ids;
-        for (qint64 t : n.running)
-            ids.append(QString::number(t));
+    case Current: {
+        QStringList work;
+        for (const NodeTask &t : n.tasks)
+            work.append(t.jobId > 0 ? tr("job %1 frame %2").arg(t.jobId).arg(t.frames)
+                                    : tr("task %1").arg(t.task));
+        if (work.isEmpty()) // a server before `tasks`: the ids
+            for (qint64 t : n.running)
+                work.append(tr("task %1").arg(t));
+        if (n.state == NodeState::Offline)
+            return QString();
         return QString("%1/%2  %3")
             .arg(n.running.size())
             .arg(n.caps.slotCount)
-            .arg(ids.isEmpty() ? QString() : "tasks " + ids.join(", "));
+            .arg(work.join(", "));
     }
     case Engines: {
         QStringList list;

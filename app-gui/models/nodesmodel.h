@@ -11,7 +11,19 @@ class NodesModel : public QAbstractTableModel
 {
     Q_OBJECT
 public:
-    enum Column { Name, State, Cores, Ram, Gpus, Running, Engines, LastSeen, ColumnCount };
+    enum Column {
+        Name,
+        State,
+        Version,
+        Load,
+        Cores,
+        Ram,
+        Gpus,
+        Current,
+        Engines,
+        LastSeen,
+        ColumnCount
+    };
 
     explicit NodesModel(QObject *parent = nullptr);
 

@@ -40,6 +40,7 @@ namespace farm::gui {
 namespace {
 
 constexpr int kJobsPageSize = 500;
+constexpr int kNodesRefreshMs = 5000; // as often as nodes send heartbeats by default
 
 QTableView *makeTable(QWidget *parent)
 {
@@ -270,6 +271,24 @@ void MainWindow::buildUi()
                                     {Qt::DisplayRole});
     });
     tick->start(1000);
+
+    // Load, GPU use and current work change with each heartbeat, which sends no event: while
+    // the Nodes tab shows, its rows are read again at the heartbeat's pace (rows are updated in
+    // place, so the selection stays).
+    auto *nodesTick = new QTimer(this);
+    connect(nodesTick, &QTimer::timeout, this, [this] {
+        if (!m_connected || !isVisible() || m_tabs->currentWidget() != m_nodesView ||
+            m_nodeListsInFlight > 0)
+            return;
+        const quint64 connection = m_connection;
+        m_api.nodes([this, connection](Result<QList<Node>> r) {
+            if (connection != m_connection || !r)
+                return;
+            for (const Node &node : std::as_const(*r))
+                m_nodes.upsert(node);
+        });
+    });
+    nodesTick->start(kNodesRefreshMs);
 
     m_retry = new QTimer(this);
     m_retry->setSingleShot(true);

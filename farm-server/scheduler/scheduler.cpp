@@ -381,6 +381,13 @@ Result<void> Scheduler::onHeartbeat(LiveNode &n, const QJsonObject &d)
             return gpus.error();
         n.gpus = *gpus;
     }
+    if (d.contains("load")) { // nodes that read /proc/loadavg send it
+        const QJsonValue load = d.value("load");
+        if (!load.isDouble() || !(load.toDouble() >= 0) || load.toDouble() > kMaxNodeLoad)
+            return makeError("invalid_field",
+                             QString("'load' must be a number from 0 to %1").arg(kMaxNodeLoad));
+        n.load = load.toDouble();
+    }
     if (auto r = m_store.touchNode(n.id, n.lastSeen); !r)
         return r;
     // Work the node runs but should not (canceled, or given to another node meanwhile).
@@ -621,7 +628,7 @@ void Scheduler::forget(const Outcome &out)
         if (target && holder != target) {
             m_live[target].tasks.insert(id);
             m_holder.insert(id, target);
-            watchTask(id, r.task.jobId);
+            watchTask(id, r.task.jobId, r.task.frames);
             touched.insert(target);
         }
         if (target && r.task.state == TaskState::Running)

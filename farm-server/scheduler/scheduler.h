@@ -140,8 +140,9 @@ private:
         NodeLink *link = nullptr;
         QString admin;
         QDateTime connectedAt, lastSeen;
-        QSet<qint64> tasks;    // assigned or running here
-        QList<GpuSample> gpus; // from the last heartbeat that had them
+        QSet<qint64> tasks;         // assigned or running here
+        QList<GpuSample> gpus;      // from the last heartbeat that had them
+        std::optional<double> load; // 1-minute load average, from the last heartbeat with it
     };
     using Handler = Result<void> (Scheduler::*)(LiveNode &, const QJsonObject &);
 
@@ -166,7 +167,7 @@ private:
     /// The task left its node (done, failed, re-queued, canceled there): its bookkeeping goes.
     void release(qint64 taskId);
     /// The task went onto a node: its no-progress and run-time clocks start.
-    void watchTask(qint64 taskId, qint64 jobId);
+    void watchTask(qint64 taskId, qint64 jobId, const QString &frames);
     void timeOut(qint64 taskId, qint64 nodeId, const QString &why);
     bool meets(const LiveNode &n, const JobSpec &spec, const Task *task = nullptr) const;
     bool blocked(qint64 jobId, qint64 nodeId) const;
@@ -205,6 +206,8 @@ private:
         QDateTime since;    // first seen on its node (this attempt)
         QDateTime lastSign; // latest progress, log or preview
         int maxRunS = 0;    // the job's max_run_s
+        qint64 jobId = 0;   // served in the node's `tasks`
+        QString frames;
     };
     QHash<qint64, Watch> m_watch;            // tasks on nodes: when they last showed life
     QHash<qint64, JobSpec> m_specs;          // job → its spec (specOf())

@@ -301,6 +301,12 @@ Node Scheduler::toNode(const LiveNode &n) const
     std::sort(node.running.begin(), node.running.end());
     node.connectedAt = n.connectedAt;
     node.lastSeen = n.lastSeen;
+    node.load = n.load;
+    node.gpuLoad = n.gpus;
+    for (qint64 id : std::as_const(node.running)) {
+        const Watch w = m_watch.value(id);
+        node.tasks.append({id, w.jobId, w.frames});
+    }
     return node;
 }
 

@@ -15,10 +15,10 @@ void Scheduler::touchTask(qint64 taskId)
         it->lastSign = m_clock.now();
 }
 
-void Scheduler::watchTask(qint64 taskId, qint64 jobId)
+void Scheduler::watchTask(qint64 taskId, qint64 jobId, const QString &frames)
 {
     const QDateTime now = m_clock.now();
-    Watch w{now, now, 0};
+    Watch w{now, now, 0, jobId, frames};
     if (const JobSpec *spec = specOf(jobId))
         w.maxRunS = spec->maxRunS;
     m_watch.insert(taskId, w);
@@ -35,7 +35,7 @@ void Scheduler::checkTasks()
             auto it = m_watch.find(id);
             if (it == m_watch.end()) { // adopted on a reconnect: its clocks start now
                 if (const auto t = m_store.task(id))
-                    watchTask(id, t->task.jobId);
+                    watchTask(id, t->task.jobId, t->task.frames);
                 continue;
             }
             const qint64 silent = it->lastSign.secsTo(now);

@@ -8,6 +8,8 @@
 #include <QSet>
 #include <QThread>
 
+#include <algorithm>
+
 Q_LOGGING_CATEGORY(lcAgent, "farm.node.agent")
 
 namespace farm::node {
@@ -119,6 +121,7 @@ QJsonObject Agent::helloData() const
     caps.slotCount = m_config.totalSlots();
     caps.cores = std::max(1, QThread::idealThreadCount());
     caps.ramMb = systemRamMb();
+    caps.version = kFarmVersion;
     // The engines found here: the server sends a task only to nodes that list its engine.
     caps.engines = m_engines->available();
     caps.gpus = m_config.gpus;
@@ -329,6 +332,8 @@ void Agent::sendHeartbeat()
             gpus.append(g.toJson());
         beat.insert("gpus", gpus);
     }
+    if (const auto load = systemLoadAverage())
+        beat.insert("load", std::min(*load, kMaxNodeLoad));
     m_connection.send(msg::Heartbeat, beat);
 }
 

@@ -171,6 +171,18 @@ qint64 systemRamMb()
     return 0;
 }
 
+std::optional<double> systemLoadAverage()
+{
+    QFile f("/proc/loadavg");
+    if (!f.open(QIODevice::ReadOnly | QIODevice::Text))
+        return std::nullopt;
+    bool ok = false;
+    const double load = QString::fromLatin1(f.readLine(256)).section(' ', 0, 0).toDouble(&ok);
+    if (!ok || !(load >= 0))
+        return std::nullopt;
+    return load;
+}
+
 Result<NodeCommandLine> NodeCommandLine::parse(const QStringList &arguments)
 {
     QCommandLineParser parser;

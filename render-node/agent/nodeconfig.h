@@ -10,6 +10,7 @@
 #include <QUrl>
 
 #include <memory>
+#include <optional>
 
 namespace farm::node {
 
@@ -83,6 +84,9 @@ QString defaultCacheDir(const QString &nodeName);
 
 /// Total physical memory from /proc/meminfo in MiB, 0 when unknown.
 qint64 systemRamMb();
+
+/// The 1-minute load average from /proc/loadavg; nullopt when it cannot be read.
+std::optional<double> systemLoadAverage();
 
 /// The agent's command line (`render-node [--server URL] [--name N] ... [--config FILE]`).
 struct NodeCommandLine

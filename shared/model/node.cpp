@@ -39,13 +39,16 @@ QJsonObject NodeCapabilities::toJson() const
                              {"vram_mb", x.vramMb},
                              {"cc", x.computeCapability},
                              {"driver", x.driver}});
-    return {{"name", name},
-            {"slots", slotCount},
-            {"cores", cores},
-            {"ram_mb", ramMb},
-            {"engines", e},
-            {"gpus", g},
-            {"tags", QJsonArray::fromStringList(tags)}};
+    QJsonObject o{{"name", name},
+                  {"slots", slotCount},
+                  {"cores", cores},
+                  {"ram_mb", ramMb},
+                  {"engines", e},
+                  {"gpus", g},
+                  {"tags", QJsonArray::fromStringList(tags)}};
+    if (!version.isEmpty())
+        o.insert("version", version);
+    return o;
 }
 
 Result<NodeCapabilities> NodeCapabilities::fromJson(const QJsonObject &o)
@@ -55,6 +58,7 @@ Result<NodeCapabilities> NodeCapabilities::fromJson(const QJsonObject &o)
     c.name = r.string("name", QString(), 1, kMaxNameChars);
     if (r.ok() && c.name.isEmpty())
         r.fail("invalid_field", "name is required");
+    c.version = r.string("version", QString(), 0, kMaxVersionChars);
     c.slotCount = int(r.integer("slots", 1, 1, kMaxRunning));
     c.cores = int(r.integer("cores", 1, 1, 4096));
     c.ramMb = r.integer("ram_mb", 0, 0, qint64(1) << 40);
@@ -104,6 +108,20 @@ QJsonObject Node::toJson() const
     o.insert("running", r);
     o.insert("connected_at", json::fromTime(connectedAt));
     o.insert("last_seen", json::fromTime(lastSeen));
+    if (load)
+        o.insert("load", *load);
+    if (!gpuLoad.isEmpty()) {
+        QJsonArray g;
+        for (const GpuSample &s : gpuLoad)
+            g.append(s.toJson());
+        o.insert("gpu_load", g);
+    }
+    if (state != NodeState::Offline) {
+        QJsonArray t;
+        for (const NodeTask &x : tasks)
+            t.append(QJsonObject{{"task", x.task}, {"job_id", x.jobId}, {"frames", x.frames}});
+        o.insert("tasks", t);
+    }
     return o;
 }
 
@@ -123,6 +141,19 @@ Result<Node> Node::fromJson(const QJsonObject &o)
         n.running.append(v.toInteger());
     n.connectedAt = json::toTime(o.value("connected_at"));
     n.lastSeen = json::toTime(o.value("last_seen"));
+    if (o.value("load").isDouble())
+        n.load = o.value("load").toDouble();
+    if (o.contains("gpu_load")) {
+        auto gpus = GpuSample::listFromJson(o.value("gpu_load"));
+        if (!gpus)
+            return gpus.error();
+        n.gpuLoad = *gpus;
+    }
+    for (const QJsonValue &v : o.value("tasks").toArray()) {
+        const QJsonObject t = v.toObject();
+        n.tasks.append({t.value("task").toInteger(), t.value("job_id").toInteger(),
+                        t.value("frames").toString()});
+    }
     return n;
 }
 

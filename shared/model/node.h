@@ -8,6 +8,8 @@
 #include <QList>
 #include <QStringList>
 
+#include <optional>
+
 namespace farm {
 
 struct EngineInfo
@@ -29,6 +31,9 @@ struct GpuInfo
     QString driver;
     bool operator==(const GpuInfo &) const = default;
 };
+
+/// Highest 1-minute load average a heartbeat may report (`heartbeat.load`).
+inline constexpr double kMaxNodeLoad = 1e6;
 
 /// One GPU's load as a node reports it in `heartbeat.gpus` (read through NVML where the
 /// driver has it; docs/API.md, "/ws/node").
@@ -52,6 +57,9 @@ struct GpuSample
 struct NodeCapabilities
 {
     QString name;
+    /// The render-node's own version (kFarmVersion); optional in JSON (nodes before it send
+    /// none).
+    QString version;
     int slotCount = 1;
     int cores = 1;
     qint64 ramMb = 0;
@@ -65,6 +73,15 @@ struct NodeCapabilities
     bool operator==(const NodeCapabilities &) const = default;
 };
 
+/// A task on a node as the server serves it in the node's `tasks` (docs/API.md, "Node").
+struct NodeTask
+{
+    qint64 task = 0;
+    qint64 jobId = 0;
+    QString frames;
+    bool operator==(const NodeTask &) const = default;
+};
+
 /// A node as the server reports it.
 struct Node
 {
@@ -73,6 +90,11 @@ struct Node
     NodeState state = NodeState::Offline;
     QList<qint64> running;
     QDateTime connectedAt, lastSeen;
+    /// From the node's last heartbeat while it is connected (absent from the JSON otherwise):
+    /// its 1-minute load average, its GPUs' load (NVML) and the tasks it holds.
+    std::optional<double> load;
+    QList<GpuSample> gpuLoad;
+    QList<NodeTask> tasks;
 
     QJsonObject toJson() const;
     static Result<Node> fromJson(const QJsonObject &o);

@@ -168,11 +168,41 @@ private slots:
         n.caps.gpus.clear();
         nodes.upsert(n);
         QCOMPARE(nodes.index(0, gui::NodesModel::Name).data().toString(), QString("ws-a"));
-        QCOMPARE(nodes.index(1, gui::NodesModel::Gpus).data().toString(), QString("RTX 4090"));
+        QCOMPARE(nodes.index(1, gui::NodesModel::Gpus).data().toString(),
+                 QString("RTX 4090 24 GiB"));
         n.state = NodeState::Busy;
         nodes.upsert(n);
         QCOMPARE(nodes.rowCount(), 2);
         QCOMPARE(nodes.index(0, gui::NodesModel::State).data().toString(), QString("busy"));
+        // What the server serves from heartbeats: load, GPU use, the tasks held, the version.
+        QCOMPARE(nodes.index(0, gui::NodesModel::Version).data().toString(), QString("unknown"));
+        QCOMPARE(nodes.index(0, gui::NodesModel::Load).data().toString(), QString("—"));
+        n.id = 1;
+        n.caps.name = "ws-b";
+        n.caps.version = "0.1.0";
+        n.caps.cores = 8;
+        n.caps.slotCount = 2;
+        n.caps.gpus = {{"RTX 4090", "GPU-1", 24564, "8.9", "550"},
+                       {"RTX A4000", "GPU-2", 16376, "8.6", "550"}};
+        n.load = 2.0;
+        n.gpuLoad = {{"GPU-1", 0.87, 20480, 24564}};
+        n.running = {31};
+        n.tasks = {{31, 7, "12"}};
+        nodes.upsert(n);
+        QCOMPARE(nodes.index(1, gui::NodesModel::Version).data().toString(), QString("0.1.0"));
+        QCOMPARE(nodes.index(1, gui::NodesModel::Load).data().toString(), QString("2.00 (25%)"));
+        // Utilisation only for the GPU that reported it.
+        QCOMPARE(nodes.index(1, gui::NodesModel::Gpus).data().toString(),
+                 QString("RTX 4090 24 GiB · 87% busy, RTX A4000 16 GiB"));
+        QCOMPARE(nodes.index(1, gui::NodesModel::Current).data().toString(),
+                 QString("1/2  job 7 frame 12"));
+        // The JSON round trip the app reads.
+        const auto back = Node::fromJson(n.toJson());
+        QVERIFY(back);
+        QCOMPARE(back->load, n.load);
+        QCOMPARE(back->gpuLoad, n.gpuLoad);
+        QCOMPARE(back->tasks, n.tasks);
+        QCOMPARE(back->caps.version, QString("0.1.0"));
     }
 };
 

@@ -71,6 +71,35 @@ private slots:
         COMPARE_STATE(n->state, NodeState::Busy);
     }
 
+    // What GET /api/v1/nodes serves of a live node: its load and its tasks' job and frames.
+    void servesLoadAndCurrentWork()
+    {
+        Core core;
+        const qint64 jobId = core.addJob(makeSpec("10-15", 4));
+        RecordingLink link;
+        const qint64 node = connect(core, link, hello("ws-1"));
+        QVERIFY(!core.scheduler->node(node)->load); // no heartbeat yet
+        const qint64 task = link.assignedTasks().first();
+        QVERIFY(core.scheduler
+                    ->handleMessage(node, core.message("heartbeat", {{"running", QJsonArray{task}},
+                                                                     {"load", 1.5}}))
+                    .ok());
+        const auto n = core.scheduler->node(node);
+        QCOMPARE(n->load, std::optional<double>(1.5));
+        QCOMPARE(n->tasks, (QList<NodeTask>{{task, jobId, "10-13"}}));
+        const QJsonObject json = n->toJson();
+        QCOMPARE(json.value("load").toDouble(), 1.5);
+        QCOMPARE(json.value("tasks").toArray().first().toObject().value("frames").toString(),
+                 QString("10-13"));
+        QVERIFY(!json.contains("gpu_load")); // only where the node reports its GPUs
+        // A heartbeat without the field keeps the last reading (older nodes send none).
+        QVERIFY(
+            core.scheduler
+                ->handleMessage(node, core.message("heartbeat", {{"running", QJsonArray{task}}}))
+                .ok());
+        QCOMPARE(core.scheduler->node(node)->load, std::optional<double>(1.5));
+    }
+
     void waitsForPrerequisitesAndSaysSo()
     {
         Core core;
@@ -706,6 +735,15 @@ private slots:
             << "task.accepted" << QJsonObject{{"task", 999}} << "not_found";
         QTest::newRow("bad running")
             << "heartbeat" << QJsonObject{{"running", "x"}} << "invalid_field";
+        QTest::newRow("string load")
+            << "heartbeat" << QJsonObject{{"running", QJsonArray{}}, {"load", "1.5"}}
+            << "invalid_field";
+        QTest::newRow("negative load")
+            << "heartbeat" << QJsonObject{{"running", QJsonArray{}}, {"load", -1}}
+            << "invalid_field";
+        QTest::newRow("huge load")
+            << "heartbeat" << QJsonObject{{"running", QJsonArray{}}, {"load", 1e300}}
+            << "invalid_field";
         QTest::newRow("empty error")
             << "task.failed" << QJsonObject{{"task", 1}, {"error", ""}} << "invalid_field";
     }
