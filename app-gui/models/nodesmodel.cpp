@@ -1,6 +1,7 @@
 #include "models/nodesmodel.h"
 
 #include <QLocale>
+#include <QSet>
 
 #include "models/jobsmodel.h"
 
@@ -139,11 +140,20 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
 
 void NodesModel::setNodes(const QList<Node> &nodes)
 {
-    beginResetModel();
-    m_nodes = nodes;
-    std::sort(m_nodes.begin(), m_nodes.end(),
-              [](const Node &a, const Node &b) { return a.caps.name < b.caps.name; });
-    endResetModel();
+    // Rows are removed, replaced and inserted rather than reset, so a refresh keeps the
+    // view's selection and scroll position.
+    QSet<qint64> ids;
+    for (const Node &n : nodes)
+        ids.insert(n.id);
+    for (int i = int(m_nodes.size()) - 1; i >= 0; --i) {
+        if (ids.contains(m_nodes[i].id))
+            continue;
+        beginRemoveRows({}, i, i);
+        m_nodes.removeAt(i);
+        endRemoveRows();
+    }
+    for (const Node &n : nodes)
+        upsert(n);
 }
 
 void NodesModel::upsert(const Node &node)

@@ -263,6 +263,16 @@ private slots:
         auto *nodes = window.findChild<QTableView *>("nodes");
         window.tabs()->setCurrentIndex(1);
         nodes->selectRow(0);
+        // The node's version from its hello; its load from a heartbeat, which sends no event:
+        // the rows are read again while the Nodes tab shows, and the selection stays.
+        const auto *model = window.nodesModel();
+        QCOMPARE(model->index(0, gui::NodesModel::Version).data().toString(),
+                 QString(kFarmVersion));
+        QTRY_VERIFY_WITH_TIMEOUT(model->nodeAt(0)->load.has_value(), 30000);
+        QVERIFY(model->index(0, gui::NodesModel::Load).data().toString().contains('%'));
+        QCOMPARE(nodes->selectionModel()->selectedRows().size(), 1);
+        QCOMPARE(model->index(0, gui::NodesModel::Current).data().toString().trimmed(),
+                 QString("0/1"));
         auto nodeState = [&] {
             const QJsonArray list = farm.get("/api/v1/nodes").json().value("nodes").toArray();
             return list.isEmpty() ? QString() : list.first().toObject().value("state").toString();
