@@ -2,6 +2,7 @@
 #include "api/apicontext.h"
 
 #include "protocol/states.h"
+#include "util/json.h"
 
 #include <QDir>
 #include <QFile>
@@ -204,6 +205,72 @@ void forgetNode(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     reply.noContent();
 }
 
+/// GET /api/v1/nodes/{id}/tasks?limit=N: the tasks a node ran last (their latest attempt),
+/// newest first, each with its job's name.
+void nodeTasks(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    const qint64 id = req.args[0].toLongLong();
+    int limit = 50;
+    if (req.query.hasQueryItem("limit")) {
+        bool ok = false;
+        limit = req.query.queryItemValue("limit").toInt(&ok);
+        if (!ok || limit < 1 || limit > 500)
+            return reply.error(400, "invalid_field", "limit must be between 1 and 500");
+    }
+    if (!ctx.store.node(id))
+        return reply.error(404, "not_found", QString("no node %1").arg(id));
+    QJsonArray tasks;
+    for (const auto &[t, jobName] : ctx.store.recentTasksOfNode(id, limit)) {
+        QJsonObject o = t.task.toJson();
+        o.insert("job_name", jobName);
+        tasks.append(o);
+    }
+    reply.json(200, {{"tasks", tasks}});
+}
+
+/// GET /api/v1/farm/history?window=hour|day: frames finished and busy slot-seconds per bucket
+/// (60 of one minute, or 96 of 15 minutes) up to now, and the slots online now.
+void farmHistory(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+{
+    struct Window
+    {
+        const char *name;
+        qint64 bucketS;
+        int buckets;
+    };
+    static constexpr Window kWindows[] = {{"hour", 60, 60}, {"day", 900, 96}};
+    const QString asked = req.query.hasQueryItem("window") ? req.query.queryItemValue("window")
+                                                           : QStringLiteral("hour");
+    const Window *w = nullptr;
+    for (const Window &k : kWindows)
+        if (asked == QLatin1String(k.name))
+            w = &k;
+    if (!w)
+        return reply.error(400, "invalid_field", "window must be hour or day");
+    const QDateTime end = ctx.clock.now();
+    const QDateTime start = end.addMSecs(-w->bucketS * 1000 * w->buckets);
+    int slotsOnline = 0;
+    for (const Node &n : ctx.scheduler.nodes())
+        if (n.state != NodeState::Offline)
+            slotsOnline += n.caps.slotCount;
+    QJsonArray buckets;
+    qint64 frames = 0;
+    const auto history = ctx.store.taskHistory(start, w->bucketS * 1000, w->buckets, end);
+    for (int i = 0; i < history.size(); ++i) {
+        frames += history[i].frames;
+        buckets.append(QJsonObject{{"start", json::fromTime(start.addSecs(w->bucketS * i))},
+                                   {"frames", history[i].frames},
+                                   {"busy_s", history[i].busyMs / 1000.0}});
+    }
+    reply.json(200, {{"window", w->name},
+                     {"start", json::fromTime(start)},
+                     {"end", json::fromTime(end)},
+                     {"bucket_s", w->bucketS},
+                     {"slots_online", slotsOnline},
+                     {"frames", frames},
+                     {"buckets", buckets}});
+}
+
 void staticFile(const HttpRequest &req, HttpReply reply)
 {
     QString path = req.path;
@@ -270,6 +337,8 @@ void addSystemRoutes(HttpServer &http, ApiContext &ctx)
     http.addRoute("POST", "/api/v1/nodes/(\\d{1,18})/(drain|enable|disable)", Access::Admin,
                   bind(nodeAction));
     http.addRoute("DELETE", "/api/v1/nodes/(\\d{1,18})", Access::Admin, bind(forgetNode));
+    http.addRoute("GET", "/api/v1/nodes/(\\d{1,18})/tasks", Access::Client, bind(nodeTasks));
+    http.addRoute("GET", "/api/v1/farm/history", Access::Client, bind(farmHistory));
     // The web UI must load before it knows a token, so its files are public.
     for (const char *pattern :
          {"/", "/index\\.html", "/docs\\.html", "/css/[^/]+", "/js/[^/]+", "/img/[^/]+"})

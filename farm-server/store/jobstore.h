@@ -123,6 +123,19 @@ public:
     virtual QList<TaskRecord> tasksOnNode(qint64 nodeId) = 0;
     /// Tasks of a job in the given states.
     virtual QList<TaskRecord> tasksOfJob(qint64 jobId, const QList<TaskState> &states) = 0;
+    /// The tasks a node ran last (their latest attempt), the latest start first, at most
+    /// `limit`, each with its job's name.
+    virtual QList<std::pair<TaskRecord, QString>> recentTasksOfNode(qint64 nodeId, int limit) = 0;
+    /// Frames finished and busy slot time in one bucket of taskHistory().
+    struct HistoryBucket
+    {
+        qint64 frames = 0; // frames of tasks done in the bucket
+        qint64 busyMs = 0; // time the tasks' latest runs overlap the bucket (a task: one slot)
+    };
+    /// `buckets` buckets of `bucketMs` from `start`, each (b0, b1], from the tasks' start and
+    /// finish times; a task still on a node is busy up to `now`. Computed by the database.
+    virtual QList<HistoryBucket> taskHistory(const QDateTime &start, qint64 bucketMs, int buckets,
+                                             const QDateTime &now) = 0;
     /// Bulk queued → canceled for one job (legal for every row by farm::canTransition);
     /// returns how many rows changed.
     virtual Result<int> cancelQueued(qint64 jobId, const QDateTime &now) = 0;

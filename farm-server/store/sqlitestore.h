@@ -40,6 +40,9 @@ public:
     QList<TaskRecord> tasksOfJob(qint64 jobId) override;
     QList<TaskRecord> tasksInStates(const QList<TaskState> &states) override;
     QList<TaskRecord> tasksOnNode(qint64 nodeId) override;
+    QList<std::pair<TaskRecord, QString>> recentTasksOfNode(qint64 nodeId, int limit) override;
+    QList<HistoryBucket> taskHistory(const QDateTime &start, qint64 bucketMs, int buckets,
+                                     const QDateTime &now) override;
     QList<TaskRecord> tasksOfJob(qint64 jobId, const QList<TaskState> &states) override;
     Result<int> cancelQueued(qint64 jobId, const QDateTime &now) override;
     Result<void> updateTask(const TaskRecord &task) override;

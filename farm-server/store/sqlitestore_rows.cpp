@@ -117,6 +117,60 @@ QList<TaskRecord> SqliteStore::tasksOnNode(qint64 nodeId)
                      {nodeId});
 }
 
+QList<std::pair<TaskRecord, QString>> SqliteStore::recentTasksOfNode(qint64 nodeId, int limit)
+{
+    // tasks_node_started (migration 009) reads them in order, newest first.
+    QList<std::pair<TaskRecord, QString>> out;
+    const QString text = QString(kTaskColumns).replace(" FROM tasks t ", ", j.name FROM tasks t ") +
+                         "JOIN jobs j ON j.id = t.job_id WHERE t.node_id = ? "
+                         "ORDER BY t.started_at DESC, t.id DESC LIMIT ?";
+    auto q = run(text, {nodeId, limit});
+    if (!q)
+        return out;
+    while ((*q)->next())
+        out.append({readTask(**q), (*q)->value(15).toString()});
+    (*q)->finish();
+    return out;
+}
+
+QList<JobStore::HistoryBucket> SqliteStore::taskHistory(const QDateTime &start, qint64 bucketMs,
+                                                        int buckets, const QDateTime &now)
+{
+    QList<HistoryBucket> out(qMax(0, buckets));
+    if (buckets <= 0 || bucketMs <= 0)
+        return out;
+    const qint64 s = start.toMSecsSinceEpoch();
+    const qint64 e = s + bucketMs * buckets;
+    const qint64 n = now.toMSecsSinceEpoch();
+    // Frames: done tasks by the bucket their finish falls in (tasks_finished, migration 009).
+    auto q = run("SELECT MIN(?, (finished_at - ? - 1) / ?), SUM(frame_count) FROM tasks "
+                 "WHERE finished_at > ? AND finished_at <= ? AND state = 'done' GROUP BY 1",
+                 {buckets - 1, s, bucketMs, s, e});
+    if (q) {
+        while ((*q)->next())
+            out[qBound(0, (*q)->value(0).toInt(), buckets - 1)].frames +=
+                (*q)->value(1).toLongLong();
+        (*q)->finish();
+    }
+    // Busy time: each run [started_at, finished_at) (now for tasks on nodes) cut by the buckets.
+    q = run(
+        "WITH RECURSIVE b(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM b WHERE i + 1 < ?), "
+        "r(s, f) AS (SELECT started_at, finished_at FROM tasks WHERE finished_at > ? "
+        "AND started_at IS NOT NULL AND started_at < ? AND state NOT IN ('assigned', 'running') "
+        "UNION ALL SELECT started_at, ? FROM tasks WHERE state IN ('assigned', 'running') "
+        "AND started_at IS NOT NULL) "
+        "SELECT b.i, SUM(MIN(r.f, ? + (b.i + 1) * ?) - MAX(r.s, ? + b.i * ?)) FROM b JOIN r "
+        "ON r.s < ? + (b.i + 1) * ? AND r.f > ? + b.i * ? GROUP BY b.i",
+        {buckets, s, e, n, s, bucketMs, s, bucketMs, s, bucketMs, s, bucketMs});
+    if (q) {
+        while ((*q)->next())
+            out[qBound(0, (*q)->value(0).toInt(), buckets - 1)].busyMs +=
+                (*q)->value(1).toLongLong();
+        (*q)->finish();
+    }
+    return out;
+}
+
 Result<void> SqliteStore::updateTask(const TaskRecord &r)
 {
     const Task &t = r.task;

@@ -477,11 +477,29 @@ async function main() {
     await check('the node page lists its recent tasks; phone layout keeps every action reachable', async () => {
         const nodes = (await api('GET', '/api/v1/nodes')).nodes;
         const node = nodes.find((n) => n.name === 'ops-node');
+        const nodeTaskReads = [];
+        const onNodeRequest = (r) => /\/api\/v1\/(nodes\/\d+|jobs\/\d+)\/tasks/.test(r.url()) && nodeTaskReads.push(new URL(r.url()).pathname);
+        page.on('request', onNodeRequest);
         await page.goto(`${base}/#/nodes/${node.id}`);
         const recent = page.locator('.node-recent tbody tr');
         await recent.first().waitFor({timeout: 10000});
         const jobsShown = await page.locator('.node-recent tbody tr td:first-child').allInnerTexts();
         assert(jobsShown.some((t) => t.includes('ops passes')) && jobsShown.some((t) => t.includes('ops long')), `recent tasks ${jobsShown.join(' | ')}`);
+        page.off('request', onNodeRequest);
+        // One read of the node's own tasks, no job's task list; the rows are the API's, in its order.
+        assert(nodeTaskReads.length > 0 && nodeTaskReads.every((u) => u === `/api/v1/nodes/${node.id}/tasks`),
+               `the node page read ${nodeTaskReads.join(', ')}`);
+        let listed = [];
+        let rowIds = [];
+        for (let i = 0; i < 20; i++) { // a task may start between the page's read and this one
+            listed = (await api('GET', `/api/v1/nodes/${node.id}/tasks?limit=50`)).tasks;
+            rowIds = await recent.evaluateAll((rows) => rows.map((r) => Number(r.dataset.taskId)));
+            if (rowIds.join() === listed.map((t) => t.id).join()) break;
+            await new Promise((r) => setTimeout(r, 250));
+        }
+        assert(listed.length > 0 && rowIds.join() === listed.map((t) => t.id).join(),
+               `rows ${rowIds.join()} vs the endpoint's ${listed.map((t) => t.id).join()}`);
+        assert(listed.every((t) => t.node_id === node.id && t.job_name), 'the endpoint lists tasks of another node or without a job name');
         await axeCheck(page, 'a node page');
         await shoot(page, 'node');
         await page.goto(`${base}/docs.html`);
@@ -535,6 +553,9 @@ async function main() {
         const jobs = (await api('GET', '/api/v1/jobs?limit=100')).jobs;
         let want = 0;
         for (const j of jobs) for (const t of (await api('GET', `/api/v1/jobs/${j.id}/tasks`)).tasks) if (t.state === 'done') want += frames(t.frames);
+        const historyReads = [];
+        const onHistory = (r) => r.url().includes('/api/v1/farm/history') && historyReads.push(new URL(r.url()).search);
+        page.on('request', onHistory);
         await page.goto(`${base}/#/farm`);
         await page.waitForFunction(() => document.querySelectorAll('.chart-frames .bar').length === 60 &&
                                          document.querySelectorAll('.chart-util .bar').length === 60, null, {timeout: 15000});
@@ -545,9 +566,13 @@ async function main() {
         await axeCheck(page, 'the farm page');
         await shoot(page, 'farm');
         await page.locator('.farm-panel .chip[data-window="day"]').click();
-        await page.waitForFunction(() => document.querySelectorAll('.chart-frames .bar').length === 48, null, {timeout: 15000});
+        await page.waitForFunction(() => document.querySelectorAll('.chart-frames .bar').length === 96, null, {timeout: 15000});
         const day = await page.locator('.chart-frames .bar').evaluateAll((bars) => bars.reduce((n, b) => n + Number(b.dataset.value), 0));
         assert(day === want, `the day chart holds ${day} frames, the tasks ${want}`);
+        page.off('request', onHistory);
+        assert(historyReads.includes('?window=hour') && historyReads.includes('?window=day'), `history reads ${historyReads.join(', ')}`);
+        const bad = await fetch(`${base}/api/v1/farm/history?window=week`);
+        assert(bad.status === 400 && (await bad.json()).error.code === 'invalid_field', `window=week answered ${bad.status}`);
         await phone.goto(`${base}/#/farm`);
         await phone.waitForFunction(() => document.querySelectorAll('.chart-frames .bar').length === 60, null, {timeout: 15000});
         const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

@@ -133,6 +133,8 @@ export const api = {
     nodes: () => request('GET', '/api/v1/nodes'),
     /** action: 'drain' | 'enable' | 'disable'; answers the node. */
     nodeAction: (id, action) => request('POST', `/api/v1/nodes/${enc(id)}/${enc(action)}`),
+    nodeTasks: (id, limit = 50) => request('GET', `/api/v1/nodes/${enc(id)}/tasks?limit=${enc(limit)}`),
+    farmHistory: (window) => request('GET', `/api/v1/farm/history?window=${enc(window)}`),
     metrics: () => request('GET', '/metrics'),
     jobTypes: () => request('GET', '/api/v1/job-types'),
 

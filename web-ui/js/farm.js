@@ -1,18 +1,16 @@
 // Farm view (#/farm): throughput (frames finished) and slot utilisation over the last hour or
-// day, as bar charts drawn by hand in SVG (two charts of at most 60 bars need no library; a
+// day, as bar charts drawn by hand in SVG (two charts of at most 96 bars need no library; a
 // vendored one would add ~50 KB to every page load for axes and bars).
 //
-// The server keeps no time series; the data is the tasks themselves, read through the public
-// API: the jobs that may have run in the window (the unfinished ones and those finished in it,
-// newest first) and their tasks' start and finish times and frames. Utilisation is the tasks'
-// busy slot-seconds (a task holds one slot) over the slots of the nodes online now; a task's
-// failed attempts before its latest run are not timed by the API and are not counted.
+// The data is GET /api/v1/farm/history: the server sums the task rows per bucket in SQL (frames
+// of tasks done, busy slot-seconds of the tasks' latest runs) and names the slots online now;
+// the bucket count and width are the server's (docs/API.md). Utilisation is busy slot-seconds
+// over bucket seconds × the slots online now.
 
 import {api} from './api.js';
-import {finalJobStates, frameCount, h, setChildren, throttle} from './dom.js';
+import {h, setChildren, throttle} from './dom.js';
 
-const WINDOWS = {hour: {label: 'Last hour', seconds: 3600, buckets: 60}, day: {label: 'Last day', seconds: 86400, buckets: 48}};
-const JOBS_READ = 100; // newest jobs read per window (plus every unfinished one)
+const WINDOWS = {hour: 'Last hour', day: 'Last day'};
 const SVG = 'http://www.w3.org/2000/svg';
 
 function svg(tag, attrs = {}, ...children) {
@@ -20,28 +18,6 @@ function svg(tag, attrs = {}, ...children) {
     for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
     for (const c of children) if (c) el.append(c);
     return el;
-}
-
-/** Per bucket: frames finished and busy slot-seconds, from tasks [{state, frames, started_at,
- *  finished_at}] over [start, end) split into n buckets. */
-export function farmSeries(tasks, start, end, n, now = Date.now()) {
-    const width = (end - start) / n;
-    const frames = new Array(n).fill(0);
-    const busy = new Array(n).fill(0);
-    for (const t of tasks) {
-        const s = t.started_at ? Date.parse(t.started_at) : NaN;
-        const f = t.finished_at ? Date.parse(t.finished_at) : (t.state === 'running' || t.state === 'assigned' ? now : NaN);
-        if (t.state === 'done' && Number.isFinite(f) && f >= start && f < end)
-            frames[Math.min(n - 1, Math.floor((f - start) / width))] += frameCount(t.frames) || 1;
-        if (!Number.isFinite(s) || !Number.isFinite(f) || f <= start || s >= end) continue;
-        for (let i = Math.max(0, Math.floor((s - start) / width)); i < n; i++) {
-            const b0 = start + i * width;
-            const b1 = b0 + width;
-            if (b0 >= f) break;
-            busy[i] += (Math.min(f, b1) - Math.max(s, b0)) / 1000;
-        }
-    }
-    return {frames, busy, width};
 }
 
 function barChart({values, max, start, width, title, unit, format, cls}) {
@@ -87,13 +63,13 @@ export class FarmView {
         this.root = root;
         this.window = 'hour';
         this.reloadSoon = throttle(() => !this.root.hidden && this.load(), 5000);
-        this.buttons = Object.entries(WINDOWS).map(([key, w]) =>
+        this.buttons = Object.entries(WINDOWS).map(([key, label]) =>
             h('button', {type: 'button', class: 'chip', 'aria-pressed': String(key === this.window), dataset: {window: key},
                          onclick: () => {
                              this.window = key;
                              for (const b of this.buttons) b.setAttribute('aria-pressed', String(b.dataset.window === key));
                              this.load();
-                         }}, w.label));
+                         }}, label));
         this.body = h('div', {class: 'farm-body', 'aria-live': 'polite'});
         setChildren(root, h('div', {class: 'panel farm-panel'},
             h('div', {class: 'section-head'}, h('h2', {}, 'Farm'), h('span', {class: 'spacer'}),
@@ -102,32 +78,22 @@ export class FarmView {
     }
 
     async load() {
-        const w = WINDOWS[this.window];
-        const end = Date.now();
-        const start = end - w.seconds * 1000;
-        let tasks;
-        let slots;
+        let hist;
         try {
-            const [recent, open, nodes] = await Promise.all([
-                api.jobs({limit: JOBS_READ, sort: 'created_at', order: 'desc'}),
-                api.jobs({state: ['active', 'paused', 'queued'], limit: JOBS_READ}),
-                api.nodes()]);
-            const jobs = new Map();
-            for (const j of [...(recent.jobs || []), ...(open.jobs || [])]) {
-                const finished = j.finished_at ? Date.parse(j.finished_at) : null;
-                if (!finalJobStates.has(j.state) || (finished && finished >= start)) jobs.set(j.id, j);
-            }
-            const lists = await Promise.all([...jobs.keys()].map((id) => api.tasks(id).then((a) => a.tasks || [], () => [])));
-            tasks = lists.flat();
-            slots = (nodes.nodes || []).filter((n) => n.state !== 'offline').reduce((s, n) => s + (Number(n.slots) || 0), 0);
+            hist = await api.farmHistory(this.window);
         } catch (e) {
-            setChildren(this.body, h('p', {class: 'error'}, `Could not load the farm's tasks: ${e.message}`));
+            setChildren(this.body, h('p', {class: 'error'}, `Could not load the farm's history: ${e.message}`));
             return;
         }
-        const {frames, busy, width} = farmSeries(tasks, start, end, w.buckets, end);
+        const buckets = hist.buckets || [];
+        const frames = buckets.map((b) => Number(b.frames) || 0);
+        const busy = buckets.map((b) => Number(b.busy_s) || 0);
+        const width = (Number(hist.bucket_s) || 60) * 1000;
+        const start = Date.parse(hist.start);
+        const slots = Number(hist.slots_online) || 0;
         const util = busy.map((s) => (slots ? Math.min(1, s / ((width / 1000) * slots)) : 0));
         const totalFrames = frames.reduce((a, b) => a + b, 0);
-        const meanUtil = util.reduce((a, b) => a + b, 0) / util.length;
+        const meanUtil = util.length ? util.reduce((a, b) => a + b, 0) / util.length : 0;
         const perMin = (n) => `${(n / (width / 60000)).toFixed(n && n / (width / 60000) < 10 ? 1 : 0)}`;
         this.root.dataset.frames = String(totalFrames);
         setChildren(this.body,

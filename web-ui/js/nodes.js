@@ -6,8 +6,8 @@ import {api} from './api.js';
 import {badge, formatBytes, formatDuration, h, readableError, relTime, setChildren, taskRuns, throttle, toast} from './dom.js';
 
 const stateOrder = {busy: 0, idle: 1, draining: 2, disabled: 3, offline: 4};
-/** Jobs whose tasks the node page reads to find the node's recent tasks (newest first). */
-const RECENT_JOBS = 40;
+/** Tasks the node page lists (GET /api/v1/nodes/{id}/tasks, newest first). */
+const RECENT_TASKS = 50;
 
 /** GPU readings from the Prometheus text of /metrics: Map node name → Map gpu uuid →
  *  {utilization, used, total} (bytes). Only nodes whose driver reports them have any. */
@@ -178,8 +178,7 @@ export class NodesView {
                         h('p', {class: 'muted'}, h('code', {}, `render-node --server ${location.origin}`), ' on a workstation adds one.'));
     }
 
-    /** The node's recent tasks: the API keeps tasks per job, so the tasks of the newest jobs
-     *  that this node ran (each task names the node of its latest attempt). */
+    /** The node's recent tasks, newest first, each with its job's name (one query server-side). */
     async loadDetail(id) {
         const n = this.nodes.get(id);
         if (!n) {
@@ -188,11 +187,7 @@ export class NodesView {
         }
         let tasks = [];
         try {
-            const jobs = (await api.jobs({limit: RECENT_JOBS, sort: 'created_at', order: 'desc'})).jobs || [];
-            const lists = await Promise.all(jobs.map((j) => api.tasks(j.id).then((a) => (a.tasks || []).map((t) => ({...t, job: j})),
-                                                                                 () => [])));
-            tasks = lists.flat().filter((t) => t.node_id === id)
-                .sort((a, b) => String(b.started_at || b.finished_at || '').localeCompare(String(a.started_at || a.finished_at || '')));
+            tasks = (await api.nodeTasks(id, RECENT_TASKS)).tasks || [];
         } catch {
             tasks = null;
         }
@@ -208,7 +203,7 @@ export class NodesView {
             h('caption', {class: 'sr-only'}, label),
             h('thead', {}, h('tr', {}, ['Job', 'Task', 'Frames', 'State', 'Runs', 'Run time', 'Error'].map((t) => h('th', {scope: 'col'}, t)))),
             h('tbody', {}, list.slice(0, 50).map((t) => h('tr', {dataset: {taskId: String(t.id)}},
-                h('td', {}, h('a', {href: `#/jobs/${t.job_id}`}, `#${t.job_id} ${t.job.name}`)),
+                h('td', {}, h('a', {href: `#/jobs/${t.job_id}`}, `#${t.job_id} ${t.job_name}`)),
                 h('td', {class: 'num'}, String(t.index)),
                 h('td', {}, t.frames),
                 h('td', {}, badge(t.state)),
@@ -234,7 +229,7 @@ export class NodesView {
               h('h3', {}, 'Recent tasks ', h('span', {class: 'muted'}, tasks ? `(${tasks.length})` : '')),
               tasks === null ? h('p', {class: 'error'}, 'Could not load the tasks.')
                   : tasks.length ? taskTable(tasks, 'Recent tasks of this node')
-                                 : h('p', {class: 'muted'}, `No task of the ${RECENT_JOBS} newest jobs ran here.`)),
+                                 : h('p', {class: 'muted'}, 'No task has run here yet.')),
             h('section', {class: 'panel-section node-failures'},
               h('h3', {}, 'Failures ', h('span', {class: 'muted'}, `(${failures.length})`)),
               failures.length ? taskTable(failures, 'Failed tasks of this node') : h('p', {class: 'muted'}, 'None lately.')));

@@ -1,6 +1,8 @@
 // /metrics: task durations, upload bytes, the desired node count; `promtool check metrics`.
 #include "api/apiclient.h"
 
+#include "util/json.h"
+
 #include <QProcess>
 #include <QStandardPaths>
 
@@ -153,6 +155,105 @@ private slots:
             QTest::qWait(10);
         // 20 frames of 600 s = 12000 node-seconds; within 3600 s: ceil(3.33) = 4 nodes.
         QCOMPARE(sample(s.get("/metrics").body, "farm_desired_nodes"), 4.0);
+    }
+
+    // GET /api/v1/nodes/{id}/tasks and GET /api/v1/farm/history from the task rows (SQLite).
+    void nodeTasksAndFarmHistory()
+    {
+        ManualClock clock;
+        ServerConfig c;
+        c.leaseS = 3 * 3600; // the manual clock jumps; the node must not be taken for lost
+        TestServer s(c, &clock);
+        const QString sha = s.upload("model bytes for history");
+        const qint64 job =
+            s.post("/api/v1/jobs", jobBody(sha, "1-2", 2)).json().value("id").toInteger();
+        QVERIFY(job > 0);
+        WsClient node;
+        QVERIFY(node.open(QUrl(QString("ws://127.0.0.1:%1/ws/node").arg(s.server->port()))));
+        node.send("hello", nodeHello("history-node", 1));
+        const int assign = node.waitFor("task.assign");
+        QVERIFY(assign >= 0);
+        const qint64 task = node.received[assign].data.value("task").toInteger();
+        node.send("task.accepted", {{"task", task}});
+        for (int i = 0; i < 200 && s.store().task(task)->task.state != TaskState::Running; ++i)
+            QTest::qWait(10);
+        clock.advance(90 * 1000); // the task (two frames) takes 90 s and ends now
+        for (const char *f : {"frame_0001.png", "frame_0002.png"})
+            QCOMPARE(s.putOutput(node.secret(), task, f, "x").status, 200);
+        node.send("task.done",
+                  {{"task", task}, {"outputs", QJsonArray{"frame_0001.png", "frame_0002.png"}}});
+        for (int i = 0; i < 200 && s.store().task(task)->task.state != TaskState::Done; ++i)
+            QTest::qWait(10);
+
+        const qint64 nodeId = s.get("/api/v1/nodes")
+                                  .json()
+                                  .value("nodes")
+                                  .toArray()[0]
+                                  .toObject()
+                                  .value("id")
+                                  .toInteger();
+        auto r = s.get(QString("/api/v1/nodes/%1/tasks?limit=5").arg(nodeId));
+        QCOMPARE(r.status, 200);
+        const QJsonArray tasks = r.json().value("tasks").toArray();
+        QCOMPARE(tasks.size(), 1);
+        const QJsonObject t = tasks[0].toObject();
+        QCOMPARE(t.value("id").toInteger(), task);
+        QCOMPARE(t.value("job_id").toInteger(), job);
+        QCOMPARE(t.value("job_name").toString(), QString("api job"));
+        QCOMPARE(t.value("frames").toString(), QString("1-2"));
+        QCOMPARE(t.value("state").toString(), QString("done"));
+        QCOMPARE(t.value("attempts").toInt(), 0); // failed attempts: none
+        QCOMPARE(json::toTime(t.value("finished_at")).toMSecsSinceEpoch() -
+                     json::toTime(t.value("started_at")).toMSecsSinceEpoch(),
+                 qint64(90000));
+        for (const char *bad : {"limit=0", "limit=501", "limit=ten"}) {
+            r = s.get(QString("/api/v1/nodes/%1/tasks?%2").arg(nodeId).arg(bad));
+            QCOMPARE(r.status, 400);
+            QCOMPARE(r.json().value("error").toObject().value("code").toString(),
+                     QString("invalid_field"));
+        }
+        QCOMPARE(s.get("/api/v1/nodes/99999/tasks").status, 404);
+
+        // An hour: 60 one-minute buckets ending now; the 90 s run covers 30 s of the one but
+        // last and all of the last, where its two frames finished.
+        r = s.get("/api/v1/farm/history?window=hour");
+        QCOMPARE(r.status, 200);
+        QJsonObject hist = r.json();
+        QCOMPARE(hist.value("bucket_s").toInt(), 60);
+        QCOMPARE(hist.value("slots_online").toInt(), 1);
+        QCOMPARE(hist.value("frames").toInt(), 2);
+        QJsonArray buckets = hist.value("buckets").toArray();
+        QCOMPARE(buckets.size(), 60);
+        QCOMPARE(buckets[59].toObject().value("frames").toInt(), 2);
+        QCOMPARE(buckets[59].toObject().value("busy_s").toDouble(), 60.0);
+        QCOMPARE(buckets[58].toObject().value("busy_s").toDouble(), 30.0);
+        QCOMPARE(buckets[57].toObject().value("busy_s").toDouble(), 0.0);
+        QCOMPARE(json::toTime(buckets[0].toObject().value("start")), clock.now().addSecs(-3600));
+
+        // Two hours later the hour is empty; the day (96 buckets of 15 min) still has the run.
+        clock.advance(2 * 3600 * 1000);
+        hist = s.get("/api/v1/farm/history?window=hour").json();
+        QCOMPARE(hist.value("frames").toInt(), 0);
+        double busy = 0;
+        for (const QJsonValue &b : hist.value("buckets").toArray())
+            busy += b.toObject().value("busy_s").toDouble();
+        QCOMPARE(busy, 0.0);
+        hist = s.get("/api/v1/farm/history?window=day").json();
+        QCOMPARE(hist.value("bucket_s").toInt(), 900);
+        buckets = hist.value("buckets").toArray();
+        QCOMPARE(buckets.size(), 96);
+        QCOMPARE(hist.value("frames").toInt(), 2);
+        busy = 0;
+        for (const QJsonValue &b : buckets)
+            busy += b.toObject().value("busy_s").toDouble();
+        QCOMPARE(busy, 90.0);
+
+        for (const char *bad : {"?window=week", "?window=", "?window=HOUR"}) {
+            r = s.get(QString("/api/v1/farm/history") + bad);
+            QCOMPARE(r.status, 400);
+            QVERIFY(r.json().value("error").toObject().value("message").toString().contains(
+                "hour or day"));
+        }
     }
 };
 

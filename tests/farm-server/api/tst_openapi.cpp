@@ -176,6 +176,8 @@ private slots:
         fits(user, "POST", "/api/v1/users", 201);
         fits(s.get("/api/v1/users"), "GET", "/api/v1/users", 200);
         fits(s.get("/api/v1/nodes"), "GET", "/api/v1/nodes", 200);
+        fits(s.get("/api/v1/farm/history?window=day"), "GET", "/api/v1/farm/history", 200);
+        fits(s.get("/api/v1/farm/history?window=week"), "GET", "/api/v1/farm/history", 400);
 
         // Uploads.
         const QByteArray bytes = "a model for the contract test";
@@ -230,6 +232,10 @@ private slots:
         fits(s.putOutput(node.secret(), task, "frame_0001.png", "png bytes"), "PUT",
              "/api/v1/tasks/{id}/outputs/{name}", 200);
         fits(s.get(j + "/outputs"), "GET", "/api/v1/jobs/{id}/outputs", 200);
+        const QString nodeTasks = QString("/api/v1/nodes/%1/tasks?limit=10")
+                                      .arg(s.server->scheduler().nodes().first().id);
+        QCOMPARE(s.get(nodeTasks).json().value("tasks").toArray().size(), 1);
+        fits(s.get(nodeTasks), "GET", "/api/v1/nodes/{id}/tasks", 200);
         fits(s.request("POST", QString("/api/v1/tasks/%1/requeue").arg(task)), "POST",
              "/api/v1/tasks/{id}/requeue", 200);
         fits(s.request("POST", j + "/cancel"), "POST", "/api/v1/jobs/{id}/cancel", 200);
