@@ -25,6 +25,8 @@
 #include <QMimeData>
 #include <QPainter>
 #include <QProgressBar>
+#include <QPushButton>
+#include <QScrollBar>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
@@ -259,8 +261,20 @@ void MainWindow::buildUi()
     statusBar()->addWidget(m_status, 1);
     m_counts = new QLabel(this);
     m_counts->setObjectName("farmCounts");
+    // The list holds the server's jobs a page at a time (GET /api/v1/jobs answers at most
+    // kJobsPageSize): the next page comes with this button or on scrolling to the end.
+    m_moreJobs = new QPushButton(tr("Load more"), this);
+    m_moreJobs->setObjectName("moreJobs");
+    m_moreJobs->setFlat(true);
+    m_moreJobs->hide();
+    connect(m_moreJobs, &QPushButton::clicked, this, &MainWindow::loadMoreJobs);
+    connect(m_jobsView->verticalScrollBar(), &QScrollBar::valueChanged, this, [this](int value) {
+        if (value > 0 && value == m_jobsView->verticalScrollBar()->maximum())
+            loadMoreJobs();
+    });
     statusBar()->addPermanentWidget(m_upload);
     statusBar()->addPermanentWidget(m_counts);
+    statusBar()->addPermanentWidget(m_moreJobs);
 
     // The elapsed time of running jobs moves on by itself.
     auto *tick = new QTimer(this);
@@ -370,7 +384,13 @@ void MainWindow::wireEvents()
         updateCounts();
     };
     connect(&m_events, &client::EventsClient::jobCreated, this, upsertJob);
-    connect(&m_events, &client::EventsClient::jobUpdated, this, upsertJob);
+    connect(&m_events, &client::EventsClient::jobUpdated, this, [this, upsertJob](const Job &job) {
+        // A job not held while the list holds only its first pages is on a later page: it
+        // comes with that page (inserting it now would shift the next page's offset).
+        if (!m_jobs.job(job.id) && hasMoreJobs() && m_listsInFlight == 0)
+            return;
+        upsertJob(job);
+    });
     connect(&m_events, &client::EventsClient::jobDeleted, this, [this](qint64 id) {
         if (m_listsInFlight > 0) {
             m_lateJobs.remove(id);
@@ -493,16 +513,56 @@ void MainWindow::withJobTypes(std::function<void()> then)
     });
 }
 
-void MainWindow::refresh()
+client::JobQuery MainWindow::jobQuery() const
 {
-    if (!m_connected)
-        return;
-    const quint64 connection = m_connection;
     client::JobQuery query;
     query.limit = kJobsPageSize;
     if (const QString state = m_stateFilter->currentData().toString(); !state.isEmpty())
         query.states = {state};
     query.search = m_search->text().trimmed();
+    return query;
+}
+
+bool MainWindow::hasMoreJobs() const
+{
+    return m_connected && m_jobs.rowCount() < m_total;
+}
+
+void MainWindow::loadMoreJobs()
+{
+    if (!hasMoreJobs() || m_listsInFlight > 0 || m_pageInFlight)
+        return;
+    m_pageInFlight = true;
+    const quint64 connection = m_connection;
+    const quint64 generation = m_listGeneration;
+    client::JobQuery query = jobQuery();
+    // The list is newest first and live events keep it current, so the rows held are the
+    // server's first rows (new jobs shift both alike): the next page starts after them.
+    query.offset = m_jobs.rowCount();
+    m_api.listJobs(query, [this, connection, generation](Result<client::JobPage> r) {
+        if (connection != m_connection || generation != m_listGeneration)
+            return; // the list was loaded again (filter, reconnect) meanwhile
+        m_pageInFlight = false;
+        if (!r)
+            return showMessage(r.error().message, true);
+        for (const Job &job : r->jobs)
+            if (!m_jobs.job(job.id)) // a row held already is as new or newer (live events)
+                m_jobs.upsert(job);
+        m_total = r->total;
+        updateCounts();
+        emit jobsLoaded();
+    });
+    updateCounts();
+}
+
+void MainWindow::refresh()
+{
+    if (!m_connected)
+        return;
+    const quint64 connection = m_connection;
+    const client::JobQuery query = jobQuery();
+    ++m_listGeneration;
+    m_pageInFlight = false;
     if (m_listsInFlight++ == 0) {
         m_lateJobs.clear();
         m_lateDeletes.clear();
@@ -579,6 +639,15 @@ void MainWindow::updateCounts()
     m_counts->setText(filtered       ? tr("%n job(s) match the filter", nullptr, int(m_total))
                       : m_total == 1 ? tr("1 job on the farm")
                                      : tr("%1 jobs on the farm").arg(m_total));
+    if (m_moreJobs) {
+        m_moreJobs->setVisible(hasMoreJobs());
+        m_moreJobs->setEnabled(!m_pageInFlight);
+        m_moreJobs->setText(m_pageInFlight ? tr("Loading…")
+                                           : tr("%1 shown, load %2 more")
+                                                 .arg(m_jobs.rowCount())
+                                                 .arg(std::min<qint64>(
+                                                     kJobsPageSize, m_total - m_jobs.rowCount())));
+    }
     int active = 0;
     double progress = 0;
     for (int row = 0; row < m_jobs.rowCount(); ++row)

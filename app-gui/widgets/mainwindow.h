@@ -16,6 +16,7 @@ class QLabel;
 class QLineEdit;
 class QMenu;
 class QProgressBar;
+class QPushButton;
 class QSettings;
 class QSplitter;
 class QSystemTrayIcon;
@@ -71,6 +72,11 @@ public:
     /// Selects these jobs (the first becomes current and fills the details pane).
     void selectJobs(const QList<qint64> &ids);
     client::ApiClient *api() { return &m_api; }
+    /// Fetches the next page of the jobs list (the server answers at most 500 jobs a page);
+    /// also done by the "Load more" button and on scrolling to the list's end.
+    void loadMoreJobs();
+    /// The server has more jobs (for this filter) than the list holds.
+    bool hasMoreJobs() const;
     /// The server's job types (GET /api/v1/job-types), empty until they arrived.
     const QList<client::JobTypeInfo> &jobTypes() const { return m_types; }
 
@@ -92,6 +98,7 @@ private:
     void buildMenus();
     void wireEvents();
     void refresh();
+    client::JobQuery jobQuery() const;
     void onCurrentJobChanged();
     void cancelJob(qint64 id);
     void onSelectionChanged();
@@ -145,6 +152,9 @@ private:
     QSet<qint64> m_lateDeletes;
     int m_nodeListsInFlight = 0;
     QHash<qint64, Node> m_lateNodes;
+    QPushButton *m_moreJobs = nullptr;
+    bool m_pageInFlight = false;
+    quint64 m_listGeneration = 0; // a page asked for before a refresh is dropped
     bool m_connected = false;
     quint64 m_connection = 0; // answers for an older connection are dropped
 };

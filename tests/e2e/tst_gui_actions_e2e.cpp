@@ -13,10 +13,12 @@
 #include <QContextMenuEvent>
 #include <QFile>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QLabel>
 #include <QMenu>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QSet>
 #include <QSignalSpy>
 #include <QTableView>
 #include <QToolBar>
@@ -244,6 +246,59 @@ private slots:
         requeue->trigger();
         QTRY_VERIFY_WITH_TIMEOUT(jobState(farm, job) != "completed", 20000);
         QCOMPARE(farm.waitForJob(job, 180000).value("state").toString(), QString("completed"));
+    }
+
+    // More jobs than one page of GET /api/v1/jobs (500): the next page comes on scrolling to
+    // the end of the list, and the rest with the "load more" button; none twice, none missed.
+    void pagesBeyondFiveHundredJobs()
+    {
+        FarmFixture farm;
+        QVERIFY(farm.startServer());
+        const QString sha = boxSha(farm);
+        QVERIFY(!sha.isEmpty());
+        constexpr int kJobs = 1030; // three pages: 500, 500, 30
+        for (int first = 0; first < kJobs; first += 100) {
+            QJsonArray batch;
+            for (int i = first; i < std::min(kJobs, first + 100); ++i)
+                batch.append(boxJob(sha, QString("paged-%1").arg(i)));
+            const auto r = farm.post("/api/v1/jobs:batch",
+                                     QJsonDocument(QJsonObject{{"jobs", batch}}).toJson());
+            QCOMPARE(r.status, 201);
+        }
+        gui::MainWindow window(nullptr);
+        window.resize(1280, 720);
+        window.show();
+        QSignalSpy loaded(&window, &gui::MainWindow::jobsLoaded);
+        window.connectTo(QUrl(farm.serverUrl()));
+        QVERIFY(loaded.wait(20000));
+        QCOMPARE(window.jobsModel()->rowCount(), 500);
+        QVERIFY(window.hasMoreJobs());
+        auto *more = window.findChild<QPushButton *>("moreJobs");
+        QVERIFY(more && more->isVisible());
+        QVERIFY(more->text().contains("500 shown"));
+        QVERIFY(window.countsText().contains(QString::number(kJobs)));
+
+        // A job created now goes on top and is counted; the next page still follows on.
+        const qint64 late = farm.submit(boxJob(sha, "paged-late"));
+        QVERIFY(late > 0);
+        QTRY_VERIFY_WITH_TIMEOUT(window.jobsModel()->job(late) != nullptr, 20000);
+
+        // 1001 rows, or 1000 if the list was read again meanwhile (then the late job is on the
+        // first page).
+        window.jobsView()->scrollToBottom();
+        QTRY_VERIFY_WITH_TIMEOUT(window.jobsModel()->rowCount() >= 1000, 30000);
+        QTRY_VERIFY_WITH_TIMEOUT(more->isEnabled(), 20000);
+        QVERIFY(window.hasMoreJobs());
+        QVERIFY(window.jobsModel()->rowCount() <= 1001);
+        more->click();
+        QTRY_COMPARE_WITH_TIMEOUT(window.jobsModel()->rowCount(), kJobs + 1, 30000);
+        QVERIFY(!window.hasMoreJobs());
+        QTRY_VERIFY_WITH_TIMEOUT(!more->isVisible(), 20000);
+        QSet<QString> names;
+        for (int row = 0; row < window.jobsModel()->rowCount(); ++row)
+            names.insert(window.jobsModel()->jobAt(row)->spec.name);
+        QCOMPARE(names.size(), kJobs + 1);
+        QVERIFY(names.contains("paged-0") && names.contains("paged-1029"));
     }
 
     // Drain, disable and enable a node from the nodes' context menu.
