@@ -30,7 +30,8 @@ int main(int argc, char **argv)
     screenshot.setFlags(QCommandLineOption::HiddenFromHelp);
     QCommandLineOption select("select", "Select job ID once jobs are shown.", "ID");
     select.setFlags(QCommandLineOption::HiddenFromHelp);
-    QCommandLineOption view("view", "With --screenshot: jobs, log, settings, nodes or viewer:PASS.",
+    QCommandLineOption view("view",
+                            "With --screenshot: jobs, log, settings, nodes, farm or viewer:PASS.",
                             "NAME", "jobs");
     view.setFlags(QCommandLineOption::HiddenFromHelp);
     QCommandLineOption size("size", "Window size WxH.", "WxH");
@@ -88,8 +89,11 @@ int main(int argc, char **argv)
                 window.details()->tabs()->setCurrentIndex(2);
             else if (shown == "nodes")
                 window.tabs()->setCurrentIndex(1);
+            else if (shown == "farm")
+                window.tabs()->setCurrentIndex(2); // the chart asks the server for its history
             if (!shown.startsWith("viewer:"))
-                return QTimer::singleShot(400, &window, [&window, save] { save(&window); });
+                return QTimer::singleShot(shown == "farm" ? 1500 : 400, &window,
+                                          [&window, save] { save(&window); });
             const QString pass = shown.mid(7);
             for (const QString &name : window.details()->outputNames())
                 if (FramePass::of(name).pass == pass && farm::gui::JobDetails::isImage(name)) {

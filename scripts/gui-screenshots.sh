@@ -80,6 +80,7 @@ shoot log --server "$url" --select "$running" --view log --size 1280x720
 shoot viewer-depth --server "$url" --select "$box" --view viewer:depth --size 1280x720
 shoot viewer-instance --server "$url" --select "$box" --view viewer:instance --size 1280x720
 shoot nodes --server "$url" --view nodes --size 1280x720
+shoot farm --server "$url" --view farm --size 1280x720
 shoot small --server "$url" --select "$box" --size 800x600
 shoot light --server "$url" --select "$box" --size 1280x720 --theme light
 shoot down --server "http://127.0.0.1:1" --view down --size 1280x720

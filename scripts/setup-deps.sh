@@ -12,7 +12,7 @@ with_tests=0
 
 pkgs=(
     build-essential cmake ninja-build pkg-config ca-certificates curl
-    qt6-base-dev qt6-websockets-dev libqt6sql6-sqlite
+    qt6-base-dev qt6-websockets-dev libqt6sql6-sqlite qt6-charts-dev libqt6opengl6-dev
     libassimp-dev libsqlite3-dev libopenexr-dev zlib1g-dev libzip-dev
     libavcodec-dev libavformat-dev libswscale-dev libavutil-dev
     # compose: libass draws the timed text; Noto CJK is the default font (Latin, Hangul, kana, CJK)

@@ -1,6 +1,7 @@
 #include "models/nodesmodel.h"
 
 #include <QLocale>
+#include <QRegularExpression>
 #include <QSet>
 
 #include "models/jobsmodel.h"
@@ -33,9 +34,8 @@ int NodesModel::columnCount(const QModelIndex &parent) const
 
 QVariant NodesModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
-    static const char *names[] = {"Name",    "State",    "Version", "CPU load",
-                                  "Cores",   "RAM",      "GPUs",    "Current job and frame",
-                                  "Engines", "Last seen"};
+    static const char *names[] = {"Name", "State", "Version",   "CPU load", "Cores",
+                                  "RAM",  "GPUs",  "Rendering", "Engines",  "Last seen"};
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole || section < 0 ||
         section >= ColumnCount)
         return {};
@@ -106,8 +106,10 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
     case Current: {
         QStringList work;
         for (const NodeTask &t : n.tasks)
-            work.append(t.jobId > 0 ? tr("job %1 frame %2").arg(t.jobId).arg(t.frames)
-                                    : tr("task %1").arg(t.task));
+            work.append(t.jobId <= 0 ? tr("task %1").arg(t.task)
+                        : t.frames.contains(QRegularExpression("[-,]"))
+                            ? tr("job %1 frames %2").arg(t.jobId).arg(t.frames)
+                            : tr("job %1 frame %2").arg(t.jobId).arg(t.frames));
         if (work.isEmpty()) // a server before `tasks`: the ids
             for (qint64 t : n.running)
                 work.append(tr("task %1").arg(t));

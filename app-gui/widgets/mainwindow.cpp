@@ -3,6 +3,7 @@
 #include "dialogs/submitdialog.h"
 #include "models/dropbundle.h"
 #include "widgets/connectionbar.h"
+#include "widgets/farmchart.h"
 #include "widgets/filedrop.h"
 #include "widgets/icons.h"
 #include "widgets/jobactions.h"
@@ -17,6 +18,7 @@
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
@@ -42,6 +44,7 @@ namespace farm::gui {
 namespace {
 
 constexpr int kJobsPageSize = 500;
+constexpr int kFarmRefreshMs = 10000; // the chart's buckets are a minute long
 constexpr int kNodesRefreshMs = 5000; // as often as nodes send heartbeats by default
 
 QTableView *makeTable(QWidget *parent)
@@ -189,8 +192,9 @@ void MainWindow::buildUi()
     m_nodesView = makeTable(this);
     m_nodesView->setObjectName("nodes");
     m_nodesView->setModel(&m_nodes);
-    m_nodesView->horizontalHeader()->resizeSection(NodesModel::Name, 200);
-    m_nodesView->horizontalHeader()->resizeSection(NodesModel::Gpus, 260);
+    m_nodesView->horizontalHeader()->resizeSection(NodesModel::Name, 140);
+    m_nodesView->horizontalHeader()->resizeSection(NodesModel::Gpus, 180);
+    m_nodesView->horizontalHeader()->resizeSection(NodesModel::Current, 220);
     m_nodesMenu = new QMenu(this);
     m_nodesMenu->setObjectName("nodesMenu");
     const struct
@@ -221,6 +225,9 @@ void MainWindow::buildUi()
     m_tabs->setDocumentMode(true);
     m_tabs->addTab(m_split, tr("Jobs"));
     m_tabs->addTab(m_nodesView, tr("Nodes"));
+    m_farmChart = new FarmChart(this);
+    m_farmChart->setObjectName("farmChart");
+    m_tabs->addTab(m_farmChart, tr("Farm"));
     m_tabs->setCornerWidget(m_filterBar, Qt::TopRightCorner);
     connect(m_tabs, &QTabWidget::currentChanged, this,
             [this](int index) { m_filterBar->setVisible(index == 0); });
@@ -303,6 +310,12 @@ void MainWindow::buildUi()
         });
     });
     nodesTick->start(kNodesRefreshMs);
+
+    // The farm chart: read when its tab is opened and then every kFarmRefreshMs while it shows.
+    auto *farmTick = new QTimer(this);
+    connect(farmTick, &QTimer::timeout, this, &MainWindow::refreshFarmChart);
+    farmTick->start(kFarmRefreshMs);
+    connect(m_tabs, &QTabWidget::currentChanged, this, [this] { refreshFarmChart(); });
 
     m_retry = new QTimer(this);
     m_retry->setSingleShot(true);
@@ -511,6 +524,21 @@ void MainWindow::withJobTypes(std::function<void()> then)
         emit jobTypesLoaded();
         then();
     });
+}
+
+void MainWindow::refreshFarmChart()
+{
+    if (!m_connected || !isVisible() || m_tabs->currentWidget() != m_farmChart)
+        return;
+    const quint64 connection = m_connection;
+    m_api.send("GET", "/api/v1/farm/history?window=hour", {}, {},
+               [this, connection](Result<QByteArray> r) {
+                   if (connection != m_connection)
+                       return;
+                   if (!r)
+                       return m_farmChart->clear(r.error().message);
+                   m_farmChart->setHistory(QJsonDocument::fromJson(*r).object());
+               });
 }
 
 client::JobQuery MainWindow::jobQuery() const

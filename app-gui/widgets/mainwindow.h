@@ -28,6 +28,7 @@ class QToolBar;
 namespace farm::gui {
 
 class ConnectionBar;
+class FarmChart;
 class JobActions;
 class JobDetails;
 class SubmitFlow;
@@ -58,7 +59,7 @@ public:
     JobActions *jobActions() { return m_actions; }
     /// Filters the jobs list: `state` a job state name or empty for all; `text` searched in names.
     void setFilter(const QString &state, const QString &text);
-    /// Jobs (0) and Nodes (1).
+    /// Jobs (0), Nodes (1) and Farm (2, the throughput chart).
     QTabWidget *tabs() { return m_tabs; }
     QMenu *nodesMenu() { return m_nodesMenu; }
     /// The banner over the window while the server cannot be reached (hidden otherwise).
@@ -98,6 +99,7 @@ private:
     void buildMenus();
     void wireEvents();
     void refresh();
+    void refreshFarmChart();
     client::JobQuery jobQuery() const;
     void onCurrentJobChanged();
     void cancelJob(qint64 id);
@@ -153,6 +155,7 @@ private:
     int m_nodeListsInFlight = 0;
     QHash<qint64, Node> m_lateNodes;
     QPushButton *m_moreJobs = nullptr;
+    FarmChart *m_farmChart = nullptr;
     bool m_pageInFlight = false;
     quint64 m_listGeneration = 0; // a page asked for before a refresh is dropped
     bool m_connected = false;

@@ -4,6 +4,7 @@
 #include "dropevents.h"
 #include "farmfixture.h"
 #include "widgets/connectionbar.h"
+#include "widgets/farmchart.h"
 #include "widgets/jobactions.h"
 #include "widgets/jobdetails.h"
 #include "widgets/mainwindow.h"
@@ -15,6 +16,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLabel>
+#include <QLineSeries>
 #include <QMenu>
 #include <QMessageBox>
 #include <QPushButton>
@@ -299,6 +301,44 @@ private slots:
             names.insert(window.jobsModel()->jobAt(row)->spec.name);
         QCOMPARE(names.size(), kJobs + 1);
         QVERIFY(names.contains("paged-0") && names.contains("paged-1029"));
+    }
+
+    // The Farm tab charts the last hour from GET /api/v1/farm/history: the frames a node
+    // rendered show as frames per minute, and its busy time as the share of slots busy.
+    void farmChartShowsThroughputAndUtilisation()
+    {
+        FarmFixture farm;
+        QVERIFY(farm.startServer());
+        farm.startNode("gui-chart-node");
+        QVERIFY(farm.waitUntil([&] { return farm.onlineNodes() == 1; }, 30000));
+        const QString sha = boxSha(farm);
+        const qint64 job = farm.submit(boxJob(sha, "charted", "1-3"));
+        QVERIFY(job > 0);
+        QCOMPARE(farm.waitForJob(job, 180000).value("state").toString(), QString("completed"));
+
+        gui::MainWindow window(nullptr);
+        window.resize(1280, 720);
+        window.show();
+        QSignalSpy loaded(&window, &gui::MainWindow::jobsLoaded);
+        window.connectTo(QUrl(farm.serverUrl()));
+        QVERIFY(loaded.wait(20000));
+        auto *chart = window.findChild<gui::FarmChart *>("farmChart");
+        QVERIFY(chart);
+        window.tabs()->setCurrentWidget(chart);
+        auto framesCharted = [&] {
+            double sum = 0;
+            for (const QPointF &p : chart->throughput()->points())
+                sum += p.y(); // minute buckets: frames per minute is the bucket's frames
+            return sum;
+        };
+        QTRY_COMPARE_WITH_TIMEOUT(framesCharted(), 3.0, 20000);
+        QCOMPARE(chart->throughput()->count(), 60);
+        QCOMPARE(chart->utilisation()->count(), 60);
+        double busiest = 0;
+        for (const QPointF &p : chart->utilisation()->points())
+            busiest = std::max(busiest, p.y());
+        QVERIFY2(busiest > 0 && busiest <= 100, qPrintable(QString::number(busiest)));
+        QVERIFY2(chart->summary().contains("3 frames"), qPrintable(chart->summary()));
     }
 
     // Drain, disable and enable a node from the nodes' context menu.
