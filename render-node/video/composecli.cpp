@@ -1,14 +1,11 @@
 #include "composecli.h"
 
+#include "childcli.h"
 #include "composer.h"
 #include "renderer/childprotocol.h"
-#include "util/json.h"
 
-#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
-
-#include <cstdio>
 
 extern "C" {
 #include <libavutil/log.h>
@@ -16,30 +13,11 @@ extern "C" {
 
 namespace farm::video {
 
-namespace {
-
-void out(const QString &line)
-{
-    std::fprintf(stdout, "%s\n", line.toUtf8().constData());
-    std::fflush(stdout);
-}
-
-int fail(const QString &message)
-{
-    std::fprintf(stderr, "error: %s\n", message.toUtf8().constData());
-    return 1;
-}
-
-} // namespace
+using namespace childcli;
 
 int runComposeCli(const QStringList &args)
 {
-    if (args.size() != 1)
-        return fail("usage: render-node compose TASK.json");
-    QFile file(args.first());
-    if (!file.open(QIODevice::ReadOnly) || file.size() > 1024 * 1024)
-        return fail(QString("cannot read %1").arg(args.first()));
-    const auto task = json::parseObject(file.readAll());
+    const auto task = readTask(args, "compose", 1024 * 1024);
     if (!task)
         return fail(task.error().message);
     auto settings = ComposeSettings::fromJson(task->value("settings").toObject());
@@ -64,22 +42,13 @@ int runComposeCli(const QStringList &args)
         return fail("the task names no output file");
 
     av_log_set_level(AV_LOG_ERROR); // encoder chatter stays out of the task log
-    QElapsedTimer timer;
-    timer.start();
-    qint64 lastReport = -1;
+    ProgressLines progress;
     auto result = composeVideo(
         job, [](const QString &line) { out(line); },
-        [&](qint64 done, qint64 total) {
-            // About 4 lines a second, whatever the frame rate.
-            if (done != total && lastReport >= 0 && timer.elapsed() - lastReport < 250)
-                return;
-            lastReport = timer.elapsed();
-            out(childprotocol::progressLine(std::min(1.0, double(done) / double(total)),
-                                            int(done)));
-        });
+        [&](qint64 done, qint64 total) { progress.report(done, total); });
     if (!result)
         return fail(result.error().message);
-    const double seconds = timer.elapsed() / 1000.0;
+    const double seconds = progress.seconds();
     out(QString("composed %1 cues over %2 frames (%3x%4 at %5 fps, %6 s of video%7) in %8 s "
                 "(%9 fps) into %10 (%11 bytes)")
             .arg(job.scenario.cues.size())

@@ -1,15 +1,11 @@
 #include "encodecli.h"
 
+#include "childcli.h"
 #include "renderer/childprotocol.h"
 #include "sequenceencoder.h"
-#include "util/json.h"
 
-#include <QElapsedTimer>
-#include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
-
-#include <cstdio>
 
 extern "C" {
 #include <libavutil/log.h>
@@ -17,30 +13,11 @@ extern "C" {
 
 namespace farm::video {
 
-namespace {
-
-void out(const QString &line)
-{
-    std::fprintf(stdout, "%s\n", line.toUtf8().constData());
-    std::fflush(stdout);
-}
-
-int fail(const QString &message)
-{
-    std::fprintf(stderr, "error: %s\n", message.toUtf8().constData());
-    return 1;
-}
-
-} // namespace
+using namespace childcli;
 
 int runEncodeCli(const QStringList &args)
 {
-    if (args.size() != 1)
-        return fail("usage: render-node encode TASK.json");
-    QFile file(args.first());
-    if (!file.open(QIODevice::ReadOnly) || file.size() > 64 * 1024 * 1024)
-        return fail(QString("cannot read %1").arg(args.first()));
-    const auto task = json::parseObject(file.readAll());
+    const auto task = readTask(args, "encode", 64 * 1024 * 1024);
     if (!task)
         return fail(task.error().message);
     const auto settings = VideoSettings::fromJson(task->value("settings").toObject());
@@ -59,21 +36,13 @@ int runEncodeCli(const QStringList &args)
     config.gpuSlot = task->value("gpu").toBool();
     config.threads = task->value("threads").toInt(0);
     const qint64 total = frames.size();
-    QElapsedTimer timer;
-    timer.start();
-    qint64 lastReport = -1;
+    ProgressLines progress;
     auto result = encodeImageFiles(
         frames, output, config, [](const QString &line) { out(line); },
-        [&](qint64 done) {
-            // A line per frame would flood the log of a long sequence: about 4 a second.
-            if (done != total && lastReport >= 0 && timer.elapsed() - lastReport < 250)
-                return;
-            lastReport = timer.elapsed();
-            out(childprotocol::progressLine(double(done) / double(total), int(done)));
-        });
+        [&](qint64 done) { progress.report(done, total); });
     if (!result)
         return fail(result.error().message);
-    const double seconds = timer.elapsed() / 1000.0;
+    const double seconds = progress.seconds();
     out(QString("encoded %1 frames (%2x%3) in %4 s (%5 fps) into %6 (%7 bytes)")
             .arg(result->frames)
             .arg(result->size.width())
