@@ -4,153 +4,31 @@
 // (optional; default $FARM_BUILD_DIR/webui-screenshots), FARM_CHROMIUM (default /usr/bin/chromium).
 // Prints one line per check and a final "N passed, M failed"; exits 0 only when all pass.
 
-import {spawn, spawnSync} from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {createRequire} from 'node:module';
-import {fileURLToPath} from 'node:url';
 import zlib from 'node:zlib';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const BUILD = process.env.FARM_BUILD_DIR;
+import {BUILD, CHROMIUM, SHOTS, assert, check, loadPlaywright, log, readPng, startProcess, stopAll, summary} from './harness.mjs';
+
 const MODEL = '/usr/share/assimp/models/glTF2/2CylinderEngine-glTF-Binary/2CylinderEngine.glb';
 // A glTF with its buffer in a .bin and its base colour in a PNG (the Cesium logo: light grey,
 // sky blue and grass green), the bundle the dashboard must send whole.
 const BOX_DIR = '/usr/share/assimp/models/glTF2/BoxTextured-glTF';
-const CHROMIUM = process.env.FARM_CHROMIUM || '/usr/bin/chromium';
-const SHOTS = process.env.FARM_SCREENSHOT_DIR || path.join(BUILD || os.tmpdir(), 'webui-screenshots');
 const RENDER_TIMEOUT_MS = 180000;
 
-const children = [];
 let tmpDir = null;
 let browser = null;
-const results = [];
 
-function log(line) {
-    process.stdout.write(line + '\n');
-}
-
-function ensurePlaywright() {
-    if (fs.existsSync(path.join(HERE, 'node_modules', 'playwright-core'))) return;
-    log('# installing playwright-core (npm ci, from the committed package-lock.json)');
-    const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], {cwd: HERE, stdio: 'inherit'});
-    if (r.status !== 0) throw new Error('npm ci failed; run it in tests/web-ui by hand');
-}
-
-/** Starts a process, mirrors its output with a prefix, answers the first regex match in its output. */
-function startProcess(name, cmd, args, readyRe, timeoutMs = 30000) {
-    if (!fs.existsSync(cmd)) throw new Error(`${name} not found at ${cmd} (is FARM_BUILD_DIR right and the target built?)`);
-    const child = spawn(cmd, args, {cwd: tmpDir, stdio: ['ignore', 'pipe', 'pipe']});
-    children.push(child);
-    return new Promise((resolve, reject) => {
-        let done = !readyRe;
-        const timer = readyRe ? setTimeout(() => !done && reject(new Error(`${name} did not start within ${timeoutMs} ms`)), timeoutMs) : null;
-        const onData = (buf) => {
-            for (const line of buf.toString().split('\n')) {
-                if (!line.trim()) continue;
-                if (process.env.FARM_TEST_VERBOSE) log(`# [${name}] ${line}`);
-                const m = !done && readyRe && line.match(readyRe);
-                if (m) {
-                    done = true;
-                    clearTimeout(timer);
-                    resolve(m);
-                }
-            }
-        };
-        child.stdout.on('data', onData);
-        child.stderr.on('data', onData);
-        child.on('error', (e) => {
-            log(`# ${name} could not start: ${e.message}`);
-            if (done) return;
-            done = true;
-            clearTimeout(timer);
-            reject(new Error(`${name} could not start: ${e.message}`));
-        });
-        child.on('exit', (code, signal) => {
-            if (!done) {
-                done = true;
-                clearTimeout(timer);
-                reject(new Error(`${name} exited early (code ${code}, signal ${signal})`));
-            }
-        });
-        if (!readyRe) resolve(null);
-    });
-}
-
-async function stopAll() {
-    if (browser) await browser.close().catch(() => {});
-    await Promise.all(children.map((child) => new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const kill = setTimeout(() => child.kill('SIGKILL'), 4000);
-        child.once('exit', () => {
-            clearTimeout(kill);
-            resolve();
-        });
-        child.kill('SIGTERM');
-    })));
+/** Stops the browser and every process, then removes the scratch folder. */
+async function stopEverything() {
+    await stopAll(browser);
     if (tmpDir) fs.rmSync(tmpDir, {recursive: true, force: true});
 }
 
-async function check(name, fn) {
-    try {
-        await fn();
-        results.push(true);
-        log(`PASS ${name}`);
-    } catch (e) {
-        results.push(false);
-        log(`FAIL ${name}: ${e && e.message ? e.message.split('\n')[0] : e}`);
-    }
-}
-
-function assert(cond, message) {
-    if (!cond) throw new Error(message);
-}
-
-/** Pixels of an 8-bit, non-interlaced PNG (what the renderer writes): {width, height, channels, px}. */
-function decodePng(buf) {
-    assert(buf.length > 8 && buf.readUInt32BE(0) === 0x89504e47, 'not a PNG');
-    let off = 8;
-    let ihdr = null;
-    const idat = [];
-    while (off + 8 <= buf.length) {
-        const len = buf.readUInt32BE(off);
-        const type = buf.toString('latin1', off + 4, off + 8);
-        const data = buf.subarray(off + 8, off + 8 + len);
-        if (type === 'IHDR') ihdr = {width: data.readUInt32BE(0), height: data.readUInt32BE(4), depth: data[8], color: data[9], interlace: data[12]};
-        else if (type === 'IDAT') idat.push(data);
-        else if (type === 'IEND') break;
-        off += 12 + len;
-    }
-    const channels = ihdr && {0: 1, 2: 3, 4: 2, 6: 4}[ihdr.color];
-    assert(ihdr && ihdr.depth === 8 && channels && !ihdr.interlace, `unexpected PNG kind ${JSON.stringify(ihdr)}`);
-    const raw = zlib.inflateSync(Buffer.concat(idat));
-    const stride = ihdr.width * channels;
-    const px = Buffer.alloc(stride * ihdr.height);
-    for (let y = 0; y < ihdr.height; y++) {
-        const filter = raw[y * (stride + 1)];
-        const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
-        for (let x = 0; x < stride; x++) {
-            const a = x >= channels ? px[y * stride + x - channels] : 0;
-            const b = y > 0 ? px[(y - 1) * stride + x] : 0;
-            const c = x >= channels && y > 0 ? px[(y - 1) * stride + x - channels] : 0;
-            let v = line[x];
-            if (filter === 1) v += a;
-            else if (filter === 2) v += b;
-            else if (filter === 3) v += (a + b) >> 1;
-            else if (filter === 4) {
-                const p = a + b - c;
-                const pa = Math.abs(p - a);
-                const pb = Math.abs(p - b);
-                const pc = Math.abs(p - c);
-                v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-            }
-            px[y * stride + x] = v & 255;
-        }
-    }
-    return {width: ihdr.width, height: ihdr.height, channels, px};
-}
+/** Starts a process in the scratch folder; answers the first match of readyRe in its output. */
+const start = (name, cmd, args, readyRe) => startProcess(name, cmd, args, readyRe, {cwd: tmpDir}).started;
 
 /** Shares of the image's pixels in the logo texture's blue and green; an untextured box in the
  *  grey studio has neither (r ≈ g ≈ b). */
@@ -159,7 +37,7 @@ function logoColours(img) {
     let green = 0;
     const n = img.width * img.height;
     for (let i = 0; i < n && img.channels >= 3; i++) {
-        const [r, g, b] = [img.px[i * img.channels], img.px[i * img.channels + 1], img.px[i * img.channels + 2]];
+        const [r, g, b] = [img.samples[i * img.channels], img.samples[i * img.channels + 1], img.samples[i * img.channels + 2]];
         if (b > 60 && b > r * 1.35 && b > g * 1.05) blue++;
         if (g > 50 && g > r * 1.25 && g > b * 1.6) green++;
     }
@@ -274,9 +152,7 @@ function makeBoxBundles(root) {
 
 async function main() {
     assert(BUILD, 'FARM_BUILD_DIR is not set');
-    ensurePlaywright();
-    const require = createRequire(path.join(HERE, 'package.json'));
-    const {chromium} = require('playwright-core');
+    const {chromium} = loadPlaywright();
     fs.mkdirSync(SHOTS, {recursive: true});
     tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'farm-webui-'));
 
@@ -294,12 +170,12 @@ async function main() {
 
     const serverBin = path.join(BUILD, 'farm-server', 'farm-server');
     const nodeBin = path.join(BUILD, 'render-node', 'render-node');
-    const m = await startProcess('farm-server', serverBin,
+    const m = await start('farm-server', serverBin,
                                  ['--port', '0', '--data', path.join(tmpDir, 'data'), '--job-types', typesDir],
                                  /farm-server listening on (http:\/\/\S+?):(\d+)/);
     const base = `http://127.0.0.1:${m[2]}`; // the bind address may be 0.0.0.0; loopback is trusted
     log(`# server at ${base}`);
-    await startProcess('render-node', nodeBin,
+    await start('render-node', nodeBin,
                        ['--server', base, '--name', 'webui-test-node', '--cache', path.join(tmpDir, 'cache')], null);
 
     browser = await chromium.launch({
@@ -552,7 +428,7 @@ async function main() {
     }
 
     const frameColours = async (id) =>
-        logoColours(decodePng(Buffer.from(await (await fetch(`${base}/api/v1/jobs/${id}/outputs/frame_0001.png`)).arrayBuffer())));
+        logoColours(readPng(Buffer.from(await (await fetch(`${base}/api/v1/jobs/${id}/outputs/frame_0001.png`)).arrayBuffer())));
     const bundlePaths = (job) => (job.input.files || []).map((f) => f.path).sort().join(',');
     let untextured = null;
 
@@ -965,7 +841,7 @@ async function main() {
 
     await check('a farm that needs a token asks for it, then works', async () => {
         const token = 'webui-test-token';
-        const m2 = await startProcess('farm-server (token)', serverBin,
+        const m2 = await start('farm-server (token)', serverBin,
                                       ['--port', '0', '--data', path.join(tmpDir, 'data-token'), '--no-trust-loopback',
                                        '--token', token],
                                       /farm-server listening on (http:\/\/\S+?):(\d+)/);
@@ -994,7 +870,7 @@ async function main() {
 
 let fatal = null;
 const onSignal = async () => {
-    await stopAll();
+    await stopEverything();
     process.exit(1);
 };
 process.on('SIGINT', onSignal);
@@ -1005,9 +881,6 @@ try {
     fatal = e;
     log(`FAIL setup: ${e.message}`);
 } finally {
-    await stopAll();
+    await stopEverything();
 }
-const passed = results.filter(Boolean).length;
-const failed = results.length - passed + (fatal ? 1 : 0);
-log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+process.exit(summary(fatal));
