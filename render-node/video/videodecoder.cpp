@@ -1,26 +1,30 @@
 #include "videodecoder.h"
 
+#include <QFileInfo>
+
 namespace farm::video {
 
 Result<std::unique_ptr<VideoDecoder>> VideoDecoder::open(const QString &path, int threads)
 {
     std::unique_ptr<VideoDecoder> d(new VideoDecoder);
     d->m_path = path;
+    // Errors name the file, not the node's cache folder it was fetched into.
+    const QString name = QFileInfo(path).fileName();
     AVFormatContext *fmt = nullptr;
     int rc = avformat_open_input(&fmt, path.toUtf8().constData(), nullptr, nullptr);
     if (rc < 0)
         return makeError(
             "invalid_input",
-            QString("%1 is not a media file FFmpeg reads: %2").arg(path, avErrorText(rc)));
+            QString("%1 is not a media file FFmpeg reads: %2").arg(name, avErrorText(rc)));
     d->m_format.reset(fmt);
     rc = avformat_find_stream_info(fmt, nullptr);
     if (rc < 0)
         return makeError("invalid_input",
-                         QString("%1: cannot read its streams: %2").arg(path, avErrorText(rc)));
+                         QString("%1: cannot read its streams: %2").arg(name, avErrorText(rc)));
     const AVCodec *codec = nullptr;
     rc = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
     if (rc < 0 || !codec)
-        return makeError("invalid_input", QString("%1 holds no video stream").arg(path));
+        return makeError("invalid_input", QString("%1 holds no video stream").arg(name));
     d->m_stream = rc;
     const AVStream *s = fmt->streams[rc];
     d->m_codec.reset(avcodec_alloc_context3(codec));
@@ -31,7 +35,7 @@ Result<std::unique_ptr<VideoDecoder>> VideoDecoder::open(const QString &path, in
     if (rc < 0)
         return makeError("invalid_input",
                          QString("%1: cannot decode its %2 video: %3")
-                             .arg(path, QString::fromLatin1(codec->name), avErrorText(rc)));
+                             .arg(name, QString::fromLatin1(codec->name), avErrorText(rc)));
     d->m_frame.reset(av_frame_alloc());
     d->m_packet.reset(av_packet_alloc());
     MediaInfo &i = d->m_info;
@@ -60,9 +64,9 @@ Result<const AVFrame *> VideoDecoder::next()
         if (rc == AVERROR_EOF)
             return static_cast<const AVFrame *>(nullptr);
         if (rc != AVERROR(EAGAIN))
-            return makeError(
-                "invalid_input",
-                QString("%1: the video does not decode: %2").arg(m_path, avErrorText(rc)));
+            return makeError("invalid_input",
+                             QString("%1: the video does not decode: %2")
+                                 .arg(QFileInfo(m_path).fileName(), avErrorText(rc)));
         if (m_flushing)
             return static_cast<const AVFrame *>(nullptr);
         rc = av_read_frame(m_format.get(), m_packet.get());
@@ -73,7 +77,8 @@ Result<const AVFrame *> VideoDecoder::next()
         }
         if (rc < 0)
             return makeError("invalid_input",
-                             QString("%1: cannot read it: %2").arg(m_path, avErrorText(rc)));
+                             QString("%1: cannot read it: %2")
+                                 .arg(QFileInfo(m_path).fileName(), avErrorText(rc)));
         if (m_packet->stream_index != m_stream) {
             Result<void> r;
             if (m_otherPackets)
@@ -86,9 +91,9 @@ Result<const AVFrame *> VideoDecoder::next()
         rc = avcodec_send_packet(m_codec.get(), m_packet.get());
         av_packet_unref(m_packet.get());
         if (rc < 0 && rc != AVERROR(EAGAIN))
-            return makeError(
-                "invalid_input",
-                QString("%1: the video does not decode: %2").arg(m_path, avErrorText(rc)));
+            return makeError("invalid_input",
+                             QString("%1: the video does not decode: %2")
+                                 .arg(QFileInfo(m_path).fileName(), avErrorText(rc)));
     }
 }
 
