@@ -54,6 +54,9 @@ JobType blenderJobType()
                     "frame by frame; textures and linked files travel in the bundle.";
     t.engine = "blender";
     t.extensions = {"blend"};
+    // A scene may read any file (images, libraries, sounds, caches, fonts): Blender on the node
+    // names what is missing.
+    t.sideExtensions = {kAnySideFile};
     t.frames = true;
     t.schema = SettingsSchema(blenderSchema());
     t.compile = compileFrameChunks;

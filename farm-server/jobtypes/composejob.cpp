@@ -82,6 +82,7 @@ JobType composeJobType()
                     "motion text, title cards.";
     t.engine = "compose";
     t.extensions = {"json"};
+    t.sideExtensions = kComposeVideoExtensions;
     t.frames = false;
     t.schema = SettingsSchema(composeSchema());
     t.check = [](const JobSpec &spec) -> Result<void> {

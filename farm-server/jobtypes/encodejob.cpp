@@ -118,6 +118,7 @@ JobType encodeJobType()
     // No extensions: a PNG is a texture far more often than a one-frame video, so clients do
     // not offer this type for a dropped image; check() holds the main file to an image.
     t.extensions = {};
+    t.sideExtensions = kFrameExtensions; // the other frames
     t.check = [](const JobSpec &spec) -> Result<void> {
         const QString ext = spec.input.mainName().section('.', -1).toLower();
         if (!kFrameExtensions.contains(ext) || !spec.input.mainName().contains('.'))

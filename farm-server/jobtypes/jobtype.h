@@ -38,7 +38,11 @@ struct JobType
     QString description;
     QString engine;
     QStringList extensions; // main-file extensions, lower case, without the dot
-    bool frames = true;     // whether `frames` and `chunk` apply
+    /// Extensions of the files a bundle may carry beside its main file (lower case, without
+    /// the dot); the single entry "*" takes any file. Served as `side_extensions`: clients
+    /// leave other files out of a drop, and validate() refuses a bundle holding one.
+    QStringList sideExtensions;
+    bool frames = true; // whether `frames` and `chunk` apply
     SettingsSchema schema;
     /// Rules across fields, run on a spec whose settings have their defaults (optional).
     std::function<Result<void>(const JobSpec &)> check;
@@ -58,9 +62,17 @@ struct JobType
         std::function<std::optional<QByteArray>(const QString &path, qint64 maxBytes)>;
     std::function<Result<void>(const JobSpec &, const ReadInput &read)> checkInput;
 
+    /// Whether a bundle of this type may carry the file at bundle path `path` beside its main
+    /// file.
+    bool takesSideFile(const QString &path) const;
     /// As served by GET /api/v1/job-types.
     QJsonObject toJson() const;
 };
+
+/// The extension of a bundle path's file name, lower case ("" without one).
+QString bundleExtension(const QString &path);
+/// What side_extensions holds for "any file".
+inline const QString kAnySideFile = QStringLiteral("*");
 
 /// Chunks of `chunk` consecutive frames of the job's range, no dependencies: the compiler of
 /// every type whose frames render independently.

@@ -9,6 +9,20 @@
 
 namespace farm::server {
 
+QString bundleExtension(const QString &path)
+{
+    const QString name = path.section('/', -1);
+    return name.contains('.') ? name.section('.', -1).toLower() : QString();
+}
+
+bool JobType::takesSideFile(const QString &path) const
+{
+    if (sideExtensions.contains(kAnySideFile))
+        return true;
+    const QString ext = bundleExtension(path);
+    return !ext.isEmpty() && sideExtensions.contains(ext);
+}
+
 QJsonObject JobType::toJson() const
 {
     return {{"name", name},
@@ -16,6 +30,7 @@ QJsonObject JobType::toJson() const
             {"description", description},
             {"engine", engine},
             {"extensions", QJsonArray::fromStringList(extensions)},
+            {"side_extensions", QJsonArray::fromStringList(sideExtensions)},
             {"frames", frames},
             {"schema", schema.json()}};
 }
@@ -69,14 +84,17 @@ Result<void> JobTypeRegistry::add(JobType type)
 Result<JobType> JobTypeRegistry::fromDeclaration(const QJsonObject &o)
 {
     json::Reader r(o);
-    r.rejectUnknown(
-        {"name", "label", "description", "engine", "extensions", "frames", "compile", "schema"});
+    r.rejectUnknown({"name", "label", "description", "engine", "extensions", "side_extensions",
+                     "frames", "compile", "schema"});
     JobType t;
     t.name = r.string("name", QString(), 1, 32);
     t.label = r.string("label", t.name, 1, 100);
     t.description = r.string("description", QString(), 0, 2000);
     t.engine = r.string("engine", QString(), 1, 32);
     t.extensions = r.stringList("extensions");
+    // Declared before side files were checked, a type took any: it still does unless it says.
+    t.sideExtensions =
+        o.contains("side_extensions") ? r.stringList("side_extensions") : QStringList{kAnySideFile};
     t.frames = r.boolean("frames", true);
     const QString compile = r.string("compile", "chunks", 1, 16);
     if (r.ok() && compile != "chunks" && compile != "single")
@@ -89,6 +107,16 @@ Result<JobType> JobTypeRegistry::fromDeclaration(const QJsonObject &o)
         return r.error();
     for (QString &e : t.extensions)
         e = e.toLower();
+    for (QString &e : t.sideExtensions) {
+        e = e.toLower();
+        static const QRegularExpression kExtension(QStringLiteral("^[a-z0-9_-]{1,16}$"));
+        if (e == kAnySideFile ? t.sideExtensions.size() != 1 : !kExtension.match(e).hasMatch())
+            return makeError("invalid_field",
+                             QString("side_extensions: '%1' is not an extension (lower case "
+                                     "letters and digits, no dot), and \"*\" (any file) "
+                                     "stands alone")
+                                 .arg(e));
+    }
     auto schema = SettingsSchema::fromJson(o.value("schema").toObject());
     if (!schema)
         return schema.error();
@@ -172,6 +200,17 @@ Result<JobSpec> JobTypeRegistry::validate(JobSpec spec) const
                                   takers.isEmpty()
                                       ? QString()
                                       : QString(" (type %1 takes it)").arg(takers.join(" or "))));
+    }
+    for (const BundleFile &f : spec.input.files) {
+        if (f.path == spec.input.main || type->takesSideFile(f.path))
+            continue;
+        return makeError(
+            "invalid_field",
+            type->sideExtensions.isEmpty()
+                ? QString("%1 jobs take their main file alone; '%2' cannot travel with it")
+                      .arg(type->name, f.path)
+                : QString("%1 jobs take .%2 files beside the main file, not '%3'")
+                      .arg(type->name, type->sideExtensions.join(", ."), f.path));
     }
     auto settings = type->schema.apply(spec.settings);
     if (!settings)

@@ -80,6 +80,11 @@ JobType modelJobType()
     // Formats Assimp reads that artists send; .blend goes to the blender type.
     t.extensions = {"glb", "gltf", "obj", "fbx", "dae", "ply",  "stl", "off", "3mf",
                     "3ds", "x",    "lwo", "ase", "ac",  "ms3d", "x3d", "amf", "ogex"};
+    // What model files reference: glTF buffers, OBJ materials, textures (docs/JOBTYPES.md,
+    // "Side files"). The renderer reads the images Qt reads (PNG, JPEG, BMP, GIF, PPM/PGM/PBM);
+    // the others travel so that the reference is met, and render in the material's colour.
+    t.sideExtensions = {"bin",  "mtl", "png", "jpg", "jpeg", "bmp", "gif", "tga", "tif", "tiff",
+                        "webp", "exr", "hdr", "ktx", "ktx2", "dds", "psd", "ppm", "pgm", "pbm"};
     t.frames = true;
     t.schema = SettingsSchema(modelSchema());
     t.compile = compileFrameChunks;

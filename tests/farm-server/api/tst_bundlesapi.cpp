@@ -119,6 +119,50 @@ private slots:
         });
         QVERIFY(blender != types.end());
         QCOMPARE(blender->toObject().value("extensions").toArray(), QJsonArray{"blend"});
+        // Side files: what a type takes beside its main file ("*": anything).
+        QCOMPARE(blender->toObject().value("side_extensions").toArray(), QJsonArray{"*"});
+        const QJsonArray side = model.value("side_extensions").toArray();
+        QVERIFY(side.contains("bin") && side.contains("png") && !side.contains("txt"));
+    }
+
+    // A side file no job type of this kind takes is refused by name before a job exists, as
+    // the clients leave it out of a drop (docs/JOBTYPES.md, "Side files").
+    void sideFileTheTypeDoesNotTakeIsRefused()
+    {
+        const QString gltf = s->upload(kGltf, "scene.gltf");
+        const QString bin = s->upload("BIN!", "scene.bin");
+        const QString png = s->upload("PNG bytes", "wood grain.png");
+        const QString notes = s->upload("remember the milk", "notes.txt");
+        auto r = s->post("/api/v1/jobs", job(bundle("scene.gltf", {{"scene.gltf", gltf},
+                                                                   {"scene.bin", bin},
+                                                                   {"textures/wood grain.png", png},
+                                                                   {"docs/notes.txt", notes}})));
+        QCOMPARE(r.status, 400);
+        QCOMPARE(r.errorCode(), QString("invalid_field"));
+        QVERIFY2(r.json().value("error").toObject().value("message").toString().endsWith(
+                     "beside the main file, not 'docs/notes.txt'"),
+                 r.body);
+        QCOMPARE(s->get("/api/v1/jobs").json().value("total").toInt(), 0);
+
+        // The same inside an archive: refused after unpacking, nothing kept.
+        QTemporaryDir tmp;
+        const QByteArray zip =
+            makeZip(tmp.filePath("scene.zip"), {{"shot/scene.gltf", kGltf},
+                                                {"shot/scene.bin", "BIN!"},
+                                                {"shot/textures/wood grain.png", "PNG bytes"},
+                                                {"shot/notes.txt", "remember the milk"}});
+        r = s->post("/api/v1/jobs", job(QJsonObject{{"archive", s->upload(zip, "scene.zip")}}));
+        QCOMPARE(r.status, 400);
+        QVERIFY2(r.body.contains("not 'shot/notes.txt'"), r.body);
+        QCOMPARE(s->get("/api/v1/jobs").json().value("total").toInt(), 0);
+
+        // A blender scene takes any side file.
+        const QString blend = s->upload("BLENDER-v300", "shot.blend");
+        r = s->post("/api/v1/jobs",
+                    QJsonObject{{"type", "blender"},
+                                {"input", bundle("shot.blend",
+                                                 {{"shot.blend", blend}, {"notes.txt", notes}})}});
+        QVERIFY2(r.status == 201, r.body);
     }
 
     void missingSideFileIsNamedBeforeAnyTask()

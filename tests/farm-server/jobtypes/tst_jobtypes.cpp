@@ -194,6 +194,113 @@ private slots:
         QCOMPARE(s.error().message, message);
     }
 
+    // Side files: each type names the extensions it takes beside its main file (served as
+    // side_extensions); a bundle holding another file is refused, naming it.
+    void sideFilesByType_data()
+    {
+        QTest::addColumn<QString>("type");
+        QTest::addColumn<QString>("main");
+        QTest::addColumn<QString>("side");
+        QTest::addColumn<QString>("refusal"); // empty: taken
+        QTest::newRow("gltf buffer") << "model"
+                                     << "scene.gltf"
+                                     << "scene.bin"
+                                     << "";
+        QTest::newRow("texture upper case") << "model"
+                                            << "a/scene.gltf"
+                                            << "tex/Wood.PNG"
+                                            << "";
+        QTest::newRow("obj material") << "templates"
+                                      << "box.obj"
+                                      << "box.mtl"
+                                      << "";
+        QTest::newRow("tga") << "model"
+                             << "box.obj"
+                             << "maps/d.tga"
+                             << "";
+        QTest::newRow("notes") << "model"
+                               << "scene.gltf"
+                               << "notes.txt"
+                               << "model jobs take .bin, .mtl, .png, .jpg, .jpeg, .bmp, .gif, "
+                                  ".tga, .tif, .tiff, .webp, .exr, .hdr, .ktx, .ktx2, .dds, .psd, "
+                                  ".ppm, .pgm, .pbm files beside the main file, not 'notes.txt'";
+        QTest::newRow("no extension")
+            << "templates"
+            << "box.obj"
+            << "docs/README"
+            << "templates jobs take .bin, .mtl, .png, .jpg, .jpeg, .bmp, .gif, .tga, .tif, "
+               ".tiff, .webp, .exr, .hdr, .ktx, .ktx2, .dds, .psd, .ppm, .pgm, .pbm files beside "
+               "the main file, not 'docs/README'";
+        QTest::newRow("a second model") << "model"
+                                        << "a.gltf"
+                                        << "b.glb"
+                                        << "model jobs take .bin, .mtl, .png, .jpg, .jpeg, .bmp, "
+                                           ".gif, .tga, .tif, .tiff, .webp, .exr, .hdr, .ktx, "
+                                           ".ktx2, .dds, .psd, .ppm, .pgm, .pbm files beside the "
+                                           "main file, not 'b.glb'";
+        QTest::newRow("blender any") << "blender"
+                                     << "shot.blend"
+                                     << "notes.docx"
+                                     << "";
+        QTest::newRow("blender no extension") << "blender"
+                                              << "shot.blend"
+                                              << "cache/LICENSE"
+                                              << "";
+        QTest::newRow("encode frames") << "encode"
+                                       << "f/frame_1.png"
+                                       << "f/frame_2.jpg"
+                                       << "";
+        QTest::newRow("encode text") << "encode"
+                                     << "f/frame_1.png"
+                                     << "f/list.txt"
+                                     << "encode jobs take .png, .jpg, .jpeg files beside the "
+                                        "main file, not 'f/list.txt'";
+        QTest::newRow("compose video") << "compose"
+                                       << "cues.json"
+                                       << "clip.webm"
+                                       << "";
+        QTest::newRow("compose font")
+            << "compose"
+            << "cues.json"
+            << "fonts/a.ttf"
+            << "compose jobs take .mp4, .m4v, .mov, .mkv, .webm, .avi, .mpg, .mpeg, .ts files "
+               "beside the main file, not 'fonts/a.ttf'";
+    }
+    void sideFilesByType()
+    {
+        QFETCH(QString, type);
+        QFETCH(QString, main);
+        QFETCH(QString, side);
+        QFETCH(QString, refusal);
+        JobSpec s = spec(type, main);
+        s.input.files.append({side, QString(64, 'b')});
+        const auto v = types.validate(s);
+        if (refusal.isEmpty()) {
+            QVERIFY2(v.ok(), qPrintable(v ? QString() : v.error().message));
+            return;
+        }
+        QVERIFY(!v.ok());
+        QCOMPARE(v.error().code, QString("invalid_field"));
+        QCOMPARE(v.error().message, refusal);
+    }
+
+    void sideExtensionsAreServed()
+    {
+        const QJsonObject model = types.find("model")->toJson();
+        const QJsonArray side = model.value("side_extensions").toArray();
+        for (const char *e : {"bin", "mtl", "png", "jpg", "jpeg", "tga", "ktx2", "exr"})
+            QVERIFY2(side.contains(QLatin1String(e)), e);
+        QCOMPARE(types.find("templates")->toJson().value("side_extensions").toArray(), side);
+        QCOMPARE(types.find("blender")->toJson().value("side_extensions").toArray(),
+                 QJsonArray{"*"});
+        QCOMPARE(types.find("encode")->toJson().value("side_extensions").toArray(),
+                 (QJsonArray{"png", "jpg", "jpeg"}));
+        QVERIFY(types.find("compose")->toJson().value("side_extensions").toArray().contains("mp4"));
+        for (const JobType &t : types.types())
+            for (const QString &e : t.sideExtensions)
+                QVERIFY2(e == "*" || (e == e.toLower() && !e.contains('.')), qPrintable(e));
+    }
+
     void framesDoNotApplyToTemplates()
     {
         JobSpec s = spec("templates", "a.glb");
@@ -258,6 +365,45 @@ private slots:
         chunks.chunk = 2;
         QCOMPARE(r.compile(chunks)->size(), 3);
         QVERIFY(!r.loadDirectory(dir.path()).ok()); // the same name twice
+        // Declared without side_extensions: any side file, as before the field existed.
+        QCOMPARE(r.find("testonly")->sideExtensions, QStringList{"*"});
+        JobSpec withNotes = spec("testonly", "a.glb");
+        withNotes.input.files.append({"notes.txt", kSha});
+        QVERIFY(r.validate(withNotes).ok());
+    }
+
+    void declaredSideExtensions()
+    {
+        QTemporaryDir dir;
+        QFile f(dir.filePath("withside.json"));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(json("{'name': 'withside', 'engine': 'farmhand', 'extensions': ['obj'], "
+                     "'side_extensions': ['MTL', 'png'], "
+                     "'schema': {'type': 'object', 'properties': {}}}"));
+        f.close();
+        JobTypeRegistry r;
+        QVERIFY(r.loadDirectory(dir.path()).ok());
+        QCOMPARE(r.find("withside")->toJson().value("side_extensions").toArray(),
+                 (QJsonArray{"mtl", "png"}));
+        JobSpec s = spec("withside", "a.obj");
+        s.input.files.append({"a.mtl", kSha});
+        QVERIFY(r.validate(s).ok());
+        s.input.files.append({"a.jpg", kSha});
+        QCOMPARE(r.validate(s).error().message,
+                 QString("withside jobs take .mtl, .png files beside the main file, not 'a.jpg'"));
+        // An empty list: the main file travels alone.
+        QFile g(dir.filePath("withside.json"));
+        QVERIFY(g.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        g.write(json("{'name': 'alone', 'engine': 'farmhand', 'extensions': ['obj'], "
+                     "'side_extensions': [], 'schema': {'type': 'object', 'properties': {}}}"));
+        g.close();
+        JobTypeRegistry alone;
+        QVERIFY(alone.loadDirectory(dir.path()).ok());
+        JobSpec a = spec("alone", "a.obj");
+        QVERIFY(alone.validate(a).ok());
+        a.input.files.append({"a.mtl", kSha});
+        QCOMPARE(alone.validate(a).error().message,
+                 QString("alone jobs take their main file alone; 'a.mtl' cannot travel with it"));
     }
 
     void badDeclarations_data()
@@ -282,6 +428,18 @@ private slots:
             << json("{'name': 'x', 'engine': 'e', 'schema': {'type': 'object', 'properties': {'a': "
                     "{'type': 'string', 'pattern': '('}}}}")
             << "not a valid regular expression";
+        QTest::newRow("side extension with a dot")
+            << json("{'name': 'x', 'engine': 'e', 'side_extensions': ['.png'], "
+                    "'schema': {'type': 'object', 'properties': {}}}")
+            << "side_extensions: '.png' is not an extension";
+        QTest::newRow("any among others")
+            << json("{'name': 'x', 'engine': 'e', 'side_extensions': ['png', '*'], "
+                    "'schema': {'type': 'object', 'properties': {}}}")
+            << "stands alone";
+        QTest::newRow("side extensions not a list")
+            << json("{'name': 'x', 'engine': 'e', 'side_extensions': 'png', "
+                    "'schema': {'type': 'object', 'properties': {}}}")
+            << "side_extensions";
         QTest::newRow("bad compile") << json("{'name': 'x', 'engine': 'e', 'compile': 'magic', "
                                              "'schema': {'type': 'object', 'properties': {}}}")
                                      << "compile must be";
