@@ -6,6 +6,8 @@
 #include <QDialogButtonBox>
 #include <QDir>
 #include <QFormLayout>
+#include <QHBoxLayout>
+#include <QInputDialog>
 #include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
@@ -14,6 +16,7 @@
 #include <QScrollArea>
 #include <QSettings>
 #include <QSpinBox>
+#include <QUrl>
 #include <QVBoxLayout>
 
 namespace farm::gui {
@@ -27,6 +30,38 @@ QSpinBox *spinBox(QWidget *parent, const char *name, int min, int max, int value
     box->setRange(min, max);
     box->setValue(value);
     return box;
+}
+
+QJsonObject parseObject(const QVariant &stored)
+{
+    return QJsonDocument::fromJson(stored.toString().toUtf8()).object();
+}
+
+QString compact(const QJsonObject &o)
+{
+    return QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact));
+}
+
+/// Splits a preset's settings into what `schema` takes (`accepted`) and what it refuses
+/// (`dropped`: one line each, naming the key and why).
+void sortPresetValues(const QJsonObject &schema, const QJsonObject &values, const QString &prefix,
+                      QJsonObject &accepted, QStringList &dropped)
+{
+    namespace settings = client::settings;
+    for (auto it = values.begin(); it != values.end(); ++it) {
+        const QString key = prefix + it.key();
+        const QJsonObject field = settings::fieldAt(schema, key);
+        if (field.isEmpty()) {
+            dropped.append(QObject::tr("%1 (this type has no such setting now)").arg(key));
+        } else if (field.value("type").toString() == "object" && it.value().isObject()) {
+            sortPresetValues(schema, it.value().toObject(), key + '.', accepted, dropped);
+        } else if (const auto ok = settings::checkValue(field, it.value(), "settings." + key);
+                   !ok) {
+            dropped.append(ok.error().message);
+        } else {
+            settings::insertAt(accepted, key, it.value());
+        }
+    }
 }
 
 } // namespace
@@ -46,11 +81,12 @@ Result<JobSpec> SubmitOptions::specFor(const JobInput &input, const QString &def
 }
 
 SubmitDialog::SubmitDialog(const DropBundle &bundle, const QList<client::JobTypeInfo> &types,
-                           QSettings *settings, QWidget *parent)
+                           QSettings *settings, const QString &server, QWidget *parent)
     : QDialog(parent)
     , m_bundle(bundle)
     , m_types(types)
     , m_settings(settings)
+    , m_server(server)
     , m_summary(new QLabel(this))
     , m_main(new QComboBox(this))
     , m_files(new QListWidget(this))
@@ -62,6 +98,10 @@ SubmitDialog::SubmitDialog(const DropBundle &bundle, const QList<client::JobType
     , m_chunk(spinBox(this, "chunk", 1, 10000, 1))
     , m_priority(spinBox(this, "priority", 0, 100, 50))
     , m_job(new QFormLayout)
+    , m_preset(new QComboBox(this))
+    , m_savePreset(new QPushButton(tr("Save as…"), this))
+    , m_deletePreset(new QPushButton(tr("Delete"), this))
+    , m_presetNote(new QLabel(this))
     , m_form(new SchemaForm(this))
     , m_error(new QLabel(this))
 {
@@ -86,6 +126,18 @@ SubmitDialog::SubmitDialog(const DropBundle &bundle, const QList<client::JobType
     m_frames->setObjectName("frames");
     m_frames->setPlaceholderText("1-24, 30, 40-60:2");
     m_form->setObjectName("settings");
+    m_preset->setObjectName("preset");
+    m_preset->setMinimumWidth(180);
+    m_preset->setToolTip(tr("Named settings kept for this server and job type"));
+    m_savePreset->setObjectName("savePreset");
+    m_savePreset->setAutoDefault(false);
+    m_deletePreset->setObjectName("deletePreset");
+    m_deletePreset->setAutoDefault(false);
+    m_presetNote->setObjectName("presetNote");
+    m_presetNote->setWordWrap(true);
+    m_presetNote->setStyleSheet("color: #d6a345;");
+    m_presetNote->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_presetNote->hide();
     m_error->setObjectName("error");
     m_error->setStyleSheet("color: #d64545;");
     m_error->setWordWrap(true);
@@ -102,6 +154,33 @@ SubmitDialog::SubmitDialog(const DropBundle &bundle, const QList<client::JobType
     m_job->addRow(tr("Frames"), m_frames);
     m_job->addRow(tr("Frames per task"), m_chunk);
     m_job->addRow(tr("Priority"), m_priority);
+    auto *presetRow = new QHBoxLayout;
+    presetRow->addWidget(m_preset, 1);
+    presetRow->addWidget(m_savePreset);
+    presetRow->addWidget(m_deletePreset);
+    m_job->addRow(tr("Preset"), presetRow);
+    m_job->addRow(QString(), m_presetNote);
+    connect(m_preset, &QComboBox::activated, this, [this](int index) {
+        if (const QString name = m_preset->itemData(index).toString(); !name.isEmpty())
+            applyPreset(name);
+    });
+    connect(m_savePreset, &QPushButton::clicked, this, [this] {
+        bool ok = false;
+        const QString name = QInputDialog::getText(
+            this, tr("Save preset"),
+            tr("Name of the preset (for %1 on this server):").arg(m_type->currentText()),
+            QLineEdit::Normal, m_preset->currentData().toString(), &ok);
+        if (!ok)
+            return;
+        if (const auto saved = savePreset(name); !saved) {
+            m_error->setText(saved.error().message);
+            m_error->show();
+        }
+    });
+    connect(m_deletePreset, &QPushButton::clicked, this, [this] {
+        if (const QString name = m_preset->currentData().toString(); !name.isEmpty())
+            deletePreset(name);
+    });
 
     auto *scroll = new QScrollArea(this);
     scroll->setWidget(m_form);
@@ -126,9 +205,9 @@ SubmitDialog::SubmitDialog(const DropBundle &bundle, const QList<client::JobType
     resize(620, 760);
 
     if (m_settings) {
-        m_frames->setText(m_settings->value("submit/frames", "1").toString());
-        m_chunk->setValue(m_settings->value("submit/chunk", 1).toInt());
-        m_priority->setValue(m_settings->value("submit/priority", 50).toInt());
+        m_frames->setText(remembered("frames", "submit/frames", "1").toString());
+        m_chunk->setValue(remembered("chunk", "submit/chunk", 1).toInt());
+        m_priority->setValue(remembered("priority", "submit/priority", 50).toInt());
     }
     connect(m_main, &QComboBox::currentTextChanged, this, &SubmitDialog::mainChanged);
     connect(m_type, &QComboBox::currentIndexChanged, this, &SubmitDialog::typeChanged);
@@ -147,14 +226,14 @@ void SubmitDialog::mainChanged()
     showBundle();
     // The types that take this main file; the last one used first when it is among them.
     const QString previous = m_type->currentData().toString();
-    const QString remembered = m_settings ? m_settings->value("submit/type").toString() : QString();
+    const QString lastType = m_settings ? remembered("type", "submit/type").toString() : QString();
     const QSignalBlocker block(m_type);
     m_type->clear();
     for (const client::JobTypeInfo *t : client::jobTypesFor(m_types, m_bundle.main()))
         m_type->addItem(t->label.isEmpty() ? t->name : t->label, t->name);
     int index = m_type->findData(previous);
     if (index < 0)
-        index = m_type->findData(remembered);
+        index = m_type->findData(lastType);
     m_type->setCurrentIndex(qMax(0, index));
     typeChanged();
 }
@@ -194,7 +273,7 @@ void SubmitDialog::typeChanged()
 {
     const client::JobTypeInfo *type = currentType();
     if (!m_shownType.isEmpty() && (!type || type->name != m_shownType))
-        savePreset(); // switching back brings the values back
+        saveLastUsed(); // switching back brings the values back
     m_shownType = type ? type->name : QString();
     m_typeText->setText(type ? type->description
                              : tr("No job type on this server takes %1 files.")
@@ -202,26 +281,157 @@ void SubmitDialog::typeChanged()
     m_job->setRowVisible(m_frames, type && type->frames);
     m_job->setRowVisible(m_chunk, type && type->frames);
     m_form->setSchema(type ? type->schema : QJsonObject());
-    loadPreset();
+    m_presetNote->hide();
+    loadLastUsed();
+    showPresets();
     m_ok->setEnabled(type && m_bundle.missing().isEmpty());
 }
 
-void SubmitDialog::loadPreset()
+QString SubmitDialog::scope() const
 {
-    if (!m_settings || m_shownType.isEmpty())
-        return;
-    const QByteArray saved = m_settings->value("submit/presets/" + m_shownType).toString().toUtf8();
-    if (!saved.isEmpty())
-        m_form->applyValues(QJsonDocument::fromJson(saved).object());
+    // Percent-encoded, a URL is one key segment ('/' would open groups).
+    QString server = QUrl(m_server).toString(QUrl::NormalizePathSegments);
+    while (server.endsWith('/')) // "http://host:8080/" is "http://host:8080"
+        server.chop(1);
+    return "submit/servers/" + (server.isEmpty()
+                                    ? QStringLiteral("none")
+                                    : QString::fromLatin1(server.toUtf8().toPercentEncoding()));
 }
 
-void SubmitDialog::savePreset() const
+QVariant SubmitDialog::remembered(const QString &key, const QString &legacyKey,
+                                  const QVariant &fallback) const
+{
+    if (!m_settings)
+        return fallback;
+    const QString scoped = scope() + '/' + key;
+    if (m_settings->contains(scoped))
+        return m_settings->value(scoped);
+    return m_settings->value(legacyKey, fallback);
+}
+
+void SubmitDialog::loadLastUsed()
+{
+    if (m_shownType.isEmpty())
+        return;
+    const QJsonObject saved =
+        m_typeValues.contains(m_shownType)
+            ? m_typeValues.value(m_shownType)
+            : parseObject(remembered("last/" + m_shownType, "submit/presets/" + m_shownType));
+    if (!saved.isEmpty())
+        m_form->applyValues(saved);
+}
+
+void SubmitDialog::saveLastUsed()
+{
+    if (!m_shownType.isEmpty())
+        m_typeValues.insert(m_shownType, m_form->values());
+}
+
+QJsonObject SubmitDialog::presets() const
 {
     if (!m_settings || m_shownType.isEmpty())
+        return {};
+    return parseObject(m_settings->value(scope() + "/presets/" + m_shownType));
+}
+
+QStringList SubmitDialog::presetNames() const
+{
+    QStringList names = presets().keys();
+    names.sort(Qt::CaseInsensitive);
+    return names;
+}
+
+void SubmitDialog::showPresets()
+{
+    const QString current = m_preset->currentData().toString();
+    const QSignalBlocker block(m_preset);
+    m_preset->clear();
+    const QStringList names = presetNames();
+    m_preset->addItem(names.isEmpty() ? tr("no preset saved") : tr("choose a preset…"));
+    for (const QString &name : names)
+        m_preset->addItem(name, name);
+    m_preset->setCurrentIndex(qMax(0, m_preset->findData(current)));
+    const bool usable = m_settings && !m_shownType.isEmpty();
+    m_preset->setEnabled(usable && !names.isEmpty());
+    m_savePreset->setEnabled(usable);
+    m_deletePreset->setEnabled(usable && m_preset->currentIndex() > 0);
+}
+
+Result<void> SubmitDialog::savePreset(const QString &rawName)
+{
+    const QString name = rawName.simplified();
+    if (!m_settings || m_shownType.isEmpty())
+        return makeError("no_type", tr("Choose a job type before saving a preset."));
+    if (name.isEmpty() || name.size() > 80)
+        return makeError("invalid_field", tr("A preset needs a name of 1 to 80 characters."));
+    QJsonObject all = presets();
+    QJsonObject preset{{"settings", m_form->values()}, {"priority", m_priority->value()}};
+    if (const client::JobTypeInfo *type = currentType(); type && type->frames) {
+        preset.insert("frames", m_frames->text().trimmed());
+        preset.insert("chunk", m_chunk->value());
+    }
+    all.insert(name, preset);
+    m_settings->setValue(scope() + "/presets/" + m_shownType, compact(all));
+    m_settings->sync();
+    m_preset->addItem(name, name); // chosen below
+    showPresets();
+    m_preset->setCurrentIndex(m_preset->findData(name));
+    m_deletePreset->setEnabled(true);
+    m_presetNote->hide();
+    return {};
+}
+
+bool SubmitDialog::applyPreset(const QString &name)
+{
+    const QJsonObject all = presets();
+    if (!all.contains(name))
+        return false;
+    const QJsonObject preset = all.value(name).toObject();
+    const client::JobTypeInfo *type = currentType();
+    QJsonObject accepted;
+    QStringList dropped;
+    sortPresetValues(type ? type->schema : QJsonObject(), preset.value("settings").toObject(), {},
+                     accepted, dropped);
+    m_form->reset();
+    m_form->applyValues(accepted);
+    if (preset.contains("priority"))
+        m_priority->setValue(preset.value("priority").toInt(m_priority->value()));
+    if (type && type->frames) {
+        if (preset.contains("frames"))
+            m_frames->setText(preset.value("frames").toString());
+        if (preset.contains("chunk"))
+            m_chunk->setValue(preset.value("chunk").toInt(m_chunk->value()));
+    }
+    m_preset->setCurrentIndex(qMax(0, m_preset->findData(name)));
+    m_deletePreset->setEnabled(true);
+    m_presetNote->setText(
+        dropped.isEmpty()
+            ? QString()
+            : tr("Left out of preset \"%1\" (the job type changed since it was saved):\n%2")
+                  .arg(name, dropped.join('\n')));
+    m_presetNote->setVisible(!dropped.isEmpty());
+    return true;
+}
+
+void SubmitDialog::deletePreset(const QString &name)
+{
+    QJsonObject all = presets();
+    if (!m_settings || !all.contains(name))
         return;
-    m_settings->setValue(
-        "submit/presets/" + m_shownType,
-        QString::fromUtf8(QJsonDocument(m_form->values()).toJson(QJsonDocument::Compact)));
+    all.remove(name);
+    const QString key = scope() + "/presets/" + m_shownType;
+    if (all.isEmpty())
+        m_settings->remove(key);
+    else
+        m_settings->setValue(key, compact(all));
+    m_settings->sync();
+    m_preset->setCurrentIndex(0);
+    showPresets();
+}
+
+QString SubmitDialog::presetNote() const
+{
+    return m_presetNote->isHidden() ? QString() : m_presetNote->text();
 }
 
 SubmitOptions SubmitDialog::options() const
@@ -271,11 +481,14 @@ void SubmitDialog::accept()
     }
     m_error->hide();
     if (m_settings) {
-        savePreset();
-        m_settings->setValue("submit/type", m_shownType);
-        m_settings->setValue("submit/frames", m_frames->text().trimmed());
-        m_settings->setValue("submit/chunk", m_chunk->value());
-        m_settings->setValue("submit/priority", m_priority->value());
+        // The values of every type filled in here are remembered, not only the one sent.
+        saveLastUsed();
+        for (auto it = m_typeValues.cbegin(); it != m_typeValues.cend(); ++it)
+            m_settings->setValue(scope() + "/last/" + it.key(), compact(it.value()));
+        m_settings->setValue(scope() + "/type", m_shownType);
+        m_settings->setValue(scope() + "/frames", m_frames->text().trimmed());
+        m_settings->setValue(scope() + "/chunk", m_chunk->value());
+        m_settings->setValue(scope() + "/priority", m_priority->value());
         m_settings->sync();
     }
     QDialog::accept();

@@ -5,6 +5,7 @@
 #include "models/dropbundle.h"
 
 #include <QDialog>
+#include <QHash>
 
 class QComboBox;
 class QFormLayout;
@@ -37,14 +38,20 @@ struct SubmitOptions
 
 /// Settings of one job for one bundle. The form is drawn from the chosen type's schema
 /// (SchemaForm); the types offered are those that take the main file. The bundle's files and
-/// the side files it lacks are shown before anything is uploaded. The values of each type are
-/// remembered in `settings` (group "submit/presets/<type>") and come back the next time.
+/// the side files it lacks are shown before anything is uploaded.
+///
+/// Remembered in `settings`, per server (its URL) and job type: the values last submitted
+/// (they come back the next time) and named presets (save the form under a name, pick one to
+/// fill the form, delete one). Group "submit/servers/<percent-encoded URL>/": `type`, `frames`,
+/// `chunk`, `priority`, `last/<type>` (the form's values as JSON) and `presets/<type>` (a JSON
+/// object: name -> {settings, frames, chunk, priority}).
 class SubmitDialog : public QDialog
 {
     Q_OBJECT
 public:
+    /// `server`: the farm server's URL the job goes to (empty: values kept for no server).
     SubmitDialog(const DropBundle &bundle, const QList<client::JobTypeInfo> &types,
-                 QSettings *settings, QWidget *parent = nullptr);
+                 QSettings *settings, const QString &server = {}, QWidget *parent = nullptr);
 
     const DropBundle &bundle() const { return m_bundle; }
     SubmitOptions options() const;
@@ -56,19 +63,42 @@ public:
 
     void accept() override;
 
+    /// The names of the presets saved for this server and the current type, sorted.
+    QStringList presetNames() const;
+    /// Saves the form (settings, frames, chunk, priority) under `name` for this server and type;
+    /// a preset of that name is replaced.
+    Result<void> savePreset(const QString &name);
+    /// Resets the form to the schema's defaults, then fills it from the preset: only keys the
+    /// current schema still has, and only values it accepts; what is dropped is named in the
+    /// note under the preset row (presetNote()). False when there is no such preset.
+    bool applyPreset(const QString &name);
+    void deletePreset(const QString &name);
+    /// What applying the last preset left out (empty when everything fitted).
+    QString presetNote() const;
+
 private:
     void mainChanged();
     void typeChanged();
     void showBundle();
-    void loadPreset();
-    void savePreset() const;
+    void loadLastUsed();
+    void saveLastUsed();
+    void showPresets();
+    /// This server's group in the settings ("submit/servers/<encoded URL>").
+    QString scope() const;
+    /// A value of this server's group; before per-server groups existed, the values were kept
+    /// under "submit/" for every server: read there when this server has none yet.
+    QVariant remembered(const QString &key, const QString &legacyKey,
+                        const QVariant &fallback = {}) const;
+    QJsonObject presets() const;
     /// Checks the job as the server would, without an upload; the message is shown.
     Result<void> check() const;
 
     DropBundle m_bundle;
     QList<client::JobTypeInfo> m_types;
     QSettings *m_settings;
-    QString m_shownType; // the type whose form is drawn
+    QString m_server;
+    QString m_shownType;                      // the type whose form is drawn
+    QHash<QString, QJsonObject> m_typeValues; // the form of each type shown, until accepted
     QLabel *m_summary;
     QComboBox *m_main;
     QListWidget *m_files;
@@ -80,6 +110,10 @@ private:
     QSpinBox *m_chunk;
     QSpinBox *m_priority;
     QFormLayout *m_job;
+    QComboBox *m_preset;
+    QPushButton *m_savePreset;
+    QPushButton *m_deletePreset;
+    QLabel *m_presetNote;
     SchemaForm *m_form;
     QLabel *m_error;
     QPushButton *m_ok;

@@ -846,7 +846,8 @@ void MainWindow::submitPaths(const QStringList &paths)
         const auto bundle = DropBundle::fromPaths(paths, client::allExtensions(m_types));
         if (!bundle)
             return showMessage(bundle.error().message, true);
-        auto *dialog = new SubmitDialog(*bundle, m_types, m_settings, this);
+        auto *dialog =
+            new SubmitDialog(*bundle, m_types, m_settings, m_api.baseUrl().toString(), this);
         dialog->setAttribute(Qt::WA_DeleteOnClose);
         connect(dialog, &QDialog::accepted, this, [this, dialog] {
             const SubmitOptions options = dialog->options();

@@ -8,6 +8,7 @@
 #include <QDoubleSpinBox>
 #include <QGroupBox>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
@@ -232,6 +233,126 @@ private slots:
         type->setCurrentIndex(type->findData("model"));
         QCOMPARE(field<QSpinBox>(next, "width")->value(), 320);
         QCOMPARE(field<QLineEdit>(next, "name")->text(), QString()); // names are not remembered
+    }
+
+    // Presets and last-used values belong to a server (its URL) and a job type.
+    void presetsAndLastUsedPerServer()
+    {
+        QTemporaryDir home; // the settings of this test only
+        const QString ini = home.filePath("farm-gui.ini");
+        const QString a = "http://farm-a.example:8080";
+        const QString b = "http://farm-b.example:8080/";
+        const QString model = writeFile("s/part.glb");
+        {
+            QSettings settings(ini, QSettings::IniFormat);
+            SubmitDialog d(bundleOf({model}), m_types, &settings, a);
+            d.show();
+            QCOMPARE(field<QComboBox>(d, "type")->currentData().toString(), QString("model"));
+            QVERIFY(d.presetNames().isEmpty());
+            QVERIFY(!field<QComboBox>(d, "preset")->isEnabled());
+            field<QSpinBox>(d, "width")->setValue(1920);
+            field<QSpinBox>(d, "spp")->setValue(256);
+            field<QComboBox>(d, "camera.mode")->setCurrentText("turntable");
+            field<QCheckBox>(d, "passes:depth")->setChecked(true);
+            field<QSpinBox>(d, "priority")->setValue(90);
+            QVERIFY(d.savePreset("hq").ok());
+            QVERIFY(!d.savePreset("  ").ok()); // a name is needed
+            QCOMPARE(d.presetNames(), QStringList{"hq"});
+            QCOMPARE(field<QComboBox>(d, "preset")->currentText(), QString("hq"));
+            // Last used on A: a smaller render than the preset.
+            field<QSpinBox>(d, "width")->setValue(320);
+            field<QSpinBox>(d, "spp")->setValue(8);
+            field<QSpinBox>(d, "priority")->setValue(20);
+            d.accept();
+            QCOMPARE(d.result(), int(QDialog::Accepted));
+        }
+        {
+            QSettings settings(ini, QSettings::IniFormat);
+            SubmitDialog d(bundleOf({model}), m_types, &settings, b);
+            d.show();
+            // Server B has no preset and no last-used values of A: the schema's defaults.
+            QVERIFY(d.presetNames().isEmpty());
+            QCOMPARE(field<QComboBox>(d, "preset")->findText("hq"), -1);
+            QCOMPARE(field<QSpinBox>(d, "width")->value(), 640);
+            QCOMPARE(field<QSpinBox>(d, "priority")->value(), 50);
+            field<QSpinBox>(d, "width")->setValue(800);
+            d.accept();
+            QCOMPARE(d.result(), int(QDialog::Accepted));
+        }
+        QSettings settings(ini, QSettings::IniFormat);
+        {
+            // A new dialog for A: A's last-used values, and its preset fills the form.
+            SubmitDialog d(bundleOf({model}), m_types, &settings, a + "/");
+            d.show();
+            QCOMPARE(field<QSpinBox>(d, "width")->value(), 320);
+            QCOMPARE(field<QSpinBox>(d, "spp")->value(), 8);
+            QCOMPARE(field<QSpinBox>(d, "priority")->value(), 20);
+            QCOMPARE(d.presetNames(), QStringList{"hq"});
+            auto *preset = field<QComboBox>(d, "preset");
+            QVERIFY(preset->isEnabled());
+            // Chosen the way a user does: the combo's activation.
+            const int hq = preset->findData("hq");
+            QVERIFY(hq > 0);
+            preset->setCurrentIndex(hq);
+            emit preset->activated(hq);
+            QCOMPARE(field<QSpinBox>(d, "width")->value(), 1920);
+            QCOMPARE(field<QSpinBox>(d, "spp")->value(), 256);
+            QCOMPARE(field<QComboBox>(d, "camera.mode")->currentText(), QString("turntable"));
+            QVERIFY(field<QCheckBox>(d, "passes:depth")->isChecked());
+            QCOMPARE(field<QSpinBox>(d, "priority")->value(), 90);
+            QVERIFY(d.presetNote().isEmpty());
+            // Presets are per type too: templates has none.
+            auto *type = field<QComboBox>(d, "type");
+            type->setCurrentIndex(type->findData("templates"));
+            QVERIFY(d.presetNames().isEmpty());
+            type->setCurrentIndex(type->findData("model"));
+            QCOMPARE(d.presetNames(), QStringList{"hq"});
+        }
+        {
+            SubmitDialog d(bundleOf({model}), m_types, &settings, b);
+            QCOMPARE(field<QSpinBox>(d, "width")->value(), 800); // B's own last-used value
+            QVERIFY(d.presetNames().isEmpty());
+        }
+        {
+            // A preset saved when the type's schema was different: what it no longer has, or
+            // no longer allows, is left out and named.
+            SubmitDialog d(bundleOf({model}), m_types, &settings, a);
+            QJsonObject presets =
+                QJsonDocument::fromJson(settings
+                                            .value("submit/servers/" +
+                                                   QString::fromLatin1(QUrl::toPercentEncoding(a)) +
+                                                   "/presets/model")
+                                            .toString()
+                                            .toUtf8())
+                    .object();
+            QVERIFY(presets.contains("hq"));
+            QJsonObject old = presets.value("hq").toObject();
+            QJsonObject s = old.value("settings").toObject();
+            s.insert("width", 99999);          // above the schema's maximum now
+            s.insert("exposure_curve", "old"); // a setting the type dropped
+            old.insert("settings", s);
+            presets.insert("old", old);
+            settings.setValue("submit/servers/" + QString::fromLatin1(QUrl::toPercentEncoding(a)) +
+                                  "/presets/model",
+                              QString::fromUtf8(QJsonDocument(presets).toJson()));
+            QVERIFY(d.applyPreset("old"));
+            QCOMPARE(field<QSpinBox>(d, "width")->value(), 640); // the default, not clamped
+            QCOMPARE(field<QSpinBox>(d, "spp")->value(), 256);   // the rest applied
+            const QString note = d.presetNote();
+            QVERIFY2(note.contains("settings.width") && note.contains("exposure_curve"),
+                     qPrintable(note));
+            QVERIFY(!field<QLabel>(d, "presetNote")->text().isEmpty());
+            QVERIFY(!d.applyPreset("nonesuch"));
+            // Delete: gone here and in the next dialog.
+            d.deletePreset("hq");
+            QCOMPARE(d.presetNames(), QStringList{"old"});
+            d.deletePreset("old");
+            QVERIFY(d.presetNames().isEmpty());
+        }
+        SubmitDialog again(bundleOf({model}), m_types, &settings, a);
+        QVERIFY(again.presetNames().isEmpty());
+        QCOMPARE(field<QComboBox>(again, "preset")->findText("hq"), -1);
+        QCOMPARE(field<QSpinBox>(again, "width")->value(), 320);
     }
 
     void refusesInvalidFrames()
