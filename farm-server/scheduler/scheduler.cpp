@@ -583,9 +583,14 @@ Result<void> Scheduler::onFailed(LiveNode &n, const QJsonObject &d)
     const QJsonValue error = d.value("error");
     if (!error.isString() || error.toString().isEmpty() || error.toString().size() > 4000)
         return makeError("invalid_field", "'error' must be a readable reason (1-4000 chars)");
+    const QJsonValue code = d.value("code"); // optional (docs/API.md, "task.failed")
+    if (!code.isUndefined() && (!code.isString() || code.toString().size() > 64))
+        return makeError("invalid_field", "'code' must be a failure code (at most 64 chars)");
     ++m_failures[t->task.jobId][n.id];
-    auto out = m_machine.apply(
-        {{t->task.id, TaskState::Failed, n.id, error.toString(), TaskChange::Reason::Failure}});
+    const bool final = errc::isNonRetryableFailure(code.toString());
+    auto out = m_machine.apply({{t->task.id, TaskState::Failed, n.id, error.toString(),
+                                 final ? TaskChange::Reason::Final : TaskChange::Reason::Failure,
+                                 final ? code.toString() : QString()}});
     if (!out)
         return out.error();
     forget(*out);

@@ -37,7 +37,13 @@ Result<void> StateMachine::applyOne(const TaskChange &change, QList<TaskRecord> 
     TaskState to = change.to;
     const QDateTime now = m_clock.now();
 
-    if (change.reason == TaskChange::Reason::Failure && to == TaskState::Failed) {
+    if (change.reason == TaskChange::Reason::Final && to == TaskState::Failed) {
+        ++t.attempts;
+        t.error = QString("attempt %1 failed, not retried (%2: another attempt would read the "
+                          "same input): %3")
+                      .arg(t.attempts)
+                      .arg(change.code, change.error);
+    } else if (change.reason == TaskChange::Reason::Failure && to == TaskState::Failed) {
         ++t.attempts;
         t.error = QString("attempt %1 failed: %2").arg(t.attempts).arg(change.error);
         if (t.attempts < kMaxAttempts)

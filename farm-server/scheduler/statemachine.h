@@ -17,12 +17,16 @@ struct TaskChange
         Normal,
         Failure,  // a real failure: counts an attempt; back to queued while attempts remain
         Orphaned, // its node was lost: counted separately, never as an attempt
+        /// A failure no other attempt can mend (errc::isNonRetryableFailure): counts an
+        /// attempt and fails the task, and so its job, at once.
+        Final,
     };
     qint64 taskId = 0;
     TaskState to = TaskState::Queued;
     qint64 nodeId = 0; // the node for Assigned
     QString error;
     Reason reason = Reason::Normal;
+    QString code; // for Final: the node's failure code, named in the task's error
 };
 
 /// What a change did, for the caller to act on after it was persisted and announced.

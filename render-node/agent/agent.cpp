@@ -220,7 +220,10 @@ void Agent::onTaskAssign(const QJsonObject &data)
     }
     if (auto checked = engine->check(*spec); !checked) {
         qCWarning(lcAgent).noquote() << "task" << id << "is invalid:" << checked.error().message;
-        sendTaskMessage(msg::TaskFailed, {{"task", id}, {"error", checked.error().message}});
+        QJsonObject failed{{"task", id}, {"error", checked.error().message}};
+        if (errc::isNonRetryableFailure(checked.error().code))
+            failed.insert("code", checked.error().code);
+        sendTaskMessage(msg::TaskFailed, failed);
         return;
     }
     const int slot = freeSlot();
@@ -312,14 +315,17 @@ void Agent::onDrain(const QJsonObject &)
     qCInfo(lcAgent) << "the server drains this node; running tasks finish:" << runningTasks();
 }
 
-void Agent::onTaskFinished(qint64 task, const QStringList &outputs, const QString &error)
+void Agent::onTaskFinished(qint64 task, const QStringList &outputs, const QString &error,
+                           const QString &code)
 {
     m_tasks.remove(task); // the task deletes itself
     if (error.isEmpty())
         sendTaskMessage(msg::TaskDone,
                         {{"task", task}, {"outputs", QJsonArray::fromStringList(outputs)}});
-    else
+    else if (code.isEmpty())
         sendTaskMessage(msg::TaskFailed, {{"task", task}, {"error", error}});
+    else
+        sendTaskMessage(msg::TaskFailed, {{"task", task}, {"error", error}, {"code", code}});
     emit taskFinished(task, error);
 }
 

@@ -64,7 +64,8 @@ private:
     void onTaskCancel(const QJsonObject &data);
     void onServerError(const QJsonObject &data);
     void onDrain(const QJsonObject &data);
-    void onTaskFinished(qint64 task, const QStringList &outputs, const QString &error);
+    void onTaskFinished(qint64 task, const QStringList &outputs, const QString &error,
+                        const QString &code);
     void onTaskLost(qint64 task, const QString &why);
     /// Lowest free slot index (GPU slots come first), -1 when all are busy.
     int freeSlot() const;

@@ -3,6 +3,8 @@
 #include "bundlelayout.h"
 #include "inputcache.h"
 #include "outputupload.h"
+#include "protocol/message.h"
+#include "renderer/childprotocol.h"
 
 #include <QDir>
 #include <QFile>
@@ -478,6 +480,11 @@ void RenderTask::onChildFinished(int exitCode, QProcess::ExitStatus status)
     const QString detail = m_childError.isEmpty() ? QString() : ": " + m_childError;
     if (status == QProcess::CrashExit)
         return fail("render process crashed" + detail);
+    if (exitCode == childprotocol::kExitInvalidInput) // the input is unusable: say only why
+        return fail(m_childError.isEmpty()                ? QString("the task's input is unusable")
+                    : m_childError.startsWith(u"error: ") ? m_childError.mid(7)
+                                                          : m_childError,
+                    errc::InvalidInput);
     if (exitCode != 0)
         return fail(QString("render process exited with code %1").arg(exitCode) + detail);
     tryComplete();
@@ -505,12 +512,12 @@ void RenderTask::tryComplete()
     finish({});
 }
 
-void RenderTask::fail(const QString &error)
+void RenderTask::fail(const QString &error, const QString &code)
 {
     if (m_finished)
         return;
     appendLog("task failed: " + error);
-    finish(error);
+    finish(error, code);
 }
 
 void RenderTask::lose(const QString &why)
@@ -526,7 +533,7 @@ void RenderTask::lose(const QString &why)
     emit lost(m_spec.id, why);
 }
 
-void RenderTask::finish(const QString &error)
+void RenderTask::finish(const QString &error, const QString &code)
 {
     if (m_finished)
         return;
@@ -535,7 +542,7 @@ void RenderTask::finish(const QString &error)
     flushLog();
     m_finished = true;
     stopWork();
-    emit finished(m_spec.id, m_outputs, error);
+    emit finished(m_spec.id, m_outputs, error, code);
 }
 
 } // namespace farm::node

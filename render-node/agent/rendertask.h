@@ -67,8 +67,10 @@ signals:
     void log(qint64 task, const QString &text);
     /// A partial image of `frame` after `samples` of `spp` samples per pixel (JPEG bytes).
     void preview(qint64 task, int frame, int samples, int spp, const QByteArray &jpeg);
-    /// `error` is empty when every frame was rendered and uploaded.
-    void finished(qint64 task, const QStringList &outputs, const QString &error);
+    /// `error` is empty when every frame was rendered and uploaded; `code` names a failure the
+    /// server acts on (errc::InvalidInput: not retried), else it is empty.
+    void finished(qint64 task, const QStringList &outputs, const QString &error,
+                  const QString &code);
     /// The server refused an output because the task is no longer this node's (its lease
     /// expired, it went to another node or it ended): the task stopped as on a cancel and
     /// emits nothing more; `finished` does not follow.
@@ -102,8 +104,8 @@ private:
     void appendLog(const QString &line);
     void flushLog();
     void tryComplete();
-    void fail(const QString &error);
-    void finish(const QString &error);
+    void fail(const QString &error, const QString &code = {});
+    void finish(const QString &error, const QString &code = {});
     void lose(const QString &why);
     void stopWork();
     /// Sends `signal` to the child's whole process group (it and everything it started).

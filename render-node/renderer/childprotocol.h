@@ -21,6 +21,10 @@ inline const QString kFrame = QStringLiteral("FRAME");
 inline const QString kOutput = QStringLiteral("OUTPUT");
 inline const QString kPreview = QStringLiteral("PREVIEW");
 inline const QString kCameras = QStringLiteral("CAMERAS");
+/// Exit status of a child whose input is unusable (a file that is not a video, a bad
+/// scenario): the node reports the failure with code `invalid_input` (errc::InvalidInput), and
+/// the server fails the job without another attempt. 65 is sysexits' EX_DATAERR.
+inline constexpr int kExitInvalidInput = 65;
 
 inline QString progressLine(double fraction, int frame)
 {

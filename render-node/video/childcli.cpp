@@ -1,5 +1,6 @@
 #include "childcli.h"
 
+#include "protocol/message.h"
 #include "renderer/childprotocol.h"
 #include "util/json.h"
 
@@ -16,10 +17,10 @@ void out(const QString &line)
     std::fflush(stdout);
 }
 
-int fail(const QString &message)
+int fail(const QString &message, const QString &code)
 {
     std::fprintf(stderr, "error: %s\n", message.toUtf8().constData());
-    return 1;
+    return code == QLatin1String(errc::InvalidInput) ? childprotocol::kExitInvalidInput : 1;
 }
 
 Result<QJsonObject> readTask(const QStringList &args, const QString &verb, qint64 maxBytes)

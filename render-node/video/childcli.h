@@ -13,8 +13,9 @@ namespace farm::video::childcli {
 
 /// One line on stdout, flushed (the engine reads it at once).
 void out(const QString &line);
-/// "error: <message>" on stderr; returns the exit status 1.
-int fail(const QString &message);
+/// "error: <message>" on stderr; returns the exit status: childprotocol::kExitInvalidInput
+/// when `code` is invalid_input (the input cannot change: no other attempt), else 1.
+int fail(const QString &message, const QString &code = {});
 /// The task file named by the only argument (`render-node <verb> TASK.json`), at most maxBytes.
 Result<QJsonObject> readTask(const QStringList &args, const QString &verb, qint64 maxBytes);
 

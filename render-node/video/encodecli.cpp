@@ -41,7 +41,7 @@ int runEncodeCli(const QStringList &args)
         frames, output, config, [](const QString &line) { out(line); },
         [&](qint64 done) { progress.report(done, total); });
     if (!result)
-        return fail(result.error().message);
+        return fail(result.error().message, result.error().code);
     const double seconds = progress.seconds();
     out(QString("encoded %1 frames (%2x%3) in %4 s (%5 fps) into %6 (%7 bytes)")
             .arg(result->frames)

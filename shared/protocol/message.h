@@ -37,6 +37,21 @@ inline constexpr char NameTaken[] = "name_taken";            // hello: the name 
 inline constexpr char NotYourTask[] = "not_your_task";       // output PUT: not the task's node
 inline constexpr char TaskNotRunning[] = "task_not_running"; // output PUT: task not on a node
 inline constexpr char TaskOrphaned[] = "task_orphaned";      // output PUT: reconnect, then retry
+/// task.failed `code`: the task's input is unusable (a file that is not a video, a scenario the
+/// node refuses). Another attempt would read the same bytes and fail the same way.
+inline constexpr char InvalidInput[] = "invalid_input";
+/// A job whose input named by URL could not be fetched (docs/API.md, "Input by URL").
+inline constexpr char InputFetchFailed[] = "input_fetch_failed";
+/// task.failed codes that fail the task's job at once, without the attempts left: the failure
+/// does not depend on the node or the moment (docs/API.md, "task.failed").
+inline constexpr const char *kNonRetryableFailures[] = {InvalidInput};
+inline bool isNonRetryableFailure(const QString &code)
+{
+    for (const char *c : kNonRetryableFailures)
+        if (code == QLatin1String(c))
+            return true;
+    return false;
+}
 } // namespace errc
 
 /// One WebSocket text frame: {"type": "...", "seq": n, "data": {...}}.

@@ -1,10 +1,11 @@
 // Timed text over video end to end, with the real farm-server and render-node binaries on
 // loopback: an uploaded video (made here with libav, with a sine tone) and a scenario of three
 // cues become an MP4 with the cues drawn and the audio kept; the job's callback_url hears of
-// its completion with the video's URL and size; a bad scenario is refused at submit, a file
-// that is not a video fails its task with a clear message, an unknown font falls back and says
+// its completion with the video's URL, size and duration; a bad scenario is refused at submit, a
+// file that is not a video fails its task with a clear message, an unknown font falls back and says
 // so in the task log (docs/JOBTYPES.md, "compose").
 #include "farmfixture.h"
+#include "hookreceiver.h"
 #include "testvideo.h"
 #include "video/videodecoder.h"
 
@@ -36,46 +37,6 @@ const QByteArray kScenario =
     " \"box\": true}},"
     "{\"start\": 2.5, \"end\": 3.5, \"text\": \"한국어 자막\", \"style\": {\"align\": \"center\","
     " \"font\": \"No Such Font 123\"}}]}";
-
-// Receives webhook calls: answers 200 and keeps each JSON body.
-class HookReceiver : public QObject
-{
-public:
-    QList<QJsonObject> calls;
-    bool listen()
-    {
-        connect(&m_server, &QTcpServer::newConnection, this, [this] {
-            while (QTcpSocket *s = m_server.nextPendingConnection()) {
-                connect(s, &QTcpSocket::readyRead, s, [this, s] { read(s); });
-                connect(s, &QTcpSocket::disconnected, s, &QObject::deleteLater);
-            }
-        });
-        return m_server.listen(QHostAddress::LocalHost);
-    }
-    int port() const { return m_server.serverPort(); }
-
-private:
-    void read(QTcpSocket *s)
-    {
-        QByteArray &buf = m_buffers[s];
-        buf += s->readAll();
-        const qsizetype end = buf.indexOf("\r\n\r\n");
-        if (end < 0)
-            return;
-        qsizetype length = 0;
-        for (const QByteArray &line : buf.left(end).split('\n'))
-            if (line.toLower().startsWith("content-length:"))
-                length = line.mid(15).trimmed().toLongLong();
-        if (buf.size() < end + 4 + length)
-            return;
-        calls.append(QJsonDocument::fromJson(buf.mid(end + 4, length)).object());
-        m_buffers.remove(s);
-        s->write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        s->disconnectFromHost();
-    }
-    QTcpServer m_server;
-    QHash<QTcpSocket *, QByteArray> m_buffers;
-};
 
 } // namespace
 
@@ -193,7 +154,7 @@ private slots:
         QVERIFY2(changedAt1 > 100, qPrintable(QString::number(changedAt1)));
         QVERIFY2(changedAt2 < 20, qPrintable(QString::number(changedAt2)));
 
-        // The callback: completion with the video's URL and size.
+        // The callback: completion with the video's URL, size and duration.
         QVERIFY(farm.waitUntil(
             [&] {
                 for (const QJsonObject &c : hooks.calls)
@@ -210,6 +171,7 @@ private slots:
         const QJsonObject out = done.value("outputs").toArray().first().toObject();
         QCOMPARE(out.value("name").toString(), QString("video.mp4"));
         QCOMPARE(out.value("size").toInteger(), qint64(video.body.size()));
+        QCOMPARE(out.value("duration").toDouble(), 4.0); // read from the video by the server
         QVERIFY2(out.value("url").toString().endsWith(
                      QString("/api/v1/jobs/%1/outputs/video.mp4").arg(id)),
                  qPrintable(out.value("url").toString()));
@@ -254,6 +216,14 @@ private slots:
         QCOMPARE(job.value("state").toString(), QString("failed"));
         QVERIFY2(job.value("error").toString().contains("clip.mp4 is not a media file FFmpeg "
                                                         "reads"),
+                 qPrintable(job.value("error").toString()));
+        // The input cannot change, so the job fails after one attempt, not three
+        // (errc::InvalidInput is not retried).
+        const QJsonArray tasks =
+            farm.get(QString("/api/v1/jobs/%1/tasks").arg(id)).json().value("tasks").toArray();
+        QCOMPARE(tasks.size(), 1);
+        QCOMPARE(tasks[0].toObject().value("attempts").toInt(), 1);
+        QVERIFY2(job.value("error").toString().contains("not retried (invalid_input"),
                  qPrintable(job.value("error").toString()));
         // The node is still there for the next job.
         QCOMPARE(farm.onlineNodes(), 1);

@@ -671,6 +671,53 @@ private slots:
         QVERIFY(job->error.contains("out of memory"));
     }
 
+    // An input the node cannot use (a file that is not a video) fails the same way on every
+    // attempt: task.failed with code invalid_input fails the job at once, with the node's
+    // message; any other code (or none) keeps the attempts.
+    void invalidInputFailsTheJobAtOnce()
+    {
+        Core core;
+        const qint64 jobId = core.addJob(makeSpec("1", 1));
+        RecordingLink link;
+        const qint64 node = connect(core, link, hello("a"));
+        const qint64 task = link.assignedTasks().value(0);
+        QVERIFY(core.scheduler
+                    ->handleMessage(node, core.message("task.failed", {{"task", task},
+                                                                       {"error", "disk full"},
+                                                                       {"code", "disk_full"}}))
+                    .ok());
+        QCOMPARE(core.store.task(task)->task.attempts, 1);
+        COMPARE_STATE(core.store.job(jobId)->state, JobState::Active); // queued again
+        const qint64 again = link.assignedTasks().last();
+        QCOMPARE(again, task);
+        QVERIFY(core.scheduler
+                    ->handleMessage(
+                        node, core.message("task.failed",
+                                           {{"task", task},
+                                            {"error", "clip.mp4 is not a media file FFmpeg reads"},
+                                            {"code", errc::InvalidInput}}))
+                    .ok());
+        const auto t = core.store.task(task);
+        COMPARE_STATE(t->task.state, TaskState::Failed);
+        QCOMPARE(t->task.attempts, 2);
+        const auto job = core.store.job(jobId);
+        COMPARE_STATE(job->state, JobState::Failed);
+        QVERIFY2(job->error.contains("not retried (invalid_input: another attempt would read the "
+                                     "same input): clip.mp4 is not a media file FFmpeg reads"),
+                 qPrintable(job->error));
+        // A code that is not a string is refused, and changes nothing.
+        const qint64 other = core.addJob(makeSpec("1", 1));
+        core.scheduler->dispatch();
+        const qint64 t2 = link.assignedTasks().last();
+        QCOMPARE(core.store.task(t2)->task.jobId, other);
+        QVERIFY(
+            !core.scheduler
+                 ->handleMessage(
+                     node, core.message("task.failed", {{"task", t2}, {"error", "x"}, {"code", 7}}))
+                 .ok());
+        QCOMPARE(core.store.task(t2)->task.attempts, 0);
+    }
+
     void blocklistsANodeThatKeepsFailingAJob()
     {
         Core core;
