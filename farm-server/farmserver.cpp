@@ -8,6 +8,7 @@
 #include "events/webhooks.h"
 #include "files/filestore.h"
 #include "files/retention.h"
+#include "files/videoprobe.h"
 #include "jobtypes/framebundles.h"
 #include "scheduler/nodecredentials.h"
 #include "scheduler/scheduler.h"
@@ -38,6 +39,7 @@ FarmServer::~FarmServer()
     // database last.
     m_nodes.reset();
     m_http.reset();
+    m_urlInputs.reset();
     m_scheduler.reset();
     m_machine.reset();
     m_api.reset();
@@ -88,6 +90,10 @@ Result<quint16> FarmServer::start()
     // An encode task gets its job's frames as input (docs/JOBTYPES.md, "Video").
     auto frameBundles = std::make_shared<FrameBundles>(*m_store, *m_files, m_jobTypes);
     sc.frameInputs = [frameBundles](qint64 jobId) { return frameBundles->forJob(jobId); };
+    sc.jobOutputs = [frameBundles](qint64 jobId, const QRegularExpression &names,
+                                   const QString &folder) {
+        return frameBundles->outputs(jobId, names, folder);
+    };
     m_scheduler = std::make_unique<Scheduler>(*m_store, *m_machine, *m_clock, *m_recorder, sc);
     m_scheduler->setPreviews(m_previews.get());
     if (auto r = m_scheduler->recover(); !r)
@@ -97,6 +103,13 @@ Result<quint16> FarmServer::start()
     m_api = std::make_unique<ApiContext>(
         ApiContext{*m_store, *m_files, *m_machine, *m_scheduler, *m_recorder, *m_clock, this,
                    m_clock->now(), *m_previews, m_jobTypes, *m_access, m_config, m_metrics});
+    // Input files named by URL: fetched on this event loop; jobs left waiting by a restart
+    // fetch again.
+    m_urlInputs =
+        std::make_unique<UrlInputs>(*m_store, *m_files, *m_machine, *m_scheduler, *m_recorder,
+                                    FetchLimits{m_config.fetchTimeoutS, m_config.fetchMaxBytes});
+    m_api->urlInputs = m_urlInputs.get();
+    m_urlInputs->resume();
     // Behind a proxy every request comes from loopback: trusting it would let anyone in.
     AuthConfig auth{m_config.token, m_config.joinToken,
                     m_config.trustLoopback && m_config.trustedProxies.isEmpty()};
@@ -132,6 +145,10 @@ Result<quint16> FarmServer::start()
         return makeError("internal", std::get<QString>(listening));
     m_port = std::get<quint16>(listening);
     m_webhooks->setServerUrl(url());
+    m_webhooks->setVideoDuration([files = m_files.get()](qint64 jobId, const QString &name) {
+        const auto facts = probeVideo(files->outputPath(jobId, name), name);
+        return facts ? std::optional<double>(facts->duration) : std::nullopt;
+    });
     m_webhooks->start();
 
     connect(&m_leaseTimer, &QTimer::timeout, m_scheduler.get(), &Scheduler::checkLeases);

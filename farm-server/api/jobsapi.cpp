@@ -29,6 +29,8 @@ Result<void> checkBundle(ApiContext &ctx, const JobInput &input)
     QHash<QString, QString> shaOf;
     for (qsizetype i = 0; i < input.files.size(); ++i) {
         const BundleFile &f = input.files[i];
+        if (f.pending()) // named by URL: fetched once the job is stored (docs/API.md)
+            continue;
         if (!ctx.files.hasFile(f.file))
             return makeError("invalid_field",
                              QString("input.files[%1] '%2': no uploaded file has this SHA-256; "
@@ -82,8 +84,8 @@ Result<PreparedJob> prepareJob(ApiContext &ctx, JobSpec spec)
         for (const BundleFile &b : valid->input.files)
             if (b.path == path)
                 f = &b;
-        QFile file(f ? ctx.files.filePath(f->file) : QString());
-        if (!f || !file.open(QIODevice::ReadOnly) || file.size() > maxBytes)
+        QFile file(f && !f->pending() ? ctx.files.filePath(f->file) : QString());
+        if (!f || f->pending() || !file.open(QIODevice::ReadOnly) || file.size() > maxBytes)
             return std::nullopt;
         return file.readAll();
     };
@@ -91,7 +93,12 @@ Result<PreparedJob> prepareJob(ApiContext &ctx, JobSpec spec)
         return r.error();
     if (auto r = checkDependsOn(ctx, *valid); !r)
         return r.error();
-    auto tasks = ctx.jobTypes.compile(*valid);
+    auto tasks = ctx.jobTypes.compile(*valid, [&](const QString &path) {
+        for (const BundleFile &b : valid->input.files)
+            if (b.path == path)
+                return ctx.files.filePath(b.file);
+        return QString();
+    });
     if (!tasks)
         return tasks.error();
     return PreparedJob{*valid, *tasks};
@@ -123,6 +130,8 @@ void insertJob(ApiContext &ctx, JobSpec spec, const QString &owner, HttpReply re
         return replyError(reply, id.error());
     const Job job = *ctx.store.job(*id);
     ctx.events.publish(msg::JobCreated, job.toJson());
+    if (job.spec.input.fetching() && ctx.urlInputs) // its tasks wait for the files
+        ctx.urlInputs->fetchJob(*id);
     ctx.scheduler.dispatch();
     if (waitS)
         return answerWhenFinished(ctx, *id, *waitS, reply);
@@ -281,6 +290,8 @@ void jobAction(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     if (!out)
         return replyError(reply, out.error());
     ctx.scheduler.sendCancels(out->cancels);
+    if (req.args[1] == "retry" && ctx.urlInputs) // a job whose URL failed fetches it again
+        ctx.urlInputs->fetchJob(id);
     ctx.scheduler.dispatch();
     reply.json(200, ctx.store.job(req.args[0].toLongLong())->toJson());
 }

@@ -1,5 +1,6 @@
 #include "events/webhooks.h"
 
+#include "model/scenario.h"
 #include "protocol/message.h"
 #include "scheduler/clock.h"
 #include "serverconfig.h"
@@ -12,6 +13,8 @@
 #include <QLoggingCategory>
 #include <QMessageAuthenticationCode>
 #include <QNetworkReply>
+
+#include <cmath>
 
 Q_LOGGING_CATEGORY(lcWebhooks, "farm.webhooks")
 
@@ -132,7 +135,11 @@ void Webhooks::onJob(const QJsonObject &job)
     }
     if (state == "failed" && before != state) {
         const QJsonObject tasks = job.value("tasks").toObject();
-        const QString code = tasks.value("failed").toInt() > 0 ? "task_failed" : "job_failed";
+        const QString error = job.value("error").toString();
+        const QString fetch = QLatin1String(errc::InputFetchFailed);
+        const QString code = error.startsWith(fetch + ": ")      ? fetch
+                             : tasks.value("failed").toInt() > 0 ? QStringLiteral("task_failed")
+                                                                 : QStringLiteral("job_failed");
         return enqueue(
             id, url, "job.failed",
             {{"job", summary},
@@ -155,9 +162,14 @@ QJsonObject Webhooks::completion(qint64 jobId) const
     QJsonArray outputs;
     qint64 total = 0;
     for (const OutputRecord &o : m_store.outputs(jobId)) {
-        outputs.append(QJsonObject{{"name", o.name},
-                                   {"size", o.size},
-                                   {"url", base + "/outputs/" + QUrl::toPercentEncoding(o.name)}});
+        QJsonObject out{{"name", o.name},
+                        {"size", o.size},
+                        {"url", base + "/outputs/" + QUrl::toPercentEncoding(o.name)}};
+        // A video's length, read from the file the node uploaded (not what the node says).
+        if (m_videoDuration && kComposeVideoExtensions.contains(o.name.section('.', -1).toLower()))
+            if (const auto seconds = m_videoDuration(jobId, o.name))
+                out.insert("duration", std::round(*seconds * 1000.0) / 1000.0);
+        outputs.append(out);
         total += o.size;
     }
     // The archive holds every output: its size is theirs plus the zip's small overhead, known

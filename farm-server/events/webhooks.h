@@ -10,6 +10,9 @@
 #include <QTimer>
 #include <QUrl>
 
+#include <functional>
+#include <optional>
+
 namespace farm::server {
 
 class AccessStore;
@@ -39,6 +42,10 @@ public:
 
     /// Where links in payloads point when --public-url is not set ("http://127.0.0.1:8420").
     void setServerUrl(const QString &url) { m_serverUrl = url; }
+    /// How many seconds a video output lasts (nullopt: not a video it reads); the completion
+    /// payload gives each video output's `duration` by it.
+    using VideoDuration = std::function<std::optional<double>(qint64 jobId, const QString &name)>;
+    void setVideoDuration(VideoDuration duration) { m_videoDuration = std::move(duration); }
     /// Sends what waits in the database (after a restart) and keeps sending as it falls due.
     void start();
 
@@ -57,6 +64,7 @@ private:
     const ServerConfig &m_config;
     EventSink &m_next;
     QString m_serverUrl;
+    VideoDuration m_videoDuration;
     QNetworkAccessManager m_net;
     QTimer m_timer;
     QHash<qint64, QPointer<QNetworkReply>> m_inFlight; // delivery id → its request

@@ -87,6 +87,22 @@ Result<JobInput> FrameBundles::bundle(const QList<Frame> &frames, FileStore &fil
     return input;
 }
 
+Result<QString> FrameBundles::adopted(const QString &path)
+{
+    const QFileInfo info(path);
+    Digest &d = m_digests[path];
+    if (d.sha256.isEmpty() || d.size != info.size() ||
+        d.modified != info.lastModified().toMSecsSinceEpoch()) {
+        auto one = bundle({Frame{0, info.fileName(), path}}, m_files);
+        if (!one)
+            return one.error();
+        d = {info.size(), info.lastModified().toMSecsSinceEpoch(), one->files.first().file};
+    } else if (auto r = adopt(path, d.sha256, m_files); !r) {
+        return r.error();
+    }
+    return d.sha256;
+}
+
 Result<JobInput> FrameBundles::forJob(qint64 jobId)
 {
     auto list = frames(jobId);
@@ -94,20 +110,30 @@ Result<JobInput> FrameBundles::forJob(qint64 jobId)
         return list.error();
     JobInput input;
     for (const Frame &f : *list) {
-        const QFileInfo info(f.path);
-        Digest &d = m_digests[f.path];
-        if (d.sha256.isEmpty() || d.size != info.size() ||
-            d.modified != info.lastModified().toMSecsSinceEpoch()) {
-            auto one = bundle({f}, m_files);
-            if (!one)
-                return one.error();
-            d = {info.size(), info.lastModified().toMSecsSinceEpoch(), one->files.first().file};
-        } else if (auto r = adopt(f.path, d.sha256, m_files); !r) {
-            return r.error();
-        }
-        input.files.append({"frames/" + f.name, d.sha256});
+        auto sha = adopted(f.path);
+        if (!sha)
+            return sha.error();
+        input.files.append({"frames/" + f.name, *sha});
     }
     input.main = input.files.first().path;
+    return input;
+}
+
+Result<JobInput> FrameBundles::outputs(qint64 jobId, const QRegularExpression &names,
+                                       const QString &folder)
+{
+    QStringList matching;
+    for (const OutputRecord &o : m_store.outputs(jobId))
+        if (names.match(o.name).hasMatch())
+            matching.append(o.name);
+    matching.sort();
+    JobInput input;
+    for (const QString &name : std::as_const(matching)) {
+        auto sha = adopted(m_files.outputPath(jobId, name));
+        if (!sha)
+            return sha.error();
+        input.files.append({folder + '/' + name, *sha});
+    }
     return input;
 }
 

@@ -32,8 +32,14 @@ public:
     /// frames() then bundle(), on the calling thread, remembering each output's digest (by
     /// path, size and time) so a retried task hashes nothing again.
     Result<JobInput> forJob(qint64 jobId);
+    /// The job's outputs whose names match `names`, in name order, as bundle files
+    /// `folder/<name>` put into the content store as frames are (a compose join's segments).
+    Result<JobInput> outputs(qint64 jobId, const QRegularExpression &names, const QString &folder);
 
 private:
+    /// The SHA-256 of an output file, put into the content store; remembered by path, size
+    /// and time.
+    Result<QString> adopted(const QString &path);
     JobStore &m_store;
     FileStore &m_files;
     const JobTypeRegistry &m_types;

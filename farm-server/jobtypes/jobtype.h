@@ -24,7 +24,11 @@ struct TaskRole
     QString type;   // task.assign.type
     QString engine; // task.assign.engine, and what a node needs to get the task
     QJsonObject settings;
-    qint64 framesOf = 0;
+    qint64 framesOf = 0; // > 0: the input is that job's frames (FrameBundles), not the bundle
+    /// Outputs of the task's own job whose names match, added to its bundle as
+    /// `outputFolder/<name>` (the join of a split compose job gets its segments); none if empty.
+    QRegularExpression outputs;
+    QString outputFolder;
 };
 
 /// One job type (docs/JOBTYPES.md): what it is called, the engine its tasks need, the files it
@@ -48,6 +52,11 @@ struct JobType
     std::function<Result<void>(const JobSpec &)> check;
     /// Job → tasks. Runs on a validated spec.
     std::function<Result<QList<TaskPlan>>(const JobSpec &)> compile;
+    /// Where a bundle file lies on the server (the content store; empty when it is not there).
+    using InputFile = std::function<QString(const QString &bundlePath)>;
+    /// Job → tasks with the input files at hand (optional; used instead of compile where the
+    /// caller has them): a compose job's video length decides its segments.
+    std::function<Result<QList<TaskPlan>>(const JobSpec &, const InputFile &file)> compileInput;
     /// Output names that are a frame's main image (group 1: the frame number): a frame whose
     /// main image landed is complete and never rendered again.
     QRegularExpression frameOutput{QStringLiteral("^frame_(\\d{1,9})\\.[A-Za-z0-9]+$")};

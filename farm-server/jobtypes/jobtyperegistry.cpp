@@ -230,12 +230,15 @@ Result<void> JobTypeRegistry::checkInput(const JobSpec &spec, const JobType::Rea
     return type->checkInput(spec, read);
 }
 
-Result<QList<TaskPlan>> JobTypeRegistry::compile(const JobSpec &spec) const
+Result<QList<TaskPlan>> JobTypeRegistry::compile(const JobSpec &spec,
+                                                 const JobType::InputFile &file) const
 {
     const JobType *type = find(spec.type);
     if (!type)
         return makeError("invalid_field",
                          QString("type '%1' is not a known job type").arg(spec.type));
+    if (type->compileInput && file)
+        return type->compileInput(spec, file);
     return type->compile(spec);
 }
 

@@ -35,8 +35,9 @@ public:
     /// The type's checks of its input files' contents (the compose scenario), once the
     /// bundle is whole; `read` gives a bundle file's bytes.
     Result<void> checkInput(const JobSpec &spec, const JobType::ReadInput &read) const;
-    /// The type's compiler; `spec` must have passed validate().
-    Result<QList<TaskPlan>> compile(const JobSpec &spec) const;
+    /// The type's compiler; `spec` must have passed validate(). `file` locates the input's
+    /// files for types that read them (JobType::compileInput); without it they are not read.
+    Result<QList<TaskPlan>> compile(const JobSpec &spec, const JobType::InputFile &file = {}) const;
     /// What task `task` of a job runs as when it is not one of its type's own tasks (the
     /// encode task of a job with settings.video).
     std::optional<TaskRole> taskRole(const JobSpec &spec, const Task &task) const;

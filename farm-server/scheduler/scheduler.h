@@ -40,6 +40,11 @@ struct SchedulerConfig
     /// The frame images of a job as an input bundle (FrameBundles::forJob), for a task whose
     /// role takes them (an encode task); null: such tasks fail with a clear error.
     std::function<Result<JobInput>(qint64 jobId)> frameInputs;
+    /// A job's outputs whose names match, as bundle files under `folder`
+    /// (FrameBundles::outputs), for a task whose role adds them (a compose join's segments).
+    std::function<Result<JobInput>(qint64 jobId, const QRegularExpression &names,
+                                   const QString &folder)>
+        jobOutputs;
     /// Progress of running tasks is kept in memory and written (and announced) in one
     /// transaction every this many milliseconds; 0: each report at once. State changes are
     /// never deferred. docs/PERFORMANCE.md.

@@ -65,20 +65,33 @@ Result<QJsonObject> Scheduler::roleAssignment(const TaskRecord &task, const JobS
                                               const TaskRole &role) const
 {
     // An encode task: its input is the frames its job rendered (docs/JOBTYPES.md, "Video").
-    if (!m_config.frameInputs)
-        return makeError("internal", "this server cannot hand a task another job's frames");
-    auto input = m_config.frameInputs(role.framesOf);
-    if (!input)
-        return input.error();
+    // Else the job's bundle, with the outputs the role names (a compose join's segments).
+    JobInput input = spec.input;
+    if (role.framesOf > 0) {
+        if (!m_config.frameInputs)
+            return makeError("internal", "this server cannot hand a task another job's frames");
+        auto frames = m_config.frameInputs(role.framesOf);
+        if (!frames)
+            return frames.error();
+        input = *frames;
+    }
+    if (!role.outputs.pattern().isEmpty()) {
+        if (!m_config.jobOutputs)
+            return makeError("internal", "this server cannot hand a task its job's outputs");
+        auto outputs = m_config.jobOutputs(task.task.jobId, role.outputs, role.outputFolder);
+        if (!outputs)
+            return outputs.error();
+        input.files.append(outputs->files);
+    }
     QJsonObject a = assignment(task, spec, spec.frames);
     QJsonArray files;
-    for (const BundleFile &f : input->files)
+    for (const BundleFile &f : input.files)
         files.append(
             QJsonObject{{"path", f.path}, {"file", f.file}, {"url", "/api/v1/files/" + f.file}});
     a.insert("type", role.type);
     a.insert("engine", role.engine);
     a.insert("settings", role.settings);
-    a.insert("input", QJsonObject{{"main", input->main}, {"files", files}});
+    a.insert("input", QJsonObject{{"main", input.main}, {"files", files}});
     return a;
 }
 
@@ -119,6 +132,8 @@ void Scheduler::dispatch()
         limit = qMax(limit, qMax(16, totalFree * 2));
         const QList<Candidate> candidates = m_store.candidates(limit);
         for (const Candidate &c : candidates) {
+            if (c.spec.input.fetching()) // its input URLs are not in the store yet (UrlInputs)
+                continue;
             qint64 best = 0;
             for (auto it = free.cbegin(); it != free.cend(); ++it) {
                 if (it.value() <= 0 || !meets(m_live[it.key()], c.spec, &c.task.task))
@@ -216,6 +231,16 @@ QStringList Scheduler::explain(const Job &job) const
         return {QString("the job is %1").arg(toString(job.state))};
     if (job.state == JobState::Paused)
         why.append("the job is paused; resume it to continue");
+    if (job.spec.input.fetching()) {
+        QStringList urls;
+        for (const BundleFile &f : job.spec.input.files)
+            if (f.pending())
+                urls.append(f.url);
+        why.append(QString("the server is fetching its input from %1; its tasks start once the "
+                           "file is stored")
+                       .arg(urls.join(", ")));
+        return why;
+    }
     for (qint64 after : m_store.jobDependencies(job.id))
         if (const auto dep = m_store.job(after); dep && dep->state != JobState::Completed)
             why.append(QString("it waits for job %1 (%2) to complete (depends_on)")

@@ -49,7 +49,7 @@ Result<FramePtr> backgroundFrame(const ComposeSettings &s, int width, int height
 class InputFrames
 {
 public:
-    Result<void> open(const QString &path, int threads)
+    Result<void> open(const QString &path, int threads, bool keepAudio)
     {
         auto d = VideoDecoder::open(path, threads);
         if (!d)
@@ -62,7 +62,7 @@ public:
         m_declared = vs->duration != AV_NOPTS_VALUE && vs->duration > 0
                          ? vs->duration * av_q2d(vs->time_base)
                          : m_decoder->info().durationSeconds;
-        if (const AVStream *audio = m_decoder->audio()) {
+        if (const AVStream *audio = keepAudio ? m_decoder->audio() : nullptr) {
             m_audioIndex = audio->index;
             m_decoder->setOtherPacketSink([this](AVPacket *p) -> Result<void> {
                 if (p->stream_index == m_audioIndex)
@@ -101,6 +101,19 @@ public:
         return std::pair<FramePtr, double>{FramePtr(av_frame_clone(frame)), t};
     }
     double origin() const { return m_origin; }
+    /// Decodes on from the last keyframe a second or more before `t` seconds from the first
+    /// frame (a segment's start); the first frame of the file still fixes the origin.
+    Result<void> seekBefore(double t)
+    {
+        if (!m_started) {
+            auto f = next();
+            if (!f)
+                return f.error();
+            if (!f->first)
+                return {};
+        }
+        return m_decoder->seek(m_origin + std::max(0.0, t - 1.0));
+    }
     /// How long the headers say the video stream is, in seconds.
     double declared() const { return m_declared; }
     void setStep(double step) { m_step = step; }
@@ -132,7 +145,7 @@ Result<ComposeResult> composeVideo(const ComposeJob &job,
     int width = s.width, height = s.height;
     double fps = s.fps, duration = 0;
     if (hasInput) {
-        if (auto r = input.open(job.input, workThreads(job.threads)); !r)
+        if (auto r = input.open(job.input, workThreads(job.threads), s.segmentNumber == 0); !r)
             return r.error();
         const MediaInfo &info = input.decoder().info();
         if (width == 0 && height == 0) {
@@ -166,7 +179,26 @@ Result<ComposeResult> composeVideo(const ComposeJob &job,
     const AVPixelFormat work =
         s.video.pixelFormat == "yuv444p" ? AV_PIX_FMT_YUV444P : AV_PIX_FMT_YUV420P;
     const qint64 total = std::max<qint64>(1, std::llround(duration * fps));
-
+    // A segment of a split job (docs/JOBTYPES.md, "Segments"): output frames [firstFrame,
+    // endFrame), endFrame -1 for the last (to the input's end). Times stay absolute: frame n is
+    // at n / fps and its text is the cues' at that time.
+    qint64 firstFrame = 0, endFrame = -1;
+    if (s.segmentNumber > 0) {
+        const qint64 per = std::max<qint64>(1, std::llround(s.segmentSeconds * fps));
+        firstFrame = (s.segmentNumber - 1) * per;
+        endFrame = s.segmentToEnd ? -1 : firstFrame + per;
+    }
+    const qint64 expected =
+        std::max<qint64>(1, (endFrame >= 0 ? std::min(endFrame, total) : total) - firstFrame);
+    const auto endedEarly = [&](const QString &name, double at) {
+        return makeError("invalid_input",
+                         QString("%1 ends at %2 s, before the end of segment %3 (%4 s): the file "
+                                 "is truncated or shorter than its header says")
+                             .arg(name)
+                             .arg(at, 0, 'f', 2)
+                             .arg(s.segmentNumber)
+                             .arg(endFrame / fps, 0, 'f', 2));
+    };
     QSet<QString> families;
     for (const Cue &c : job.scenario.cues)
         families.insert(c.style.font);
@@ -187,7 +219,12 @@ Result<ComposeResult> composeVideo(const ComposeJob &job,
     config.settings.fps = fps;
     config.width = size.width();
     config.height = size.height();
-    config.gpuSlot = job.gpuSlot;
+    // Every segment of a job must be the same stream to join without re-encoding: segments use
+    // the CPU encoder on every slot (NVENC writes another stream than libx264).
+    config.gpuSlot = job.gpuSlot && s.segmentNumber == 0;
+    if (job.gpuSlot && s.segmentNumber > 0)
+        log("a segment uses the CPU encoder on a GPU slot too: the segments of a job are "
+            "joined without re-encoding, so they must all come from the same encoder");
     config.threads = job.threads;
     auto encoder = VideoEncoder::open(config, **writer);
     if (!encoder)
@@ -245,7 +282,16 @@ Result<ComposeResult> composeVideo(const ComposeJob &job,
             auto bg = backgroundFrame(s, size.width(), size.height(), work);
             if (!bg)
                 return pipe.finish(bg.error());
-            for (qint64 n = 0; n < total; ++n) {
+            if (firstFrame >= total)
+                return pipe.finish(makeError(
+                    "invalid_input", QString("segment %1 starts at %2 s, after the video's end "
+                                             "(%3 s)")
+                                         .arg(s.segmentNumber)
+                                         .arg(firstFrame / fps, 0, 'f', 2)
+                                         .arg(total / fps, 0, 'f', 2)));
+            if (endFrame > total)
+                return pipe.finish(endedEarly("the background", total / fps));
+            for (qint64 n = firstFrame; n < (endFrame >= 0 ? endFrame : total); ++n) {
                 auto r = hand(FramePtr(av_frame_clone(bg->get())), n);
                 if (!r || !*r) {
                     result = r ? Result<void>() : Result<void>(r.error());
@@ -255,21 +301,43 @@ Result<ComposeResult> composeVideo(const ComposeJob &job,
             return pipe.finish(result);
         }
         // Output frame n shows the input frame on screen at n / fps (frames are repeated or
-        // dropped where the rates differ).
+        // dropped where the rates differ). A segment decodes from a keyframe before its start
+        // and passes over the frames before it.
+        if (firstFrame > 0)
+            if (auto r = input.seekBefore(firstFrame / fps); !r)
+                return pipe.finish(r.error());
         auto first = input.next();
         if (!first)
             return pipe.finish(first.error());
+        if (!first->first && firstFrame > 0)
+            return pipe.finish(makeError(
+                "invalid_input", QString("%1 ends before segment %2 starts (%3 s): the file is "
+                                         "truncated or shorter than its header says")
+                                     .arg(QFileInfo(job.input).fileName())
+                                     .arg(s.segmentNumber)
+                                     .arg(firstFrame / fps, 0, 'f', 2)));
         if (!first->first)
             return pipe.finish(makeError(
                 "invalid_input",
                 QString("%1 holds no video frames").arg(QFileInfo(job.input).fileName())));
         FramePtr current = std::move(first->first);
         double currentT = first->second;
+        if (firstFrame > 0 && currentT > (firstFrame + 0.5) / fps)
+            return pipe.finish(makeError(
+                "invalid_input",
+                QString("%1: seeking to %2 s landed at %3 s, after it: the file's index is "
+                        "wrong")
+                    .arg(QFileInfo(job.input).fileName())
+                    .arg(firstFrame / fps, 0, 'f', 2)
+                    .arg(currentT, 0, 'f', 2)));
         auto ahead = input.next();
         const double step =
             1.0 / av_q2d(input.decoder().info().frameRate.num > 0 ? input.decoder().info().frameRate
                                                                   : AVRational{30, 1});
-        for (qint64 n = 0;; ++n) {
+        qint64 n = firstFrame;
+        for (;; ++n) {
+            if (endFrame >= 0 && n >= endFrame)
+                break;
             const double t = n / fps;
             while (ahead && ahead->first && ahead->second <= t + 0.5 / fps) {
                 current = std::move(ahead->first);
@@ -299,7 +367,9 @@ Result<ComposeResult> composeVideo(const ComposeJob &job,
             const double shown = currentT + step;
             const double declared = input.declared();
             // A cut file whose index survived ends early without a read error.
-            if (declared > 1.0 && shown < declared * 0.9 - 0.5)
+            if (endFrame >= 0 && n < endFrame)
+                result = endedEarly(QFileInfo(job.input).fileName(), shown);
+            else if (endFrame < 0 && declared > 1.0 && shown < declared * 0.9 - 0.5)
                 result = makeError("invalid_input",
                                    QString("%1 ends at %2 s, but its header says %3 s: the file "
                                            "is truncated")
@@ -342,7 +412,7 @@ Result<ComposeResult> composeVideo(const ComposeJob &job,
             return r.error();
         }
         ++done;
-        progress(done, std::max(total, done));
+        progress(done, std::max(expected, done));
     }
     producer.join();
     for (const QString &w : text->takeWarnings())
@@ -357,6 +427,7 @@ Result<ComposeResult> composeVideo(const ComposeJob &job,
         return r.error();
     ComposeResult out;
     out.frames = (*encoder)->framesEncoded();
+    out.firstFrame = firstFrame;
     out.size = size;
     out.fps = fps;
     out.duration = out.frames / fps;

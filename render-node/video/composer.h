@@ -23,7 +23,18 @@ struct ComposeSettings
     CueColor background{0, 0, 0, 255};
     std::optional<CueColor> backgroundTo; // a vertical gradient from background to this
     double duration = 0;                  // without input: seconds; 0: the last cue's end
+    /// Seconds of output a segment covers when the server splits a long job (0: never split);
+    /// a segment is a whole number of frames, round(segmentSeconds * fps).
+    double segmentSeconds = 60;
+    /// Set by the server on a split job's tasks (docs/JOBTYPES.md, "Segments"): this task makes
+    /// segment `segmentNumber` (1-based; 0: the whole video), the last one to the input's end;
+    /// or it joins the segments (join).
+    int segmentNumber = 0;
+    bool segmentToEnd = false;
+    bool join = false;
 
+    /// The file the task writes: segment_NNNN.mp4 for a segment, else video.output.
+    QString outputName() const;
     static Result<ComposeSettings> fromJson(const QJsonObject &o);
 };
 
@@ -41,6 +52,7 @@ struct ComposeJob
 struct ComposeResult
 {
     qint64 frames = 0;
+    qint64 firstFrame = 0; // a segment's first frame in the whole video
     QSize size;
     double fps = 0;
     double duration = 0; // seconds of video

@@ -1,5 +1,7 @@
 #include "composer.h"
 
+#include "model/composesegments.h"
+
 #include <cmath>
 
 namespace farm::video {
@@ -8,14 +10,15 @@ Result<ComposeSettings> ComposeSettings::fromJson(const QJsonObject &o)
 {
     static const QStringList videoKeys{"codec",  "crf",       "bitrate_kbps", "pixel_format",
                                        "preset", "faststart", "output"};
-    static const QStringList ownKeys{"width",      "height",        "fps",
-                                     "background", "background_to", "duration"};
+    static const QStringList ownKeys{
+        "width", "height", "fps", "background", "background_to", "duration", "segment_seconds"};
     ComposeSettings s;
     QJsonObject video;
     for (auto it = o.begin(); it != o.end(); ++it) {
         if (videoKeys.contains(it.key()))
             video.insert(it.key(), it.value());
-        else if (!ownKeys.contains(it.key()))
+        else if (!ownKeys.contains(it.key()) && it.key() != kComposeSegmentKey &&
+                 it.key() != kComposeJoinKey)
             return makeError("invalid_field",
                              QString("settings.%1 is not a compose setting "
                                      "(known: %2, %3)")
@@ -49,6 +52,22 @@ Result<ComposeSettings> ComposeSettings::fromJson(const QJsonObject &o)
         return r.error();
     if (auto r = number("duration", s.duration, 0.04, kMaxCueSeconds, false); !r)
         return r.error();
+    if (auto r = number("segment_seconds", s.segmentSeconds, 1, kMaxCueSeconds, false); !r)
+        return r.error();
+    if (const QJsonValue seg = o.value(kComposeSegmentKey); !seg.isUndefined()) {
+        const QJsonObject part = seg.toObject();
+        const double n = part.value("number").toDouble();
+        if (!seg.isObject() || n < 1 || n > 1e6 || n != std::floor(n) ||
+            !part.value("to_end").isBool() || s.segmentSeconds <= 0)
+            return makeError("invalid_field",
+                             "settings.segment must be {\"number\": N >= 1, \"to_end\": bool} "
+                             "with settings.segment_seconds");
+        s.segmentNumber = int(n);
+        s.segmentToEnd = part.value("to_end").toBool();
+    }
+    s.join = o.value(kComposeJoinKey).toBool();
+    if (s.join && s.segmentNumber > 0)
+        return makeError("invalid_field", "a task is a segment or the join, not both");
     s.width = int(w);
     s.height = int(h);
     if (const QJsonValue bg = o.value("background"); !bg.isUndefined()) {
@@ -66,6 +85,11 @@ Result<ComposeSettings> ComposeSettings::fromJson(const QJsonObject &o)
         s.backgroundTo = *c;
     }
     return s;
+}
+
+QString ComposeSettings::outputName() const
+{
+    return segmentNumber > 0 ? composeSegmentName(segmentNumber) : video.output;
 }
 
 } // namespace farm::video

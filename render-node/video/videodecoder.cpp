@@ -2,6 +2,8 @@
 
 #include <QFileInfo>
 
+#include <cmath>
+
 namespace farm::video {
 
 Result<std::unique_ptr<VideoDecoder>> VideoDecoder::open(const QString &path, int threads)
@@ -53,6 +55,21 @@ const AVStream *VideoDecoder::audio() const
 {
     const int i = av_find_best_stream(m_format.get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
     return i >= 0 ? m_format->streams[i] : nullptr;
+}
+
+Result<void> VideoDecoder::seek(double seconds)
+{
+    const AVStream *s = m_format->streams[m_stream];
+    const int64_t ts = std::llround(seconds / av_q2d(s->time_base));
+    const int rc = av_seek_frame(m_format.get(), m_stream, ts, AVSEEK_FLAG_BACKWARD);
+    if (rc < 0)
+        return makeError("invalid_input", QString("%1: cannot seek to %2 s: %3")
+                                              .arg(QFileInfo(m_path).fileName())
+                                              .arg(seconds, 0, 'f', 2)
+                                              .arg(avErrorText(rc)));
+    avcodec_flush_buffers(m_codec.get());
+    m_flushing = false;
+    return {};
 }
 
 Result<const AVFrame *> VideoDecoder::next()

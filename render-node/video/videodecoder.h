@@ -39,6 +39,9 @@ public:
     /// The next decoded frame, null at the end of the stream. The frame stays valid until the
     /// next call. A damaged or truncated file gives an error, not a short video.
     Result<const AVFrame *> next();
+    /// Goes back to the last keyframe at or before `seconds` of the video stream's own time;
+    /// next() decodes from there (a compose segment starts in the middle of its input).
+    Result<void> seek(double seconds);
     /// Packets of streams other than the video met while reading (e.g. audio to copy) are
     /// handed here before next() returns; without a sink they are dropped.
     void setOtherPacketSink(std::function<Result<void>(AVPacket *)> sink)

@@ -1,12 +1,14 @@
 #include "composeengine.h"
 
 #include "engines/encode/encodeengine.h"
+#include "model/composesegments.h"
 #include "model/scenario.h"
 #include "video/composer.h"
 #include "video/subtitlerenderer.h"
 #include "video/videosettings.h"
 
 #include <QDir>
+#include <QJsonArray>
 #include <QJsonDocument>
 
 extern "C" {
@@ -42,7 +44,7 @@ EngineDetection ComposeEngine::detect()
 QString ComposeEngine::videoPath(const TaskSpec &spec)
 {
     for (const BundleFile &f : spec.files)
-        if (f.path != spec.main &&
+        if (f.path != spec.main && !f.path.startsWith(kComposeSegmentFolder + '/') &&
             kComposeVideoExtensions.contains(f.path.section('/', -1).section('.', -1).toLower()))
             return f.path;
     return {};
@@ -70,12 +72,35 @@ Result<EngineLaunch> ComposeEngine::launch(const LaunchContext &context) const
         return settings.error();
     const QDir work(context.workDir);
     const QString video = videoPath(context.spec);
-    const QJsonObject task{{"scenario", work.filePath("input/" + context.spec.main)},
-                           {"input", video.isEmpty() ? QString() : work.filePath("input/" + video)},
-                           {"output", work.filePath(settings->video.output)},
-                           {"settings", context.spec.settings},
-                           {"gpu", context.slot.isGpu()},
-                           {"threads", context.threads}};
+    // The join of a split job gets the segments' videos in its bundle, in order.
+    QMap<int, QString> segments;
+    for (const BundleFile &f : context.spec.files) {
+        if (!f.path.startsWith(kComposeSegmentFolder + '/'))
+            continue;
+        const auto m = composeSegmentPattern().match(f.path.mid(kComposeSegmentFolder.size() + 1));
+        if (m.hasMatch())
+            segments.insert(m.captured(1).toInt(), work.filePath("input/" + f.path));
+    }
+    if (settings->join &&
+        (segments.isEmpty() || segments.firstKey() != 1 || segments.lastKey() != segments.size())) {
+        QStringList numbers;
+        for (int n : segments.keys())
+            numbers.append(QString::number(n));
+        return makeError("invalid_input",
+                         QString("the join's bundle holds segments [%1], not 1 to N in a row")
+                             .arg(numbers.join(", ")));
+    }
+    QJsonArray segmentPaths;
+    for (const QString &p : std::as_const(segments))
+        segmentPaths.append(p);
+    QJsonObject task{{"scenario", work.filePath("input/" + context.spec.main)},
+                     {"input", video.isEmpty() ? QString() : work.filePath("input/" + video)},
+                     {"output", work.filePath(settings->outputName())},
+                     {"settings", context.spec.settings},
+                     {"gpu", context.slot.isGpu()},
+                     {"threads", context.threads}};
+    if (settings->join)
+        task.insert("segments", segmentPaths);
     EngineLaunch l;
     l.program = m_program;
     l.workDir = context.workDir;

@@ -68,7 +68,8 @@ private slots:
         QCOMPARE(node->video.crf, defaults.video.crf);
         QCOMPARE(node->video.preset, defaults.video.preset);
         QCOMPARE(node->video.output, defaults.video.output);
-        QCOMPARE(filled->keys().size(), 13);
+        QCOMPARE(node->segmentSeconds, defaults.segmentSeconds);
+        QCOMPARE(filled->keys().size(), 14);
         // A gradient as the form sends it.
         auto grad = compose->schema.apply(
             {{"background", "#102030"}, {"background_to", "#FFFFFF"}, {"width", 320}});
@@ -110,6 +111,12 @@ private slots:
                                 << "settings.background";
         QTest::newRow("unknown") << QStringList{"s.json"} << QByteArray("{\"colour\": 1}")
                                  << "settings.colour";
+        QTest::newRow("segment name")
+            << QStringList{"s.json"} << QByteArray("{\"output\": \"segment_0002.mp4\"}")
+            << "settings.output 'segment_0002.mp4' is the name of a segment";
+        QTest::newRow("segment length")
+            << QStringList{"s.json"} << QByteArray("{\"segment_seconds\": 0.5}")
+            << "settings.segment_seconds must be 0 (never split) or at least 1";
     }
     void refusesBadBundlesAndSettings()
     {
@@ -119,6 +126,73 @@ private slots:
         const auto r = types.validate(spec(files, QJsonDocument::fromJson(settings).object()));
         QVERIFY(!r.ok());
         QVERIFY2(r.error().message.contains(message), qPrintable(r.error().message));
+    }
+
+    // A job longer than a segment: the last segment first (to the input's end), the others,
+    // then the join after all of them; each task's role tells the node which part it makes,
+    // in settings the node reads.
+    void splitsALongJobIntoSegments()
+    {
+        auto valid =
+            types.validate(spec({"scenario.json"}, {{"duration", 150}, {"segment_seconds", 60}}));
+        QVERIFY(valid);
+        const auto noFile = [](const QString &) { return QString(); };
+        const auto tasks = types.compile(*valid, noFile);
+        QVERIFY(tasks);
+        QCOMPARE(tasks->size(), 4);
+        QCOMPARE((*tasks)[0].frames.toString(), QString("3"));
+        QCOMPARE((*tasks)[1].frames.toString(), QString("1"));
+        QCOMPARE((*tasks)[2].frames.toString(), QString("2"));
+        QVERIFY((*tasks)[3].frames.isEmpty());
+        QCOMPARE((*tasks)[3].after, QList<int>({0, 1, 2}));
+        for (int i = 0; i < 3; ++i)
+            QVERIFY((*tasks)[i].after.isEmpty());
+
+        const auto roleOf = [&](int index) {
+            Task t;
+            t.index = index;
+            t.frames = (*tasks)[index].frames.toString();
+            return types.taskRole(*valid, t);
+        };
+        const auto last = roleOf(0);
+        QVERIFY(last);
+        QCOMPARE(last->engine, QString("compose"));
+        auto node = video::ComposeSettings::fromJson(last->settings);
+        QVERIFY2(node, node ? "" : qPrintable(node.error().message));
+        QCOMPARE(node->segmentNumber, 3);
+        QVERIFY(node->segmentToEnd);
+        QCOMPARE(node->outputName(), QString("segment_0003.mp4"));
+        node = video::ComposeSettings::fromJson(roleOf(1)->settings);
+        QVERIFY(node && node->segmentNumber == 1 && !node->segmentToEnd);
+        const auto join = roleOf(3);
+        QVERIFY(join);
+        node = video::ComposeSettings::fromJson(join->settings);
+        QVERIFY(node && node->join && node->segmentNumber == 0);
+        QCOMPARE(node->outputName(), QString("video.mp4"));
+        QVERIFY(join->outputs.match("segment_0002.mp4").hasMatch());
+        QVERIFY(!join->outputs.match("video.mp4").hasMatch());
+        QCOMPARE(join->outputFolder, QString("_segments"));
+
+        // Up to one segment long, or segment_seconds 0: one task, no role.
+        for (const QJsonObject &settings :
+             {QJsonObject{{"duration", 60}},
+              QJsonObject{{"duration", 150}, {"segment_seconds", 0}}}) {
+            auto one = types.validate(spec({"scenario.json"}, settings));
+            QVERIFY(one);
+            const auto plans = types.compile(*one, noFile);
+            QVERIFY(plans && plans->size() == 1);
+            Task t;
+            t.frames = "1";
+            QVERIFY(!types.taskRole(*one, t));
+        }
+        // Too many segments for the video: 400.
+        auto many =
+            types.validate(spec({"scenario.json"}, {{"duration", 80000}, {"segment_seconds", 10}}));
+        QVERIFY(many);
+        const auto r = types.compile(*many, noFile);
+        QVERIFY(!r);
+        QVERIFY2(r.error().message.contains("makes 8000 segments, more than 1000"),
+                 qPrintable(r.error().message));
     }
 
     void checksTheScenarioAtSubmit_data()
