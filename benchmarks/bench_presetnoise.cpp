@@ -10,7 +10,11 @@
 // each with its render time (42-view time = ms/view x 42, render only; bench_preset.sh times the
 // whole command). Usage:
 //   bench_presetnoise [MODEL] [--size WxH] [--threads N] [--spp N] [--ref-spp N]
-//                     [--pt-spp N] [--pt-bounces N] [--views 0,20,36]
+//                     [--pt-spp N] [--pt-bounces N] [--views 0,20,36] [--no-path]
+//                     [--ref-dir DIR]
+// --no-path: the preset row only. --ref-dir: references are read from DIR when there (16-bit
+// PNG and object mask per model, view, size, spp and bounces) and written there when not, so a
+// before/after comparison renders them once.
 #include "framebuffer.h"
 #include "passes.h"
 #include "renderer.h"
@@ -18,6 +22,7 @@
 #include "templatepreset.h"
 
 #include <QCoreApplication>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QImage>
@@ -42,6 +47,7 @@ struct Render
     QImage image; // 16-bit tone-mapped
     AovBuffers aovs;
     double ms = 0.0;
+    RenderReport report;
 };
 
 std::optional<Render> render(const Scene &scene, int view, int width, int height, int spp,
@@ -61,7 +67,7 @@ std::optional<Render> render(const Scene &scene, int view, int width, int height
     options.aovs = &r.aovs; // as the render command runs a template view
     QElapsedTimer timer;
     timer.start();
-    Result<Framebuffer> fb = renderFrame(scene, camera, params, options);
+    Result<Framebuffer> fb = renderFrame(scene, camera, params, options, {}, &r.report);
     r.ms = double(timer.nsecsElapsed()) / 1e6;
     if (!fb)
         return std::nullopt;
@@ -102,6 +108,51 @@ Error rmse(const Render &a, const Render &ref)
             objCount ? std::sqrt(obj / (3.0 * double(objCount))) : 0.0};
 }
 
+/// render() at the reference's settings, or its copy in `dir` (written there on the first run).
+std::optional<Render> reference(const Scene &scene, const QString &model, const QString &dir,
+                                int view, int width, int height, int spp, int bounces, int threads)
+{
+    const QString stem = dir.isEmpty()
+                             ? QString()
+                             : QDir(dir).filePath(QStringLiteral("%1_v%2_%3x%4_%5spp_b%6")
+                                                      .arg(QFileInfo(model).completeBaseName())
+                                                      .arg(view)
+                                                      .arg(width)
+                                                      .arg(height)
+                                                      .arg(spp)
+                                                      .arg(bounces));
+    if (!stem.isEmpty()) {
+        Render r;
+        r.image = QImage(stem + QStringLiteral(".png"));
+        const QImage mask(stem + QStringLiteral("_mask.png"));
+        if (!r.image.isNull() && r.image.size() == QSize(width, height) &&
+            mask.size() == QSize(width, height)) {
+            r.image = r.image.convertToFormat(QImage::Format_RGBA64);
+            r.aovs.width = width;
+            r.aovs.height = height;
+            r.aovs.pixels.resize(size_t(width) * size_t(height));
+            for (int y = 0; y < height; ++y)
+                for (int x = 0; x < width; ++x)
+                    r.aovs.pixels[size_t(y) * size_t(width) + size_t(x)].hit =
+                        qGray(mask.pixel(x, y)) > 127;
+            return r;
+        }
+    }
+    std::optional<Render> r = render(scene, view, width, height, spp, bounces, threads);
+    if (r && !stem.isEmpty()) {
+        QDir().mkpath(dir);
+        QImage mask(width, height, QImage::Format_Grayscale8);
+        for (int y = 0; y < height; ++y)
+            for (int x = 0; x < width; ++x)
+                mask.scanLine(y)[x] =
+                    r->aovs.pixels[size_t(y) * size_t(width) + size_t(x)].hit ? 255 : 0;
+        r->image = r->image.convertToFormat(QImage::Format_RGBA64);
+        r->image.save(stem + QStringLiteral(".png"));
+        mask.save(stem + QStringLiteral("_mask.png"));
+    }
+    return r;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -128,6 +179,11 @@ int main(int argc, char **argv)
         width = wh.value(0).toInt();
         height = wh.value(1).toInt();
     }
+    const bool path = !args.contains(QStringLiteral("--no-path"));
+    QString refDir;
+    if (const qsizetype i = args.indexOf(QStringLiteral("--ref-dir"));
+        i >= 0 && i + 1 < args.size())
+        refDir = args[i + 1];
     QList<int> views = {0, 20, 36};
     if (const qsizetype i = args.indexOf(QStringLiteral("--views"));
         i >= 0 && i + 1 < args.size()) {
@@ -164,12 +220,15 @@ int main(int argc, char **argv)
          ptBounces,
          {},
          0.0}};
+    if (!path)
+        rows.removeLast();
     for (int view : views) {
         std::optional<Render> refs[2];
-        refs[0] = render(*scene, view, width, height, refSpp, bounces, threads);
-        refs[1] = bounces == ptBounces
-                      ? refs[0]
-                      : render(*scene, view, width, height, refSpp, ptBounces, threads);
+        refs[0] = reference(*scene, model, refDir, view, width, height, refSpp, bounces, threads);
+        if (path)
+            refs[1] = bounces == ptBounces ? refs[0]
+                                           : reference(*scene, model, refDir, view, width, height,
+                                                       refSpp, ptBounces, threads);
         for (qsizetype k = 0; k < rows.size(); ++k) {
             Row &row = rows[k];
             const std::optional<Render> r = render(*scene, view, width, height, row.spp,
@@ -182,8 +241,11 @@ int main(int argc, char **argv)
             row.sum.image += e.image;
             row.sum.object += e.object;
             row.ms += r->ms;
-            std::printf("  %-28s %6d %12.5f %12.5f %10.1f %12s\n", qPrintable(row.name), view,
+            std::printf("  %-28s %6d %12.5f %12.5f %10.1f %12s", qPrintable(row.name), view,
                         e.image, e.object, r->ms, "");
+            if (r->report.edgePixels > 0)
+                std::printf("  %d edge pixels", r->report.edgePixels);
+            std::printf("\n");
             std::fflush(stdout);
         }
     }

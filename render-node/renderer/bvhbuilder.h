@@ -27,6 +27,15 @@ struct Bvh
 /// pages, 10–15 ms with 2 MiB ones).
 void adviseHugePages(const void *data, size_t bytes);
 
+/// reserve() + adviseHugePages: a big vector to be filled by push_back, faulted in huge pages.
+template<typename T> void reserveHuge(std::vector<T> &v, size_t size)
+{
+    if (v.capacity() < size) {
+        v.reserve(size);
+        adviseHugePages(v.data(), size * sizeof(T));
+    }
+}
+
 /// reserve() + adviseHugePages + resize(): a big vector that is faulted in huge pages.
 template<typename T> void resizeHuge(std::vector<T> &v, size_t size)
 {

@@ -5,6 +5,7 @@
 #include "framebuffer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <vector>
 
@@ -12,7 +13,8 @@ namespace farm::render {
 
 bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderParams &params,
                        Framebuffer &out, int threads, const TileProgress &progress,
-                       const std::atomic<bool> *cancel, AovBuffers *aovs, float threshold)
+                       const std::atomic<bool> *cancel, AovBuffers *aovs, float threshold,
+                       AdaptiveStats *stats)
 {
     const int width = params.width, height = params.height;
     out = Framebuffer(width, height);
@@ -79,15 +81,23 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
         return false;
     };
     // (The test reads `tone` and the hits, never `out`, so edges can be overwritten in place.)
+    std::atomic<int> edges{0};
     finished = grid.run(
         cancel,
         [&](const TileGrid::Rect &r) {
+            int tileEdges = 0;
             for (int y = r.y0; y < r.y1; ++y)
                 for (int x = r.x0; x < r.x1; ++x)
-                    if (!bg.outside(x, y) && isEdge(x, y))
+                    if (!bg.outside(x, y) && isEdge(x, y)) {
                         out.at(x, y) = renderPixel(tracer, view, camera, params, x, y);
+                        ++tileEdges;
+                    }
+            edges += tileEdges;
         },
         tileDone);
+    if (stats) {
+        stats->edgePixels = edges.load();
+    }
     return finished;
 }
 

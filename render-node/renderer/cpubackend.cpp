@@ -121,14 +121,15 @@ void resetAovs(AovBuffers *aovs, int width, int height)
 bool renderCpu(const Scene &scene, const Camera &camera, const RenderParams &params,
                Framebuffer &out, int threads, const TileProgress &progress,
                const std::atomic<bool> *cancel, AovBuffers *aovs, const PassHook &onPass,
-               double passSeconds, float adaptiveThreshold, NoiseStop *stop)
+               double passSeconds, float adaptiveThreshold, NoiseStop *stop,
+               AdaptiveStats *adaptiveStats)
 {
     if (stop && stop->active() && params.spp > 1)
         return renderCpuInPasses(scene, camera, params, out, threads, progress, cancel, aovs,
                                  onPass, passSeconds, stop);
     if (adaptiveThreshold > 0.f && params.spp > 1)
         return renderCpuAdaptive(scene, camera, params, out, threads, progress, cancel, aovs,
-                                 adaptiveThreshold);
+                                 adaptiveThreshold, adaptiveStats);
     if (onPass && params.spp > 1)
         return renderCpuInPasses(scene, camera, params, out, threads, progress, cancel, aovs,
                                  onPass, passSeconds);

@@ -78,6 +78,12 @@ struct NoiseStop
     bool active() const { return target > 0.0 || timeLimitS > 0.0; }
 };
 
+/// What adaptive anti-aliasing did (RenderReport).
+struct AdaptiveStats
+{
+    int edgePixels = 0; // pixels the neighbourhood test flagged (rendered with all spp)
+};
+
 /// Sizes `aovs` (when set) to the frame, every pixel a miss.
 void resetAovs(AovBuffers *aovs, int width, int height);
 /// The data passes of tile `r` from its pixel centres (`aovs` already sized by resetAovs).
@@ -94,14 +100,15 @@ bool renderCpu(const Scene &scene, const Camera &camera, const RenderParams &par
                Framebuffer &out, int threads, const TileProgress &progress = {},
                const std::atomic<bool> *cancel = nullptr, AovBuffers *aovs = nullptr,
                const PassHook &onPass = {}, double passSeconds = 1.0, float adaptiveThreshold = 0.f,
-               NoiseStop *stop = nullptr);
+               NoiseStop *stop = nullptr, AdaptiveStats *adaptiveStats = nullptr);
 
 /// Adaptive anti-aliasing (RenderOptions::adaptiveThreshold): one pixel-centre sample with the
 /// data passes everywhere, then `params.spp` stratified samples where the neighbourhood shows
 /// an edge.
 bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderParams &params,
                        Framebuffer &out, int threads, const TileProgress &progress,
-                       const std::atomic<bool> *cancel, AovBuffers *aovs, float threshold);
+                       const std::atomic<bool> *cancel, AovBuffers *aovs, float threshold,
+                       AdaptiveStats *stats = nullptr);
 
 /// The same frame, bit for bit, in sample passes over all tiles (nextPassSamples decides their
 /// sizes), calling `onPass` between them: a partial image evens out over the frame instead of

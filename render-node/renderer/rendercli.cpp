@@ -14,6 +14,7 @@
 
 #include <QCommandLineParser>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QJsonObject>
 #include <QRegularExpression>
@@ -21,9 +22,16 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
+
+#if defined(__linux__) && defined(__GLIBC__)
+#include <unistd.h>
+#endif
 
 namespace farm::render {
 namespace {
@@ -137,6 +145,48 @@ int renderViews(const Scene &scene, const CliOptions &o, const RenderOptions &op
     return CliOk;
 }
 
+/// Runs this process again (same PID, arguments and environment) with glibc's malloc told to
+/// advise transparent huge pages for the memory it maps (the tunable glibc.malloc.hugetlb=1,
+/// read only at process start), once: without, the big buffers of loading a model (Assimp's
+/// arrays, ours, the BVH's) fault in 4 KiB at a time, and on a virtual machine that cost more
+/// than the work itself (a 1M-triangle STL: load 2.7 s -> 0.8 s, BVH 1.3 s -> 0.9 s). Returns
+/// only when it did not (already set, not Linux/glibc, exec failed).
+void reexecWithHugePageMalloc()
+{
+#if defined(__linux__) && defined(__GLIBC__)
+    static constexpr char kTunable[] = "glibc.malloc.hugetlb=1";
+    const char *tunables = std::getenv("GLIBC_TUNABLES");
+    if (tunables && std::strstr(tunables, "glibc.malloc.hugetlb"))
+        return; // set (by the first run, or by whoever started us: theirs stands)
+    QFile cmdline(QStringLiteral("/proc/self/cmdline"));
+    if (!cmdline.open(QIODevice::ReadOnly))
+        return;
+    QByteArray bytes = cmdline.readAll();
+    if (bytes.isEmpty())
+        return;
+    if (!bytes.endsWith('\0'))
+        bytes.append('\0');
+    std::vector<char *> argv;
+    for (qsizetype start = 0; start < bytes.size();) {
+        argv.push_back(bytes.data() + start);
+        start += qsizetype(std::strlen(bytes.data() + start)) + 1;
+    }
+    argv.push_back(nullptr);
+    const std::string previous = tunables ? tunables : "";
+    const std::string value = previous.empty() ? kTunable : previous + ":" + kTunable;
+    if (setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0)
+        return;
+    std::fflush(stdout);
+    std::fflush(stderr);
+    execv("/proc/self/exe", argv.data());
+    // exec failed: carry on as we are, with the environment as it was.
+    if (tunables)
+        setenv("GLIBC_TUNABLES", previous.c_str(), 1);
+    else
+        unsetenv("GLIBC_TUNABLES");
+#endif
+}
+
 } // namespace
 
 QString frameOutputPath(const QString &pattern, int frame, bool multipleFrames)
@@ -181,6 +231,7 @@ int runRenderCli(const QStringList &args)
     CliOptions o;
     if (const QString problem = readOptions(parser, o); !problem.isEmpty())
         return fail(CliBadArguments, problem);
+    reexecWithHugePageMalloc(); // the arguments are good: worth a second start
 
     Result<Scene> loaded = Scene::load(o.input, o.root);
     if (!loaded)

@@ -69,6 +69,7 @@ Result<Framebuffer> renderFrame(const Scene &scene, const Camera &camera,
     }
 
     NoiseStop stop{options.noiseTarget, options.timeLimitS, options.onNoise};
+    AdaptiveStats adaptive;
     const bool finished = renderCpu(
         scene, camera, params, fb, options.threads,
         [&](int done, int total) {
@@ -76,12 +77,13 @@ Result<Framebuffer> renderFrame(const Scene &scene, const Camera &camera,
                 progress(double(done) / double(total));
         },
         options.cancel, options.aovs, options.onPass, options.passSeconds,
-        options.adaptiveThreshold, &stop);
+        options.adaptiveThreshold, &stop, &adaptive);
     if (!finished)
         return makeError("canceled", QStringLiteral("rendering was canceled"));
     r.device = Device::Cpu;
     r.samples = stop.active() && params.spp > 1 ? stop.samples : params.spp;
     r.noiseEstimate = stop.estimate;
+    r.edgePixels = adaptive.edgePixels;
     r.renderMs = double(timer.nsecsElapsed()) / 1e6;
     return fb;
 }

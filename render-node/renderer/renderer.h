@@ -54,6 +54,7 @@ struct RenderReport
     double renderMs = 0.0;
     int samples = 0;             // samples per pixel rendered (below spp when a target stopped it)
     double noiseEstimate = -1.0; // the last noise estimate (< 0: none made)
+    int edgePixels = 0; // adaptive anti-aliasing (CPU): pixels rendered with all spp samples
 };
 
 /// Fraction of the frame done, 0..1 (from any thread, serialized).

@@ -1,6 +1,7 @@
 // Scene::load: the Assimp edge. Everything Assimp-specific stays in this file.
 #include "bundle/sidefiles.h"
 #include "bundleio.h"
+#include "bvhbuilder.h"
 #include "scene.h"
 #include "textureloader.h"
 
@@ -323,17 +324,19 @@ struct MeshAppender
             if (am && am->mVertices && (am->mPrimitiveTypes & aiPrimitiveType_TRIANGLE))
                 triangles += am->mNumFaces;
         });
+        // Huge pages for them too (adviseHugePages): faulting ~120 MB in 4 KiB pages took as
+        // long as filling it.
         const size_t corners = 3 * triangles;
-        mesh.positions.reserve(corners);
-        mesh.normals.reserve(corners);
-        mesh.albedo.reserve(corners);
-        mesh.materialIds.reserve(triangles);
-        instanceOfTriangle.reserve(triangles);
+        reserveHuge(mesh.positions, corners);
+        reserveHuge(mesh.normals, corners);
+        reserveHuge(mesh.albedo, corners);
+        reserveHuge(mesh.materialIds, triangles);
+        reserveHuge(instanceOfTriangle, triangles);
         if (anyUvs)
-            mesh.uvs.reserve(2 * corners);
+            reserveHuge(mesh.uvs, 2 * corners);
         if (anyTangents) {
-            mesh.tangents.reserve(corners);
-            mesh.tangentSigns.reserve(corners);
+            reserveHuge(mesh.tangents, corners);
+            reserveHuge(mesh.tangentSigns, corners);
         }
         visit([this](const aiNode *node, const aiMesh *am, const aiMatrix4x4 &world) {
             append(node, am, world);
