@@ -19,6 +19,7 @@ class EventHub;
 class PreviewStore;
 class StateMachine;
 class Scheduler;
+class UrlInputs;
 class NodeHub;
 class HttpServer;
 class AccessStore;
@@ -70,6 +71,7 @@ private:
     std::unique_ptr<FileStore> m_files;
     std::unique_ptr<StateMachine> m_machine;
     std::unique_ptr<Scheduler> m_scheduler;
+    std::unique_ptr<UrlInputs> m_urlInputs;
     std::unique_ptr<NodeHub> m_nodes;
     std::unique_ptr<ApiContext> m_api;
     std::unique_ptr<HttpServer> m_http;

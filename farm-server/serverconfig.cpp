@@ -58,6 +58,10 @@ const Option kOptions[] = {
     {"webhook-secret", "Key of the webhooks' HMAC-SHA256 signature header.", "secret"},
     {"webhook-retry", "Seconds before the first retry of a failed webhook (doubling).", "seconds"},
     {"webhook-attempts", "Attempts before a webhook delivery is given up.", "count"},
+    {"fetch-timeout",
+     "Seconds an input URL may stay silent (no answer, no bytes) before its job fails "
+     "(default 30).",
+     "seconds"},
     {"webhook-progress-interval", "Least seconds between two progress webhooks of a job.",
      "seconds"},
     {"min-free-disk", "MiB the data dir needs free for /health to say ok.", "mib"},
@@ -250,6 +254,7 @@ Result<ServerConfig> ServerConfig::fromArguments(const QStringList &arguments)
         int min, max;
     } ints[] = {{"webhook-retry", &c.webhookRetryS, 1, 86400},
                 {"webhook-attempts", &c.webhookAttempts, 1, 100},
+                {"fetch-timeout", &c.fetchTimeoutS, 1, 3600},
                 {"webhook-progress-interval", &c.webhookProgressS, 1, 86400},
                 {"autoscale-window", &c.autoscaleWindowS, 1, 7 * 86400}};
     for (const auto &i : ints) {

@@ -40,6 +40,8 @@ struct ServerConfig
     int webhookRetryS = 10;      // first retry after this many seconds, doubling each time
     int webhookAttempts = 8;     // deliveries given up after this many failed attempts
     int webhookProgressS = 30;   // at most one progress call per job in this many seconds
+    int fetchTimeoutS = 30;      // an input URL silent this long fails its job (docs/API.md)
+    qint64 fetchMaxBytes = 0;    // largest input fetched from a URL; 0: FileStore::kMaxFileSize
     qint64 minFreeDiskMb = 1024; // /health is 503 below this much free space in the data dir
     int autoscaleWindowS = 600;  // farm_desired_nodes: nodes that finish the queue in this time
     /// Retention (docs/API.md "Retention"); 0 turns a rule off.

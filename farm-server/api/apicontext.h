@@ -5,6 +5,7 @@
 #include "events/metricsrecorder.h"
 #include "events/previewstore.h"
 #include "files/filestore.h"
+#include "files/urlinputs.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/statemachine.h"
 #include "serverconfig.h"
@@ -33,9 +34,10 @@ struct ApiContext
     QDateTime startedAt;
     PreviewStore &previews; // latest partial image per running task (memory only)
     const JobTypeRegistry &jobTypes;
-    AccessStore &access;        // users, job owners, webhook deliveries
-    const ServerConfig &config; // webhook rules, public URL, disk threshold
-    ServerMetrics &metrics;     // counters /metrics serves
+    AccessStore &access;            // users, job owners, webhook deliveries
+    const ServerConfig &config;     // webhook rules, public URL, disk threshold
+    ServerMetrics &metrics;         // counters /metrics serves
+    UrlInputs *urlInputs = nullptr; // fetches input files named by URL (docs/API.md)
 };
 
 using ApiHandler = void (*)(ApiContext &, const HttpRequest &, HttpReply);

@@ -402,6 +402,32 @@ Result<Outcome> StateMachine::setJobState(qint64 jobId, JobState to)
     return finish(tx, {jobId}, std::move(out));
 }
 
+Result<Outcome> StateMachine::failJob(qint64 jobId, const QString &error)
+{
+    Outcome out;
+    Transaction tx(m_store);
+    auto job = m_store.job(jobId);
+    if (!job)
+        return makeError("not_found", QString("job %1 does not exist").arg(jobId));
+    if (isFinal(job->state))
+        return makeError("conflict",
+                         QString("job %1 is %2 already").arg(jobId).arg(toString(job->state)));
+    if (auto r = cancelRest(jobId, out); !r)
+        return r.error();
+    Job j = *m_store.job(jobId);
+    const QDateTime now = m_clock.now();
+    j.state = JobState::Failed;
+    j.error = error;
+    j.finishedAt = now;
+    if (!j.startedAt.isValid())
+        j.startedAt = now;
+    if (auto w = m_store.updateJob(j); !w)
+        return w.error();
+    if (auto r = failDependents(jobId, "failed", out); !r)
+        return r.error();
+    return finish(tx, {jobId}, std::move(out));
+}
+
 Result<Outcome> StateMachine::retryJob(qint64 jobId)
 {
     Outcome out;

@@ -54,6 +54,9 @@ public:
 
     Result<Outcome> apply(const QList<TaskChange> &changes);
     Result<Outcome> setJobState(qint64 jobId, JobState to);
+    /// Fails a job that is not finished for a reason outside its tasks (an input URL that could
+    /// not be fetched): its tasks are canceled, `error` becomes the job's, its dependents fail.
+    Result<Outcome> failJob(qint64 jobId, const QString &error);
     /// The one deliberate exit from a final state: a user retries a failed or canceled job.
     /// Its failed and canceled tasks start over (attempts reset); done tasks stay done.
     Result<Outcome> retryJob(qint64 jobId);

@@ -112,6 +112,8 @@ public:
     virtual std::optional<Job> job(qint64 id) = 0;
     virtual JobPage listJobs(const JobQuery &query) = 0;
     virtual Result<void> updateJob(const Job &job) = 0; // state, times, error
+    /// A job's input once the files it named by URL are fetched (docs/API.md, "Input by URL").
+    virtual Result<void> setJobInput(qint64 jobId, const JobInput &input) = 0;
     virtual Result<void> deleteJob(qint64 id) = 0;
     virtual QMap<QString, int> jobStateCounts() = 0;
     virtual QMap<QString, int> taskStateCounts() = 0;

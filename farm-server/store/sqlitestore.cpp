@@ -371,6 +371,22 @@ Result<void> SqliteStore::updateJob(const Job &job)
     return {};
 }
 
+Result<void> SqliteStore::setJobInput(qint64 jobId, const JobInput &input)
+{
+    const auto found = job(jobId);
+    if (!found)
+        return makeError("not_found", QString("job %1 does not exist").arg(jobId));
+    JobSpec spec = found->spec;
+    spec.input = input;
+    const QByteArray json = QJsonDocument(spec.toJson()).toJson(QJsonDocument::Compact);
+    auto q = run("UPDATE jobs SET spec = ? WHERE id = ?", {QString::fromUtf8(json), jobId});
+    if (!q)
+        return q.error();
+    (*q)->finish();
+    m_specs.insert(jobId, spec);
+    return {};
+}
+
 std::optional<JobSpec> SqliteStore::spec(qint64 jobId, const QByteArray &json)
 {
     if (const auto it = m_specs.constFind(jobId); it != m_specs.cend())

@@ -32,6 +32,7 @@ public:
     std::optional<Job> job(qint64 id) override;
     JobPage listJobs(const JobQuery &query) override;
     Result<void> updateJob(const Job &job) override;
+    Result<void> setJobInput(qint64 jobId, const JobInput &input) override;
     Result<void> deleteJob(qint64 id) override;
     QMap<QString, int> jobStateCounts() override;
     QMap<QString, int> taskStateCounts() override;

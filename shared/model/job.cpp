@@ -8,6 +8,8 @@
 #include <QSet>
 #include <QUrl>
 
+#include <algorithm>
+
 #include <cmath>
 #include <tuple>
 
@@ -132,6 +134,28 @@ const BundleFile *JobInput::mainFile() const
     return nullptr;
 }
 
+bool JobInput::fetching() const
+{
+    return std::any_of(files.cbegin(), files.cend(),
+                       [](const BundleFile &f) { return f.pending(); });
+}
+
+QString inputUrlProblem(const QString &url)
+{
+    if (url.size() > kMaxInputUrlChars)
+        return QString("is longer than %1 characters").arg(kMaxInputUrlChars);
+    const QUrl u(url, QUrl::StrictMode);
+    if (!u.isValid() || u.isRelative())
+        return "is not an absolute URL";
+    if (u.scheme() != "http" && u.scheme() != "https")
+        return QString("is a %1: URL; only http and https are fetched").arg(u.scheme());
+    if (u.host().isEmpty())
+        return "names no host";
+    if (!u.userName().isEmpty() || !u.password().isEmpty())
+        return "holds a user name or password; credentials are not accepted in input URLs";
+    return {};
+}
+
 QString JobInput::mainName() const
 {
     return main.section('/', -1);
@@ -146,8 +170,14 @@ QJsonObject JobInput::toJson() const
         return o;
     }
     QJsonArray list;
-    for (const BundleFile &f : files)
-        list.append(QJsonObject{{"path", f.path}, {"file", f.file}});
+    for (const BundleFile &f : files) {
+        QJsonObject o{{"path", f.path}};
+        if (!f.file.isEmpty())
+            o.insert("file", f.file);
+        if (!f.url.isEmpty())
+            o.insert("url", f.url);
+        list.append(o);
+    }
     return {{"main", main}, {"files", list}};
 }
 
@@ -195,22 +225,32 @@ Result<JobInput> JobInput::fromJson(const QJsonObject &o)
         return makeError("invalid_field",
                          QString("input.files must hold 1 to %1 files").arg(kMaxBundleFiles));
     QSet<QString> seen;
+    int urls = 0;
     for (qsizetype i = 0; i < list.size(); ++i) {
         const QString at = QString("input.files[%1]").arg(i);
         json::Reader fr(list.at(i).toObject(), at);
         if (!list.at(i).isObject())
             return makeError("invalid_field", at + " must be an object {path, file}");
-        fr.rejectUnknown({"path", "file"});
+        fr.rejectUnknown({"path", "file", "url"});
         BundleFile f;
         f.path = fr.string("path", QString(), 1, 1024);
         f.file = fr.string("file", QString(), 0, 64);
+        f.url = fr.string("url", QString(), 0, kMaxInputUrlChars);
         if (const QString problem = bundle::bundlePathProblem(f.path);
             fr.ok() && !problem.isEmpty())
             fr.fail("invalid_field",
                     QString("%1.path '%2' %3: paths are relative and stay inside the bundle")
                         .arg(at, f.path.left(200), problem));
-        if (fr.ok() && !isSha256Hex(f.file))
-            fr.fail("invalid_field", at + ".file must be the SHA-256 of an uploaded file");
+        if (fr.ok() && !f.url.isEmpty()) {
+            if (const QString problem = inputUrlProblem(f.url); !problem.isEmpty())
+                fr.fail("invalid_field", QString("%1.url %2").arg(at, problem));
+            else if (++urls > kMaxInputUrls)
+                fr.fail("invalid_field",
+                        QString("input.files names more than %1 files by URL").arg(kMaxInputUrls));
+        }
+        if (fr.ok() && !(f.file.isEmpty() && !f.url.isEmpty()) && !isSha256Hex(f.file))
+            fr.fail("invalid_field",
+                    at + ".file must be the SHA-256 of an uploaded file (or give a url)");
         if (fr.ok() && seen.contains(f.path))
             fr.fail("invalid_field", QString("input.files names '%1' twice").arg(f.path));
         if (!fr.ok())
@@ -221,6 +261,12 @@ Result<JobInput> JobInput::fromJson(const QJsonObject &o)
     if (!seen.contains(in.main))
         return makeError("invalid_field",
                          QString("input.main '%1' is not one of input.files").arg(in.main));
+    if (in.mainFile()->pending())
+        return makeError("invalid_field",
+                         QString("input.main '%1' is named by URL: upload the main file (the "
+                                 "server reads it when the job is submitted); side files may be "
+                                 "URLs")
+                             .arg(in.main));
     return in;
 }
 

@@ -64,13 +64,26 @@ constexpr int kMaxJobDependencies = 100;
 /// Upper bound of a job's `max_run_s` (30 days).
 constexpr int kMaxRunSeconds = 30 * 24 * 3600;
 
+/// Longest `url` an input file may name (docs/API.md, "Input by URL").
+constexpr int kMaxInputUrlChars = 2048;
+/// Most files of one job's input that may be named by URL.
+constexpr int kMaxInputUrls = 16;
+
 /// One file of an input bundle: where it lies in the bundle and its content's SHA-256.
 struct BundleFile
 {
     QString path; // relative, '/'-separated (isSafeBundlePath)
-    QString file; // sha256 hex
+    QString file; // sha256 hex; empty while the server fetches `url`
+    /// Where the server fetches (or fetched) the bytes from instead of an upload: an http(s)
+    /// URL (inputUrlProblem); empty for an uploaded file.
+    QString url;
+    bool pending() const { return file.isEmpty() && !url.isEmpty(); }
     bool operator==(const BundleFile &) const = default;
 };
+
+/// Why `url` cannot name an input file (empty: it can): http or https with a host, no user name
+/// or password in it, at most kMaxInputUrlChars characters.
+QString inputUrlProblem(const QString &url);
 
 /// A job's input: a main file and its side files with their relative paths, or (only in a
 /// submission, before the server unpacks it) a zip archive.
@@ -81,6 +94,8 @@ struct JobInput
     QString archive; // sha256 of a .zip to unpack; empty once unpacked
 
     const BundleFile *mainFile() const;
+    /// Files named by URL that the server has not fetched yet: the job's tasks wait for them.
+    bool fetching() const;
     /// The main file's own name, without its folders ("scene.gltf").
     QString mainName() const;
     QJsonObject toJson() const;
