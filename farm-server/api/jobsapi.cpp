@@ -95,7 +95,7 @@ Result<PreparedJob> prepareJob(ApiContext &ctx, JobSpec spec)
         return r.error();
     auto tasks = ctx.jobTypes.compile(*valid, [&](const QString &path) {
         for (const BundleFile &b : valid->input.files)
-            if (b.path == path)
+            if (b.path == path && !b.file.isEmpty()) // not while a URL is fetched
                 return ctx.files.filePath(b.file);
         return QString();
     });

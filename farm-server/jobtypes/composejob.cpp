@@ -5,9 +5,11 @@
 #include "jobtypes/jobtype.h"
 #include "jobtypes/schemafields.h"
 #include "model/composesegments.h"
+#include "model/questioncard.h"
 #include "model/scenario.h"
 
 #include <QFile>
+#include <QJsonDocument>
 
 #include <cmath>
 
@@ -171,7 +173,10 @@ JobType composeJobType()
             if (f.path != spec.input.main)
                 video = f.path;
         if (!video.isEmpty()) {
-            // Not a video: one task, which fails with the node's message.
+            // Not a video: one task, which fails with the node's message. A video named by URL
+            // is fetched after the job is made: one task too.
+            if (file(video).isEmpty())
+                return one;
             const auto facts = probeVideo(file(video), video.section('/', -1));
             if (!facts)
                 return one;
@@ -194,6 +199,17 @@ JobType composeJobType()
         const qint64 per = std::max<qint64>(1, std::llround(seconds * fps));
         if (total <= per)
             return one;
+        // Narration is mixed over the whole video in one task: a narrated card is not split.
+        if (QFile scenario(file(spec.input.main));
+            scenario.open(QIODevice::ReadOnly) &&
+            scenarioWantsNarration(
+                QJsonDocument::fromJson(scenario.read(kMaxScenarioBytes + 1)).object()))
+            return makeError("invalid_field",
+                             QString("a narrated question card is made in one task, but this "
+                                     "%1 s video would be split into segments of %2 s: set "
+                                     "settings.segment_seconds to 0 (or above %1)")
+                                 .arg(duration, 0, 'f', 1)
+                                 .arg(seconds));
         const qint64 count = (total + per - 1) / per;
         if (count > kMaxSegments)
             return makeError("invalid_field",
