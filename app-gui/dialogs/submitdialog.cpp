@@ -91,6 +91,7 @@ SubmitDialog::SubmitDialog(const DropBundle &bundle, const QList<client::JobType
     , m_main(new QComboBox(this))
     , m_files(new QListWidget(this))
     , m_missing(new QLabel(this))
+    , m_leftOut(new QLabel(this))
     , m_type(new QComboBox(this))
     , m_typeText(new QLabel(this))
     , m_name(new QLineEdit(this))
@@ -117,6 +118,11 @@ SubmitDialog::SubmitDialog(const DropBundle &bundle, const QList<client::JobType
     m_missing->setWordWrap(true);
     m_missing->setStyleSheet("color: #d64545;");
     m_missing->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_leftOut->setObjectName("leftOut");
+    m_leftOut->setWordWrap(true);
+    m_leftOut->setStyleSheet("color: #d6a345;");
+    m_leftOut->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_leftOut->hide();
     m_type->setObjectName("type");
     m_typeText->setObjectName("typeDescription");
     m_typeText->setWordWrap(true);
@@ -198,6 +204,7 @@ SubmitDialog::SubmitDialog(const DropBundle &bundle, const QList<client::JobType
     layout->addWidget(m_summary);
     layout->addLayout(files);
     layout->addWidget(m_missing);
+    layout->addWidget(m_leftOut);
     layout->addLayout(m_job);
     layout->addWidget(scroll, 1);
     layout->addWidget(m_error);
@@ -260,6 +267,21 @@ void SubmitDialog::showBundle()
                 .arg(mainName.toHtmlEscaped(), QString::number(files.size() - 1), root));
     m_files->clear();
     m_files->addItems(files);
+    const QStringList leftOut = m_bundle.leftOut();
+    const client::JobTypeInfo *type = currentType();
+    const QString takes = !type ? QString()
+                          : type->sideExtensions.isEmpty()
+                              ? tr("they take their main file alone")
+                              : tr("they take .%1").arg(type->sideExtensions.join(", ."));
+    m_leftOut->setVisible(!leftOut.isEmpty());
+    m_leftOut->setText(
+        leftOut.isEmpty() ? QString()
+        : m_bundle.isArchive()
+            ? tr("The archive holds files %1 jobs do not take beside the main file (%2); remove "
+                 "them from the archive:\n%3")
+                  .arg(type ? type->name : QString(), takes, leftOut.join('\n'))
+            : tr("Left out, not uploaded: %1 jobs do not take these beside the main file (%2):\n%3")
+                  .arg(type ? type->name : QString(), takes, leftOut.join('\n')));
     const QStringList missing = m_bundle.missing();
     m_missing->setVisible(!missing.isEmpty());
     m_missing->setText(missing.isEmpty()
@@ -275,6 +297,9 @@ void SubmitDialog::typeChanged()
     if (!m_shownType.isEmpty() && (!type || type->name != m_shownType))
         saveLastUsed(); // switching back brings the values back
     m_shownType = type ? type->name : QString();
+    // The type decides what may travel beside the main file: the rest is left out (named).
+    m_bundle.setSideExtensions(type ? type->sideExtensions : QStringList{"*"});
+    showBundle();
     m_typeText->setText(type ? type->description
                              : tr("No job type on this server takes %1 files.")
                                    .arg(m_bundle.main().section('/', -1)));
@@ -284,7 +309,8 @@ void SubmitDialog::typeChanged()
     m_presetNote->hide();
     loadLastUsed();
     showPresets();
-    m_ok->setEnabled(type && m_bundle.missing().isEmpty());
+    m_ok->setEnabled(type && m_bundle.missing().isEmpty() &&
+                     (!m_bundle.isArchive() || m_bundle.leftOut().isEmpty()));
 }
 
 QString SubmitDialog::scope() const
@@ -462,6 +488,8 @@ Result<void> SubmitDialog::check() const
     if (!m_bundle.missing().isEmpty())
         return makeError("missing_file",
                          tr("The bundle lacks side files; add them and drop it again."));
+    if (m_bundle.isArchive() && !m_bundle.leftOut().isEmpty())
+        return makeError("invalid_field", m_leftOut->text());
     const SubmitOptions o = options();
     JobInput placeholder;
     placeholder.archive = QString(64, '0');

@@ -103,6 +103,7 @@ private:
     QComboBox *m_main;
     QListWidget *m_files;
     QLabel *m_missing;
+    QLabel *m_leftOut;
     QComboBox *m_type;
     QLabel *m_typeText;
     QLineEdit *m_name;

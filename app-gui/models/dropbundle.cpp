@@ -1,6 +1,7 @@
 #include "models/dropbundle.h"
 
 #include "bundle/sidefiles.h"
+#include "client/jobtypes.h"
 #include "client/ziplisting.h"
 
 #include <QDir>
@@ -169,9 +170,28 @@ void DropBundle::findMissing()
         [&](const QString &p) { return present.contains(p); });
 }
 
+void DropBundle::setSideExtensions(const QStringList &extensions)
+{
+    m_sideExtensions = extensions;
+}
+
+QStringList DropBundle::leftOut() const
+{
+    client::JobTypeInfo type; // only its side-file rule
+    type.sideExtensions = m_sideExtensions;
+    QStringList out;
+    for (const QString &f : m_files)
+        if (f != m_main && !type.takesBeside(f))
+            out.append(f);
+    return out;
+}
+
 QStringList DropBundle::files() const
 {
     QStringList out = m_files;
+    if (!isArchive()) // an archive is sent whole; its listing stays what it holds
+        for (const QString &f : leftOut())
+            out.removeOne(f);
     if (out.removeOne(m_main))
         out.prepend(m_main);
     return out;

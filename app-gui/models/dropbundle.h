@@ -29,6 +29,13 @@ public:
     /// Bundle paths relative to root, main first (an archive's entries, as listed in it).
     QStringList files() const;
     QStringList missing() const { return m_missing; }
+    /// What the chosen job type takes beside the main file (JobTypeInfo::sideExtensions; "*":
+    /// anything, the default). Other files are left out of files() and source() and named by
+    /// leftOut(), before any upload.
+    void setSideExtensions(const QStringList &extensions);
+    /// Files of the drop the chosen type does not take beside its main file, relative to root.
+    /// An archive travels whole: for one, these are files the server would refuse.
+    QStringList leftOut() const;
     client::BundleSource source() const;
 
 private:
@@ -42,6 +49,7 @@ private:
     QStringList m_candidates;
     QString m_main;
     QStringList m_missing;
+    QStringList m_sideExtensions{QStringLiteral("*")};
     bool m_oneFolder = false;
     bool m_oneFile = false;
 };

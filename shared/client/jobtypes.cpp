@@ -16,6 +16,14 @@ bool JobTypeInfo::takes(const QString &fileName) const
     return extensions.contains(QFileInfo(fileName).suffix().toLower());
 }
 
+bool JobTypeInfo::takesBeside(const QString &fileName) const
+{
+    if (sideExtensions.contains(QStringLiteral("*")))
+        return true;
+    const QString name = fileName.section('/', -1); // the server's rule: after the last dot
+    return name.contains('.') && sideExtensions.contains(name.section('.', -1).toLower());
+}
+
 Result<QList<JobTypeInfo>> decodeJobTypes(const QJsonObject &o)
 {
     if (!o.value("job_types").isArray())
@@ -32,6 +40,11 @@ Result<QList<JobTypeInfo>> decodeJobTypes(const QJsonObject &o)
         info.engine = t.value("engine").toString();
         for (const QJsonValue &e : t.value("extensions").toArray())
             info.extensions.append(e.toString().toLower());
+        if (t.value("side_extensions").isArray()) {
+            info.sideExtensions.clear();
+            for (const QJsonValue &e : t.value("side_extensions").toArray())
+                info.sideExtensions.append(e.toString().toLower());
+        }
         info.frames = t.value("frames").toBool(true);
         info.schema = t.value("schema").toObject();
         types.append(info);

@@ -20,11 +20,16 @@ struct JobTypeInfo
     QString description;
     QString engine;
     QStringList extensions; // lower case, no dot
-    bool frames = true;     // whether `frames` and `chunk` apply
-    QJsonObject schema;     // {"type": "object", "properties": {...}, "order": [...]}
+    /// What may travel beside the main file (lower case, no dot); {"*"}: any file (also what a
+    /// server that does not serve `side_extensions` is taken to allow).
+    QStringList sideExtensions{QStringLiteral("*")};
+    bool frames = true; // whether `frames` and `chunk` apply
+    QJsonObject schema; // {"type": "object", "properties": {...}, "order": [...]}
 
     /// Whether this type takes a main file of this name (by lower-case extension).
     bool takes(const QString &fileName) const;
+    /// Whether a file of this name may travel beside the main file (by lower-case extension).
+    bool takesBeside(const QString &fileName) const;
 };
 
 /// `{"job_types": [...]}`; entries without a valid name are skipped, a missing list fails.

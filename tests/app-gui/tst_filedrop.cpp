@@ -1,9 +1,12 @@
+#include "dialogs/submitdialog.h"
 #include "guitesting.h"
 #include "models/dropbundle.h"
 #include "testzip.h"
 #include "widgets/filedrop.h"
 #include "widgets/mainwindow.h"
 
+#include <QComboBox>
+#include <QLabel>
 #include <QMimeData>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -179,6 +182,81 @@ private slots:
         QCOMPARE(source.main, QString("scene/b.obj"));
         QVERIFY(b->missing().isEmpty()); // the server checks an archive once it is unpacked
         QCOMPARE(source.localPaths(), QStringList{QFileInfo(path).absoluteFilePath()});
+    }
+
+    // What the chosen type takes beside its main file (the served side_extensions) travels;
+    // the rest is left out and named before any upload.
+    void filesNoTypeTakesAreLeftOut()
+    {
+        const QString dir = m_dir.filePath("drop/sides");
+        if (!testing::copyFolder(testing::kBoxTextured, dir))
+            QSKIP("assimp-testmodels is not installed");
+        for (const char *extra : {"notes.txt", "render.log", "README"}) {
+            QFile f(dir + '/' + QString(extra));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("not a scene file\n");
+        }
+        const QList<client::JobTypeInfo> types = testing::jobTypes();
+        const client::JobTypeInfo *model = client::findJobType(types, "model");
+        const client::JobTypeInfo *blender = client::findJobType(types, "blender");
+        QVERIFY(model && blender);
+        QVERIFY(model->sideExtensions.contains("bin") && !model->sideExtensions.contains("txt"));
+        QCOMPARE(blender->sideExtensions, QStringList{"*"});
+        QVERIFY(model->takesBeside("maps/Wood.PNG"));
+        QVERIFY(!model->takesBeside("notes.txt"));
+        QVERIFY(!model->takesBeside("README"));
+        QVERIFY(blender->takesBeside("README"));
+
+        auto b = DropBundle::fromPaths({dir}, client::allExtensions(types));
+        QVERIFY(b.ok());
+        QCOMPARE(b->main(), QString("BoxTextured.gltf"));
+        QVERIFY(b->files().contains("notes.txt")); // no type chosen yet: anything travels
+        b->setSideExtensions(model->sideExtensions);
+        QCOMPARE(b->leftOut(), (QStringList{"README", "notes.txt", "render.log"}));
+        QCOMPARE(b->files(),
+                 (QStringList{"BoxTextured.gltf", "BoxTextured0.bin", "CesiumLogoFlat.png"}));
+        QCOMPARE(b->source().files, b->files());
+        QVERIFY(b->source().check().ok());
+        b->setSideExtensions({"*"});
+        QVERIFY(b->leftOut().isEmpty());
+        QCOMPARE(b->files().size(), 6);
+        b->setSideExtensions({}); // the main file alone
+        QCOMPARE(b->files(), QStringList{"BoxTextured.gltf"});
+
+        // The dialog names them under the bundle, for the type chosen.
+        {
+            farm::gui::SubmitDialog d(*DropBundle::fromPaths({dir}, client::allExtensions(types)),
+                                      types, nullptr);
+            d.show();
+            QCOMPARE(d.currentType()->name, QString("model"));
+            auto *leftOut = d.findChild<QLabel *>("leftOut");
+            QVERIFY(!leftOut->isHidden());
+            QVERIFY2(leftOut->text().contains("notes.txt") && leftOut->text().contains("README") &&
+                         leftOut->text().contains(".mtl"),
+                     qPrintable(leftOut->text()));
+            QCOMPARE(d.bundle().source().files.size(), 3);
+            // testonly declares no side_extensions: it takes any file (as servers did before).
+            auto *type = d.findChild<QComboBox *>("type");
+            type->setCurrentIndex(type->findData("testonly"));
+            QVERIFY(leftOut->isHidden());
+            QCOMPARE(d.bundle().source().files.size(), 6);
+        }
+
+        // An archive travels whole: the files the type refuses are named and nothing is sent.
+        const QString path = m_dir.filePath("drop/sides.zip");
+        QFile zip(path);
+        QVERIFY(zip.open(QIODevice::WriteOnly));
+        zip.write(testing::makeZip({{"a.obj", "v 0 0 0\n"}, {"notes.txt", "hello"}}));
+        zip.close();
+        farm::gui::SubmitDialog d(*DropBundle::fromPaths({path}, client::allExtensions(types)),
+                                  types, nullptr);
+        d.show();
+        QCOMPARE(d.bundle().leftOut(), QStringList{"notes.txt"});
+        QVERIFY(!d.findChild<QLabel *>("leftOut")->isHidden());
+        d.accept();
+        QCOMPARE(d.result(), int(QDialog::Rejected));
+        QVERIFY2(d.findChild<QLabel *>("error")->text().contains("notes.txt"),
+                 qPrintable(d.findChild<QLabel *>("error")->text()));
     }
 
     void textIsNotAFile()
