@@ -249,6 +249,9 @@ int runRenderCli(const QStringList &args)
                   .arg(st.bvhNodes)
                   .arg(st.bvhBuildMs, 0, 'f', 1));
 
+    if (const char *tunables = std::getenv("GLIBC_TUNABLES");
+        tunables && std::strstr(tunables, "glibc.malloc.hugetlb=1"))
+        printLine(QStringLiteral("memory: malloc advises huge pages (glibc.malloc.hugetlb=1)"));
     for (const QString &warning : st.warnings)
         printLine(QStringLiteral("warning: %1").arg(warning));
     if (o.cameraFromFile >= 0) {

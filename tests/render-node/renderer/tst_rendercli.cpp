@@ -8,6 +8,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QProcess>
+#include <QProcessEnvironment>
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QTest>
@@ -71,6 +73,32 @@ private slots:
                  QStringList(QStringLiteral("FRAME 1 %1").arg(QFileInfo(out).absoluteFilePath())));
         QCOMPARE(QImage(out).size(), QSize(40, 30));
         QVERIFY(!linesStartingWith(r.out, "scene: ").isEmpty());
+    }
+
+    void hugePageMalloc()
+    {
+        // The command starts itself again with glibc's malloc advising huge pages (a model's
+        // big buffers otherwise fault in 4 KiB at a time); a caller's own setting stands.
+        QTemporaryDir dir;
+        const QStringList args = {kBox,    "-o", dir.filePath("a.png"), "--size", "16x16",
+                                  "--spp", "1"};
+        const QString line = QStringLiteral("memory: malloc advises huge pages");
+        for (const QString &preset : {QString(), QStringLiteral("glibc.malloc.hugetlb=0")}) {
+            QProcess p;
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            env.remove(QStringLiteral("GLIBC_TUNABLES"));
+            if (!preset.isEmpty())
+                env.insert(QStringLiteral("GLIBC_TUNABLES"), preset);
+            p.setProcessEnvironment(env);
+            p.start(QStringLiteral(FARM_RENDER_CLI), args);
+            QVERIFY(p.waitForFinished(120000));
+            QCOMPARE(p.exitCode(), 0);
+            const QStringList out =
+                QString::fromUtf8(p.readAllStandardOutput()).split('\n', Qt::SkipEmptyParts);
+            QCOMPARE(linesStartingWith(out, "FRAME ").size(), 1);
+            QCOMPARE(linesStartingWith(out, "scene: ").size(), 1); // one run's output only
+            QCOMPARE(linesStartingWith(out, line).size(), preset.isEmpty() ? 1 : 0);
+        }
     }
 
     void formatsAndDepths()
