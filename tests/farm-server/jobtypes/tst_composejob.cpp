@@ -103,8 +103,8 @@ private slots:
                                        << "compose jobs take .json files, not 'clip.mp4'";
         QTest::newRow("two videos") << QStringList{"s.json", "a.mp4", "b.mov"} << QByteArray("{}")
                                     << "compose jobs take one video, not 2 (a.mp4, b.mov)";
-        QTest::newRow("other file")
-            << QStringList{"s.json", "logo.png"} << QByteArray("{}") << "'logo.png' is neither";
+        QTest::newRow("other file") << QStringList{"s.json", "logo.png"} << QByteArray("{}")
+                                    << "files beside the main file, not 'logo.png'";
         QTest::newRow("fps") << QStringList{"s.json"} << QByteArray("{\"fps\": 500}")
                              << "settings.fps";
         QTest::newRow("colour") << QStringList{"s.json"} << QByteArray("{\"background\": \"red\"}")
