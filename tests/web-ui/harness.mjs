@@ -192,3 +192,56 @@ export function readPng(buf) {
     for (let i = 0; i < px.length; i += bytesPer) samples.push(bytesPer === 2 ? px.readUInt16BE(i) : px[i]);
     return {width: ihdr.width, height: ihdr.height, channels, depth: ihdr.depth, samples};
 }
+
+const CRC_TABLE = Array.from({length: 256}, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+});
+const crc32 = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = CRC_TABLE[(c ^ b) & 255] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+};
+
+/** A .zip of [{name, data}] with deflated entries, as an archiver writes it. */
+export function makeZip(entries) {
+    const locals = [];
+    const centrals = [];
+    let offset = 0;
+    for (const {name, data} of entries) {
+        const packed = zlib.deflateRawSync(data);
+        const fname = Buffer.from(name, 'utf8');
+        const head = Buffer.alloc(30);
+        head.writeUInt32LE(0x04034b50, 0);
+        head.writeUInt16LE(20, 4);
+        head.writeUInt16LE(0x0800, 6); // UTF-8 names
+        head.writeUInt16LE(8, 8); // deflate
+        head.writeUInt32LE(crc32(data), 14);
+        head.writeUInt32LE(packed.length, 18);
+        head.writeUInt32LE(data.length, 22);
+        head.writeUInt16LE(fname.length, 26);
+        const central = Buffer.alloc(46);
+        central.writeUInt32LE(0x02014b50, 0);
+        central.writeUInt16LE(20, 4);
+        central.writeUInt16LE(20, 6);
+        central.writeUInt16LE(0x0800, 8);
+        central.writeUInt16LE(8, 10);
+        central.writeUInt32LE(crc32(data), 16);
+        central.writeUInt32LE(packed.length, 20);
+        central.writeUInt32LE(data.length, 24);
+        central.writeUInt16LE(fname.length, 28);
+        central.writeUInt32LE(offset, 42);
+        locals.push(head, fname, packed);
+        centrals.push(central, fname);
+        offset += head.length + fname.length + packed.length;
+    }
+    const cd = Buffer.concat(centrals);
+    const end = Buffer.alloc(22);
+    end.writeUInt32LE(0x06054b50, 0);
+    end.writeUInt16LE(entries.length, 8);
+    end.writeUInt16LE(entries.length, 10);
+    end.writeUInt32LE(cd.length, 12);
+    end.writeUInt32LE(offset, 16);
+    return Buffer.concat([...locals, cd, end]);
+}

@@ -8,9 +8,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 
-import {BUILD, CHROMIUM, SHOTS, assert, check, loadPlaywright, log, readPng, startProcess, stopAll, summary} from './harness.mjs';
+import {BUILD, CHROMIUM, SHOTS, assert, axeCheck, check, loadPlaywright, log, makeZip, readPng, shoot, startProcess, stopAll, summary} from './harness.mjs';
 
 const MODEL = '/usr/share/assimp/models/glTF2/2CylinderEngine-glTF-Binary/2CylinderEngine.glb';
 // A glTF with its buffer in a .bin and its base colour in a PNG (the Cesium logo: light grey,
@@ -44,57 +43,23 @@ function logoColours(img) {
     return {blue: blue / n, green: green / n};
 }
 
-const CRC_TABLE = Array.from({length: 256}, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-});
-const crc32 = (buf) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = CRC_TABLE[(c ^ b) & 255] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-};
-
-/** A .zip of [{name, data}] with deflated entries, as an archiver writes it. */
-function makeZip(entries) {
-    const locals = [];
-    const centrals = [];
-    let offset = 0;
-    for (const {name, data} of entries) {
-        const packed = zlib.deflateRawSync(data);
-        const fname = Buffer.from(name, 'utf8');
-        const head = Buffer.alloc(30);
-        head.writeUInt32LE(0x04034b50, 0);
-        head.writeUInt16LE(20, 4);
-        head.writeUInt16LE(0x0800, 6); // UTF-8 names
-        head.writeUInt16LE(8, 8); // deflate
-        head.writeUInt32LE(crc32(data), 14);
-        head.writeUInt32LE(packed.length, 18);
-        head.writeUInt32LE(data.length, 22);
-        head.writeUInt16LE(fname.length, 26);
-        const central = Buffer.alloc(46);
-        central.writeUInt32LE(0x02014b50, 0);
-        central.writeUInt16LE(20, 4);
-        central.writeUInt16LE(20, 6);
-        central.writeUInt16LE(0x0800, 8);
-        central.writeUInt16LE(8, 10);
-        central.writeUInt32LE(crc32(data), 16);
-        central.writeUInt32LE(packed.length, 20);
-        central.writeUInt32LE(data.length, 24);
-        central.writeUInt16LE(fname.length, 28);
-        central.writeUInt32LE(offset, 42);
-        locals.push(head, fname, packed);
-        centrals.push(central, fname);
-        offset += head.length + fname.length + packed.length;
+/** Names and sizes of a .zip's entries, read from its central directory (no ZIP64: the
+ *  archives here are small). */
+function zipEntries(buf) {
+    let eocd = -1;
+    for (let i = buf.length - 22; i >= 0; i--) if (buf.readUInt32LE(i) === 0x06054b50) { eocd = i; break; }
+    assert(eocd >= 0, 'no end of central directory: not a zip');
+    const count = buf.readUInt16LE(eocd + 10);
+    let p = buf.readUInt32LE(eocd + 16);
+    const out = [];
+    for (let i = 0; i < count; i++) {
+        assert(buf.readUInt32LE(p) === 0x02014b50, 'a broken central directory');
+        const size = buf.readUInt32LE(p + 24);
+        const nameLen = buf.readUInt16LE(p + 28);
+        out.push({name: buf.toString('utf8', p + 46, p + 46 + nameLen), size});
+        p += 46 + nameLen + buf.readUInt16LE(p + 30) + buf.readUInt16LE(p + 32);
     }
-    const cd = Buffer.concat(centrals);
-    const end = Buffer.alloc(22);
-    end.writeUInt32LE(0x06054b50, 0);
-    end.writeUInt16LE(entries.length, 8);
-    end.writeUInt16LE(entries.length, 10);
-    end.writeUInt32LE(cd.length, 12);
-    end.writeUInt32LE(offset, 16);
-    return Buffer.concat([...locals, cd, end]);
+    return out;
 }
 
 /** Drops files on the page through a script-made DataTransfer (files only, no folders). */
@@ -138,6 +103,10 @@ function makeBoxBundles(root) {
     delete plain.materials[0].pbrMetallicRoughness.baseColorTexture;
     fs.writeFileSync(path.join(bare, 'BoxUntextured.gltf'), JSON.stringify(plain));
     fs.copyFileSync(path.join(BOX_DIR, 'BoxTextured0.bin'), path.join(bare, 'BoxTextured0.bin'));
+    // A note beside the model that no job type takes as a side file: left out of the drop.
+    // Its text is unique to this run, so the server can hold it only if the page sent it.
+    const notes = path.join(flat, 'notes.txt');
+    fs.writeFileSync(notes, `remember the milk ${crypto.randomUUID()}\n`);
     const zip = path.join(root, 'box.zip');
     fs.writeFileSync(zip, makeZip(['scene.gltf', 'BoxTextured0.bin', 'textures/logo.png'].map((n) =>
         ({name: `box/${n}`, data: fs.readFileSync(path.join(folder, n))}))));
@@ -147,6 +116,7 @@ function makeBoxBundles(root) {
         folder,
         bare: ['BoxUntextured.gltf', 'BoxTextured0.bin'].map((n) => path.join(bare, n)),
         gltfAlone: path.join(flat, 'BoxTextured.gltf'),
+        notes,
     };
 }
 
@@ -375,6 +345,12 @@ async function main() {
         }, href);
         assert(answer.status === 200 && answer.type === 'application/zip' && answer.magic === 'PK',
                `archive answered ${JSON.stringify(answer)}`);
+        // Its contents: every output of the job, each at its size, nothing else.
+        const entries = zipEntries(Buffer.from(await (await fetch(base + href)).arrayBuffer()));
+        const outputs = (await (await fetch(`${base}/api/v1/jobs/${jobId}/outputs`)).json()).outputs;
+        const listing = (list) => list.map((e) => `${e.name}:${e.size}`).sort().join(',');
+        assert(outputs.length >= 4 && listing(entries) === listing(outputs),
+               `archive holds ${listing(entries)}, the job's outputs are ${listing(outputs)}`);
         for (const id of [waiting.id, first.id]) // the list checks below count the jobs by state
             assert((await fetch(`${base}/api/v1/jobs/${id}`, {method: 'DELETE'})).status === 204, `job ${id} not deleted`);
         assert(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
@@ -441,21 +417,56 @@ async function main() {
         assert(untextured.blue < 0.005 && untextured.green < 0.005, `untextured frame ${JSON.stringify(untextured)}`);
     });
 
-    await check('several dropped files become one job that renders with its texture', async () => {
-        await dropFiles(page, box.flat);
+    await check('several dropped files become one job that renders with its texture; a note beside them is left out', async () => {
+        await dropFiles(page, [...box.flat, box.notes]);
         const dialog = page.locator('#submit-dialog');
-        await dialog.locator('.file-row').nth(2).waitFor({timeout: 5000});
-        assert(await dialog.locator('.file-row').count() === 3, 'not one list of three files');
+        await dialog.locator('.file-row').nth(3).waitFor({timeout: 5000});
+        assert(await dialog.locator('.file-row').count() === 4, 'not one list of four files');
         assert(await dialog.locator('select[name=type]').inputValue() === 'model', 'a .gltf did not pick the model type');
         const main = await dialog.locator('.file-row:has(.main-badge:not([hidden])) .file-name').innerText();
         assert(main === 'BoxTextured.gltf', `main file ${main}`);
+        // The model type's side_extensions (served by the server) do not hold .txt: the note is
+        // marked, named with the rule, and not sent; the others are not marked.
+        const left = await dialog.locator('.file-row.left-out').evaluateAll((rows) => rows.map((r) => r.dataset.path).join(','));
+        assert(left === 'notes.txt', `rows marked left out: "${left}"`);
+        assert(await dialog.locator('.file-row[data-path="notes.txt"] .left-out-badge').isVisible(), 'no "left out" badge');
+        const types = (await (await fetch(`${base}/api/v1/job-types`)).json()).job_types;
+        const side = types.find((t) => t.name === 'model').side_extensions;
+        assert(side.includes('bin') && side.includes('png') && !side.includes('txt'), `model side_extensions ${side}`);
+        const note = await dialog.locator('.bundle-note').innerText();
+        assert(/^notes\.txt: 3D model jobs do not take \.txt files beside BoxTextured\.gltf \(they take \.bin, \.mtl, \.png/.test(note) &&
+               /Left out: it is not uploaded\.$/.test(note), `note "${note}"`);
+        assert(!(await dialog.locator('button[type=submit]').isDisabled()), 'a left-out file blocks the submit');
+        await axeCheck(page, 'the submit dialog with a file left out');
+        await shoot(page, 'submit-left-out');
         const job = await submitStill('webui textured files');
         assert(job.input.main === 'BoxTextured.gltf', `main ${job.input.main}`);
         assert(bundlePaths(job) === 'BoxTextured.gltf,BoxTextured0.bin,CesiumLogoFlat.png', `bundle ${bundlePaths(job)}`);
+        const notesSha = crypto.createHash('sha256').update(fs.readFileSync(box.notes)).digest('hex');
+        const head = await fetch(`${base}/api/v1/files/${notesSha}`, {method: 'HEAD'});
+        assert(head.status === 404, `the left-out note reached the server (HEAD /files answered ${head.status})`);
         const c = await frameColours(job.id);
         log(`# logo colours: textured ${JSON.stringify(c)}, untextured ${JSON.stringify(untextured)}`);
         assert(c.blue > 0.03 && c.green > 0.02, `frame lacks the texture's blue and green: ${JSON.stringify(c)} ` +
                `(untextured ${JSON.stringify(untextured)})`);
+        // The frame viewer shows the texture's colours too: its picture, read back from the page.
+        await page.locator('.gallery .tile-img').first().click();
+        await page.waitForFunction(() => {
+            const img = document.querySelector('#lightbox[open] .lightbox-img');
+            return img && img.complete && img.naturalWidth === 96;
+        }, null, {timeout: 10000});
+        const shown = await page.evaluate(() => {
+            const img = document.querySelector('#lightbox .lightbox-img');
+            const canvas = document.createElement('canvas');
+            canvas.width = img.naturalWidth;
+            canvas.height = img.naturalHeight;
+            const g = canvas.getContext('2d');
+            g.drawImage(img, 0, 0);
+            return {width: canvas.width, height: canvas.height, channels: 4, samples: Array.from(g.getImageData(0, 0, canvas.width, canvas.height).data)};
+        });
+        const v = logoColours(shown);
+        assert(v.blue > 0.03 && v.green > 0.02, `the frame viewer lacks the texture's colours: ${JSON.stringify(v)}`);
+        await page.keyboard.press('Escape');
         // The detail lists the bundle's files, each a download of what was sent.
         const files = page.locator('.bundle-files .bundle-list li');
         await files.nth(2).waitFor({timeout: 10000});
@@ -486,17 +497,52 @@ async function main() {
         }
     });
 
-    await check('a finished job encoded to a video plays in the job detail', async () => {
+    await check('"Encode video…" on a finished job: a form from the encode schema, a new job whose video plays', async () => {
         const jobs = (await (await fetch(`${base}/api/v1/jobs?state=completed`)).json()).jobs;
         const source = jobs.find((j) => j.name === 'webui textured files');
         assert(source, 'the textured job to encode');
-        const r = await fetch(`${base}/api/v1/jobs/${source.id}/encode?wait=true&timeout=120`, {
-            method: 'POST', headers: {'Content-Type': 'application/json'},
-            body: JSON.stringify({settings: {fps: 2}})});
-        const job = await r.json();
-        assert(r.status === 200 && job.state === 'completed', `encode job ${r.status} ${JSON.stringify(job)}`);
-        await page.goto(`${base}/#/jobs/${job.id}`);
-        const video = page.locator('.videos video.video-player');
+        await page.goto(`${base}/#/jobs/${source.id}`);
+        await page.locator('.detail-actions .encode-btn').click();
+        const dialog = page.locator('#encode-dialog');
+        await dialog.locator('[name="settings.fps"]').waitFor({timeout: 10000});
+        // Every field of the encode type's schema as the server serves it, in its order, each
+        // starting at the schema's default (the page holds no copy of them).
+        const types = (await (await fetch(`${base}/api/v1/job-types`)).json()).job_types;
+        const schema = types.find((t) => t.name === 'encode').schema;
+        const keys = await dialog.locator('[data-key]').evaluateAll((els) => [...new Set(els.map((e) => e.dataset.key))].join(','));
+        assert(keys === schema.order.join(','), `form fields ${keys}, schema ${schema.order}`);
+        for (const key of schema.order) {
+            const spec = schema.properties[key];
+            const control = dialog.locator(`[name="settings.${key}"]`);
+            const value = spec.type === 'boolean' ? await control.isChecked() : await control.inputValue();
+            assert(String(value) === String(spec.default), `${key} starts at ${value}, the schema says ${spec.default}`);
+        }
+        const codecs = await dialog.locator('select[name="settings.codec"] option').evaluateAll((os) => os.map((o) => o.value).join(','));
+        assert(codecs === schema.properties.codec.enum.join(','), `codec choices ${codecs}`);
+        // A value out of the schema's range is named before anything is sent.
+        await dialog.locator('[name="settings.fps"]').fill(String(schema.properties.fps.maximum + 1));
+        await dialog.locator('button[type=submit]').click();
+        const err = dialog.locator('.form-error');
+        await err.waitFor({state: 'visible', timeout: 5000});
+        assert(/Frame rate/.test(await err.innerText()), `error "${await err.innerText()}"`);
+        await dialog.locator('[name="settings.fps"]').fill('2');
+        await dialog.locator('[name="settings.output"]').fill('again.mp4');
+        await axeCheck(page, 'the encode dialog');
+        await shoot(page, 'encode');
+        const before = await page.evaluate(() => location.hash);
+        await dialog.locator('button[type=submit]').click();
+        await page.waitForFunction((old) => /^#\/jobs\/\d+/.test(location.hash) && location.hash !== old, before, {timeout: 30000});
+        assert(!(await dialog.evaluate((d) => d.open)), 'the dialog stayed open');
+        const id = Number((await page.evaluate(() => location.hash)).match(/^#\/jobs\/(\d+)/)[1]);
+        const job = await (await fetch(`${base}/api/v1/jobs/${id}`)).json();
+        assert(job.type === 'encode' && job.settings.fps === 2 && job.settings.output === 'again.mp4' &&
+               job.settings.codec === schema.properties.codec.default, `encode job ${JSON.stringify(job)}`);
+        // Nothing rendered again: the source job's tasks ran once each.
+        const srcTasks = (await (await fetch(`${base}/api/v1/jobs/${source.id}/tasks`)).json()).tasks;
+        assert(srcTasks.every((t) => (t.attempts ?? 1) <= 1) && (await (await fetch(`${base}/api/v1/jobs/${source.id}`)).json()).state === 'completed',
+               `the source job changed: ${JSON.stringify(srcTasks)}`);
+        await page.locator(`.jobs-table tr[data-job-id="${id}"] .badge-completed`).waitFor({timeout: RENDER_TIMEOUT_MS});
+        const video = page.locator('.videos figure[data-name="again.mp4"] video.video-player');
         await video.waitFor({timeout: 10000});
         // Decoded by the browser: its first picture is there, at the frames' size and the asked rate.
         await page.waitForFunction(() => {

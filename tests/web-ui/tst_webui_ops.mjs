@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-    assert, axeCheck, BUILD, check, CHROMIUM, DESKTOP, loadPlaywright, log, PHONE, readPng, shoot, SHOTS, startProcess,
+    assert, axeCheck, BUILD, check, CHROMIUM, DESKTOP, loadPlaywright, log, makeZip, PHONE, readPng, shoot, SHOTS, startProcess,
     stopAll, stopProcess, summary,
 } from './harness.mjs';
 
@@ -30,6 +30,21 @@ async function dropFiles(page, files) {
         document.body.dispatchEvent(new DragEvent('dragenter', {dataTransfer: dt, bubbles: true, cancelable: true}));
         document.body.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
     }, payload);
+}
+
+/** The two-pane jobs list fits its pane on a 1280-px screen: no column is reached by scrolling
+ *  sideways (the table's wrapper, and the page, are no wider than what shows). */
+async function fitsSideways(page, what) {
+    const size = page.viewportSize();
+    assert(size.width === 1280, `${what}: measured at ${size.width} px, not 1280`);
+    const m = await page.evaluate(() => {
+        const wrap = document.querySelector('.jobs-pane .table-wrap');
+        return {scroll: wrap.scrollWidth, client: wrap.clientWidth, page: document.documentElement.scrollWidth - window.innerWidth,
+                detail: getComputedStyle(document.querySelector('.detail-pane')).display};
+    });
+    assert(m.detail !== 'none', `${what}: not the two-pane layout`);
+    assert(m.scroll <= m.client, `${what}: the jobs table scrolls sideways (${m.scroll} px in ${m.client} px)`);
+    assert(m.page <= 0, `${what}: the page is ${m.page} px wider than the screen`);
 }
 
 async function main() {
@@ -354,7 +369,7 @@ async function main() {
     });
 
     await check('jobs list: columns, URL with filters, multi-select and bulk actions', async () => {
-        const a = await submit({name: 'ops bulk a', settings: {width: 32, height: 24, spp: 1}, requirements: {gpu: false, tags: ['never']}});
+        const a = await submit({name: 'ops bulk a, whose long name the two-pane list cuts to its column', settings: {width: 32, height: 24, spp: 1}, requirements: {gpu: false, tags: ['never']}});
         const b = await submit({name: 'ops bulk b', settings: {width: 32, height: 24, spp: 1}, requirements: {gpu: false, tags: ['never']}});
         await page.goto(`${base}/#/jobs?q=ops%20bulk`);
         await page.waitForFunction(() => document.querySelectorAll('.jobs-table tbody tr').length === 2, null, {timeout: 10000});
@@ -383,6 +398,16 @@ async function main() {
         await page.locator('.bulk-bar button', {hasText: 'Set priority'}).click();
         await until((j) => j.priority === 80, 'priority');
         await axeCheck(page, 'the jobs list with a selection');
+        await fitsSideways(page, 'the jobs list with a selection');
+        // The long name is cut with an ellipsis; its tooltip holds it whole, with the job's id.
+        const link = page.locator(`tr[data-job-id="${a.id}"] a.job-link`);
+        const cut = await link.evaluate((el) => {
+            const text = document.createRange();
+            text.selectNodeContents(el);
+            return {text: Math.round(text.getBoundingClientRect().width), shown: el.clientWidth, overflow: getComputedStyle(el).textOverflow};
+        });
+        assert(cut.text > cut.shown && cut.overflow === 'ellipsis', `the long name is not cut: ${JSON.stringify(cut)}`);
+        assert(await link.getAttribute('title') === `#${a.id} ${a.name}`, `title "${await link.getAttribute('title')}"`);
         await shoot(page, 'jobs-bulk');
         await page.locator('.bulk-bar button', {hasText: /^Cancel$/}).click();
         await page.locator('.bulk-bar button', {hasText: 'Really cancel?'}).click();
@@ -439,6 +464,17 @@ async function main() {
                `no-type message "${text}"`);
         assert(await dialog.locator('button[type=submit]').isDisabled(), 'submit enabled for files no type takes');
         await dialog.locator('button.cancel-submit').click();
+        // A .zip goes up whole: a file in it that its type does not take beside the main file
+        // (the model type's side_extensions lack .txt) refuses it before the upload, by name.
+        const zip = makeZip([{name: 'box/box.glb', data: fs.readFileSync(BOX)}, {name: 'box/readme.txt', data: Buffer.from('hi')}]);
+        await dropFiles(page, [{name: 'box.zip', data: zip}]);
+        await problem.waitFor({timeout: 5000});
+        const zipText = await problem.innerText();
+        assert(/^box\/readme\.txt in box\.zip: 3D model jobs do not take \.txt files beside box\/box\.glb \(they take \.bin/.test(zipText) &&
+               /Nothing was uploaded\.$/.test(zipText), `zip message "${zipText}"`);
+        assert(await dialog.locator('button[type=submit]').isDisabled(), 'submit enabled for a zip the server would refuse');
+        await shoot(page, 'submit-zip-refused');
+        await dialog.locator('button.cancel-submit').click();
         assert(uploads.length === 0, `uploaded: ${uploads.join(', ')}`);
         page.off('request', onRequest);
         const types = await api('GET', '/api/v1/job-types');
@@ -471,6 +507,17 @@ async function main() {
         const runs = await page.locator('.tasks-table tbody tr td:nth-child(5)').allInnerTexts();
         assert(runs.join() === '3', `runs of a task that failed three times: ${runs.join()}`);
         await shoot(page, 'job-failed');
+        // Retry from the page: the server queues the job again (its tasks' attempts start over),
+        // and it fails again on the node, the file being noise still.
+        const [retried] = await Promise.all([
+            page.waitForResponse((r) => r.url().endsWith(`/api/v1/jobs/${bad.id}/retry`) && r.request().method() === 'POST'),
+            page.locator('.detail-actions button', {hasText: /^Retry$/}).click()]);
+        const answer = await retried.json();
+        assert(retried.status() === 200 && ['queued', 'active'].includes(answer.state),
+               `Retry answered ${retried.status()} ${JSON.stringify(answer)}`);
+        const again = await waitJob(bad.id, ['failed']);
+        const runsAgain = (await api('GET', `/api/v1/jobs/${bad.id}/tasks`)).tasks[0].attempts;
+        assert(runsAgain >= 1 && again.error, `after Retry: ${JSON.stringify(again)} (attempts ${runsAgain})`);
         await api('DELETE', `/api/v1/jobs/${bad.id}`);
     });
 
@@ -541,6 +588,7 @@ async function main() {
         await page.goto(`${base}/#/jobs`);
         await page.waitForSelector('.jobs-table tbody tr', {timeout: 10000});
         await axeCheck(page, 'the jobs list');
+        await fitsSideways(page, 'the jobs list');
         await shoot(page, 'jobs');
     });
 

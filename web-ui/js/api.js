@@ -125,6 +125,8 @@ export const api = {
     rerunJob: (id) => request('POST', `/api/v1/jobs/${enc(id)}/rerun`, {json: {}}),
     setPriority: (id, priority) => request('POST', `/api/v1/jobs/${enc(id)}/priority`, {json: {priority}}),
     deleteJob: (id) => request('DELETE', `/api/v1/jobs/${enc(id)}`),
+    /** body: {settings, name, priority} (all optional); answers the new encode job. */
+    encodeJob: (id, body = {}) => request('POST', `/api/v1/jobs/${enc(id)}/encode`, {json: body}),
     tasks: (jobId) => request('GET', `/api/v1/jobs/${enc(jobId)}/tasks`),
     outputs: (jobId) => request('GET', `/api/v1/jobs/${enc(jobId)}/outputs`),
     taskLog: (taskId, tail) => request('GET', `/api/v1/tasks/${enc(taskId)}/log${tail ? `?tail=${tail}` : ''}`),

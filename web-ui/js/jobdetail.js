@@ -5,9 +5,10 @@ import {
     badge, confirmButton, finalJobStates, formatDuration, formatTime, frameCount, h, jobProgress, progressBar, readableError, relTime,
     setChildren, setProgress, taskRuns, throttle, toast,
 } from './dom.js';
+import {canEncode, openEncodeDialog} from './encodedialog.js';
 import {Gallery} from './gallery.js';
 import {inputOf, mainFileSha, settingRows} from './jobinfo.js';
-import {jobTypeLabel, knownJobType} from './jobtypes.js';
+import {jobTypeLabel, knownJobType, loadJobTypes} from './jobtypes.js';
 import {LivePreview} from './livepreview.js';
 
 const LOG_TAIL_BYTES = 256 * 1024;
@@ -206,6 +207,14 @@ export class JobDetail {
             });
             buttons.push(h('label', {class: 'priority-label'}, 'Priority ', priority));
         }
+        // Its frames to a video again, with other settings, without rendering them again.
+        const type = knownJobType(job.type);
+        if (canEncode(job, type))
+            buttons.push(h('button', {type: 'button', class: 'btn encode-btn',
+                                      onclick: () => openEncodeDialog(job, (created) => { location.hash = `#/jobs/${created.id}`; })},
+                           'Encode video…'));
+        else if (!type && job.state === 'completed')
+            loadJobTypes().then(() => knownJobType(job.type) && this.job?.id === job.id && this.renderActions(this.job), () => {});
         if ((job.tasks?.done || 0) > 0)
             buttons.push(h('a', {class: 'btn archive-link', href: archiveUrl(job.id),
                                  download: `job-${job.id}-outputs.zip`}, 'Download all (.zip)'));

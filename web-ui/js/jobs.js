@@ -310,7 +310,10 @@ export class JobsView {
         row.bar = progressBar(jobProgress(job), job.state, `Progress of job ${job.id}`);
         row.frames = h('td', {class: 'col-frames'});
         fillFrames(row.frames, job);
-        row.name = h('a', {href: this.hashFor(job.id), class: 'job-link'}, String(job.name ?? `Job ${job.id}`));
+        // Name and input line are cut to the column (two panes side by side): the full text,
+        // with the job's id (whose column gives way there), is their tooltip.
+        row.name = h('a', {href: this.hashFor(job.id), class: 'job-link', title: `#${job.id} ${job.name ?? ''}`.trim()},
+                     String(job.name ?? `Job ${job.id}`));
         row.check = h('input', {type: 'checkbox', class: 'job-check', 'aria-label': `Select job ${job.id}`,
                                 checked: this.checked.has(job.id), onchange: () => this.tick(row.job, row.check.checked)});
         row.owner = h('td', {class: 'col-owner muted'});
@@ -325,7 +328,7 @@ export class JobsView {
                           }},
                    h('td', {class: 'col-check'}, row.check),
                    h('td', {class: 'col-id muted'}, `#${job.id}`),
-                   h('td', {class: 'col-name'}, row.name, row.sub = h('span', {class: 'sub muted'}, inputLine(job))),
+                   h('td', {class: 'col-name'}, row.name, row.sub = h('span', {class: 'sub muted', title: inputLine(job)}, inputLine(job))),
                    row.state,
                    h('td', {class: 'col-progress'}, row.bar),
                    row.frames, row.owner, row.prio, row.elapsed, row.eta, row.perFrame,
@@ -365,7 +368,9 @@ export class JobsView {
         this.fillColumns(row, job);
         if (this.checked.has(job.id)) this.checked.set(job.id, job);
         row.name.textContent = String(job.name ?? `Job ${job.id}`);
+        row.name.title = `#${job.id} ${job.name ?? ''}`.trim();
         row.sub.textContent = inputLine(job);
+        row.sub.title = row.sub.textContent;
         return stateChanged;
     }
 

@@ -1,6 +1,7 @@
 // The farm's job types (GET /api/v1/job-types, docs/JOBTYPES.md): names, labels, the main-file
-// extensions each takes, whether frames apply and the settings schema. The server is the one
-// source of truth; this module only fetches, caches and looks them up.
+// extensions each takes and those of the side files beside it, whether frames apply and the
+// settings schema. The server is the one source of truth; this module only fetches, caches and
+// looks them up.
 
 import {api} from './api.js';
 
@@ -50,6 +51,15 @@ export function extensionOf(path) {
 export function typesForPath(types, path) {
     const ext = extensionOf(path);
     return ext ? types.filter((t) => Array.isArray(t.extensions) && t.extensions.includes(ext)) : [];
+}
+
+/** Whether a bundle of `type` may carry this path beside its main file (the type's
+ *  side_extensions; "*" takes any file). A server that does not serve the list takes any. */
+export function takesSideFile(type, path) {
+    const side = type && type.side_extensions;
+    if (!Array.isArray(side) || side.includes('*')) return true;
+    const ext = extensionOf(path);
+    return ext !== '' && side.includes(ext);
 }
 
 /** Whether any type takes this path as its main file. */

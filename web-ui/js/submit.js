@@ -5,7 +5,7 @@
 import {api} from './api.js';
 import {Bundle, filesFromDrop} from './bundle.js';
 import {formatBytes, h, progressBar, setChildren, setProgress, toast} from './dom.js';
-import {extensionOf, isMainCandidate, loadJobTypes, typesForPath} from './jobtypes.js';
+import {extensionOf, isMainCandidate, loadJobTypes, takesSideFile, typesForPath} from './jobtypes.js';
 import {SchemaForm, withoutDefaults} from './schemaform.js';
 import {hashFile, uploadFile} from './upload.js';
 
@@ -14,6 +14,18 @@ import {hashFile, uploadFile} from './upload.js';
 export const PRESETS_KEY = 'farmhand.submit.v2';
 const FRAMES_SYNTAX = /^\d+(-\d+(:\d+)?)?(,\d+(-\d+(:\d+)?)?)*$/;
 const LISTED_ROWS = 200; // a dropped folder may hold thousands of files: list the first ones
+const NAMED = 5; // files named in a message; the rest are counted
+
+/** "a, b, c and 4 more" */
+function namesOf(paths) {
+    return `${paths.slice(0, NAMED).join(', ')}${paths.length > NAMED ? ` and ${paths.length - NAMED} more` : ''}`;
+}
+
+/** ".txt or .docx files" from paths ("files without an extension" for those without). */
+function kindsOf(paths) {
+    const exts = [...new Set(paths.map((p) => extensionOf(p)))];
+    return exts.map((x) => (x ? `.${x}` : 'extension-less')).join(' or ') + ' files';
+}
 
 function loadPresets() {
     try {
@@ -115,11 +127,45 @@ export class SubmitDialog {
         const b = this.bundle;
         if (!b) return [];
         const out = [];
-        const empty = b.archive ? (b.archive.size ? [] : [b.archive.name]) : b.files.filter((e) => !e.file.size).map((e) => e.path);
-        if (empty.length) out.push(`${empty.slice(0, 5).join(', ')}${empty.length > 5 ? ` and ${empty.length - 5} more` : ''} ` +
+        const left = new Set(this.leftOut());
+        const empty = b.archive ? (b.archive.size ? [] : [b.archive.name])
+            : b.files.filter((e) => !e.file.size && !left.has(e.path)).map((e) => e.path);
+        if (empty.length) out.push(`${namesOf(empty)} ` +
                                    `${empty.length === 1 ? 'is' : 'are'} empty (0 bytes): leave ${empty.length === 1 ? 'it' : 'them'} out.`);
         if (!b.archive && !this.candidates().length) out.push(this.noTypeMessage());
+        // An archive goes up whole: a file in it that the type does not take would make the
+        // server refuse it after the upload, so it is refused here.
+        if (b.archive && left.size) {
+            const paths = [...left];
+            out.push(`${namesOf(paths)} in ${b.archive.name}: ${this.sideRule()}. Take ${paths.length === 1 ? 'it' : 'them'} ` +
+                     'out of the .zip, or drop its files instead. Nothing was uploaded.');
+        }
         return out;
+    }
+
+    /** Files of the bundle (besides the main file) that the chosen type does not take
+     *  (its side_extensions, served by the server): left out of the upload, and named. */
+    leftOut() {
+        if (!this.bundle || !this.types.length) return [];
+        const type = this.type;
+        return this.bundle.listed.map((e) => e.path).filter((p) => p !== this.main && !takesSideFile(type, p));
+    }
+
+    /** "3D model jobs do not take .txt files beside scene.gltf (they take .bin, .mtl, …)" */
+    sideRule() {
+        const type = this.type;
+        const paths = this.leftOut();
+        const side = (type.side_extensions || []).map((x) => `.${x}`);
+        const they = side.length ? `they take ${side.slice(0, 12).join(', ')}${side.length > 12 ? ', …' : ''}`
+            : 'they take the main file alone';
+        return `${type.label || type.name} jobs do not take ${kindsOf(paths)} beside ${this.main || 'the main file'} (${they})`;
+    }
+
+    /** The note under the file list: which files stay behind and why. */
+    leftOutMessage() {
+        const paths = this.leftOut();
+        if (!paths.length || this.bundle.archive) return '';
+        return `${namesOf(paths)}: ${this.sideRule()}. Left out: ${paths.length === 1 ? 'it is' : 'they are'} not uploaded.`;
     }
 
     /** "notes.txt, data.bin: no job type of this farm takes .txt or .bin files (it takes .glb, …)". */
@@ -127,7 +173,7 @@ export class SubmitDialog {
         const paths = this.bundle.files.map((e) => e.path);
         const exts = [...new Set(paths.map((p) => extensionOf(p) || '(no extension)'))];
         const taken = [...new Set(this.types.flatMap((t) => t.extensions || []))];
-        return `${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ` and ${paths.length - 5} more` : ''}: no job type of this farm ` +
+        return `${namesOf(paths)}: no job type of this farm ` +
                `takes ${exts.map((x) => (x.startsWith('(') ? x : `.${x}`)).join(' or ')} files (it takes ${taken.map((x) => `.${x}`).join(', ')}, ` +
                'or a .zip of them). Nothing was uploaded.';
     }
@@ -224,24 +270,50 @@ export class SubmitDialog {
                listed.length ? ` · ${listed.length} file${listed.length === 1 ? '' : 's'} inside` : ' · unpacked on the server']
             : [h('strong', {}, `${listed.length} file${listed.length === 1 ? '' : 's'}`), ` · ${formatBytes(b.size)}`];
         this.mainMarks = new Map();
+        this.fileRows = new Map();
         const rows = listed.slice(0, LISTED_ROWS).map((e) => {
             const mark = h('span', {class: 'main-badge', hidden: true}, 'main');
             this.mainMarks.set(e.path, mark);
             const slash = e.path.lastIndexOf('/');
-            return h('li', {class: 'file-row', dataset: {path: e.path}},
-                     h('span', {class: 'file-name', title: e.path},
-                       slash >= 0 ? h('span', {class: 'muted'}, e.path.slice(0, slash + 1)) : null, e.path.slice(slash + 1)),
-                     mark,
-                     h('span', {class: 'file-size muted'}, formatBytes(e.size)));
+            const row = h('li', {class: 'file-row', dataset: {path: e.path}},
+                          h('span', {class: 'file-name', title: e.path},
+                            slash >= 0 ? h('span', {class: 'muted'}, e.path.slice(0, slash + 1)) : null, e.path.slice(slash + 1)),
+                          mark,
+                          h('span', {class: 'left-out-badge', hidden: true}, 'left out'),
+                          h('span', {class: 'file-size muted'}, formatBytes(e.size)));
+            this.fileRows.set(e.path, row);
+            return row;
         });
+        this.leftOutNote = h('p', {class: 'bundle-note warn-text', role: 'status', hidden: true});
+        this.problemsBox = null; // only while there are problems (the form's own error box is apart)
         const more = listed.length - rows.length;
         return h('section', {class: 'bundle', 'aria-label': 'Files of the job'},
                  h('div', {class: 'bundle-head'}, head),
                  rows.length ? h('ul', {class: 'file-list', 'aria-label': 'Files to submit'}, rows,
                                  more > 0 ? h('li', {class: 'file-more muted'}, `… and ${more} more`) : null) : null,
-                 b.problems.length || this.fileProblems().length
-                     ? h('p', {class: 'form-error bundle-problems', role: 'alert'}, [...b.problems.slice(0, 5), ...this.fileProblems()].join('\n'))
-                     : null);
+                 this.leftOutNote);
+    }
+
+    /** Marks the files the chosen type leaves out and shows why; shows what blocks a submit. */
+    markFiles() {
+        if (!this.bundle || !this.fileRows) return;
+        const left = new Set(this.leftOut());
+        for (const [path, row] of this.fileRows) {
+            row.classList.toggle('left-out', left.has(path));
+            row.querySelector('.left-out-badge').hidden = !left.has(path);
+        }
+        const note = this.leftOutMessage();
+        this.leftOutNote.textContent = note;
+        this.leftOutNote.hidden = !note;
+        const problems = [...this.bundle.problems.slice(0, 5), ...this.fileProblems()];
+        if (problems.length && !this.problemsBox) {
+            this.problemsBox = h('p', {class: 'form-error bundle-problems', role: 'alert'});
+            this.leftOutNote.after(this.problemsBox);
+        } else if (!problems.length && this.problemsBox) {
+            this.problemsBox.remove();
+            this.problemsBox = null;
+        }
+        if (this.problemsBox) this.problemsBox.textContent = problems.join('\n');
     }
 
     mainChanged() {
@@ -258,6 +330,7 @@ export class SubmitDialog {
     markMain() {
         for (const [path, mark] of this.mainMarks || []) mark.hidden = path !== this.main;
         this.nameInput.placeholder = this.bundle ? Bundle.jobName(this.main, this.bundle.archive?.name) : '';
+        this.markFiles();
     }
 
     /** Draws the chosen type's settings from its schema and restores its preset. */
@@ -386,7 +459,8 @@ export class SubmitDialog {
     /** Hashes every file, uploads each distinct content once, answers the job's `input`. */
     async upload(signal) {
         const b = this.bundle;
-        const items = b.archive ? [{path: b.archive.name, file: b.archive}] : b.files;
+        const left = new Set(this.leftOut());
+        const items = b.archive ? [{path: b.archive.name, file: b.archive}] : b.files.filter((e) => !left.has(e.path));
         const total = items.reduce((n, x) => n + x.file.size, 0) || 1;
         let hashed = 0;
         const shas = [];
