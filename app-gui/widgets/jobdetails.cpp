@@ -48,14 +48,14 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
     , m_taskView(new QTableView(this))
     , m_frames(new QListWidget(this))
     , m_live(new QWidget(this))
-    , m_liveView(new QLabel(m_live))
-    , m_liveText(new QLabel(m_live))
     , m_liveRegion(new QStackedWidget(this))
     , m_tabs(new QTabWidget(this))
     , m_log(new QPlainTextEdit(this))
     , m_logTimer(new QTimer(this))
     , m_framesMenu(new QMenu(this))
     , m_tasksMenu(new QMenu(this))
+    , m_liveView(new QLabel(m_live))
+    , m_liveText(new QLabel(m_live))
 {
     QFont big = m_title->font();
     big.setPointSizeF(big.pointSizeF() * 1.25);

@@ -97,6 +97,7 @@ void MainWindow::buildUi()
     m_actions = new JobActions(&m_api, this);
     connect(m_actions, &JobActions::jobUpdated, this, [this](const Job &job) {
         m_jobs.upsert(job);
+        m_trayState.update(job);
         m_details->jobChanged(job);
         onSelectionChanged();
     });
@@ -104,6 +105,7 @@ void MainWindow::buildUi()
         if (m_jobs.job(id))
             --m_total;
         m_jobs.remove(id);
+        m_trayState.remove(id);
         if (m_details->jobId() == id)
             m_details->showJob(nullptr);
         updateCounts();
@@ -325,12 +327,22 @@ void MainWindow::buildUi()
             connectTo(m_api.baseUrl(), m_api.token());
     });
 
+    const QIcon appIcon = windowIcon().isNull()
+                              ? themedIcon("applications-graphics", QStyle::SP_ComputerIcon)
+                              : windowIcon();
+    m_trayState.setBaseIcon(appIcon.pixmap(64, 64).toImage());
     if (QSystemTrayIcon::isSystemTrayAvailable()) {
-        m_tray = new QSystemTrayIcon(
-            windowIcon().isNull() ? themedIcon("applications-graphics", QStyle::SP_ComputerIcon)
-                                  : windowIcon(),
-            this);
-        m_tray->setToolTip(tr("Farmhand"));
+        m_tray = new QSystemTrayIcon(appIcon, this);
+        m_tray->setToolTip(m_trayState.toolTip());
+        connect(&m_trayState, &TrayState::changed, m_tray, [this] {
+            m_tray->setToolTip(m_trayState.toolTip());
+            m_tray->setIcon(QIcon(QPixmap::fromImage(m_trayState.iconImage())));
+        });
+        connect(&m_trayState, &TrayState::notify, m_tray, [this](const TrayState::Notification &n) {
+            m_tray->showMessage(n.title, n.text,
+                                n.state == JobState::Failed ? QSystemTrayIcon::Critical
+                                                            : QSystemTrayIcon::Information);
+        });
         connect(m_tray, &QSystemTrayIcon::activated, this, [this] {
             showNormal();
             raise();
@@ -379,18 +391,17 @@ void MainWindow::wireEvents()
         if (!matchesFilter(job)) {
             if (m_jobs.job(job.id)) // it left the filter (a state change)
                 m_jobs.remove(job.id);
+            m_trayState.remove(job.id);
             return;
         }
         if (m_listsInFlight > 0) {
             m_lateJobs.insert(job.id, job);
             m_lateDeletes.remove(job.id);
         }
-        const Job *before = m_jobs.job(job.id);
-        if (before)
-            notifyFinished(*before, job);
-        else
+        if (!m_jobs.job(job.id))
             ++m_total;
         m_jobs.upsert(job);
+        m_trayState.update(job);
         m_details->jobChanged(job);
         if (job.id == m_pendingSelect)
             selectJob(job.id);
@@ -412,6 +423,7 @@ void MainWindow::wireEvents()
         if (m_jobs.job(id))
             --m_total;
         m_jobs.remove(id);
+        m_trayState.remove(id);
         if (m_details->jobId() == id)
             m_details->showJob(nullptr);
         updateCounts();
@@ -461,6 +473,7 @@ void MainWindow::connectTo(const QUrl &url, const QString &token)
         m_lateNodes.clear();
         m_details->showJob(nullptr);
         m_jobs.setJobs({});
+        m_trayState.reset(); // the next server's first list notifies nothing
         m_nodes.setNodes({});
         m_total = 0;
         updateCounts();
@@ -574,8 +587,10 @@ void MainWindow::loadMoreJobs()
         if (!r)
             return showMessage(r.error().message, true);
         for (const Job &job : r->jobs)
-            if (!m_jobs.job(job.id)) // a row held already is as new or newer (live events)
+            if (!m_jobs.job(job.id)) { // a row held already is as new or newer (live events)
                 m_jobs.upsert(job);
+                m_trayState.update(job);
+            }
         m_total = r->total;
         updateCounts();
         emit jobsLoaded();
@@ -609,6 +624,7 @@ void MainWindow::refresh()
                 jobs.append(job);
         jobs.append(m_lateJobs.values());
         m_jobs.setJobs(jobs);
+        m_trayState.setJobs(jobs);
         m_jobs.sort(m_jobsView->horizontalHeader()->sortIndicatorSection(),
                     m_jobsView->horizontalHeader()->sortIndicatorOrder());
         m_total = r->total;
@@ -676,29 +692,6 @@ void MainWindow::updateCounts()
                                                  .arg(std::min<qint64>(
                                                      kJobsPageSize, m_total - m_jobs.rowCount())));
     }
-    int active = 0;
-    double progress = 0;
-    for (int row = 0; row < m_jobs.rowCount(); ++row)
-        if (const Job *j = m_jobs.jobAt(row); j && j->state == JobState::Active) {
-            ++active;
-            progress += j->progress;
-        }
-    if (m_tray)
-        m_tray->setToolTip(active == 0
-                               ? tr("Farmhand: no job running")
-                               : tr("Farmhand: %n job(s) running, %1% done", nullptr, active)
-                                     .arg(int(100 * progress / active)));
-}
-
-void MainWindow::notifyFinished(const Job &before, const Job &now)
-{
-    if (!m_tray || isFinal(before.state) || !isFinal(now.state))
-        return;
-    const bool failed = now.state == JobState::Failed;
-    m_tray->showMessage(
-        failed ? tr("Job failed") : tr("Job %1").arg(toString(now.state)),
-        QString("#%1 %2%3").arg(now.id).arg(now.spec.name, failed ? ": " + now.error : QString()),
-        failed ? QSystemTrayIcon::Critical : QSystemTrayIcon::Information);
 }
 
 void MainWindow::selectJob(qint64 id)
@@ -878,6 +871,7 @@ void MainWindow::startSubmission(const client::BundleSource &source,
             });
     connect(m_flow, &SubmitFlow::jobCreated, this, [this](const Job &job) {
         m_jobs.upsert(job);
+        m_trayState.update(job);
         selectJob(job.id);
     });
     connect(m_flow, &SubmitFlow::failed, this, [this](const QString &name, const Error &e) {

@@ -5,6 +5,7 @@
 #include "client/eventsclient.h"
 #include "models/jobsmodel.h"
 #include "models/nodesmodel.h"
+#include "models/traystate.h"
 
 #include <QHash>
 #include <QMainWindow>
@@ -78,6 +79,9 @@ public:
     void loadMoreJobs();
     /// The server has more jobs (for this filter) than the list holds.
     bool hasMoreJobs() const;
+    /// The tray's icon and notifications, fed by the jobs this window holds (the
+    /// QSystemTrayIcon shows them where the desktop has a tray).
+    TrayState *trayState() { return &m_trayState; }
     /// The server's job types (GET /api/v1/job-types), empty until they arrived.
     const QList<client::JobTypeInfo> &jobTypes() const { return m_types; }
 
@@ -107,7 +111,6 @@ private:
     void setServerAvailable(bool available, const QString &why = {});
     void showDropHighlight(bool on);
     void updateCounts();
-    void notifyFinished(const Job &before, const Job &now);
     void nodeAction(const QString &action);
     /// Whether a job passes the state filter and the search text (events are checked here;
     /// the list itself comes filtered from the server).
@@ -143,6 +146,7 @@ private:
     QList<QAction *> m_needServer; // greyed while the server cannot be reached
     QTimer *m_retry = nullptr;
     QSystemTrayIcon *m_tray = nullptr;
+    TrayState m_trayState;
     qint64 m_total = 0;
     QProgressBar *m_upload = nullptr;
     QPointer<SubmitFlow> m_flow;
