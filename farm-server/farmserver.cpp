@@ -16,6 +16,7 @@
 #include "store/accessstore.h"
 #include "store/sqlitestore.h"
 
+#include <QDebug>
 #include <QDir>
 #include <QWebSocket>
 
@@ -109,6 +110,24 @@ Result<quint16> FarmServer::start()
         std::make_unique<UrlInputs>(*m_store, *m_files, *m_machine, *m_scheduler, *m_recorder,
                                     FetchLimits{m_config.fetchTimeoutS, m_config.fetchMaxBytes});
     m_api->urlInputs = m_urlInputs.get();
+    // A compose job's video named by URL decides its segments once it is here.
+    m_urlInputs->onInputReady = [this](qint64 jobId) {
+        const auto job = m_store->job(jobId);
+        if (!job)
+            return;
+        auto plans = m_jobTypes.compile(job->spec, [&](const QString &path) {
+            for (const BundleFile &b : job->spec.input.files)
+                if (b.path == path && !b.file.isEmpty())
+                    return m_files->filePath(b.file);
+            return QString();
+        });
+        if (!plans || plans->size() <= 1 || plans->size() == job->tasks.total)
+            return;
+        if (auto r = m_store->replaceTasks(jobId, *plans, m_clock->now()); !r)
+            qWarning().noquote() << "job" << jobId
+                                 << "keeps one task: its tasks could not be made again:"
+                                 << r.error().message;
+    };
     m_urlInputs->resume();
     // Behind a proxy every request comes from loopback: trusting it would let anyone in.
     AuthConfig auth{m_config.token, m_config.joinToken,

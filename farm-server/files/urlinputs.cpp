@@ -393,6 +393,8 @@ void UrlInputs::onFetched(qint64 jobId, const QString &path, const QString &url,
             m_scheduler.sendCancels(out->cancels);
         return settled();
     }
+    if (onInputReady)
+        onInputReady(jobId);
     if (const auto now = m_store.job(jobId))
         m_events.publish(msg::JobUpdated, now->toJson());
     m_scheduler.requestDispatch();

@@ -106,6 +106,9 @@ public:
     bool fetching(qint64 jobId) const { return m_jobs.contains(jobId); }
     /// Called when a fetch of a job ends (tests wait on it).
     std::function<void(qint64 jobId)> onSettled;
+    /// Called once a job's input is whole, before its tasks are handed out (a compose job is
+    /// split by its video's length then: docs/JOBTYPES.md, "Segments").
+    std::function<void(qint64 jobId)> onInputReady;
 
 private:
     struct JobFetch

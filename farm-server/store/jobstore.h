@@ -114,6 +114,10 @@ public:
     virtual Result<void> updateJob(const Job &job) = 0; // state, times, error
     /// A job's input once the files it named by URL are fetched (docs/API.md, "Input by URL").
     virtual Result<void> setJobInput(qint64 jobId, const JobInput &input) = 0;
+    /// A job's tasks made again before any of them ran (a compose job whose video, named by
+    /// URL, was fetched after submit and is long enough to split); fails when one has run.
+    virtual Result<void> replaceTasks(qint64 jobId, const QList<TaskPlan> &tasks,
+                                      const QDateTime &now) = 0;
     virtual Result<void> deleteJob(qint64 id) = 0;
     virtual QMap<QString, int> jobStateCounts() = 0;
     virtual QMap<QString, int> taskStateCounts() = 0;

@@ -217,22 +217,9 @@ void SqliteStore::rollback()
     m_db.rollback();
 }
 
-Result<qint64> SqliteStore::insertJob(const JobSpec &spec, const QList<TaskPlan> &tasks,
+Result<void> SqliteStore::insertTasks(qint64 jobId, const QList<TaskPlan> &tasks,
                                       const QDateTime &now)
 {
-    qint64 total = 0;
-    for (const TaskPlan &t : tasks)
-        total += t.frames.size();
-    Transaction tx(*this);
-    const QByteArray specJson = QJsonDocument(spec.toJson()).toJson(QJsonDocument::Compact);
-    auto q = exec(m_db,
-                  "INSERT INTO jobs(name, type, priority, spec, state, frames_total, created_at, "
-                  "n_queued) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
-                  {spec.name, spec.type, spec.priority, QString::fromUtf8(specJson), total,
-                   now.toMSecsSinceEpoch(), int(tasks.size())});
-    if (!q)
-        return q.error();
-    const qint64 jobId = q->lastInsertId().toLongLong();
     QSqlQuery ins(m_db);
     ins.prepare("INSERT INTO tasks(job_id, idx, frames, frame_count, state, queued_at) "
                 "VALUES (?, ?, ?, ?, 'queued', ?)");
@@ -262,6 +249,54 @@ Result<qint64> SqliteStore::insertJob(const JobSpec &spec, const QList<TaskPlan>
                 return makeError("internal", "database: " + dep.lastError().text());
         }
     }
+    return {};
+}
+
+Result<void> SqliteStore::replaceTasks(qint64 jobId, const QList<TaskPlan> &tasks,
+                                       const QDateTime &now)
+{
+    Transaction tx(*this);
+    auto started = exec(m_db,
+                        "SELECT COUNT(*) FROM tasks WHERE job_id = ? AND (state != 'queued' OR "
+                        "attempts > 0)",
+                        {jobId});
+    if (!started)
+        return started.error();
+    if (!started->next() || started->value(0).toInt() > 0)
+        return makeError("conflict",
+                         QString("job %1 has tasks that ran: they are not made again").arg(jobId));
+    if (auto r = exec(m_db, "DELETE FROM tasks WHERE job_id = ?", {jobId}); !r)
+        return r.error();
+    if (auto r = insertTasks(jobId, tasks, now); !r)
+        return r.error();
+    qint64 total = 0;
+    for (const TaskPlan &t : tasks)
+        total += t.frames.size();
+    if (auto r = exec(m_db, "UPDATE jobs SET frames_total = ?, n_queued = ? WHERE id = ?",
+                      {total, int(tasks.size()), jobId});
+        !r)
+        return r.error();
+    return tx.commit();
+}
+
+Result<qint64> SqliteStore::insertJob(const JobSpec &spec, const QList<TaskPlan> &tasks,
+                                      const QDateTime &now)
+{
+    qint64 total = 0;
+    for (const TaskPlan &t : tasks)
+        total += t.frames.size();
+    Transaction tx(*this);
+    const QByteArray specJson = QJsonDocument(spec.toJson()).toJson(QJsonDocument::Compact);
+    auto q = exec(m_db,
+                  "INSERT INTO jobs(name, type, priority, spec, state, frames_total, created_at, "
+                  "n_queued) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+                  {spec.name, spec.type, spec.priority, QString::fromUtf8(specJson), total,
+                   now.toMSecsSinceEpoch(), int(tasks.size())});
+    if (!q)
+        return q.error();
+    const qint64 jobId = q->lastInsertId().toLongLong();
+    if (auto r = insertTasks(jobId, tasks, now); !r)
+        return r.error();
     for (qint64 after : spec.dependsOn) // the API checked that they exist
         if (auto r =
                 exec(m_db, "INSERT INTO job_deps(job_id, after_job) VALUES (?, ?)", {jobId, after});

@@ -33,6 +33,8 @@ public:
     JobPage listJobs(const JobQuery &query) override;
     Result<void> updateJob(const Job &job) override;
     Result<void> setJobInput(qint64 jobId, const JobInput &input) override;
+    Result<void> replaceTasks(qint64 jobId, const QList<TaskPlan> &tasks,
+                              const QDateTime &now) override;
     Result<void> deleteJob(qint64 id) override;
     QMap<QString, int> jobStateCounts() override;
     QMap<QString, int> taskStateCounts() override;
@@ -88,6 +90,8 @@ public:
 
 private:
     Result<void> migrate();
+    /// The job's tasks and their dependencies (inside the caller's transaction).
+    Result<void> insertTasks(qint64 jobId, const QList<TaskPlan> &tasks, const QDateTime &now);
     /// Runs a statement prepared once on this connection and kept (the hot paths: a task, a
     /// job, their updates, outputs). The caller reads it to the end and finish()es it before
     /// the next store call, which may reuse it.

@@ -19,6 +19,8 @@ extern "C" {
 #include <QJsonDocument>
 #include <QProcess>
 #include <QStandardPaths>
+#include <QTcpServer>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -82,6 +84,39 @@ int changedAtTop(const AVFrame *a, const AVFrame *b)
                           int(b->data[0][y * b->linesize[0] + x])) > 48;
     return n;
 }
+
+// Serves one file over HTTP on loopback (a video named by URL).
+class FileOrigin : public QObject
+{
+public:
+    QByteArray body;
+    bool listen()
+    {
+        connect(&m_server, &QTcpServer::newConnection, this, [this] {
+            while (QTcpSocket *s = m_server.nextPendingConnection()) {
+                connect(s, &QTcpSocket::readyRead, s, [this, s] {
+                    m_requests[s] += s->readAll();
+                    if (!m_requests[s].contains("\r\n\r\n"))
+                        return;
+                    s->write("HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: " +
+                             QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n");
+                    s->write(body);
+                    s->disconnectFromHost();
+                });
+                connect(s, &QTcpSocket::disconnected, s, &QObject::deleteLater);
+            }
+        });
+        return m_server.listen(QHostAddress::LocalHost);
+    }
+    QString url(const QString &name) const
+    {
+        return QString("http://127.0.0.1:%1/%2").arg(m_server.serverPort()).arg(name);
+    }
+
+private:
+    QTcpServer m_server;
+    QHash<QTcpSocket *, QByteArray> m_requests;
+};
 
 } // namespace
 
@@ -253,6 +288,32 @@ private slots:
         QCOMPARE(done.value("size").toInteger(), qint64(video.body.size()));
         QVERIFY2(std::abs(done.value("duration").toDouble() - 120.0) <= 1.0 / 30,
                  qPrintable(QJsonDocument(done).toJson()));
+    }
+
+    void aVideoNamedByUrlIsSplitOnceFetched()
+    {
+        // 30 s in segments of 10 s: the job is made with one task while the server fetches
+        // the video, then split into three segments and the join.
+        const QString clip = dir.filePath("byurl.mp4");
+        QVERIFY(video::testvideo::make(clip, 30.0, 320, 180, 30).isEmpty());
+        FileOrigin origin;
+        origin.body = readFile(clip);
+        QVERIFY(origin.listen());
+        QJsonObject spec = composeJob(QString(), 10);
+        const QJsonArray files{
+            QJsonObject{{"path", "scenario.json"}, {"file", scenarioSha}},
+            QJsonObject{{"path", "media/clip.mp4"}, {"url", origin.url("clip.mp4")}}};
+        spec.insert("input", QJsonObject{{"main", "scenario.json"}, {"files", files}});
+        const qint64 id = farm.submit(spec);
+        QVERIFY(id);
+        const QJsonObject job = farm.waitForJob(id, 300000);
+        QCOMPARE(job.value("state").toString(), QString("completed"));
+        const QJsonArray tasks = tasksOf(id);
+        QCOMPARE(tasks.size(), 4);
+        const QString joinLog = logOf(tasks[3].toObject());
+        QVERIFY2(joinLog.contains("joined 3 segments (300 + 300 + 300 frames) without "
+                                  "re-encoding: 900 frames, 30.000 s of video, audio copied"),
+                 qPrintable(joinLog));
     }
 
     void aTruncatedInputFailsClearly()
