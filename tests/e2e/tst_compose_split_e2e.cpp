@@ -5,7 +5,8 @@
 // video stream of 3600 frames lasting 120 s whose timestamps step by one frame throughout (no
 // frame doubled or missing at the seam, a keyframe there), with the input's audio packet for
 // packet; the cue is drawn on both sides of the seam; the completion webhook gives the video's
-// duration. A truncated input fails the split job with a clear message.
+// duration. A video named by URL is split once the server has fetched it. A truncated input
+// fails the split job with a clear message.
 #include "farmfixture.h"
 #include "hookreceiver.h"
 #include "testvideo.h"
