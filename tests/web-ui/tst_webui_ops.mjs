@@ -552,6 +552,13 @@ async function main() {
         await page.goto(`${base}/docs.html`);
         await page.waitForLoadState('load');
         await axeCheck(page, 'the API page');
+        await shoot(page, 'api');
+        await phone.goto(`${base}/docs.html`);
+        await phone.waitForLoadState('load');
+        await axeCheck(phone, 'the API page on a phone');
+        const apiOverflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert(apiOverflow <= 0, `the API page is ${apiOverflow}px wider than the phone`);
+        await shoot(phone, 'api');
 
         for (const [hash, name] of [['#/jobs', 'jobs'], [`#/jobs/${passes.id}`, 'job'], ['#/nodes', 'nodes'], [`#/nodes/${node.id}`, 'node']]) {
             await phone.goto(`${base}/${hash}`);
@@ -565,6 +572,20 @@ async function main() {
                 await axeCheck(phone, 'the job page on a phone');
             }
             await shoot(phone, name);
+            if (name === 'job') {
+                // "Encode video…" and its form's buttons are reachable on the phone too.
+                const encode = phone.locator('.detail-actions .encode-btn');
+                const at = await encode.boundingBox();
+                assert(at && at.x >= 0 && at.x + at.width <= PHONE.width, `Encode video… at ${JSON.stringify(at)}`);
+                await encode.click();
+                await phone.locator('#encode-dialog [name="settings.codec"]').waitFor({timeout: 10000});
+                const ok = await phone.locator('#encode-dialog button[type=submit]').boundingBox();
+                assert(ok && ok.x >= 0 && ok.y >= 0 && ok.x + ok.width <= PHONE.width && ok.y + ok.height <= PHONE.height,
+                       `the dialog's Encode button at ${JSON.stringify(ok)}`);
+                await axeCheck(phone, 'the encode dialog on a phone');
+                await shoot(phone, 'encode');
+                await phone.locator('#encode-dialog button', {hasText: 'Cancel'}).click();
+            }
         }
         await phone.goto(`${base}/#/jobs/${depthJob.id}`);
         await phone.locator('.pass-group[data-pass="rgb"] .tile-img').first().click();
