@@ -4,8 +4,10 @@
 // joined file is one stream of 180 frames whose timestamps step by one frame throughout, with a
 // keyframe at the seam; each frame near the seam shows the same picture as the whole compose's
 // frame of that number (not its neighbour's: nothing doubled or skipped); the cue is drawn on
-// both sides of the seam; the audio packets are the whole compose's. Segments encoded apart,
-// a segment of the wrong length and an input that ends before a segment's end are refused.
+// both sides of the seam; the audio packets are the whole compose's; a segment on a GPU slot
+// still uses the CPU encoder. A background splits and joins without audio. Segments encoded
+// apart, a segment of the wrong length and an input that ends before a segment's end are
+// refused.
 #include "testvideo.h"
 #include "video/composer.h"
 #include "video/segmentjoin.h"
@@ -125,10 +127,15 @@ class TstSegmentJoin : public QObject
         j.settings.segmentToEnd = toEnd;
         return j;
     }
-    static Result<ComposeResult> compose(const ComposeJob &j)
+    static Result<ComposeResult> compose(const ComposeJob &j, QStringList *log = nullptr)
     {
         return composeVideo(
-            j, [](const QString &) {}, [](qint64, qint64) {});
+            j,
+            [log](const QString &line) {
+                if (log)
+                    log->append(line);
+            },
+            [](qint64, qint64) {});
     }
     static Result<JoinResult> join(const QStringList &segments, const QString &input,
                                    const QString &output, QStringList *log = nullptr)
@@ -166,8 +173,14 @@ private slots:
         QVERIFY2(first, qPrintable(first ? QString() : first.error().message));
         QCOMPARE(first->frames, qint64(90));
         QCOMPARE(first->firstFrame, qint64(0));
-        auto second = compose(job("segment_0002.mp4", 2, true));
+        // On a GPU slot a segment still uses the CPU encoder, so that every segment matches.
+        ComposeJob onGpu = job("segment_0002.mp4", 2, true);
+        onGpu.gpuSlot = true;
+        QStringList gpuLog;
+        auto second = compose(onGpu, &gpuLog);
         QVERIFY2(second, qPrintable(second ? QString() : second.error().message));
+        QVERIFY2(gpuLog.join('\n').contains("a segment uses the CPU encoder on a GPU slot too"),
+                 qPrintable(gpuLog.join('\n')));
         QCOMPARE(second->frames, qint64(90));
         QCOMPARE(second->firstFrame, qint64(90));
         // Segments carry video only: the join copies the audio.
@@ -230,6 +243,43 @@ private slots:
         QVERIFY(changedAtTop(a[100].get(), src[100].get()) > 40);
         QVERIFY(changedAtTop(a[60].get(), src[60].get()) < 10);
         QVERIFY(changedAtTop(a[120].get(), src[120].get()) < 10);
+    }
+
+    void aBackgroundSplitsAndJoinsWithoutAudio()
+    {
+        ComposeJob bg = job("bg.mp4", 0, false, "veryfast");
+        bg.input.clear();
+        bg.settings.duration = 5;
+        bg.settings.segmentSeconds = 2;
+        bg.settings.width = 128;
+        bg.settings.height = 72;
+        QStringList parts;
+        for (int k = 1; k <= 3; ++k) {
+            ComposeJob part = bg;
+            part.settings.segmentNumber = k;
+            part.settings.segmentToEnd = k == 3;
+            part.output = dir.filePath(QString("bg_%1.mp4").arg(k));
+            auto r = compose(part);
+            QVERIFY2(r, qPrintable(r ? QString() : r.error().message));
+            QCOMPARE(r->frames, k == 3 ? qint64(30) : qint64(60));
+            parts.append(part.output);
+        }
+        JoinJob j;
+        j.segments = parts;
+        j.output = dir.filePath("bg_joined.mp4");
+        j.segmentSeconds = 2;
+        auto joined = joinSegments(
+            j, [](const QString &) {}, [](qint64, qint64) {});
+        QVERIFY2(joined, qPrintable(joined ? QString() : joined.error().message));
+        QCOMPARE(joined->frames, qint64(150));
+        QVERIFY(!joined->audioCopied);
+        const Packets p = packetsOf(j.output);
+        QCOMPARE(p.videoPts.size(), 150);
+        QVERIFY(p.audio.isEmpty());
+        QList<qint64> pts = p.videoPts;
+        std::sort(pts.begin(), pts.end());
+        for (int i = 1; i < pts.size(); ++i)
+            QCOMPARE(pts[i] - pts[i - 1], pts[1] - pts[0]);
     }
 
     void segmentsEncodedApartAreRefused()
