@@ -19,6 +19,8 @@ pkgs=(
     libass-dev fonts-noto-cjk
     # farm-gui's action icons (it falls back to Qt's own few without a theme)
     adwaita-icon-theme
+    # farm-gui plays video outputs (Qt Multimedia; its FFmpeg backend is in libqt6multimedia6)
+    qt6-multimedia-dev
     blender
 )
 if ((with_tests)); then

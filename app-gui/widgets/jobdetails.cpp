@@ -5,6 +5,7 @@
 #include "widgets/frameviewer.h"
 #include "widgets/icons.h"
 #include "widgets/progressdelegate.h"
+#include "widgets/videoplayer.h"
 
 #include <QCollator>
 #include <QDesktopServices>
@@ -128,6 +129,8 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
         const QString name = item->data(Qt::UserRole).toString();
         if (isImage(name))
             viewFrame(name);
+        else if (isVideo(name))
+            playVideo(name);
         else
             openOutput(name);
     });
@@ -146,6 +149,8 @@ JobDetails::JobDetails(client::ApiClient *api, QWidget *parent)
                         for (const QString &n : selectedOutputs())
                             if (isImage(n))
                                 return void(viewFrame(n));
+                            else if (isVideo(n))
+                                return playVideo(n);
                     });
     addOutputAction("openOutput", tr("&Open with the desktop's application"),
                     themedIcon("document-open", QStyle::SP_DialogOpenButton), [this] {
@@ -528,11 +533,38 @@ bool JobDetails::isVideo(const QString &output)
 
 void JobDetails::openOutput(const QString &name)
 {
+    fetchToOpen(name, [this, name](const QString &path) {
+        if (!m_opener(QUrl::fromLocalFile(path)))
+            emit errorOccurred(tr("no application opens %1").arg(name));
+    });
+}
+
+void JobDetails::playVideo(const QString &name)
+{
+    fetchToOpen(name, [this, name, jobId = m_job.id](const QString &path) {
+        if (!m_player) {
+            m_player = new VideoPlayer(this);
+            m_player->setAttribute(Qt::WA_DeleteOnClose);
+            connect(m_player, &VideoPlayer::errorOccurred, this, &JobDetails::errorOccurred);
+        }
+        m_player->play(QUrl::fromLocalFile(path), tr("Job %1 · %2").arg(jobId).arg(name));
+        m_player->show();
+        m_player->raise();
+    });
+}
+
+VideoPlayer *JobDetails::videoPlayer() const
+{
+    return m_player;
+}
+
+void JobDetails::fetchToOpen(const QString &name, std::function<void(const QString &)> then)
+{
     if (name.isEmpty() || !m_job.id)
         return;
     const quint64 gen = m_generation;
     const qint64 jobId = m_job.id;
-    m_api->fetchOutput(jobId, name, [this, gen, jobId, name](Result<QByteArray> r) {
+    m_api->fetchOutput(jobId, name, [this, gen, jobId, name, then](Result<QByteArray> r) {
         if (gen != m_generation)
             return;
         if (!r)
@@ -546,8 +578,7 @@ void JobDetails::openOutput(const QString &name)
             file.write(*r) != r->size())
             return emit errorOccurred(tr("cannot write %1 to open it").arg(path));
         file.close();
-        if (!m_opener(QUrl::fromLocalFile(path)))
-            emit errorOccurred(tr("no application opens %1").arg(name));
+        then(path);
     });
 }
 

@@ -28,6 +28,7 @@ class QUrl;
 namespace farm::gui {
 
 class FrameViewer;
+class VideoPlayer;
 
 /// The selected job: header, Cancel, its input bundle and settings (key = value rows for any job
 /// type), its tasks and thumbnails of the frames rendered so far.
@@ -72,10 +73,14 @@ public:
     QStringList inputFiles() const;
     int thumbnailCount() const;
 
-    /// Opens an output with the desktop's application for it (a video in the system player):
-    /// fetched into a temporary folder of this window, then handed to the opener. A frame's
-    /// thumbnail or a video's entry opens on double-click.
+    /// Opens an output with the desktop's application for it: fetched into a temporary folder
+    /// of this window, then handed to the opener (the Open action; a data file's double-click).
     void openOutput(const QString &name);
+    /// Plays a video output in the app's own player (VideoPlayer), fetched like openOutput; a
+    /// video's entry plays on double-click.
+    void playVideo(const QString &name);
+    /// The player of the last video played (nullptr before one, or once closed).
+    VideoPlayer *videoPlayer() const;
     /// What opens a fetched file; QDesktopServices::openUrl unless a test sets another.
     void setOpener(std::function<bool(const QUrl &)> opener) { m_opener = std::move(opener); }
     /// Videos (an encode task's MP4) are listed with the frames, with a play icon.
@@ -111,6 +116,8 @@ signals:
     void errorOccurred(const QString &message);
 
 private:
+    /// Fetches an output into this window's temporary folder, then hands `then` its path.
+    void fetchToOpen(const QString &name, std::function<void(const QString &)> then);
     void updateHeader();
     void loadOutputs();
     void addThumbnail(const QString &output);
@@ -144,6 +151,7 @@ private:
     QMenu *m_framesMenu;
     QMenu *m_tasksMenu;
     QPointer<FrameViewer> m_viewer;
+    QPointer<VideoPlayer> m_player;
     QLabel *m_liveView;
     QLabel *m_liveText;
     qint64 m_liveTask = 0;
