@@ -7,6 +7,12 @@
 
 #include "kernel/vecmath.h"
 
+// The CPU build evaluates fixed sets of four directions with SSE (evalLocal4); nvcc never sees it.
+#if defined(__SSE2__) && !defined(__CUDACC__)
+#define FARM_BSDF_SSE 1
+#include <emmintrin.h>
+#endif
+
 namespace farm::render {
 
 /// Material parameters at a surface point (textures already applied).
@@ -146,6 +152,65 @@ public:
         return (diffuse + f * (d * vis)) * wi.z;
     }
 
+#if defined(FARM_BSDF_SSE)
+    /// evalLocal(o, wi[k], nullptr) for four local directions at once, each lane with the same
+    /// operations in the same order as evalLocal (no FMA; SSE's add, mul, div and sqrt round as
+    /// the scalar ones do, its min/max pick as minf/maxf do), so the results are the same bit for
+    /// bit. The caller checks o.valid and wz > 0 (as evalLocal would).
+    FARM_KERNEL void evalLocal4(const Outgoing &o, const float wx[4], const float wy[4],
+                                const float wz[4], float rx[4], float ry[4], float rz[4]) const
+    {
+        const __m128 one = _mm_set1_ps(1.f), zero = _mm_setzero_ps();
+        const __m128 x = _mm_loadu_ps(wx), y = _mm_loadu_ps(wy), z = _mm_loadu_ps(wz);
+        // h = normalize(wo + wi)
+        __m128 hx = _mm_add_ps(_mm_set1_ps(o.wo.x), x);
+        __m128 hy = _mm_add_ps(_mm_set1_ps(o.wo.y), y);
+        __m128 hz = _mm_add_ps(_mm_set1_ps(o.wo.z), z);
+        const __m128 len = _mm_sqrt_ps(
+            _mm_add_ps(_mm_add_ps(_mm_mul_ps(hx, hx), _mm_mul_ps(hy, hy)), _mm_mul_ps(hz, hz)));
+        const __m128 inv = _mm_div_ps(one, len);
+        const __m128 positive = _mm_cmpgt_ps(len, zero);
+        hx = _mm_and_ps(positive, _mm_mul_ps(hx, inv));
+        hy = _mm_and_ps(positive, _mm_mul_ps(hy, inv));
+        hz = _mm_or_ps(_mm_and_ps(positive, _mm_mul_ps(hz, inv)), _mm_andnot_ps(positive, one));
+        const __m128 voh = _mm_add_ps(
+            _mm_add_ps(_mm_mul_ps(_mm_set1_ps(o.wo.x), hx), _mm_mul_ps(_mm_set1_ps(o.wo.y), hy)),
+            _mm_mul_ps(_mm_set1_ps(o.wo.z), hz));
+        // d = ggxD(h.z)
+        const __m128 a2 = _mm_set1_ps(m_alpha2);
+        const __m128 dd =
+            _mm_add_ps(_mm_mul_ps(_mm_mul_ps(hz, hz), _mm_set1_ps(m_alpha2 - 1.f)), one);
+        const __m128 d = _mm_div_ps(a2, _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(kPi), dd), dd));
+        // lambda(wi.z)
+        const __m128 c2 = _mm_max_ps(_mm_mul_ps(z, z), _mm_set1_ps(1e-12f));
+        const __m128 tan2 = _mm_div_ps(_mm_sub_ps(one, c2), c2);
+        const __m128 lam = _mm_mul_ps(
+            _mm_set1_ps(0.5f), _mm_sub_ps(_mm_sqrt_ps(_mm_add_ps(one, _mm_mul_ps(a2, tan2))), one));
+        const __m128 vis = _mm_div_ps(one, _mm_mul_ps(_mm_add_ps(_mm_set1_ps(1.f + o.lambda), lam),
+                                                      _mm_mul_ps(_mm_set1_ps(4.f * o.wo.z), z)));
+        // schlick(m_f0, max(voh, 0)) weight and dielectricFresnel(wi.z)
+        const auto fifth = [&](__m128 c) {
+            const __m128 m = _mm_min_ps(_mm_max_ps(_mm_sub_ps(one, c), zero), one);
+            const __m128 m2 = _mm_mul_ps(m, m);
+            return _mm_mul_ps(_mm_mul_ps(m2, m2), m);
+        };
+        const __m128 m5 = fifth(_mm_max_ps(voh, zero));
+        const __m128 fresnelIn =
+            _mm_add_ps(_mm_set1_ps(0.04f), _mm_mul_ps(_mm_set1_ps(0.96f), fifth(z)));
+        const __m128 coat = _mm_mul_ps(_mm_set1_ps(o.coat), _mm_sub_ps(one, fresnelIn));
+        const __m128 dvis = _mm_mul_ps(d, vis);
+        const auto channel = [&](float f0, float diffuse, float *r) {
+            const __m128 f = _mm_add_ps(_mm_set1_ps(f0), _mm_mul_ps(_mm_set1_ps(1.f - f0), m5));
+            const __m128 sum =
+                _mm_add_ps(_mm_mul_ps(_mm_set1_ps(diffuse), coat), _mm_mul_ps(f, dvis));
+            _mm_storeu_ps(r, _mm_mul_ps(sum, z));
+        };
+        channel(m_f0.x, m_diffuse.x, rx);
+        channel(m_f0.y, m_diffuse.y, ry);
+        channel(m_f0.z, m_diffuse.z, rz);
+    }
+#endif
+
     /// Samples a local wi for a bound outgoing direction; false when no direction could be
     /// made. `weight` = evalCos / pdf.
     FARM_KERNEL bool sampleLocal(const Outgoing &o, float uLobe, float u1, float u2, Vec3 &wi,
@@ -202,7 +267,10 @@ public:
         return true;
     }
 
-    FARM_KERNEL Vec3 normal() const { return m_frame.n; }
+    FARM_KERNEL Vec3 normal() const
+    {
+        return m_frame.n;
+    }
 
 private:
     FARM_KERNEL float specularProbability(float cosO) const

@@ -96,6 +96,28 @@ constexpr int kAmbientGrid = 2;
 /// Unshadowed light reflected from a sky of uniform radiance `sky` (no random numbers).
 FARM_KERNEL Vec3 ambientSkyLight(const Bsdf &bsdf, const Bsdf::Outgoing &out, Vec3 sky)
 {
+#if defined(FARM_BSDF_SSE)
+    static_assert(kAmbientGrid == 2, "evalLocal4 takes the four directions of a 2x2 grid");
+    // The same sum as below (same directions, order and operations), the four BSDF evaluations
+    // side by side: a fifth of a template render's time was this term.
+    if (out.valid) {
+        float wx[4], wy[4], wz[4], rx[4], ry[4], rz[4];
+        for (int k = 0; k < 4; ++k) {
+            const Vec3 wi = Bsdf::cosineDirection((float(k >> 1) + 0.5f) / float(kAmbientGrid),
+                                                  (float(k & 1) + 0.5f) / float(kAmbientGrid));
+            wx[k] = wi.x;
+            wy[k] = wi.y;
+            wz[k] = wi.z;
+        }
+        if (wz[0] > 0.f && wz[1] > 0.f && wz[2] > 0.f && wz[3] > 0.f) {
+            bsdf.evalLocal4(out, wx, wy, wz, rx, ry, rz);
+            Vec3 sum(0.f);
+            for (int k = 0; k < 4; ++k)
+                sum += Vec3(rx[k], ry[k], rz[k]) * (kPi / wz[k]);
+            return sum * sky * (1.f / float(kAmbientGrid * kAmbientGrid));
+        }
+    }
+#endif
     Vec3 sum(0.f);
     for (int i = 0; i < kAmbientGrid; ++i) {
         for (int j = 0; j < kAmbientGrid; ++j) {
