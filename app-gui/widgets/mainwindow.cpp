@@ -566,7 +566,8 @@ client::JobQuery MainWindow::jobQuery() const
 
 bool MainWindow::hasMoreJobs() const
 {
-    return m_connected && m_jobs.rowCount() < m_total;
+    // A full last page sends a cursor too: its next page is empty, and the counts say so.
+    return m_connected && m_jobs.rowCount() < m_total && (!m_nextPage.isEmpty() || !m_keyedPaging);
 }
 
 void MainWindow::loadMoreJobs()
@@ -577,15 +578,19 @@ void MainWindow::loadMoreJobs()
     const quint64 connection = m_connection;
     const quint64 generation = m_listGeneration;
     client::JobQuery query = jobQuery();
-    // The list is newest first and live events keep it current, so the rows held are the
-    // server's first rows (new jobs shift both alike): the next page starts after them.
-    query.offset = m_jobs.rowCount();
+    // Keyed: the page after the last row the server sent, whatever was added or deleted since.
+    // A server without cursors gets an offset: the rows held (live events keep them current).
+    if (m_keyedPaging)
+        query.after = m_nextPage;
+    else
+        query.offset = m_jobs.rowCount();
     m_api.listJobs(query, [this, connection, generation](Result<client::JobPage> r) {
         if (connection != m_connection || generation != m_listGeneration)
             return; // the list was loaded again (filter, reconnect) meanwhile
         m_pageInFlight = false;
         if (!r)
             return showMessage(r.error().message, true);
+        m_nextPage = r->next;
         for (const Job &job : r->jobs)
             if (!m_jobs.job(job.id)) { // a row held already is as new or newer (live events)
                 m_jobs.upsert(job);
@@ -610,7 +615,7 @@ void MainWindow::refresh()
         m_lateJobs.clear();
         m_lateDeletes.clear();
     }
-    m_api.listJobs(query, [this, connection](Result<client::JobPage> r) {
+    m_api.listJobs(query, [this, connection, query](Result<client::JobPage> r) {
         if (connection != m_connection)
             return;
         --m_listsInFlight;
@@ -625,6 +630,9 @@ void MainWindow::refresh()
         jobs.append(m_lateJobs.values());
         m_jobs.setJobs(jobs);
         m_trayState.setJobs(jobs);
+        m_nextPage = r->next;
+        // A full page without a cursor: a server from before keyed paging.
+        m_keyedPaging = !r->next.isEmpty() || r->jobs.size() < query.limit;
         m_jobs.sort(m_jobsView->horizontalHeader()->sortIndicatorSection(),
                     m_jobsView->horizontalHeader()->sortIndicatorOrder());
         m_total = r->total;

@@ -161,6 +161,8 @@ private:
     QPushButton *m_moreJobs = nullptr;
     FarmChart *m_farmChart = nullptr;
     bool m_pageInFlight = false;
+    QString m_nextPage;           // the server's cursor of the page after the rows held
+    bool m_keyedPaging = true;    // false: an older server pages by offset only
     quint64 m_listGeneration = 0; // a page asked for before a refresh is dropped
     bool m_connected = false;
     quint64 m_connection = 0; // answers for an older connection are dropped

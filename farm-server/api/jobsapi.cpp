@@ -8,6 +8,7 @@
 
 #include <QFile>
 #include <QJsonArray>
+#include <QJsonDocument>
 
 namespace farm::server {
 namespace {
@@ -234,6 +235,41 @@ void listJobTypes(ApiContext &ctx, const HttpRequest &, HttpReply reply)
     reply.json(200, {{"job_types", types}});
 }
 
+/// The keyed cursor of GET /api/v1/jobs (`next`, sent back as `after`): the last row's sort
+/// value and id with the sort and order they belong to, as base64url JSON. Opaque to clients.
+QString encodeJobCursor(const QString &sort, const QString &order, const QVariant &key, qint64 id)
+{
+    const QJsonObject o{
+        {"sort", sort}, {"order", order}, {"key", QJsonValue::fromVariant(key)}, {"id", id}};
+    return QString::fromLatin1(
+        QJsonDocument(o)
+            .toJson(QJsonDocument::Compact)
+            .toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
+}
+
+Result<std::pair<QVariant, qint64>> decodeJobCursor(const QString &text, const QString &sort,
+                                                    const QString &order)
+{
+    const auto bad = [](const QString &why) {
+        return makeError("invalid_field",
+                         QString("after: %1 (send back the 'next' of the previous page)").arg(why));
+    };
+    const auto decoded = QByteArray::fromBase64Encoding(
+        text.toLatin1(), QByteArray::Base64UrlEncoding | QByteArray::AbortOnBase64DecodingErrors);
+    if (text.size() > 1024 || !decoded)
+        return bad("not a cursor");
+    const QJsonObject o = QJsonDocument::fromJson(*decoded).object();
+    if (o.value("sort").toString() != sort || o.value("order").toString() != order)
+        return bad(QString("the cursor is of a list sorted by %1 %2, not %3 %4")
+                       .arg(o.value("sort").toString(), o.value("order").toString(), sort, order));
+    const QJsonValue key = o.value("key"), id = o.value("id");
+    const bool numeric = sort == "created_at" || sort == "priority" || sort == "id";
+    if (!id.isDouble() || id.toDouble() < 0 || (numeric ? !key.isDouble() : !key.isString()))
+        return bad("not a cursor");
+    return std::pair<QVariant, qint64>{
+        numeric ? QVariant(key.toInteger()) : QVariant(key.toString()), id.toInteger()};
+}
+
 void listJobs(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
 {
     JobQuery q;
@@ -270,11 +306,24 @@ void listJobs(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     if (!order.isEmpty() && order != "asc" && order != "desc")
         return reply.error(400, "invalid_field", "order must be asc or desc");
     q.descending = order != "asc";
+    const QString order_ = q.descending ? "desc" : "asc";
+    if (p.hasQueryItem("after")) {
+        if (p.hasQueryItem("offset"))
+            return reply.error(400, "invalid_field", "after and offset cannot be used together");
+        const auto cursor = decodeJobCursor(p.queryItemValue("after"), q.sort, order_);
+        if (!cursor)
+            return replyError(reply, cursor.error());
+        q.afterKey = cursor->first;
+        q.afterId = cursor->second;
+    }
     const JobPage page = ctx.store.listJobs(q);
     QJsonArray jobs;
     for (const Job &j : page.jobs)
         jobs.append(j.toJson());
-    reply.json(200, {{"jobs", jobs}, {"total", page.total}});
+    QJsonObject out{{"jobs", jobs}, {"total", page.total}};
+    if (page.jobs.size() == q.limit) // a full page: there may be more after its last row
+        out.insert("next", encodeJobCursor(q.sort, order_, page.lastKey, page.lastId));
+    reply.json(200, out);
 }
 
 void jobAction(ApiContext &ctx, const HttpRequest &req, HttpReply reply)

@@ -78,12 +78,18 @@ struct JobQuery
     int offset = 0;
     QString sort = QStringLiteral("created_at"); // column name, validated by the API layer
     bool descending = true;
+    /// Keyed paging: only rows after (sort value, id) in this order; a row deleted meanwhile
+    /// shifts nothing (an offset would skip or repeat one). Unset: from the first row.
+    std::optional<QVariant> afterKey;
+    qint64 afterId = 0;
 };
 
 struct JobPage
 {
     QList<Job> jobs;
-    int total = 0;
+    int total = 0;     // every row the filter matches, wherever the page starts
+    QVariant lastKey;  // the last row's sort value (invalid when the page is empty)
+    qint64 lastId = 0; // and its id: where the next page starts
 };
 
 /// Persistence behind an interface (SQLite today; QPSQL for larger farms). Not thread-safe:

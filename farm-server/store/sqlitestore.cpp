@@ -386,11 +386,31 @@ JobPage SqliteStore::listJobs(const JobQuery &query)
     const QString column =
         sortable.contains(query.sort) ? query.sort : QStringLiteral("created_at");
     const QString dir = query.descending ? "DESC" : "ASC";
-    page.jobs = loadJobs(where, binds,
+    QString pageWhere = where;
+    QVariantList pageBinds = binds;
+    if (query.afterKey) {
+        // Rows after (key, id) in the list's order, ties broken by id as the ORDER BY does.
+        const QString cmp = query.descending ? "<" : ">";
+        conditions.append(column == "id"
+                              ? QString("id %1 ?").arg(cmp)
+                              : QString("(%1 %2 ? OR (%1 = ? AND id %2 ?))").arg(column, cmp));
+        if (column != "id")
+            pageBinds << *query.afterKey << *query.afterKey;
+        pageBinds << query.afterId;
+        pageWhere = "WHERE " + conditions.join(" AND ");
+    }
+    page.jobs = loadJobs(pageWhere, pageBinds,
                          QString("ORDER BY %1 %2, id %2 LIMIT %3 OFFSET %4")
                              .arg(column, dir)
                              .arg(query.limit)
                              .arg(query.offset));
+    if (!page.jobs.isEmpty()) {
+        page.lastId = page.jobs.last().id;
+        if (auto k =
+                exec(m_db, QString("SELECT %1 FROM jobs WHERE id = ?").arg(column), {page.lastId});
+            k && k->next())
+            page.lastKey = k->value(0);
+    }
     return page;
 }
 

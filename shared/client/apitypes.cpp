@@ -28,7 +28,10 @@ QUrlQuery JobQuery::toUrlQuery() const
     if (!search.isEmpty())
         q.addQueryItem("q", search);
     q.addQueryItem("limit", QString::number(limit));
-    q.addQueryItem("offset", QString::number(offset));
+    if (!after.isEmpty()) // keyed paging: the server refuses an offset with it
+        q.addQueryItem("after", after);
+    else
+        q.addQueryItem("offset", QString::number(offset));
     if (!sort.isEmpty())
         q.addQueryItem("sort", sort);
     if (!order.isEmpty())
@@ -63,6 +66,7 @@ Result<JobPage> decodeJobPage(const QJsonObject &o)
             ++page.skipped;
     }
     page.total = o.value("total").toInteger(page.jobs.size());
+    page.next = o.value("next").toString();
     return page;
 }
 

@@ -23,6 +23,8 @@ struct JobQuery
     int offset = 0;
     QString sort = QStringLiteral("created_at");
     QString order = QStringLiteral("desc");
+    /// The previous page's `next` (keyed paging; then `offset` is not sent).
+    QString after;
 
     QUrlQuery toUrlQuery() const;
 };
@@ -32,6 +34,7 @@ struct JobPage
     QList<Job> jobs;
     qint64 total = 0;
     int skipped = 0; // entries this client could not read at all (no id, an unknown state)
+    QString next;    // the cursor of the page after this one (empty: last page, or an old server)
 };
 
 /// One entry of GET /api/v1/jobs/{id}/outputs.

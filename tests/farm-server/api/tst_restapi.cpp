@@ -129,6 +129,97 @@ private slots:
         QCOMPARE(s->get(QString("/api/v1/jobs/%1").arg(id)).status, 404);
     }
 
+    // Keyed paging: a page's `next` sent back as `after` gives the jobs after its last row,
+    // whatever was deleted (even that row) or added between the pages; none skipped or repeated.
+    void pagesByKeyedCursor()
+    {
+        QStringList names; // by creation, oldest first
+        QHash<QString, qint64> ids;
+        for (int i = 0; i < 9; ++i) {
+            QJsonObject body = jobBody(sha);
+            body.insert("name", QString("page-%1").arg(i));
+            body.insert("priority", 10 * (i % 3)); // ties for the priority order
+            const auto r = s->post("/api/v1/jobs", body);
+            QCOMPARE(r.status, 201);
+            names.append(body.value("name").toString());
+            ids.insert(names.last(), r.json().value("id").toInteger());
+        }
+        auto namesOf = [](const QJsonObject &page) {
+            QStringList out;
+            for (const QJsonValue &j : page.value("jobs").toArray())
+                out.append(j.toObject().value("name").toString());
+            return out;
+        };
+        auto remove = [&](const QString &name) {
+            const qint64 id = ids.value(name);
+            QCOMPARE(s->request("POST", QString("/api/v1/jobs/%1/cancel").arg(id)).status, 200);
+            QCOMPARE(s->request("DELETE", QString("/api/v1/jobs/%1").arg(id)).status, 204);
+        };
+        // Newest first, 3 a page.
+        auto r = s->get("/api/v1/jobs?limit=3");
+        QCOMPARE(r.status, 200);
+        QJsonObject page = r.json();
+        QCOMPARE(namesOf(page), (QStringList{"page-8", "page-7", "page-6"}));
+        QCOMPARE(page.value("total").toInt(), 9);
+        QString next = page.value("next").toString();
+        QVERIFY(!next.isEmpty());
+        // Between the pages: a job of the first page goes, the page's last row too, and one
+        // is added (it sorts before the cursor). An offset of 3 would now skip page-5.
+        remove("page-7");
+        remove("page-6");
+        QCOMPARE(s->post("/api/v1/jobs", jobBody(sha)).status, 201);
+        QCOMPARE(s->get("/api/v1/jobs?limit=3&offset=3")
+                     .json()
+                     .value("jobs")
+                     .toArray()
+                     .first()
+                     .toObject()
+                     .value("name")
+                     .toString(),
+                 QString("page-4"));
+        r = s->get("/api/v1/jobs?limit=3&after=" + next);
+        QCOMPARE(r.status, 200);
+        page = r.json();
+        QCOMPARE(namesOf(page), (QStringList{"page-5", "page-4", "page-3"}));
+        QCOMPARE(page.value("total").toInt(), 8); // all the filter matches now
+        // A job of the next page deleted: that page simply lacks it.
+        remove("page-1");
+        r = s->get("/api/v1/jobs?limit=3&after=" + page.value("next").toString());
+        QCOMPARE(namesOf(r.json()), (QStringList{"page-2", "page-0"}));
+        QVERIFY(!r.json().contains("next")); // not a full page: the last one
+
+        // Other orders: by priority ascending (ties by id), with a filter, two a page.
+        QStringList seen;
+        QString after;
+        for (int guard = 0; guard < 10; ++guard) {
+            QString url = "/api/v1/jobs?q=page-&sort=priority&order=asc&limit=2";
+            if (!after.isEmpty())
+                url += "&after=" + after;
+            page = s->get(url).json();
+            seen += namesOf(page);
+            after = page.value("next").toString();
+            if (after.isEmpty())
+                break;
+            if (guard == 0)
+                remove("page-3"); // priority 0: sorted before the cursor, already seen
+        }
+        QCOMPARE(seen, (QStringList{"page-0", "page-3", "page-4", "page-2", "page-5", "page-8"}));
+
+        // A cursor belongs to its sort and order; a made-up one is refused, so is an offset.
+        next = s->get("/api/v1/jobs?limit=1&sort=name").json().value("next").toString();
+        QVERIFY(!next.isEmpty());
+        QCOMPARE(s->get("/api/v1/jobs?limit=1&sort=name&after=" + next).status, 200);
+        r = s->get("/api/v1/jobs?limit=1&sort=priority&after=" + next);
+        QCOMPARE(r.status, 400);
+        QVERIFY2(r.json().value("error").toObject().value("message").toString().contains(
+                     "sorted by name desc"),
+                 r.body.constData());
+        QCOMPARE(s->get("/api/v1/jobs?limit=1&sort=name&order=asc&after=" + next).status, 400);
+        QCOMPARE(s->get("/api/v1/jobs?after=bm90IGEgY3Vyc29y").status, 400);
+        QCOMPARE(s->get("/api/v1/jobs?after=%25%25").status, 400);
+        QCOMPARE(s->get("/api/v1/jobs?limit=1&sort=name&offset=1&after=" + next).status, 400);
+    }
+
     void pauseResume()
     {
         const qint64 id = s->post("/api/v1/jobs", jobBody(sha)).json().value("id").toInteger();
