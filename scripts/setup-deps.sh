@@ -17,6 +17,9 @@ pkgs=(
     libavcodec-dev libavformat-dev libswscale-dev libavutil-dev
     # compose: libass draws the timed text; Noto CJK is the default font (Latin, Hangul, kana, CJK)
     libass-dev fonts-noto-cjk
+    # question-card narration: espeak-ng speaks the text (its voices: espeak-ng-data);
+    # libswresample (with FFmpeg's dev packages) brings it to the video's audio rate
+    libespeak-ng-dev espeak-ng-data libswresample-dev
     # farm-gui's action icons (it falls back to Qt's own few without a theme)
     adwaita-icon-theme
     # farm-gui plays video outputs (Qt Multimedia; its FFmpeg backend is in libqt6multimedia6)

@@ -10,6 +10,7 @@
 
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonDocument>
 
 extern "C" {
 #include <libavutil/log.h>
@@ -32,13 +33,21 @@ int runComposeCli(const QStringList &args)
     if (!scenarioFile.open(QIODevice::ReadOnly))
         return fail(QString("cannot read the scenario %1").arg(QFileInfo(scenarioPath).fileName()),
                     errc::InvalidInput);
-    auto scenario = Scenario::fromJson(scenarioFile.read(kMaxScenarioBytes + 1));
+    const QByteArray scenarioJson = scenarioFile.read(kMaxScenarioBytes + 1);
+    auto scenario = Scenario::fromJson(scenarioJson);
     if (!scenario)
         return fail(
             QString("%1: %2").arg(QFileInfo(scenarioPath).fileName(), scenario.error().message),
             errc::InvalidInput);
     ComposeJob job;
     job.scenario = *scenario;
+    // Read like the cues (Scenario::fromJson checked its form): a question card's narration.
+    auto narration = scenarioNarration(QJsonDocument::fromJson(scenarioJson).object());
+    if (!narration)
+        return fail(
+            QString("%1: %2").arg(QFileInfo(scenarioPath).fileName(), narration.error().message),
+            errc::InvalidInput);
+    job.narration = *narration;
     job.settings = *settings;
     job.input = task->value("input").toString();
     job.output = task->value("output").toString();
@@ -90,7 +99,9 @@ int runComposeCli(const QStringList &args)
             .arg(result->size.height())
             .arg(result->fps, 0, 'g', 6)
             .arg(result->duration, 0, 'f', 3)
-            .arg(result->audioCopied ? ", audio copied" : "")
+            .arg(result->audioCopied            ? ", audio copied"
+                 : !result->narration.isEmpty() ? ", narrated"
+                                                : "")
             .arg(seconds, 0, 'f', 2)
             .arg(seconds > 0 ? result->frames / seconds : 0.0, 0, 'f', 1)
             .arg(QFileInfo(job.output).fileName())

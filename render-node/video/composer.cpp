@@ -140,12 +140,17 @@ Result<ComposeResult> composeVideo(const ComposeJob &job,
                                    const std::function<void(qint64 done, qint64 total)> &progress)
 {
     const ComposeSettings &s = job.settings;
+    // Narration replaces the copied audio with a mix (narration.h); a narrated job is never
+    // split (the server refuses it), so segments have none.
+    const bool narrated = job.narration.enabled() && s.segmentNumber == 0;
     InputFrames input;
     const bool hasInput = !job.input.isEmpty();
     int width = s.width, height = s.height;
     double fps = s.fps, duration = 0;
     if (hasInput) {
-        if (auto r = input.open(job.input, workThreads(job.threads), s.segmentNumber == 0); !r)
+        if (auto r =
+                input.open(job.input, workThreads(job.threads), s.segmentNumber == 0 && !narrated);
+            !r)
             return r.error();
         const MediaInfo &info = input.decoder().info();
         if (width == 0 && height == 0) {
@@ -240,8 +245,50 @@ Result<ComposeResult> composeVideo(const ComposeJob &job,
         audioOut = *idx;
         audioTb = a->time_base;
     }
+    std::optional<AudioTrackEncoder> narrationOut;
+    AudioTrack narrationAudio;
+    QList<NarrationSpan> spans;
+    if (narrated) {
+        auto spoken = speakNarration(job.narration, &spans);
+        if (!spoken)
+            return spoken.error();
+        narrationAudio = std::move(*spoken);
+        if (hasInput) {
+            auto own = decodeAudioTrack(job.input);
+            if (!own)
+                return own.error();
+            if (!own->channels[0].empty()) {
+                mixInto(*own, narrationAudio);
+                narrationAudio = std::move(*own);
+                log(QString("narration mixed over %1's audio")
+                        .arg(QFileInfo(job.input).fileName()));
+            }
+        }
+        QStringList placed;
+        for (const NarrationSpan &n : spans)
+            placed.append(QString("'%1' %2-%3 s")
+                              .arg(n.text.left(60))
+                              .arg(n.start, 0, 'f', 2)
+                              .arg(n.end, 0, 'f', 2));
+        log(QString("narration (espeak-ng, voice %1, %2 words a minute): %3")
+                .arg(job.narration.voice)
+                .arg(job.narration.rate)
+                .arg(placed.join("; ")));
+        if (!spans.isEmpty() && spans.last().end > expected / fps)
+            log(QString("the narration runs to %1 s, past the video's end (%2 s): it is cut "
+                        "there; give the card a longer reveal")
+                    .arg(spans.last().end, 0, 'f', 2)
+                    .arg(expected / fps, 0, 'f', 2));
+        auto enc = AudioTrackEncoder::open(**writer);
+        if (!enc)
+            return enc.error();
+        narrationOut = std::move(*enc);
+    }
     if (auto r = (*writer)->begin(s.video.faststart); !r)
         return r.error();
+    if (narrationOut)
+        if (auto r = narrationOut->write(narrationAudio, expected / fps); !r)
+            return r.error();
 
     // Decoding, scaling and drawing the text run here, ahead of the encoder.
     FramePipe pipe(4);
@@ -432,6 +479,7 @@ Result<ComposeResult> composeVideo(const ComposeJob &job,
     out.fps = fps;
     out.duration = out.frames / fps;
     out.audioCopied = audioOut >= 0;
+    out.narration = spans;
     out.choice = (*encoder)->choice();
     return out;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "model/scenario.h"
+#include "narration.h"
 #include "videoencoder.h"
 
 #include <QJsonObject>
@@ -47,6 +48,8 @@ struct ComposeJob
     ComposeSettings settings;
     bool gpuSlot = false;
     int threads = 0;
+    /// Spoken over the video as its audio track (a question card's, scenarioNarration).
+    Narration narration;
 };
 
 struct ComposeResult
@@ -57,7 +60,8 @@ struct ComposeResult
     double fps = 0;
     double duration = 0; // seconds of video
     bool audioCopied = false;
-    QString choice; // VideoEncoder::choice()
+    QList<NarrationSpan> narration; // where each spoken line landed (empty: none)
+    QString choice;                 // VideoEncoder::choice()
 };
 
 /// Draws the scenario's cues (libass) over the input's decoded frames, or over the background,

@@ -2,6 +2,7 @@
 
 #include "util/json.h"
 
+#include <QRegularExpression>
 #include <QStringList>
 
 namespace farm {
@@ -18,7 +19,62 @@ QJsonObject at(double x, double y)
     return {{"x", x}, {"y", y}};
 }
 
+/// When the answers appear; the reveal comes 0.5 s + countdown after.
+constexpr double kAnswersAt = 1.0;
+const char *const kLabels[] = {"A", "B", "C", "D"};
+
 } // namespace
+
+bool scenarioWantsNarration(const QJsonObject &o)
+{
+    const QJsonValue n = o.value("narration");
+    return o.value("template") == QLatin1String("question_card") &&
+           (n.toBool(false) || n.isObject());
+}
+
+Result<Narration> scenarioNarration(const QJsonObject &o)
+{
+    Narration out;
+    const QJsonValue n = o.value("narration");
+    if (n.isUndefined() || n.isNull() || n == QJsonValue(false))
+        return out;
+    if (o.value("template") != QLatin1String("question_card"))
+        return makeError("invalid_scenario",
+                         "scenario.narration applies to the question_card template only");
+    if (n.isObject()) {
+        json::Reader r(n.toObject(), "scenario.narration");
+        r.rejectUnknown({"voice", "rate"});
+        out.voice = r.string("voice", out.voice, 1, 32);
+        out.rate = int(r.integer("rate", out.rate, 80, 400));
+        if (!r.ok())
+            return makeError("invalid_scenario", r.error().message);
+        static const QRegularExpression voice(QStringLiteral("^[a-z]{2,3}(-[a-z0-9]{1,8})*$"));
+        if (!voice.match(out.voice).hasMatch())
+            return makeError("invalid_scenario",
+                             QString("scenario.narration.voice '%1' is not an espeak-ng voice "
+                                     "name (en, en-us, ko …)")
+                                 .arg(out.voice.left(40)));
+    } else if (n != QJsonValue(true)) {
+        return makeError("invalid_scenario",
+                         "scenario.narration must be true, false or {\"voice\", \"rate\"}");
+    }
+    json::Reader r(o, "scenario");
+    const QString question = r.string("question", QString(), 1, 500);
+    const QStringList answers = r.stringList("answers", {}, 4);
+    const qint64 correct = r.integer("correct", -1, 0, 3);
+    const qint64 countdown = r.integer("countdown", 5, 1, 60);
+    if (!r.ok() || question.isEmpty() || answers.size() != 4 || correct < 0)
+        return makeError("invalid_scenario", "scenario.narration needs a whole question card "
+                                             "(question, four answers, correct)");
+    QStringList said;
+    for (int i = 0; i < 4; ++i)
+        said.append(QString("%1: %2.").arg(kLabels[i], answers[i]));
+    out.lines = {{0.0, question},
+                 {kAnswersAt, said.join(' ')},
+                 {kAnswersAt + 0.5 + double(countdown),
+                  QString("%1: %2.").arg(kLabels[correct], answers[int(correct)])}};
+    return out;
+}
 
 Result<QJsonArray> questionCardCues(const QJsonObject &o)
 {
@@ -42,7 +98,7 @@ Result<QJsonArray> questionCardCues(const QJsonObject &o)
 
     // Timeline: the question, then the answers, then the countdown under them, then the
     // reveal. Each place on screen holds one cue at a time (the scenario's rule).
-    const double answersAt = 1.0;
+    const double answersAt = kAnswersAt;
     const double revealAt = answersAt + 0.5 + double(countdown);
     const double end = revealAt + double(reveal);
     const QJsonObject box{{"box", true}, {"box_padding", 18}, {"box_color", "#1A237ED0"}};
@@ -55,7 +111,6 @@ Result<QJsonArray> questionCardCues(const QJsonObject &o)
     q.insert("max_width", 0.85);
     q.insert("fade_in", 0.3);
     cues.append(cue(0, end, question, q));
-    static const char *labels[] = {"A", "B", "C", "D"};
     for (int i = 0; i < 4; ++i) {
         QJsonObject a = box;
         a.insert("align", "center");
@@ -65,7 +120,7 @@ Result<QJsonArray> questionCardCues(const QJsonObject &o)
         a.insert("slide_in", i % 2 == 0 ? "left" : "right");
         a.insert("slide_duration", 0.3);
         a.insert("fade_in", 0.3);
-        const QString text = QString("%1. %2").arg(labels[i], answers[i]);
+        const QString text = QString("%1. %2").arg(kLabels[i], answers[i]);
         if (i != correct) {
             a.insert("color", "#B0B0B0");
             a.insert("box_color", "#30303090");

@@ -222,6 +222,8 @@ Result<Scenario> Scenario::fromJson(const QByteArray &json)
         auto made = questionCardCues(o);
         if (!made)
             return made.error();
+        if (auto narration = scenarioNarration(o); !narration)
+            return narration.error();
         for (const QJsonValue &c : std::as_const(cues))
             made->append(c);
         cues = *made;
