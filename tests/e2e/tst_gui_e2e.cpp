@@ -11,6 +11,7 @@
 #include <QDir>
 #include <QImage>
 #include <QJsonArray>
+#include <QLabel>
 #include <QListWidget>
 #include <QPlainTextEdit>
 #include <QSignalSpy>
@@ -44,6 +45,11 @@ private slots:
         copy.write(gltf.readAll().replace("\"CesiumLogoFlat.png\"", "\"maps/red%20logo.png\""));
         copy.close();
         QVERIFY(writeSolidPng(box + "/maps/red logo.png", Qt::red));
+        // Beside them, a note the model type does not take (the server would refuse the job).
+        QFile note(box + "/notes.txt");
+        QVERIFY(note.open(QIODevice::WriteOnly));
+        note.write("render the red side first\n");
+        note.close();
 
         FarmFixture farm;
         QVERIFY(farm.startServer());
@@ -61,6 +67,12 @@ private slots:
         auto *dialog = window.findChild<gui::SubmitDialog *>();
         QCOMPARE(dialog->bundle().files(),
                  (QStringList{"BoxTextured.gltf", "BoxTextured0.bin", "maps/red logo.png"}));
+        // Left out before any upload, and named (side_extensions of the served model type).
+        QCOMPARE(dialog->bundle().leftOut(), QStringList{"notes.txt"});
+        auto *leftOut = dialog->findChild<QLabel *>("leftOut");
+        QVERIFY(!leftOut->isHidden());
+        QVERIFY2(leftOut->text().contains("notes.txt") && leftOut->text().contains(".bin"),
+                 qPrintable(leftOut->text()));
         dialog->findChild<QSpinBox *>("width")->setValue(64);
         dialog->findChild<QSpinBox *>("height")->setValue(48);
         dialog->findChild<QSpinBox *>("spp")->setValue(4);
@@ -86,6 +98,17 @@ private slots:
                                   3, 10000);
         // Its row reaches 100 %, its frame lands as a thumbnail and opens full size.
         QTRY_COMPARE_WITH_TIMEOUT(window.jobsModel()->job(job)->progress, 1.0, 20000);
+        // The tray would say it finished, once (what the offscreen platform cannot show).
+        auto notified = [&] {
+            return std::count_if(window.trayState()->sent().begin(),
+                                 window.trayState()->sent().end(),
+                                 [&](const gui::TrayState::Notification &n) {
+                                     return n.job == job && n.state == JobState::Completed;
+                                 });
+        };
+        QTRY_COMPARE_WITH_TIMEOUT(notified(), 1, 20000);
+        QCOMPARE(window.trayState()->sent().size(), 1);
+        QCOMPARE(window.trayState()->activeJobs(), 0);
         QTRY_COMPARE_WITH_TIMEOUT(window.details()->thumbnailCount(), 1, 20000);
         gui::FrameViewer *viewer = window.details()->viewFrame("frame_0001.png");
         QVERIFY(viewer);
