@@ -1,5 +1,6 @@
 #include "widgets/jobactions.h"
 
+#include "dialogs/encodedialog.h"
 #include "widgets/icons.h"
 
 #include <QAction>
@@ -44,14 +45,17 @@ const ActionInfo &info(JobActions::Kind kind)
          QKeySequence(QKeySequence::Delete), "Delete the finished jobs and their outputs"},
         {"&Why not running?", "explainJobs", "help-about", QStyle::SP_MessageBoxQuestion,
          QKeySequence(Qt::CTRL | Qt::Key_E), "Ask the server why the job is not running"},
+        {"E&ncode video…", "encodeJobs", "video-x-generic", QStyle::SP_MediaPlay,
+         QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_V),
+         "Encode the finished frames into a video (a new job; nothing is rendered again)"},
     };
     return table[kind];
 }
 
 const char *apiName(JobActions::Kind kind)
 {
-    static const char *names[JobActions::KindCount] = {"cancel", "pause",    "resume", "retry",
-                                                       "rerun",  "priority", "delete", "explain"};
+    static const char *names[JobActions::KindCount] = {
+        "cancel", "pause", "resume", "retry", "rerun", "priority", "delete", "explain", "encode"};
     return names[kind];
 }
 
@@ -74,7 +78,7 @@ JobActions::JobActions(client::ApiClient *api, QWidget *window)
         a->setStatusTip(tr(i.tip));
         connect(a, &QAction::triggered, this, [this, k] { trigger(Kind(k)); });
         m_actions.append(a);
-        if (k == Delete || k == Explain)
+        if (k == Delete || k == Explain || k == Encode)
             m_menu->addSeparator();
         m_menu->addAction(a);
     }
@@ -99,6 +103,8 @@ bool JobActions::allowed(Kind kind, JobState state)
         return state == S::Completed || state == S::Failed || state == S::Canceled;
     case Explain:
         return !isFinal(state);
+    case Encode:
+        return state == S::Completed;
     case KindCount:
         break;
     }
@@ -125,6 +131,12 @@ void JobActions::setAvailable(bool available)
     updateEnabled();
 }
 
+void JobActions::setJobTypes(const QList<client::JobTypeInfo> &types)
+{
+    m_types = types;
+    updateEnabled();
+}
+
 QList<qint64> JobActions::applicable(Kind kind) const
 {
     QList<qint64> ids;
@@ -137,7 +149,8 @@ QList<qint64> JobActions::applicable(Kind kind) const
 void JobActions::updateEnabled()
 {
     for (int k = 0; k < KindCount; ++k)
-        m_actions[k]->setEnabled(m_available && !applicable(Kind(k)).isEmpty());
+        m_actions[k]->setEnabled(m_available && !applicable(Kind(k)).isEmpty() &&
+                                 (k != Encode || client::findJobType(m_types, "encode")));
 }
 
 void JobActions::trigger(Kind kind)
@@ -177,6 +190,28 @@ void JobActions::trigger(Kind kind)
                 remove(ids);
         });
         m_confirm->open();
+        return;
+    }
+    case Encode: {
+        const client::JobTypeInfo *type = client::findJobType(m_types, "encode");
+        if (!type || m_encodeDialog)
+            return;
+        QStringList names;
+        int priority = 0;
+        for (const Job &j : m_selection)
+            if (ids.contains(j.id)) {
+                names.append(j.spec.name);
+                priority = std::max(priority, j.spec.priority);
+            }
+        auto *dialog = new EncodeDialog(*type, names, priority, m_window);
+        m_encodeDialog = dialog;
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &QDialog::finished, this, [this, dialog, ids](int result) {
+            m_encodeDialog = nullptr;
+            if (result == QDialog::Accepted)
+                encode(ids, dialog->body());
+        });
+        dialog->open();
         return;
     }
     case Explain:
@@ -225,6 +260,21 @@ void JobActions::post(const QString &action, const QList<qint64> &ids, const QJs
                 emit self->message(tally->error, true);
             else
                 emit self->message(tr("%n job(s): %1 done", nullptr, tally->ok).arg(action), false);
+        });
+}
+
+void JobActions::encode(const QList<qint64> &ids, const QJsonObject &body)
+{
+    QPointer<JobActions> self(this);
+    for (qint64 id : ids)
+        m_api->jobAction(id, "encode", body, [self, id](Result<Job> r) {
+            if (!self)
+                return;
+            if (!r)
+                return emit self->message(tr("Job %1: %2").arg(id).arg(r.error().message), true);
+            emit self->jobCreated(*r);
+            emit self->message(tr("Job %1: its video is encoded by job %2").arg(id).arg(r->id),
+                               false);
         });
 }
 

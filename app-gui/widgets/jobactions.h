@@ -8,6 +8,7 @@
 
 class QAction;
 class QMenu;
+class QDialog;
 class QMessageBox;
 class QWidget;
 
@@ -21,7 +22,7 @@ class JobActions : public QObject
 {
     Q_OBJECT
 public:
-    enum Kind { Cancel, Pause, Resume, Retry, Rerun, Priority, Delete, Explain, KindCount };
+    enum Kind { Cancel, Pause, Resume, Retry, Rerun, Priority, Delete, Explain, Encode, KindCount };
 
     JobActions(client::ApiClient *api, QWidget *window);
 
@@ -35,6 +36,9 @@ public:
     QList<qint64> selection() const;
     /// False while the server cannot be reached: every action is greyed.
     void setAvailable(bool available);
+    /// The server's job types: "Encode video…" draws its form from the `encode` type's schema
+    /// (and is greyed on a server without one).
+    void setJobTypes(const QList<client::JobTypeInfo> &types);
 
     /// Whether the server accepts `kind` for a job in `state` (the lifecycle table).
     static bool allowed(Kind kind, JobState state);
@@ -43,12 +47,19 @@ public:
     /// value). Tests call it as a click would.
     void trigger(Kind kind);
     void setPriority(const QList<qint64> &ids, int priority);
+    /// POST /api/v1/jobs/{id}/encode for each job with `body` ({"settings", "name",
+    /// "priority"}); each new job is announced by jobCreated.
+    void encode(const QList<qint64> &ids, const QJsonObject &body);
+    /// The "Encode video…" dialog (null when none is open).
+    QDialog *pendingEncode() const { return m_encodeDialog; }
     /// The confirmation shown by Delete (null when none is open).
     QMessageBox *pendingConfirmation() const { return m_confirm; }
 
 signals:
     void jobUpdated(const farm::Job &job);
     void jobDeleted(qint64 id);
+    /// A job the actions created (an encode of a finished job's frames).
+    void jobCreated(const farm::Job &job);
     /// Reasons a job is not running (the explain endpoint).
     void explained(qint64 id, const QStringList &reasons);
     void message(const QString &text, bool error);
@@ -65,6 +76,8 @@ private:
     QMenu *m_menu;
     QList<Job> m_selection;
     QMessageBox *m_confirm = nullptr;
+    QDialog *m_encodeDialog = nullptr;
+    QList<client::JobTypeInfo> m_types;
     bool m_available = false;
 };
 

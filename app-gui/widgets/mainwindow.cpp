@@ -111,6 +111,14 @@ void MainWindow::buildUi()
         updateCounts();
     });
     connect(m_actions, &JobActions::message, this, &MainWindow::showMessage);
+    connect(m_actions, &JobActions::jobCreated, this, [this](const Job &job) {
+        if (!m_jobs.job(job.id))
+            ++m_total;
+        m_jobs.upsert(job);
+        m_trayState.update(job);
+        selectJob(job.id);
+        updateCounts();
+    });
     connect(m_actions, &JobActions::explained, this, [this](qint64 id, const QStringList &reasons) {
         m_details->showExplanation(id, reasons);
         showMessage(tr("Job %1: %2")
@@ -464,6 +472,7 @@ void MainWindow::connectTo(const QUrl &url, const QString &token)
     const bool sameServer = url == m_api.baseUrl() && token == m_api.token();
     m_connected = false;
     m_types.clear();
+    m_actions->setJobTypes({});
     m_events.close();
     if (!sameServer) {
         // Nothing of the previous server stays on screen.
@@ -534,6 +543,7 @@ void MainWindow::withJobTypes(std::function<void()> then)
                                true);
         m_types = *r;
         m_details->setJobTypes(m_types);
+        m_actions->setJobTypes(m_types);
         emit jobTypesLoaded();
         then();
     });

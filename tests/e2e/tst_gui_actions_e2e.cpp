@@ -1,5 +1,6 @@
 // farm-gui against the real farm-server: job actions from the context menu, delete with its
 // confirmation, a server restart, switching servers, refused files and a wrong token.
+#include "dialogs/encodedialog.h"
 #include "dialogs/submitdialog.h"
 #include "dropevents.h"
 #include "farmfixture.h"
@@ -8,14 +9,19 @@
 #include "widgets/jobactions.h"
 #include "widgets/jobdetails.h"
 #include "widgets/mainwindow.h"
+#include "widgets/schemaform.h"
+#include "widgets/videoplayer.h"
 
 #include <QAction>
 #include <QApplication>
+#include <QComboBox>
 #include <QContextMenuEvent>
+#include <QDoubleSpinBox>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLabel>
+#include <QLineEdit>
 #include <QLineSeries>
 #include <QMenu>
 #include <QMessageBox>
@@ -24,6 +30,8 @@
 #include <QSignalSpy>
 #include <QTableView>
 #include <QToolBar>
+#include <QVideoFrame>
+#include <QVideoSink>
 #include <QtTest>
 
 using namespace farm;
@@ -199,6 +207,70 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(farm.get(QString("/api/v1/jobs/%1").arg(b)).status, 404, 20000);
         QTRY_VERIFY_WITH_TIMEOUT(!window.jobsModel()->job(b), 20000);
         QTRY_COMPARE_WITH_TIMEOUT(window.countsText(), QString("1 job on the farm"), 20000);
+    }
+
+    // "Encode video…" on a finished job: the form is the served encode schema; the new job's
+    // node encodes the frames, and the video plays in the app's own player.
+    void encodesAFinishedJobIntoAVideo()
+    {
+        FarmFixture farm;
+        QVERIFY(farm.startServer());
+        farm.startNode("gui-encode-node");
+        QVERIFY(farm.waitUntil([&] { return farm.onlineNodes() == 1; }, 30000));
+        const QString sha = boxSha(farm);
+        const qint64 job = farm.submit(boxJob(sha, "spin", "1-6"));
+        QCOMPARE(farm.waitForJob(job, 180000).value("state").toString(), QString("completed"));
+
+        gui::MainWindow window(nullptr);
+        window.show();
+        QSignalSpy loaded(&window, &gui::MainWindow::jobsLoaded);
+        window.connectTo(QUrl(farm.serverUrl()));
+        QVERIFY(loaded.wait(20000));
+        window.selectJob(job);
+        QAction *encode = window.jobActions()->action(gui::JobActions::Encode);
+        QTRY_VERIFY_WITH_TIMEOUT(encode->isEnabled(), 20000); // once the job types are in
+        encode->trigger();
+        auto *dialog = qobject_cast<gui::EncodeDialog *>(window.jobActions()->pendingEncode());
+        QVERIFY(dialog);
+        // Drawn from the schema: the codec's choices, the frame rate's limits.
+        auto *codec = dialog->form()->findChild<QComboBox *>("codec");
+        QVERIFY(codec && codec->findText("hevc") >= 0);
+        auto *fps = dialog->form()->findChild<QDoubleSpinBox *>("fps");
+        QVERIFY(fps);
+        QCOMPARE(fps->maximum(), 240.0);
+        fps->setValue(12);
+        auto *output = dialog->form()->findChild<QLineEdit *>("output");
+        QVERIFY(output);
+        output->setText("spin.mp4");
+        dialog->findChild<QLineEdit *>("encodeName")->setText("spin video");
+        dialog->accept();
+        QTRY_VERIFY_WITH_TIMEOUT(window.details()->jobId() != job && window.details()->jobId() > 0,
+                                 20000);
+        const qint64 video = window.details()->jobId();
+        QCOMPARE(window.jobsModel()->job(video)->spec.name, QString("spin video"));
+        QCOMPARE(window.jobsModel()->job(video)->spec.type, QString("encode"));
+        const QJsonObject done = farm.waitForJob(video, 180000);
+        QCOMPARE(done.value("state").toString(), QString("completed"));
+        QCOMPARE(done.value("settings").toObject().value("fps").toDouble(), 12.0);
+        QTRY_VERIFY_WITH_TIMEOUT(window.details()->outputNames().contains("spin.mp4"), 20000);
+
+        // Played in the app: frames arrive and the position moves (6 frames at 12 fps).
+        window.details()->playVideo("spin.mp4");
+        QTRY_VERIFY_WITH_TIMEOUT(window.details()->videoPlayer(), 20000);
+        gui::VideoPlayer *player = window.details()->videoPlayer();
+        int frames = 0;
+        connect(player->videoSink(), &QVideoSink::videoFrameChanged, this,
+                [&frames](const QVideoFrame &f) { frames += f.isValid(); });
+        QTRY_VERIFY_WITH_TIMEOUT(frames >= 3 && player->position() > 0, 30000);
+        QVERIFY2(std::abs(player->duration() - 500) <= 100,
+                 qPrintable(QString::number(player->duration())));
+        QVERIFY(player->errorText().isEmpty());
+
+        // A job still rendering cannot be encoded: the action is greyed.
+        const qint64 running = farm.submit(boxJob(sha, "later", "1-200"));
+        QTRY_VERIFY_WITH_TIMEOUT(window.jobsModel()->job(running), 20000);
+        window.selectJob(running);
+        QTRY_VERIFY(!encode->isEnabled());
     }
 
     // The server stops: a banner, greyed actions; it comes back: the selected job's details
