@@ -13,6 +13,7 @@ extern "C" {
 #include <libavutil/log.h>
 }
 
+#include <QCryptographicHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QTcpServer>
@@ -205,6 +206,63 @@ private slots:
         QCOMPARE(error.value("code").toString(), QString("invalid_scenario"));
         QCOMPARE(error.value("message").toString(),
                  QString("scenario.json: cues[0] ends (2 s) before it starts (4 s)"));
+    }
+
+    // The video named by URL (an origin on loopback in this process serves it), a narrated
+    // question card over it: the server fetches the file, the node speaks the card over the
+    // video's own audio.
+    void narratedCardOverAVideoNamedByUrl()
+    {
+        QTcpServer origin;
+        QVERIFY(origin.listen(QHostAddress::LocalHost, 0));
+        const QByteArray clip = readFile(dir.filePath("clip.mp4"));
+        connect(&origin, &QTcpServer::newConnection, this, [&] {
+            while (QTcpSocket *s = origin.nextPendingConnection())
+                connect(s, &QTcpSocket::readyRead, s, [s, clip] {
+                    if (!s->readAll().contains("GET /clip.mp4 "))
+                        return;
+                    s->write("HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: " +
+                             QByteArray::number(clip.size()) + "\r\nConnection: close\r\n\r\n" +
+                             clip);
+                    s->disconnectFromHost();
+                });
+        });
+        const QString card = farm.upload(
+            R"({"version": "1.3", "template": "question_card", "question": "Capital of Korea?",
+                "answers": ["Busan", "Seoul", "Incheon", "Daegu"], "correct": 1,
+                "countdown": 1, "reveal": 1, "narration": true})",
+            "card.json");
+        QVERIFY(!card.isEmpty());
+        const QString url = QString("http://127.0.0.1:%1/clip.mp4").arg(origin.serverPort());
+        const QJsonArray files{QJsonObject{{"path", "card.json"}, {"file", card}},
+                               QJsonObject{{"path", "clip.mp4"}, {"url", url}}};
+        const qint64 id =
+            farm.submit({{"name", "narrated by url"},
+                         {"type", "compose"},
+                         {"input", QJsonObject{{"main", "card.json"}, {"files", files}}},
+                         {"settings", QJsonObject{{"preset", "ultrafast"}}}});
+        QVERIFY(id);
+        const QJsonObject job = farm.waitForJob(id, 300000);
+        QCOMPARE(job.value("state").toString(), QString("completed"));
+        const QJsonObject fetched =
+            job.value("input").toObject().value("files").toArray()[1].toObject();
+        QCOMPARE(fetched.value("file").toString(),
+                 QString(QCryptographicHash::hash(clip, QCryptographicHash::Sha256).toHex()));
+        QCOMPARE(fetched.value("url").toString(), url);
+        const QString log = logOf(onlyTask(id));
+        QVERIFY2(log.contains("narration mixed over clip.mp4's audio"), qPrintable(log));
+        QVERIFY2(log.contains("narration (espeak-ng, voice en, 160 words a minute): "
+                              "'Capital of Korea?' 0.00-"),
+                 qPrintable(log));
+        QVERIFY2(log.contains("s of video, narrated)"), qPrintable(log));
+        const QString path = dir.filePath("narrated.mp4");
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(farm.get(QString("/api/v1/jobs/%1/outputs/video.mp4").arg(id)).body);
+        f.close();
+        auto composed = video::VideoDecoder::open(path);
+        QVERIFY(composed);
+        QVERIFY((*composed)->info().hasAudio);
     }
 
     void notAVideoFailsItsTaskClearly()
