@@ -4,8 +4,10 @@
 #include "jobtypes/jobtyperegistry.h"
 #include "video/composer.h"
 
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace farm;
@@ -193,6 +195,38 @@ private slots:
         QVERIFY(!r);
         QVERIFY2(r.error().message.contains("makes 8000 segments, more than 1000"),
                  qPrintable(r.error().message));
+    }
+
+    // Narration is mixed over the whole video in one task: a narrated card that would be split
+    // is refused at submit; the same card unnarrated splits, and a short narrated one does not.
+    void refusesANarratedCardThatWouldBeSplit()
+    {
+        QTemporaryDir dir;
+        const auto cardFile = [&](bool narrated) {
+            QJsonObject card{{"version", "1.3"}, {"template", "question_card"},
+                             {"question", "Q?"}, {"answers", QJsonArray{"a", "b", "c", "d"}},
+                             {"correct", 2},     {"countdown", 20},
+                             {"reveal", 10},     {"narration", narrated}};
+            const QString path = dir.filePath(narrated ? "narrated.json" : "plain.json");
+            QFile f(path);
+            f.open(QIODevice::WriteOnly);
+            f.write(QJsonDocument(card).toJson());
+            return path;
+        };
+        const QString narrated = cardFile(true), plain = cardFile(false);
+        auto valid = types.validate(spec({"card.json"}, {{"segment_seconds", 10}}));
+        QVERIFY(valid);
+        const auto r = types.compile(*valid, [&](const QString &) { return narrated; });
+        QVERIFY(!r);
+        QCOMPARE(r.error().message,
+                 QString("a narrated question card is made in one task, but this 31.5 s video "
+                         "would be split into segments of 10 s: set settings.segment_seconds to "
+                         "0 (or above 31.5)"));
+        const auto split = types.compile(*valid, [&](const QString &) { return plain; });
+        QVERIFY(split && split->size() == 5);
+        auto whole = types.validate(spec({"card.json"}, {{"segment_seconds", 60}}));
+        const auto one = types.compile(*whole, [&](const QString &) { return narrated; });
+        QVERIFY(one && one->size() == 1);
     }
 
     void checksTheScenarioAtSubmit_data()
