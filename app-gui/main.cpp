@@ -1,15 +1,24 @@
+#include "dialogs/submitdialog.h"
 #include "widgets/frameviewer.h"
+#include "widgets/jobactions.h"
 #include "widgets/jobdetails.h"
 #include "widgets/mainwindow.h"
 #include "widgets/theme.h"
+#include "widgets/videoplayer.h"
 
 #include "client/apiclient.h"
 
+#include <QAction>
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QLabel>
+#include <QPainter>
 #include <QSettings>
 #include <QTextStream>
 #include <QTimer>
+#include <QVideoFrame>
+#include <QVideoSink>
+#include <QVideoWidget>
 
 #include <memory>
 
@@ -31,7 +40,8 @@ int main(int argc, char **argv)
     QCommandLineOption select("select", "Select job ID once jobs are shown.", "ID");
     select.setFlags(QCommandLineOption::HiddenFromHelp);
     QCommandLineOption view("view",
-                            "With --screenshot: jobs, log, settings, nodes, farm or viewer:PASS.",
+                            "With --screenshot: jobs, log, settings, nodes, farm, viewer:PASS, "
+                            "video:OUTPUT, encode or submit:PATH.",
                             "NAME", "jobs");
     view.setFlags(QCommandLineOption::HiddenFromHelp);
     QCommandLineOption size("size", "Window size WxH.", "WxH");
@@ -49,6 +59,7 @@ int main(int argc, char **argv)
         return 1;
     }
     farm::gui::applyTheme(app, themeName);
+    farm::gui::VideoPlayer::chooseBackend();
     farm::gui::MainWindow window(&settings);
     if (parser.isSet(size)) {
         const QStringList wh = parser.value(size).split('x');
@@ -91,6 +102,54 @@ int main(int argc, char **argv)
                 window.tabs()->setCurrentIndex(1);
             else if (shown == "farm")
                 window.tabs()->setCurrentIndex(2); // the chart asks the server for its history
+            if (shown.startsWith("video:")) {
+                // The video widget draws into a native child window grab() cannot see: the
+                // sink's current frame is painted over its place.
+                window.details()->playVideo(shown.mid(6));
+                auto *poll = new QTimer(&window);
+                QObject::connect(poll, &QTimer::timeout, &window, [&window, poll, save] {
+                    farm::gui::VideoPlayer *player = window.details()->videoPlayer();
+                    if (!player || player->position() < 400)
+                        return;
+                    poll->stop();
+                    player->pause();
+                    player->resize(window.size() * 0.7);
+                    QTimer::singleShot(300, player, [player, save] {
+                        QImage shot = player->grab().toImage();
+                        auto *video = player->findChild<QVideoWidget *>("video");
+                        const QImage frame = player->videoSink()->videoFrame().toImage();
+                        if (video && !frame.isNull()) {
+                            QPainter p(&shot);
+                            const QRect area(video->mapTo(player, QPoint(0, 0)), video->size());
+                            p.fillRect(area, Qt::black);
+                            const QSize fitted =
+                                frame.size().scaled(area.size(), Qt::KeepAspectRatio);
+                            p.drawImage(QRect(area.center() -
+                                                  QPoint(fitted.width() / 2, fitted.height() / 2),
+                                              fitted),
+                                        frame);
+                        }
+                        auto *holder = new QLabel;
+                        holder->setPixmap(QPixmap::fromImage(shot));
+                        save(holder);
+                    });
+                });
+                return poll->start(200);
+            }
+            if (shown == "encode") {
+                window.jobActions()->action(farm::gui::JobActions::Encode)->trigger();
+                return QTimer::singleShot(400, &window, [&window, save] {
+                    if (QDialog *d = window.jobActions()->pendingEncode())
+                        save(d);
+                });
+            }
+            if (shown.startsWith("submit:")) {
+                window.submitPaths({shown.mid(7)});
+                return QTimer::singleShot(1500, &window, [&window, save] {
+                    if (auto *d = window.findChild<farm::gui::SubmitDialog *>())
+                        save(d);
+                });
+            }
             if (!shown.startsWith("viewer:"))
                 return QTimer::singleShot(shown == "farm" ? 1500 : 400, &window,
                                           [&window, save] { save(&window); });

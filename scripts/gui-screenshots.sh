@@ -2,7 +2,8 @@
 # Screenshots of farm-gui's main views for docs/screenshots/gui/, taken against a real farm:
 # a farm-server on a temporary data directory, one render-node, jobs submitted with farmctl
 # (a finished turntable with depth, normal and instance passes, a failed job, a paused job and
-# one still rendering), then farm-gui under Xvfb (offscreen when xvfb-run is missing).
+# one still rendering, the turntable encoded into a video), then farm-gui under Xvfb (offscreen
+# when xvfb-run is missing): the main views, the video player, Encode video… and a submit dialog.
 #   scripts/gui-screenshots.sh [BUILD_DIR] [OUT_DIR]
 # Needs a build with farm-server, render-node, farmctl and farm-gui, and assimp-testmodels.
 set -euo pipefail
@@ -49,6 +50,15 @@ done
 box=$(ctl submit "$models/glTF2/BoxTextured-glTF/BoxTextured.gltf" --name "box turntable" \
     --size 320x240 --spp 16 --frames 1-6 --chunk 3 --turntable --passes rgb,depth,normal,instance)
 ctl wait "$box" --timeout 600 >/dev/null
+# Its frames as a video (POST /api/v1/jobs/{id}/encode), played in the app.
+video=$(curl -fs -X POST "$url/api/v1/jobs/$box/encode" -H 'Content-Type: application/json' \
+    -d '{"name": "box turntable (video)", "settings": {"fps": 6}}' |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+ctl wait "$video" --timeout 600 >/dev/null
+# A dropped folder holding a file the model type does not take beside its main file.
+mkdir -p "$work/drop/Box scene"
+cp "$models/glTF2/BoxTextured-glTF/"* "$work/drop/Box scene/"
+echo "render the logo side first" >"$work/drop/Box scene/notes.txt"
 # A job that fails: bytes no model reader takes.
 head -c 4096 /dev/urandom >"$work/broken.stl"
 ctl submit "$work/broken.stl" --name "broken scan" --spp 1 >/dev/null
@@ -79,6 +89,9 @@ shoot running --server "$url" --select "$running" --size 1280x720
 shoot log --server "$url" --select "$running" --view log --size 1280x720
 shoot viewer-depth --server "$url" --select "$box" --view viewer:depth --size 1280x720
 shoot viewer-instance --server "$url" --select "$box" --view viewer:instance --size 1280x720
+shoot video --server "$url" --select "$video" --view video:video.mp4 --size 1280x720
+shoot encode --server "$url" --select "$box" --view encode --size 1280x720
+shoot submit --server "$url" --view "submit:$work/drop/Box scene" --size 1280x720
 shoot nodes --server "$url" --view nodes --size 1280x720
 shoot farm --server "$url" --view farm --size 1280x720
 shoot small --server "$url" --select "$box" --size 800x600
