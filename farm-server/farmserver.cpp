@@ -106,9 +106,9 @@ Result<quint16> FarmServer::start()
                    m_clock->now(), *m_previews, m_jobTypes, *m_access, m_config, m_metrics});
     // Input files named by URL: fetched on this event loop; jobs left waiting by a restart
     // fetch again.
-    m_urlInputs =
-        std::make_unique<UrlInputs>(*m_store, *m_files, *m_machine, *m_scheduler, *m_recorder,
-                                    FetchLimits{m_config.fetchTimeoutS, m_config.fetchMaxBytes});
+    m_urlInputs = std::make_unique<UrlInputs>(
+        *m_store, *m_files, *m_machine, *m_scheduler, *m_recorder,
+        FetchLimits{m_config.fetchTimeoutS, m_config.fetchMaxBytes, m_config.fetchAllow});
     m_api->urlInputs = m_urlInputs.get();
     // A compose job's video named by URL decides its segments once it is here.
     m_urlInputs->onInputReady = [this](qint64 jobId) {

@@ -58,6 +58,10 @@ const Option kOptions[] = {
     {"webhook-secret", "Key of the webhooks' HMAC-SHA256 signature header.", "secret"},
     {"webhook-retry", "Seconds before the first retry of a failed webhook (doubling).", "seconds"},
     {"webhook-attempts", "Attempts before a webhook delivery is given up.", "count"},
+    {"fetch-allow",
+     "Hosts input URLs may name: scheme://host entries, comma-separated (*.example.com for "
+     "subdomains; no port: any port). Empty: jobs may not name inputs by URL.",
+     "list"},
     {"fetch-timeout",
      "Seconds an input URL may stay silent (no answer, no bytes) before its job fails "
      "(default 30).",
@@ -229,19 +233,22 @@ Result<ServerConfig> ServerConfig::fromArguments(const QStringList &arguments)
             return makeError("invalid_argument",
                              "--public-url must be an http(s) URL, got " + c.publicUrl);
     }
-    for (const QString &item : values.value("webhook-allow").split(',', Qt::SkipEmptyParts)) {
-        QString entry = item.trimmed().toLower();
-        while (entry.endsWith('/'))
-            entry.chop(1);
-        const QString scheme = entry.section("://", 0, 0);
-        const QString host = entry.section("://", 1);
-        if (!entry.contains("://") || (scheme != "http" && scheme != "https") || host.isEmpty() ||
-            host.contains('/') || host.contains('@'))
-            return makeError("invalid_argument",
-                             "--webhook-allow entries look like https://hooks.example.com, "
-                             "http://127.0.0.1:9000 or http://*.studio.lan, got '" +
-                                 item.trimmed() + "'");
-        c.webhookAllow.append(entry);
+    for (const char *key : {"webhook-allow", "fetch-allow"}) {
+        QStringList &list = QLatin1String(key) == "webhook-allow" ? c.webhookAllow : c.fetchAllow;
+        for (const QString &item : values.value(key).split(',', Qt::SkipEmptyParts)) {
+            QString entry = item.trimmed().toLower();
+            while (entry.endsWith('/'))
+                entry.chop(1);
+            const QString scheme = entry.section("://", 0, 0);
+            const QString host = entry.section("://", 1);
+            if (!entry.contains("://") || (scheme != "http" && scheme != "https") ||
+                host.isEmpty() || host.contains('/') || host.contains('@'))
+                return makeError("invalid_argument",
+                                 QString("--%1 entries look like https://hooks.example.com, "
+                                         "http://127.0.0.1:9000 or http://*.studio.lan, got '%2'")
+                                     .arg(key, item.trimmed()));
+            list.append(entry);
+        }
     }
     c.webhookSecret = values.value("webhook-secret");
     if (!c.webhookAllow.isEmpty() && c.webhookSecret.isEmpty())

@@ -36,10 +36,13 @@ struct ServerConfig
     /// Where `callback_url` may point: "scheme://host" entries ("*." host prefix matches
     /// subdomains); empty: webhooks are refused.
     QStringList webhookAllow;
-    QString webhookSecret;       // HMAC-SHA256 key of the X-Farm-Signature header
-    int webhookRetryS = 10;      // first retry after this many seconds, doubling each time
-    int webhookAttempts = 8;     // deliveries given up after this many failed attempts
-    int webhookProgressS = 30;   // at most one progress call per job in this many seconds
+    QString webhookSecret;     // HMAC-SHA256 key of the X-Farm-Signature header
+    int webhookRetryS = 10;    // first retry after this many seconds, doubling each time
+    int webhookAttempts = 8;   // deliveries given up after this many failed attempts
+    int webhookProgressS = 30; // at most one progress call per job in this many seconds
+    /// Where input URLs may point (scheme://host entries as for webhookAllow); empty: jobs may
+    /// not name inputs by URL (docs/API.md, "Input by URL").
+    QStringList fetchAllow;
     int fetchTimeoutS = 30;      // an input URL silent this long fails its job (docs/API.md)
     qint64 fetchMaxBytes = 0;    // largest input fetched from a URL; 0: FileStore::kMaxFileSize
     qint64 minFreeDiskMb = 1024; // /health is 503 below this much free space in the data dir

@@ -2,6 +2,7 @@
 #include "api/apicontext.h"
 
 #include "bundle/sidefiles.h"
+#include "events/webhooks.h"
 #include "files/zipextract.h"
 #include "protocol/message.h"
 #include "util/json.h"
@@ -30,6 +31,20 @@ Result<void> checkBundle(ApiContext &ctx, const JobInput &input)
     QHash<QString, QString> shaOf;
     for (qsizetype i = 0; i < input.files.size(); ++i) {
         const BundleFile &f = input.files[i];
+        if (f.pending() && ctx.config.fetchAllow.isEmpty())
+            return makeError("invalid_field",
+                             QString("input.files[%1].url: this server fetches no input URLs "
+                                     "(its --fetch-allow lists no scheme and host); upload "
+                                     "the file")
+                                 .arg(i));
+        if (f.pending() && !webhookUrlAllowed(ctx.config.fetchAllow, QUrl(f.url)))
+            return makeError(
+                "invalid_field",
+                QString("input.files[%1].url: %2 is not a scheme and host this "
+                        "server fetches from (allowed: %3)")
+                    .arg(i)
+                    .arg(QUrl(f.url).adjusted(QUrl::RemovePath | QUrl::RemoveQuery).toString(),
+                         ctx.config.fetchAllow.join(", ")));
         if (f.pending()) // named by URL: fetched once the job is stored (docs/API.md)
             continue;
         if (!ctx.files.hasFile(f.file))

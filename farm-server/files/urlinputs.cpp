@@ -1,6 +1,7 @@
 #include "files/urlinputs.h"
 
 #include "events/eventsink.h"
+#include "events/webhooks.h"
 #include "files/filestore.h"
 #include "model/scenario.h"
 #include "protocol/message.h"
@@ -134,6 +135,8 @@ void UrlFetch::start()
     const quint64 r = QRandomGenerator::system()->generate64();
     m_temp.setFileName(
         QString("%1/fetch-%2.part").arg(m_files.tempDir()).arg(r, 16, 16, QChar('0')));
+    if (!webhookUrlAllowed(m_limits.allow, QUrl(m_url)))
+        return fail("is not on a host this server fetches from (--fetch-allow)");
     if (!m_temp.open(QIODevice::WriteOnly))
         return fail("cannot be stored: " + m_temp.errorString());
     QNetworkRequest req{QUrl(m_url)};
@@ -148,6 +151,10 @@ void UrlFetch::start()
         if (!problem.isEmpty())
             return fail(
                 QString("redirected to %1, which %2").arg(to.toString().left(300), problem));
+        if (!webhookUrlAllowed(m_limits.allow, to))
+            return fail(QString("redirected to %1, a host this server does not fetch from "
+                                "(--fetch-allow)")
+                            .arg(to.toString().left(300)));
         qCInfo(lcFetch).noquote() << m_url << "redirected to" << to.toString();
         emit m_reply->redirectAllowed();
     });

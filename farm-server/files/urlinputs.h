@@ -11,6 +11,7 @@
 #include <QNetworkAccessManager>
 #include <QObject>
 #include <QPointer>
+#include <QStringList>
 #include <QTimer>
 
 #include <functional>
@@ -31,6 +32,8 @@ struct FetchLimits
     int timeoutS = 30;
     /// Largest file fetched (FileStore::kMaxFileSize, an upload's limit, unless lower).
     qint64 maxBytes = 0;
+    /// Where URLs and their redirects may point (ServerConfig::fetchAllow; empty: nowhere).
+    QStringList allow;
     /// Redirects followed (each only to http or https).
     static constexpr int kMaxRedirects = 5;
 };

@@ -81,9 +81,9 @@ private slots:
         QVERIFY2(QFile::exists(FarmFixture::binary("render-node/render-node")),
                  "render-node not built");
         QVERIFY(hooks.listen());
-        QVERIFY(farm.startServer(0, {"--webhook-allow",
-                                     QString("http://127.0.0.1:%1").arg(hooks.port()),
-                                     "--webhook-secret", "e2e-secret"}));
+        QVERIFY(farm.startServer(
+            0, {"--webhook-allow", QString("http://127.0.0.1:%1").arg(hooks.port()),
+                "--webhook-secret", "e2e-secret", "--fetch-allow", "http://127.0.0.1"}));
         QVERIFY(farm.startNode("compose-node"));
         QVERIFY(farm.waitUntil([&] { return farm.onlineNodes() == 1; }, 20000));
         const QString source = dir.filePath("clip.mp4");

@@ -110,6 +110,7 @@ class TestUrlInput : public QObject
         ServerConfig c;
         c.fetchTimeoutS = 2;         // a silent origin fails its job in 2 s here
         c.fetchMaxBytes = 64 * 1024; // a test-sized limit
+        c.fetchAllow = {"http://127.0.0.1"};
         return c;
     }
 
@@ -287,6 +288,11 @@ private slots:
 
     void redirectOnlyToHttp()
     {
+        origin.answers["/away"] = {302, "text/plain", "", "http://localhost:1/clip.mp4"};
+        QCOMPARE(failureOf(origin.url("/away")),
+                 "input_fetch_failed: input 'clip.mp4': " + origin.url("/away") +
+                     " redirected to http://localhost:1/clip.mp4, a host this server does not "
+                     "fetch from (--fetch-allow)");
         origin.answers["/to-ftp"] = {301, "text/plain", "", "ftp://127.0.0.1/clip.mp4"};
         const QString error = failureOf(origin.url("/to-ftp"));
         QVERIFY2(error.startsWith("input_fetch_failed: input 'clip.mp4': " + origin.url("/to-ftp") +
@@ -308,6 +314,10 @@ private slots:
                  "400 input.files[1].url holds a user name or password; credentials are not "
                  "accepted in input URLs");
         QCOMPARE(refuse("clip.mp4"), "400 input.files[1].url is not an absolute URL");
+        // Only the hosts of --fetch-allow (the server's network is not the client's to read).
+        QCOMPARE(refuse("http://10.1.2.3/clip.mp4"),
+                 "400 input.files[1].url: http://10.1.2.3 is not a scheme and host this server "
+                 "fetches from (allowed: http://127.0.0.1)");
         QVERIFY(refuse("http://example.com/" + QString(3000, 'a')).startsWith("400 "));
         // The main file is read at submit: it must be uploaded.
         QJsonObject job = composeJob(origin.url("/clip.mp4"));
