@@ -356,6 +356,8 @@ void jobAction(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     ctx.scheduler.sendCancels(out->cancels);
     if (req.args[1] == "retry" && ctx.urlInputs) // a job whose URL failed fetches it again
         ctx.urlInputs->fetchJob(id);
+    if (req.args[1] == "cancel" && ctx.urlInputs) // its fetches stop
+        ctx.urlInputs->dropJob(id);
     ctx.scheduler.dispatch();
     reply.json(200, ctx.store.job(req.args[0].toLongLong())->toJson());
 }

@@ -146,6 +146,7 @@ void UrlFetch::start()
     req.setAttribute(QNetworkRequest::CacheLoadControlAttribute, QNetworkRequest::AlwaysNetwork);
     req.setHeader(QNetworkRequest::UserAgentHeader, QByteArray("farm-server"));
     m_reply = m_net.get(req);
+    m_reply->setReadBufferSize(4 * 1024 * 1024); // the socket waits while the store writes
     connect(m_reply, &QNetworkReply::redirected, this, [this](const QUrl &to) {
         const QString problem = inputUrlProblem(to.toString());
         if (!problem.isEmpty())

@@ -105,6 +105,8 @@ public:
     void fetchJob(qint64 jobId);
     /// Server start: fetches again for every unfinished job still waiting for its URLs.
     void resume();
+    /// Stops the job's fetches (it was canceled); nothing is kept of them.
+    void dropJob(qint64 jobId) { stop(jobId); }
     /// Whether the job's files are being fetched now.
     bool fetching(qint64 jobId) const { return m_jobs.contains(jobId); }
     /// Called when a fetch of a job ends (tests wait on it).

@@ -245,6 +245,29 @@ private slots:
         QCOMPARE(tasks.first().toObject().value("state").toString(), QString("canceled"));
     }
 
+    // Canceling a job stops its fetch: the origin sees the connection closed.
+    void cancelStopsTheFetch()
+    {
+        ServerConfig patient = config();
+        patient.fetchTimeoutS = 60; // only the cancel can close the connection here
+        ts = std::make_unique<TestServer>(patient);
+        scenario =
+            ts->upload(R"({"version": "1.3", "cues": [{"start": 0, "end": 1, "text": "hi"}]})",
+                       "scenario.json");
+        origin.answers["/held.mp4"] = Origin::Answer{};
+        origin.answers["/held.mp4"].silent = true;
+        origin.held.clear();
+        const qint64 id = submit(origin.url("/held.mp4"));
+        QVERIFY(id);
+        QTRY_COMPARE_WITH_TIMEOUT(origin.held.size(), 1, 1500);
+        QPointer<QTcpSocket> socket = origin.held.first();
+        QCOMPARE(ts->request("POST", QString("/api/v1/jobs/%1/cancel").arg(id)).status, 200);
+        QTRY_VERIFY_WITH_TIMEOUT(!socket || socket->state() == QAbstractSocket::UnconnectedState,
+                                 1500);
+        QCOMPARE(ts->get(QString("/api/v1/jobs/%1").arg(id)).json().value("state").toString(),
+                 QString("canceled"));
+    }
+
     void refusedConnectionFailsTheJob()
     {
         QTcpServer closed;
