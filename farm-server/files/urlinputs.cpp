@@ -14,7 +14,7 @@
 #include <QRandomGenerator>
 #include <QUrl>
 
-Q_LOGGING_CATEGORY(lcFetch, "farm.fetch")
+Q_LOGGING_CATEGORY(lcUrlInput, "farm.urlinput")
 
 namespace farm::server {
 namespace {
@@ -156,7 +156,7 @@ void UrlFetch::start()
             return fail(QString("redirected to %1, a host this server does not fetch from "
                                 "(--fetch-allow)")
                             .arg(to.toString().left(300)));
-        qCInfo(lcFetch).noquote() << m_url << "redirected to" << to.toString();
+        qCInfo(lcUrlInput).noquote() << m_url << "redirected to" << to.toString();
         emit m_reply->redirectAllowed();
     });
     connect(m_reply, &QNetworkReply::metaDataChanged, this, &UrlFetch::onMetaData);
@@ -317,7 +317,7 @@ void UrlInputs::fetchJob(qint64 jobId)
                     onFetched(jobId, path, url, r);
                 });
         started.append(fetch);
-        qCInfo(lcFetch).noquote() << "job" << jobId << "fetches" << b.path << "from" << b.url;
+        qCInfo(lcUrlInput).noquote() << "job" << jobId << "fetches" << b.path << "from" << b.url;
     }
     for (UrlFetch *fetch : started)
         if (m_jobs.contains(jobId)) // a fetch that fails at once stops the others
@@ -375,7 +375,7 @@ void UrlInputs::onFetched(qint64 jobId, const QString &path, const QString &url,
     }
     if (!result) {
         stop(jobId);
-        qCWarning(lcFetch).noquote()
+        qCWarning(lcUrlInput).noquote()
             << "job" << jobId << "input" << path << "failed:" << result.error().message;
         const QString error =
             QString("%1: input '%2': %3")
@@ -384,8 +384,8 @@ void UrlInputs::onFetched(qint64 jobId, const QString &path, const QString &url,
             m_scheduler.sendCancels(out->cancels);
         return settled();
     }
-    qCInfo(lcFetch).noquote() << "job" << jobId << "fetched" << path << "from" << url << "("
-                              << result->size << "bytes, sha256" << result->sha256 << ")";
+    qCInfo(lcUrlInput).noquote() << "job" << jobId << "fetched" << path << "from" << url << "("
+                                 << result->size << "bytes, sha256" << result->sha256 << ")";
     it->fetched.insert(path, result->sha256);
     if (!it->running.isEmpty())
         return settled();
