@@ -163,9 +163,9 @@ private slots:
         QVERIFY2(!QStandardPaths::findExecutable("ffprobe").isEmpty(),
                  "ffprobe not found: scripts/setup-deps.sh --test installs ffmpeg");
         QVERIFY(hooks.listen());
-        QVERIFY(farm.startServer(0, {"--webhook-allow",
-                                     QString("http://127.0.0.1:%1").arg(hooks.port()),
-                                     "--webhook-secret", "split-secret"}));
+        QVERIFY(farm.startServer(
+            0, {"--webhook-allow", QString("http://127.0.0.1:%1").arg(hooks.port()),
+                "--webhook-secret", "split-secret", "--fetch-allow", "http://127.0.0.1"}));
         QVERIFY(farm.startNode("split-a"));
         QVERIFY(farm.startNode("split-b"));
         QVERIFY(farm.waitUntil([&] { return farm.onlineNodes() == 2; }, 20000));
