@@ -64,6 +64,10 @@ public:
         if (m_closing)
             return;
         m_closing = true; // whatever still arrives on this socket is not from a registered node
+        qCInfo(lcNodeHub).noquote() << QString("closing node %1 (%2): %3")
+                                           .arg(m_nodeId ? QString::number(m_nodeId) : "-")
+                                           .arg(code)
+                                           .arg(reason);
         closeWithGrace(m_socket, QWebSocketProtocol::CloseCode(code), reason);
     }
 

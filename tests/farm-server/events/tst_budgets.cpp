@@ -3,6 +3,7 @@
 #include "events/budgets.h"
 #include "events/eventhub.h"
 
+#include <QScopeGuard>
 #include <QThread>
 
 #include <sys/resource.h>
@@ -40,12 +41,30 @@ qint64 peakRssKb()
     return -1;
 }
 
+/// The server's log lines that say it closed a node for its message budget (all threads).
+std::atomic<int> g_budgetCloses{0};
+QtMessageHandler g_previousHandler = nullptr;
+
+void countBudgetCloses(QtMsgType type, const QMessageLogContext &context, const QString &text)
+{
+    if (text.startsWith("closing node ") && text.endsWith(": message budget exceeded"))
+        ++g_budgetCloses;
+    if (g_previousHandler)
+        g_previousHandler(type, context, text);
+}
+
+bool closedForBudget()
+{
+    return g_budgetCloses.load() > 0;
+}
+
 /// What a Flooder saw, kept by the test (the flooder dies with its thread).
 struct FloodStats
 {
     std::atomic<qint64> sent{0};
     std::atomic<qint64> welcomedAtMs{-1}, rateLimitedAtMs{-1}, closedAtMs{-1};
     std::atomic<int> closeCode{0};
+    QString closeReason; // written by the flooder's thread before closedAtMs
 };
 
 /// A node in its own thread that sends `task.log` messages as fast as its socket takes them.
@@ -80,6 +99,7 @@ public:
         });
         connect(m_socket, &QWebSocket::disconnected, this, [this] {
             m_stats.closeCode = m_socket->closeCode();
+            m_stats.closeReason = m_socket->closeReason();
             m_stats.closedAtMs = m_clock.elapsed();
         });
         m_socket->open(m_url);
@@ -210,6 +230,9 @@ private slots:
     void floodingNodeIsThrottledThenClosed()
     {
         QFETCH(int, textBytes);
+        g_budgetCloses = 0;
+        g_previousHandler = qInstallMessageHandler(countBudgetCloses);
+        const auto restore = qScopeGuard([] { qInstallMessageHandler(g_previousHandler); });
         WsClient calm;
         QVERIFY(calm.open(ws("/ws/node")));
         calm.send("hello", nodeHello("calm"));
@@ -293,7 +316,14 @@ private slots:
               quietP99, calmP99, qint64(calmMs.size()), percentile(quietCalm, 0.99), worstLagMs,
               peakRssKb() / 1024);
 
-        QCOMPARE(flood.closeCode.load(), int(QWebSocketProtocol::CloseCodePolicyViolated));
+        // The server closed it for its budget. The flooder sees code 1008, unless the server's
+        // cut-off kCloseGraceMs later came before the niced flooder read the close frame: then
+        // it saw the connection drop with no close frame (1000, no reason).
+        QVERIFY2(closedForBudget(), "the server did not log closing the flooder for its budget");
+        QVERIFY2(flood.closeCode.load() == int(QWebSocketProtocol::CloseCodePolicyViolated) ||
+                     (flood.closeCode.load() == int(QWebSocketProtocol::CloseCodeNormal) &&
+                      flood.closeReason.isEmpty()),
+                 qPrintable(QString("close code %1").arg(flood.closeCode.load())));
         QVERIFY(flood.rateLimitedAtMs >= 0);
         // Throttled first: warned before the close, which comes no sooner than kThrottleCloseMs
         // after its first dropped message (the flooder's own clock is only a rough witness of
