@@ -401,11 +401,17 @@ async function main() {
         await fitsSideways(page, 'the jobs list with a selection');
         // The long name is cut with an ellipsis; its tooltip holds it whole, with the job's id.
         const link = page.locator(`tr[data-job-id="${a.id}"] a.job-link`);
-        const cut = await link.evaluate((el) => {
+        // Read again while live updates redraw the row (a replaced row measures 0 × 0).
+        const measure = () => link.evaluate((el) => {
             const text = document.createRange();
             text.selectNodeContents(el);
             return {text: Math.round(text.getBoundingClientRect().width), shown: el.clientWidth, overflow: getComputedStyle(el).textOverflow};
         });
+        let cut = await measure();
+        for (const end = Date.now() + 5000; !(cut.shown > 0) && Date.now() < end;) {
+            await page.waitForTimeout(100);
+            cut = await measure();
+        }
         assert(cut.text > cut.shown && cut.overflow === 'ellipsis', `the long name is not cut: ${JSON.stringify(cut)}`);
         assert(await link.getAttribute('title') === `#${a.id} ${a.name}`, `title "${await link.getAttribute('title')}"`);
         await shoot(page, 'jobs-bulk');
