@@ -103,7 +103,10 @@ export async function check(name, fn) {
         log(`PASS ${name}`);
     } catch (e) {
         results.push(false);
-        log(`FAIL ${name}: ${e && e.message ? e.message.split('\n')[0] : e}`);
+        // The first line, then Playwright's call log (what it waited for), at most 12 lines.
+        const lines = e && e.message ? e.message.split('\n').filter((l) => l.trim()) : [String(e)];
+        log(`FAIL ${name}: ${lines[0]}`);
+        for (const l of lines.slice(1, 13)) log(`    ${l.trim()}`);
     }
 }
 

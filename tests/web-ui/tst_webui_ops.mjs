@@ -347,6 +347,11 @@ async function main() {
         await page.locator('.log-live:not([hidden])').waitFor({timeout: 5000});
         await page.waitForFunction(() => Number(document.querySelector('.log').dataset.loads || 0) >= 3, null, {timeout: 15000});
         await shoot(page, 'job-log');
+        const tasksFit = await page.evaluate(() => {
+            const wrap = document.querySelector('.tasks-table').closest('.table-wrap');
+            return {scroll: wrap.scrollWidth, client: wrap.clientWidth};
+        });
+        assert(tasksFit.scroll <= tasksFit.client, `the tasks table scrolls sideways at 1280 (${tasksFit.scroll} px in ${tasksFit.client} px)`);
         // Once frame 1 landed, cancel: the task is not done, yet the bar keeps the frame.
         for (const end = Date.now() + RENDER_TIMEOUT_MS; ;) {
             const outs = (await api('GET', `/api/v1/jobs/${long.id}/outputs`)).outputs.map((o) => o.name);
@@ -354,8 +359,19 @@ async function main() {
             assert(Date.now() < end, 'frame 1 of the long job never landed');
             await page.waitForTimeout(200);
         }
-        await page.locator('.detail-actions button', {hasText: 'Cancel job'}).click();
-        await page.locator('.detail-actions button', {hasText: 'Really cancel?'}).click();
+        // The page of a rendering job changes under the pointer (live preview, log, frames): in
+        // 2 of about 8 full runs Playwright found this button moving or redrawn for 30 s, cause
+        // not found. So it is pressed as the keyboard would (focus + Enter), twice as it asks,
+        // and again from the start if the page redrew it in between.
+        for (let tries = 0; ; ++tries) {
+            await page.locator('.detail-actions button', {hasText: 'Cancel job'}).press('Enter', {timeout: 10000});
+            const armed = page.locator('.detail-actions button', {hasText: 'Really cancel?'});
+            if (await armed.count()) {
+                await armed.press('Enter', {timeout: 10000});
+                break;
+            }
+            assert(tries < 3, 'the Cancel button did not ask "Really cancel?"');
+        }
         await page.locator('.detail-head .badge-canceled').waitFor({timeout: 10000});
         const after = await job(long.id);
         await page.waitForFunction(() => Number(document.querySelector('.detail-progress [role=progressbar]').getAttribute('aria-valuenow')) > 0,
