@@ -53,39 +53,6 @@ QJsonObject ffprobe(const QStringList &args, QString *error)
     return QJsonDocument::fromJson(ff.readAllStandardOutput()).object();
 }
 
-// The audio packets of a file, in order: bytes and pts in 1/48000 s.
-QList<QPair<QByteArray, qint64>> audioPackets(const QString &path)
-{
-    QList<QPair<QByteArray, qint64>> out;
-    AVFormatContext *fmt = nullptr;
-    if (avformat_open_input(&fmt, path.toUtf8().constData(), nullptr, nullptr) < 0)
-        return out;
-    video::InputFormatPtr owner(fmt);
-    avformat_find_stream_info(fmt, nullptr);
-    const int a = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
-    if (a < 0)
-        return out;
-    video::PacketPtr p(av_packet_alloc());
-    while (av_read_frame(fmt, p.get()) >= 0) {
-        if (p->stream_index == a)
-            out.append({QByteArray(reinterpret_cast<const char *>(p->data), p->size),
-                        av_rescale_q(p->pts, fmt->streams[a]->time_base, {1, 48000})});
-        av_packet_unref(p.get());
-    }
-    return out;
-}
-
-// Luma pixels of the top quarter that differ by more than 48.
-int changedAtTop(const AVFrame *a, const AVFrame *b)
-{
-    int n = 0;
-    for (int y = 0; y < a->height / 4; ++y)
-        for (int x = 0; x < a->width; ++x)
-            n += std::abs(int(a->data[0][y * a->linesize[0] + x]) -
-                          int(b->data[0][y * b->linesize[0] + x])) > 48;
-    return n;
-}
-
 // Serves one file over HTTP on loopback (a video named by URL).
 class FileOrigin : public QObject
 {
@@ -257,8 +224,8 @@ private slots:
         QVERIFY(pts[0].second && pts[1800].second);
 
         // The audio is the input's, packet for packet.
-        const auto in = audioPackets(dir.filePath("clip.mp4"));
-        const auto out = audioPackets(path);
+        const auto in = video::testvideo::audioPackets(dir.filePath("clip.mp4"));
+        const auto out = video::testvideo::audioPackets(path);
         QVERIFY(in.size() > 5000);
         QCOMPARE(out.size(), in.size());
         QVERIFY(out == in);
@@ -273,7 +240,7 @@ private slots:
             auto b = (*source)->next();
             QVERIFY(a && b && *a && *b);
             if (n == 1740 || n == 1780 || n == 1820 || n == 1860)
-                changed.insert(n, changedAtTop(*a, *b));
+                changed.insert(n, video::testvideo::changedPixels(*a, *b, 0, 0.25));
         }
         QVERIFY2(changed[1780] > 100 && changed[1820] > 100,
                  qPrintable(QString("%1 %2").arg(changed[1780]).arg(changed[1820])));

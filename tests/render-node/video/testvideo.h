@@ -3,12 +3,18 @@
 // A test video made with libav (farm_video's encoder and writer, FFmpeg's AAC encoder): smooth
 // moving colours and a sine tone, so tests compose over a real file with audio. Header only:
 // tst_composer and tst_compose_e2e share it.
+#include "video/avhandles.h"
 #include "video/mediawriter.h"
 #include "video/videoencoder.h"
 
 extern "C" {
+#include <libavformat/avformat.h>
 #include <libavutil/channel_layout.h>
 }
+
+#include <QByteArray>
+#include <QList>
+#include <QPair>
 
 #include <QString>
 
@@ -116,6 +122,45 @@ inline QString make(const QString &path, double seconds, int width, int height, 
     if (auto r = (*writer)->finish(); !r)
         return r.error().message;
     return {};
+}
+
+/// Luma pixels of the band [from, to) of the frame's height (fractions) that differ by more
+/// than 48 between two frames: where drawn text is.
+inline int changedPixels(const AVFrame *a, const AVFrame *b, double from, double to)
+{
+    int n = 0;
+    for (int y = int(from * a->height); y < int(to * a->height); ++y) {
+        const uint8_t *ra = a->data[0] + y * a->linesize[0];
+        const uint8_t *rb = b->data[0] + y * b->linesize[0];
+        for (int x = 0; x < a->width; ++x)
+            n += std::abs(int(ra[x]) - int(rb[x])) > 48;
+    }
+    return n;
+}
+
+/// The audio packets of a file, in order: their bytes and timestamps in 1/48000 s; `codec`
+/// (optional) gets the audio codec's name.
+inline QList<QPair<QByteArray, qint64>> audioPackets(const QString &path, QString *codec = nullptr)
+{
+    QList<QPair<QByteArray, qint64>> out;
+    AVFormatContext *fmt = nullptr;
+    if (avformat_open_input(&fmt, path.toUtf8().constData(), nullptr, nullptr) < 0)
+        return out;
+    InputFormatPtr owner(fmt);
+    avformat_find_stream_info(fmt, nullptr);
+    const int a = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
+    if (a < 0)
+        return out;
+    if (codec)
+        *codec = QString::fromLatin1(avcodec_get_name(fmt->streams[a]->codecpar->codec_id));
+    PacketPtr p(av_packet_alloc());
+    while (av_read_frame(fmt, p.get()) >= 0) {
+        if (p->stream_index == a)
+            out.append({QByteArray(reinterpret_cast<const char *>(p->data), p->size),
+                        av_rescale_q(p->pts, fmt->streams[a]->time_base, {1, 48000})});
+        av_packet_unref(p.get());
+    }
+    return out;
 }
 
 } // namespace farm::video::testvideo

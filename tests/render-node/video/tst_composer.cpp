@@ -59,42 +59,6 @@ std::vector<FramePtr> decodeAll(const QString &path, MediaInfo *info = nullptr)
     return frames;
 }
 
-// Luma pixels of a band that differ by more than 48 between two frames.
-int changedPixels(const AVFrame *a, const AVFrame *b, double from, double to)
-{
-    int n = 0;
-    for (int y = int(from * a->height); y < int(to * a->height); ++y) {
-        const uint8_t *ra = a->data[0] + y * a->linesize[0];
-        const uint8_t *rb = b->data[0] + y * b->linesize[0];
-        for (int x = 0; x < a->width; ++x)
-            n += std::abs(int(ra[x]) - int(rb[x])) > 48;
-    }
-    return n;
-}
-
-// The audio packets of a file, in order: their bytes and timestamps.
-QList<QPair<QByteArray, qint64>> audioPackets(const QString &path, QString *codec)
-{
-    QList<QPair<QByteArray, qint64>> out;
-    AVFormatContext *fmt = nullptr;
-    if (avformat_open_input(&fmt, path.toUtf8().constData(), nullptr, nullptr) < 0)
-        return out;
-    InputFormatPtr owner(fmt);
-    avformat_find_stream_info(fmt, nullptr);
-    const int a = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
-    if (a < 0)
-        return out;
-    *codec = QString::fromLatin1(avcodec_get_name(fmt->streams[a]->codecpar->codec_id));
-    PacketPtr p(av_packet_alloc());
-    while (av_read_frame(fmt, p.get()) >= 0) {
-        if (p->stream_index == a)
-            out.append({QByteArray(reinterpret_cast<const char *>(p->data), p->size),
-                        av_rescale_q(p->pts, fmt->streams[a]->time_base, {1, 48000})});
-        av_packet_unref(p.get());
-    }
-    return out;
-}
-
 Scenario scenario(const char *json)
 {
     auto s = Scenario::fromJson(json);
@@ -218,7 +182,8 @@ private slots:
             const double t = n / 30.0;
             for (int c = 0; c < 3; ++c) {
                 const Band &b = kBands[c];
-                const int changed = changedPixels(source[n].get(), composed[n].get(), b.from, b.to);
+                const int changed =
+                    testvideo::changedPixels(source[n].get(), composed[n].get(), b.from, b.to);
                 if (t >= b.start + 0.25 && t <= b.end - 0.25)
                     QVERIFY2(
                         changed > 300,
@@ -245,8 +210,8 @@ private slots:
         const QString out = m_dir.filePath("three.mp4");
         QVERIFY(QFile::exists(out));
         QString inCodec, outCodec;
-        const auto in = audioPackets(m_source, &inCodec);
-        const auto composed = audioPackets(out, &outCodec);
+        const auto in = testvideo::audioPackets(m_source, &inCodec);
+        const auto composed = testvideo::audioPackets(out, &outCodec);
         QCOMPARE(outCodec, QString("aac"));
         QCOMPARE(outCodec, inCodec);
         QVERIFY(in.size() > 400); // 10 s of 1024-sample AAC frames at 48 kHz
