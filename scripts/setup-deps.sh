@@ -20,6 +20,8 @@ pkgs=(
     # question-card narration: espeak-ng speaks the text (its voices: espeak-ng-data);
     # libswresample (with FFmpeg's dev packages) brings it to the video's audio rate
     libespeak-ng-dev espeak-ng-data libswresample-dev
+    # textures in TGA, TIFF and WebP (Qt's own image readers cover PNG, JPEG, BMP and GIF only)
+    qt6-image-formats-plugins
     # farm-gui's action icons (it falls back to Qt's own few without a theme)
     adwaita-icon-theme
     # farm-gui plays video outputs (Qt Multimedia; its FFmpeg backend is in libqt6multimedia6)

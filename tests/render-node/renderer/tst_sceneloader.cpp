@@ -124,6 +124,25 @@ private slots:
         }
     }
 
+    void tgaTexture()
+    {
+        // The Collada duck's texture is a TGA (Qt reads it with qt6-image-formats-plugins): it
+        // loads, and its texels are the duck's yellow, not the material colour.
+        Result<Scene> scene = Scene::load(kModels + "Collada/duck.dae");
+        QVERIFY2(scene.ok(), scene.ok() ? "" : qPrintable(scene.error().message));
+        QCOMPARE(scene->stats().textures, size_t(1));
+        QVERIFY2(scene->stats().warnings.isEmpty(), qPrintable(scene->stats().warnings.join("; ")));
+        const Texture &t = scene->mesh().textures.front();
+        double r = 0, g = 0, b = 0;
+        for (size_t i = 0; i + 3 < t.texels.size(); i += 4) {
+            r += t.texels[i];
+            g += t.texels[i + 1];
+            b += t.texels[i + 2];
+        }
+        QVERIFY2(r > 2 * b && g > 2 * b,
+                 qPrintable(QString("r %1 g %2 b %3").arg(r).arg(g).arg(b)));
+    }
+
     void normalMapsAndTangents()
     {
         Result<Scene> scene = Scene::load(kModels + "glTF2/ClearCoat-glTF/ClearCoatTest.gltf");
