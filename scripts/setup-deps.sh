@@ -2,7 +2,7 @@
 # Installs what Farmhand needs on Debian 12 (bookworm). Idempotent; run as root (or with sudo).
 #   scripts/setup-deps.sh          build + run dependencies
 #   scripts/setup-deps.sh --test   also what the tests need (test models, Xvfb, Chromium, Node.js + playwright-core,
-#                                  clang + libFuzzer)
+#                                  clang + libFuzzer, a PostgreSQL server)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,6 +13,8 @@ with_tests=0
 pkgs=(
     build-essential cmake ninja-build pkg-config ca-certificates curl
     qt6-base-dev qt6-websockets-dev libqt6sql6-sqlite qt6-charts-dev libqt6opengl6-dev
+    # Qt's PostgreSQL driver (QPSQL): farm-server --database postgresql://… (docs/DATABASE.md)
+    libqt6sql6-psql
     libassimp-dev libsqlite3-dev libopenexr-dev zlib1g-dev libzip-dev
     libavcodec-dev libavformat-dev libswscale-dev libavutil-dev
     # compose: libass draws the timed text; Noto CJK is the default font (Latin, Hangul, kana, CJK)
@@ -30,6 +32,10 @@ pkgs=(
 )
 if ((with_tests)); then
     pkgs+=(assimp-testmodels occt-misc xvfb xauth chromium clang-format zip python3-numpy)
+    # A PostgreSQL server for the store tests (scripts/test-postgres.sh starts a private one).
+    # A farm on PostgreSQL runs its server wherever the admin likes: farm-server needs only
+    # libqt6sql6-psql above.
+    pkgs+=(postgresql)
     # ffprobe reads back the encoded videos (tst_video_e2e); farm-video-bench runs the ffmpeg command.
     pkgs+=(ffmpeg)
     # promtool checks /metrics (tst_metrics); Debian ships it only inside prometheus (~96 MB

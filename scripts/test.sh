@@ -16,6 +16,11 @@ if ((${#sources[@]})); then
 fi
 
 echo "== tests"
+# The store and scheduler tests run on SQLite and on a real PostgreSQL (docs/DATABASE.md): a
+# throwaway server on a private port and data dir, stopped when this script ends, pass or fail.
+source "$here/scripts/test-postgres.sh"
+trap farm_pg_stop EXIT
+farm_pg_start
 cd "$build"
 export QT_QPA_PLATFORM=offscreen
 ctest --output-on-failure --timeout 600 -j"${CTEST_JOBS:-1}"
