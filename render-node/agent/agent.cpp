@@ -24,7 +24,16 @@ NodeConfig withOwnCredentials(NodeConfig config)
 {
     config.credentials = std::make_shared<NodeCredentials>(config.credentialsPath());
     config.credentials->load(config.server, config.name);
+    config.activeServer = std::make_shared<std::atomic<int>>(0); // and follows its own connection
     return config;
+}
+
+QList<QUrl> webSocketUrls(const NodeConfig &config)
+{
+    QList<QUrl> urls;
+    for (const QUrl &server : config.controllers())
+        urls.append(NodeConfig::webSocketUrl(server));
+    return urls;
 }
 
 QJsonArray toJsonArray(const QList<qint64> &ids)
@@ -45,7 +54,7 @@ Agent::Agent(NodeConfig config, std::shared_ptr<EngineRegistry> engines, QObject
     , m_config(withOwnCredentials(std::move(config)))
     , m_engines(std::move(engines))
     , m_inputs(&m_network, m_config)
-    , m_connection(m_config.webSocketUrl(), m_config.token, m_config.backoffInitialMs,
+    , m_connection(webSocketUrls(m_config), m_config.token, m_config.backoffInitialMs,
                    m_config.backoffMaxMs)
 {
     connect(&m_connection, &ServerConnection::connected, this, &Agent::onConnected);
@@ -141,6 +150,9 @@ QJsonObject Agent::helloData() const
 void Agent::onConnected()
 {
     m_welcomed = false;
+    // Downloads and uploads (every copy of the config) go to the controller we talk to; the
+    // hello below tells it what runs here, as after a server restart.
+    m_config.activeServer->store(m_connection.currentIndex());
     const QJsonObject hello = helloData();
     m_helloHadSecret = hello.contains("secret");
     m_connection.send(msg::Hello, hello);

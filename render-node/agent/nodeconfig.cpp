@@ -57,7 +57,14 @@ QString NodeConfig::credentialsPath() const
     return cacheDir.isEmpty() ? QString() : QDir(cacheDir).filePath(NodeCredentials::kFileName);
 }
 
-QUrl NodeConfig::webSocketUrl() const
+QUrl NodeConfig::currentServer() const
+{
+    const QList<QUrl> all = controllers();
+    const int i = activeServer ? activeServer->load() : 0;
+    return i >= 0 && i < all.size() ? all[i] : server;
+}
+
+QUrl NodeConfig::webSocketUrl(const QUrl &server)
 {
     QUrl url = server;
     url.setScheme(server.scheme() == "https" ? "wss" : "ws");
@@ -67,8 +74,8 @@ QUrl NodeConfig::webSocketUrl() const
 
 QUrl NodeConfig::apiUrl(const QString &path) const
 {
-    QUrl url = server;
-    url.setPath(joinPath(server.path(), path));
+    QUrl url = currentServer();
+    url.setPath(joinPath(url.path(), path));
     return url;
 }
 
@@ -149,6 +156,32 @@ Result<QUrl> parseServerUrl(const QString &text)
     return url;
 }
 
+Result<QList<QUrl>> parseServerUrls(const QString &text)
+{
+    QList<QUrl> urls;
+    for (const QString &part : text.split(',', Qt::SkipEmptyParts)) {
+        if (part.trimmed().isEmpty())
+            continue;
+        auto url = parseServerUrl(part);
+        if (!url)
+            return url.error();
+        const auto key = [](const QUrl &u) {
+            QString k = u.toString(QUrl::NormalizePathSegments);
+            while (k.endsWith('/'))
+                k.chop(1);
+            return k;
+        };
+        for (const QUrl &seen : std::as_const(urls))
+            if (key(seen) == key(*url))
+                return makeError("invalid_field",
+                                 QString("--server '%1' is listed twice").arg(part.trimmed()));
+        urls.append(*url);
+    }
+    if (urls.isEmpty())
+        return makeError("invalid_field", "--server needs at least one URL");
+    return urls;
+}
+
 QString defaultCacheDir(const QString &nodeName)
 {
     QString base = QStandardPaths::writableLocation(QStandardPaths::GenericCacheLocation);
@@ -190,8 +223,12 @@ Result<NodeCommandLine> NodeCommandLine::parse(const QStringList &arguments)
         "Farmhand render node: connects to a farm server and renders its tasks.\n"
         "Use 'render-node render FILE -o OUT ...' to render locally.");
     const QCommandLineOption helpOpt({"h", "help"}, "Show this help.");
-    const QCommandLineOption serverOpt("server", "Farm server URL (default http://127.0.0.1:8420).",
-                                       "url");
+    const QCommandLineOption serverOpt(
+        "server",
+        "Farm server URL (default http://127.0.0.1:8420). Several controllers of one farm: "
+        "comma separated or the flag repeated; the node connects to one and moves to the next "
+        "when it drops.",
+        "url");
     const QCommandLineOption nameOpt("name", "Node name (default: host name).", "name");
     const QCommandLineOption slotsOpt(
         "slots", "CPU slots: tasks rendered on the CPU at once, 0-256 (default 1, 0 with GPUs).",
@@ -259,13 +296,17 @@ Result<NodeCommandLine> NodeCommandLine::parse(const QStringList &arguments)
     for (const auto &[key, opt] : flags)
         if (parser.isSet(*opt))
             values.insert(key, parser.value(*opt));
+    if (parser.isSet(serverOpt)) // the flag repeated adds controllers
+        values.insert("server", parser.values(serverOpt).join(','));
 
     NodeConfig &c = out.config;
     if (values.contains("server")) {
-        auto url = parseServerUrl(values.value("server"));
-        if (!url)
-            return url.error();
-        c.server = *url;
+        auto urls = parseServerUrls(values.value("server"));
+        if (!urls)
+            return urls.error();
+        c.server = urls->first();
+        if (urls->size() > 1)
+            c.servers = *urls;
     }
     c.name = values.value("name", QHostInfo::localHostName()).trimmed();
     if (c.name.isEmpty() || c.name.size() > 100)

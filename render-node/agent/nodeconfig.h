@@ -9,6 +9,7 @@
 #include <QStringList>
 #include <QUrl>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -17,7 +18,15 @@ namespace farm::node {
 /// Everything the agent needs to run; filled from the command line and the config file.
 struct NodeConfig
 {
+    /// The first `--server`: it names the farm (the node's secret is kept for it).
     QUrl server{QStringLiteral("http://127.0.0.1:8420")};
+    /// Every `--server`, in the order the agent tries them: controllers of one farm
+    /// (docs/CONTROLLERS.md). Empty: `server` alone.
+    QList<QUrl> servers;
+    /// Index in controllers() of the one the agent is connected to (or tries now). Shared by
+    /// every copy of this config (the input cache and each task hold one), so downloads and
+    /// output uploads follow the agent to another controller.
+    std::shared_ptr<std::atomic<int>> activeServer = std::make_shared<std::atomic<int>>(0);
     QString name;
     /// CPU slots (`--slots`); each GPU in `gpus` is one more slot (see applyGpus()).
     int slotCount = 1;
@@ -49,9 +58,14 @@ struct NodeConfig
     /// First retry delay of a failed output upload; doubles on each further retry.
     int uploadRetryMs = 500;
 
+    /// `servers`, or `server` alone when none are listed.
+    QList<QUrl> controllers() const { return servers.isEmpty() ? QList<QUrl>{server} : servers; }
+    /// The controller the agent is connected to (activeServer).
+    QUrl currentServer() const;
     /// ws(s)://host:port/<path>/ws/node derived from the http(s) server URL.
-    QUrl webSocketUrl() const;
-    /// <server>/<path> for a REST path such as "/api/v1/files/<sha>".
+    QUrl webSocketUrl() const { return webSocketUrl(server); }
+    static QUrl webSocketUrl(const QUrl &server);
+    /// <current server>/<path> for a REST path such as "/api/v1/files/<sha>".
     QUrl apiUrl(const QString &path) const;
     /// Bearer token for REST calls (input downloads, output uploads): the node's own secret
     /// once it has one, else `token`.
@@ -78,6 +92,9 @@ Result<void> applyGpus(NodeConfig &config, const QList<GpuInfo> &detected,
 
 /// Checks a server URL given by a user: http or https with a host, nothing after the path.
 Result<QUrl> parseServerUrl(const QString &text);
+/// One or more server URLs separated by commas (`--server A,B` or the flag repeated), each
+/// checked by parseServerUrl; a URL listed twice is an error.
+Result<QList<QUrl>> parseServerUrls(const QString &text);
 
 /// Default cache dir: `farmhand-node-<name>` under the system cache (or temp) location.
 QString defaultCacheDir(const QString &nodeName);

@@ -17,8 +17,14 @@ constexpr int kHandshakeTimeoutMs = 10000;
 
 ServerConnection::ServerConnection(QUrl url, QString token, int backoffInitialMs, int backoffMaxMs,
                                    QObject *parent)
+    : ServerConnection(QList<QUrl>{std::move(url)}, std::move(token), backoffInitialMs,
+                       backoffMaxMs, parent)
+{}
+
+ServerConnection::ServerConnection(QList<QUrl> urls, QString token, int backoffInitialMs,
+                                   int backoffMaxMs, QObject *parent)
     : QObject(parent)
-    , m_url(std::move(url))
+    , m_urls(std::move(urls))
     , m_token(std::move(token))
     , m_backoffInitialMs(std::max(1, backoffInitialMs))
     , m_backoffMaxMs(std::max(m_backoffInitialMs, backoffMaxMs))
@@ -98,10 +104,10 @@ void ServerConnection::connectNow()
         qCWarning(lcConn) << "ignoring a binary frame of" << data.size() << "bytes";
     });
 
-    QNetworkRequest request(m_url);
+    QNetworkRequest request(currentUrl());
     if (!m_token.isEmpty())
         request.setRawHeader("Authorization", "Bearer " + m_token.toUtf8());
-    qCInfo(lcConn).noquote() << "connecting to" << m_url.toString();
+    qCInfo(lcConn).noquote() << "connecting to" << currentUrl().toString();
     m_handshakeTimer.start();
     s->open(request);
 }
@@ -111,7 +117,7 @@ void ServerConnection::onConnected()
     m_handshakeTimer.stop();
     m_connected = true;
     m_writer = EnvelopeWriter(); // seq counts from 1 on every connection
-    qCInfo(lcConn).noquote() << "connected to" << m_url.toString();
+    qCInfo(lcConn).noquote() << "connected to" << currentUrl().toString();
     emit connected();
 }
 
@@ -121,12 +127,16 @@ void ServerConnection::onDropped(const QString &why)
     if (!m_socket)
         return;
     m_handshakeTimer.stop();
-    qCWarning(lcConn).noquote() << "connection to" << m_url.toString() << "lost:" << why;
+    qCWarning(lcConn).noquote() << "connection to" << currentUrl().toString() << "lost:" << why;
     m_socket->disconnect(this);
     m_socket->abort();
     m_socket.release()->deleteLater();
     const bool wasConnected = m_connected;
     m_connected = false;
+    // Another controller of the farm next: one that is down (killed, restarted) is tried again
+    // only after the others.
+    if (m_urls.size() > 1)
+        m_index = (m_index + 1) % int(m_urls.size());
     if (wasConnected)
         emit disconnected();
     scheduleReconnect();
@@ -139,7 +149,8 @@ void ServerConnection::scheduleReconnect()
     // ±20 % jitter so a farm of nodes does not reconnect in lockstep after a server restart.
     const double jitter = 0.8 + 0.4 * QRandomGenerator::global()->generateDouble();
     const int delay = std::min(m_backoffMaxMs, int(m_backoffMs * jitter));
-    qCInfo(lcConn) << "reconnecting in" << delay << "ms";
+    qCInfo(lcConn).noquote() << "reconnecting to" << currentUrl().toString() << "in" << delay
+                             << "ms";
     m_reconnectTimer.start(delay);
     m_backoffMs = std::min(m_backoffMaxMs, m_backoffMs * 2);
 }

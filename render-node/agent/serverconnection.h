@@ -13,12 +13,16 @@
 namespace farm::node {
 
 /// The agent's WebSocket to `/ws/node`: bearer auth, envelopes, and reconnects with
-/// exponential backoff and jitter for as long as it is open.
+/// exponential backoff and jitter for as long as it is open. Given several URLs (controllers of
+/// one farm, docs/CONTROLLERS.md) it uses one at a time and moves to the next whenever a
+/// connection drops or does not come up.
 class ServerConnection : public QObject
 {
     Q_OBJECT
 public:
     ServerConnection(QUrl url, QString token, int backoffInitialMs, int backoffMaxMs,
+                     QObject *parent = nullptr);
+    ServerConnection(QList<QUrl> urls, QString token, int backoffInitialMs, int backoffMaxMs,
                      QObject *parent = nullptr);
     ~ServerConnection() override;
 
@@ -33,6 +37,9 @@ public:
     void resetBackoff();
     /// Delay before the next reconnect attempt, without jitter (for logs and tests).
     int currentBackoffMs() const { return m_backoffMs; }
+    /// Index in the URL list of the one connected to, or tried next.
+    int currentIndex() const { return m_index; }
+    QUrl currentUrl() const { return m_urls.value(m_index); }
 
 signals:
     void connected();
@@ -46,7 +53,8 @@ private:
     void onText(const QString &text);
     void scheduleReconnect();
 
-    QUrl m_url;
+    QList<QUrl> m_urls;
+    int m_index = 0;
     QString m_token;
     int m_backoffInitialMs;
     int m_backoffMaxMs;

@@ -621,6 +621,45 @@ private slots:
         QCOMPARE(starts.readAll(), QByteArray("started\n"));
     }
 
+    void failsOverToAnotherController()
+    {
+        // Two controllers of one farm (docs/CONTROLLERS.md): the first goes away mid-task; the
+        // node moves to the second, says there what it runs, and uploads its frame there.
+        auto other = std::make_unique<FakeServer>();
+        QVERIFY(other->isListening());
+        const QString before =
+            QString("while [ ! -e \"%1/go\" ]; do sleep 0.05; done").arg(m_dir->path());
+        NodeConfig config =
+            makeConfig(m_server->url(), cacheDir(), fakeRenderer(m_dir->path(), before));
+        config.servers = {QUrl(m_server->url()), QUrl(other->url())};
+        m_agent = std::make_unique<Agent>(config);
+        m_agent->start();
+        QTRY_COMPARE_WITH_TIMEOUT(m_server->count("hello"), 1, 10000);
+        QCOMPARE(other->connections, 0); // the first one listed comes first
+        m_server->send("welcome", {{"protocol", 1}, {"node_id", 7}, {"heartbeat_s", 5}});
+        QTRY_COMPARE(m_agent->nodeId(), qint64(7));
+        const QString sha = m_server->addFile("model bytes");
+        m_server->send("task.assign", assignMessage(101, sha, "a.glb", "1", "1"));
+        QTRY_COMPARE_WITH_TIMEOUT(forTask("task.accepted", 101).size(), 1, 10000);
+
+        m_server.reset(); // killed: its port refuses from now on
+        QTRY_COMPARE_WITH_TIMEOUT(other->count("hello"), 1, 10000);
+        QCOMPARE(other->messages("hello").first().data.value("running").toArray(), QJsonArray{101});
+        other->send("welcome", {{"protocol", 1}, {"node_id", 7}, {"heartbeat_s", 5}});
+        QFile go(m_dir->filePath("go"));
+        QVERIFY(go.open(QIODevice::WriteOnly));
+        go.close();
+        QTRY_COMPARE_WITH_TIMEOUT(other->messagesForTask("task.done", 101).size(), 1, 10000);
+        QCOMPARE(other->uploads.size(), 1); // the frame went to the controller it talks to
+        QCOMPARE(other->uploads.first().task, qint64(101));
+
+        // That one drops too: the node tries the next in turn (the first, still down, then
+        // this one again) and comes back here.
+        other->dropConnection();
+        QTRY_COMPARE_WITH_TIMEOUT(other->count("hello"), 2, 15000);
+        m_agent.reset();
+    }
+
     void childDiesWithKilledAgent()
     {
         // The child never writes, so only PR_SET_PDEATHSIG can end it when the agent is killed.

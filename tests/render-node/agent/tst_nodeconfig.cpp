@@ -82,6 +82,40 @@ private slots:
         QCOMPARE(cmd->config.blenderProgram, QString("/usr/local/bin/blender"));
     }
 
+    void severalServers()
+    {
+        // Controllers of one farm: comma separated, the flag repeated, or a list in the file.
+        auto cmd = NodeCommandLine::parse(
+            {"render-node", "--server", "http://a:8420, http://b:8420", "--server", "http://c:1"});
+        QVERIFY2(cmd.ok(), qPrintable(cmd.ok() ? "" : cmd.error().message));
+        NodeConfig c = cmd->config;
+        QCOMPARE(c.server, QUrl("http://a:8420")); // names the farm (the node's secret)
+        QCOMPARE(c.controllers(),
+                 (QList<QUrl>{QUrl("http://a:8420"), QUrl("http://b:8420"), QUrl("http://c:1")}));
+        QCOMPARE(c.apiUrl("/api/v1/files/ab"), QUrl("http://a:8420/api/v1/files/ab"));
+        NodeConfig copy = c; // a task's copy follows the agent to another controller
+        c.activeServer->store(1);
+        QCOMPARE(copy.apiUrl("/api/v1/files/ab"), QUrl("http://b:8420/api/v1/files/ab"));
+        QCOMPARE(NodeConfig::webSocketUrl(c.controllers()[2]), QUrl("ws://c:1/ws/node"));
+
+        QTemporaryDir dir;
+        const QString ini = dir.filePath("node.ini");
+        QFile f(ini);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("server = http://a:8420, http://b:8420\n");
+        f.close();
+        cmd = NodeCommandLine::parse({"render-node", "--config", ini});
+        QVERIFY2(cmd.ok(), qPrintable(cmd.ok() ? "" : cmd.error().message));
+        QCOMPARE(cmd->config.controllers().size(), 2);
+
+        cmd = NodeCommandLine::parse({"render-node", "--server", "http://a:1,http://a:1/"});
+        QVERIFY(!cmd.ok());
+        QVERIFY2(cmd.error().message.contains("listed twice"), qPrintable(cmd.error().message));
+        cmd = NodeCommandLine::parse({"render-node", "--server", "http://a:1,ftp://b"});
+        QVERIFY(!cmd.ok());
+        QVERIFY2(cmd.error().message.contains("ftp://b"), qPrintable(cmd.error().message));
+    }
+
     void badInput_data()
     {
         QTest::addColumn<QStringList>("args");
