@@ -224,6 +224,28 @@ Result<const JobTypeInfo *> pickType(Context &ctx, const QList<JobTypeInfo> &typ
     return matching.first();
 }
 
+/// Takes the files `type` does not take beside its main file (its served side_extensions) out
+/// of a folder's or a file's bundle, so they are not uploaded only to be refused, and names them
+/// as the desktop and web clients do. An archive travels whole: the server judges its entries.
+QString leaveOutSideFiles(BundleSource &source, const JobTypeInfo &type)
+{
+    if (source.isArchive())
+        return {};
+    QStringList leftOut;
+    for (const QString &f : std::as_const(source.files))
+        if (f != source.main && !type.takesBeside(f))
+            leftOut.append(f);
+    if (leftOut.isEmpty())
+        return {};
+    for (const QString &f : std::as_const(leftOut))
+        source.files.removeOne(f);
+    const QString takes = type.sideExtensions.isEmpty()
+                              ? QString("they take their main file alone")
+                              : QString("they take .%1").arg(type.sideExtensions.join(", ."));
+    return QString("left out, not uploaded: %1 jobs do not take %2 beside %3 (%4)\n")
+        .arg(type.name, listed(leftOut), source.main, takes);
+}
+
 } // namespace
 
 QList<QCommandLineOption> submitOptions()
@@ -270,12 +292,14 @@ int runSubmit(Context &ctx)
     const JobTypeInfo *chosen =
         ctx.parser.isSet("type") ? client::findJobType(*types, ctx.parser.value("type")) : nullptr;
     const QStringList extensions = chosen ? chosen->extensions : client::allExtensions(*types);
-    const auto source = sourceFor(ctx, path, extensions);
+    auto source = sourceFor(ctx, path, extensions);
     if (!source)
         return ctx.fail(source.error().message, source.error().code == "usage" ? Usage : Failure);
     const auto type = pickType(ctx, *types, source->main);
     if (!type)
         return ctx.fail(type.error().message, Usage);
+    if (const QString note = leaveOutSideFiles(*source, **type); !note.isEmpty())
+        ctx.err << note << Qt::flush;
     auto spec = specFromOptions(ctx, **type, source->displayName());
     if (!spec)
         return ctx.fail(spec.error().message, Usage);

@@ -291,7 +291,11 @@ private slots:
         const Outcome chosen = run(fake, {"submit", box, "--main", "Other.gltf"});
         QVERIFY2(chosen.code == 0, qPrintable(chosen.err));
         QCOMPARE(fake.jobs[3].spec.input.main, QString("Other.gltf"));
-        QCOMPARE(fake.jobs[3].spec.input.files.size(), 4);
+        // The other glTF is no side file of a model job (side_extensions): left out, named.
+        QCOMPARE(fake.jobs[3].spec.input.files.size(), 3);
+        QVERIFY2(chosen.err.contains("left out, not uploaded: model jobs do not take "
+                                     "BoxTextured.gltf beside Other.gltf"),
+                 qPrintable(chosen.err));
 
         // A missing side file is named before anything is uploaded.
         QVERIFY(QFile::remove(box + "/CesiumLogoFlat.png"));
@@ -324,6 +328,48 @@ private slots:
         const Outcome notInZip = run(fake, {"submit", zip.fileName(), "--main", "x.gltf"});
         QCOMPARE(notInZip.code, 64);
         QVERIFY2(notInZip.err.contains("holds no file x.gltf"), qPrintable(notInZip.err));
+    }
+
+    void submitLeavesOutSideFilesTheTypeRefuses()
+    {
+        FakeFarmServer fake;
+        QVERIFY(fake.listen());
+        // A compose folder: the scenario, its video, and files compose jobs do not take
+        // (side_extensions of the served type: videos only).
+        const QString folder = m_dir.filePath("sides/compose");
+        QVERIFY(QDir().mkpath(folder + "/notes"));
+        const auto put = [&](const QString &name, const QByteArray &bytes) {
+            QFile f(folder + "/" + name);
+            return f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size();
+        };
+        QVERIFY(put("cues.json", R"({"version": "1.3", "cues": []})"));
+        QVERIFY(put("clip.mp4", "not really a video, but the client does not look"));
+        QVERIFY(put("notes/todo.txt", "unique text of the left-out notes file"));
+        QVERIFY(put("cover.png", "unique bytes of the left-out picture"));
+        const Outcome out = run(fake, {"submit", folder, "--type", "compose"});
+        QVERIFY2(out.code == 0, qPrintable(out.err));
+        QVERIFY2(out.err.contains("left out, not uploaded: compose jobs do not take "
+                                  "cover.png, notes/todo.txt beside cues.json (they take .mp4, "),
+                 qPrintable(out.err));
+        const JobInput in = fake.jobs.last().spec.input;
+        QCOMPARE(in.main, QString("cues.json"));
+        QStringList paths;
+        for (const BundleFile &f : in.files)
+            paths.append(f.path);
+        paths.sort();
+        QCOMPARE(paths, (QStringList{"clip.mp4", "cues.json"}));
+        // Never sent: the server holds neither file's bytes.
+        for (const QByteArray &bytes : fake.files)
+            QVERIFY(!bytes.startsWith("unique"));
+
+        // A picture beside a model (model jobs take .png): nothing left out.
+        const QString model = writeModel("sides/model/scene.obj");
+        QVERIFY(QFile::copy(folder + "/cover.png", m_dir.filePath("sides/model/cover.png")));
+        const Outcome kept = run(fake, {"submit", QFileInfo(model).absolutePath(), "--type",
+                                        "model", "--main", "scene.obj"});
+        QVERIFY2(kept.code == 0, qPrintable(kept.err));
+        QVERIFY2(!kept.err.contains("left out"), qPrintable(kept.err));
+        QCOMPARE(fake.jobs.last().spec.input.files.size(), 2);
     }
 
     void submitWaitDownload()
