@@ -14,7 +14,7 @@
 #include "scheduler/scheduler.h"
 #include "scheduler/statemachine.h"
 #include "store/accessstore.h"
-#include "store/sqlitestore.h"
+#include "store/sqlstore.h"
 
 #include <QDebug>
 #include <QDir>
@@ -64,14 +64,15 @@ Result<quint16> FarmServer::start()
     const QString dir = QDir(m_config.dataDir).absolutePath();
     if (!QDir().mkpath(dir))
         return makeError("internal", QString("cannot create data dir %1").arg(dir));
-    m_store = std::make_unique<SqliteStore>();
+    m_store = std::make_unique<SqlStore>();
     m_events = std::make_unique<EventHub>();
     // Every publisher goes through the preview store: it sees tasks end and drops their previews.
     m_previews = std::make_unique<PreviewStore>(*m_events);
     m_files = std::make_unique<FileStore>(dir, *m_store, *m_clock);
     if (auto r = m_files->init(); !r)
         return r.error();
-    if (auto r = m_store->open(dir + "/farm.db"); !r)
+    if (auto r = m_store->open(m_config.database.isEmpty() ? dir + "/farm.db" : m_config.database);
+        !r)
         return r.error();
     m_access = std::make_unique<AccessStore>(m_store->database());
     // Webhooks see every event first (job updates become deliveries), then pass it on.

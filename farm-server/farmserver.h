@@ -13,7 +13,7 @@
 
 namespace farm::server {
 
-class SqliteStore;
+class SqlStore;
 class FileStore;
 class EventHub;
 class PreviewStore;
@@ -43,7 +43,7 @@ public:
     QString url() const;
     const ServerConfig &config() const { return m_config; }
 
-    SqliteStore &store() { return *m_store; }
+    SqlStore &store() { return *m_store; }
     FileStore &files() { return *m_files; }
     Scheduler &scheduler() { return *m_scheduler; }
     StateMachine &stateMachine() { return *m_machine; }
@@ -62,7 +62,7 @@ private:
     std::unique_ptr<Clock> m_ownClock;
     Clock *m_clock;
     JobTypeRegistry m_jobTypes = JobTypeRegistry::builtin();
-    std::unique_ptr<SqliteStore> m_store;
+    std::unique_ptr<SqlStore> m_store;
     std::unique_ptr<AccessStore> m_access;
     std::unique_ptr<EventHub> m_events;
     std::unique_ptr<PreviewStore> m_previews;

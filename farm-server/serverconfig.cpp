@@ -1,6 +1,7 @@
 #include "serverconfig.h"
 
 #include "protocol/states.h"
+#include "store/sqldialect.h"
 
 #include <QCommandLineParser>
 #include <QFileInfo>
@@ -25,6 +26,11 @@ const Option kOptions[] = {
     {"port", "TCP port (0 picks a free one).", "port"},
     {"bind", "Address to listen on.", "address"},
     {"data", "Data directory (database, files, outputs).", "dir"},
+    {"database",
+     "PostgreSQL database instead of SQLite in the data dir: postgresql://user:password@host:"
+     "port/dbname (also postgres://; ?schema=NAME, ?host=/socket/dir, ?sslmode=…). Files "
+     "stay in the data dir (docs/DATABASE.md).",
+     "url"},
     {"config", "INI file with the same keys.", "file"},
     {"token", "Token clients must send as 'Authorization: Bearer'.", "token"},
     {"join-token", "Token render nodes must send.", "token"},
@@ -142,6 +148,18 @@ Result<ServerConfig> ServerConfig::fromArguments(const QStringList &arguments)
     c.dataDir = values.value("data", c.dataDir);
     if (c.dataDir.isEmpty())
         return makeError("invalid_argument", "--data must not be empty");
+    if (values.contains("database")) {
+        // Checked here so that a mistyped URL is one clear line at start (the store opens it).
+        const auto url = DatabaseUrl::parse(values["database"]);
+        if (!url)
+            return url.error();
+        if (url->backend != SqlBackend::Postgres)
+            return makeError("invalid_argument",
+                             "--database takes a postgresql:// URL (SQLite is the default, in "
+                             "--data), got " +
+                                 values["database"]);
+        c.database = values["database"];
+    }
     c.token = values.value("token");
     c.joinToken = values.value("join-token");
     c.jobTypesDir = values.value("job-types");

@@ -17,6 +17,8 @@ struct ServerConfig
     QString bind = QStringLiteral("127.0.0.1");
     quint16 port = 8420;
     QString dataDir = QStringLiteral("./farm-data");
+    /// A postgresql:// URL (docs/DATABASE.md); empty: SQLite, farm.db in dataDir.
+    QString database;
     QString token;
     QString joinToken;
     bool trustLoopback = true;

@@ -1,7 +1,7 @@
 // Simulated swarm: many nodes finish tasks as fast as the scheduler hands them out. Prints the
 // cost of submitting a big job and the end-to-end dispatch throughput (no sockets, real SQLite).
 #include "scheduler/scheduler.h"
-#include "store/sqlitestore.h"
+#include "store/sqlstore.h"
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
@@ -44,7 +44,7 @@ int main(int argc, char **argv)
     QTemporaryDir dir;
     SystemClock clock;
     NullSink sink;
-    SqliteStore store;
+    SqlStore store;
     if (auto r = store.open(dir.filePath("farm.db")); !r) {
         std::fprintf(stderr, "swarmbench: %s\n", qPrintable(r.error().message));
         return 1;

@@ -17,11 +17,15 @@ Result<UserRecord> AccessStore::insertUser(const QString &name, const QString &r
 {
     if (user(name))
         return makeError("conflict", QString("a user named '%1' exists already").arg(name));
-    auto q = exec(m_db, "INSERT INTO users(name, role, token_hash, created_at) VALUES (?, ?, ?, ?)",
+    auto q = exec(m_db,
+                  "INSERT INTO users(name, role, token_hash, created_at) VALUES (?, ?, ?, ?) "
+                  "RETURNING id",
                   {name, role, QString::fromLatin1(tokenHash), now.toMSecsSinceEpoch()});
     if (!q)
         return q.error();
-    return UserRecord{q->lastInsertId().toLongLong(), name, role, now};
+    if (!q->next())
+        return makeError("internal", "database: the user row has no id");
+    return UserRecord{q->value(0).toLongLong(), name, role, now};
 }
 
 namespace {
@@ -107,12 +111,14 @@ Result<qint64> AccessStore::insertDelivery(const WebhookDelivery &d, const QDate
 {
     auto q = exec(m_db,
                   "INSERT INTO webhook_deliveries(job_id, url, event, body, attempts, next_at, "
-                  "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                  "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                   {d.jobId, d.url, d.event, QString::fromUtf8(d.body), d.attempts,
                    d.nextAt.toMSecsSinceEpoch(), now.toMSecsSinceEpoch()});
     if (!q)
         return q.error();
-    return q->lastInsertId().toLongLong();
+    if (!q->next())
+        return makeError("internal", "database: the delivery row has no id");
+    return q->value(0).toLongLong();
 }
 
 QList<WebhookDelivery> AccessStore::dueDeliveries(const QDateTime &now, int limit)

@@ -33,7 +33,7 @@ struct WebhookDelivery
     QString lastError;
 };
 
-/// Users, job owners and webhook deliveries, on the SQLite connection of SqliteStore (same
+/// Users, job owners and webhook deliveries, on the database connection of SqlStore (same
 /// database and transactions: a job and its owner are written in one). Event loop thread only.
 class AccessStore
 {

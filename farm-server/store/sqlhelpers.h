@@ -6,6 +6,7 @@
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
+#include <QStringList>
 #include <QVariant>
 
 namespace farm::server::sql {
@@ -39,6 +40,33 @@ inline Result<QSqlQuery> exec(const QSqlDatabase &db, const QString &text,
     if (!q.exec())
         return makeError("internal", "database: " + q.lastError().text());
     return q;
+}
+
+/// Splits a migration into statements at ';' line ends, leaving out comment lines ("--") and
+/// keeping trigger bodies (BEGIN … END;) whole.
+inline QStringList splitStatements(const QString &text)
+{
+    QStringList out;
+    QString current;
+    bool inTrigger = false;
+    for (const QString &line : text.split('\n')) {
+        const QString t = line.trimmed();
+        if (t.isEmpty() || t.startsWith(QLatin1String("--")))
+            continue;
+        if (t.startsWith(QLatin1String("CREATE TRIGGER"), Qt::CaseInsensitive))
+            inTrigger = true;
+        current += line + '\n';
+        const bool ends = inTrigger ? t.compare(QLatin1String("END;"), Qt::CaseInsensitive) == 0
+                                    : t.endsWith(';');
+        if (ends) {
+            out.append(current);
+            current.clear();
+            inTrigger = false;
+        }
+    }
+    if (!current.trimmed().isEmpty())
+        out.append(current);
+    return out;
 }
 
 } // namespace farm::server::sql

@@ -4,7 +4,8 @@
 #include "scheduler/clock.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/statemachine.h"
-#include "store/sqlitestore.h"
+#include "store/sqlstore.h"
+#include "testdatabase.h"
 
 #include <QJsonArray>
 #include <QTemporaryDir>
@@ -121,19 +122,21 @@ inline QJsonObject withSecret(QJsonObject h, const QString &secret)
     return h;
 }
 
-/// Store, clock, state machine and scheduler on a fresh SQLite file.
+/// Store, clock, state machine and scheduler on a fresh database (a SQLite file, or a schema of
+/// the test PostgreSQL in a test's _pg variant: TestDatabase).
 struct Core
 {
     QTemporaryDir dir;
+    TestDatabase db{dir};
     ManualClock clock;
     RecordingSink sink;
-    SqliteStore store;
+    SqlStore store;
     std::unique_ptr<StateMachine> machine;
     std::unique_ptr<Scheduler> scheduler;
 
     Core()
     {
-        const auto r = store.open(dir.filePath("farm.db"));
+        const auto r = store.open(db.url());
         if (!r)
             qFatal("store: %s", qPrintable(r.error().message));
         machine = std::make_unique<StateMachine>(store, clock, sink);

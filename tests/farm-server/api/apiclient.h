@@ -3,7 +3,7 @@
 #include "farmserver.h"
 #include "protocol/message.h"
 #include "scheduler/scheduler.h"
-#include "store/sqlitestore.h"
+#include "store/sqlstore.h"
 
 #include <QEventLoop>
 #include <QJsonArray>
@@ -89,7 +89,7 @@ struct TestServer
         bearer = saved;
         return r;
     }
-    SqliteStore &store() { return server->store(); }
+    SqlStore &store() { return server->store(); }
     HttpResult post(const QString &path, const QJsonObject &body)
     {
         return request("POST", path, QJsonDocument(body).toJson(QJsonDocument::Compact));

@@ -504,7 +504,7 @@ private slots:
                                   .toUtf8()),
                  log.right(100).constData());
 
-        SqliteStore again;
+        SqlStore again;
         QVERIFY(again.open(s->dataDir() + "/farm.db").ok());
         QVERIFY(again.appendLog(task, 1, "xyz", now).ok());
         log = again.taskLog(task);

@@ -37,6 +37,8 @@ class TestScheduler : public QObject
     }
 
 private slots:
+    void initTestCase() { FARM_REQUIRE_TEST_DATABASE(); } // SQLite, or PostgreSQL in _pg
+
     void welcomesAndAssignsWithFullContract()
     {
         Core core;

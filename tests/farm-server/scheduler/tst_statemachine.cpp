@@ -8,6 +8,8 @@ class TestStateMachine : public QObject
 {
     Q_OBJECT
 private slots:
+    void initTestCase() { FARM_REQUIRE_TEST_DATABASE(); } // SQLite, or PostgreSQL in _pg
+
     void firstAssignmentActivatesJob()
     {
         Core core;
@@ -201,11 +203,11 @@ private slots:
         const qint64 jobId = core.addJob(makeSpec("1", 1));
         const qint64 nodeId = *core.store.upsertNode(NodeCapabilities{"n1"}, core.clock.now());
         const qint64 taskId = core.store.tasksOfJob(jobId)[0].task.id;
-        // When an event goes out, a fresh connection to the file must already see the change.
+        // When an event goes out, a fresh connection to the database must already see the change.
         QStringList seen;
         core.sink.onPublish = [&](const RecordingSink::Event &e) {
-            SqliteStore other;
-            QVERIFY(other.open(core.dir.filePath("farm.db")).ok());
+            SqlStore other;
+            QVERIFY(other.open(core.db.url()).ok());
             if (e.type == "task.updated")
                 seen.append(toString(other.task(taskId)->task.state) + "/" +
                             e.data.value("state").toString());

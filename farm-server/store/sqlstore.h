@@ -1,6 +1,7 @@
 #pragma once
 
 #include "store/jobstore.h"
+#include "store/sqldialect.h"
 
 #include <QHash>
 #include <QSqlDatabase>
@@ -8,19 +9,26 @@
 
 namespace farm::server {
 
-/// JobStore on SQLite (QSQLITE): WAL, foreign keys on, synchronous=NORMAL, integrity check and
-/// numbered migrations (":/migrations/NNN_*.sql") when opened.
-class SqliteStore final : public JobStore
+/// JobStore on SQL, one implementation for two databases (docs/DATABASE.md): SQLite (QSQLITE:
+/// WAL, foreign keys on, synchronous=NORMAL, integrity check) or PostgreSQL (QPSQL). Every
+/// query is written once; SqlDialect names where the two differ. Numbered migrations of the
+/// backend's dialect (":/migrations/<dialect>/NNN_*.sql") are applied when opened. The job
+/// row's task counts and running progress are kept here, in the transaction of each task
+/// change (no triggers).
+class SqlStore final : public JobStore
 {
 public:
-    SqliteStore();
-    ~SqliteStore() override;
+    SqlStore();
+    ~SqlStore() override;
 
-    Result<void> open(const QString &path);
+    /// A SQLite file path, or a postgresql:// URL (DatabaseUrl::parse).
+    Result<void> open(const QString &pathOrUrl);
+    Result<void> open(const DatabaseUrl &url);
     void close();
     int schemaVersion();
     /// The open connection, for stores of other tables in the same database (AccessStore).
     QSqlDatabase database() const { return m_db; }
+    const SqlDialect &dialect() const { return m_dialect; }
 
     Result<void> begin() override;
     Result<void> commit() override;
@@ -89,7 +97,22 @@ public:
     QStringList uploadsBefore(const QDateTime &before) override;
 
 private:
+    Result<void> openSqlite(const QString &path);
+    Result<void> openPostgres(const DatabaseUrl &url);
     Result<void> migrate();
+    /// What a task row adds to its job row's counts and running progress.
+    struct TaskTally
+    {
+        qint64 jobId = 0;
+        QString state;
+        double progress = 0;
+        int frameCount = 0;
+    };
+    /// The task's row as its job's bookkeeping sees it, locked for this transaction
+    /// (PostgreSQL); nullopt when there is no such task.
+    Result<std::optional<TaskTally>> taskTally(qint64 taskId);
+    /// Adds `now - before` of one task to its job row (same transaction as the task change).
+    Result<void> addToJob(const TaskTally &before, const TaskTally &now);
     /// The job's tasks and their dependencies (inside the caller's transaction).
     Result<void> insertTasks(qint64 jobId, const QList<TaskPlan> &tasks, const QDateTime &now);
     /// Runs a statement prepared once on this connection and kept (the hot paths: a task, a
@@ -117,6 +140,7 @@ private:
     QHash<QString, QSqlQuery> m_prepared; // statement text → prepared statement (run())
     QHash<qint64, QString> m_nodeNames;   // node id → name (nodeName())
     QSqlDatabase m_db;
+    SqlDialect m_dialect;
     int m_depth = 0;
     bool m_failed = false; // an inner scope rolled back: the outer commit must not persist
 };

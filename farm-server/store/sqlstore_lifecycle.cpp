@@ -1,7 +1,7 @@
-// SqliteStore: what the lifecycle actions need beyond rows (priority, job dependencies, the
+// SqlStore: what the lifecycle actions need beyond rows (priority, job dependencies, the
 // files and outputs a re-run or a delete touches).
 #include "store/sqlhelpers.h"
-#include "store/sqlitestore.h"
+#include "store/sqlstore.h"
 
 #include <QJsonDocument>
 #include <QRegularExpression>
@@ -30,7 +30,7 @@ QString idList(const QList<qint64> &values)
 
 } // namespace
 
-Result<void> SqliteStore::setJobPriority(qint64 jobId, int priority)
+Result<void> SqlStore::setJobPriority(qint64 jobId, int priority)
 {
     auto row = exec(m_db, "SELECT spec FROM jobs WHERE id = ?", {jobId});
     if (!row)
@@ -51,32 +51,33 @@ Result<void> SqliteStore::setJobPriority(qint64 jobId, int priority)
     return {};
 }
 
-QList<qint64> SqliteStore::jobDependencies(qint64 jobId)
+QList<qint64> SqlStore::jobDependencies(qint64 jobId)
 {
     return ids(
         exec(m_db, "SELECT after_job FROM job_deps WHERE job_id = ? ORDER BY after_job", {jobId}));
 }
 
-QList<qint64> SqliteStore::jobDependents(qint64 jobId)
+QList<qint64> SqlStore::jobDependents(qint64 jobId)
 {
     return ids(
         exec(m_db, "SELECT job_id FROM job_deps WHERE after_job = ? ORDER BY job_id", {jobId}));
 }
 
-QList<qint64> SqliteStore::taskDependents(qint64 taskId)
+QList<qint64> SqlStore::taskDependents(qint64 taskId)
 {
     return ids(
         exec(m_db, "SELECT task_id FROM task_deps WHERE after_id = ? ORDER BY task_id", {taskId}));
 }
 
-bool SqliteStore::fileInUse(const QString &sha256)
+bool SqlStore::fileInUse(const QString &sha256)
 {
     // A SHA-256 is 64 hex digits: found in a spec's text, it is one of the job's inputs.
-    auto q = exec(m_db, "SELECT 1 FROM jobs WHERE instr(spec, ?) > 0 LIMIT 1", {sha256});
+    // (LIKE's wildcards '%' and '_' cannot occur in a hash; a stray one only keeps a file.)
+    auto q = exec(m_db, "SELECT 1 FROM jobs WHERE spec LIKE ? LIMIT 1", {"%" + sha256 + "%"});
     return !q || q->next(); // unsure (a database error): keep the file
 }
 
-Result<QStringList> SqliteStore::deleteTaskOutputs(qint64 jobId, const QList<qint64> &taskIds)
+Result<QStringList> SqlStore::deleteTaskOutputs(qint64 jobId, const QList<qint64> &taskIds)
 {
     if (taskIds.isEmpty())
         return QStringList{};
@@ -95,19 +96,20 @@ Result<QStringList> SqliteStore::deleteTaskOutputs(qint64 jobId, const QList<qin
     return names;
 }
 
-QList<JobStore::StoredOutputs> SqliteStore::finishedJobOutputs()
+QList<JobStore::StoredOutputs> SqlStore::finishedJobOutputs()
 {
     QList<StoredOutputs> out;
-    auto q = exec(m_db, "SELECT j.id, j.finished_at, SUM(o.size), COUNT(*) FROM jobs j JOIN "
-                        "outputs o ON o.job_id = j.id WHERE j.state IN ('completed', 'failed', "
-                        "'canceled') GROUP BY j.id ORDER BY j.finished_at ASC, j.id ASC");
+    auto q =
+        exec(m_db, "SELECT j.id, j.finished_at, SUM(o.size), COUNT(*) FROM jobs j JOIN "
+                   "outputs o ON o.job_id = j.id WHERE j.state IN ('completed', 'failed', "
+                   "'canceled') GROUP BY j.id ORDER BY j.finished_at ASC NULLS FIRST, j.id ASC");
     while (q && q->next())
         out.append({q->value(0).toLongLong(), sql::toTime(q->value(1)), q->value(2).toLongLong(),
                     q->value(3).toInt()});
     return out;
 }
 
-Result<QStringList> SqliteStore::deleteJobOutputs(qint64 jobId)
+Result<QStringList> SqlStore::deleteJobOutputs(qint64 jobId)
 {
     auto q = exec(m_db, "SELECT name FROM outputs WHERE job_id = ?", {jobId});
     if (!q)
@@ -120,7 +122,7 @@ Result<QStringList> SqliteStore::deleteJobOutputs(qint64 jobId)
     return names;
 }
 
-QSet<QString> SqliteStore::filesInUse()
+QSet<QString> SqlStore::filesInUse()
 {
     // Every 64-hex-digit string of a spec is a file of its input (the specs hold no other).
     static const QRegularExpression sha(QStringLiteral("\"([0-9a-f]{64})\""));

@@ -3,25 +3,34 @@
 #include "files/filestore.h"
 #include "jobtypes/jobtyperegistry.h"
 
+#include "store/sqlhelpers.h"
+
 #include <QDir>
+#include <QJsonDocument>
 #include <QSqlDatabase>
+#include <QSqlError>
 #include <QSqlQuery>
 
 using namespace farm;
 using namespace farm::server;
 using namespace farm::server::test;
 
-class TestSqliteStore : public QObject
+/// Every case runs on SQLite (tst_jobstore) and on PostgreSQL (tst_jobstore_pg); the few that
+/// concern one backend only say so.
+class TestJobStore : public QObject
 {
     Q_OBJECT
 private slots:
+    void initTestCase() { FARM_REQUIRE_TEST_DATABASE(); }
+
     // A task that waits for others is no candidate until they are done (an encode after the
     // frames it encodes).
     void dependentTasksWaitForTheirPrerequisites()
     {
         QTemporaryDir dir;
-        SqliteStore store;
-        QVERIFY(store.open(dir.filePath("farm.db")).ok());
+        TestDatabase db(dir);
+        SqlStore store;
+        QVERIFY(store.open(db.url()).ok());
         const QDateTime now = QDateTime::currentDateTimeUtc();
         const auto id = store.insertJob(makeSpec("1-3", 1),
                                         QList<TaskPlan>{{FrameRange({1}), {}},
@@ -52,15 +61,18 @@ private slots:
     void migratesAndReopens()
     {
         QTemporaryDir dir;
-        const QString path = dir.filePath("farm.db");
-        // The newest migration compiled in (resources/migrations/NNN_*.sql).
+        TestDatabase db(dir);
+        const QString path = db.url();
+        // The newest migration compiled in (resources/migrations/<dialect>/NNN_*.sql).
         int latest = 0;
-        for (const QString &name : QDir(":/migrations").entryList({"*.sql"}, QDir::Files))
+        for (const QString &name :
+             QDir(TestDatabase::postgres() ? ":/migrations/postgres" : ":/migrations/sqlite")
+                 .entryList({"*.sql"}, QDir::Files))
             latest = qMax(latest, name.left(3).toInt());
         QVERIFY(latest >= 4);
         qint64 jobId = 0;
         {
-            SqliteStore store;
+            SqlStore store;
             QVERIFY(store.open(path).ok());
             QCOMPARE(store.schemaVersion(), latest);
             const JobSpec spec = makeSpec("1-10", 3);
@@ -69,7 +81,7 @@ private slots:
             QVERIFY(id.ok());
             jobId = *id;
         }
-        SqliteStore again;
+        SqlStore again;
         QVERIFY(again.open(path).ok());
         QCOMPARE(again.schemaVersion(), latest); // migrations are not applied twice
         // A migration numbered below the newest applied one and not yet recorded (added by
@@ -95,8 +107,10 @@ private slots:
 
     void pragmasAreSet()
     {
+        if (TestDatabase::postgres())
+            QSKIP("SQLite's settings");
         QTemporaryDir dir;
-        SqliteStore store;
+        SqlStore store;
         QVERIFY(store.open(dir.filePath("farm.db")).ok());
         QSqlDatabase probe = QSqlDatabase::addDatabase("QSQLITE", "probe");
         probe.setDatabaseName(dir.filePath("farm.db"));
@@ -113,12 +127,14 @@ private slots:
 
     void corruptFileIsRefused()
     {
+        if (TestDatabase::postgres())
+            QSKIP("a SQLite file");
         QTemporaryDir dir;
         QFile f(dir.filePath("farm.db"));
         QVERIFY(f.open(QIODevice::WriteOnly));
         f.write(QByteArray(4096, 'x'));
         f.close();
-        SqliteStore store;
+        SqlStore store;
         const auto r = store.open(dir.filePath("farm.db"));
         QVERIFY(!r.ok());
     }
@@ -295,7 +311,195 @@ private slots:
         QCOMPARE(core.store.node(*id)->caps.cores, 32);
         QCOMPARE(core.store.node(*id)->admin, QString("enabled"));
     }
+    // The two dialects' migrations carry the same numbers: a database of either is at the same
+    // version after the same release.
+    void migrationsOfBothDialectsMatch()
+    {
+        const auto numbers = [](const QString &dir) {
+            QList<int> out;
+            for (const QString &name : QDir(dir).entryList({"*.sql"}, QDir::Files, QDir::Name))
+                out.append(name.left(3).toInt());
+            return out;
+        };
+        const QList<int> sqlite = numbers(":/migrations/sqlite");
+        QVERIFY(sqlite.size() >= 9);
+        QCOMPARE(numbers(":/migrations/postgres"), sqlite);
+    }
+
+    // A farm's SQLite database made by the migrations before 010 (counts kept by triggers)
+    // upgrades in place: the triggers go, the counts stay right and are kept once, by the
+    // store (with the triggers left, every change would count twice).
+    void upgradesADatabaseOfTheTriggerEra()
+    {
+        if (TestDatabase::postgres())
+            QSKIP("SQLite databases made before migration 010");
+        QTemporaryDir dir;
+        const QString path = dir.filePath("farm.db");
+        qint64 jobId = 0;
+        {
+            QSqlDatabase raw = QSqlDatabase::addDatabase("QSQLITE", "old");
+            raw.setDatabaseName(path);
+            QVERIFY(raw.open());
+            QSqlQuery q(raw);
+            QVERIFY(q.exec("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+                           "applied_at INTEGER NOT NULL)"));
+            for (const QString &name :
+                 QDir(":/migrations/sqlite").entryList({"*.sql"}, QDir::Files, QDir::Name)) {
+                if (name.left(3).toInt() >= 10)
+                    continue;
+                QFile f(":/migrations/sqlite/" + name);
+                QVERIFY(f.open(QIODevice::ReadOnly));
+                for (const QString &statement :
+                     sql::splitStatements(QString::fromUtf8(f.readAll())))
+                    QVERIFY2(q.exec(statement), qPrintable(name + ": " + q.lastError().text()));
+                QVERIFY(q.exec(QString("INSERT INTO schema_version VALUES (%1, 0)")
+                                   .arg(name.left(3).toInt())));
+            }
+            q.prepare("INSERT INTO jobs(name, type, priority, spec, state, frames_total, "
+                      "created_at, n_queued) VALUES ('old', 'model', 50, ?, 'active', 4, 1, 4)");
+            q.addBindValue(QString::fromUtf8(
+                QJsonDocument(makeSpec("1-4", 1).toJson()).toJson(QJsonDocument::Compact)));
+            QVERIFY(q.exec());
+            jobId = q.lastInsertId().toLongLong();
+            for (int i = 0; i < 4; ++i)
+                QVERIFY(q.exec(QString("INSERT INTO tasks(job_id, idx, frames, frame_count, "
+                                       "state) VALUES (%1, %2, '%3', 1, 'queued')")
+                                   .arg(jobId)
+                                   .arg(i)
+                                   .arg(i + 1)));
+            QVERIFY(q.exec("UPDATE tasks SET state = 'done' WHERE idx = 0"));
+            QVERIFY(q.exec("UPDATE tasks SET state = 'running', progress = 0.5 WHERE idx = 1"));
+            // The old triggers counted (this is a database of their time).
+            QVERIFY(q.exec("SELECT n_done, n_running, running_progress FROM jobs") && q.next());
+            QCOMPARE(q.value(0).toInt(), 1);
+            QCOMPARE(q.value(1).toInt(), 1);
+            QCOMPARE(q.value(2).toDouble(), 0.5);
+            q.finish();
+            raw.close();
+        }
+        QSqlDatabase::removeDatabase("old");
+
+        SqlStore store;
+        QVERIFY(store.open(path).ok());
+        QVERIFY(store.schemaVersion() >= 10);
+        QSqlQuery q(store.database());
+        QVERIFY(q.exec("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'") && q.next());
+        QCOMPARE(q.value(0).toInt(), 0);
+        q.finish();
+        auto job = store.job(jobId);
+        QVERIFY(job);
+        QCOMPARE(job->tasks.done, 1);
+        QCOMPARE(job->tasks.running, 1);
+        QCOMPARE(job->tasks.queued, 2);
+        QCOMPARE(job->progress, 1.5 / 4);
+        auto tasks = store.tasksOfJob(jobId);
+        tasks[1].task.state = TaskState::Done;
+        tasks[1].task.progress = 1;
+        QVERIFY(store.updateTask(tasks[1]).ok());
+        QVERIFY(store.cancelQueued(jobId, QDateTime::currentDateTimeUtc()).ok());
+        job = store.job(jobId);
+        QCOMPARE(job->tasks.done, 2);
+        QCOMPARE(job->tasks.running, 0);
+        QCOMPARE(job->tasks.queued, 0);
+        QCOMPARE(job->tasks.canceled, 2);
+        QCOMPARE(job->progress, 0.5);
+    }
+
+    // Bulk cancels and progress batches move the job row's counts as single changes do; a
+    // late progress for a task no longer on a node changes nothing.
+    void countsFollowCancelAndProgress()
+    {
+        Core core;
+        const qint64 jobId = core.addJob(makeSpec("1-6", 1));
+        const qint64 nodeId = *core.store.upsertNode(NodeCapabilities{"n1"}, core.clock.now());
+        const auto tasks = core.store.tasksOfJob(jobId);
+        const qint64 t0 = tasks[0].task.id, t1 = tasks[1].task.id, t5 = tasks[5].task.id;
+        QVERIFY(core.machine
+                    ->apply({{t0, TaskState::Assigned, nodeId},
+                             {t0, TaskState::Running},
+                             {t1, TaskState::Assigned, nodeId}})
+                    .ok());
+        QVERIFY(core.store.setProgress({{t0, 0.5}, {t1, 0.25}, {t5, 0.9}}).ok());
+        QCOMPARE(core.store.task(t5)->task.progress, 0.0);
+        QCOMPARE(core.store.job(jobId)->progress, 0.75 / 6);
+        QVERIFY(core.store.setProgress({{t0, 0.75}}).ok());
+        QCOMPARE(core.store.job(jobId)->progress, 1.0 / 6);
+        QCOMPARE(*core.store.cancelQueued(jobId, core.clock.now()), 4);
+        auto job = core.store.job(jobId);
+        QCOMPARE(job->tasks.canceled, 4);
+        QCOMPARE(job->tasks.queued, 0);
+        QCOMPARE(job->tasks.running, 2);
+        QVERIFY(core.machine->apply({{t0, TaskState::Done}}).ok());
+        QVERIFY(core.store.setProgress({{t0, 0.1}}).ok()); // late: the task is done
+        job = core.store.job(jobId);
+        QCOMPARE(job->tasks.done, 1);
+        QCOMPARE(job->tasks.running, 1);
+        QCOMPARE(job->progress, 1.25 / 6);
+        QCOMPARE(core.store.task(t0)->task.progress, 1.0);
+    }
+
+    void databaseUrls_data()
+    {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<bool>("postgres");
+        QTest::addColumn<QString>("expected"); // host:port/name user schema options, or error
+        QTest::newRow("sqlite path") << "/srv/farm/farm.db" << false << "/srv/farm/farm.db";
+        QTest::newRow("full") << "postgresql://farm:s%40cret@db.lan:6543/farmdb" << true
+                              << "db.lan:6543/farmdb farm s@cret  ";
+        QTest::newRow("short scheme, options")
+            << "postgres://farm@127.0.0.1/farm?schema=lab_a&sslmode=require&connect_timeout=5"
+            << true << "127.0.0.1:5432/farm farm  lab_a sslmode=require,connect_timeout=5";
+        QTest::newRow("socket dir") << "postgresql://farm@/farm?host=/run/postgresql" << true
+                                    << "/run/postgresql:5432/farm farm   ";
+        QTest::newRow("other database")
+            << "mysql://farm@db/farm" << false << "error: 'mysql' databases are not supported";
+        QTest::newRow("no database")
+            << "postgresql://farm@db.lan" << false << "error: names no database";
+        QTest::newRow("no host") << "postgresql:///farm" << false << "error: names no host";
+        QTest::newRow("bad port") << "postgresql://db.lan:99999/farm" << false << "error: ";
+        QTest::newRow("bad schema")
+            << "postgresql://db.lan/farm?schema=a;drop" << false << "error: schema 'a;drop'";
+        QTest::newRow("unknown option") << "postgresql://db.lan/farm?sslmod=require" << false
+                                        << "error: unknown option 'sslmod'";
+    }
+
+    void databaseUrls()
+    {
+        QFETCH(QString, text);
+        QFETCH(bool, postgres);
+        QFETCH(QString, expected);
+        const auto url = DatabaseUrl::parse(text);
+        if (expected.startsWith("error: ")) {
+            QVERIFY(!url);
+            QVERIFY2(url.error().message.contains(expected.mid(7)),
+                     qPrintable(url.error().message));
+            QVERIFY(url.error().message.contains("--database"));
+            return;
+        }
+        QVERIFY2(url.ok(), url ? "" : qPrintable(url.error().message));
+        QCOMPARE(url->backend == SqlBackend::Postgres, postgres);
+        if (!postgres) {
+            QCOMPARE(url->path, expected);
+            return;
+        }
+        QCOMPARE(QString("%1:%2/%3 %4 %5 %6 %7")
+                     .arg(url->host)
+                     .arg(url->port)
+                     .arg(url->name, url->user, url->password, url->schema, url->options.join(',')),
+                 expected);
+        QVERIFY(!url->display().contains("s@cret") && !url->display().contains("s%40cret"));
+    }
+
+    // A server that does not answer is a clear error at open, not a crash later.
+    void unreachableServerIsRefused()
+    {
+        SqlStore store;
+        const auto r = store.open(QString("postgresql://farm@127.0.0.1:1/farm?connect_timeout=5"));
+        QVERIFY(!r.ok());
+        QVERIFY2(r.error().message.contains("cannot open database postgresql://farm@127.0.0.1:1/"),
+                 qPrintable(r.error().message));
+    }
 };
 
-QTEST_GUILESS_MAIN(TestSqliteStore)
-#include "tst_sqlitestore.moc"
+QTEST_GUILESS_MAIN(TestJobStore)
+#include "tst_jobstore.moc"

@@ -1,6 +1,6 @@
-// SqliteStore: tasks, logs, nodes, outputs and uploads (jobs and lifecycle in sqlitestore.cpp).
+// SqlStore: tasks, logs, nodes, outputs and uploads (jobs and lifecycle in sqlstore.cpp).
 #include "store/sqlhelpers.h"
-#include "store/sqlitestore.h"
+#include "store/sqlstore.h"
 
 #include <QJsonDocument>
 #include <QRegularExpression>
@@ -52,7 +52,7 @@ QString joinInts(const QList<int> &v)
 
 } // namespace
 
-QList<TaskRecord> SqliteStore::loadTasks(const QString &where, const QVariantList &binds)
+QList<TaskRecord> SqlStore::loadTasks(const QString &where, const QVariantList &binds)
 {
     QList<TaskRecord> out;
     auto q = run(QString(kTaskColumns) + where, binds);
@@ -64,7 +64,7 @@ QList<TaskRecord> SqliteStore::loadTasks(const QString &where, const QVariantLis
     return out;
 }
 
-std::optional<TaskRecord> SqliteStore::task(qint64 id)
+std::optional<TaskRecord> SqlStore::task(qint64 id)
 {
     const auto tasks = loadTasks("WHERE t.id = ?", {id});
     if (tasks.isEmpty())
@@ -72,12 +72,12 @@ std::optional<TaskRecord> SqliteStore::task(qint64 id)
     return tasks.first();
 }
 
-QList<TaskRecord> SqliteStore::tasksOfJob(qint64 jobId)
+QList<TaskRecord> SqlStore::tasksOfJob(qint64 jobId)
 {
     return loadTasks("WHERE t.job_id = ? ORDER BY t.idx", {jobId});
 }
 
-QList<TaskRecord> SqliteStore::tasksInStates(const QList<TaskState> &states)
+QList<TaskRecord> SqlStore::tasksInStates(const QList<TaskState> &states)
 {
     QStringList marks;
     QVariantList binds;
@@ -88,7 +88,7 @@ QList<TaskRecord> SqliteStore::tasksInStates(const QList<TaskState> &states)
     return loadTasks("WHERE t.state IN (" + marks.join(',') + ") ORDER BY t.id", binds);
 }
 
-QList<TaskRecord> SqliteStore::tasksOfJob(qint64 jobId, const QList<TaskState> &states)
+QList<TaskRecord> SqlStore::tasksOfJob(qint64 jobId, const QList<TaskState> &states)
 {
     QStringList marks;
     QVariantList binds{jobId};
@@ -100,30 +100,42 @@ QList<TaskRecord> SqliteStore::tasksOfJob(qint64 jobId, const QList<TaskState> &
                      binds);
 }
 
-Result<int> SqliteStore::cancelQueued(qint64 jobId, const QDateTime &now)
+Result<int> SqlStore::cancelQueued(qint64 jobId, const QDateTime &now)
 {
+    Transaction tx(*this);
     auto q = exec(m_db,
                   "UPDATE tasks SET state = 'canceled', finished_at = ? "
                   "WHERE job_id = ? AND state = 'queued'",
                   {now.toMSecsSinceEpoch(), jobId});
     if (!q)
         return q.error();
-    return q->numRowsAffected();
+    const int changed = q->numRowsAffected();
+    if (changed > 0) {
+        auto c = exec(m_db,
+                      "UPDATE jobs SET n_queued = n_queued - ?, n_canceled = n_canceled + ? "
+                      "WHERE id = ?",
+                      {changed, changed, jobId});
+        if (!c)
+            return c.error();
+    }
+    if (auto r = tx.commit(); !r)
+        return r.error();
+    return changed;
 }
 
-QList<TaskRecord> SqliteStore::tasksOnNode(qint64 nodeId)
+QList<TaskRecord> SqlStore::tasksOnNode(qint64 nodeId)
 {
     return loadTasks("WHERE t.node_id = ? AND t.state IN ('assigned', 'running') ORDER BY t.id",
                      {nodeId});
 }
 
-QList<std::pair<TaskRecord, QString>> SqliteStore::recentTasksOfNode(qint64 nodeId, int limit)
+QList<std::pair<TaskRecord, QString>> SqlStore::recentTasksOfNode(qint64 nodeId, int limit)
 {
     // tasks_node_started (migration 009) reads them in order, newest first.
     QList<std::pair<TaskRecord, QString>> out;
     const QString text = QString(kTaskColumns).replace(" FROM tasks t ", ", j.name FROM tasks t ") +
                          "JOIN jobs j ON j.id = t.job_id WHERE t.node_id = ? "
-                         "ORDER BY t.started_at DESC, t.id DESC LIMIT ?";
+                         "ORDER BY t.started_at DESC NULLS LAST, t.id DESC LIMIT ?";
     auto q = run(text, {nodeId, limit});
     if (!q)
         return out;
@@ -133,8 +145,8 @@ QList<std::pair<TaskRecord, QString>> SqliteStore::recentTasksOfNode(qint64 node
     return out;
 }
 
-QList<JobStore::HistoryBucket> SqliteStore::taskHistory(const QDateTime &start, qint64 bucketMs,
-                                                        int buckets, const QDateTime &now)
+QList<JobStore::HistoryBucket> SqlStore::taskHistory(const QDateTime &start, qint64 bucketMs,
+                                                     int buckets, const QDateTime &now)
 {
     QList<HistoryBucket> out(qMax(0, buckets));
     if (buckets <= 0 || bucketMs <= 0)
@@ -143,8 +155,12 @@ QList<JobStore::HistoryBucket> SqliteStore::taskHistory(const QDateTime &start, 
     const qint64 e = s + bucketMs * buckets;
     const qint64 n = now.toMSecsSinceEpoch();
     // Frames: done tasks by the bucket their finish falls in (tasks_finished, migration 009).
-    auto q = run("SELECT MIN(?, (finished_at - ? - 1) / ?), SUM(frame_count) FROM tasks "
-                 "WHERE finished_at > ? AND finished_at <= ? AND state = 'done' GROUP BY 1",
+    // Parameters whose type PostgreSQL cannot infer are cast (an integer + ? would be int4).
+    const QString b = "CAST(? AS BIGINT)";
+    auto q = run(QString("SELECT %1(%2, (finished_at - %2 - 1) / %2), SUM(frame_count) FROM tasks "
+                         "WHERE finished_at > %2 AND finished_at <= %2 AND state = 'done' "
+                         "GROUP BY 1")
+                     .arg(m_dialect.least(), b),
                  {buckets - 1, s, bucketMs, s, e});
     if (q) {
         while ((*q)->next())
@@ -153,15 +169,18 @@ QList<JobStore::HistoryBucket> SqliteStore::taskHistory(const QDateTime &start, 
         (*q)->finish();
     }
     // Busy time: each run [started_at, finished_at) (now for tasks on nodes) cut by the buckets.
-    q = run(
-        "WITH RECURSIVE b(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM b WHERE i + 1 < ?), "
-        "r(s, f) AS (SELECT started_at, finished_at FROM tasks WHERE finished_at > ? "
-        "AND started_at IS NOT NULL AND started_at < ? AND state NOT IN ('assigned', 'running') "
-        "UNION ALL SELECT started_at, ? FROM tasks WHERE state IN ('assigned', 'running') "
-        "AND started_at IS NOT NULL) "
-        "SELECT b.i, SUM(MIN(r.f, ? + (b.i + 1) * ?) - MAX(r.s, ? + b.i * ?)) FROM b JOIN r "
-        "ON r.s < ? + (b.i + 1) * ? AND r.f > ? + b.i * ? GROUP BY b.i",
-        {buckets, s, e, n, s, bucketMs, s, bucketMs, s, bucketMs, s, bucketMs});
+    q = run(QString("WITH RECURSIVE b(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM b WHERE i + 1 "
+                    "< %3), "
+                    "r(s, f) AS (SELECT started_at, finished_at FROM tasks WHERE finished_at > %3 "
+                    "AND started_at IS NOT NULL AND started_at < %3 AND state NOT IN "
+                    "('assigned', 'running') "
+                    "UNION ALL SELECT started_at, %3 FROM tasks WHERE state IN ('assigned', "
+                    "'running') AND started_at IS NOT NULL) "
+                    "SELECT b.i, SUM(%1(r.f, %3 + (b.i + 1) * %3) - %2(r.s, %3 + b.i * %3)) "
+                    "FROM b JOIN r ON r.s < %3 + (b.i + 1) * %3 AND r.f > %3 + b.i * %3 "
+                    "GROUP BY b.i")
+                .arg(m_dialect.least(), m_dialect.greatest(), b),
+            {buckets, s, e, n, s, bucketMs, s, bucketMs, s, bucketMs, s, bucketMs});
     if (q) {
         while ((*q)->next())
             out[qBound(0, (*q)->value(0).toInt(), buckets - 1)].busyMs +=
@@ -171,9 +190,65 @@ QList<JobStore::HistoryBucket> SqliteStore::taskHistory(const QDateTime &start, 
     return out;
 }
 
-Result<void> SqliteStore::updateTask(const TaskRecord &r)
+Result<std::optional<SqlStore::TaskTally>> SqlStore::taskTally(qint64 taskId)
+{
+    auto q = run("SELECT job_id, state, progress, frame_count FROM tasks WHERE id = ?" +
+                     m_dialect.lockRows(),
+                 {taskId});
+    if (!q)
+        return q.error();
+    std::optional<TaskTally> out;
+    if ((*q)->next())
+        out = TaskTally{(*q)->value(0).toLongLong(), (*q)->value(1).toString(),
+                        (*q)->value(2).toDouble(), (*q)->value(3).toInt()};
+    (*q)->finish();
+    return out;
+}
+
+namespace {
+
+bool onNode(const QString &state)
+{
+    return state == QLatin1String("assigned") || state == QLatin1String("running");
+}
+
+} // namespace
+
+Result<void> SqlStore::addToJob(const TaskTally &before, const TaskTally &now)
+{
+    // The job row counts its tasks by state (assigned and running together), the frames of
+    // those done, and progress × frames of those on nodes: reading a job never scans its tasks.
+    const auto count = [&](auto matches) {
+        return int(matches(now.state)) - int(matches(before.state));
+    };
+    const auto is = [](const char *name) {
+        return [name](const QString &state) { return state == QLatin1String(name); };
+    };
+    const int queued = count(is("queued")), running = count(onNode), done = count(is("done")),
+              failed = count(is("failed")), canceled = count(is("canceled"));
+    const qint64 frames = qint64(done) * now.frameCount;
+    const double progress = (onNode(now.state) ? now.progress * now.frameCount : 0.0) -
+                            (onNode(before.state) ? before.progress * before.frameCount : 0.0);
+    if (!queued && !running && !done && !failed && !canceled && progress == 0.0)
+        return {};
+    auto q = run("UPDATE jobs SET n_queued = n_queued + ?, n_running = n_running + ?, "
+                 "n_done = n_done + ?, n_failed = n_failed + ?, n_canceled = n_canceled + ?, "
+                 "frames_done = frames_done + ?, running_progress = running_progress + ? "
+                 "WHERE id = ?",
+                 {queued, running, done, failed, canceled, frames, progress, now.jobId});
+    if (!q)
+        return q.error();
+    (*q)->finish();
+    return {};
+}
+
+Result<void> SqlStore::updateTask(const TaskRecord &r)
 {
     const Task &t = r.task;
+    Transaction tx(*this);
+    const auto before = taskTally(t.id);
+    if (!before)
+        return before.error();
     auto q = run("UPDATE tasks SET state = ?, node_id = ?, attempts = ?, orphaned = ?, "
                  "progress = ?, error = ?, queued_at = ?, started_at = ?, finished_at = ? "
                  "WHERE id = ?",
@@ -184,26 +259,41 @@ Result<void> SqliteStore::updateTask(const TaskRecord &r)
     if (!q)
         return q.error();
     (*q)->finish();
-    return {};
+    if (*before) {
+        TaskTally now = **before;
+        now.state = toString(t.state);
+        now.progress = t.progress;
+        if (auto a = addToJob(**before, now); !a)
+            return a;
+    }
+    return tx.commit();
 }
 
-Result<void> SqliteStore::setProgress(const QList<std::pair<qint64, double>> &progress)
+Result<void> SqlStore::setProgress(const QList<std::pair<qint64, double>> &progress)
 {
     if (progress.isEmpty())
         return {};
     Transaction tx(*this);
     for (const auto &[id, value] : progress) {
-        auto q = run("UPDATE tasks SET progress = ? WHERE id = ? AND state IN ('assigned', "
-                     "'running')",
-                     {value, id});
+        const auto before = taskTally(id);
+        if (!before)
+            return before.error();
+        // A task no longer on a node keeps what it has: a late value never overwrites done.
+        if (!*before || !onNode((*before)->state) || (*before)->progress == value)
+            continue;
+        auto q = run("UPDATE tasks SET progress = ? WHERE id = ?", {value, id});
         if (!q)
             return q.error();
         (*q)->finish();
+        TaskTally now = **before;
+        now.progress = value;
+        if (auto a = addToJob(**before, now); !a)
+            return a;
     }
     return tx.commit();
 }
 
-QList<Candidate> SqliteStore::candidates(int limit)
+QList<Candidate> SqlStore::candidates(int limit)
 {
     // Jobs in scheduling order first (few rows, by index), then each job's queued tasks by
     // index: no sort over every queued task of the farm.
@@ -232,7 +322,7 @@ QList<Candidate> SqliteStore::candidates(int limit)
     return out;
 }
 
-int SqliteStore::waitingTasks(qint64 jobId)
+int SqlStore::waitingTasks(qint64 jobId)
 {
     auto q = exec(m_db,
                   "SELECT COUNT(DISTINCT t.id) FROM tasks t JOIN task_deps d ON d.task_id = t.id "
@@ -280,7 +370,7 @@ QByteArray utf8Tail(const QByteArray &s, qint64 max)
 
 } // namespace
 
-SqliteStore::LogTally &SqliteStore::logTally(qint64 taskId, int attempt)
+SqlStore::LogTally &SqlStore::logTally(qint64 taskId, int attempt)
 {
     auto it = m_logTallies.find(taskId);
     if (it != m_logTallies.end() && it->attempt == attempt)
@@ -289,8 +379,9 @@ SqliteStore::LogTally &SqliteStore::logTally(qint64 taskId, int attempt)
         m_logTallies.clear();
     LogTally t{attempt};
     auto q = exec(m_db,
-                  "SELECT id, length(CAST(text AS BLOB)), text LIKE ? || '%' FROM task_logs "
-                  "WHERE task_id = ? AND attempt = ? ORDER BY id",
+                  "SELECT id, " + m_dialect.octetLength("text") +
+                      ", text LIKE CAST(? AS TEXT) || '%' FROM task_logs "
+                      "WHERE task_id = ? AND attempt = ? ORDER BY id",
                   {QString(kTruncatedPrefix), taskId, attempt});
     while (q && q->next()) {
         if (q->value(2).toBool())
@@ -307,18 +398,22 @@ SqliteStore::LogTally &SqliteStore::logTally(qint64 taskId, int attempt)
     return *m_logTallies.insert(taskId, t);
 }
 
-Result<void> SqliteStore::appendLog(qint64 taskId, int attempt, const QString &text,
-                                    const QDateTime &now)
+Result<void> SqlStore::appendLog(qint64 taskId, int attempt, const QString &text,
+                                 const QDateTime &now)
 {
     LogTally &t = logTally(taskId, attempt);
     const QByteArray utf8 = text.toUtf8();
     auto insert = [&](const QByteArray &bytes) -> Result<qint64> {
-        auto q = exec(
-            m_db, "INSERT INTO task_logs(task_id, attempt, text, created_at) VALUES (?, ?, ?, ?)",
-            {taskId, attempt, QString::fromUtf8(bytes), now.toMSecsSinceEpoch()});
+        auto q =
+            exec(m_db,
+                 "INSERT INTO task_logs(task_id, attempt, text, created_at) VALUES (?, ?, ?, ?) "
+                 "RETURNING id",
+                 {taskId, attempt, QString::fromUtf8(bytes), now.toMSecsSinceEpoch()});
         if (!q)
             return q.error();
-        return q->lastInsertId().toLongLong();
+        if (!q->next())
+            return makeError("internal", "database: the log row has no id");
+        return q->value(0).toLongLong();
     };
     if (!t.noteId && t.bytes + utf8.size() <= kMaxLogBytesPerAttempt) {
         if (auto r = insert(utf8); !r) {
@@ -353,7 +448,7 @@ Result<void> SqliteStore::appendLog(qint64 taskId, int attempt, const QString &t
     return {};
 }
 
-QByteArray SqliteStore::taskLog(qint64 taskId, qint64 maxBytes)
+QByteArray SqlStore::taskLog(qint64 taskId, qint64 maxBytes)
 {
     maxBytes = std::clamp<qint64>(maxBytes, 0, kMaxLogReadBytes);
     // Newest rows first until maxBytes are collected: memory stays bounded by the limit.
@@ -385,8 +480,8 @@ QByteArray SqliteStore::taskLog(qint64 taskId, qint64 maxBytes)
     }
     if (firstId) {
         auto rest = exec(m_db,
-                         "SELECT COALESCE(SUM(length(CAST(text AS BLOB))), 0) FROM task_logs "
-                         "WHERE task_id = ? AND id < ?",
+                         "SELECT COALESCE(SUM(" + m_dialect.octetLength("text") +
+                             "), 0) FROM task_logs WHERE task_id = ? AND id < ?",
                          {taskId, firstId});
         if (rest && rest->next())
             omitted += rest->value(0).toLongLong();
@@ -405,24 +500,24 @@ QByteArray SqliteStore::taskLog(qint64 taskId, qint64 maxBytes)
     return out;
 }
 
-Result<qint64> SqliteStore::upsertNode(const NodeCapabilities &caps, const QDateTime &now)
+Result<qint64> SqlStore::upsertNode(const NodeCapabilities &caps, const QDateTime &now)
 {
     const QString capsJson =
         QString::fromUtf8(QJsonDocument(caps.toJson()).toJson(QJsonDocument::Compact));
     auto q = exec(m_db,
                   "INSERT INTO nodes(name, caps, connected_at, last_seen) VALUES (?, ?, ?, ?) "
                   "ON CONFLICT(name) DO UPDATE SET caps = excluded.caps, "
-                  "connected_at = excluded.connected_at, last_seen = excluded.last_seen",
+                  "connected_at = excluded.connected_at, last_seen = excluded.last_seen "
+                  "RETURNING id",
                   {caps.name, capsJson, now.toMSecsSinceEpoch(), now.toMSecsSinceEpoch()});
     if (!q)
         return q.error();
-    auto id = exec(m_db, "SELECT id FROM nodes WHERE name = ?", {caps.name});
-    if (!id || !id->next())
-        return makeError("internal", "database: node row vanished");
-    return id->value(0).toLongLong();
+    if (!q->next())
+        return makeError("internal", "database: the node row has no id");
+    return q->value(0).toLongLong();
 }
 
-Result<void> SqliteStore::touchNode(qint64 id, const QDateTime &lastSeen)
+Result<void> SqlStore::touchNode(qint64 id, const QDateTime &lastSeen)
 {
     auto q = run("UPDATE nodes SET last_seen = ? WHERE id = ?", {fromTime(lastSeen), id});
     if (!q)
@@ -431,7 +526,7 @@ Result<void> SqliteStore::touchNode(qint64 id, const QDateTime &lastSeen)
     return {};
 }
 
-Result<void> SqliteStore::setNodeAdmin(qint64 id, const QString &admin)
+Result<void> SqlStore::setNodeAdmin(qint64 id, const QString &admin)
 {
     auto q = exec(m_db, "UPDATE nodes SET admin = ? WHERE id = ?", {admin, id});
     if (!q)
@@ -465,7 +560,7 @@ QList<NodeRecord> readNodes(Result<QSqlQuery> q)
 
 } // namespace
 
-std::optional<NodeRecord> SqliteStore::node(qint64 id)
+std::optional<NodeRecord> SqlStore::node(qint64 id)
 {
     const auto nodes = readNodes(exec(m_db, QString(kNodeColumns) + "WHERE id = ?", {id}));
     if (nodes.isEmpty())
@@ -473,7 +568,7 @@ std::optional<NodeRecord> SqliteStore::node(qint64 id)
     return nodes.first();
 }
 
-QString SqliteStore::nodeName(qint64 id)
+QString SqlStore::nodeName(qint64 id)
 {
     if (id <= 0)
         return {};
@@ -491,7 +586,7 @@ QString SqliteStore::nodeName(qint64 id)
     return name;
 }
 
-std::optional<NodeRecord> SqliteStore::nodeByName(const QString &name)
+std::optional<NodeRecord> SqlStore::nodeByName(const QString &name)
 {
     const auto nodes = readNodes(exec(m_db, QString(kNodeColumns) + "WHERE name = ?", {name}));
     if (nodes.isEmpty())
@@ -499,12 +594,12 @@ std::optional<NodeRecord> SqliteStore::nodeByName(const QString &name)
     return nodes.first();
 }
 
-QList<NodeRecord> SqliteStore::nodes()
+QList<NodeRecord> SqlStore::nodes()
 {
     return readNodes(exec(m_db, QString(kNodeColumns) + "ORDER BY id"));
 }
 
-Result<void> SqliteStore::setNodeSecret(qint64 id, const QByteArray &secretHash)
+Result<void> SqlStore::setNodeSecret(qint64 id, const QByteArray &secretHash)
 {
     // None is NULL, never '': the unique index skips NULLs only.
     const QVariant hash =
@@ -515,7 +610,7 @@ Result<void> SqliteStore::setNodeSecret(qint64 id, const QByteArray &secretHash)
     return {};
 }
 
-qint64 SqliteStore::nodeForSecret(const QByteArray &secretHash)
+qint64 SqlStore::nodeForSecret(const QByteArray &secretHash)
 {
     if (secretHash.isEmpty())
         return 0;
@@ -524,7 +619,7 @@ qint64 SqliteStore::nodeForSecret(const QByteArray &secretHash)
     return q && q->next() ? q->value(0).toLongLong() : 0;
 }
 
-Result<void> SqliteStore::deleteNode(qint64 id)
+Result<void> SqlStore::deleteNode(qint64 id)
 {
     m_nodeNames.remove(id);
     auto q = exec(m_db, "DELETE FROM nodes WHERE id = ?", {id});
@@ -535,7 +630,7 @@ Result<void> SqliteStore::deleteNode(qint64 id)
     return {};
 }
 
-Result<void> SqliteStore::upsertOutput(const OutputRecord &o, const QDateTime &now)
+Result<void> SqlStore::upsertOutput(const OutputRecord &o, const QDateTime &now)
 {
     auto q =
         run("INSERT INTO outputs(job_id, task_id, name, size, frame, created_at) "
@@ -568,7 +663,7 @@ static QList<OutputRecord> readOutputs(QSqlQuery &q)
     return out;
 }
 
-QList<OutputRecord> SqliteStore::outputs(qint64 jobId)
+QList<OutputRecord> SqlStore::outputs(qint64 jobId)
 {
     auto q = run("SELECT job_id, task_id, name, size, frame FROM outputs WHERE job_id = ? "
                  "ORDER BY name",
@@ -576,7 +671,7 @@ QList<OutputRecord> SqliteStore::outputs(qint64 jobId)
     return q ? readOutputs(**q) : QList<OutputRecord>{};
 }
 
-std::optional<OutputRecord> SqliteStore::output(qint64 jobId, const QString &name)
+std::optional<OutputRecord> SqlStore::output(qint64 jobId, const QString &name)
 {
     auto q = run("SELECT job_id, task_id, name, size, frame FROM outputs "
                  "WHERE job_id = ? AND name = ?",
@@ -587,7 +682,7 @@ std::optional<OutputRecord> SqliteStore::output(qint64 jobId, const QString &nam
     return rows.first();
 }
 
-QList<OutputRecord> SqliteStore::taskOutputs(qint64 taskId)
+QList<OutputRecord> SqlStore::taskOutputs(qint64 taskId)
 {
     auto q = run("SELECT job_id, task_id, name, size, frame FROM outputs WHERE task_id = ? "
                  "ORDER BY name",
@@ -595,7 +690,7 @@ QList<OutputRecord> SqliteStore::taskOutputs(qint64 taskId)
     return q ? readOutputs(**q) : QList<OutputRecord>{};
 }
 
-Result<void> SqliteStore::insertUpload(const UploadRecord &u)
+Result<void> SqlStore::insertUpload(const UploadRecord &u)
 {
     auto q = exec(m_db,
                   "INSERT INTO uploads(id, name, size, sha256, chunk_size, chunks, received, "
@@ -607,7 +702,7 @@ Result<void> SqliteStore::insertUpload(const UploadRecord &u)
     return {};
 }
 
-std::optional<UploadRecord> SqliteStore::upload(const QString &id)
+std::optional<UploadRecord> SqlStore::upload(const QString &id)
 {
     auto q = exec(m_db,
                   "SELECT id, name, size, sha256, chunk_size, chunks, received, created_at "
@@ -628,7 +723,7 @@ std::optional<UploadRecord> SqliteStore::upload(const QString &id)
     return u;
 }
 
-Result<void> SqliteStore::setUploadReceived(const QString &id, const QList<int> &received)
+Result<void> SqlStore::setUploadReceived(const QString &id, const QList<int> &received)
 {
     auto q = exec(m_db, "UPDATE uploads SET received = ? WHERE id = ?", {joinInts(received), id});
     if (!q)
@@ -636,7 +731,7 @@ Result<void> SqliteStore::setUploadReceived(const QString &id, const QList<int> 
     return {};
 }
 
-Result<void> SqliteStore::deleteUpload(const QString &id)
+Result<void> SqlStore::deleteUpload(const QString &id)
 {
     auto q = exec(m_db, "DELETE FROM uploads WHERE id = ?", {id});
     if (!q)
@@ -644,7 +739,7 @@ Result<void> SqliteStore::deleteUpload(const QString &id)
     return {};
 }
 
-QStringList SqliteStore::uploadsBefore(const QDateTime &before)
+QStringList SqlStore::uploadsBefore(const QDateTime &before)
 {
     QStringList out;
     auto q =

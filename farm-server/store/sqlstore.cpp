@@ -1,5 +1,6 @@
-#include "store/sqlitestore.h"
+#include "store/sqlstore.h"
 
+#include "store/sqldialect.h"
 #include "store/sqlhelpers.h"
 
 #include <QDir>
@@ -16,46 +17,16 @@ using sql::exec;
 using sql::fromTime;
 using sql::toTime;
 
-namespace {
-
-/// Splits a migration into statements at ';' line ends, keeping trigger bodies (BEGIN … END;)
-/// whole.
-QStringList splitStatements(const QString &text)
-{
-    QStringList out;
-    QString current;
-    bool inTrigger = false;
-    for (const QString &line : text.split('\n')) {
-        const QString t = line.trimmed();
-        if (t.isEmpty())
-            continue;
-        if (t.startsWith("CREATE TRIGGER", Qt::CaseInsensitive))
-            inTrigger = true;
-        current += line + '\n';
-        const bool ends = inTrigger ? t.compare("END;", Qt::CaseInsensitive) == 0 : t.endsWith(';');
-        if (ends) {
-            out.append(current);
-            current.clear();
-            inTrigger = false;
-        }
-    }
-    if (!current.trimmed().isEmpty())
-        out.append(current);
-    return out;
-}
-
-} // namespace
-
-SqliteStore::SqliteStore()
+SqlStore::SqlStore()
     : m_connection("farm-store-" + QUuid::createUuid().toString(QUuid::WithoutBraces))
 {}
 
-SqliteStore::~SqliteStore()
+SqlStore::~SqlStore()
 {
     close();
 }
 
-void SqliteStore::close()
+void SqlStore::close()
 {
     m_prepared.clear(); // statements go before their connection
     m_nodeNames.clear();
@@ -66,7 +37,25 @@ void SqliteStore::close()
     QSqlDatabase::removeDatabase(m_connection);
 }
 
-Result<void> SqliteStore::open(const QString &path)
+Result<void> SqlStore::open(const QString &pathOrUrl)
+{
+    const auto url = DatabaseUrl::parse(pathOrUrl);
+    if (!url)
+        return url.error();
+    return open(*url);
+}
+
+Result<void> SqlStore::open(const DatabaseUrl &url)
+{
+    close();
+    m_dialect.backend = url.backend;
+    auto opened = m_dialect.postgres() ? openPostgres(url) : openSqlite(url.path);
+    if (!opened)
+        return opened;
+    return migrate();
+}
+
+Result<void> SqlStore::openSqlite(const QString &path)
 {
     m_db = QSqlDatabase::addDatabase("QSQLITE", m_connection);
     m_db.setDatabaseName(path);
@@ -90,10 +79,51 @@ Result<void> SqliteStore::open(const QString &path)
     if (!fk || !fk->next() || fk->value(0).toInt() != 1)
         return makeError("internal", "database: foreign keys could not be enabled");
     fk->finish();
-    return migrate();
+    return {};
 }
 
-Result<QSqlQuery *> SqliteStore::run(const QString &text, const QVariantList &binds)
+Result<void> SqlStore::openPostgres(const DatabaseUrl &url)
+{
+    if (!QSqlDatabase::isDriverAvailable("QPSQL"))
+        return makeError("internal", "Qt's PostgreSQL driver (QPSQL) is not installed: on "
+                                     "Debian, apt-get install libqt6sql6-psql");
+    m_db = QSqlDatabase::addDatabase("QPSQL", m_connection);
+    m_db.setHostName(url.host);
+    m_db.setPort(url.port);
+    m_db.setDatabaseName(url.name);
+    m_db.setUserName(url.user);
+    m_db.setPassword(url.password);
+    if (!url.options.isEmpty())
+        m_db.setConnectOptions(url.options.join(';'));
+    if (!m_db.open())
+        return makeError(
+            "internal",
+            QString("cannot open database %1: %2").arg(url.display(), m_db.lastError().text()));
+    // Statements here are DDL or settings: not prepared (PostgreSQL prepares only DML).
+    QSqlQuery q(m_db);
+    const auto run = [&](const QString &text) -> Result<void> {
+        if (!q.exec(text))
+            return makeError("internal",
+                             QString("database %1: %2").arg(url.display(), q.lastError().text()));
+        return {};
+    };
+    // Times are bound as integers and texts as UTF-8; a session of its own settings so that
+    // a server's defaults change nothing.
+    // (NOTICEs such as "schema exists, skipping" would reach the log as Qt warnings.)
+    for (const char *setting :
+         {"SET client_encoding TO 'UTF8'", "SET client_min_messages TO warning"})
+        if (auto r = run(setting); !r)
+            return r;
+    if (!url.schema.isEmpty()) {
+        if (auto r = run(QString("CREATE SCHEMA IF NOT EXISTS %1").arg(url.schema)); !r)
+            return r;
+        if (auto r = run(QString("SET search_path TO %1").arg(url.schema)); !r)
+            return r;
+    }
+    return {};
+}
+
+Result<QSqlQuery *> SqlStore::run(const QString &text, const QVariantList &binds)
 {
     auto it = m_prepared.find(text);
     if (it == m_prepared.end()) {
@@ -123,19 +153,19 @@ Result<QSqlQuery *> SqliteStore::run(const QString &text, const QVariantList &bi
     return &q;
 }
 
-int SqliteStore::schemaVersion()
+int SqlStore::schemaVersion()
 {
     auto q = exec(m_db, "SELECT MAX(version) FROM schema_version");
     return q && q->next() ? q->value(0).toInt() : 0;
 }
 
-Result<void> SqliteStore::migrate()
+Result<void> SqlStore::migrate()
 {
-    if (auto r =
-            exec(m_db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
-                       "applied_at INTEGER NOT NULL)");
-        !r)
-        return r.error();
+    // DDL runs unprepared: PostgreSQL prepares only DML.
+    QSqlQuery ddl(m_db);
+    if (!ddl.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                  "applied_at BIGINT NOT NULL)"))
+        return makeError("internal", "database: " + ddl.lastError().text());
     // Each numbered migration once, whatever the order they were added in: two branches of
     // work may add 006 after a database already has 007.
     QSet<int> applied;
@@ -143,7 +173,8 @@ Result<void> SqliteStore::migrate()
         while (q->next())
             applied.insert(q->value(0).toInt());
     static const QRegularExpression numbered(QStringLiteral("^(\\d{3})_.*\\.sql$"));
-    const QStringList files = QDir(":/migrations").entryList({"*.sql"}, QDir::Files, QDir::Name);
+    const QString dir = m_dialect.migrationsDir();
+    const QStringList files = QDir(dir).entryList({"*.sql"}, QDir::Files, QDir::Name);
     if (files.isEmpty())
         return makeError("internal", "no database migrations are compiled in");
     for (const QString &name : files) {
@@ -153,18 +184,15 @@ Result<void> SqliteStore::migrate()
         const int version = m.captured(1).toInt();
         if (applied.contains(version))
             continue;
-        QFile f(":/migrations/" + name);
+        QFile f(dir + '/' + name);
         if (!f.open(QIODevice::ReadOnly))
             return makeError("internal", "cannot read migration " + name);
-        QString text;
-        for (const QString &line : QString::fromUtf8(f.readAll()).split('\n'))
-            if (!line.trimmed().startsWith("--"))
-                text += line + '\n';
         Transaction tx(*this);
-        for (const QString &statement : splitStatements(text)) {
-            if (auto r = exec(m_db, statement); !r)
-                return makeError("internal",
-                                 QString("migration %1 failed: %2").arg(name, r.error().message));
+        for (const QString &statement : sql::splitStatements(QString::fromUtf8(f.readAll()))) {
+            if (!ddl.exec(statement))
+                return makeError(
+                    "internal",
+                    QString("migration %1 failed: %2").arg(name, ddl.lastError().text()));
         }
         if (auto r = exec(m_db, "INSERT INTO schema_version(version, applied_at) VALUES (?, ?)",
                           {version, QDateTime::currentMSecsSinceEpoch()});
@@ -176,7 +204,7 @@ Result<void> SqliteStore::migrate()
     return {};
 }
 
-Result<void> SqliteStore::begin()
+Result<void> SqlStore::begin()
 {
     if (m_depth++ > 0)
         return {};
@@ -188,7 +216,7 @@ Result<void> SqliteStore::begin()
     return {};
 }
 
-Result<void> SqliteStore::commit()
+Result<void> SqlStore::commit()
 {
     if (m_depth == 0)
         return makeError("internal", "database: commit without begin");
@@ -206,7 +234,7 @@ Result<void> SqliteStore::commit()
     return {};
 }
 
-void SqliteStore::rollback()
+void SqlStore::rollback()
 {
     if (m_depth == 0)
         return;
@@ -217,43 +245,75 @@ void SqliteStore::rollback()
     m_db.rollback();
 }
 
-Result<void> SqliteStore::insertTasks(qint64 jobId, const QList<TaskPlan> &tasks,
-                                      const QDateTime &now)
+namespace {
+
+/// Rows one multi-row INSERT carries: a round trip per hundred tasks, not per task, on
+/// PostgreSQL (and far below SQLite's 32,766 parameters).
+constexpr int kRowsPerInsert = 100;
+
+QString valuesList(int rows, const QString &row)
 {
-    QSqlQuery ins(m_db);
-    ins.prepare("INSERT INTO tasks(job_id, idx, frames, frame_count, state, queued_at) "
-                "VALUES (?, ?, ?, ?, 'queued', ?)");
-    QList<qint64> ids;
-    for (int i = 0; i < tasks.size(); ++i) {
-        ins.addBindValue(jobId);
-        ins.addBindValue(i);
-        ins.addBindValue(tasks[i].frames.toString());
-        ins.addBindValue(tasks[i].frames.size());
-        ins.addBindValue(now.toMSecsSinceEpoch());
-        if (!ins.exec())
-            return makeError("internal", "database: " + ins.lastError().text());
-        ids.append(ins.lastInsertId().toLongLong());
-    }
-    QSqlQuery dep(m_db);
-    dep.prepare("INSERT INTO task_deps(task_id, after_id) VALUES (?, ?)");
-    for (int i = 0; i < tasks.size(); ++i) {
-        for (int after : tasks[i].after) {
+    QStringList out;
+    for (int i = 0; i < rows; ++i)
+        out.append(row);
+    return out.join(", ");
+}
+
+} // namespace
+
+Result<void> SqlStore::insertTasks(qint64 jobId, const QList<TaskPlan> &tasks, const QDateTime &now)
+{
+    for (int i = 0; i < tasks.size(); ++i)
+        for (int after : tasks[i].after)
             if (after < 0 || after >= tasks.size() || after == i)
                 return makeError("internal", QString("task %1 waits for task %2, which the job "
                                                      "does not have")
                                                  .arg(i)
                                                  .arg(after));
-            dep.addBindValue(ids[i]);
-            dep.addBindValue(ids[after]);
-            if (!dep.exec())
-                return makeError("internal", "database: " + dep.lastError().text());
+    QList<qint64> ids(tasks.size());
+    for (int from = 0; from < tasks.size(); from += kRowsPerInsert) {
+        const int rows = qMin<int>(kRowsPerInsert, tasks.size() - from);
+        QVariantList binds;
+        for (int i = from; i < from + rows; ++i)
+            binds << jobId << i << tasks[i].frames.toString() << tasks[i].frames.size()
+                  << now.toMSecsSinceEpoch();
+        // The ids come back with their index: RETURNING promises no order.
+        auto q = exec(m_db,
+                      "INSERT INTO tasks(job_id, idx, frames, frame_count, state, queued_at) "
+                      "VALUES " +
+                          valuesList(rows, "(?, ?, ?, ?, 'queued', ?)") + " RETURNING id, idx",
+                      binds);
+        if (!q)
+            return q.error();
+        int got = 0;
+        while (q->next()) {
+            const int idx = q->value(1).toInt();
+            if (idx < from || idx >= from + rows)
+                return makeError("internal", "database: a task came back with another index");
+            ids[idx] = q->value(0).toLongLong();
+            ++got;
         }
+        if (got != rows)
+            return makeError("internal", "database: not every task was inserted");
+    }
+    QVariantList deps;
+    for (int i = 0; i < tasks.size(); ++i)
+        for (int after : tasks[i].after)
+            deps << ids[i] << ids[after];
+    for (int from = 0; from < deps.size(); from += 2 * kRowsPerInsert) {
+        const QVariantList binds = deps.mid(from, 2 * kRowsPerInsert);
+        auto q = exec(m_db,
+                      "INSERT INTO task_deps(task_id, after_id) VALUES " +
+                          valuesList(int(binds.size() / 2), "(?, ?)"),
+                      binds);
+        if (!q)
+            return q.error();
     }
     return {};
 }
 
-Result<void> SqliteStore::replaceTasks(qint64 jobId, const QList<TaskPlan> &tasks,
-                                       const QDateTime &now)
+Result<void> SqlStore::replaceTasks(qint64 jobId, const QList<TaskPlan> &tasks,
+                                    const QDateTime &now)
 {
     Transaction tx(*this);
     auto started = exec(m_db,
@@ -272,15 +332,19 @@ Result<void> SqliteStore::replaceTasks(qint64 jobId, const QList<TaskPlan> &task
     qint64 total = 0;
     for (const TaskPlan &t : tasks)
         total += t.frames.size();
-    if (auto r = exec(m_db, "UPDATE jobs SET frames_total = ?, n_queued = ? WHERE id = ?",
+    // Every task is queued again: the counts start over.
+    if (auto r = exec(m_db,
+                      "UPDATE jobs SET frames_total = ?, n_queued = ?, n_running = 0, n_done = 0, "
+                      "n_failed = 0, n_canceled = 0, frames_done = 0, running_progress = 0 "
+                      "WHERE id = ?",
                       {total, int(tasks.size()), jobId});
         !r)
         return r.error();
     return tx.commit();
 }
 
-Result<qint64> SqliteStore::insertJob(const JobSpec &spec, const QList<TaskPlan> &tasks,
-                                      const QDateTime &now)
+Result<qint64> SqlStore::insertJob(const JobSpec &spec, const QList<TaskPlan> &tasks,
+                                   const QDateTime &now)
 {
     qint64 total = 0;
     for (const TaskPlan &t : tasks)
@@ -289,12 +353,15 @@ Result<qint64> SqliteStore::insertJob(const JobSpec &spec, const QList<TaskPlan>
     const QByteArray specJson = QJsonDocument(spec.toJson()).toJson(QJsonDocument::Compact);
     auto q = exec(m_db,
                   "INSERT INTO jobs(name, type, priority, spec, state, frames_total, created_at, "
-                  "n_queued) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+                  "n_queued) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?) RETURNING id",
                   {spec.name, spec.type, spec.priority, QString::fromUtf8(specJson), total,
                    now.toMSecsSinceEpoch(), int(tasks.size())});
     if (!q)
         return q.error();
-    const qint64 jobId = q->lastInsertId().toLongLong();
+    if (!q->next())
+        return makeError("internal", "database: the new job has no id");
+    const qint64 jobId = q->value(0).toLongLong();
+    q->finish();
     if (auto r = insertTasks(jobId, tasks, now); !r)
         return r.error();
     for (qint64 after : spec.dependsOn) // the API checked that they exist
@@ -307,8 +374,7 @@ Result<qint64> SqliteStore::insertJob(const JobSpec &spec, const QList<TaskPlan>
     return jobId;
 }
 
-QList<Job> SqliteStore::loadJobs(const QString &where, const QVariantList &binds,
-                                 const QString &tail)
+QList<Job> SqlStore::loadJobs(const QString &where, const QVariantList &binds, const QString &tail)
 {
     QList<Job> jobs;
     auto q = run("SELECT id, spec, state, created_at, started_at, finished_at, error, "
@@ -352,7 +418,7 @@ QList<Job> SqliteStore::loadJobs(const QString &where, const QVariantList &binds
     return jobs;
 }
 
-std::optional<Job> SqliteStore::job(qint64 id)
+std::optional<Job> SqlStore::job(qint64 id)
 {
     const QList<Job> jobs = loadJobs("WHERE id = ?", {id}, {});
     if (jobs.isEmpty())
@@ -360,7 +426,7 @@ std::optional<Job> SqliteStore::job(qint64 id)
     return jobs.first();
 }
 
-JobPage SqliteStore::listJobs(const JobQuery &query)
+JobPage SqlStore::listJobs(const JobQuery &query)
 {
     QStringList conditions;
     QVariantList binds;
@@ -373,7 +439,7 @@ JobPage SqliteStore::listJobs(const JobQuery &query)
         conditions.append("state IN (" + marks.join(',') + ")");
     }
     if (!query.text.isEmpty()) {
-        conditions.append("name LIKE ? ESCAPE '\\'");
+        conditions.append("name " + m_dialect.likeNoCase() + " ? ESCAPE '\\'");
         QString t = query.text;
         t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_");
         binds.append("%" + t + "%");
@@ -414,7 +480,7 @@ JobPage SqliteStore::listJobs(const JobQuery &query)
     return page;
 }
 
-Result<void> SqliteStore::updateJob(const Job &job)
+Result<void> SqlStore::updateJob(const Job &job)
 {
     auto q = run("UPDATE jobs SET state = ?, started_at = ?, finished_at = ?, error = ?, "
                  "priority = ? WHERE id = ?",
@@ -426,7 +492,7 @@ Result<void> SqliteStore::updateJob(const Job &job)
     return {};
 }
 
-Result<void> SqliteStore::setJobInput(qint64 jobId, const JobInput &input)
+Result<void> SqlStore::setJobInput(qint64 jobId, const JobInput &input)
 {
     const auto found = job(jobId);
     if (!found)
@@ -442,7 +508,7 @@ Result<void> SqliteStore::setJobInput(qint64 jobId, const JobInput &input)
     return {};
 }
 
-std::optional<JobSpec> SqliteStore::spec(qint64 jobId, const QByteArray &json)
+std::optional<JobSpec> SqlStore::spec(qint64 jobId, const QByteArray &json)
 {
     if (const auto it = m_specs.constFind(jobId); it != m_specs.cend())
         return *it;
@@ -453,7 +519,7 @@ std::optional<JobSpec> SqliteStore::spec(qint64 jobId, const QByteArray &json)
     return *parsed;
 }
 
-Result<void> SqliteStore::deleteJob(qint64 id)
+Result<void> SqlStore::deleteJob(qint64 id)
 {
     m_specs.remove(id);
     auto q = exec(m_db, "DELETE FROM jobs WHERE id = ?", {id});
@@ -462,7 +528,7 @@ Result<void> SqliteStore::deleteJob(qint64 id)
     return {};
 }
 
-QMap<QString, int> SqliteStore::jobStateCounts()
+QMap<QString, int> SqlStore::jobStateCounts()
 {
     QMap<QString, int> out;
     for (const char *s : {"queued", "active", "completed", "failed", "canceled", "paused"})
@@ -473,7 +539,7 @@ QMap<QString, int> SqliteStore::jobStateCounts()
     return out;
 }
 
-QMap<QString, int> SqliteStore::taskStateCounts()
+QMap<QString, int> SqlStore::taskStateCounts()
 {
     QMap<QString, int> out;
     for (const char *s : {"queued", "assigned", "running", "done", "failed", "canceled"})

@@ -1,0 +1,2 @@
+-- SQLite's 010 drops its count triggers (the store keeps the counts now). PostgreSQL never had
+-- them: nothing to do; the number is kept so that both dialects stay at the same version.
