@@ -10,6 +10,7 @@ extern "C" {
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
+#include <vector>
 
 namespace farm::video {
 
@@ -34,6 +35,10 @@ void blendImages(const ass_image *images, AVFrame *f)
 {
     const bool half = f->format == AV_PIX_FMT_YUV420P || f->format == AV_PIX_FMT_YUVJ420P;
     const int W = f->width, H = f->height;
+    // Each image's alpha (coverage times its colour's opacity) is worked out once into this
+    // buffer and read by the luma and chroma passes; the per-pixel loops then have no branch
+    // (mix with alpha 0 leaves a pixel as it is), so the compiler vectorises the luma pass.
+    thread_local std::vector<uint8_t> alphaBuffer;
     for (const ASS_Image *img = images; img; img = img->next) {
         if (img->w <= 0 || img->h <= 0)
             continue;
@@ -49,26 +54,35 @@ void blendImages(const ass_image *images, AVFrame *f)
         const int y0 = std::max(0, img->dst_y), y1 = std::min(H, img->dst_y + img->h);
         if (x0 >= x1 || y0 >= y1)
             continue;
-        // The image's coverage of a frame pixel times its colour's opacity: 0..255.
-        const auto alphaAt = [&](int x, int y) {
-            const int m = img->bitmap[(y - img->dst_y) * img->stride + (x - img->dst_x)];
-            return a == 255 ? m : div255(m * a);
+        const int w = x1 - x0;
+        alphaBuffer.resize(size_t(w) * size_t(y1 - y0));
+        for (int y = y0; y < y1; ++y) {
+            const uint8_t *m = img->bitmap + (y - img->dst_y) * img->stride + (x0 - img->dst_x);
+            uint8_t *out = alphaBuffer.data() + size_t(y - y0) * size_t(w);
+            if (a == 255)
+                std::copy(m, m + w, out);
+            else
+                for (int i = 0; i < w; ++i)
+                    out[i] = uint8_t(div255(m[i] * a));
+        }
+        const auto alphaRow = [&](int y) {
+            return alphaBuffer.data() + size_t(y - y0) * size_t(w);
         };
         for (int y = y0; y < y1; ++y) {
-            uint8_t *dst = f->data[0] + qsizetype(y) * f->linesize[0];
-            for (int x = x0; x < x1; ++x)
-                if (const int k = alphaAt(x, y))
-                    dst[x] = mix(dst[x], Y, k);
+            uint8_t *dst = f->data[0] + qsizetype(y) * f->linesize[0] + x0;
+            const uint8_t *k = alphaRow(y);
+            for (int i = 0; i < w; ++i)
+                dst[i] = mix(dst[i], Y, k[i]);
         }
         if (!half) {
             for (int y = y0; y < y1; ++y) {
-                uint8_t *du = f->data[1] + qsizetype(y) * f->linesize[1];
-                uint8_t *dv = f->data[2] + qsizetype(y) * f->linesize[2];
-                for (int x = x0; x < x1; ++x)
-                    if (const int k = alphaAt(x, y)) {
-                        du[x] = mix(du[x], U, k);
-                        dv[x] = mix(dv[x], V, k);
-                    }
+                uint8_t *du = f->data[1] + qsizetype(y) * f->linesize[1] + x0;
+                uint8_t *dv = f->data[2] + qsizetype(y) * f->linesize[2] + x0;
+                const uint8_t *k = alphaRow(y);
+                for (int i = 0; i < w; ++i) {
+                    du[i] = mix(du[i], U, k[i]);
+                    dv[i] = mix(dv[i], V, k[i]);
+                }
             }
             continue;
         }
@@ -77,16 +91,17 @@ void blendImages(const ass_image *images, AVFrame *f)
             uint8_t *du = f->data[1] + qsizetype(cy) * f->linesize[1];
             uint8_t *dv = f->data[2] + qsizetype(cy) * f->linesize[2];
             const int ya = std::max(y0, 2 * cy), yb = std::min(y1, 2 * cy + 2);
+            const uint8_t *k0 = alphaRow(ya);
+            const uint8_t *k1 = yb - ya == 2 ? alphaRow(ya + 1) : nullptr;
             for (int cx = x0 >> 1; cx <= (x1 - 1) >> 1; ++cx) {
                 const int xa = std::max(x0, 2 * cx), xb = std::min(x1, 2 * cx + 2);
-                int sum = 0;
-                for (int y = ya; y < yb; ++y)
-                    for (int x = xa; x < xb; ++x)
-                        sum += alphaAt(x, y);
-                if (const int k = (sum + 2) >> 2) {
-                    du[cx] = mix(du[cx], U, k);
-                    dv[cx] = mix(dv[cx], V, k);
-                }
+                const int i = xa - x0;
+                int sum = k0[i] + (xb - xa == 2 ? k0[i + 1] : 0);
+                if (k1)
+                    sum += k1[i] + (xb - xa == 2 ? k1[i + 1] : 0);
+                const int k = (sum + 2) >> 2;
+                du[cx] = mix(du[cx], U, k);
+                dv[cx] = mix(dv[cx], V, k);
             }
         }
     }

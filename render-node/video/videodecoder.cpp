@@ -57,6 +57,14 @@ const AVStream *VideoDecoder::audio() const
     return i >= 0 ? m_format->streams[i] : nullptr;
 }
 
+FramePtr VideoDecoder::take()
+{
+    FramePtr f(av_frame_alloc());
+    if (f)
+        av_frame_move_ref(f.get(), m_frame.get());
+    return f;
+}
+
 Result<void> VideoDecoder::seek(double seconds)
 {
     const AVStream *s = m_format->streams[m_stream];

@@ -39,6 +39,9 @@ public:
     /// The next decoded frame, null at the end of the stream. The frame stays valid until the
     /// next call. A damaged or truncated file gives an error, not a short video.
     Result<const AVFrame *> next();
+    /// Moves the frame next() gave out of the decoder: the caller holds it, and it is writable
+    /// (av_frame_is_writable) unless the decoder still refers to it (a reference frame).
+    FramePtr take();
     /// Goes back to the last keyframe at or before `seconds` of the video stream's own time;
     /// next() decodes from there (a compose segment starts in the middle of its input).
     Result<void> seek(double seconds);
