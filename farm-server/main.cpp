@@ -1,6 +1,7 @@
 // farm-server: command line → FarmServer; SIGINT/SIGTERM shut it down cleanly.
 #include "farmserver.h"
 #include "protocol/states.h"
+#include "store/sqldialect.h"
 
 #include <QCoreApplication>
 #include <QSocketNotifier>
@@ -60,8 +61,10 @@ int main(int argc, char **argv)
             std::fprintf(stderr, "farm-server: %s\n", qPrintable(port.error().message));
             return 1;
         }
-        std::printf("farm-server listening on %s (data: %s)\n", qPrintable(server.url()),
-                    qPrintable(config->dataDir));
+        const auto database = farm::server::DatabaseUrl::parse(config->database);
+        std::printf("farm-server listening on %s (data: %s%s)\n", qPrintable(server.url()),
+                    qPrintable(config->dataDir),
+                    qPrintable(database ? ", database: " + database->display() : QString()));
         std::fflush(stdout);
         rc = app.exec();
     } // the server (and its database) closes here

@@ -96,9 +96,8 @@ Result<void> SqlStore::openPostgres(const DatabaseUrl &url)
     if (!url.options.isEmpty())
         m_db.setConnectOptions(url.options.join(';'));
     if (!m_db.open())
-        return makeError(
-            "internal",
-            QString("cannot open database %1: %2").arg(url.display(), m_db.lastError().text()));
+        return makeError("internal", QString("cannot open database %1: %2")
+                                         .arg(url.display(), m_db.lastError().text().simplified()));
     // Statements here are DDL or settings: not prepared (PostgreSQL prepares only DML).
     QSqlQuery q(m_db);
     const auto run = [&](const QString &text) -> Result<void> {

@@ -4,6 +4,7 @@
 #include "protocol/message.h"
 #include "scheduler/scheduler.h"
 #include "store/sqlstore.h"
+#include "testdatabase.h"
 
 #include <QEventLoop>
 #include <QJsonArray>
@@ -29,10 +30,12 @@ struct HttpResult
     QString errorCode() const { return json().value("error").toObject().value("code").toString(); }
 };
 
-/// A FarmServer on a free loopback port over a fresh data dir, plus a blocking HTTP client.
+/// A FarmServer on a free loopback port over a fresh data dir (and database: TestDatabase),
+/// plus a blocking HTTP client.
 struct TestServer
 {
     QTemporaryDir dir;
+    TestDatabase db{dir}; // before the server: it goes after it
     std::unique_ptr<FarmServer> server;
     QNetworkAccessManager net;
     QByteArray bearer;
@@ -42,6 +45,8 @@ struct TestServer
     {
         config.port = 0;
         config.dataDir = dir.filePath("data");
+        if (TestDatabase::postgres())
+            config.database = db.url();
         server = std::make_unique<FarmServer>(config, clock);
         const auto port = server->start();
         if (!port)

@@ -56,6 +56,8 @@ class TestAccess : public QObject
     }
 
 private slots:
+    void initTestCase() { FARM_REQUIRE_TEST_DATABASE(); } // SQLite, or PostgreSQL in _pg
+
     void usersRolesAndOwners()
     {
         TestServer s(guarded());

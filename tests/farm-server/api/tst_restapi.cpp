@@ -50,6 +50,8 @@ class TestRestApi : public QObject
     }
 
 private slots:
+    void initTestCase() { FARM_REQUIRE_TEST_DATABASE(); } // SQLite, or PostgreSQL in _pg
+
     void init()
     {
         s = std::make_unique<TestServer>();
