@@ -2,6 +2,7 @@
 
 #include "api/apicontext.h"
 #include "api/httpserver.h"
+#include "events/dbeventrelay.h"
 #include "events/eventhub.h"
 #include "events/nodehub.h"
 #include "events/previewstore.h"
@@ -49,6 +50,7 @@ FarmServer::~FarmServer()
     m_access.reset();
     m_files.reset();
     m_previews.reset();
+    m_relay.reset();
     m_events.reset();
     m_store.reset();
 }
@@ -66,8 +68,11 @@ Result<quint16> FarmServer::start()
         return makeError("internal", QString("cannot create data dir %1").arg(dir));
     m_store = std::make_unique<SqlStore>();
     m_events = std::make_unique<EventHub>();
+    // Other controllers of the same PostgreSQL database get what reaches the dashboards here,
+    // and theirs reaches ours (docs/CONTROLLERS.md); unstarted (SQLite) it only passes on.
+    m_relay = std::make_unique<DbEventRelay>(*m_events);
     // Every publisher goes through the preview store: it sees tasks end and drops their previews.
-    m_previews = std::make_unique<PreviewStore>(*m_events);
+    m_previews = std::make_unique<PreviewStore>(*m_relay);
     m_files = std::make_unique<FileStore>(dir, *m_store, *m_clock);
     if (auto r = m_files->init(); !r)
         return r.error();
@@ -83,7 +88,13 @@ Result<quint16> FarmServer::start()
     if (!m_config.jobTypesDir.isEmpty())
         if (auto r = m_jobTypes.loadDirectory(m_config.jobTypesDir); !r)
             return r.error();
+    // On PostgreSQL other controllers may share the farm (docs/CONTROLLERS.md).
+    const bool shared = m_store->dialect().postgres();
+    if (shared)
+        if (auto r = m_relay->start(m_store->database()); !r)
+            return r.error();
     SchedulerConfig sc{m_config.leaseS, m_config.heartbeatS, m_config.joinToken, &m_jobTypes};
+    sc.sharedDatabase = shared;
     sc.noProgressS = m_config.noProgressS;
     // Throughput at scale (docs/PERFORMANCE.md): progress written in batches (a node reports
     // it every 250 ms per slot), and one dispatch per batch of finished tasks.
@@ -98,6 +109,7 @@ Result<quint16> FarmServer::start()
     };
     m_scheduler = std::make_unique<Scheduler>(*m_store, *m_machine, *m_clock, *m_recorder, sc);
     m_scheduler->setPreviews(m_previews.get());
+    connect(m_relay.get(), &DbEventRelay::peerEvent, m_scheduler.get(), &Scheduler::onPeerEvent);
     if (auto r = m_scheduler->recover(); !r)
         return r.error();
     m_nodes = std::make_unique<NodeHub>(*m_scheduler);

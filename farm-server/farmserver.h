@@ -16,6 +16,7 @@ namespace farm::server {
 class SqlStore;
 class FileStore;
 class EventHub;
+class DbEventRelay;
 class PreviewStore;
 class StateMachine;
 class Scheduler;
@@ -65,6 +66,7 @@ private:
     std::unique_ptr<SqlStore> m_store;
     std::unique_ptr<AccessStore> m_access;
     std::unique_ptr<EventHub> m_events;
+    std::unique_ptr<DbEventRelay> m_relay;
     std::unique_ptr<PreviewStore> m_previews;
     std::unique_ptr<Webhooks> m_webhooks;
     std::unique_ptr<MetricsRecorder> m_recorder;

@@ -120,6 +120,12 @@ void Scheduler::release(qint64 taskId)
 
 Result<void> Scheduler::recover()
 {
+    if (m_config.sharedDatabase) {
+        // The tasks of nodes other controllers serve stay theirs; those of nodes nobody has
+        // seen for a lease come back now, the rest once their lease runs out unclaimed.
+        requeueStale();
+        return {};
+    }
     QList<TaskChange> changes;
     for (const TaskRecord &t : m_store.tasksInStates({TaskState::Assigned, TaskState::Running})) {
         changes.append({t.task.id, TaskState::Queued, 0, {}, TaskChange::Reason::Orphaned});
@@ -188,6 +194,12 @@ Result<qint64> Scheduler::connectNode(NodeLink *link, const QJsonObject &hello)
         welcome.insert("secret", secret);
     link->send(msg::Welcome, welcome);
     reconcile(m_live[n.id], running);
+    qCInfo(lcScheduler).noquote() << QString("node %1 (%2) connected; it keeps %3 of the %4 "
+                                             "task(s) it runs")
+                                         .arg(n.caps.name)
+                                         .arg(n.id)
+                                         .arg(m_live[n.id].tasks.size())
+                                         .arg(running.size());
     m_dispatching = held;
     publishNode(n.id);
     dispatch();
@@ -262,8 +274,10 @@ void Scheduler::reconcile(LiveNode &n, const QList<qint64> &running)
         if (onNode) {
             n.tasks.insert(id);
             m_holder.insert(id, n.id);
-        } else {
-            changes.append({id, TaskState::Assigned, n.id});
+        } else { // a claim: another controller may have handed it out meanwhile
+            TaskChange assign{id, TaskState::Assigned, n.id};
+            assign.expect = TaskState::Queued;
+            changes.append(assign);
             changes.append({id, TaskState::Running, n.id});
         }
     }
@@ -276,6 +290,14 @@ void Scheduler::reconcile(LiveNode &n, const QList<qint64> &running)
         return;
     }
     forget(*out);
+    for (qint64 id : std::as_const(out->lost)) {
+        qCInfo(lcScheduler).noquote()
+            << QString("node %1 runs task %2, which another controller handed out meanwhile; "
+                       "canceling it there")
+                   .arg(n.caps.name)
+                   .arg(id);
+        n.link->send(msg::TaskCancel, {{"task", id}});
+    }
 }
 
 QString Scheduler::refuseAdoption(const LiveNode &n, const std::optional<TaskRecord> &t,
@@ -340,6 +362,16 @@ void Scheduler::checkLeases()
     for (const auto &[id, link] : lost) {
         disconnectNode(id, link, "missed its lease");
         link->close(kPolicyViolation, "lease expired");
+    }
+    if (m_config.sharedDatabase) {
+        // A quarter lease apart: a task of a node that vanished with its controller is back in
+        // the queue at most a lease and a quarter after the node was last seen.
+        if (!m_lastStaleCheck.isValid() ||
+            m_lastStaleCheck.msecsTo(now) >= qMax(1000, m_config.leaseS * 250))
+            requeueStale();
+        // Work another controller queued whose event did not come (its connection to the
+        // database dropped): looked for at least once a second.
+        dispatch();
     }
 }
 

@@ -53,6 +53,10 @@ struct SchedulerConfig
     /// has handled the messages already waiting (many slots, one transaction) instead of a
     /// dispatch per message.
     bool deferDispatch = false;
+    /// Other controllers share the database (PostgreSQL, docs/CONTROLLERS.md): tasks are
+    /// claimed row by row, a start re-queues only the tasks of nodes no controller has seen for
+    /// a lease, and this one re-queues those too while it runs.
+    bool sharedDatabase = false;
 };
 
 /// Push scheduler: tracks live nodes and their slots, hands queued tasks to free slots, handles
@@ -106,6 +110,13 @@ public:
     void touchTask(qint64 taskId);
     /// Hands queued tasks to free slots. Called whenever work or capacity appears.
     void dispatch();
+    /// An event another controller of the same database published (docs/CONTROLLERS.md): new
+    /// work is dispatched here too; a task taken off one of this controller's nodes over there
+    /// (canceled, re-queued) is stopped on the node; a node's admin state is read again.
+    void onPeerEvent(const QString &type, const QJsonObject &data);
+    /// Tasks the database shows on nodes that no controller has seen for a lease go back to the
+    /// queue, each by one controller only (a claim). Called by checkLeases() when shared.
+    void requeueStale();
     /// dispatch() now, or once the waiting messages are handled (SchedulerConfig::deferDispatch).
     void requestDispatch();
     /// Writes and announces the progress kept in memory (SchedulerConfig::progressFlushMs).
@@ -225,6 +236,7 @@ private:
     PreviewStore *m_previews = nullptr;
     bool m_dispatching = false;
     bool m_dispatchAgain = false;
+    QDateTime m_lastStaleCheck; // requeueStale(), when shared
 };
 
 } // namespace farm::server

@@ -163,7 +163,10 @@ void Scheduler::dispatch()
             for (int f : range ? range->frames() : QList<int>{})
                 if (!done.contains(f))
                     remaining.append(f);
-            changes.append({c.task.task.id, TaskState::Assigned, best});
+            // A claim: another controller on the same database may take the task first.
+            TaskChange claim{c.task.task.id, TaskState::Assigned, best};
+            claim.expect = TaskState::Queued;
+            changes.append(claim);
             if (remaining.isEmpty() && range) { // preempted after its last frame landed
                 changes.append({c.task.task.id, TaskState::Done, best});
                 continue;
@@ -188,6 +191,8 @@ void Scheduler::dispatch()
             break;
         }
         forget(*out);
+        if (!out->lost.isEmpty()) // taken by another controller: its slots look again
+            m_dispatchAgain = true;
         QHash<qint64, const TaskRecord *> now;
         for (const TaskRecord &r : out->tasks)
             now.insert(r.task.id, &r);
@@ -343,6 +348,19 @@ Node Scheduler::toNode(const NodeRecord &r) const
     node.id = r.id;
     node.caps = r.caps;
     node.state = NodeState::Offline; // derived from the live socket, never from the row
+    // ... of this controller or, in a farm of several, of another one that keeps the row's
+    // last_seen within the lease (docs/CONTROLLERS.md).
+    if (m_config.sharedDatabase && r.lastSeen.isValid() &&
+        r.lastSeen.msecsTo(m_clock.now()) <= qint64(m_config.leaseS) * 1000) {
+        for (const TaskRecord &t : m_store.tasksOnNode(r.id)) {
+            node.running.append(t.task.id);
+            node.tasks.append({t.task.id, t.task.jobId, t.task.frames});
+        }
+        node.state = r.admin == "disabled"    ? NodeState::Disabled
+                     : r.admin == "draining"  ? NodeState::Draining
+                     : node.running.isEmpty() ? NodeState::Idle
+                                              : NodeState::Busy;
+    }
     node.connectedAt = r.connectedAt;
     node.lastSeen = r.lastSeen;
     return node;

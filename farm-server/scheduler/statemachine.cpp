@@ -27,11 +27,24 @@ StateMachine::StateMachine(JobStore &store, const Clock &clock, EventSink &event
     , m_events(events)
 {}
 
-Result<void> StateMachine::applyOne(const TaskChange &change, QList<TaskRecord> &changed)
+Result<void> StateMachine::applyOne(const TaskChange &change, QList<TaskRecord> &changed,
+                                    QList<qint64> *lost)
 {
+    // Another controller on the same database (docs/CONTROLLERS.md) may change this task at
+    // the same time: its row is locked before it is read, so what is written is over what was
+    // read. A claim does not wait for a row another controller holds: that one wins.
+    const bool claim = change.expect.has_value() && lost;
+    const auto locked = m_store.lockTask(change.taskId, claim);
+    if (!locked)
+        return locked.error();
     auto found = m_store.task(change.taskId);
     if (!found)
         return makeError("not_found", QString("task %1 does not exist").arg(change.taskId));
+    if (claim && (!*locked || found->task.state != *change.expect ||
+                  (change.expectNode && found->task.nodeId != change.expectNode))) {
+        lost->append(change.taskId);
+        return {};
+    }
     TaskRecord r = *found;
     Task &t = r.task;
     TaskState to = change.to;
@@ -362,7 +375,9 @@ Result<Outcome> StateMachine::apply(const QList<TaskChange> &changes)
     Outcome out;
     Transaction tx(m_store);
     for (const TaskChange &c : changes) {
-        if (auto r = applyOne(c, out.tasks); !r)
+        if (out.lost.contains(c.taskId))
+            continue; // its claim was lost: the rest of its changes do not apply either
+        if (auto r = applyOne(c, out.tasks, &out.lost); !r)
             return r.error();
     }
     QList<qint64> jobs;

@@ -6,6 +6,8 @@
 
 #include <QList>
 
+#include <optional>
+
 #include <utility>
 
 namespace farm::server {
@@ -27,6 +29,12 @@ struct TaskChange
     QString error;
     Reason reason = Reason::Normal;
     QString code; // for Final: the node's failure code, named in the task's error
+    /// A claim (several controllers on one database, docs/CONTROLLERS.md): made only while the
+    /// task is still in this state and, when `expectNode` is set, on that node. Otherwise
+    /// another controller changed it first: the change, and every later one of the same task
+    /// in the batch, is dropped and the task listed in Outcome::lost.
+    std::optional<TaskState> expect;
+    qint64 expectNode = 0;
 };
 
 /// What a change did, for the caller to act on after it was persisted and announced.
@@ -36,6 +44,7 @@ struct Outcome
     QList<Job> jobs;                          // jobs whose state or progress changed
     QList<std::pair<qint64, qint64>> cancels; // (node id, task id): tell these nodes to stop
     QList<std::pair<qint64, QString>> removedOutputs; // (job id, name): delete these files
+    QList<qint64> lost; // tasks whose claim (TaskChange::expect) another controller won
 };
 
 /// The only place task and job states change. Every change is validated against
@@ -79,7 +88,9 @@ public:
                                 bool announceTasks = true);
 
 private:
-    Result<void> applyOne(const TaskChange &change, QList<TaskRecord> &changed);
+    /// `lost`: where a lost claim (TaskChange::expect) is noted; null: none is expected.
+    Result<void> applyOne(const TaskChange &change, QList<TaskRecord> &changed,
+                          QList<qint64> *lost = nullptr);
     Result<void> deriveJob(qint64 jobId, const QList<TaskRecord> &changed, Outcome &out);
     Result<void> cancelRest(qint64 jobId, Outcome &out);
     /// Fails the unfinished jobs that wait for `jobId` (it failed or was canceled), and theirs.

@@ -135,6 +135,17 @@ public:
     virtual QList<TaskRecord> tasksOnNode(qint64 nodeId) = 0;
     /// Tasks of a job in the given states.
     virtual QList<TaskRecord> tasksOfJob(qint64 jobId, const QList<TaskState> &states) = 0;
+    /// Several controllers on one database (docs/CONTROLLERS.md). Inside a transaction: locks
+    /// task `id`'s row until the transaction ends, so that no other controller changes it
+    /// between what this transaction reads of it and what it writes. With `skipLocked` a row
+    /// another controller holds is not waited for: false comes back (a claim lost to it).
+    /// Where this process is the only writer (SQLite) there is nothing to lock: true.
+    virtual Result<bool> lockTask(qint64 id, bool skipLocked)
+    {
+        Q_UNUSED(id);
+        Q_UNUSED(skipLocked);
+        return true;
+    }
     /// The tasks a node ran last (their latest attempt), the latest start first, at most
     /// `limit`, each with its job's name.
     virtual QList<std::pair<TaskRecord, QString>> recentTasksOfNode(qint64 nodeId, int limit) = 0;

@@ -55,6 +55,8 @@ public:
     QList<HistoryBucket> taskHistory(const QDateTime &start, qint64 bucketMs, int buckets,
                                      const QDateTime &now) override;
     QList<TaskRecord> tasksOfJob(qint64 jobId, const QList<TaskState> &states) override;
+    /// Several controllers (sqlstore_controllers.cpp, docs/CONTROLLERS.md).
+    Result<bool> lockTask(qint64 id, bool skipLocked) override;
     Result<int> cancelQueued(qint64 jobId, const QDateTime &now) override;
     Result<void> updateTask(const TaskRecord &task) override;
     Result<void> setProgress(const QList<std::pair<qint64, double>> &progress) override;

@@ -79,7 +79,7 @@ void OutputUpload::attempt()
     if (m_done)
         return;
     ++m_attempt;
-    QNetworkRequest request(m_url);
+    QNetworkRequest request(m_urlSource ? m_urlSource() : m_url);
     request.setHeader(QNetworkRequest::ContentTypeHeader, "application/octet-stream");
     if (!m_token.isEmpty())
         request.setRawHeader("Authorization", "Bearer " + m_token.toUtf8());

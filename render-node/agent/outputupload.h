@@ -6,6 +6,8 @@
 #include <QTimer>
 #include <QUrl>
 
+#include <functional>
+
 namespace farm::node {
 
 /// PUTs one output file as a raw body, retrying transient failures with backoff.
@@ -23,6 +25,9 @@ public:
 
     void start();
     void abort();
+    /// Each attempt asks `url` where to PUT: a retry goes to the controller the agent talks to
+    /// by then (docs/CONTROLLERS.md), not to one that went away.
+    void followServer(std::function<QUrl()> url) { m_urlSource = std::move(url); }
     QString name() const;
 
 signals:
@@ -38,6 +43,7 @@ private:
     void finish(const QString &error);
 
     QNetworkAccessManager *m_network;
+    std::function<QUrl()> m_urlSource;
     QUrl m_url;
     QString m_token;
     QString m_filePath;

@@ -410,10 +410,11 @@ void RenderTask::upload(const QString &fileName, int frame)
 
 void RenderTask::startUpload(const QString &fileName, int frame)
 {
-    auto *upload = new OutputUpload(
-        m_network,
-        m_config.apiUrl(QString("/api/v1/tasks/%1/outputs/%2").arg(m_spec.id).arg(fileName)),
-        m_config.bearer(), QDir(m_workDir).filePath(fileName), m_config.uploadRetryMs, this);
+    const QString path = QString("/api/v1/tasks/%1/outputs/%2").arg(m_spec.id).arg(fileName);
+    auto *upload =
+        new OutputUpload(m_network, m_config.apiUrl(path), m_config.bearer(),
+                         QDir(m_workDir).filePath(fileName), m_config.uploadRetryMs, this);
+    upload->followServer([config = m_config, path] { return config.apiUrl(path); });
     m_uploads.append(upload);
     connect(upload, &OutputUpload::refused, this, [this, upload](const QString &why) {
         m_uploads.removeOne(upload);
