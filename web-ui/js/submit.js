@@ -27,6 +27,38 @@ function kindsOf(paths) {
     return exts.map((x) => (x ? `.${x}` : 'extension-less')).join(' or ') + ' files';
 }
 
+/** The file a URL names: the last segment of its path, decoded ('' when it ends in '/'). */
+export function urlFileName(url) {
+    try {
+        const last = new URL(url).pathname.split('/').pop();
+        return decodeURIComponent(last);
+    } catch {
+        return '';
+    }
+}
+
+/** Why the form's "File by URL" cannot be sent (an empty answer: it can), checked before
+ *  anything is hashed; the server checks it again (its allowed hosts, the length) and its 400
+ *  is shown as it comes. */
+function urlProblem(text, type, bundlePaths) {
+    let u;
+    try {
+        u = new URL(text);
+    } catch {
+        return `File by URL: "${text}" is not a URL; write it whole, e.g. https://media.example.com/clip.mp4.`;
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        return `File by URL: only http and https URLs are fetched, not ${u.protocol}`;
+    if (u.username || u.password) return 'File by URL: a user name or password in the URL is refused; the server fetches it without them.';
+    const name = urlFileName(text);
+    const side = (type.side_extensions || []).map((x) => `.${x}`);
+    if (!name || name.includes('\\') || name === '.' || name === '..' || !takesSideFile(type, name))
+        return `File by URL: the URL's path must end in a file name ${type.label || type.name} jobs take beside the main file ` +
+               `(${side.slice(0, 12).join(', ')}${side.length > 12 ? ', …' : ''}), not "${name || u.pathname}".`;
+    if (bundlePaths.includes(name)) return `File by URL: the job already has a file ${name}; drop one of the two.`;
+    return '';
+}
+
 function loadPresets() {
     try {
         const p = JSON.parse(localStorage.getItem(PRESETS_KEY));
@@ -225,6 +257,10 @@ export class SubmitDialog {
         this.frames = h('input', {name: 'frames', type: 'text', autocomplete: 'off', spellcheck: 'false',
                                   placeholder: 'farm default, e.g. 1-24'});
         this.chunk = h('input', {name: 'chunk', type: 'number', step: '1', inputmode: 'numeric', placeholder: 'farm default'});
+        this.urlInput = h('input', {name: 'input_url', type: 'url', autocomplete: 'off', spellcheck: 'false', inputmode: 'url',
+                                    placeholder: 'https://media.example.com/clip.mp4'});
+        this.urlHint = h('span', {}); // inside the field's own hint line
+        this.urlField = field('File by URL', this.urlInput, this.urlHint, {class: 'field span-6', 'data-job-field': 'url'});
         this.framesFields = [
             field('Frames', this.frames, null, {'data-job-field': 'frames', title: 'Empty: the farm’s default'}),
             field('Frames per task', this.chunk, null, {'data-job-field': 'chunk'}),
@@ -244,6 +280,7 @@ export class SubmitDialog {
                   field('Job name', this.nameInput, null, {class: 'field span-3'}),
                   this.mainSelect ? field('Main file', this.mainSelect, 'The file the job renders; the others travel with it',
                                           {class: 'field span-6'}) : null,
+                  this.urlField,
                   this.framesFields,
                   field('Priority', this.priority, null, {title: 'Higher runs first'}))),
               this.settingsHost),
@@ -341,6 +378,7 @@ export class SubmitDialog {
         setChildren(this.typeHint, type.description || '',
                     takes ? null : h('span', {class: 'warn-text'}, ` It does not list .${extensionOf(this.main)} files.`));
         for (const f of this.framesFields) f.hidden = !type.frames;
+        this.showUrlField();
         this.frames.value = preset.frames ?? '';
         this.chunk.value = preset.chunk ?? '';
         this.priority.value = preset.priority ?? '';
@@ -349,6 +387,21 @@ export class SubmitDialog {
         this.markMain();
         this.showError('');
         this.setBusy(this.busy);
+    }
+
+    /** "File by URL" is offered where the type takes side files and the bundle is not a .zip
+     *  (an archive goes up whole, with nothing beside it). */
+    urlApplies() {
+        const side = this.type.side_extensions;
+        return !!this.bundle && !this.bundle.archive && !(Array.isArray(side) && side.length === 0);
+    }
+
+    showUrlField() {
+        const type = this.type;
+        this.urlField.hidden = !this.urlApplies();
+        const side = (type.side_extensions || []).filter((x) => x !== '*').map((x) => `.${x}`);
+        this.urlHint.textContent = 'Optional: the farm server fetches this file (http or https) into the job instead of an upload' +
+            (side.length ? ` (${type.label || type.name} jobs take ${side.slice(0, 9).join(', ')}${side.length > 9 ? ', …' : ''} beside the main file)` : '') + '.';
     }
 
     showError(message) {
@@ -363,6 +416,7 @@ export class SubmitDialog {
         this.nameInput.disabled = busy || !this.bundle;
         this.submitBtn.disabled = busy || !this.bundle || this.fileProblems().length > 0;
         for (const f of this.framesFields) for (const el of f.querySelectorAll('input')) el.disabled = busy || f.hidden;
+        this.urlInput.disabled = busy || this.urlField.hidden;
         this.settings.setDisabled(busy);
     }
 
@@ -388,7 +442,13 @@ export class SubmitDialog {
             out.frames = frames || undefined;
             out.chunk = int(this.chunk, 'Frames per task');
         }
-        return {fields: out, errors};
+        const url = this.urlApplies() ? this.urlInput.value.trim() : '';
+        if (url) {
+            const paths = this.bundle.files.filter((e) => !this.leftOut().includes(e.path)).map((e) => e.path);
+            const problem = urlProblem(url, this.type, paths);
+            if (problem) errors.push({message: problem, control: this.urlInput});
+        }
+        return {fields: out, errors, url};
     }
 
     async submit(e) {
@@ -400,7 +460,7 @@ export class SubmitDialog {
                            'Submit again once it shows Live.');
             return;
         }
-        const {fields, errors} = this.jobFields();
+        const {fields, errors, url} = this.jobFields();
         errors.push(...this.settings.errors());
         if (this.bundle.problems.length) errors.push({message: this.bundle.problems.join('\n')});
         errors.push(...this.fileProblems().map((message) => ({message})));
@@ -424,6 +484,8 @@ export class SubmitDialog {
         try {
             const signal = this.abort.signal;
             spec.input = await this.upload(signal);
+            // The server fetches it into the job before its tasks start (docs/API.md, "Input by URL").
+            if (url) spec.input.files.push({path: urlFileName(url), url});
             if (signal.aborted) throw new DOMException('Upload canceled', 'AbortError');
             this.progressText.textContent = 'Creating the job…';
             const job = await api.submitJob(spec);
