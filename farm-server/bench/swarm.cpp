@@ -19,9 +19,12 @@
 #include <QProcess>
 #include <QRandomGenerator>
 #include <QRegularExpression>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTimer>
+#include <QUrlQuery>
 #include <QWebSocket>
 
 #include <algorithm>
@@ -610,8 +613,30 @@ QString loadAverage()
     return f.open(QIODevice::ReadOnly) ? QString::fromLatin1(f.readAll()).section(' ', 0, 2) : "?";
 }
 
-qint64 databaseBytes(const QString &dir)
+/// The database's size: farm.db and its WAL in the data dir, or, with --database, what
+/// PostgreSQL says the database takes (-1 when it cannot be asked).
+qint64 databaseBytes(const QString &dir, const QString &database)
 {
+    if (!database.isEmpty()) {
+        const QUrl u(database);
+        qint64 bytes = -1;
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase("QPSQL", "swarm-size");
+            db.setHostName(QUrlQuery(u).hasQueryItem("host") ? QUrlQuery(u).queryItemValue("host")
+                                                             : u.host());
+            db.setPort(u.port(5432));
+            db.setUserName(u.userName());
+            db.setPassword(u.password());
+            db.setDatabaseName(u.path().mid(1));
+            if (db.open()) {
+                QSqlQuery q(db);
+                if (q.exec("SELECT pg_database_size(current_database())") && q.next())
+                    bytes = q.value(0).toLongLong();
+            }
+        }
+        QSqlDatabase::removeDatabase("swarm-size");
+        return bytes;
+    }
     qint64 n = 0;
     for (const char *f : {"farm.db", "farm.db-wal", "farm.db-shm"})
         n += QFileInfo(dir + '/' + f).size();
@@ -710,6 +735,10 @@ int main(int argc, char **argv)
         {"probes", "Single-task jobs submitted one by one on the idle farm (latency).", "n", "100"},
         {"time-limit", "Seconds the run may take before it is called failed.", "s", "600"},
         {"server", "farm-server binary (default: beside this program).", "path"},
+        {"database",
+         "The farm-server it starts keeps its tables in this PostgreSQL database "
+         "(postgresql://…; default: SQLite in its data dir). Use an empty database.",
+         "url"},
         {"url", "Use this running server instead (http://host:port; no restart, RSS or size).",
          "url"},
         {"reads", "Run the reads benchmark (page of 50 jobs) instead, for this many seconds.", "s"},
@@ -731,6 +760,8 @@ int main(int argc, char **argv)
                                       : QCoreApplication::applicationDirPath() + "/farm-server";
     server.dataDir = data.path();
     server.extra = {"--lease", "30", "--heartbeat", "5"};
+    if (p.isSet("database"))
+        server.extra << "--database" << p.value("database");
     QString host = "127.0.0.1";
     if (p.isSet("url") && restart) {
         std::fprintf(stderr, "farm-swarm: --restart-server-once needs a server it starts itself\n");
@@ -932,7 +963,7 @@ int main(int argc, char **argv)
     std::printf("server CPU %.1f s (%.0f%% of one core)", cpu, 100 * cpu / elapsed);
     if (server.peakRssKb)
         std::printf(", peak RSS %.1f MiB, database %.1f MiB", double(server.peakRssKb) / 1024,
-                    double(databaseBytes(data.path())) / (1 << 20));
+                    double(databaseBytes(data.path(), p.value("database"))) / (1 << 20));
     rusage self{};
     getrusage(RUSAGE_SELF, &self);
     std::printf("; this swarm's CPU %.1f s in all",
