@@ -31,7 +31,8 @@ farm_pg_start()
             return 1
         fi
         chown postgres: "$farm_pg_dir"
-        farm_pg_as=(runuser -u postgres --)
+        # In its own dir: the caller's (a checkout under /root) may be closed to that user.
+        farm_pg_as=(runuser -u postgres -- env -C "$farm_pg_dir")
     fi
     # A private port: the first free one from a per-process start, never 5432.
     local port=$((20000 + $$ % 20000)) tries
