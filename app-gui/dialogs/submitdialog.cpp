@@ -66,12 +66,20 @@ void sortPresetValues(const QJsonObject &schema, const QJsonObject &values, cons
 
 } // namespace
 
+QString SubmitOptions::urlPath(const QString &url)
+{
+    return QUrl(url).fileName(QUrl::FullyDecoded);
+}
+
 Result<JobSpec> SubmitOptions::specFor(const JobInput &input, const QString &defaultName) const
 {
+    JobInput in = input;
+    if (!url.isEmpty() && in.archive.isEmpty())
+        in.files.append(BundleFile{urlPath(url), QString(), url});
     QJsonObject json{{"name", name.isEmpty() ? defaultName : name},
                      {"type", type},
                      {"priority", priority},
-                     {"input", input.toJson()},
+                     {"input", in.toJson()},
                      {"settings", settings}};
     if (frames) { // a type without frames renders once: no frame range, no chunks
         json.insert("frames", frameRange);
@@ -167,6 +175,16 @@ SubmitDialog::SubmitDialog(const DropBundle &bundle, const QList<client::JobType
     m_job->addRow(tr("Job type"), m_type);
     m_job->addRow(QString(), m_typeText);
     m_job->addRow(tr("Name"), m_name);
+    m_url = new QLineEdit(this);
+    m_url->setObjectName("inputUrl");
+    m_url->setPlaceholderText("https://media.example.com/clip.mp4");
+    m_url->setClearButtonEnabled(true);
+    m_urlHint = new QLabel(this);
+    m_urlHint->setObjectName("inputUrlHint");
+    m_urlHint->setWordWrap(true);
+    m_urlHint->setPalette(m_typeText->palette());
+    m_job->addRow(tr("File by URL"), m_url);
+    m_job->addRow(QString(), m_urlHint);
     m_job->addRow(tr("Frames"), m_frames);
     m_job->addRow(tr("Frames per task"), m_chunk);
     m_job->addRow(tr("Priority"), m_priority);
@@ -313,6 +331,19 @@ void SubmitDialog::typeChanged()
     m_typeText->setText(type ? type->description
                              : tr("No job type on this server takes %1 files.")
                                    .arg(m_bundle.main().section('/', -1)));
+    m_job->setRowVisible(m_url, urlApplies());
+    m_job->setRowVisible(m_urlHint, urlApplies());
+    if (type) {
+        QStringList side = type->sideExtensions;
+        side.removeAll("*");
+        const QString label = type->label.isEmpty() ? type->name : type->label;
+        m_urlHint->setText(
+            tr("Optional: the farm server fetches this file (http or https) into the job "
+               "instead of an upload%1.")
+                .arg(side.isEmpty() ? QString()
+                                    : tr(" (%1 jobs take .%2 beside the main file)")
+                                          .arg(label, side.join(", ."))));
+    }
     m_job->setRowVisible(m_frames, type && type->frames);
     m_job->setRowVisible(m_chunk, type && type->frames);
     m_form->setSchema(type ? type->schema : QJsonObject());
@@ -481,7 +512,14 @@ SubmitOptions SubmitDialog::options() const
     o.chunk = m_chunk->value();
     o.priority = m_priority->value();
     o.settings = m_form->values();
+    o.url = urlApplies() ? m_url->text().trimmed() : QString();
     return o;
+}
+
+bool SubmitDialog::urlApplies() const
+{
+    const client::JobTypeInfo *type = currentType();
+    return type && !m_bundle.isArchive() && !type->sideExtensions.isEmpty();
 }
 
 QJsonObject SubmitDialog::specJson(const JobInput &input) const
@@ -501,6 +539,26 @@ Result<void> SubmitDialog::check() const
     if (m_bundle.isArchive() && !m_bundle.leftOut().isEmpty())
         return makeError("invalid_field", m_leftOut->text());
     const SubmitOptions o = options();
+    if (!o.url.isEmpty()) {
+        // Checked here before any upload; the server checks again (the hosts it fetches from,
+        // the length) and its answer is shown as it comes.
+        if (const QString problem = inputUrlProblem(o.url); !problem.isEmpty())
+            return makeError("invalid_field", tr("File by URL: %1 %2").arg(o.url, problem));
+        const QString name = SubmitOptions::urlPath(o.url);
+        if (name.isEmpty() || !type->takesBeside(name)) {
+            const QStringList side = type->sideExtensions;
+            return makeError("invalid_field",
+                             tr("File by URL: the URL's path must end in a file name %1 jobs "
+                                "take beside the main file (.%2), not \"%3\"")
+                                 .arg(type->label.isEmpty() ? type->name : type->label,
+                                      side.join(", ."),
+                                      name.isEmpty() ? QUrl(o.url).path() : name));
+        }
+        if (m_bundle.files().contains(name))
+            return makeError(
+                "invalid_field",
+                tr("File by URL: the job already has a file %1; drop one of the two").arg(name));
+    }
     JobInput placeholder;
     placeholder.archive = QString(64, '0');
     const auto spec = o.specFor(placeholder, m_bundle.main().section('/', -1));

@@ -30,7 +30,12 @@ struct SubmitOptions
     int chunk = 1;
     int priority = 50;
     QJsonObject settings;
+    /// A side file named by URL ("File by URL"): the server fetches it into the job (docs/API.md,
+    /// "Input by URL"); empty: none.
+    QString url;
 
+    /// The file `url` names in the bundle: its path's last segment, decoded.
+    static QString urlPath(const QString &url);
     /// The job once the bundle's upload gave its `input`; the envelope checked like the server
     /// does (JobSpec::fromJson).
     Result<JobSpec> specFor(const JobInput &input, const QString &defaultName) const;
@@ -118,6 +123,11 @@ private:
     SchemaForm *m_form;
     QLabel *m_error;
     QPushButton *m_ok;
+    QLineEdit *m_url = nullptr;
+    QLabel *m_urlHint = nullptr;
+
+    /// Whether "File by URL" is offered: the type takes side files and the bundle is no .zip.
+    bool urlApplies() const;
 };
 
 } // namespace farm::gui

@@ -368,6 +368,73 @@ private slots:
         QCOMPARE(d.result(), int(QDialog::Accepted));
     }
 
+    void fileByUrl()
+    {
+        const QString cues = writeFile("u/cues.json", R"({"version": "1.3", "cues": []})");
+        SubmitDialog d(bundleOf({cues}), m_types, nullptr);
+        QCOMPARE(d.currentType()->name, QString("compose"));
+        auto *url = field<QLineEdit>(d, "inputUrl");
+        QVERIFY(url && url->isVisibleTo(&d));
+        const QString hint = field<QLabel>(d, "inputUrlHint")->text();
+        QVERIFY2(hint.contains("(http or https)") && hint.contains(".mp4, .m4v"), qPrintable(hint));
+
+        // Refused before any upload, the dialog stays open with the reason.
+        const QList<std::pair<QString, QString>> refused{
+            {"ftp://media.example.com/clip.mp4", "is a ftp: URL; only http and https"},
+            {"clip.mp4", "is not an absolute URL"},
+            {"https://me:secret@media.example.com/clip.mp4", "user name or password"},
+            {"https://media.example.com/notes.txt",
+             "must end in a file name Text over video jobs take beside the main file (.mp4, "},
+            {"https://media.example.com/", "must end in a file name"},
+        };
+        for (const auto &[text, reason] : refused) {
+            url->setText(text);
+            d.accept();
+            QCOMPARE(d.result(), int(QDialog::Rejected));
+            const QString error = field<QLabel>(d, "error")->text();
+            QVERIFY2(!field<QLabel>(d, "error")->isHidden() && error.startsWith("File by URL: ") &&
+                         error.contains(reason),
+                     qPrintable(text + " -> " + error));
+        }
+
+        // Accepted: the file travels beside the uploaded scenario, named by the URL's last
+        // segment (decoded), the URL kept for the server to fetch.
+        const QString good = "https://media.example.com/shows/clip%20one.mp4?token=abc";
+        url->setText(good);
+        d.accept();
+        QCOMPARE(d.result(), int(QDialog::Accepted));
+        const gui::SubmitOptions o = d.options();
+        QCOMPARE(o.url, good);
+        const auto spec = o.specFor(input("cues.json"), "cues.json");
+        QVERIFY2(spec, qPrintable(spec ? QString() : spec.error().message));
+        QCOMPARE(spec->input.files.size(), 2);
+        QCOMPARE(spec->input.files[1].path, QString("clip one.mp4"));
+        QCOMPARE(spec->input.files[1].url, good);
+        QVERIFY(spec->input.files[1].file.isEmpty());
+        const QJsonArray sent =
+            d.specJson(input("cues.json")).value("input").toObject().value("files").toArray();
+        QCOMPARE(sent.size(), 2);
+        QCOMPARE(sent[1].toObject().value("url").toString(), good);
+
+        // A name the dropped files already have.
+        SubmitDialog both(bundleOf({cues, writeFile("u/clip.mp4", "video")}), m_types, nullptr);
+        field<QLineEdit>(both, "inputUrl")->setText("https://media.example.com/clip.mp4");
+        both.accept();
+        QCOMPARE(both.result(), int(QDialog::Rejected));
+        QVERIFY2(field<QLabel>(both, "error")->text().contains("already has a file clip.mp4"),
+                 qPrintable(field<QLabel>(both, "error")->text()));
+
+        // A type that takes nothing beside its main file offers no URL and sends none.
+        QList<client::JobTypeInfo> alone = m_types;
+        for (client::JobTypeInfo &t : alone)
+            if (t.name == "compose")
+                t.sideExtensions.clear();
+        SubmitDialog bare(bundleOf({cues}), alone, nullptr);
+        QVERIFY(!field<QLineEdit>(bare, "inputUrl")->isVisibleTo(&bare));
+        field<QLineEdit>(bare, "inputUrl")->setText(good);
+        QVERIFY(bare.options().url.isEmpty());
+    }
+
     void showsBundleAndMissingSideFiles()
     {
         const QString box = m_dir.filePath("box");
