@@ -51,6 +51,10 @@ Result<void> DbEventRelay::start(const QSqlDatabase &like)
     QString searchPath; // the store's schema (DatabaseUrl::schema), when it set one
     if (QSqlQuery path(like); path.exec("SHOW search_path") && path.next())
         searchPath = path.value(0).toString();
+    QString schema;
+    if (QSqlQuery current(like); current.exec("SELECT current_schema()") && current.next())
+        schema = current.value(0).toString();
+    m_channel = (kChannelPrefix + schema).left(63); // PostgreSQL's longest identifier
     const int n = ++g_connections;
     m_listenName = QString("farm-relay-listen-%1").arg(n);
     m_sendName = QString("farm-relay-send-%1").arg(n);
@@ -67,21 +71,23 @@ Result<void> DbEventRelay::start(const QSqlDatabase &like)
     // Unlogged: its rows live a minute and need no crash safety. Two controllers starting at
     // once may race to create it; the loser finds it made.
     QSqlQuery ddl(m_send);
+    const bool made = ddl.exec("SELECT to_regclass('event_relay') IS NOT NULL") && ddl.next() &&
+                      ddl.value(0).toBool();
     const QString create = "CREATE UNLOGGED TABLE IF NOT EXISTS event_relay (id BIGSERIAL PRIMARY "
                            "KEY, payload TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT "
                            "now())";
-    if (!ddl.exec(create) && !ddl.exec(create))
+    if (!made && !ddl.exec(create) && !ddl.exec(create))
         return makeError("internal", "event relay: " + ddl.lastError().text());
     QSqlDriver *driver = m_listen.driver();
     if (!driver->hasFeature(QSqlDriver::EventNotifications))
         return makeError("internal", "event relay: the database driver has no notifications");
     connect(driver, &QSqlDriver::notification, this, &DbEventRelay::onNotification);
-    if (!driver->subscribeToNotification(kChannel))
+    if (!driver->subscribeToNotification(m_channel))
         return makeError("internal", "event relay: LISTEN failed: " + driver->lastError().text());
     m_started = true;
     m_pruneTimer.start();
     qCInfo(lcRelay).noquote() << "controller" << m_id << "relays events through channel"
-                              << kChannel;
+                              << m_channel;
     return {};
 }
 
@@ -134,7 +140,7 @@ Result<void> DbEventRelay::notify(const QByteArray &payload)
     }
     QSqlQuery q(m_send);
     q.prepare("SELECT pg_notify(?, ?)");
-    q.addBindValue(QString::fromLatin1(kChannel));
+    q.addBindValue(m_channel);
     q.addBindValue(QString::fromUtf8(message));
     if (!q.exec())
         return makeError("internal", "event relay: NOTIFY failed: " + q.lastError().text());
@@ -145,7 +151,7 @@ Result<void> DbEventRelay::notify(const QByteArray &payload)
 void DbEventRelay::onNotification(const QString &name, QSqlDriver::NotificationSource source,
                                   const QVariant &payload)
 {
-    if (name != QLatin1String(kChannel) || source == QSqlDriver::SelfSource)
+    if (name != m_channel || source == QSqlDriver::SelfSource)
         return;
     const QByteArray text = payload.toString().toUtf8();
     const QJsonObject o = QJsonDocument::fromJson(text).object();

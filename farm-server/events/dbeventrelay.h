@@ -13,7 +13,8 @@ namespace farm::server {
 
 /// Events of several controllers on one PostgreSQL database (docs/CONTROLLERS.md). What this
 /// controller publishes goes on to `next` at once and, batched at the next turn of the event
-/// loop, to the other controllers through NOTIFY on channel `farm_events`; what they publish
+/// loop, to the other controllers through NOTIFY on channel `farm_events_<schema>`; what they
+/// publish
 /// arrives through LISTEN and goes to `next` (the dashboards) and to peerEvent (the scheduler).
 /// A batch too large for one notification (PostgreSQL takes under 8000 bytes) is kept a minute
 /// in table `event_relay`, and the notification names its row. A single server needs none of
@@ -24,7 +25,9 @@ class DbEventRelay
 {
     Q_OBJECT
 public:
-    static constexpr char kChannel[] = "farm_events";
+    /// The channel is this prefix and the farm's schema: farms in other schemas of the same
+    /// database (NOTIFY reaches the whole database) do not hear each other.
+    static constexpr char kChannelPrefix[] = "farm_events_";
     /// Bytes of one notification's payload; PostgreSQL refuses 8000 and more.
     static constexpr int kMaxPayloadBytes = 7900;
 
@@ -40,6 +43,7 @@ public:
     void flush();
     /// Random per process: a controller ignores its own notifications.
     QString controllerId() const { return m_id; }
+    QString channel() const { return m_channel; }
     qint64 sentNotifications() const { return m_sent; }
 
 signals:
@@ -54,6 +58,7 @@ private:
 
     EventSink &m_next;
     QString m_id;
+    QString m_channel;
     QString m_listenName, m_sendName;
     QSqlDatabase m_listen, m_send;
     QList<QByteArray> m_outbox; // compact JSON [type, data] each

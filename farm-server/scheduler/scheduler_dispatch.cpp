@@ -104,6 +104,9 @@ void Scheduler::dispatch()
     }
     m_dispatching = true;
     int limit = 0; // candidates read per pass: grows while none of them fits a free slot
+    // Claims another controller won or holds (docs/CONTROLLERS.md): not tried again in this
+    // dispatch, so that a row it keeps locked cannot keep this loop busy.
+    QSet<qint64> lostClaims;
     do {
         m_dispatchAgain = false;
         QHash<qint64, int> free;
@@ -133,6 +136,8 @@ void Scheduler::dispatch()
         const QList<Candidate> candidates = m_store.candidates(limit);
         for (const Candidate &c : candidates) {
             if (c.spec.input.fetching()) // its input URLs are not in the store yet (UrlInputs)
+                continue;
+            if (lostClaims.contains(c.task.task.id))
                 continue;
             qint64 best = 0;
             for (auto it = free.cbegin(); it != free.cend(); ++it) {
@@ -191,8 +196,10 @@ void Scheduler::dispatch()
             break;
         }
         forget(*out);
-        if (!out->lost.isEmpty()) // taken by another controller: its slots look again
+        if (!out->lost.isEmpty()) { // taken by another controller: its slots look again
+            lostClaims.unite(QSet<qint64>(out->lost.cbegin(), out->lost.cend()));
             m_dispatchAgain = true;
+        }
         QHash<qint64, const TaskRecord *> now;
         for (const TaskRecord &r : out->tasks)
             now.insert(r.task.id, &r);
