@@ -8,6 +8,7 @@
 // duration. A video named by URL is split once the server has fetched it. A truncated input
 // fails the split job with a clear message.
 #include "farmfixture.h"
+#include "fileorigin.h"
 #include "hookreceiver.h"
 #include "testvideo.h"
 #include "video/videodecoder.h"
@@ -20,8 +21,6 @@ extern "C" {
 #include <QJsonDocument>
 #include <QProcess>
 #include <QStandardPaths>
-#include <QTcpServer>
-#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -53,38 +52,7 @@ QJsonObject ffprobe(const QStringList &args, QString *error)
     return QJsonDocument::fromJson(ff.readAllStandardOutput()).object();
 }
 
-// Serves one file over HTTP on loopback (a video named by URL).
-class FileOrigin : public QObject
-{
-public:
-    QByteArray body;
-    bool listen()
-    {
-        connect(&m_server, &QTcpServer::newConnection, this, [this] {
-            while (QTcpSocket *s = m_server.nextPendingConnection()) {
-                connect(s, &QTcpSocket::readyRead, s, [this, s] {
-                    m_requests[s] += s->readAll();
-                    if (!m_requests[s].contains("\r\n\r\n"))
-                        return;
-                    s->write("HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: " +
-                             QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n");
-                    s->write(body);
-                    s->disconnectFromHost();
-                });
-                connect(s, &QTcpSocket::disconnected, s, &QObject::deleteLater);
-            }
-        });
-        return m_server.listen(QHostAddress::LocalHost);
-    }
-    QString url(const QString &name) const
-    {
-        return QString("http://127.0.0.1:%1/%2").arg(m_server.serverPort()).arg(name);
-    }
-
-private:
-    QTcpServer m_server;
-    QHash<QTcpSocket *, QByteArray> m_requests;
-};
+using testing::FileOrigin;
 
 } // namespace
 

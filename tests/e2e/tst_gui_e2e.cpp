@@ -1,8 +1,11 @@
 // farm-gui against the real farm: a folder dropped on the main window (a glTF with its .bin and
-// a texture) becomes one job that a real render node renders with the texture.
+// a texture) becomes one job that a real render node renders with the texture; a compose video
+// named by URL in the submit dialog is fetched by the server (its 400 shown for a host it does
+// not fetch from).
 #include "dialogs/submitdialog.h"
 #include "dropevents.h"
 #include "farmfixture.h"
+#include "fileorigin.h"
 #include "widgets/frameviewer.h"
 #include "widgets/jobdetails.h"
 #include "widgets/mainwindow.h"
@@ -12,8 +15,10 @@
 #include <QImage>
 #include <QJsonArray>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListWidget>
 #include <QPlainTextEdit>
+#include <QProcess>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QtTest>
@@ -125,6 +130,91 @@ private slots:
         QVERIFY(zip.open(QIODevice::ReadOnly));
         QVERIFY(zip.read(2) == "PK");
         QVERIFY(zip.readAll().contains("frame_0001.png"));
+    }
+
+    // A compose scenario dropped with its video named by URL ("File by URL"): a host the server
+    // does not fetch from is refused by the server (its 400 shown in the window, no job); then
+    // the loopback origin's clip is fetched into the job beside the uploaded scenario.
+    void fileByUrlIsFetchedByTheServer()
+    {
+        QTemporaryDir dir;
+        const QString clip = dir.filePath("clip.mp4");
+        QProcess ffmpeg;
+        ffmpeg.start("ffmpeg",
+                     {"-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=10", "-t", "1",
+                      "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", clip});
+        QVERIFY2(ffmpeg.waitForFinished(60000) && ffmpeg.exitCode() == 0,
+                 ffmpeg.readAllStandardError().constData());
+        QFile clipFile(clip);
+        QVERIFY(clipFile.open(QIODevice::ReadOnly));
+        testing::FileOrigin origin;
+        origin.body = clipFile.readAll();
+        QVERIFY(origin.listen());
+        const QString scenario = dir.filePath("captions.json");
+        QFile cues(scenario);
+        QVERIFY(cues.open(QIODevice::WriteOnly));
+        cues.write(R"({"version": "1.3", "cues": [{"start": 0, "end": 1, "text": "By URL"}]})");
+        cues.close();
+
+        FarmFixture farm;
+        QVERIFY(farm.startServer(0, {"--fetch-allow", "http://127.0.0.1"}));
+        gui::MainWindow window(nullptr);
+        window.show();
+        QSignalSpy loaded(&window, &gui::MainWindow::jobsLoaded);
+        window.connectTo(QUrl(farm.serverUrl()));
+        QVERIFY(loaded.wait(10000));
+
+        const auto submitWithUrl = [&](const QString &url) -> int {
+            if (!testing::dropUrls(window, {QUrl::fromLocalFile(scenario)}))
+                return -1;
+            if (!QTest::qWaitFor([&] { return window.findChild<gui::SubmitDialog *>(); }, 10000))
+                return -4;
+            auto *dialog = window.findChild<gui::SubmitDialog *>();
+            if (!dialog->currentType() || dialog->currentType()->name != "compose")
+                return -2;
+            dialog->findChild<QLineEdit *>("inputUrl")->setText(url);
+            QSignalSpy finished(&window, &gui::MainWindow::submissionFinished);
+            dialog->accept();
+            if (!finished.wait(30000))
+                return -3;
+            if (!QTest::qWaitFor([&] { return !window.findChild<gui::SubmitDialog *>(); }, 5000))
+                return -5;
+            return finished.first().first().toInt();
+        };
+
+        // localhost is not among --fetch-allow: the server's own message, and no job.
+        const QString refused = QString("http://localhost:%1/clip.mp4").arg(origin.port());
+        QCOMPARE(submitWithUrl(refused), 0);
+        const QString status = window.findChild<QLabel *>("statusMessage")->text();
+        QVERIFY2(status.contains("input.files[1].url") &&
+                     status.contains("is not a scheme and host this server fetches from"),
+                 qPrintable(status));
+        QCOMPARE(farm.get("/api/v1/jobs").json().value("jobs").toArray().size(), 0);
+        QCOMPARE(origin.requests, 0);
+
+        QCOMPARE(submitWithUrl(origin.url("clip.mp4")), 1);
+        QTRY_VERIFY_WITH_TIMEOUT(window.details()->jobId() > 0, 10000);
+        const qint64 job = window.details()->jobId();
+        QJsonArray files;
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                files = farm.get(QString("/api/v1/jobs/%1").arg(job))
+                            .json()
+                            .value("input")
+                            .toObject()
+                            .value("files")
+                            .toArray();
+                return files.size() == 2 && !files[1].toObject().value("file").toString().isEmpty();
+            }(),
+            30000);
+        QCOMPARE(files[0].toObject().value("path").toString(), QString("captions.json"));
+        const QJsonObject fetched = files[1].toObject();
+        QCOMPARE(fetched.value("path").toString(), QString("clip.mp4"));
+        QCOMPARE(fetched.value("url").toString(), origin.url("clip.mp4"));
+        QCOMPARE(fetched.value("file").toString(),
+                 QString::fromLatin1(
+                     QCryptographicHash::hash(origin.body, QCryptographicHash::Sha256).toHex()));
+        QCOMPARE(origin.requests, 1);
     }
 
     // One task renders four frames: its log shows in the job view while it runs and grows
