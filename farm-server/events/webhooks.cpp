@@ -213,9 +213,11 @@ void Webhooks::pump()
             continue;
         }
         // Leased while it is out: not due again unless the server dies before the answer.
-        (void)m_access.rescheduleDelivery(
-            d.id, d.attempts, now.addMSecs(kTimeoutMs + 1000LL * m_config.webhookRetryS),
-            d.lastError);
+        // Only one controller of a database gets the lease (docs/CONTROLLERS.md).
+        const auto leased = m_access.leaseDelivery(
+            d.id, d.nextAt, now.addMSecs(kTimeoutMs + 1000LL * m_config.webhookRetryS));
+        if (!leased || !*leased)
+            continue;
         QNetworkRequest request{QUrl(d.url)};
         request.setHeader(QNetworkRequest::ContentTypeHeader, "application/json");
         request.setRawHeader("User-Agent", "farm-server webhooks");

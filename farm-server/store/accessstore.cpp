@@ -143,6 +143,15 @@ QDateTime AccessStore::nextDeliveryAt()
     return toTime(q->value(0));
 }
 
+Result<bool> AccessStore::leaseDelivery(qint64 id, const QDateTime &due, const QDateTime &until)
+{
+    auto q = exec(m_db, "UPDATE webhook_deliveries SET next_at = ? WHERE id = ? AND next_at = ?",
+                  {until.toMSecsSinceEpoch(), id, due.toMSecsSinceEpoch()});
+    if (!q)
+        return q.error();
+    return q->numRowsAffected() == 1;
+}
+
 Result<void> AccessStore::rescheduleDelivery(qint64 id, int attempts, const QDateTime &nextAt,
                                              const QString &error)
 {

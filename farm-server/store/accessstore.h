@@ -66,6 +66,9 @@ public:
     QList<WebhookDelivery> dueDeliveries(const QDateTime &now, int limit);
     /// When the next delivery falls due; invalid when none waits.
     QDateTime nextDeliveryAt();
+    /// Takes a due delivery for sending until `until`, only while it is still due at `due`:
+    /// false when another controller of the same database took it first (docs/CONTROLLERS.md).
+    Result<bool> leaseDelivery(qint64 id, const QDateTime &due, const QDateTime &until);
     Result<void> rescheduleDelivery(qint64 id, int attempts, const QDateTime &nextAt,
                                     const QString &error);
     Result<void> deleteDelivery(qint64 id);
