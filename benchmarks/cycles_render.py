@@ -1,6 +1,8 @@
-# Renders a glTF/GLB model with Blender Cycles (CPU, no denoising) from the camera and sun our
-# renderer reported, so compare_cycles.sh can put the two frames side by side.
-# blender -b --factory-startup -P cycles_render.py -- MODEL OUT W H SPP "camera line"
+# Renders a model with Blender Cycles (CPU, no denoising) from the camera and sun our renderer
+# reported, so compare_cycles.sh can put the two frames side by side and measure their noise.
+# blender -b --factory-startup -P cycles_render.py -- MODEL OUT W H SPP "camera line" [SEED [THREADS]]
+# MODEL: glTF/GLB, or STL/OBJ, whose meshes without a material get our renderer's default one
+# (Assimp's 0.6 grey, roughness 0.5, not metallic), and without normals its 30-degree crease angle.
 import math
 import sys
 import time
@@ -16,6 +18,8 @@ for key in ("eye", "target", "sun"):
     i = fields.index(key)
     values[key] = [float(v) for v in fields[i + 1:i + 4]]
 fov_y = float(fields[fields.index("fov_y") + 1])
+seed = int(argv[6]) if len(argv) > 6 else 0
+threads = int(argv[7]) if len(argv) > 7 else 0
 
 try:  # Debian's numpy 1.24 dropped numpy.bool, which Blender 3.4's glTF importer still uses
     import numpy
@@ -24,7 +28,34 @@ except ImportError:
     pass
 
 bpy.ops.wm.read_factory_settings(use_empty=True)
-bpy.ops.import_scene.gltf(filepath=model)
+suffix = model.rsplit(".", 1)[-1].lower()
+if suffix in ("glb", "gltf"):
+    bpy.ops.import_scene.gltf(filepath=model)
+else:
+    # Assimp reads these files' axes as they are and our renderer takes +Y as up: map the file's
+    # -Z forward, Y up to Blender's axes as the glTF importer does.
+    if suffix == "stl":
+        bpy.ops.import_mesh.stl(filepath=model, axis_forward="-Z", axis_up="Y")
+    elif suffix == "obj":
+        bpy.ops.wm.obj_import(filepath=model, forward_axis="NEGATIVE_Z", up_axis="Y")
+    else:
+        sys.exit("cycles_render.py: no importer for ." + suffix)
+    material = bpy.data.materials.new("farm_default")
+    material.use_nodes = True
+    bsdf = material.node_tree.nodes["Principled BSDF"]
+    bsdf.inputs["Base Color"].default_value = (0.6, 0.6, 0.6, 1.0)
+    bsdf.inputs["Roughness"].default_value = 0.5
+    bsdf.inputs["Metallic"].default_value = 0.0
+    for obj in bpy.context.scene.objects:
+        if obj.type != "MESH":
+            continue
+        if not obj.data.materials:
+            obj.data.materials.append(material)
+        if not obj.data.has_custom_normals:
+            # Our loader smooths normals across edges under 30 degrees (the crease angle).
+            obj.data.polygons.foreach_set("use_smooth", [True] * len(obj.data.polygons))
+            obj.data.use_auto_smooth = True
+            obj.data.auto_smooth_angle = math.radians(30.0)
 
 
 def to_blender(v):  # glTF is Y-up, Blender Z-up: the importer maps (x, y, z) to (x, -z, y)
@@ -81,13 +112,22 @@ links.new(ramp.outputs["Color"], background.inputs["Color"])
 scene.render.engine = "CYCLES"
 scene.cycles.device = "CPU"
 scene.cycles.samples = spp
+scene.cycles.seed = seed
+if threads > 0:
+    scene.render.threads_mode = "FIXED"
+    scene.render.threads = threads
 scene.cycles.use_adaptive_sampling = False
 scene.cycles.use_denoising = False
 scene.cycles.max_bounces = 4
 scene.render.resolution_x = width
 scene.render.resolution_y = height
 scene.render.resolution_percentage = 100
-scene.render.image_settings.file_format = "PNG"
+if out.lower().endswith(".exr"):  # linear radiance, no view transform: compare_cycles_noise.sh
+    scene.render.image_settings.file_format = "OPEN_EXR"
+    scene.render.image_settings.color_depth = "32"
+    scene.render.image_settings.color_mode = "RGB"
+else:
+    scene.render.image_settings.file_format = "PNG"
 scene.render.filepath = out
 scene.view_settings.view_transform = "Filmic"
 

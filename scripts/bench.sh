@@ -3,7 +3,8 @@
 # (reference for ray throughput) and Blender (reference for frame times), builds with
 # benchmarks on, and runs them. Run as root on Debian 12.
 #   scripts/bench.sh            rays vs Embree + frames vs Cycles
-#   BENCH=rays scripts/bench.sh only one of: rays, cycles, server
+#   BENCH=rays scripts/bench.sh only one of: rays, cycles, cycles-noise (equal noise, long:
+#                               1024-sample references), server
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-$here/build-bench}
@@ -11,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 "$here/scripts/setup-deps.sh" --test
 need=()
-for p in libembree-dev blender python3-numpy bc; do
+for p in libembree-dev blender python3-numpy bc openfoam-examples; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if ((${#need[@]})); then
@@ -27,6 +28,10 @@ fi
 if [[ $what == all || $what == cycles ]]; then
     echo "== frames: ours vs Blender Cycles"
     BUILD_DIR="$build" "$here/benchmarks/compare_cycles.sh"
+fi
+if [[ $what == cycles-noise ]]; then
+    echo "== frames at equal noise: ours vs Blender Cycles at 32 samples"
+    BUILD_DIR="$build" "$here/benchmarks/compare_cycles_noise.sh"
 fi
 if [[ $what == all || $what == server ]]; then
     # docs/PERFORMANCE.md: simulated nodes over real WebSockets against a real farm-server
