@@ -490,6 +490,25 @@ private slots:
         QVERIFY(!url->display().contains("s@cret") && !url->display().contains("s%40cret"));
     }
 
+    // Statements run once on PostgreSQL carry their values as literals (one round trip): each
+    // ? outside quotes takes the next value, escaped by the driver; a negative number cannot
+    // turn "x -?" into a comment.
+    void valuesWrittenIntoStatements()
+    {
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase("QPSQL", "literals");
+            QCOMPARE(sql::withLiterals(db, "SELECT ?, 'a?b', \"c?\", 'it''s?', ?, ?, x -?",
+                                       {QString("it's ?"), 7, QString(), -3}),
+                     QString("SELECT 'it''s ?', 'a?b', \"c?\", 'it''s?', 7, '', x -(-3)"));
+            QCOMPARE(sql::withLiterals(db, "UPDATE t SET a = ?, b = ? WHERE c = ?",
+                                       {QVariant(), QVariant(QMetaType(QMetaType::LongLong)), 2.5}),
+                     QString("UPDATE t SET a = NULL, b = NULL WHERE c = 2.5"));
+            QVERIFY(sql::withLiterals(db, "SELECT ?", {1, 2}).isEmpty());
+            QVERIFY(sql::withLiterals(db, "SELECT ?, ?", {1}).isEmpty());
+        }
+        QSqlDatabase::removeDatabase("literals");
+    }
+
     // A server that does not answer is a clear error at open, not a crash later.
     void unreachableServerIsRefused()
     {
