@@ -177,7 +177,6 @@ SubmitDialog::SubmitDialog(const DropBundle &bundle, const QList<client::JobType
     m_job->addRow(tr("Name"), m_name);
     m_url = new QLineEdit(this);
     m_url->setObjectName("inputUrl");
-    m_url->setPlaceholderText("https://media.example.com/clip.mp4");
     m_url->setClearButtonEnabled(true);
     m_urlHint = new QLabel(this);
     m_urlHint->setObjectName("inputUrlHint");
@@ -337,6 +336,8 @@ void SubmitDialog::typeChanged()
         QStringList side = type->sideExtensions;
         side.removeAll("*");
         const QString label = type->label.isEmpty() ? type->name : type->label;
+        m_url->setPlaceholderText("https://media.example.com/file" +
+                                  (side.isEmpty() ? QString() : "." + side.first()));
         m_urlHint->setText(
             tr("Optional: the farm server fetches this file (http or https) into the job "
                "instead of an upload%1.")

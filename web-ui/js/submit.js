@@ -257,8 +257,7 @@ export class SubmitDialog {
         this.frames = h('input', {name: 'frames', type: 'text', autocomplete: 'off', spellcheck: 'false',
                                   placeholder: 'farm default, e.g. 1-24'});
         this.chunk = h('input', {name: 'chunk', type: 'number', step: '1', inputmode: 'numeric', placeholder: 'farm default'});
-        this.urlInput = h('input', {name: 'input_url', type: 'url', autocomplete: 'off', spellcheck: 'false', inputmode: 'url',
-                                    placeholder: 'https://media.example.com/clip.mp4'});
+        this.urlInput = h('input', {name: 'input_url', type: 'url', autocomplete: 'off', spellcheck: 'false', inputmode: 'url'});
         this.urlHint = h('span', {}); // inside the field's own hint line
         this.urlField = field('File by URL', this.urlInput, this.urlHint, {class: 'field span-6', 'data-job-field': 'url'});
         this.framesFields = [
@@ -400,6 +399,7 @@ export class SubmitDialog {
         const type = this.type;
         this.urlField.hidden = !this.urlApplies();
         const side = (type.side_extensions || []).filter((x) => x !== '*').map((x) => `.${x}`);
+        this.urlInput.placeholder = `https://media.example.com/${side.length ? `file${side[0]}` : 'file'}`;
         this.urlHint.textContent = 'Optional: the farm server fetches this file (http or https) into the job instead of an upload' +
             (side.length ? ` (${type.label || type.name} jobs take ${side.slice(0, 9).join(', ')}${side.length > 9 ? ', …' : ''} beside the main file)` : '') + '.';
     }
