@@ -32,6 +32,8 @@ quint64 InputCache::request(const QString &sha256, const QString &name, QObject 
     if (!pending.fetch) {
         pending.fetch = new InputFetch(m_network, m_config.apiUrl("/api/v1/files/" + sha256),
                                        m_config.bearer(), m_config.cacheDir, sha256, name, this);
+        pending.fetch->followServer(
+            [config = m_config, sha256] { return config.apiUrl("/api/v1/files/" + sha256); });
         connect(pending.fetch, &InputFetch::finished, this,
                 [this, key](const QString &path, const QString &error) {
                     onFetched(key, path, error);

@@ -6,6 +6,7 @@
 #include <QLoggingCategory>
 #include <QNetworkReply>
 #include <QThreadPool>
+#include <QTimer>
 
 Q_LOGGING_CATEGORY(lcFetch, "farm.node.fetch")
 
@@ -104,12 +105,14 @@ void InputFetch::download()
         return finish(QString("cannot write %1: %2").arg(target, m_file->errorString()));
     m_hash.reset();
 
-    QNetworkRequest request(m_url);
+    ++m_attempt;
+    const QUrl url = m_urlSource ? m_urlSource() : m_url;
+    QNetworkRequest request(url);
     if (!m_token.isEmpty())
         request.setRawHeader("Authorization", "Bearer " + m_token.toUtf8());
     // A stalled transfer fails the task instead of holding its slot forever.
     request.setTransferTimeout(kStallTimeoutMs);
-    qCInfo(lcFetch).noquote() << "fetching" << m_url.toString();
+    qCInfo(lcFetch).noquote() << "fetching" << url.toString();
     m_reply = m_network->get(request);
     connect(m_reply, &QNetworkReply::readyRead, this, &InputFetch::onReadyRead);
     connect(m_reply, &QNetworkReply::finished, this, &InputFetch::onReplyFinished);
@@ -134,6 +137,27 @@ void InputFetch::onReplyFinished()
     if (status == 404)
         return finish(QString("download of input %1 failed: HTTP 404, the server has no file %2")
                           .arg(m_name, m_sha));
+    const bool failed = (status != 0 && status != 200) || reply->error() != QNetworkReply::NoError;
+    // In transit (no answer, a dropped connection, a server error): its controller may have
+    // gone, and the agent moves to another one meanwhile.
+    if (failed && (status == 0 || status >= 500) && m_attempt < kAttempts) {
+        const int delay = kRetryDelayMs << (m_attempt - 1);
+        qCWarning(lcFetch).noquote()
+            << QString("download of input %1 failed (%2), retrying in "
+                       "%3 ms")
+                   .arg(m_name, status ? QString("HTTP %1").arg(status) : reply->errorString())
+                   .arg(delay);
+        reply->disconnect(this);
+        reply->deleteLater();
+        m_reply.clear();
+        m_file->cancelWriting();
+        m_file.reset();
+        QTimer::singleShot(delay, this, [this] {
+            if (!m_done)
+                download();
+        });
+        return;
+    }
     if (status != 0 && status != 200)
         return finish(QString("download of input %1 failed: HTTP %2").arg(m_name).arg(status));
     if (reply->error() != QNetworkReply::NoError)

@@ -7,6 +7,7 @@
 #include <QSaveFile>
 #include <QUrl>
 
+#include <functional>
 #include <memory>
 
 namespace farm::node {
@@ -27,6 +28,12 @@ public:
     void start();
     /// Stops any transfer; finished() is not emitted afterwards.
     void abort();
+    /// A download that fails in transit (no answer, the connection dropped, a 5xx) is tried
+    /// again, kAttempts in all, each time at the URL this gives: the controller the agent talks
+    /// to by then (docs/CONTROLLERS.md). Without it: the URL given at construction.
+    void followServer(std::function<QUrl()> url) { m_urlSource = std::move(url); }
+    static constexpr int kAttempts = 5;
+    static constexpr int kRetryDelayMs = 500; // doubles on each further attempt
 
 signals:
     /// `error` is empty on success; `path` is the cached file then.
@@ -41,6 +48,8 @@ private:
 
     QNetworkAccessManager *m_network;
     QUrl m_url;
+    std::function<QUrl()> m_urlSource;
+    int m_attempt = 0;
     QString m_token;
     QString m_cacheDir;
     QString m_sha;

@@ -1,6 +1,7 @@
 // The agent against a fake server on loopback, with shell scripts standing in for the renderer
 // child so every protocol path (progress, frames, logs, failures, cancel, slots) is exercised.
 #include "agent/agent.h"
+#include "agent/inputfetch.h"
 #include "agent/outputupload.h"
 #include "agent/rendertask.h"
 #include "agenttestutil.h"
@@ -8,7 +9,9 @@
 
 #include <QElapsedTimer>
 #include <QJsonArray>
+#include <QNetworkAccessManager>
 #include <QProcess>
+#include <QTcpServer>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -640,7 +643,8 @@ private slots:
         QTRY_COMPARE(m_agent->nodeId(), qint64(7));
         const QString sha = m_server->addFile("model bytes");
         m_server->send("task.assign", assignMessage(101, sha, "a.glb", "1", "1"));
-        QTRY_COMPARE_WITH_TIMEOUT(forTask("task.accepted", 101).size(), 1, 10000);
+        // Its input downloaded and its child started (the fake renderer writes args.txt).
+        QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(m_dir->filePath("args.txt")), 10000);
 
         m_server.reset(); // killed: its port refuses from now on
         QTRY_COMPARE_WITH_TIMEOUT(other->count("hello"), 1, 10000);
@@ -658,6 +662,33 @@ private slots:
         other->dropConnection();
         QTRY_COMPARE_WITH_TIMEOUT(other->count("hello"), 2, 15000);
         m_agent.reset();
+    }
+
+    void inputFetchRetriesAtTheNextController()
+    {
+        // The controller serving a download goes away: the fetch tries again where the agent
+        // talks to by then (here the second URL) instead of failing the task.
+        const QString sha = m_server->addFile("model bytes");
+        QTcpServer probe;
+        QVERIFY(probe.listen(QHostAddress::LocalHost));
+        const QUrl gone(
+            QString("http://127.0.0.1:%1/api/v1/files/%2").arg(probe.serverPort()).arg(sha));
+        probe.close(); // refuses connections from now on
+        QNetworkAccessManager network;
+        InputFetch fetch(&network, gone, {}, cacheDir(), sha, "a.glb");
+        int asked = 0;
+        fetch.followServer(
+            [&] { return ++asked == 1 ? gone : QUrl(m_server->url() + "/api/v1/files/" + sha); });
+        QString path, error = "not finished";
+        connect(&fetch, &InputFetch::finished, this, [&](const QString &p, const QString &e) {
+            path = p;
+            error = e;
+        });
+        fetch.start();
+        QTRY_VERIFY_WITH_TIMEOUT(error != "not finished", 10000);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(asked, 2);
+        QCOMPARE(readAll(path), QByteArray("model bytes"));
     }
 
     void childDiesWithKilledAgent()
