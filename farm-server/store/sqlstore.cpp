@@ -3,6 +3,7 @@
 #include "store/sqldialect.h"
 #include "store/sqlhelpers.h"
 
+#include <QDebug>
 #include <QDir>
 #include <QFile>
 #include <QJsonDocument>
@@ -98,6 +99,13 @@ Result<void> SqlStore::openPostgres(const DatabaseUrl &url)
     if (!m_db.open())
         return makeError("internal", QString("cannot open database %1: %2")
                                          .arg(url.display(), m_db.lastError().text().simplified()));
+    m_url = url;
+    return setUpSession();
+}
+
+Result<void> SqlStore::setUpSession()
+{
+    const DatabaseUrl &url = m_url;
     // Statements here are DDL or settings: not prepared (PostgreSQL prepares only DML).
     QSqlQuery q(m_db);
     const auto run = [&](const QString &text) -> Result<void> {
@@ -122,7 +130,35 @@ Result<void> SqlStore::openPostgres(const DatabaseUrl &url)
     return {};
 }
 
+bool SqlStore::reconnect()
+{
+    if (!m_dialect.postgres() || m_depth > 0 || !m_db.isValid())
+        return false;
+    if (QSqlQuery probe(m_db); probe.exec("SELECT 1"))
+        return false; // the connection is fine: the statement itself failed
+    // The server dropped the connection (it restarted, or the backend was terminated): open it
+    // again. Statements prepared on the old one are gone with it; a transaction in flight was
+    // rolled back by the server and failed its caller.
+    m_prepared.clear();
+    m_db.close();
+    if (!m_db.open() || !setUpSession()) {
+        qWarning().noquote() << "database" << m_url.display()
+                             << "connection lost; reconnecting failed:" << m_db.lastError().text();
+        return false;
+    }
+    qWarning().noquote() << "database" << m_url.display() << "connection lost; reconnected";
+    return true;
+}
+
 Result<QSqlQuery *> SqlStore::run(const QString &text, const QVariantList &binds)
+{
+    auto r = runOnce(text, binds);
+    if (!r && reconnect())
+        return runOnce(text, binds);
+    return r;
+}
+
+Result<QSqlQuery *> SqlStore::runOnce(const QString &text, const QVariantList &binds)
 {
     auto it = m_prepared.find(text);
     if (it == m_prepared.end()) {
@@ -208,7 +244,7 @@ Result<void> SqlStore::begin()
     if (m_depth++ > 0)
         return {};
     m_failed = false;
-    if (!m_db.transaction()) {
+    if (!m_db.transaction() && !(reconnectOutside() && m_db.transaction())) {
         m_depth = 0;
         return makeError("internal", "database: cannot begin: " + m_db.lastError().text());
     }

@@ -7,6 +7,8 @@
 #include <QSqlDatabase>
 #include <QSqlQuery>
 
+#include <utility>
+
 namespace farm::server {
 
 /// JobStore on SQL, one implementation for two databases (docs/DATABASE.md): SQLite (QSQLITE:
@@ -101,6 +103,19 @@ public:
 private:
     Result<void> openSqlite(const QString &path);
     Result<void> openPostgres(const DatabaseUrl &url);
+    /// PostgreSQL session settings (encoding, notices, schema) on a connection just opened.
+    Result<void> setUpSession();
+    /// PostgreSQL, outside a transaction: when the server dropped the connection, opens it
+    /// again (true); false when it is fine or cannot be opened.
+    bool reconnect();
+    /// reconnect() for begin(), which counts itself in before it starts the transaction.
+    bool reconnectOutside()
+    {
+        const int depth = std::exchange(m_depth, 0);
+        const bool done = reconnect();
+        m_depth = depth;
+        return done;
+    }
     Result<void> migrate();
     /// What a task row adds to its job row's counts and running progress.
     struct TaskTally
@@ -121,6 +136,7 @@ private:
     /// job, their updates, outputs). The caller reads it to the end and finish()es it before
     /// the next store call, which may reuse it.
     Result<QSqlQuery *> run(const QString &text, const QVariantList &binds = {});
+    Result<QSqlQuery *> runOnce(const QString &text, const QVariantList &binds);
     QList<Job> loadJobs(const QString &where, const QVariantList &binds, const QString &tail);
     QList<TaskRecord> loadTasks(const QString &where, const QVariantList &binds);
 
@@ -143,6 +159,7 @@ private:
     QHash<qint64, QString> m_nodeNames;   // node id → name (nodeName())
     QSqlDatabase m_db;
     SqlDialect m_dialect;
+    DatabaseUrl m_url; // PostgreSQL: what reconnect() opens again
     int m_depth = 0;
     bool m_failed = false; // an inner scope rolled back: the outer commit must not persist
 };

@@ -509,6 +509,57 @@ private slots:
         QSqlDatabase::removeDatabase("literals");
     }
 
+    // PostgreSQL dropped the store's connection (a server restart, a terminated backend): the
+    // next statement, or transaction, opens it again and goes on.
+    void reconnectsWhenTheServerDropsTheConnection()
+    {
+        if (!TestDatabase::postgres())
+            QSKIP("PostgreSQL's connection");
+        QTemporaryDir dir;
+        TestDatabase db(dir);
+        SqlStore store;
+        QVERIFY(store.open(db.url()).ok());
+        const auto id = store.insertJob(makeSpec("1-2", 1), QList<FrameRange>{FrameRange({1})},
+                                        QDateTime::currentDateTimeUtc());
+        QVERIFY(id.ok());
+        const QUrl url(qEnvironmentVariable("FARM_TEST_PG_URL"));
+        QSqlDatabase admin = QSqlDatabase::addDatabase("QPSQL", "terminator");
+        admin.setHostName(url.host());
+        admin.setPort(url.port(5432));
+        admin.setUserName(url.userName());
+        admin.setDatabaseName(url.path().mid(1));
+        QVERIFY(admin.open());
+        const auto dropStoreConnection = [&] {
+            QSqlQuery pid(store.database());
+            QVERIFY(pid.exec("SELECT pg_backend_pid()") && pid.next());
+            const qint64 backend = pid.value(0).toLongLong();
+            pid.finish();
+            QSqlQuery q(admin);
+            QVERIFY(q.exec(QString("SELECT pg_terminate_backend(%1)").arg(backend)));
+            QTRY_VERIFY_WITH_TIMEOUT(
+                q.exec(QString("SELECT 1 FROM pg_stat_activity WHERE pid = %1").arg(backend)) &&
+                    !q.next(),
+                10000);
+        };
+        dropStoreConnection();
+        const auto job = store.job(*id); // a prepared statement, read again after reconnecting
+        QVERIFY(job);
+        QCOMPARE(job->tasks.queued, 1);
+        dropStoreConnection();
+        {
+            Transaction tx(store); // BEGIN on the dropped connection: it opens again
+            QVERIFY(tx.ok());
+            Job changed = *job;
+            changed.state = JobState::Paused;
+            QVERIFY(store.updateJob(changed).ok());
+            QVERIFY(tx.commit().ok());
+        }
+        COMPARE_STATE(store.job(*id)->state, JobState::Paused);
+        admin.close();
+        admin = QSqlDatabase();
+        QSqlDatabase::removeDatabase("terminator");
+    }
+
     // A server that does not answer is a clear error at open, not a crash later.
     void unreachableServerIsRefused()
     {
