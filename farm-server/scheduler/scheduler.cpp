@@ -185,6 +185,8 @@ Result<qint64> Scheduler::connectNode(NodeLink *link, const QJsonObject &hello)
     n.link = link;
     n.admin = m_store.node(*id).value_or(NodeRecord{}).admin;
     n.connectedAt = n.lastSeen = now;
+    // Reports still in its outbox (task.done) come before its first heartbeat.
+    n.checkHeld = m_config.sharedDatabase;
     m_live.insert(n.id, n);
     QJsonObject welcome{{"protocol", kProtocolVersion},
                         {"node_id", n.id},
@@ -422,6 +424,8 @@ Result<void> Scheduler::onHeartbeat(LiveNode &n, const QJsonObject &d)
     }
     if (auto r = m_store.touchNode(n.id, n.lastSeen); !r)
         return r;
+    if (std::exchange(n.checkHeld, false))
+        requeueUnreported(n, running);
     // Work the node runs but should not (canceled, or given to another node meanwhile).
     for (qint64 id : running)
         if (!n.tasks.contains(id))

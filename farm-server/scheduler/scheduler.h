@@ -159,8 +159,16 @@ private:
         QSet<qint64> tasks;         // assigned or running here
         QList<GpuSample> gpus;      // from the last heartbeat that had them
         std::optional<double> load; // 1-minute load average, from the last heartbeat with it
+        /// Shared database: at its first heartbeat, tasks the database gives it that it does
+        /// not run go back to the queue (requeueUnreported()).
+        bool checkHeld = false;
     };
     using Handler = Result<void> (Scheduler::*)(LiveNode &, const QJsonObject &);
+
+    /// Tasks the database shows on node `n` that it neither holds here nor reports in
+    /// `running` (assigned by a controller that died before the node got them, or whose
+    /// report died with it) go back to the queue.
+    void requeueUnreported(LiveNode &n, const QList<qint64> &running);
 
     /// With `task`, the engine that task needs (an encode task's, docs/JOBTYPES.md "Video").
     bool hasEngine(const LiveNode &n, const JobSpec &spec, const Task *task = nullptr) const;

@@ -106,4 +106,33 @@ void Scheduler::requeueStale()
     sendCancels(out->cancels);
 }
 
+void Scheduler::requeueUnreported(LiveNode &n, const QList<qint64> &running)
+{
+    const QSet<qint64> reported(running.cbegin(), running.cend());
+    QList<TaskChange> changes;
+    for (const TaskRecord &t : m_store.tasksOnNode(n.id)) {
+        if (n.tasks.contains(t.task.id) || reported.contains(t.task.id))
+            continue;
+        TaskChange c{t.task.id, TaskState::Queued, 0, {}, TaskChange::Reason::Orphaned};
+        c.expect = t.task.state;
+        c.expectNode = n.id;
+        changes.append(c);
+    }
+    if (changes.isEmpty())
+        return;
+    auto out = m_machine.apply(changes);
+    if (!out) {
+        qCWarning(lcScheduler) << "could not re-queue tasks node" << n.id
+                               << "does not run:" << out.error().message;
+        return;
+    }
+    forget(*out);
+    qCInfo(lcScheduler).noquote()
+        << QString("node %1 does not run %2 task(s) the database gave it (assigned, or reported, "
+                   "through a controller that is gone): back to the queue")
+               .arg(n.caps.name)
+               .arg(changes.size() - out->lost.size());
+    requestDispatch();
+}
+
 } // namespace farm::server

@@ -137,6 +137,35 @@ private slots:
         QCOMPARE(a.scheduler->lastHolder(taskId), node);
     }
 
+    void taskTheNodeNeverGotIsRequeuedAtItsFirstHeartbeat()
+    {
+        Core core;
+        const qint64 jobId = core.addJob(makeSpec("1-2", 1));
+        const auto tasks = core.store.tasksOfJob(jobId);
+        const qint64 t0 = tasks[0].task.id, t1 = tasks[1].task.id;
+        const qint64 node = *core.store.upsertNode(NodeCapabilities{"n1"}, core.clock.now());
+        // A controller assigned t0 and t1 to n1 and died before n1 got t0; t1 it runs.
+        QVERIFY(core.machine->apply({{t0, TaskState::Assigned, node}}).ok());
+        QVERIFY(core.machine->apply({{t1, TaskState::Assigned, node}}).ok());
+        Peer b(core);
+        RecordingLink link;
+        QVERIFY(b.scheduler->connectNode(&link, hello("n1", 2, QJsonArray{t1})).ok());
+        COMPARE_STATE(core.store.task(t0)->task.state, TaskState::Assigned); // reports may follow
+        QVERIFY(b.scheduler
+                    ->handleMessage(node, core.message("heartbeat", {{"running", QJsonArray{t1}}}))
+                    .ok());
+        const auto t = core.store.task(t0);
+        QCOMPARE(t->orphaned, 1);
+        QCOMPARE(link.assignedTasks(), QList<qint64>{t0}); // back in the queue, then to a free slot
+        QCOMPARE(core.store.task(t1)->task.nodeId, node);  // kept
+        QCOMPARE(core.store.task(t1)->orphaned, 0);
+        // Only at the first heartbeat: the database is not read again at later ones.
+        QVERIFY(b.scheduler
+                    ->handleMessage(node, core.message("heartbeat", {{"running", QJsonArray{t1}}}))
+                    .ok());
+        QCOMPARE(link.assignedTasks().size(), 1);
+    }
+
     void taskTakenOverThereIsStoppedHere()
     {
         Core core;
