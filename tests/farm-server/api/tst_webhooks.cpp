@@ -260,6 +260,14 @@ private slots:
             QVERIFY(waitFor([&] { return !receiver.of("job.completed").isEmpty(); }));
         }
         QCOMPARE(receiver.of("job.completed").first().answered, 500);
+        // The receiver counts a call before it answers: wait until the server has read the
+        // 500 and kept the failed attempt, or the restart below cuts that answer off.
+        QVERIFY(waitFor([&] {
+            QSqlQuery q(s.store().database());
+            return q.exec("SELECT attempts FROM webhook_deliveries WHERE event = "
+                          "'job.completed'") &&
+                   q.next() && q.value(0).toInt() == 1;
+        }));
 
         // Restart: the delivery waits in the database.
         const QString data = s.dataDir();
