@@ -8,6 +8,7 @@
 #include <QFile>
 #include <QJsonDocument>
 #include <QRegularExpression>
+#include <QScopeGuard>
 #include <QSet>
 #include <QSqlRecord>
 #include <QUuid>
@@ -198,6 +199,19 @@ Result<void> SqlStore::migrate()
 {
     // DDL runs unprepared: PostgreSQL prepares only DML.
     QSqlQuery ddl(m_db);
+    // Controllers starting at once on one PostgreSQL database would race to create the same
+    // tables (CREATE ... IF NOT EXISTS is not safe against a concurrent create: the loser fails
+    // on a unique index of the catalogue), so one migrates at a time, holding a session-level
+    // advisory lock; the others wait for it and then find their migrations applied.
+    constexpr qint64 kMigrationLock = 0x4661726d68616e64; // "Farmhand"
+    if (m_dialect.postgres() &&
+        !ddl.exec(QString("SELECT pg_advisory_lock(%1)").arg(kMigrationLock)))
+        return makeError("internal",
+                         "database: cannot lock for migrations: " + ddl.lastError().text());
+    const auto unlock = qScopeGuard([&] {
+        if (m_dialect.postgres())
+            QSqlQuery(m_db).exec(QString("SELECT pg_advisory_unlock(%1)").arg(kMigrationLock));
+    });
     if (!ddl.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
                   "applied_at BIGINT NOT NULL)"))
         return makeError("internal", "database: " + ddl.lastError().text());

@@ -198,6 +198,40 @@ private slots:
         QCOMPARE(p.exitCode(), 0);
     }
 
+    // Two controllers started at the same moment on a new database (a farm's hosts booting
+    // together) both come up: one applies the migrations while the other waits for it.
+    void controllersStartTogetherOnANewDatabase()
+    {
+        if (!QFile::exists(binary()))
+            QSKIP("farm-server binary not built");
+        if (!TestDatabase::postgres())
+            QSKIP("the _pg variant runs it (FARM_TEST_PG_URL)");
+        for (int round = 0; round < 3; ++round) {
+            QTemporaryDir dir;
+            TestDatabase db(dir);
+            QProcess a, b;
+            const QStringList args{"--port",          "0",          "--data",
+                                   dir.filePath("d"), "--database", db.url()};
+            a.start(binary(), args);
+            b.start(binary(), args);
+            QVERIFY(a.waitForStarted(5000) && b.waitForStarted(5000));
+            for (QProcess *p : {&a, &b}) {
+                QByteArray out;
+                for (int i = 0; i < 150 && !out.contains('\n'); ++i) {
+                    p->waitForReadyRead(100);
+                    out += p->readAllStandardOutput();
+                }
+                QVERIFY2(out.startsWith("farm-server listening on"),
+                         (out + p->readAllStandardError()).constData());
+            }
+            for (QProcess *p : {&a, &b}) {
+                p->terminate();
+                QVERIFY(p->waitForFinished(10000));
+                QCOMPARE(p->exitCode(), 0);
+            }
+        }
+    }
+
     // A --database the server cannot use stops it at once with one readable line.
     void binaryRefusesUnusableDatabase_data()
     {
