@@ -27,6 +27,17 @@
 class QColor;
 class QImage;
 
+/// The glTF model most end-to-end suites render (Debian's assimp-testmodels).
+inline constexpr const char *kEngine =
+    "/usr/share/assimp/models/glTF2/2CylinderEngine-glTF-Binary/2CylinderEngine.glb";
+
+/// A whole file, or empty when it cannot be read.
+inline QByteArray readFile(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
 /// A solid-colour 64×64 PNG at `path` (folders made): a texture whose colour a frame must show.
 bool writeSolidPng(const QString &path, const QColor &colour);
 /// Share of pixels where `channel` (0 red, 1 green, 2 blue) clearly dominates the other two: the

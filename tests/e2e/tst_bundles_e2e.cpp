@@ -34,12 +34,6 @@ Run farmctl(const QString &server, const QStringList &args, int timeoutMs = 1200
             QString::fromUtf8(p.readAllStandardError())};
 }
 
-QByteArray readFile(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
 bool writeFile(const QString &path, const QByteArray &bytes)
 {
     QDir().mkpath(QFileInfo(path).absolutePath());

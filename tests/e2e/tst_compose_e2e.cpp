@@ -25,12 +25,6 @@ using namespace farm;
 
 namespace {
 
-QByteArray readFile(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
 const QByteArray kScenario =
     "{\"version\": \"1.3\", \"cues\": ["
     "{\"start\": 0.5, \"end\": 1.5, \"text\": \"Hello World\", \"style\": {\"align\": \"top\"}},"

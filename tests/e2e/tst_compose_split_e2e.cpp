@@ -28,12 +28,6 @@ using namespace farm;
 
 namespace {
 
-QByteArray readFile(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
 const QByteArray kScenario =
     "{\"version\": \"1.3\", \"cues\": ["
     "{\"start\": 5, \"end\": 8, \"text\": \"Opening\", \"style\": {\"align\": \"bottom\"}},"

@@ -16,15 +16,6 @@
 
 namespace {
 
-const char *kEngine =
-    "/usr/share/assimp/models/glTF2/2CylinderEngine-glTF-Binary/2CylinderEngine.glb";
-
-QByteArray readFile(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
 /// The test database URL in a schema of its own, so that runs never see each other's rows.
 QString freshSchema(const QString &url)
 {

@@ -13,15 +13,6 @@
 
 namespace {
 
-const char *kEngine =
-    "/usr/share/assimp/models/glTF2/2CylinderEngine-glTF-Binary/2CylinderEngine.glb";
-
-QByteArray readFile(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
 QJsonObject stillJob(const QString &sha, int w, int h, int spp, bool gpu = false)
 {
     return QJsonObject{{"name", "e2e preview"},

@@ -20,15 +20,7 @@
 
 namespace {
 
-const char *kEngine =
-    "/usr/share/assimp/models/glTF2/2CylinderEngine-glTF-Binary/2CylinderEngine.glb";
 constexpr int kViews = 42;
-
-QByteArray readFile(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
 
 /// Name → output object of a job.
 QHash<QString, QJsonObject> outputsOf(FarmFixture &farm, qint64 job)

@@ -17,12 +17,6 @@ namespace {
 const char *kModel =
     "/usr/share/assimp/models/glTF2/2CylinderEngine-glTF-Binary/2CylinderEngine.glb";
 
-QByteArray readFile(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
 QJsonObject modelJob(const QString &sha, const QString &frames, int w, int h,
                      const QJsonObject &video)
 {
