@@ -19,6 +19,12 @@ using sql::exec;
 using sql::fromTime;
 using sql::toTime;
 
+namespace {
+/// The session-level PostgreSQL advisory lock held while creating the schema and migrating,
+/// so that controllers starting together on one database do it one at a time.
+constexpr qint64 kMigrationLock = 0x4661726d68616e64; // "Farmhand"
+} // namespace
+
 SqlStore::SqlStore()
     : m_connection("farm-store-" + QUuid::createUuid().toString(QUuid::WithoutBraces))
 {}
@@ -123,8 +129,17 @@ Result<void> SqlStore::setUpSession()
         if (auto r = run(setting); !r)
             return r;
     if (!url.schema.isEmpty()) {
-        if (auto r = run(QString("CREATE SCHEMA IF NOT EXISTS %1").arg(url.schema)); !r)
+        // CREATE SCHEMA IF NOT EXISTS is not safe against a concurrent create either (the loser
+        // fails on pg_namespace's unique index), so two controllers starting together on a new
+        // schema take the migration lock around it.
+        if (auto r = run(QString("SELECT pg_advisory_lock(%1)").arg(kMigrationLock)); !r)
             return r;
+        auto created = run(QString("CREATE SCHEMA IF NOT EXISTS %1").arg(url.schema));
+        auto unlocked = run(QString("SELECT pg_advisory_unlock(%1)").arg(kMigrationLock));
+        if (!created)
+            return created;
+        if (!unlocked)
+            return unlocked;
         if (auto r = run(QString("SET search_path TO %1").arg(url.schema)); !r)
             return r;
     }
@@ -203,7 +218,6 @@ Result<void> SqlStore::migrate()
     // tables (CREATE ... IF NOT EXISTS is not safe against a concurrent create: the loser fails
     // on a unique index of the catalogue), so one migrates at a time, holding a session-level
     // advisory lock; the others wait for it and then find their migrations applied.
-    constexpr qint64 kMigrationLock = 0x4661726d68616e64; // "Farmhand"
     if (m_dialect.postgres() &&
         !ddl.exec(QString("SELECT pg_advisory_lock(%1)").arg(kMigrationLock)))
         return makeError("internal",
