@@ -399,7 +399,12 @@ async function main() {
         await page.waitForFunction((old) => /^#\/jobs\/\d+$/.test(location.hash) && location.hash !== old,
                                    before, {timeout: 30000});
         const id = Number((await page.evaluate(() => location.hash)).split('/').pop());
-        await page.locator(`.jobs-table tr[data-job-id="${id}"] .badge-completed`).waitFor({timeout: RENDER_TIMEOUT_MS});
+        await page.locator(`.jobs-table tr[data-job-id="${id}"] .badge-completed`).waitFor({timeout: RENDER_TIMEOUT_MS}).catch(async (e) => {
+            // Which side is behind: the server's job, or the row drawn for it?
+            const job = await (await fetch(`${base}/api/v1/jobs/${id}`)).json();
+            const row = await page.locator(`.jobs-table tr[data-job-id="${id}"] .badge`).allInnerTexts();
+            throw new Error(`job ${id} is ${job.state} on the server (${job.error || 'no error'}), its row says ${row.join(',') || 'nothing'}\n${e.message}`);
+        });
         return (await fetch(`${base}/api/v1/jobs/${id}`)).json();
     }
 
@@ -581,6 +586,50 @@ async function main() {
         const listed = await dialog.locator('.file-row').evaluateAll((rows) => rows.map((r) => r.dataset.path).join(','));
         assert(listed === 'BoxTextured0.bin,scene.gltf,textures/logo.png', `listed ${listed}`);
         await dialog.locator('button', {hasText: 'Cancel'}).click();
+    });
+
+    await check('a page of the list that left before a job finished does not draw it unfinished', async () => {
+        // The job waits (its node disabled) while the list asks for a page; that page is held
+        // until the job has finished and its last events have come, then delivered as it was.
+        // Drawn as sent, the row would stay "queued": no event follows a finished job's.
+        const sha = crypto.createHash('sha256').update(fs.readFileSync(MODEL)).digest('hex');
+        const post = async (url, body) => fetch(`${base}${url}`, {
+            method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body || {})});
+        const nodeId = (await (await fetch(`${base}/api/v1/nodes`)).json()).nodes[0].id;
+        await page.goto(base + '/#/jobs');
+        await page.locator('.jobs-table tr.job-row').first().waitFor({timeout: 10000});
+        assert((await post(`/api/v1/nodes/${nodeId}/disable`)).ok, 'could not disable the node');
+        let jobId = null;
+        let held = null;
+        const stateOf = async (id) => (await (await fetch(`${base}/api/v1/jobs/${id}`)).json()).state;
+        await page.route(/\/api\/v1\/jobs\?/, async (route) => {
+            const response = await route.fetch();
+            const body = await response.text();
+            const listed = jobId !== null && (JSON.parse(body).jobs || []).find((j) => j.id === jobId);
+            if (held || !listed || listed.state !== 'queued') return route.fulfill({response, body});
+            held = (async () => {
+                assert((await post(`/api/v1/nodes/${nodeId}/enable`)).ok, 'could not enable the node');
+                const until = Date.now() + RENDER_TIMEOUT_MS;
+                while (await stateOf(jobId) !== 'completed' && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+                await new Promise((r) => setTimeout(r, 1000)); // its events reach the page meanwhile
+                await route.fulfill({response, body});
+            })();
+        });
+        try {
+            const created = await (await post('/api/v1/jobs', {type: 'model', name: 'webui late page', input: {file: sha, name: path.basename(MODEL)},
+                                                                settings: {width: 32, height: 24, spp: 1}})).json();
+            jobId = created.id;
+            assert(jobId, `job not accepted: ${JSON.stringify(created)}`);
+            const until = Date.now() + 20000;
+            while (!held && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+            assert(held, 'the list never asked for a page with the queued job');
+            await held;
+            assert(await stateOf(jobId) === 'completed', `the job is ${await stateOf(jobId)}`);
+            await page.locator(`.jobs-table tr[data-job-id="${jobId}"] .badge-completed`).waitFor({timeout: 10000});
+        } finally {
+            await page.unroute(/\/api\/v1\/jobs\?/);
+            await post(`/api/v1/nodes/${nodeId}/enable`);
+        }
     });
 
     await check('a dropped .zip goes up whole and renders with its texture', async () => {

@@ -75,6 +75,10 @@ export class JobsView {
         this.rows = new Map(); // job id → {tr, job, bar, state, frames}
         this.loading = false;
         this.lastJobEvent = new Map(); // job id → time of its last job.updated
+        // Job updates that came while a page of the list was on its way are newer than that
+        // page: job id → {seq, job}, kept until a page asked for after them has been drawn.
+        this.eventSeq = 0;
+        this.newerThanPage = new Map();
         this.refreshSoon = throttle(() => this.load(), 400);
         this.jobRefresh = new Map(); // job id → throttled refetch for task-only updates
         this.checked = new Map(); // job id → job, ticked for a bulk action
@@ -264,6 +268,7 @@ export class JobsView {
 
     async load() {
         const seq = (this.loadSeq = (this.loadSeq || 0) + 1);
+        const eventsBefore = this.eventSeq;
         let answer;
         try {
             answer = await api.jobs({state: [...this.filter], q: this.query, limit: this.limit, offset: this.offset,
@@ -280,7 +285,14 @@ export class JobsView {
             this.offset = Math.max(0, Math.floor((this.total - 1) / this.limit) * this.limit);
             return this.changed();
         }
-        this.renderRows(answer.jobs || []);
+        // A job that finished while the page was on its way would otherwise be drawn as it was
+        // when the server read it, and stay so: no later event comes for a finished job.
+        const jobs = (answer.jobs || []).map((job) => {
+            const newer = this.newerThanPage.get(job.id);
+            return newer && newer.seq > eventsBefore ? newer.job : job;
+        });
+        for (const [id, e] of this.newerThanPage) if (e.seq <= eventsBefore) this.newerThanPage.delete(id);
+        this.renderRows(jobs);
     }
 
     showEmpty(text, isError = false) {
@@ -380,11 +392,13 @@ export class JobsView {
             this.refreshSoon(); // The server knows where it lands under this filter and sort.
         } else if (type === 'job.updated') {
             this.lastJobEvent.set(data.id, Date.now());
+            this.newerThanPage.set(data.id, {seq: ++this.eventSeq, job: data});
             const changed = this.updateRow(data);
             // A row that left the filter, or a job that entered it, needs the server's page.
             if (changed && this.filter.size) this.refreshSoon();
             else if (!this.rows.has(data.id) && this.filter.has(data.state)) this.refreshSoon();
         } else if (type === 'job.deleted') {
+            this.newerThanPage.delete(data.id);
             if (this.rows.has(data.id)) this.refreshSoon();
         } else if (type === 'task.updated' || type === 'task.preview') {
             this.refreshJobFromTask(type === 'task.updated' ? data.job_id : data.job);
