@@ -2,6 +2,7 @@
 
 #include "api/apicontext.h"
 #include "api/httpserver.h"
+#include "api/joblistcache.h"
 #include "events/dbeventrelay.h"
 #include "events/eventhub.h"
 #include "events/nodehub.h"
@@ -45,6 +46,7 @@ FarmServer::~FarmServer()
     m_scheduler.reset();
     m_machine.reset();
     m_api.reset();
+    m_jobList.reset(); // its hooks leave the database connection before the store closes it
     m_recorder.reset();
     m_webhooks.reset();
     m_access.reset();
@@ -110,6 +112,10 @@ Result<quint16> FarmServer::start()
     m_scheduler = std::make_unique<Scheduler>(*m_store, *m_machine, *m_clock, *m_recorder, sc);
     m_scheduler->setPreviews(m_previews.get());
     connect(m_relay.get(), &DbEventRelay::peerEvent, m_scheduler.get(), &Scheduler::onPeerEvent);
+    // Other controllers' events of a relay outage are lost: dashboards reconnect and reload.
+    connect(m_relay.get(), &DbEventRelay::resumedAfterGap, m_events.get(), [this] {
+        m_events->closeAll("events from other controllers were missed; reconnect and reload");
+    });
     if (auto r = m_scheduler->recover(); !r)
         return r.error();
     m_nodes = std::make_unique<NodeHub>(*m_scheduler);
@@ -123,6 +129,8 @@ Result<quint16> FarmServer::start()
         *m_store, *m_files, *m_machine, *m_scheduler, *m_recorder,
         FetchLimits{m_config.fetchTimeoutS, m_config.fetchMaxBytes, m_config.fetchAllow});
     m_api->urlInputs = m_urlInputs.get();
+    m_jobList = std::make_unique<JobListCache>(*m_store);
+    m_api->jobList = m_jobList.get();
     // A compose job's video named by URL decides its segments once it is here.
     m_urlInputs->onInputReady = [this](qint64 jobId) {
         const auto job = m_store->job(jobId);

@@ -32,6 +32,13 @@ DbEventRelay::DbEventRelay(EventSink &next, QObject *parent)
     connect(&m_flushTimer, &QTimer::timeout, this, &DbEventRelay::flush);
     m_pruneTimer.setInterval(30 * 1000);
     connect(&m_pruneTimer, &QTimer::timeout, this, &DbEventRelay::prune);
+    m_pingTimer.setInterval(kPingIntervalMs);
+    connect(&m_pingTimer, &QTimer::timeout, this, &DbEventRelay::ping);
+}
+
+QString DbEventRelay::listenerName() const
+{
+    return "farm-relay-" + m_id.left(8);
 }
 
 DbEventRelay::~DbEventRelay()
@@ -48,9 +55,9 @@ DbEventRelay::~DbEventRelay()
 
 Result<void> DbEventRelay::start(const QSqlDatabase &like)
 {
-    QString searchPath; // the store's schema (DatabaseUrl::schema), when it set one
+    // The store's schema (DatabaseUrl::schema), when it set one.
     if (QSqlQuery path(like); path.exec("SHOW search_path") && path.next())
-        searchPath = path.value(0).toString();
+        m_searchPath = path.value(0).toString();
     QString schema;
     if (QSqlQuery current(like); current.exec("SELECT current_schema()") && current.next())
         schema = current.value(0).toString();
@@ -60,35 +67,65 @@ Result<void> DbEventRelay::start(const QSqlDatabase &like)
     m_sendName = QString("farm-relay-send-%1").arg(n);
     m_listen = QSqlDatabase::cloneDatabase(like, m_listenName);
     m_send = QSqlDatabase::cloneDatabase(like, m_sendName);
+    QStringList options = like.connectOptions().split(';', Qt::SkipEmptyParts);
+    options.append("application_name=" + listenerName());
+    m_listen.setConnectOptions(options.join(';'));
+    // Table event_relay is made by the store's migrations (011).
+    if (auto r = connectToDatabase(); !r)
+        return r;
+    connect(m_listen.driver(), &QSqlDriver::notification, this, &DbEventRelay::onNotification);
+    m_started = true;
+    m_pruneTimer.start();
+    m_pingTimer.start();
+    qCInfo(lcRelay).noquote() << "controller" << m_id << "relays events through channel"
+                              << m_channel;
+    return {};
+}
+
+Result<void> DbEventRelay::connectToDatabase()
+{
+    m_connected = false;
     for (QSqlDatabase *db : {&m_listen, &m_send}) {
+        db->close();
         if (!db->open())
             return makeError("internal", "event relay: cannot connect to the database: " +
                                              db->lastError().text());
         QSqlQuery q(*db);
-        if (!searchPath.isEmpty() && !q.exec(QString("SET search_path TO %1").arg(searchPath)))
+        if (!m_searchPath.isEmpty() && !q.exec(QString("SET search_path TO %1").arg(m_searchPath)))
             return makeError("internal", "event relay: " + q.lastError().text());
     }
-    // Unlogged: its rows live a minute and need no crash safety. Two controllers starting at
-    // once may race to create it; the loser finds it made.
-    QSqlQuery ddl(m_send);
-    const bool made = ddl.exec("SELECT to_regclass('event_relay') IS NOT NULL") && ddl.next() &&
-                      ddl.value(0).toBool();
-    const QString create = "CREATE UNLOGGED TABLE IF NOT EXISTS event_relay (id BIGSERIAL PRIMARY "
-                           "KEY, payload TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT "
-                           "now())";
-    if (!made && !ddl.exec(create) && !ddl.exec(create))
-        return makeError("internal", "event relay: " + ddl.lastError().text());
     QSqlDriver *driver = m_listen.driver();
     if (!driver->hasFeature(QSqlDriver::EventNotifications))
         return makeError("internal", "event relay: the database driver has no notifications");
-    connect(driver, &QSqlDriver::notification, this, &DbEventRelay::onNotification);
     if (!driver->subscribeToNotification(m_channel))
         return makeError("internal", "event relay: LISTEN failed: " + driver->lastError().text());
-    m_started = true;
-    m_pruneTimer.start();
-    qCInfo(lcRelay).noquote() << "controller" << m_id << "relays events through channel"
-                              << m_channel;
+    m_connected = true;
+    m_pingReceived = m_pingSent;
     return {};
+}
+
+void DbEventRelay::ping()
+{
+    if (m_connected && m_pingReceived == m_pingSent) {
+        const QByteArray payload =
+            QJsonDocument(QJsonObject{{"from", m_id}, {"ping", ++m_pingSent}})
+                .toJson(QJsonDocument::Compact);
+        if (notify(payload))
+            return;
+    }
+    // The last ping did not come back within an interval (or could not be sent): a connection
+    // dropped and notifications stopped without an error. Connect again; what other controllers
+    // sent in the gap is lost.
+    qCWarning(lcRelay).noquote() << "event relay: no answer on channel" << m_channel
+                                 << "- connecting to the database again";
+    if (auto r = connectToDatabase(); !r) {
+        qCWarning(lcRelay).noquote()
+            << r.error().message << "- trying again in" << m_pingTimer.interval() << "ms";
+        return;
+    }
+    qCWarning(lcRelay).noquote() << "event relay: listening again on" << m_channel
+                                 << "; events of the gap are lost, dashboards reload";
+    emit resumedAfterGap();
 }
 
 void DbEventRelay::publish(const QString &type, const QJsonObject &data)
@@ -155,8 +192,15 @@ void DbEventRelay::onNotification(const QString &name, QSqlDriver::NotificationS
         return;
     const QByteArray text = payload.toString().toUtf8();
     const QJsonObject o = QJsonDocument::fromJson(text).object();
-    if (o.value("from").toString() == m_id)
+    if (o.value("from").toString() == m_id) {
+        // Its own events come back too (the sending connection is not the listening one): only
+        // its pings matter, as proof that both connections work.
+        if (const qint64 seq = o.value("ping").toInteger(); seq == m_pingSent)
+            m_pingReceived = seq;
         return;
+    }
+    if (o.contains("ping"))
+        return; // another controller's
     if (o.contains("ref")) {
         QSqlQuery q(m_send);
         q.prepare("SELECT payload FROM event_relay WHERE id = ?");

@@ -31,6 +31,11 @@ public:
     /// Bytes of one notification's payload; PostgreSQL refuses 8000 and more.
     static constexpr int kMaxPayloadBytes = 7900;
 
+    /// How often the relay sends itself a ping through the database, and how long it waits for
+    /// it: a ping that does not come back means a connection dropped (notifications stop without
+    /// an error), and the relay connects again.
+    static constexpr int kPingIntervalMs = 5000;
+
     explicit DbEventRelay(EventSink &next, QObject *parent = nullptr);
     ~DbEventRelay() override;
 
@@ -45,11 +50,21 @@ public:
     QString controllerId() const { return m_id; }
     QString channel() const { return m_channel; }
     qint64 sentNotifications() const { return m_sent; }
+    /// The `application_name` of its listening connection (tests find its backend by it).
+    QString listenerName() const;
+    /// For tests: ping more often than kPingIntervalMs.
+    void setPingInterval(int ms) { m_pingTimer.setInterval(ms); }
 
 signals:
     void peerEvent(const QString &type, const QJsonObject &data);
+    /// The relay connected again after a drop: other controllers' events of the gap are lost,
+    /// so whatever follows them (dashboards) must load again.
+    void resumedAfterGap();
 
 private:
+    /// Opens both connections and listens; again after a drop.
+    Result<void> connectToDatabase();
+    void ping();
     void onNotification(const QString &name, QSqlDriver::NotificationSource source,
                         const QVariant &payload);
     Result<void> notify(const QByteArray &payload);
@@ -64,6 +79,11 @@ private:
     QList<QByteArray> m_outbox; // compact JSON [type, data] each
     QTimer m_flushTimer;
     QTimer m_pruneTimer;
+    QTimer m_pingTimer;
+    QString m_searchPath;
+    qint64 m_pingSent = 0;     // the last ping's number
+    qint64 m_pingReceived = 0; // the last of its pings that came back
+    bool m_connected = false;
     qint64 m_sent = 0;
     bool m_started = false;
 };

@@ -114,6 +114,13 @@ void EventHub::addClient(std::unique_ptr<QWebSocket> socket)
     c->send(msg::Hello, {{"protocol", kProtocolVersion}});
 }
 
+void EventHub::closeAll(const QString &reason)
+{
+    const QList<Client *> all = m_clients; // closing may remove a client
+    for (Client *c : all)
+        c->close(QWebSocketProtocol::CloseCodeGoingAway, reason);
+}
+
 qint64 EventHub::largestBacklog() const
 {
     qint64 most = 0;

@@ -25,6 +25,9 @@ public:
     void addClient(std::unique_ptr<QWebSocket> socket);
     void publish(const QString &type, const QJsonObject &data) override;
     int clientCount() const { return int(m_clients.size()); }
+    /// Closes every dashboard with `reason`: events were lost, and a dashboard loads everything
+    /// again when it reconnects.
+    void closeAll(const QString &reason);
     /// The most bytes waiting to be sent to one dashboard (bounded by
     /// budget::kDashboardMaxBacklogBytes plus one event).
     qint64 largestBacklog() const;

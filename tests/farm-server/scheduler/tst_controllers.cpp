@@ -226,6 +226,36 @@ private slots:
         QTest::qWait(300);
         QVERIFY(atA.isEmpty()); // a controller does not hear itself
     }
+
+    void relayListensAgainAfterItsConnectionDrops()
+    {
+        Core core;
+        RecordingSink nextA, nextB;
+        DbEventRelay a(nextA), b(nextB);
+        QVERIFY(a.start(core.store.database()).ok());
+        Peer other(core, SchedulerConfig{});
+        QVERIFY(b.start(other.store.database()).ok());
+        b.setPingInterval(1000);
+        int resumed = 0;
+        connect(&b, &DbEventRelay::resumedAfterGap, this, [&] { ++resumed; });
+        QStringList atB;
+        connect(&b, &DbEventRelay::peerEvent, this,
+                [&](const QString &type, const QJsonObject &) { atB.append(type); });
+        // PostgreSQL ends B's listening connection (an administrator, a restart, a cut network):
+        // notifications stop, without an error on the connection.
+        QSqlQuery kill(core.store.database());
+        QVERIFY(kill.exec(QString("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                                  "application_name = '%1'")
+                              .arg(b.listenerName())));
+        QVERIFY(kill.next());
+        QVERIFY(kill.value(0).toBool());
+        QTRY_COMPARE_WITH_TIMEOUT(resumed, 1, 15000); // its ping did not come back
+        a.publish("task.updated", {{"id", 7}, {"state", "running"}});
+        QTRY_COMPARE_WITH_TIMEOUT(atB, QStringList{"task.updated"}, 10000);
+        // Pings that come back change nothing.
+        QTest::qWait(3500);
+        QCOMPARE(resumed, 1);
+    }
 };
 
 QTEST_MAIN(TestControllers)

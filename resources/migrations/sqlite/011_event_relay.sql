@@ -1,0 +1,3 @@
+-- PostgreSQL's 011 makes the table of the event relay between controllers; SQLite serves one
+-- controller and needs none: nothing to do; the number is kept so that both dialects stay at
+-- the same version.
