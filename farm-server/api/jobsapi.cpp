@@ -486,12 +486,11 @@ void uploadOutput(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
         return;
     const qint64 jobId = task->task.jobId, taskId = task->task.id, nodeId = req.nodeId;
     // The file is written and synced to disk off the event loop (an fsync per frame would stall
-    // every other socket meanwhile); its row is written, and the upload answered, back on the
-    // loop once the file is durable, and only while the task is still this node's.
-    FileStore *files = &ctx.files;
-    runOffLoop(
-        ctx,
-        [files, jobId, name, body = req.body] { return files->writeOutput(jobId, name, body); },
+    // every other socket meanwhile), on the output writers' pool (many syncs side by side); its
+    // row is written, and the upload answered, back on the loop once the file is durable, and
+    // only while the task is still this node's.
+    ctx.files.writeOutputOffLoop(
+        jobId, name, req.body, ctx.owner,
         [&ctx, jobId, taskId, nodeId, name, reply](Result<qint64> size) mutable {
             if (!size)
                 return replyError(reply, size.error());

@@ -33,7 +33,10 @@ FileStore::FileStore(QString dataDir, JobStore &store, const Clock &clock)
     : m_dir(std::move(dataDir))
     , m_store(store)
     , m_clock(clock)
-{}
+{
+    m_outputWriters.setMaxThreadCount(kOutputWriters);
+    m_outputWriters.setObjectName("output writers");
+}
 
 Result<void> FileStore::init()
 {
@@ -418,6 +421,19 @@ Result<qint64> FileStore::writeOutput(qint64 jobId, const QString &name, const Q
     if (!f.open(QIODevice::WriteOnly) || f.write(data) != data.size() || !f.commit())
         return makeError("internal", "cannot store the output: " + f.errorString());
     return qint64(data.size());
+}
+
+void FileStore::writeOutputOffLoop(qint64 jobId, const QString &name, const QByteArray &data,
+                                   QObject *receiver, std::function<void(Result<qint64>)> then)
+{
+    QPointer<QObject> owner = receiver;
+    m_outputWriters.start([this, owner, jobId, name, data, then = std::move(then)]() mutable {
+        auto size = writeOutput(jobId, name, data);
+        if (owner)
+            QMetaObject::invokeMethod(
+                owner.data(), [then = std::move(then), size]() mutable { then(std::move(size)); },
+                Qt::QueuedConnection);
+    });
 }
 
 QList<FileStore::StoredFile> FileStore::storedFiles() const

@@ -5,9 +5,12 @@
 #include "store/jobstore.h"
 
 #include <QHash>
+#include <QPointer>
 #include <QSet>
 #include <QString>
+#include <QThreadPool>
 
+#include <functional>
 #include <optional>
 
 class QHostAddress;
@@ -123,6 +126,17 @@ public:
     QString outputPath(qint64 jobId, const QString &name) const;
     /// Writes atomically (temp file + rename) and returns the size.
     Result<qint64> writeOutput(qint64 jobId, const QString &name, const QByteArray &data);
+    /// writeOutput() on a pool of its own (kOutputWriters threads), then `then(size)` on the
+    /// thread of `receiver` (not called once `receiver` is gone). Each file is synced to disk
+    /// before `then` runs; with many uploads at once their syncs run side by side and share the
+    /// file system's journal commits (ext4 commits the waiting ones together), where the two
+    /// threads of the global pool (one per core) made every upload of a farm wait in line for
+    /// one sync after another (docs/PERFORMANCE.md, "Output syncs side by side").
+    void writeOutputOffLoop(qint64 jobId, const QString &name, const QByteArray &data,
+                            QObject *receiver, std::function<void(Result<qint64>)> then);
+    /// Threads that write and sync outputs at the same time: fsync waits on the disk, not on a
+    /// core, so it is not bound to the number of cores.
+    static constexpr int kOutputWriters = 16;
     void removeOutputs(qint64 jobId);
 
 private:
@@ -143,6 +157,7 @@ private:
     QSet<QString> m_completing;
     UploadLimits m_limits;
     QHash<QString, Reservation> m_open;
+    QThreadPool m_outputWriters; // last: destroyed (waiting for its writes) first
     bool m_loaded = false;
 };
 
