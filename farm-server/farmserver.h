@@ -26,6 +26,7 @@ class HttpServer;
 class AccessStore;
 class Webhooks;
 class MetricsRecorder;
+class JobListCache;
 struct ApiContext;
 
 /// The whole server in one object: database, files, scheduler, hubs and HTTP. main() wires it
@@ -53,6 +54,8 @@ public:
     AccessStore &access() { return *m_access; }
     HttpServer &http() { return *m_http; }
     ServerMetrics &metrics() { return m_metrics; }
+    /// Pages of GET /api/v1/jobs kept in memory (off on PostgreSQL: api/joblistcache.h).
+    JobListCache &jobList() { return *m_jobList; }
 
 private:
     void onWebSocket();
@@ -76,6 +79,7 @@ private:
     std::unique_ptr<UrlInputs> m_urlInputs;
     std::unique_ptr<NodeHub> m_nodes;
     std::unique_ptr<ApiContext> m_api;
+    std::unique_ptr<JobListCache> m_jobList;
     std::unique_ptr<HttpServer> m_http;
     QTimer m_leaseTimer;
     QTimer m_cleanupTimer;

@@ -21,6 +21,8 @@
 
 namespace farm::server {
 
+class JobListCache;
+
 /// What the REST handlers work with; owned by FarmServer.
 struct ApiContext
 {
@@ -34,10 +36,11 @@ struct ApiContext
     QDateTime startedAt;
     PreviewStore &previews; // latest partial image per running task (memory only)
     const JobTypeRegistry &jobTypes;
-    AccessStore &access;            // users, job owners, webhook deliveries
-    const ServerConfig &config;     // webhook rules, public URL, disk threshold
-    ServerMetrics &metrics;         // counters /metrics serves
-    UrlInputs *urlInputs = nullptr; // fetches input files named by URL (docs/API.md)
+    AccessStore &access;             // users, job owners, webhook deliveries
+    const ServerConfig &config;      // webhook rules, public URL, disk threshold
+    ServerMetrics &metrics;          // counters /metrics serves
+    UrlInputs *urlInputs = nullptr;  // fetches input files named by URL (docs/API.md)
+    JobListCache *jobList = nullptr; // pages of GET /api/v1/jobs kept in memory (SQLite)
 };
 
 using ApiHandler = void (*)(ApiContext &, const HttpRequest &, HttpReply);

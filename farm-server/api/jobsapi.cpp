@@ -1,5 +1,6 @@
 // REST: jobs and tasks (docs/API.md "REST endpoints").
 #include "api/apicontext.h"
+#include "api/joblistcache.h"
 
 #include "bundle/sidefiles.h"
 #include "events/webhooks.h"
@@ -331,14 +332,42 @@ void listJobs(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
         q.afterKey = cursor->first;
         q.afterId = cursor->second;
     }
+    // The page from memory while no job changed (api/joblistcache.h): the query, parsed and
+    // checked, is its key.
+    JobListCache *cache = ctx.jobList;
+    QString key;
+    if (cache && cache->enabled()) {
+        QJsonArray states;
+        for (JobState s : q.states)
+            states.append(toString(s));
+        key = QString::fromUtf8(
+            QJsonDocument(QJsonArray{states, q.text, q.limit, q.offset, q.sort, order_,
+                                     q.afterKey ? QJsonValue::fromVariant(*q.afterKey)
+                                                : QJsonValue(QJsonValue::Undefined),
+                                     q.afterKey ? q.afterKey->typeId() : 0, q.afterId})
+                .toJson(QJsonDocument::Compact));
+        if (const auto body = cache->page(key))
+            return reply.send(200, *body, "application/json");
+    }
+    const auto ticket = cache ? cache->ticket() : JobListCache::Ticket{};
     const JobPage page = ctx.store.listJobs(q);
-    QJsonArray jobs;
-    for (const Job &j : page.jobs)
-        jobs.append(j.toJson());
-    QJsonObject out{{"jobs", jobs}, {"total", page.total}};
+    // What QJsonDocument would write for {"jobs", "next", "total"} (keys in that order), each
+    // job's JSON written once and kept.
+    QByteArray body = "{\"jobs\":[";
+    for (qsizetype i = 0; i < page.jobs.size(); ++i) {
+        if (i > 0)
+            body += ',';
+        body += cache ? cache->jobJson(page.jobs[i], ticket)
+                      : QJsonDocument(page.jobs[i].toJson()).toJson(QJsonDocument::Compact);
+    }
+    body += ']';
     if (page.jobs.size() == q.limit) // a full page: there may be more after its last row
-        out.insert("next", encodeJobCursor(q.sort, order_, page.lastKey, page.lastId));
-    reply.json(200, out);
+        body += ",\"next\":\"" +     // base64url: nothing to escape
+                encodeJobCursor(q.sort, order_, page.lastKey, page.lastId).toLatin1() + '"';
+    body += ",\"total\":" + QByteArray::number(page.total) + '}';
+    if (cache && !key.isEmpty())
+        cache->keepPage(key, body, ticket);
+    reply.send(200, body, "application/json");
 }
 
 void jobAction(ApiContext &ctx, const HttpRequest &req, HttpReply reply)

@@ -1,4 +1,5 @@
 #include "api/apiclient.h"
+#include "api/joblistcache.h"
 
 #include "model/job.h"
 
@@ -220,6 +221,140 @@ private slots:
         QCOMPARE(s->get("/api/v1/jobs?after=bm90IGEgY3Vyc29y").status, 400);
         QCOMPARE(s->get("/api/v1/jobs?after=%25%25").status, 400);
         QCOMPARE(s->get("/api/v1/jobs?limit=1&sort=name&offset=1&after=" + next).status, 400);
+    }
+
+    // GET /api/v1/jobs may come from memory (api/joblistcache.h). A dashboard that got an
+    // event about a job and then asks for the page sees what the event said, whatever changed
+    // the job: a node's task messages, progress written in a batch, API actions; a change made
+    // in the store without any event shows too.
+    void jobsPageIsNeverStalerThanItsEvents()
+    {
+        // One frame: after its task.done nothing else changes the job (no next task).
+        const qint64 a = s->post("/api/v1/jobs", jobBody(sha, "1")).json().value("id").toInteger();
+        QVERIFY(a > 0);
+        const auto inPage = [&](qint64 id) {
+            const HttpResult r = s->get("/api/v1/jobs?limit=50");
+            for (const QJsonValue &j : r.json().value("jobs").toArray())
+                if (j.toObject().value("id").toInteger() == id)
+                    return j.toObject();
+            return QJsonObject();
+        };
+        WsClient dash;
+        QVERIFY(dash.open(QUrl(QString("ws://127.0.0.1:%1/ws/events").arg(s->server->port()))));
+        QCOMPARE(inPage(a).value("state").toString(), QString("queued")); // kept
+        QCOMPARE(inPage(a).value("state").toString(), QString("queued")); // from memory
+        int seen = 0;
+        // The next job.updated that matches; the page asked for right after it agrees with it.
+        const auto pageAgrees = [&](const std::function<bool(const QJsonObject &)> &match) {
+            const int i = dash.waitFor("job.updated", seen, match);
+            if (i < 0)
+                return false;
+            seen = i + 1;
+            const QJsonObject event = dash.received[i].data;
+            const QJsonObject row = inPage(event.value("id").toInteger());
+            for (const char *key : {"state", "tasks", "progress", "priority"})
+                if (row.value(key) != event.value(key)) {
+                    qWarning() << key << "in the page:" << row.value(key)
+                               << "in the event:" << event.value(key);
+                    return false;
+                }
+            return true;
+        };
+        const auto tasks = [](const QJsonObject &job, const char *state) {
+            return job.value("tasks").toObject().value(state).toInt();
+        };
+
+        WsClient node;
+        const qint64 task = joinAndTakeTask(node, "n1");
+        QVERIFY(task > 0);
+        QCOMPARE(s->store().task(task)->task.jobId, a);
+        node.send("task.progress", {{"task", task}, {"progress", 0.1}});
+        QVERIFY(pageAgrees([&](const QJsonObject &j) { return tasks(j, "running") == 1; }));
+        node.send("task.progress", {{"task", task}, {"progress", 0.6}}); // written in a batch
+        QVERIFY(pageAgrees(
+            [&](const QJsonObject &j) { return j.value("progress").toDouble() > 0.25; }));
+        QCOMPARE(s->putOutput(node.secret(), task, "frame_0001.png", "png bytes").status, 200);
+        node.send("task.done", {{"task", task}, {"outputs", QJsonArray{"frame_0001.png"}}});
+        QVERIFY(pageAgrees([&](const QJsonObject &j) { return tasks(j, "done") == 1; }));
+        QCOMPARE(inPage(a).value("state").toString(), QString("completed"));
+
+        const qint64 b = s->post("/api/v1/jobs", jobBody(sha)).json().value("id").toInteger();
+        QVERIFY(b > 0);
+        QVERIFY(!inPage(b).isEmpty());
+
+        QCOMPARE(s->post(QString("/api/v1/jobs/%1/priority").arg(b), {{"priority", 90}}).status,
+                 200);
+        QVERIFY(
+            pageAgrees([&](const QJsonObject &j) { return j.value("priority").toInt() == 90; }));
+        QCOMPARE(s->request("POST", QString("/api/v1/jobs/%1/pause").arg(b)).status, 200);
+        QVERIFY(pageAgrees(
+            [&](const QJsonObject &j) { return j.value("state").toString() == "paused"; }));
+        // The store itself, no event: the next page has it all the same.
+        QVERIFY(s->store().setJobPriority(b, 7).ok());
+        QCOMPARE(inPage(b).value("priority").toInt(), 7);
+        QCOMPARE(s->request("POST", QString("/api/v1/jobs/%1/cancel").arg(b)).status, 200);
+        QCOMPARE(s->request("DELETE", QString("/api/v1/jobs/%1").arg(b)).status, 204);
+        QVERIFY(inPage(b).isEmpty());
+        QCOMPARE(s->get("/api/v1/jobs").json().value("total").toInt(), 1);
+        QCOMPARE(inPage(a).value("state").toString(), QString("completed"));
+    }
+
+    // A page read while a transaction is open shows what the transaction wrote; it is not
+    // kept, and after a rollback the page is as before.
+    void jobsPageAfterARollback()
+    {
+        const qint64 id = s->post("/api/v1/jobs", jobBody(sha)).json().value("id").toInteger();
+        const auto state = [&] {
+            return s->get("/api/v1/jobs").json().value("jobs")[0].toObject().value("state");
+        };
+        QCOMPARE(state().toString(), QString("queued"));
+        {
+            Transaction tx(s->store());
+            Job j = *s->store().job(id);
+            j.state = JobState::Paused;
+            QVERIFY(s->store().updateJob(j).ok());
+            QCOMPARE(state().toString(), QString("paused"));
+            QCOMPARE(state().toString(), QString("paused"));
+        } // rolled back
+        QCOMPARE(state().toString(), QString("queued"));
+    }
+
+    // Many distinct queries: the pages and jobs kept stay within their bounds (here made
+    // small), every answer is right, and the page asked for all along stays in memory. A page
+    // from memory is the same bytes as the page built, in the form QJsonDocument writes.
+    void jobsPageCacheIsBounded()
+    {
+        JobListCache &cache = s->server->jobList();
+        QCOMPARE(cache.enabled(), !TestDatabase::postgres()); // off where controllers share
+        cache.setLimits({4, 64 * 1024, 5, 4 * 1024});
+        for (int i = 0; i < 8; ++i) {
+            QJsonObject body = jobBody(sha);
+            body.insert("name", QString("bound-%1").arg(i));
+            QCOMPARE(s->post("/api/v1/jobs", body).status, 201);
+        }
+        const HttpResult first = s->get("/api/v1/jobs?limit=50");
+        QCOMPARE(first.status, 200);
+        QCOMPARE(first.contentType, QByteArray("application/json"));
+        QCOMPARE(QJsonDocument(first.json()).toJson(QJsonDocument::Compact), first.body);
+        QCOMPARE(first.json().value("jobs").toArray().size(), 8);
+        const quint64 hitsBefore = cache.stats().hits;
+        for (int i = 0; i < 40; ++i) {
+            const HttpResult r =
+                s->get(QString("/api/v1/jobs?q=bound-%1&limit=%2").arg(i % 8).arg(1 + i / 8));
+            QCOMPARE(r.json().value("total").toInt(), 1);
+            QCOMPARE(r.json().value("jobs")[0].toObject().value("name").toString(),
+                     QString("bound-%1").arg(i % 8));
+            QCOMPARE(s->get("/api/v1/jobs?limit=50").body, first.body);
+            const JobListCache::Stats st = cache.stats();
+            QVERIFY2(st.pages <= 4 && st.pageBytes <= 64 * 1024,
+                     qPrintable(QString("%1 pages, %2 bytes").arg(st.pages).arg(st.pageBytes)));
+            QVERIFY2(st.jobs <= 5 && st.jobBytes <= 4 * 1024,
+                     qPrintable(QString("%1 jobs, %2 bytes").arg(st.jobs).arg(st.jobBytes)));
+        }
+        if (TestDatabase::postgres())
+            QCOMPARE(cache.stats().hits, hitsBefore); // off: every page from the database
+        else
+            QVERIFY(cache.stats().hits >= hitsBefore + 40);
     }
 
     void pauseResume()
