@@ -15,7 +15,9 @@
 # (subdivide_stl.py), prepared in WORK_DIR.
 # Environment: BUILD_DIR (render-node), BENCH_DIR (image_rmse, default BUILD_DIR: a build with
 # FARM_BUILD_BENCHMARKS=ON), THREADS (2), SIZE (640x480), CYCLES_SPP (32), REF_SPP (1024),
-# RUNS (3), WORK_DIR (a temporary folder; references are kept there between runs).
+# RUNS (3), WORK_DIR (a temporary folder; references are kept there between runs), OURS_ARGS
+# (more options for our renderer, e.g. "--filter-width 0" for the box filter: give those runs
+# their own WORK_DIR, as the reference is kept).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${BUILD_DIR:-$here/../build}"
@@ -55,7 +57,8 @@ timed() {
     awk '{printf "%.3f %.3f\n", $1, $2 + $3}' "$prefix.time" >"$prefix.t"
 }
 ours() { # ours OUT SPP SEED PREFIX
-    timed "$4" "$render_node" render "$model" -o "$1" --size "$size" --spp "$2" --seed "$3" --threads "$threads" --bit-depth 16
+    # shellcheck disable=SC2086 # OURS_ARGS: words
+    timed "$4" "$render_node" render "$model" -o "$1" --size "$size" --spp "$2" --seed "$3" --threads "$threads" --bit-depth 16 ${OURS_ARGS:-}
 }
 cycles() { # cycles OUT SPP SEED PREFIX
     timed "$4" blender -b --factory-startup -P "$here/cycles_render.py" -- \

@@ -87,12 +87,14 @@ ConstantBackground constantBackground(const Aabb &bounds, const Camera &camera,
     }
     if (!(std::isfinite(x0) && std::isfinite(x1) && std::isfinite(y0) && std::isfinite(y1)))
         return bg;
-    // Two pixels of margin for the rounding of the projection and of the rays.
+    // Two pixels of margin for the rounding of the projection and of the rays, and the pixel
+    // filter's reach beyond its pixel (samples up to filterRadius from the centre).
+    const int m = 2 + (p.pixelFilter == PixelFilter::Box ? 0 : int(std::ceil(p.filterRadius)));
     const auto clampTo = [](float v, int hi) { return int(std::clamp(v, -1.f, float(hi) + 1.f)); };
-    bg.inside = {std::max(0, clampTo(std::floor(x0), p.width) - 2),
-                 std::max(0, clampTo(std::floor(y0), p.height) - 2),
-                 std::min(p.width, clampTo(std::ceil(x1), p.width) + 2),
-                 std::min(p.height, clampTo(std::ceil(y1), p.height) + 2)};
+    bg.inside = {std::max(0, clampTo(std::floor(x0), p.width) - m),
+                 std::max(0, clampTo(std::floor(y0), p.height) - m),
+                 std::min(p.width, clampTo(std::ceil(x1), p.width) + m),
+                 std::min(p.height, clampTo(std::ceil(y1), p.height) + m)};
     bg.radiance = p.skyZenith;
     bg.active = true;
     return bg;

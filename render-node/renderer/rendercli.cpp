@@ -287,6 +287,10 @@ int runRenderCli(const QStringList &args)
         FrameJob job = baseJob(o, frames[i], i, frames.size());
         job.preview = previewWriter;
         job.camera = frameCamera(scene.bounds(), o.rig, job.frame, o.width, o.height, job.params);
+        // Frames are filtered as Cycles filters them (template views keep the box).
+        job.params.pixelFilter =
+            o.filterWidth > 0.f ? PixelFilter::BlackmanHarris : PixelFilter::Box;
+        job.params.filterRadius = o.filterWidth > 0.f ? o.filterWidth : kDefaultFilterRadius;
         job.rgbPath = QFileInfo(frameOutputPath(o.output, job.frame, multiple)).absoluteFilePath();
         job.naming = siblingNaming(job.rgbPath);
         if (const int code = renderAndQueue(scene, job, options, writer); code != CliOk)

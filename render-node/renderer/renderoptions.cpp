@@ -258,6 +258,11 @@ void addRenderOptions(QCommandLineParser &parser)
          "Stop each frame after S seconds of rendering; --spp is the most samples (default then "
          "4096).",
          "s"},
+        {"filter-width",
+         "Pixel filter of frames: Blackman-Harris of radius W pixels, by importance sampling "
+         "(default 1.5, as Blender Cycles; 0: the box filter, each sample inside its pixel). "
+         "Template views (--views, --preset) always take the box.",
+         "w"},
         {"aa",
          "With --preset: adaptive (default: one pixel-centre sample, --spp samples where "
          "neighbours show an edge) or uniform (--spp samples everywhere).",
@@ -361,6 +366,16 @@ QString readOptions(const QCommandLineParser &p, CliOptions &o)
     if (p.isSet("noise-target") || p.isSet("time-limit")) {
         if (QString problem = readStopRule(p, o); !problem.isEmpty())
             return problem;
+    }
+    if (p.isSet("filter-width")) {
+        if (p.isSet("views") || p.isSet("preset"))
+            return QStringLiteral("--filter-width applies to frames, not to --views or --preset");
+        bool ok = false;
+        const float w = p.value("filter-width").toFloat(&ok);
+        if (!ok || !(w >= 0.f) || w > 8.f)
+            return QStringLiteral("--filter-width must be 0..8 pixels, got '%1'")
+                .arg(p.value("filter-width"));
+        o.filterWidth = w;
     }
     if (p.isSet("bounces")) {
         const auto bounces = parseInt(p.value("bounces"), 0, 64);

@@ -35,6 +35,9 @@ struct CliOptions
     double noiseTarget = 0.0; // --noise-target: stop a frame once its noise estimate is this low
     double timeLimitS = 0.0;  // --time-limit: stop a frame after this many seconds
     int bounces = 4;
+    // --filter-width: frames' Blackman-Harris pixel filter radius in pixels (0: the box filter);
+    // template views keep the box.
+    float filterWidth = kDefaultFilterRadius;
     QString environment;
     float environmentIntensity = 1.f;
     EnvironmentView environmentView; // set once the map is loaded

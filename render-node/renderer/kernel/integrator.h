@@ -4,6 +4,7 @@
 #include "kernel/camera.h"
 #include "kernel/emitters.h"
 #include "kernel/environment.h"
+#include "kernel/pixelfilter.h"
 #include "kernel/rng.h"
 #include "kernel/sceneview.h"
 
@@ -46,6 +47,11 @@ struct RenderParams
     // light, integrated over fixed directions (ambientSkyLight), so direct-only images (template
     // presets) carry no sampling noise from it. Otherwise the sky is sampled with shadow rays.
     bool ambientSky = false;
+    // Where in (or around) its pixel each camera sample goes (pixelfilter.h): the box keeps
+    // every sample inside the pixel; `model` renders take Blackman-Harris with kDefaultFilterRadius
+    // (as Cycles' default); template presets keep the box.
+    PixelFilter pixelFilter = PixelFilter::Box;
+    float filterRadius = kDefaultFilterRadius; // pixels, Blackman-Harris only
 };
 
 /// Sampler slots of one path: the camera jitter, then kSlotsPerVertex per path vertex.
@@ -488,7 +494,8 @@ FARM_HOST_DEVICE Vec3 traceRadiance(const Tracer &tracer, const SceneView &scene
     return radiance;
 }
 
-/// Radiance of sample `s` of pixel (x, y): a jittered camera ray traced by traceRadiance. Every
+/// Radiance of sample `s` of pixel (x, y): a camera ray through a point the pixel filter draws
+/// (p.pixelFilter: the sampler's stratified camera point, mapped), traced by traceRadiance. Every
 /// random number comes from (seed, frame, pixel, s), so any subset of a pixel's samples can be
 /// computed on its own (sample passes) and the image does not depend on the thread count.
 template<typename Tracer>
@@ -499,15 +506,18 @@ FARM_HOST_DEVICE Vec3 pixelSample(const Tracer &tracer, const SceneView &scene,
     if (p.lowDiscrepancy) {
         PixelSampler sampler(p.seed, p.frame, pixel, uint32_t(s),
                              vertexSlot(kLowDiscrepancyDepth, kSlotSkyLight));
-        float jx, jy;
+        float jx, jy, sx, sy;
         sampler.get2D(kSlotCamera, jx, jy);
-        const Ray ray = camera.generateRay(float(x) + jx, float(y) + jy, p.width, p.height);
+        filterSamplePosition(p.pixelFilter, p.filterRadius, x, y, jx, jy, sx, sy);
+        const Ray ray = camera.generateRay(sx, sy, p.width, p.height);
         return traceRadiance(tracer, scene, p, ray, sampler);
     }
     Rng rng(p.seed, p.frame, pixel, uint32_t(s));
     const float jx = rng.uniform();
     const float jy = rng.uniform();
-    const Ray ray = camera.generateRay(float(x) + jx, float(y) + jy, p.width, p.height);
+    float sx, sy;
+    filterSamplePosition(p.pixelFilter, p.filterRadius, x, y, jx, jy, sx, sy);
+    const Ray ray = camera.generateRay(sx, sy, p.width, p.height);
     return traceRadiance(tracer, scene, p, ray, rng);
 }
 

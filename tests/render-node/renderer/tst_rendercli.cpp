@@ -282,6 +282,9 @@ private slots:
         QTest::newRow("camera and fov")
             << QStringList{kBox, "-o", out, "--camera-from-file", "2", "--fov", "30"};
         QTest::newRow("fov") << QStringList{kBox, "-o", out, "--fov", "179"};
+        QTest::newRow("filter width") << QStringList{kBox, "-o", out, "--filter-width", "-1"};
+        QTest::newRow("filter width views")
+            << QStringList{kBox, "-o", "/tmp/tpl", "--views", "2", "--filter-width", "1"};
     }
 
     void badArguments()

@@ -1,8 +1,11 @@
 // Low-discrepancy pixel sampler (kernel/rng.h): Sobol generator, net property of the
 // Owen-scrambled points, pure function of (seed, frame, pixel, sample, slot), less integration
-// error than independent numbers, and an unbiased, less noisy render of a real model.
+// error than independent numbers, and an unbiased, less noisy render of a real model. The
+// Blackman-Harris pixel filter (kernel/pixelfilter.h): offsets drawn with the window's
+// distribution, and an edge rendered with the window's profile (the box's is another).
 #include "kernel/integrator.h"
 #include "renderer.h"
+#include "scene.h"
 
 #include <QTest>
 
@@ -65,6 +68,29 @@ double smoothIntegrand(float u, float v)
 {
     return std::exp(-double(u) * 1.3) * (0.5 + 0.5 * std::cos(3.0 * double(v))) +
            (u + v < 1.f ? 0.25 : 0.0); // smooth part plus an edge, like a shadow boundary
+}
+
+/// The Blackman-Harris window of radius 1 (offset x in [-1, 1]), as its definition gives it.
+double blackmanHarris(double x)
+{
+    const double t = 2.0 * M_PI * (x + 1.0) / 2.0;
+    return 0.35875 - 0.48829 * std::cos(t) + 0.14128 * std::cos(2.0 * t) -
+           0.01168 * std::cos(3.0 * t);
+}
+
+/// The window's mass below offset x (radius 1): Simpson's rule on [-1, x] over the integral
+/// of the whole window, independent of the closed form the table was made from.
+double blackmanHarrisCdf(double x)
+{
+    const auto integral = [](double hi) {
+        constexpr int kSteps = 2000; // even
+        const double h = (hi + 1.0) / kSteps;
+        double sum = blackmanHarris(-1.0) + blackmanHarris(hi);
+        for (int i = 1; i < kSteps; ++i)
+            sum += (i % 2 ? 4.0 : 2.0) * blackmanHarris(-1.0 + i * h);
+        return sum * h / 3.0;
+    };
+    return std::clamp(integral(std::clamp(x, -1.0, 1.0)) / integral(1.0), 0.0, 1.0);
 }
 } // namespace
 
@@ -278,6 +304,151 @@ private slots:
               rndErrSum / 3);
         QVERIFY2(ldErrSum < 0.95 * rndErrSum,
                  qPrintable(QStringLiteral("%1 vs %2").arg(ldErrSum).arg(rndErrSum)));
+    }
+
+    void blackmanHarrisTableInvertsTheWindow()
+    {
+        // Entry i of the table is the radius within which the window holds mass i / 256.
+        for (int i = 0; i <= kBhTableSize; ++i) {
+            const double r = kBhInverseCdf[i];
+            const double mass = blackmanHarrisCdf(r) - blackmanHarrisCdf(-r);
+            QVERIFY2(std::abs(mass - double(i) / kBhTableSize) < 2e-6,
+                     qPrintable(QStringLiteral("entry %1: %2 holds %3").arg(i).arg(r).arg(mass)));
+        }
+    }
+
+    void filterOffsetsFollowTheWindow()
+    {
+        // 2^16 evenly spread numbers through the frames' filter (radius 1.5 px): the offsets'
+        // histogram over 24 bins and their variance are the window's.
+        constexpr int kN = 1 << 16, kBins = 24;
+        const double radius = kDefaultFilterRadius;
+        std::vector<int> count(kBins, 0);
+        double sum = 0, sumSq = 0;
+        float previous = -1.f;
+        for (int i = 0; i < kN; ++i) {
+            const float u = (float(i) + 0.5f) / float(kN);
+            float sx = 0, sy = 0;
+            filterSamplePosition(PixelFilter::BlackmanHarris, float(radius), 7, 3, u, u, sx, sy);
+            const double d = double(sx) - 7.5;              // from the pixel centre
+            QVERIFY(std::abs(double(sy) - 3.5 - d) < 1e-6); // the same map on both axes
+            QVERIFY(sx >= previous); // monotone: strata of u stay strata of filter mass
+            previous = sx;
+            QVERIFY(std::abs(d) <= radius + 1e-5);
+            sum += d;
+            sumSq += d * d;
+            ++count[size_t(std::clamp(int((d / radius + 1.0) / 2.0 * kBins), 0, kBins - 1))];
+        }
+        for (int b = 0; b < kBins; ++b) {
+            const double lo = -1.0 + 2.0 * b / kBins, hi = lo + 2.0 / kBins;
+            const double expected = blackmanHarrisCdf(hi) - blackmanHarrisCdf(lo);
+            const double got = count[size_t(b)] / double(kN);
+            QVERIFY2(
+                std::abs(got - expected) < 0.002,
+                qPrintable(QStringLiteral("bin %1: %2, window %3").arg(b).arg(got).arg(expected)));
+        }
+        // The window's variance (Simpson's rule over x^2 w(x)); a box's would be 1/12 px^2.
+        double moment = 0, mass = 0;
+        constexpr int kSteps = 2000;
+        for (int i = 0; i <= kSteps; ++i) {
+            const double x = -1.0 + 2.0 * i / kSteps;
+            const double weight = (i == 0 || i == kSteps) ? 1.0 : (i % 2 ? 4.0 : 2.0);
+            moment += weight * x * x * blackmanHarris(x);
+            mass += weight * blackmanHarris(x);
+        }
+        const double windowVariance = moment / mass * radius * radius;
+        const double mean = sum / kN, variance = sumSq / kN - mean * mean;
+        qInfo("offsets: mean %.6f px, standard deviation %.4f px (window %.4f px)", mean,
+              std::sqrt(variance), std::sqrt(windowVariance));
+        QVERIFY(std::abs(mean) < 1e-4);
+        QVERIFY2(std::abs(variance / windowVariance - 1.0) < 0.02,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(variance).arg(windowVariance)));
+
+        // The box is the sampler's point inside the pixel, unchanged (template views).
+        float bx = 0, by = 0;
+        filterSamplePosition(PixelFilter::Box, float(radius), 7, 3, 0.25f, 0.75f, bx, by);
+        QCOMPARE(bx, 7.25f);
+        QCOMPARE(by, 3.75f);
+    }
+
+    void edgeHasTheFilteredProfile_data()
+    {
+        // The radius is the Blackman-Harris filter's, and for the box rows the filter whose
+        // profile the box's must differ from.
+        QTest::addColumn<int>("filter");
+        QTest::addColumn<double>("radius");
+        QTest::addColumn<double>("edge");
+        QTest::newRow("blackman-harris 1.5, edge on a pixel border")
+            << int(PixelFilter::BlackmanHarris) << 1.5 << 32.0;
+        QTest::newRow("blackman-harris 3, edge in a pixel")
+            << int(PixelFilter::BlackmanHarris) << 3.0 << 32.3;
+        QTest::newRow("box, edge on a pixel border") << int(PixelFilter::Box) << 1.5 << 32.0;
+        QTest::newRow("box, edge in a pixel") << int(PixelFilter::Box) << 3.0 << 32.3;
+    }
+
+    void edgeHasTheFilteredProfile()
+    {
+        // An orthographic view of a plane's straight edge at film x = `edge` (one scene unit per
+        // pixel) under a uniform sky lighting it without noise (0 bounces, ambient sky): each
+        // pixel mixes the sky's radiance and the plane's by the filter's mass on either side
+        // of the edge. 64 stratified samples x 16 rows per column.
+        QFETCH(int, filter);
+        QFETCH(double, radius);
+        QFETCH(double, edge);
+        constexpr int kWidth = 64, kHeight = 16;
+        const float x0 = float(edge) - 32.f; // the film's x = 32 is the scene's x = 0
+        TriangleMesh mesh;
+        const Vec3 corners[4] = {
+            {x0, -100.f, 0.f}, {100.f, -100.f, 0.f}, {100.f, 100.f, 0.f}, {x0, 100.f, 0.f}};
+        for (int k : {0, 1, 2, 0, 2, 3}) {
+            mesh.positions.push_back(corners[k]);
+            mesh.normals.push_back(Vec3(0.f, 0.f, 1.f));
+            mesh.albedo.push_back(Vec3(0.3f));
+        }
+        Result<Scene> scene = Scene::fromTriangles(std::move(mesh), 1);
+        QVERIFY(scene.ok());
+        Camera camera; // looking down -z, x to the right
+        camera.position = Vec3(0.f, 0.f, 10.f);
+        camera.aspect = float(kWidth) / float(kHeight);
+        camera.orthoHalfHeight = 0.5f * float(kHeight);
+        RenderParams p;
+        p.width = kWidth;
+        p.height = kHeight;
+        p.spp = 64;
+        p.maxBounces = 0;
+        p.ambientSky = true;
+        p.sunIrradiance = Vec3(0.f);
+        p.skyZenith = p.skyHorizon = p.ground = Vec3(1.f);
+        p.pixelFilter = PixelFilter(filter);
+        p.filterRadius = float(radius);
+        RenderOptions options;
+        options.threads = 2;
+        Result<Framebuffer> fb = renderFrame(*scene, camera, p, options);
+        QVERIFY(fb.ok());
+        std::vector<double> column(kWidth, 0.0);
+        for (int x = 0; x < kWidth; ++x)
+            for (int y = 0; y < kHeight; ++y)
+                column[size_t(x)] += double(fb->at(x, y).y) / kHeight;
+        const double sky = column.front(), plane = column.back();
+        QVERIFY2(sky - plane > 0.2, qPrintable(QStringLiteral("%1 %2").arg(sky).arg(plane)));
+        bool differsFromTheOtherFilter = false;
+        for (int x = 24; x < 40; ++x) {
+            const double centre = x + 0.5;
+            // The share of the pixel's samples on the sky's side of the edge.
+            const double bh = blackmanHarrisCdf((edge - centre) / radius);
+            const double box = std::clamp(edge - x, 0.0, 1.0);
+            const double expected = filter == int(PixelFilter::Box) ? box : bh;
+            const double other = filter == int(PixelFilter::Box) ? bh : box;
+            const double got = (column[size_t(x)] - plane) / (sky - plane);
+            QVERIFY2(std::abs(got - expected) < 0.01,
+                     qPrintable(QStringLiteral("column %1: %2, expected %3 (other filter %4)")
+                                    .arg(x)
+                                    .arg(got)
+                                    .arg(expected)
+                                    .arg(other)));
+            differsFromTheOtherFilter |= std::abs(other - expected) > 0.04; // 4x the tolerance
+        }
+        QVERIFY(differsFromTheOtherFilter); // the profile tells the filters apart
     }
 };
 
