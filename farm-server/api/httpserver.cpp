@@ -718,8 +718,12 @@ void HttpServer::addRoute(const QByteArray &method, const QString &pattern, Acce
                           std::function<void(const HttpRequest &, HttpReply)> handler,
                           qint64 maxBody)
 {
-    m_routes.append(
-        {method, QRegularExpression('^' + pattern + '$'), access, maxBody, std::move(handler)});
+    // Most paths are plain text ("/health", "/api/v1/jobs"): a string compare instead of a
+    // regex match for each route tried on every request.
+    static const QRegularExpression syntax(QStringLiteral("[\\\\()\\[\\]{}.*+?^$|]"));
+    const QString literal = pattern.contains(syntax) ? QString() : pattern;
+    m_routes.append({method, QRegularExpression('^' + pattern + '$'), literal, access, maxBody,
+                     std::move(handler)});
 }
 
 void HttpServer::addWebSocketPath(const QString &path, Access access)
@@ -850,12 +854,13 @@ HttpServer::Match HttpServer::match(const QByteArray &method, const QString &pat
         }
     }
     for (const Route &r : m_routes) {
-        const auto m = r.pattern.match(path);
-        if (!m.hasMatch())
+        QRegularExpressionMatch m;
+        if (!r.literal.isEmpty() ? r.literal != path : !(m = r.pattern.match(path)).hasMatch())
             continue;
         if (r.method == method || (r.method == "GET" && method == "HEAD")) {
             out.route = &r;
-            out.args = m.capturedTexts().mid(1);
+            if (r.literal.isEmpty())
+                out.args = m.capturedTexts().mid(1);
             out.allow.clear();
             return out;
         }

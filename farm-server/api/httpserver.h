@@ -91,6 +91,7 @@ struct Route
 {
     QByteArray method;
     QRegularExpression pattern; // anchored, captures become HttpRequest::args
+    QString literal;            // the pattern when it has no regex syntax: compared as text
     Access access = Access::Client;
     qint64 maxBody = 1024 * 1024;
     std::function<void(const HttpRequest &, HttpReply)> handler;

@@ -60,6 +60,8 @@ public:
     QueuedWork queuedWork();
     /// Reads from the database (for /health): an error when it cannot answer.
     Result<void> check();
+    /// Whether the connection is open, without a statement (GET /health between its reads).
+    bool isOpen() const { return m_db.isOpen(); }
 
     Result<qint64> insertDelivery(const WebhookDelivery &delivery, const QDateTime &now);
     /// Deliveries due at `now`, oldest first.
