@@ -673,8 +673,18 @@ QByteArray jobBody(const QString &sha, const QString &name, int frames)
         .toJson(QJsonDocument::Compact);
 }
 
+/// This process's CPU seconds so far (user + system).
+double ownCpuSeconds()
+{
+    rusage self{};
+    getrusage(RUSAGE_SELF, &self);
+    return double(self.ru_utime.tv_sec + self.ru_stime.tv_sec) +
+           double(self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e6;
+}
+
 /// Reads benchmark: concurrent clients fetch a page of 50 jobs while one probes /health.
-int readsBenchmark(const QString &host, quint16 port, int clients, double seconds)
+int readsBenchmark(const QString &host, quint16 port, int clients, double seconds,
+                   const ServerProcess &server)
 {
     HttpConnection setup(host, port, nullptr);
     const QString sha = uploadModel(setup);
@@ -704,15 +714,23 @@ int readsBenchmark(const QString &host, quint16 port, int clients, double second
     }
     HealthProbe health(host, port, 10);
     const double start = nowMs();
+    const double serverCpu = server.cpuSeconds(), ownCpu = ownCpuSeconds();
     spin([] { return false; }, seconds * 1000);
     running = false;
     const double s = (nowMs() - start) / 1000;
+    const double serverUsed = server.cpuSeconds() - serverCpu, ownUsed = ownCpuSeconds() - ownCpu;
     health.stop();
     const QList<double> healthMs = health.ms;
     std::printf("reads: GET /api/v1/jobs?limit=50 with %d connections for %.1f s: %.0f req/s, %s; "
                 "%lld failed\n",
                 clients, s, double(pages) / s, qPrintable(latencies(pageMs)), failures);
     std::printf("reads: /health meanwhile: %s\n", qPrintable(latencies(healthMs)));
+    // Both share the machine's cores: what each got of one core, and the server's CPU a page.
+    if (server.pid() > 0)
+        std::printf("reads: server CPU %.2f s (%.0f%% of one core, %.0f us a request); ",
+                    serverUsed, 100 * serverUsed / s,
+                    pages > 0 ? 1e6 * serverUsed / double(pages) : 0.0);
+    std::printf("this swarm's CPU %.2f s (%.0f%% of one core)\n", ownUsed, 100 * ownUsed / s);
     return 0;
 }
 
@@ -780,7 +798,7 @@ int main(int argc, char **argv)
 
     if (p.isSet("reads")) {
         const int rc = readsBenchmark(host, quint16(server.port), p.value("clients").toInt(),
-                                      p.value("reads").toDouble());
+                                      p.value("reads").toDouble(), server);
         std::printf("load average %s\n", qPrintable(loadAverage()));
         server.stop();
         if (server.peakRssKb)
