@@ -266,6 +266,40 @@ private slots:
         QCOMPARE(c.socket.state(), QAbstractSocket::ConnectedState); // no body: kept
     }
 
+    // A plain-text path is compared as text, a pattern as an anchored regex: neither matches
+    // more than its whole path, captures still become arguments.
+    void plainAndPatternRoutes()
+    {
+        start();
+        const auto echoArgs = [](const HttpRequest &req, HttpReply r) {
+            r.send(200, req.args.join(',').toUtf8(), "text/plain");
+        };
+        m_server->addRoute("GET", "/items/(\\d+)/(a|b)", Access::Public, echoArgs);
+        m_server->addRoute("GET", "/index\\.html", Access::Public, echoArgs);
+        m_server->addRoute("GET", "/plain-path_1", Access::Public, echoArgs);
+        RawClient c(m_port);
+        const auto get = [&](const QByteArray &path) {
+            c.write("GET " + path + " HTTP/1.1\r\n\r\n");
+            return c.next();
+        };
+        QCOMPARE(get("/health").status, 200);
+        QCOMPARE(get("/health?x=1").status, 200);
+        for (const char *path : {"/healthx", "/health/", "/Health", "/items/1/c", "/items/x/a",
+                                 "/indexXhtml", "/index.htm", "/plain-path_12", "/plain-path"})
+            QVERIFY2(get(path).status == 404, path);
+        Response r = get("/items/42/b");
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.body, QByteArray("42,b"));
+        r = get("/index.html");
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.body, QByteArray());
+        QCOMPARE(get("/plain-path_1").status, 200);
+        c.write("POST /plain-path_1 HTTP/1.1\r\n\r\n");
+        QCOMPARE(c.next().status, 405);
+        QVERIFY(
+            m_server->routes().contains(qMakePair(QByteArray("GET"), QString("/index\\.html"))));
+    }
+
     void nodeCredentials()
     {
         AuthConfig auth{"secret", "join", false, [](const QByteArray &t) {
