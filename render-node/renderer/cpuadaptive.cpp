@@ -7,9 +7,132 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
+#include <new>
 #include <vector>
 
 namespace farm::render {
+
+namespace {
+
+bool sameRay(const Ray &a, const Ray &b)
+{
+    return std::memcmp(&a, &b, sizeof(Ray)) == 0;
+}
+
+/// A tracer that answers one camera ray and one shadow ray from a packet's results (what the
+/// wide BVH answers for them ray by ray) and traces any other ray itself.
+struct PacketAnswers
+{
+    const WideTracer *tracer = nullptr;
+    const Ray *camera = nullptr;
+    const Hit *hit = nullptr;
+    const Ray *shadow = nullptr; // none when null
+    bool blocked = false;
+
+    Hit closest(const Ray &ray) const
+    {
+        return sameRay(ray, *camera) ? *hit : tracer->closest(ray);
+    }
+    bool occluded(const Ray &ray) const
+    {
+        return shadow && sameRay(ray, *shadow) ? blocked : tracer->occluded(ray);
+    }
+};
+
+/// A packet's rays, their hits and the point light's shadow rays from them, traced as two
+/// packets (answerPacket).
+struct PacketResult
+{
+    Ray rays[kPacketRays];
+    Hit hits[kPacketRays];
+    Ray shadows[kPacketRays];
+    bool blocked[kPacketRays];
+    int shadowOf[kPacketRays]; // index into shadows, -1: none
+
+    PacketAnswers answers(const WideTracer &tracer, int s) const
+    {
+        const int k = shadowOf[s];
+        return PacketAnswers{&tracer, &rays[s], &hits[s], k >= 0 ? &shadows[k] : nullptr,
+                             k >= 0 && blocked[k]};
+    }
+};
+
+/// The point light's shadow ray from the camera ray's hit, as traceRadiance makes it (the
+/// surface point and its geometric normal as surfaceAt computes them); false when it traces
+/// none. (Should the two ever differ, PacketAnswers does not recognise the ray and traces it.)
+bool pointLightShadowRay(const SceneView &scene, const RenderParams &p, const Ray &ray,
+                         const Hit &hit, Ray &out)
+{
+    if (!hit.valid() || !(maxComponent(p.pointLightIntensity) > 0.f))
+        return false;
+    const Vec3 *v = scene.positions + 3 * hit.prim;
+    const float b0 = 1.f - hit.b1 - hit.b2;
+    const Vec3 position = v[0] * b0 + v[1] * hit.b1 + v[2] * hit.b2;
+    Vec3 ng = normalize(cross(v[1] - v[0], v[2] - v[0]));
+    if (dot(ng, ray.dir) > 0.f)
+        ng = -ng;
+    const Vec3 origin = position + ng * scene.epsilon;
+    Vec3 toLight = p.pointLightPosition - origin;
+    const float dist2 = dot(toLight, toLight);
+    if (!(dist2 > 0.f))
+        return false;
+    const float dist = sqrtf(dist2);
+    toLight = toLight / dist;
+    if (!(dot(ng, toLight) > 0.f))
+        return false;
+    out = Ray{origin, toLight, dist * (1.f - 1e-4f)};
+    return true;
+}
+
+/// Traces `r.rays[0..n)` as one packet, then the point light's shadow rays from their hits as
+/// another.
+void answerPacket(const WideTracer &tracer, const SceneView &view, const RenderParams &p,
+                  PacketResult &r, int n)
+{
+    intersectClosestWidePacket(*tracer.bvh, tracer.view, r.rays, n, r.hits);
+    int m = 0;
+    for (int s = 0; s < n; ++s) {
+        r.shadowOf[s] = -1;
+        if (pointLightShadowRay(view, p, r.rays[s], r.hits[s], r.shadows[m]))
+            r.shadowOf[s] = m++;
+    }
+    if (m > 0)
+        intersectAnyWidePacket(*tracer.bvh, tracer.view, r.shadows, m, r.blocked);
+}
+
+/// renderPixel with the pixel's camera rays traced as one packet and the point light's shadow
+/// rays from their hits as another (an edge pixel's rays run close together). The same image
+/// (see intersectClosestWidePacket for the one exception).
+Vec3 renderPixelPacket(const WideTracer &tracer, const SceneView &view, const Camera &camera,
+                       const RenderParams &p, int x, int y)
+{
+    const int n = p.spp;
+    if (n < 2 || n > kPacketRays || !p.lowDiscrepancy)
+        return renderPixel(tracer, view, camera, p, x, y);
+    // The samplers and camera rays as pixelSample makes them (box filter), kept for tracing.
+    const uint32_t pixel = uint32_t(y) * uint32_t(p.width) + uint32_t(x);
+    alignas(PixelSampler) unsigned char storage[kPacketRays][sizeof(PixelSampler)];
+    PacketResult r;
+    for (int s = 0; s < n; ++s) {
+        auto *sampler = new (storage[s]) PixelSampler(
+            p.seed, p.frame, pixel, uint32_t(s), vertexSlot(kLowDiscrepancyDepth, kSlotSkyLight));
+        float jx, jy;
+        sampler->get2D(kSlotCamera, jx, jy);
+        r.rays[s] = camera.generateRay(float(x) + jx, float(y) + jy, p.width, p.height);
+    }
+    answerPacket(tracer, view, p, r, n);
+    Vec3 sum(0.f);
+    for (int s = 0; s < n; ++s) {
+        auto &sampler = *reinterpret_cast<PixelSampler *>(storage[s]);
+        const Vec3 l = traceRadiance(r.answers(tracer, s), view, p, r.rays[s], sampler, &r.hits[s]);
+        if (isFinite(l)) // as renderPixel
+            sum += l;
+    }
+    return sum / float(p.spp);
+}
+
+} // namespace
 
 bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderParams &params,
                        Framebuffer &out, int threads, const TileProgress &progress,
@@ -40,16 +163,32 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
     bool finished = grid.run(
         cancel,
         [&](const TileGrid::Rect &r) {
-            for (int y = r.y0; y < r.y1; ++y) {
-                for (int x = r.x0; x < r.x1; ++x) {
-                    const size_t i = size_t(y) * size_t(width) + size_t(x);
-                    if (bg.outside(x, y)) {
-                        out.pixels[i] = background;
-                        continue;
+            // 4 x 4 pixels at a time: their centre rays as one packet, their shadow rays as
+            // another (renderPixelWithAov then gets the answers instead of tracing).
+            for (int by = r.y0; by < r.y1; by += 4) {
+                for (int bx = r.x0; bx < r.x1; bx += 4) {
+                    PacketResult packet;
+                    int px[kPacketRays], py[kPacketRays], n = 0;
+                    for (int y = by; y < std::min(by + 4, r.y1); ++y) {
+                        for (int x = bx; x < std::min(bx + 4, r.x1); ++x) {
+                            if (bg.outside(x, y)) {
+                                out.pixels[size_t(y) * size_t(width) + size_t(x)] = background;
+                                continue;
+                            }
+                            packet.rays[n] =
+                                camera.generateRay(float(x) + 0.5f, float(y) + 0.5f, width,
+                                                   height); // as renderPixelWithAov
+                            px[n] = x;
+                            py[n++] = y;
+                        }
                     }
-                    out.pixels[i] =
-                        renderPixelWithAov(tracer, view, camera, nocs, params, x, y, a.pixels[i]);
-                    tone[i] = toneCurve(luminance(out.pixels[i]));
+                    answerPacket(tracer, view, params, packet, n);
+                    for (int k = 0; k < n; ++k) {
+                        const size_t i = size_t(py[k]) * size_t(width) + size_t(px[k]);
+                        out.pixels[i] = renderPixelWithAov(packet.answers(tracer, k), view, camera,
+                                                           nocs, params, px[k], py[k], a.pixels[i]);
+                        tone[i] = toneCurve(luminance(out.pixels[i]));
+                    }
                 }
             }
         },
@@ -89,7 +228,7 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
             for (int y = r.y0; y < r.y1; ++y)
                 for (int x = r.x0; x < r.x1; ++x)
                     if (!bg.outside(x, y) && isEdge(x, y)) {
-                        out.at(x, y) = renderPixel(tracer, view, camera, params, x, y);
+                        out.at(x, y) = renderPixelPacket(tracer, view, camera, params, x, y);
                         ++tileEdges;
                     }
             edges += tileEdges;

@@ -17,6 +17,18 @@ bool intersectAnyWideBase(const WideBvh &bvh, const SceneView &view, const Ray &
     return anyEntry(bvh, view, ray);
 }
 
+void intersectClosestWidePacketBase(const WideBvh &bvh, const SceneView &view, const Ray *rays,
+                                    int n, Hit *hits)
+{
+    closestPacketEntry(bvh, view, rays, n, hits);
+}
+
+void intersectAnyWidePacketBase(const WideBvh &bvh, const SceneView &view, const Ray *rays, int n,
+                                bool *occluded)
+{
+    anyPacketEntry(bvh, view, rays, n, occluded);
+}
+
 namespace {
 
 bool cpuHasAvx2()
@@ -68,6 +80,26 @@ bool intersectAnyWide(const WideBvh &bvh, const SceneView &view, const Ray &ray)
         return intersectAnyWideAvx2(bvh, view, ray);
 #endif
     return intersectAnyWideBase(bvh, view, ray);
+}
+
+void intersectClosestWidePacket(const WideBvh &bvh, const SceneView &view, const Ray *rays, int n,
+                                Hit *hits)
+{
+#if defined(FARM_WIDE_AVX2)
+    if (useAvx2().load(std::memory_order_relaxed))
+        return intersectClosestWidePacketAvx2(bvh, view, rays, n, hits);
+#endif
+    intersectClosestWidePacketBase(bvh, view, rays, n, hits);
+}
+
+void intersectAnyWidePacket(const WideBvh &bvh, const SceneView &view, const Ray *rays, int n,
+                            bool *occluded)
+{
+#if defined(FARM_WIDE_AVX2)
+    if (useAvx2().load(std::memory_order_relaxed))
+        return intersectAnyWidePacketAvx2(bvh, view, rays, n, occluded);
+#endif
+    intersectAnyWidePacketBase(bvh, view, rays, n, occluded);
 }
 
 } // namespace farm::render

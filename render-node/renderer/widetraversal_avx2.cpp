@@ -22,4 +22,16 @@ bool intersectAnyWideAvx2(const WideBvh &bvh, const SceneView &view, const Ray &
     return anyEntry(bvh, view, ray);
 }
 
+void intersectClosestWidePacketAvx2(const WideBvh &bvh, const SceneView &view, const Ray *rays,
+                                    int n, Hit *hits)
+{
+    closestPacketEntry(bvh, view, rays, n, hits);
+}
+
+void intersectAnyWidePacketAvx2(const WideBvh &bvh, const SceneView &view, const Ray *rays, int n,
+                                bool *occluded)
+{
+    anyPacketEntry(bvh, view, rays, n, occluded);
+}
+
 } // namespace farm::render

@@ -9,6 +9,10 @@
 
 #include "widebvh.h"
 
+#include <algorithm>
+#include <cmath>
+#include <new>
+
 #if defined(__AVX2__)
 #include <immintrin.h>
 #elif defined(__SSE2__)
@@ -22,6 +26,14 @@ Hit intersectClosestWideBase(const WideBvh &bvh, const SceneView &view, const Ra
 bool intersectAnyWideBase(const WideBvh &bvh, const SceneView &view, const Ray &ray);
 Hit intersectClosestWideAvx2(const WideBvh &bvh, const SceneView &view, const Ray &ray);
 bool intersectAnyWideAvx2(const WideBvh &bvh, const SceneView &view, const Ray &ray);
+void intersectClosestWidePacketBase(const WideBvh &bvh, const SceneView &view, const Ray *rays,
+                                    int n, Hit *hits);
+void intersectAnyWidePacketBase(const WideBvh &bvh, const SceneView &view, const Ray *rays, int n,
+                                bool *occluded);
+void intersectClosestWidePacketAvx2(const WideBvh &bvh, const SceneView &view, const Ray *rays,
+                                    int n, Hit *hits);
+void intersectAnyWidePacketAvx2(const WideBvh &bvh, const SceneView &view, const Ray *rays, int n,
+                                bool *occluded);
 
 namespace {
 
@@ -547,6 +559,244 @@ FARM_WIDE_INLINE bool anyEntry(const WideBvh &bvh, const SceneView &view, const 
     if (view.alphaMasked)
         return anyMasked(bvh, view, ray);
     return anyHit<false>(bvh, view, ray);
+}
+
+#if defined(FARM_WIDE_SIMD)
+/// The bounds of a packet's rays per axis, broadcast: origin (lo, hi) and 1/dir (lo, hi), every
+/// ray's 1/dir finite and of one sign per axis (`neg`: negative, the near plane is hi).
+struct PacketFrustum
+{
+    V olo[3], ohi[3], ilo[3], ihi[3];
+    int neg[3];
+};
+
+/// For the eight children: a lower bound of any packet ray's entry distance into tNear, and the
+/// mask of boxes that some ray may hit within tMax. Per axis, a ray's plane distance is
+/// (plane - o) * inv, rounded; rounding is monotonic, so over the packet's origins and 1/dir it
+/// is bounded exactly by the four corner products, and every box a ray's own test
+/// (intersectChildren) accepts is in the mask.
+FARM_WIDE_INLINE int frustumChildren(const WideNode &n, const PacketFrustum &f, float tMax,
+                                     float *tNear)
+{
+    const V grow = vset(1.0000004f);
+    const V far = vset(tMax);
+    int mask = 0;
+    for (int h = 0; h < kWideLanes; h += kW) {
+        V tn = vzero();
+        V tf = vset(kInfinity);
+        for (int a = 0; a < 3; ++a) {
+            const V nearPlane = vload(n.box[2 * a + f.neg[a]] + h);
+            const V farPlane = vload(n.box[2 * a + 1 - f.neg[a]] + h);
+            const V n0 = vsub(nearPlane, f.ohi[a]), n1 = vsub(nearPlane, f.olo[a]);
+            const V f0 = vsub(farPlane, f.ohi[a]), f1 = vsub(farPlane, f.olo[a]);
+            const V nearLo = vmin(vmin(vmul(n0, f.ilo[a]), vmul(n0, f.ihi[a])),
+                                  vmin(vmul(n1, f.ilo[a]), vmul(n1, f.ihi[a])));
+            const V farHi = vmax(vmax(vmul(f0, f.ilo[a]), vmul(f0, f.ihi[a])),
+                                 vmax(vmul(f1, f.ilo[a]), vmul(f1, f.ihi[a])));
+            tn = vmax(tn, nearLo);
+            tf = vmin(tf, farHi);
+        }
+        tf = vmin(vmul(tf, grow), far);
+        vstore(tNear + h, tn);
+        mask |= vmask(vle(tn, tf)) << h;
+    }
+    return mask;
+}
+
+/// A packet's rays prepared once (constructed in place: PreparedRay and WideRay have no default
+/// constructor).
+struct PacketRays
+{
+    alignas(PreparedRay) unsigned char prepared[kPacketRays][sizeof(PreparedRay)];
+    alignas(WideRay) unsigned char wide[kPacketRays][sizeof(WideRay)];
+    const PreparedRay &r(int i) const
+    {
+        return *reinterpret_cast<const PreparedRay *>(prepared[i]);
+    }
+    const WideRay &w(int i) const { return *reinterpret_cast<const WideRay *>(wide[i]); }
+};
+
+/// Sets up the packet; false when its rays cannot share a frustum (a direction component of
+/// zero or of both signs on one axis): then each ray is traced on its own.
+FARM_WIDE_INLINE bool preparePacket(const Ray *rays, int n, PacketRays &pr, PacketFrustum &f)
+{
+    float olo[3], ohi[3], ilo[3], ihi[3];
+    f.neg[0] = f.neg[1] = f.neg[2] = 0;
+    for (int i = 0; i < n; ++i) {
+        const PreparedRay *r = new (pr.prepared[i]) PreparedRay(rays[i]);
+        new (pr.wide[i]) WideRay(*r);
+        for (int a = 0; a < 3; ++a) {
+            const float o = r->origin[a], inv = r->invDir[a];
+            if (!(std::fabs(inv) < kInfinity) || !(std::fabs(o) < kInfinity))
+                return false;
+            if (i == 0) {
+                olo[a] = ohi[a] = o;
+                ilo[a] = ihi[a] = inv;
+                f.neg[a] = inv < 0.f ? 1 : 0;
+                continue;
+            }
+            if ((inv < 0.f ? 1 : 0) != f.neg[a])
+                return false;
+            olo[a] = std::min(olo[a], o);
+            ohi[a] = std::max(ohi[a], o);
+            ilo[a] = std::min(ilo[a], inv);
+            ihi[a] = std::max(ihi[a], inv);
+        }
+    }
+    for (int a = 0; a < 3; ++a) {
+        f.olo[a] = vset(olo[a]);
+        f.ohi[a] = vset(ohi[a]);
+        f.ilo[a] = vset(ilo[a]);
+        f.ihi[a] = vset(ihi[a]);
+    }
+    return true;
+}
+
+/// One traversal for the whole packet: interior nodes are tested once against the packet's
+/// bounds (frustumChildren), nearest first; at a node with leaf children each ray still active
+/// tests the eight boxes itself (intersectChildren, its own tMax) and then the leaves it hits,
+/// so the triangles a ray tests are the ones its own traversal could test. Closest: every ray
+/// keeps its nearest hit (ties to the lower triangle index), the same as closestHit. Any:
+/// a ray leaves the packet at its first hit.
+template<bool Any>
+FARM_WIDE_INLINE void packetTraverse(const WideBvh &bvh, const SceneView &view,
+                                     const PacketRays &pr, const PacketFrustum &f, int n, Hit *hits,
+                                     bool *occluded)
+{
+    float tMax[kPacketRays];
+    unsigned active = (1u << n) - 1u;
+    for (int i = 0; i < n; ++i) {
+        tMax[i] = pr.r(i).tMax;
+        if constexpr (!Any)
+            hits[i] = Hit{tMax[i], 0.f, 0.f, 0xffffffffu};
+        else
+            occluded[i] = false;
+    }
+    if (bvh.nodes.empty())
+        return;
+    const auto packetTMax = [&] {
+        float m = 0.f;
+        for (unsigned a = active; a; a &= a - 1)
+            m = std::max(m, tMax[__builtin_ctz(a)]);
+        return m;
+    };
+    float maxT = packetTMax();
+    Entry stack[kWideStack];
+    int top = 0;
+    stack[top++] = Entry{0, 0, 0.f};
+    while (top > 0 && active) {
+        const Entry e = stack[--top];
+        if (e.t > maxT)
+            continue;
+        const WideNode &node = bvh.nodes[e.index];
+        __builtin_prefetch(node.child);
+        alignas(32) float tNear[kWideLanes];
+        const int mask = frustumChildren(node, f, maxT, tNear);
+        int leaves = 0, inner = 0;
+        for (int m = mask; m; m &= m - 1) {
+            const int c = __builtin_ctz(unsigned(m));
+            if (node.child[c] == WideNode::kEmpty)
+                continue;
+            (node.count[c] > 0 ? leaves : inner) |= 1 << c;
+        }
+        if (leaves) {
+            // Leaves nearest first (by the packet's bound), so the rays' tMax shrinks early.
+            int order[kWideLanes], count = 0;
+            for (int m = leaves; m; m &= m - 1) {
+                const int c = __builtin_ctz(unsigned(m));
+                int j = count++;
+                for (; j > 0 && tNear[order[j - 1]] > tNear[c]; --j)
+                    order[j] = order[j - 1];
+                order[j] = c;
+            }
+            for (unsigned a = active; a; a &= a - 1) {
+                const int i = __builtin_ctz(a);
+                alignas(32) float rayNear[kWideLanes];
+                const int own = intersectChildren(node, pr.w(i), tMax[i], rayNear) & leaves;
+                if (!own)
+                    continue;
+                for (int k = 0; k < count; ++k) {
+                    const int c = order[k];
+                    if (!(own & (1 << c)) || rayNear[c] > tMax[i])
+                        continue;
+                    if constexpr (Any) {
+                        bool blocked = false;
+                        auto visit = [&blocked](uint32_t, float, float, float) {
+                            blocked = true;
+                            return true;
+                        };
+                        forEachPacketHit(bvh, node.child[c], node.count[c], pr.r(i), pr.w(i),
+                                         tMax[i], visit);
+                        if (blocked) {
+                            occluded[i] = true;
+                            active &= ~(1u << i);
+                            break;
+                        }
+                    } else {
+                        Hit &hit = hits[i];
+                        auto visit = [&](uint32_t slot, float t, float b1, float b2) {
+                            if (t == hit.t && hit.valid() &&
+                                view.primIds[slot] > view.primIds[hit.prim])
+                                return false;
+                            hit = Hit{t, b1, b2, slot};
+                            tMax[i] = t;
+                            return false;
+                        };
+                        forEachPacketHit(bvh, node.child[c], node.count[c], pr.r(i), pr.w(i),
+                                         tMax[i], visit);
+                    }
+                }
+            }
+            maxT = packetTMax();
+        }
+        // Interior children onto the stack far to near (the nearest is popped next).
+        const int base = top;
+        for (int m = inner; m; m &= m - 1) {
+            const int c = __builtin_ctz(unsigned(m));
+            if (tNear[c] > maxT || top == kWideStack)
+                continue;
+            const Entry child{node.child[c], 0, tNear[c]};
+            int j = top++;
+            for (; j > base && stack[j - 1].t < child.t; --j)
+                stack[j] = stack[j - 1];
+            stack[j] = child;
+        }
+    }
+}
+#endif // FARM_WIDE_SIMD
+
+FARM_WIDE_INLINE void closestPacketEntry(const WideBvh &bvh, const SceneView &view, const Ray *rays,
+                                         int n, Hit *hits)
+{
+#if defined(FARM_WIDE_SIMD)
+    if (!view.alphaMasked && n > 1 && n <= kPacketRays) {
+        PacketRays pr;
+        PacketFrustum f;
+        if (preparePacket(rays, n, pr, f)) {
+            packetTraverse<false>(bvh, view, pr, f, n, hits, nullptr);
+            return;
+        }
+    }
+#endif
+    for (int i = 0; i < n; ++i)
+        hits[i] = closestEntry(bvh, view, rays[i]);
+}
+
+FARM_WIDE_INLINE void anyPacketEntry(const WideBvh &bvh, const SceneView &view, const Ray *rays,
+                                     int n, bool *occluded)
+{
+#if defined(FARM_WIDE_SIMD)
+    if (!view.alphaMasked && n > 1 && n <= kPacketRays) {
+        PacketRays pr;
+        PacketFrustum f;
+        if (preparePacket(rays, n, pr, f)) {
+            packetTraverse<true>(bvh, view, pr, f, n, nullptr, occluded);
+            return;
+        }
+    }
+#endif
+    for (int i = 0; i < n; ++i)
+        occluded[i] = anyEntry(bvh, view, rays[i]);
 }
 
 } // namespace

@@ -175,6 +175,72 @@ private slots:
         QVERIFY2(hits > 240, qPrintable(QStringLiteral("only %1 rays hit").arg(hits)));
     }
 
+    void packetsMatchSingleRays_data() { matchesBruteForce_data(); }
+
+    void packetsMatchSingleRays()
+    {
+        // intersectClosestWidePacket / intersectAnyWidePacket give each ray the answer the ray
+        // gets on its own, bit for bit: packets of rays from one point through a small cone (a
+        // pixel's camera rays), from nearby points towards one point (shadow rays to a point
+        // light), some cut short, and incoherent packets (traced one by one).
+        QFETCH(QString, path);
+        QFETCH(int, isa);
+        if (!wideIsaSupported(WideIsa(isa)))
+            QSKIP("this CPU has no AVX2");
+        const IsaScope scope{WideIsa(isa)};
+        const Scene scene = loadOrFail(path);
+        const SceneView s = scene.view();
+        const Aabb b = scene.bounds();
+        const float size = length(b.extent());
+        std::mt19937 g(11);
+        std::uniform_real_distribution<float> u(-1.f, 1.f);
+        const std::vector<Ray> aims = randomRays(scene, 400, 5);
+        int hits = 0, blocked = 0;
+        for (size_t k = 0; k < aims.size(); ++k) {
+            const int n = 1 + int(k % kPacketRays);
+            const float spread = k % 3 == 0 ? 1e-3f : k % 3 == 1 ? 2e-2f : 0.5f;
+            Ray rays[kPacketRays];
+            const Vec3 target = aims[k].origin + aims[k].dir * size;
+            for (int i = 0; i < n; ++i) {
+                Ray r = aims[k];
+                if (k % 2 == 0) { // from one point, directions spread
+                    r.dir = normalize(aims[k].dir + Vec3(u(g), u(g), u(g)) * spread);
+                } else { // from nearby points towards one point
+                    r.origin = aims[k].origin + Vec3(u(g), u(g), u(g)) * (spread * size);
+                    r.dir = normalize(target - r.origin);
+                }
+                if (i % 4 == 3)
+                    r.tMax = size * (0.2f + 0.1f * float(i));
+                rays[i] = r;
+            }
+            Hit packet[kPacketRays];
+            bool occluded[kPacketRays];
+            intersectClosestWidePacket(scene.wideBvh(), s, rays, n, packet);
+            intersectAnyWidePacket(scene.wideBvh(), s, rays, n, occluded);
+            for (int i = 0; i < n; ++i) {
+                const Hit one = intersectClosestWide(scene.wideBvh(), s, rays[i]);
+                QCOMPARE(packet[i].valid(), one.valid());
+                QCOMPARE(occluded[i], intersectAnyWide(scene.wideBvh(), s, rays[i]));
+                if (!one.valid())
+                    continue;
+                ++hits;
+                QCOMPARE(packet[i].prim, one.prim);
+                QCOMPARE(packet[i].t, one.t);
+                QCOMPARE(packet[i].b1, one.b1);
+                QCOMPARE(packet[i].b2, one.b2);
+                // Cut just short of the hit: nothing in the way, as for the single ray.
+                Ray shorter = rays[i];
+                shorter.tMax = one.t * 0.999f;
+                bool shortBlocked = true;
+                intersectAnyWidePacket(scene.wideBvh(), s, &shorter, 1, &shortBlocked);
+                QCOMPARE(shortBlocked, intersectAnyWide(scene.wideBvh(), s, shorter));
+                blocked += occluded[i] ? 1 : 0;
+            }
+        }
+        QVERIFY2(hits > 1000, qPrintable(QStringLiteral("only %1 rays hit").arg(hits)));
+        QCOMPARE(blocked, hits); // any hit within tMax blocks
+    }
+
     void coincidentTriangles()
     {
         // Every triangle of an icosphere 24 times over: identical centroids (splits fall back to
