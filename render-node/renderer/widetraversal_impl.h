@@ -711,6 +711,8 @@ FARM_WIDE_INLINE void packetTraverse(const WideBvh &bvh, const SceneView &view,
             }
             for (unsigned a = active; a; a &= a - 1) {
                 const int i = __builtin_ctz(a);
+                if (tNear[order[0]] > tMax[i]) // a hit nearer than any of the leaves
+                    continue;
                 alignas(32) float rayNear[kWideLanes];
                 const int own = intersectChildren(node, pr.w(i), tMax[i], rayNear) & leaves;
                 if (!own)
