@@ -102,6 +102,7 @@ Result<quint16> FarmServer::start()
     // it every 250 ms per slot), and one dispatch per batch of finished tasks.
     sc.progressFlushMs = m_config.progressBatchMs;
     sc.deferDispatch = true;
+    sc.batchChanges = true; // task.accepted and task.done of one turn: one transaction
     // An encode task gets its job's frames as input (docs/JOBTYPES.md, "Video").
     auto frameBundles = std::make_shared<FrameBundles>(*m_store, *m_files, m_jobTypes);
     sc.frameInputs = [frameBundles](qint64 jobId) { return frameBundles->forJob(jobId); };

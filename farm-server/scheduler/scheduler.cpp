@@ -64,6 +64,72 @@ Scheduler::Scheduler(JobStore &store, StateMachine &machine, const Clock &clock,
         m_progressTimer->setInterval(m_config.progressFlushMs);
         connect(m_progressTimer, &QTimer::timeout, this, &Scheduler::flushProgress);
     }
+    if (m_config.batchChanges)
+        m_machine.setLaterHandler(
+            [this](const QList<TaskChange> &changes, const Result<Outcome> &out) {
+                reportedApplied(changes, out);
+            });
+}
+
+Scheduler::~Scheduler()
+{
+    if (!m_config.batchChanges)
+        return; // the handler, if any, is another scheduler's
+    m_machine.setLaterHandler({});
+    m_machine.flushLater();
+}
+
+Result<void> Scheduler::applyReported(const TaskChange &change)
+{
+    if (!m_config.batchChanges) {
+        auto out = m_machine.apply({change});
+        if (!out)
+            return out.error();
+        reportedApplied({change}, out);
+        return {};
+    }
+    m_machine.applyLater(change);
+    if (change.to == TaskState::Done)
+        m_doneLater.insert(change.taskId);
+    else if (change.to == TaskState::Running)
+        m_running.insert(change.taskId); // its progress is kept in memory like a running one's
+    if (!std::exchange(m_flushQueued, true))
+        QMetaObject::invokeMethod(
+            this,
+            [this] {
+                m_flushQueued = false;
+                flushChanges();
+            },
+            Qt::QueuedConnection);
+    return {};
+}
+
+void Scheduler::reportedApplied(const QList<TaskChange> &changes, const Result<Outcome> &out)
+{
+    bool done = false;
+    for (const TaskChange &c : changes) {
+        m_doneLater.remove(c.taskId);
+        done = done || c.to == TaskState::Done;
+    }
+    if (!out) {
+        // Applied on its own (the batch failed): the node hears why, as it would have at once.
+        for (const TaskChange &c : changes) {
+            qCInfo(lcScheduler).noquote() << QString("task %1 of node %2 not %3: %4")
+                                                 .arg(c.taskId)
+                                                 .arg(c.nodeId)
+                                                 .arg(toString(c.to), out.error().message);
+            m_running.remove(c.taskId);
+            if (const auto it = m_live.find(c.nodeId); it != m_live.end())
+                it->link->send(msg::Error,
+                               {{"code", out.error().code}, {"message", out.error().message}});
+        }
+        return;
+    }
+    forget(*out);
+    if (!out->cancels.isEmpty())
+        sendCancels(out->cancels);
+    if (done)
+        requestDispatch();
 }
 
 void Scheduler::requestDispatch()
@@ -120,6 +186,7 @@ void Scheduler::release(qint64 taskId)
 
 Result<void> Scheduler::recover()
 {
+    flushChanges(); // what is read below includes the batched changes
     if (m_config.sharedDatabase) {
         // The tasks of nodes other controllers serve stay theirs; those of nodes nobody has
         // seen for a lease come back now, the rest once their lease runs out unclaimed.
@@ -143,6 +210,7 @@ Result<void> Scheduler::recover()
 
 Result<qint64> Scheduler::connectNode(NodeLink *link, const QJsonObject &hello)
 {
+    flushChanges(); // what is read below includes the batched changes
     const QJsonValue protocol = hello.value("protocol");
     if (!protocol.isDouble() || protocol.toInt() != kProtocolVersion)
         return makeError("unsupported_protocol",
@@ -329,6 +397,7 @@ QString Scheduler::refuseAdoption(const LiveNode &n, const std::optional<TaskRec
 
 void Scheduler::disconnectNode(qint64 nodeId, NodeLink *link, const QString &why)
 {
+    flushChanges(); // what is read below includes the batched changes
     auto it = m_live.find(nodeId);
     if (it == m_live.end() || it->link != link)
         return;
@@ -356,6 +425,7 @@ void Scheduler::disconnectNode(qint64 nodeId, NodeLink *link, const QString &why
 
 void Scheduler::checkLeases()
 {
+    flushChanges(); // what is read below includes the batched changes
     const QDateTime now = m_clock.now();
     QList<std::pair<qint64, NodeLink *>> lost;
     for (const LiveNode &n : std::as_const(m_live))
@@ -453,14 +523,9 @@ Result<void> Scheduler::onAccepted(LiveNode &n, const QJsonObject &d)
     const auto t = ownTask(n, d);
     if (!t)
         return t.error();
-    if (t->task.state == TaskState::Assigned) {
-        auto out = m_machine.apply({{t->task.id, TaskState::Running, n.id}});
-        if (!out)
-            return out.error();
-        forget(*out);
-    } else {
-        m_running.insert(t->task.id);
-    }
+    if (t->task.state == TaskState::Assigned)
+        return applyReported({t->task.id, TaskState::Running, n.id});
+    m_running.insert(t->task.id);
     return {};
 }
 
@@ -480,6 +545,7 @@ Result<void> Scheduler::onProgress(LiveNode &n, const QJsonObject &d)
         keepProgress(*id, p.toDouble());
         return {};
     }
+    flushChanges(); // a task.accepted waiting for its batch: the state read below includes it
     const auto t = ownTask(n, d);
     if (!t)
         return t.error();
@@ -531,8 +597,9 @@ Result<void> Scheduler::onDone(LiveNode &n, const QJsonObject &d)
     const auto t = m_store.task(*id);
     if (!t)
         return makeError("not_found", QString("task %1 does not exist").arg(*id));
-    if (t->task.state == TaskState::Done && t->task.nodeId == n.id)
-        return {}; // a repeated done: already recorded
+    if ((t->task.state == TaskState::Done && t->task.nodeId == n.id) ||
+        (m_doneLater.contains(*id) && heldBy(*t, n.id)))
+        return {}; // a repeated done: already recorded (or waiting for its batch)
     if (!heldBy(*t, n.id))
         return makeError("not_assigned", QString("task %1 is not assigned to this node").arg(*id));
     const QJsonValue outputs = d.value("outputs");
@@ -562,12 +629,7 @@ Result<void> Scheduler::onDone(LiveNode &n, const QJsonObject &d)
         requestDispatch();
         return makeError("missing_outputs", why);
     }
-    auto out = m_machine.apply({{t->task.id, TaskState::Done, n.id}});
-    if (!out)
-        return out.error();
-    forget(*out);
-    requestDispatch();
-    return {};
+    return applyReported({t->task.id, TaskState::Done, n.id});
 }
 
 QString Scheduler::framesWithoutImage(const TaskRecord &t, const QList<OutputRecord> &landed)
@@ -613,6 +675,7 @@ const JobSpec *Scheduler::specOf(qint64 jobId)
 
 Result<void> Scheduler::onFailed(LiveNode &n, const QJsonObject &d)
 {
+    flushChanges(); // what is read below includes the batched changes
     const auto t = ownTask(n, d);
     if (!t)
         return t.error();

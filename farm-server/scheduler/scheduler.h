@@ -47,12 +47,18 @@ struct SchedulerConfig
         jobOutputs;
     /// Progress of running tasks is kept in memory and written (and announced) in one
     /// transaction every this many milliseconds; 0: each report at once. State changes are
-    /// never deferred. docs/PERFORMANCE.md.
+    /// never kept in memory (at most until the end of the turn: batchChanges).
+    /// docs/PERFORMANCE.md.
     int progressFlushMs = 0;
     /// A slot freed by task.done or task.failed is filled by one dispatch once the event loop
     /// has handled the messages already waiting (many slots, one transaction) instead of a
     /// dispatch per message.
     bool deferDispatch = false;
+    /// A node's task.accepted (the task starts running) and task.done are committed together
+    /// with the others handled in the same turn of the event loop: one transaction, one job
+    /// read and one `job.updated` per job for the batch (StateMachine::applyLater). Each is
+    /// committed before it is announced and before the slot it frees is given out again.
+    bool batchChanges = false;
     /// Other controllers share the database (PostgreSQL, docs/CONTROLLERS.md): tasks are
     /// claimed row by row, a start re-queues only the tasks of nodes no controller has seen for
     /// a lease, and this one re-queues those too while it runs.
@@ -80,6 +86,8 @@ public:
 
     Scheduler(JobStore &store, StateMachine &machine, const Clock &clock, EventSink &events,
               SchedulerConfig config, QObject *parent = nullptr);
+    /// Commits the changes still waiting for their batch (SchedulerConfig::batchChanges).
+    ~Scheduler() override;
 
     /// Server start: tasks the database still shows on nodes lost their nodes with the old process.
     Result<void> recover();
@@ -188,6 +196,12 @@ private:
     const JobSpec *specOf(qint64 jobId);
     /// Progress kept for the next batch (SchedulerConfig::progressFlushMs) and announced now.
     void keepProgress(qint64 taskId, double progress);
+    /// A change of a node's report: batched when SchedulerConfig::batchChanges, else now.
+    Result<void> applyReported(const TaskChange &change);
+    /// Commits the batched changes now: before reading what they change to make others.
+    void flushChanges() { m_machine.flushLater(); }
+    /// What a batch of reported changes did (StateMachine::LaterHandler).
+    void reportedApplied(const QList<TaskChange> &changes, const Result<Outcome> &out);
     /// The task left its node (done, failed, re-queued, canceled there): its bookkeeping goes.
     void release(qint64 taskId);
     /// The task went onto a node: its no-progress and run-time clocks start.
@@ -240,6 +254,8 @@ private:
     QHash<qint64, double> m_pendingProgress; // task → latest progress not yet written
     QTimer *m_progressTimer = nullptr;
     bool m_dispatchQueued = false;
+    bool m_flushQueued = false;
+    QSet<qint64> m_doneLater; // task.done waiting for its batch (a repeat is not queued again)
     Metrics m_metrics;
     PreviewStore *m_previews = nullptr;
     bool m_dispatching = false;

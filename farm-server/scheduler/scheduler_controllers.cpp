@@ -11,6 +11,7 @@ namespace farm::server {
 
 void Scheduler::onPeerEvent(const QString &type, const QJsonObject &data)
 {
+    flushChanges(); // what is read below includes the batched changes
     const qint64 id = data.value("id").toInteger();
     if (type == QLatin1String(msg::TaskUpdated)) {
         const qint64 holder = m_holder.value(id);
@@ -60,6 +61,7 @@ void Scheduler::onPeerEvent(const QString &type, const QJsonObject &data)
 
 void Scheduler::requeueStale()
 {
+    flushChanges(); // what is read below includes the batched changes
     const QDateTime now = m_clock.now();
     m_lastStaleCheck = now;
     const qint64 leaseMs = qint64(m_config.leaseS) * 1000;
@@ -108,6 +110,7 @@ void Scheduler::requeueStale()
 
 void Scheduler::requeueUnreported(LiveNode &n, const QList<qint64> &running)
 {
+    flushChanges(); // what is read below includes the batched changes
     const QSet<qint64> reported(running.cbegin(), running.cend());
     QList<TaskChange> changes;
     for (const TaskRecord &t : m_store.tasksOnNode(n.id)) {

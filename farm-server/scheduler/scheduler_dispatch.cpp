@@ -97,6 +97,7 @@ Result<QJsonObject> Scheduler::roleAssignment(const TaskRecord &task, const JobS
 
 void Scheduler::dispatch()
 {
+    flushChanges(); // what is read below includes the batched changes
     // Handlers below may trigger dispatch again (events, cancels): run it as a loop instead.
     if (m_dispatching) {
         m_dispatchAgain = true;
@@ -399,6 +400,7 @@ void Scheduler::publishNode(qint64 id)
 
 Result<Node> Scheduler::setNodeAdmin(qint64 id, const QString &action)
 {
+    flushChanges(); // what is read below includes the batched changes
     static const QHash<QString, QString> kAdmin{
         {"drain", "draining"}, {"enable", "enabled"}, {"disable", "disabled"}};
     if (!kAdmin.contains(action))
@@ -416,6 +418,7 @@ Result<Node> Scheduler::setNodeAdmin(qint64 id, const QString &action)
 
 Result<void> Scheduler::forgetNode(qint64 id)
 {
+    flushChanges(); // what is read below includes the batched changes
     const auto r = m_store.node(id);
     if (!r)
         return makeError("not_found", QString("node %1 does not exist").arg(id));

@@ -26,6 +26,7 @@ void Scheduler::watchTask(qint64 taskId, qint64 jobId, const QString &frames)
 
 void Scheduler::checkTasks()
 {
+    flushChanges(); // what is read below includes the batched changes
     const QDateTime now = m_clock.now();
     QSet<qint64> onNodes;
     QList<std::tuple<qint64, qint64, QString>> expired; // task, node, why

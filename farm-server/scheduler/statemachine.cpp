@@ -244,6 +244,7 @@ Result<void> StateMachine::checkDependencies(qint64 jobId)
 
 Result<Outcome> StateMachine::rerunJob(qint64 jobId, const QList<int> &frames)
 {
+    flushBefore();
     Outcome out;
     Transaction tx(m_store);
     const auto job = m_store.job(jobId);
@@ -283,6 +284,7 @@ Result<Outcome> StateMachine::rerunJob(qint64 jobId, const QList<int> &frames)
 
 Result<Outcome> StateMachine::requeueTask(qint64 taskId)
 {
+    flushBefore();
     Outcome out;
     Transaction tx(m_store);
     const auto task = m_store.task(taskId);
@@ -317,6 +319,7 @@ Result<Outcome> StateMachine::requeueTask(qint64 taskId)
 
 Result<Outcome> StateMachine::setPriority(qint64 jobId, int priority)
 {
+    flushBefore();
     Outcome out;
     Transaction tx(m_store);
     const auto job = m_store.job(jobId);
@@ -372,6 +375,41 @@ Result<Outcome> StateMachine::finish(Transaction &tx, const QList<qint64> &jobs,
 
 Result<Outcome> StateMachine::apply(const QList<TaskChange> &changes)
 {
+    flushBefore();
+    return applyNow(changes);
+}
+
+void StateMachine::applyLater(const TaskChange &change)
+{
+    m_later.append(change);
+}
+
+void StateMachine::flushLater()
+{
+    if (m_later.isEmpty() || m_flushing)
+        return;
+    m_flushing = true;
+    const QList<TaskChange> batch = std::exchange(m_later, {});
+    // All or nothing: a change that fails rolls the batch back, and each change is then
+    // applied on its own, so that one refused change costs the others nothing.
+    const auto out = applyNow(batch);
+    if (out || batch.size() == 1) {
+        m_flushing = false;
+        if (m_laterHandler)
+            m_laterHandler(batch, out);
+        return;
+    }
+    QList<std::pair<TaskChange, Result<Outcome>>> one;
+    for (const TaskChange &c : batch)
+        one.append({c, applyNow({c})});
+    m_flushing = false;
+    if (m_laterHandler)
+        for (const auto &[c, r] : std::as_const(one))
+            m_laterHandler({c}, r);
+}
+
+Result<Outcome> StateMachine::applyNow(const QList<TaskChange> &changes)
+{
     Outcome out;
     Transaction tx(m_store);
     for (const TaskChange &c : changes) {
@@ -389,6 +427,7 @@ Result<Outcome> StateMachine::apply(const QList<TaskChange> &changes)
 
 Result<Outcome> StateMachine::setJobState(qint64 jobId, JobState to)
 {
+    flushBefore();
     Outcome out;
     Transaction tx(m_store);
     auto job = m_store.job(jobId);
@@ -419,6 +458,7 @@ Result<Outcome> StateMachine::setJobState(qint64 jobId, JobState to)
 
 Result<Outcome> StateMachine::failJob(qint64 jobId, const QString &error)
 {
+    flushBefore();
     Outcome out;
     Transaction tx(m_store);
     auto job = m_store.job(jobId);
@@ -445,6 +485,7 @@ Result<Outcome> StateMachine::failJob(qint64 jobId, const QString &error)
 
 Result<Outcome> StateMachine::retryJob(qint64 jobId)
 {
+    flushBefore();
     Outcome out;
     Transaction tx(m_store);
     auto job = m_store.job(jobId);
@@ -483,6 +524,7 @@ Result<Outcome> StateMachine::setProgress(qint64 taskId, double progress)
 Result<Outcome> StateMachine::setProgress(const QList<std::pair<qint64, double>> &progress,
                                           bool announceTasks)
 {
+    flushBefore();
     // Not a state change: one transaction for a batch, then the tasks and jobs as they are.
     Outcome out;
     QList<std::pair<qint64, double>> bounded;

@@ -6,6 +6,7 @@
 
 #include <QList>
 
+#include <functional>
 #include <optional>
 
 #include <utility>
@@ -87,6 +88,21 @@ public:
     Result<Outcome> setProgress(const QList<std::pair<qint64, double>> &progress,
                                 bool announceTasks = true);
 
+    /// Changes that may wait for the end of the event loop's turn (a node's task.accepted and
+    /// task.done; nothing waits on their answer): queued here and committed together by
+    /// flushLater() in one transaction, with one read and one `job.updated` per job instead of
+    /// one per task. Each is still committed before it is announced. Every other change of this
+    /// class commits the queued ones first, so changes commit in the order they were made.
+    void applyLater(const TaskChange &change);
+    /// Commits what applyLater() queued and tells the handler: once with every change and the
+    /// batch's outcome, or, when the batch fails as a whole (a change another controller or a
+    /// user made impossible meanwhile), once per change applied on its own.
+    void flushLater();
+    bool hasLater() const { return !m_later.isEmpty(); }
+    using LaterHandler =
+        std::function<void(const QList<TaskChange> &changes, const Result<Outcome> &outcome)>;
+    void setLaterHandler(LaterHandler handler) { m_laterHandler = std::move(handler); }
+
 private:
     /// `lost`: where a lost claim (TaskChange::expect) is noted; null: none is expected.
     Result<void> applyOne(const TaskChange &change, QList<TaskRecord> &changed,
@@ -103,9 +119,20 @@ private:
     /// Derives the state of `jobs` from their changed tasks, commits `tx`, then announces.
     Result<Outcome> finish(Transaction &tx, const QList<qint64> &jobs, Outcome out);
 
+    /// The changes applyLater() queued; applies them at once (before any other change).
+    void flushBefore()
+    {
+        if (!m_later.isEmpty() && !m_flushing)
+            flushLater();
+    }
+    Result<Outcome> applyNow(const QList<TaskChange> &changes);
+
     JobStore &m_store;
     const Clock &m_clock;
     EventSink &m_events;
+    QList<TaskChange> m_later;
+    LaterHandler m_laterHandler;
+    bool m_flushing = false;
 };
 
 } // namespace farm::server

@@ -636,6 +636,103 @@ private slots:
         COMPARE_STATE(core.store.task(task)->task.state, TaskState::Done);
     }
 
+    // SchedulerConfig::batchChanges: task.accepted and task.done of one turn of the event loop
+    // commit in one transaction, each before it is announced; the job's counts are exact after
+    // the batch; a change made meanwhile (a node lost) commits the batch first; a change the
+    // batch can no longer make is refused to its node alone.
+    void reportedChangesOfOneTurnCommitTogether()
+    {
+        Core core;
+        SchedulerConfig config;
+        config.deferDispatch = true;
+        config.batchChanges = true;
+        core.scheduler =
+            std::make_unique<Scheduler>(core.store, *core.machine, core.clock, core.sink, config);
+        const qint64 jobId = core.addJob(makeSpec("1-4", 1));
+        RecordingLink links[4];
+        qint64 nodes[4], tasks[4];
+        for (int i = 0; i < 4; ++i) {
+            nodes[i] = connect(core, links[i], hello(QString("n%1").arg(i)));
+            tasks[i] = links[i].assignedTasks().value(0);
+            QVERIFY(tasks[i] > 0);
+        }
+        auto stateEvents = [&](qint64 task, TaskState state) {
+            int n = 0;
+            for (const auto &e : core.sink.ofType("task.updated"))
+                n += e.data.value("id").toInteger() == task &&
+                     e.data.value("state").toString() == toString(state);
+            return n;
+        };
+        const qsizetype jobsBefore = core.sink.ofType("job.updated").size();
+        for (int i = 0; i < 4; ++i)
+            QVERIFY(
+                core.scheduler
+                    ->handleMessage(nodes[i], core.message("task.accepted", {{"task", tasks[i]}}))
+                    .ok());
+        // Nothing committed yet, so nothing announced.
+        COMPARE_STATE(core.store.task(tasks[0])->task.state, TaskState::Assigned);
+        QCOMPARE(stateEvents(tasks[0], TaskState::Running), 0);
+        QTRY_COMPARE(stateEvents(tasks[3], TaskState::Running), 1);
+        QCOMPARE(core.store.job(jobId)->tasks.running, 4); // assigned or running
+        for (int i = 0; i < 4; ++i) {
+            COMPARE_STATE(core.store.task(tasks[i])->task.state, TaskState::Running);
+            QCOMPARE(stateEvents(tasks[i], TaskState::Running), 1);
+        }
+        QCOMPARE(core.sink.ofType("job.updated").size(), jobsBefore + 1); // one for the batch
+        COMPARE_STATE(core.store.job(jobId)->state, JobState::Active);
+
+        // Three done in one turn (one said twice); the fourth task is canceled behind the
+        // scheduler's back before its done is committed.
+        for (int i = 0; i < 3; ++i)
+            QVERIFY(done(core, nodes[i], tasks[i]).ok());
+        QVERIFY(done(core, nodes[0], tasks[0]).ok()); // a repeat: not queued again
+        landFrames(core, tasks[3]);
+        QVERIFY(done(core, nodes[3], tasks[3]).ok());
+        TaskRecord gone = *core.store.task(tasks[3]);
+        gone.task.state = TaskState::Canceled;
+        QVERIFY(core.store.updateTask(gone).ok());
+        QCOMPARE(core.store.job(jobId)->tasks.done, 0);
+        QCOMPARE(stateEvents(tasks[0], TaskState::Done), 0);
+        // The batch fails on the canceled task; each change then applies on its own.
+        QTRY_COMPARE(core.store.job(jobId)->tasks.done, 3);
+        const Job job = *core.store.job(jobId);
+        QCOMPARE(job.tasks.running, 0);
+        QCOMPARE(job.tasks.canceled, 1);
+        QCOMPARE(job.tasks.queued, 0);
+        for (int i = 0; i < 3; ++i) {
+            COMPARE_STATE(core.store.task(tasks[i])->task.state, TaskState::Done);
+            QCOMPARE(stateEvents(tasks[i], TaskState::Done), 1); // exactly once
+        }
+        QCOMPARE(stateEvents(tasks[3], TaskState::Done), 0);
+        QCOMPARE(links[3].of("error").size(), 1);
+        QVERIFY(links[3].of("error").first().value("message").toString().contains("canceled"));
+        QCOMPARE(links[0].of("error").size(), 0);
+
+        // A node lost while its done waits for the batch: the done commits first, the task is
+        // not re-queued.
+        const qint64 second = core.addJob(makeSpec("1", 1));
+        core.scheduler->dispatch();
+        QCOMPARE(links[0].assignedTasks().size() + links[1].assignedTasks().size() +
+                     links[2].assignedTasks().size(),
+                 4);
+        qint64 node = 0, task = 0;
+        for (int i = 0; i < 3; ++i)
+            if (links[i].assignedTasks().size() == 2) {
+                node = nodes[i];
+                task = links[i].assignedTasks().last();
+                QVERIFY(core.scheduler
+                            ->handleMessage(node, core.message("task.accepted", {{"task", task}}))
+                            .ok());
+                QVERIFY(done(core, node, task).ok());
+                core.scheduler->disconnectNode(node, &links[i], "socket closed");
+            }
+        QVERIFY(task > 0);
+        COMPARE_STATE(core.store.task(task)->task.state, TaskState::Done);
+        COMPARE_STATE(core.store.job(second)->state, JobState::Completed);
+        QCOMPARE(core.store.job(second)->tasks.done, 1);
+        QCOMPARE(stateEvents(task, TaskState::Done), 1);
+    }
+
     void framesDoneAreNotRenderedAgain()
     {
         Core core;
