@@ -131,7 +131,8 @@ public:
     /// before `then` runs; with many uploads at once their syncs run side by side and share the
     /// file system's journal commits (ext4 commits the waiting ones together), where the two
     /// threads of the global pool (one per core) made every upload of a farm wait in line for
-    /// one sync after another (docs/PERFORMANCE.md, "Output syncs side by side").
+    /// one sync after another (docs/PERFORMANCE.md, "Output syncs side by side, state
+    /// changes in batches").
     void writeOutputOffLoop(qint64 jobId, const QString &name, const QByteArray &data,
                             QObject *receiver, std::function<void(Result<qint64>)> then);
     /// Threads that write and sync outputs at the same time: fsync waits on the disk, not on a
