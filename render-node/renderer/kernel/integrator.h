@@ -69,13 +69,15 @@ FARM_KERNEL uint32_t vertexSlot(int depth, VertexSlot slot)
 {
     return 1u + uint32_t(depth) * kSlotsPerVertex + uint32_t(slot);
 }
-// Russian roulette from this vertex on (a path's fourth: with the default 4 bounces only the
-// last bounce is played for), with the survival probability sqrt(max throughput) as Cycles
-// does. From the second vertex with max(throughput), it ended about half the paths that carry
-// the interreflections of a light object and the survivors' 1/q weights made much of a frame's
+// Russian roulette from this vertex on (a path's fifth: the default 4 bounces are never played
+// for, longer paths are), with the survival probability sqrt(max throughput) as Cycles does.
+// From the second vertex with max(throughput), it ended about half the paths that carry the
+// interreflections of a light object and the survivors' 1/q weights made much of a frame's
 // variance: 32 spp against 512, RMSE 0.01513 -> 0.01257 (2CylinderEngine), 0.00970 -> 0.00626
-// (motorBike.obj) for 8-9 % more time per sample (NOTES.md, "Russian roulette").
-constexpr int kRouletteDepth = 3;
+// (motorBike.obj) for 8-9 % more time per sample (NOTES.md, "Russian roulette"). From the fourth
+// vertex (the last bounce played for) it still cost more than it saved: on the Cycles
+// comparison's engine frame RMSE 0.007091 -> 0.006915 at 32 spp without it, at the same CPU time.
+constexpr int kRouletteDepth = 4;
 // Vertices from this depth on take independent numbers (PixelSampler's slotCount): every vertex
 // of the default 4 bounces takes Sobol numbers. Most of the variance a low-discrepancy pattern
 // removes is in the camera jitter and the first two vertices, but on the Cycles comparison's
@@ -342,7 +344,7 @@ FARM_HOST_DEVICE Vec3 sampleEmitterLight(const Tracer &tracer, const SceneView &
 /// Radiance along a camera ray: a unidirectional path tracer with the glTF metallic-roughness
 /// BSDF, next-event estimation of the sun (a delta light: no MIS needed) and of the sky (cosine
 /// sampled, combined with BSDF sampling by the power heuristic), emissive surfaces picked up
-/// when hit, and Russian roulette from the fourth vertex (kRouletteDepth).
+/// when hit, and Russian roulette from the fifth vertex (kRouletteDepth).
 ///
 /// `Sampler` is PixelSampler (low-discrepancy slots) or Rng (independent numbers): get1D/get2D
 /// take the slot of a sampling decision (vertexSlot), uniform() serves the rest.
