@@ -20,90 +20,42 @@ bool sameRay(const Ray &a, const Ray &b)
     return std::memcmp(&a, &b, sizeof(Ray)) == 0;
 }
 
-/// A tracer that answers one camera ray and one shadow ray from a packet's results (what the
-/// wide BVH answers for them ray by ray) and traces any other ray itself.
+/// A tracer that answers one camera ray from a packet's results (what the wide BVH answers for
+/// it on its own) and traces any other ray itself. (Shadow rays are traced one by one: from
+/// hits spread over a pixel's footprint, or over 4 x 4 pixels, towards the light, their
+/// packet's bounds were too loose to pay on a 1M-triangle mesh: 11.0-11.6 s of CPU for its
+/// sam6d set with single shadow rays, 12.3-14.5 s with packets.)
 struct PacketAnswers
 {
     const WideTracer *tracer = nullptr;
     const Ray *camera = nullptr;
     const Hit *hit = nullptr;
-    const Ray *shadow = nullptr; // none when null
-    bool blocked = false;
 
     Hit closest(const Ray &ray) const
     {
         return sameRay(ray, *camera) ? *hit : tracer->closest(ray);
     }
-    bool occluded(const Ray &ray) const
-    {
-        return shadow && sameRay(ray, *shadow) ? blocked : tracer->occluded(ray);
-    }
+    bool occluded(const Ray &ray) const { return tracer->occluded(ray); }
 };
 
-/// A packet's rays, their hits and the point light's shadow rays from them, traced as two
-/// packets (answerPacket).
+/// Up to kPacketRays camera rays traced as one packet (trace) and their hits.
 struct PacketResult
 {
     Ray rays[kPacketRays];
     Hit hits[kPacketRays];
-    Ray shadows[kPacketRays];
-    bool blocked[kPacketRays];
-    int shadowOf[kPacketRays]; // index into shadows, -1: none
 
+    void trace(const WideTracer &tracer, int n)
+    {
+        intersectClosestWidePacket(*tracer.bvh, tracer.view, rays, n, hits);
+    }
     PacketAnswers answers(const WideTracer &tracer, int s) const
     {
-        const int k = shadowOf[s];
-        return PacketAnswers{&tracer, &rays[s], &hits[s], k >= 0 ? &shadows[k] : nullptr,
-                             k >= 0 && blocked[k]};
+        return PacketAnswers{&tracer, &rays[s], &hits[s]};
     }
 };
 
-/// The point light's shadow ray from the camera ray's hit, as traceRadiance makes it (the
-/// surface point and its geometric normal as surfaceAt computes them); false when it traces
-/// none. (Should the two ever differ, PacketAnswers does not recognise the ray and traces it.)
-bool pointLightShadowRay(const SceneView &scene, const RenderParams &p, const Ray &ray,
-                         const Hit &hit, Ray &out)
-{
-    if (!hit.valid() || !(maxComponent(p.pointLightIntensity) > 0.f))
-        return false;
-    const Vec3 *v = scene.positions + 3 * hit.prim;
-    const float b0 = 1.f - hit.b1 - hit.b2;
-    const Vec3 position = v[0] * b0 + v[1] * hit.b1 + v[2] * hit.b2;
-    Vec3 ng = normalize(cross(v[1] - v[0], v[2] - v[0]));
-    if (dot(ng, ray.dir) > 0.f)
-        ng = -ng;
-    const Vec3 origin = position + ng * scene.epsilon;
-    Vec3 toLight = p.pointLightPosition - origin;
-    const float dist2 = dot(toLight, toLight);
-    if (!(dist2 > 0.f))
-        return false;
-    const float dist = sqrtf(dist2);
-    toLight = toLight / dist;
-    if (!(dot(ng, toLight) > 0.f))
-        return false;
-    out = Ray{origin, toLight, dist * (1.f - 1e-4f)};
-    return true;
-}
-
-/// Traces `r.rays[0..n)` as one packet, then the point light's shadow rays from their hits as
-/// another.
-void answerPacket(const WideTracer &tracer, const SceneView &view, const RenderParams &p,
-                  PacketResult &r, int n)
-{
-    intersectClosestWidePacket(*tracer.bvh, tracer.view, r.rays, n, r.hits);
-    int m = 0;
-    for (int s = 0; s < n; ++s) {
-        r.shadowOf[s] = -1;
-        if (pointLightShadowRay(view, p, r.rays[s], r.hits[s], r.shadows[m]))
-            r.shadowOf[s] = m++;
-    }
-    if (m > 0)
-        intersectAnyWidePacket(*tracer.bvh, tracer.view, r.shadows, m, r.blocked);
-}
-
-/// renderPixel with the pixel's camera rays traced as one packet and the point light's shadow
-/// rays from their hits as another (an edge pixel's rays run close together). The same image
-/// (see intersectClosestWidePacket for the one exception).
+/// renderPixel with the pixel's camera rays traced as one packet (an edge pixel's rays run close
+/// together). The same image (see intersectClosestWidePacket for the one exception).
 Vec3 renderPixelPacket(const WideTracer &tracer, const SceneView &view, const Camera &camera,
                        const RenderParams &p, int x, int y)
 {
@@ -121,7 +73,7 @@ Vec3 renderPixelPacket(const WideTracer &tracer, const SceneView &view, const Ca
         sampler->get2D(kSlotCamera, jx, jy);
         r.rays[s] = camera.generateRay(float(x) + jx, float(y) + jy, p.width, p.height);
     }
-    answerPacket(tracer, view, p, r, n);
+    r.trace(tracer, n);
     Vec3 sum(0.f);
     for (int s = 0; s < n; ++s) {
         auto &sampler = *reinterpret_cast<PixelSampler *>(storage[s]);
@@ -163,8 +115,8 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
     bool finished = grid.run(
         cancel,
         [&](const TileGrid::Rect &r) {
-            // 4 x 4 pixels at a time: their centre rays as one packet, their shadow rays as
-            // another (renderPixelWithAov then gets the answers instead of tracing).
+            // 4 x 4 pixels at a time: their centre rays as one packet (renderPixelWithAov then
+            // gets the hits instead of tracing).
             for (int by = r.y0; by < r.y1; by += 4) {
                 for (int bx = r.x0; bx < r.x1; bx += 4) {
                     PacketResult packet;
@@ -182,7 +134,7 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
                             py[n++] = y;
                         }
                     }
-                    answerPacket(tracer, view, params, packet, n);
+                    packet.trace(tracer, n);
                     for (int k = 0; k < n; ++k) {
                         const size_t i = size_t(py[k]) * size_t(width) + size_t(px[k]);
                         out.pixels[i] = renderPixelWithAov(packet.answers(tracer, k), view, camera,
