@@ -46,6 +46,16 @@ TaskChange claim(qint64 taskId, qint64 nodeId)
 
 } // namespace
 
+/// Two controllers' relays on one database: A on the core's connection, B on a peer's.
+struct TwoRelays
+{
+    Core core;
+    RecordingSink nextA, nextB;
+    DbEventRelay a{nextA}, b{nextB};
+    Peer other{core, SchedulerConfig{}};
+    bool started() { return a.start(core.store.database()) && b.start(other.store.database()); }
+};
+
 class TestControllers : public QObject
 {
     Q_OBJECT
@@ -197,12 +207,9 @@ private slots:
 
     void relayCarriesEventsBetweenControllers()
     {
-        Core core;
-        RecordingSink nextA, nextB;
-        DbEventRelay a(nextA), b(nextB);
-        QVERIFY(a.start(core.store.database()).ok());
-        Peer other(core, SchedulerConfig{});
-        QVERIFY(b.start(other.store.database()).ok());
+        TwoRelays relays;
+        QVERIFY(relays.started());
+        auto &[core, nextA, nextB, a, b, other] = relays;
         QVERIFY(a.channel().startsWith("farm_events_farm_t")); // this test's schema only
         QList<std::pair<QString, QJsonObject>> atB, atA;
         connect(&b, &DbEventRelay::peerEvent, this,
@@ -229,12 +236,9 @@ private slots:
 
     void relayListensAgainAfterItsConnectionDrops()
     {
-        Core core;
-        RecordingSink nextA, nextB;
-        DbEventRelay a(nextA), b(nextB);
-        QVERIFY(a.start(core.store.database()).ok());
-        Peer other(core, SchedulerConfig{});
-        QVERIFY(b.start(other.store.database()).ok());
+        TwoRelays relays;
+        QVERIFY(relays.started());
+        auto &[core, nextA, nextB, a, b, other] = relays;
         b.setPingInterval(1000);
         int resumed = 0;
         connect(&b, &DbEventRelay::resumedAfterGap, this, [&] { ++resumed; });
