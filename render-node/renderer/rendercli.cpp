@@ -36,6 +36,16 @@
 namespace farm::render {
 namespace {
 
+static_assert(CliInvalidInput == childprotocol::kExitInvalidInput);
+
+/// How the command ends when the model or the environment map does not load: a file that
+/// cannot be opened (io_error) may be there on another try; one that opens but is unusable
+/// (bad_model, bad_environment) will not be.
+int loadFailureExit(const Error &error)
+{
+    return error.code == QLatin1String("io_error") ? CliBadModel : CliInvalidInput;
+}
+
 FrameJob baseJob(const CliOptions &o, int frame, qsizetype index, qsizetype total)
 {
     FrameJob job;
@@ -235,7 +245,7 @@ int runRenderCli(const QStringList &args)
 
     Result<Scene> loaded = Scene::load(o.input, o.root);
     if (!loaded)
-        return fail(CliBadModel, loaded.error().message);
+        return fail(loadFailureExit(loaded.error()), loaded.error().message);
     const Scene &scene = *loaded;
     const SceneStats &st = scene.stats();
     printLine(QStringLiteral("scene: %1 triangles (%2 dropped), %3 meshes, %4 materials, "
@@ -263,7 +273,7 @@ int runRenderCli(const QStringList &args)
     if (!o.environment.isEmpty()) {
         Result<Environment> env = Environment::load(o.environment, o.environmentIntensity);
         if (!env)
-            return fail(CliBadModel, env.error().message);
+            return fail(loadFailureExit(env.error()), env.error().message);
         environment.emplace(std::move(*env));
         printLine(QStringLiteral("environment: %1 (%2x%3)")
                       .arg(o.environment)

@@ -9,8 +9,12 @@ namespace farm::render {
 enum CliExit : int {
     CliOk = 0,
     CliBadArguments = 2,
-    CliBadModel = 3,
+    CliBadModel = 3, // the model or environment file cannot be opened (the node may retry)
     CliRenderFailed = 4,
+    /// The file opens but is unusable (not a format Assimp reads, no triangles, a broken
+    /// environment image): another attempt would read the same bytes and fail the same way, so
+    /// the node reports `invalid_input` and the job fails at once (childprotocol.h).
+    CliInvalidInput = 65,
 };
 
 /// `render FILE -o OUT [--size WxH] [--spp N] [--seed N] [--frames A-B] [--turntable]

@@ -239,6 +239,17 @@ private slots:
         const QJsonArray tasks =
             farm.get(QString("/api/v1/jobs/%1/tasks").arg(failing)).json().value("tasks").toArray();
         QVERIFY(!tasks.isEmpty());
+        // The same bytes would fail the same way on any node: one attempt, not three, and the
+        // job's error says why it was not tried again (a task still queued when the job failed
+        // was canceled without an attempt).
+        int attempts = 0;
+        for (const QJsonValue &t : tasks) {
+            QVERIFY(t.toObject().value("attempts").toInt() <= 1);
+            attempts += t.toObject().value("attempts").toInt();
+        }
+        QVERIFY(attempts >= 1);
+        QVERIFY2(failed.value("error").toString().contains("not retried (invalid_input"),
+                 qPrintable(failed.value("error").toString()));
         const qint64 task = tasks.first().toObject().value("id").toInteger();
         const auto log = farm.get(QString("/api/v1/tasks/%1/log").arg(task));
         QCOMPARE(log.status, 200);
