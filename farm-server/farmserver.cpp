@@ -1,6 +1,7 @@
 #include "farmserver.h"
 
 #include "api/apicontext.h"
+#include "api/healthstate.h"
 #include "api/httpserver.h"
 #include "api/joblistcache.h"
 #include "events/dbeventrelay.h"
@@ -42,6 +43,9 @@ FarmServer::~FarmServer()
     // database last.
     m_nodes.reset();
     m_http.reset();
+    if (m_store)
+        m_store->setOnClose({});
+    m_health.reset();
     m_urlInputs.reset();
     m_scheduler.reset();
     m_machine.reset();
@@ -132,6 +136,10 @@ Result<quint16> FarmServer::start()
     m_api->urlInputs = m_urlInputs.get();
     m_jobList = std::make_unique<JobListCache>(*m_store);
     m_api->jobList = m_jobList.get();
+    // GET /health from the front end's thread; a database closed under it shows at once.
+    m_health = std::make_unique<HealthState>(*m_access, dir, m_config.minFreeDiskMb);
+    m_api->health = m_health.get();
+    m_store->setOnClose([health = m_health.get()] { health->databaseClosed(); });
     // A compose job's video named by URL decides its segments once it is here.
     m_urlInputs->onInputReady = [this](qint64 jobId) {
         const auto job = m_store->job(jobId);

@@ -27,6 +27,7 @@ class AccessStore;
 class Webhooks;
 class MetricsRecorder;
 class JobListCache;
+class HealthState;
 struct ApiContext;
 
 /// The whole server in one object: database, files, scheduler, hubs and HTTP. main() wires it
@@ -80,6 +81,7 @@ private:
     std::unique_ptr<NodeHub> m_nodes;
     std::unique_ptr<ApiContext> m_api;
     std::unique_ptr<JobListCache> m_jobList;
+    std::unique_ptr<HealthState> m_health;
     std::unique_ptr<HttpServer> m_http;
     QTimer m_leaseTimer;
     QTimer m_cleanupTimer;

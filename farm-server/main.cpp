@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <malloc.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,6 +26,14 @@ void onSignal(int)
 
 int main(int argc, char **argv)
 {
+    // Freed memory at the top of the heap is kept up to this much instead of going back to the
+    // kernel at once: with the HTTP front end's thread allocating beside the event loop, glibc's
+    // default (trim above 128 KiB, adjusted as it goes) fell at times into giving back and
+    // faulting in again the pages of each response (GET /api/v1/jobs pages at a fifth of their
+    // rate, docs/PERFORMANCE.md "/health off the event loop").
+    constexpr int kHeapKeptBytes = 64 * 1024 * 1024;
+    mallopt(M_TRIM_THRESHOLD, kHeapKeptBytes);
+    mallopt(M_TOP_PAD, 4 * 1024 * 1024);
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName("farm-server");
     QCoreApplication::setApplicationVersion(farm::kFarmVersion);

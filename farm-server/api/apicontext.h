@@ -22,6 +22,7 @@
 namespace farm::server {
 
 class JobListCache;
+class HealthState;
 
 /// What the REST handlers work with; owned by FarmServer.
 struct ApiContext
@@ -41,6 +42,7 @@ struct ApiContext
     ServerMetrics &metrics;          // counters /metrics serves
     UrlInputs *urlInputs = nullptr;  // fetches input files named by URL (docs/API.md)
     JobListCache *jobList = nullptr; // pages of GET /api/v1/jobs kept in memory (SQLite)
+    HealthState *health = nullptr;   // what GET /health says, also off the event loop
 };
 
 using ApiHandler = void (*)(ApiContext &, const HttpRequest &, HttpReply);

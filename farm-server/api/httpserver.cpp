@@ -7,6 +7,7 @@
 #include <QLoggingCategory>
 #include <QTcpServer>
 #include <QTcpSocket>
+#include <QThread>
 #include <QTimer>
 #include <QWebSocket>
 #include <QWebSocketServer>
@@ -100,19 +101,30 @@ QByteArray responseHead(int status, qint64 length, const QByteArray &contentType
 class HttpConnection : public QObject
 {
 public:
-    HttpConnection(HttpServer *server, QTcpSocket *socket);
+    /// `onFront`: the connection lives on the front thread (HttpServer::accept), which answers
+    /// front routes only and hands the connection over at any other request.
+    HttpConnection(HttpServer *server, QTcpSocket *socket, QObject *parent, bool onFront);
     ~HttpConnection() override;
 
+    /// Reads what arrived before this object took the socket over.
+    void start();
     /// The response of the current request is written (or, for files, queued whole).
     void responseDone(bool close);
 
 private:
-    enum class State { Idle, Head, Body, Responding, Closing };
+    enum class State { Idle, Head, Body, Responding, Closing, HandingOver };
 
     void onReadable();
     void readHead();
     void readBody();
     void onHead(RequestHead head);
+    /// On the front thread: answers a front route's request from its head alone, there or,
+    /// when its answer function declines, by way of the event loop.
+    void answerOnFront(RequestHead head, const FrontRoute &route);
+    void sendFrontResponse(const FrontResponse &response);
+    /// On the front thread: gives the socket, unread bytes and all, to the event loop's thread.
+    void handOver();
+    void answerRateLimited(int waitS);
     void dispatch();
     /// Answers a request whose body was not read: keeps the connection when there is none.
     void answerEarly(int status, const QString &code, const QString &message,
@@ -138,6 +150,7 @@ private:
     std::optional<ChunkedDecoder> m_chunked;
     qint64 m_reserved = 0;
     bool m_shutDown = false;
+    bool m_onFront = false;
 };
 
 struct ReplyState
@@ -292,10 +305,12 @@ void HttpReply::file(const QString &path, const QByteArray &contentType,
         new FilePump(m_state, path);
 }
 
-HttpConnection::HttpConnection(HttpServer *server, QTcpSocket *socket)
-    : QObject(server)
+HttpConnection::HttpConnection(HttpServer *server, QTcpSocket *socket, QObject *parent,
+                               bool onFront)
+    : QObject(parent)
     , m_server(server)
     , m_socket(socket)
+    , m_onFront(onFront)
 {
     m_socket->setParent(this);
     m_socket->setReadBufferSize(kReadBufferBytes);
@@ -310,6 +325,53 @@ HttpConnection::HttpConnection(HttpServer *server, QTcpSocket *socket)
 HttpConnection::~HttpConnection()
 {
     m_server->releaseBody(m_reserved);
+}
+
+void HttpConnection::start()
+{
+    if (m_socket->bytesAvailable() > 0)
+        onReadable();
+    // The peer left while the socket changed threads: its disconnected signal is past.
+    if (m_socket && m_socket->state() != QAbstractSocket::ConnectedState)
+        deleteLater();
+}
+
+void HttpConnection::handOver()
+{
+    // Not from inside the socket's own readyRead: QAbstractSocket still touches its notifiers
+    // after the signal returns, and those must not have changed threads by then.
+    m_state = State::HandingOver;
+    m_timer.stop();
+    // A peer that sent its request and closed is still answered, as on the event loop.
+    m_socket->disconnect(this);
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+            QTcpSocket *socket = std::exchange(m_socket, nullptr);
+            socket->setParent(nullptr);
+            socket->moveToThread(m_server->thread());
+            // Should the server go before it takes the socket, the socket is closed with the
+            // call that was to hand it over.
+            struct Handed
+            {
+                QTcpSocket *socket = nullptr;
+                ~Handed()
+                {
+                    if (socket)
+                        socket->deleteLater();
+                }
+            };
+            auto handed = std::make_shared<Handed>();
+            handed->socket = socket;
+            QMetaObject::invokeMethod(
+                m_server,
+                [server = m_server, handed] {
+                    server->adopt(std::exchange(handed->socket, nullptr));
+                },
+                Qt::QueuedConnection);
+            deleteLater();
+        },
+        Qt::QueuedConnection);
 }
 
 void HttpConnection::onReadable()
@@ -327,6 +389,8 @@ void HttpConnection::onReadable()
     case State::Closing:
         m_socket->skip(m_socket->bytesAvailable());
         break;
+    case State::HandingOver:
+        break; // the event loop's thread reads it
     }
 }
 
@@ -342,6 +406,25 @@ void HttpConnection::readHead()
     }
     const QByteArray data = m_socket->peek(HttpLimits::kMaxHeadBytes + 4);
     const qsizetype end = data.indexOf("\r\n\r\n");
+    if (m_onFront) {
+        // Only a whole head of a front route's request with no body and no token is answered
+        // here; anything else (including what is refused) goes to the event loop as it is.
+        if (end < 0)
+            return handOver();
+        auto parsed = parseRequestHead(QByteArrayView(data).first(end));
+        auto *head = std::get_if<RequestHead>(&parsed);
+        if (!head)
+            return handOver();
+        if (const auto local = m_server->localPath(head->path))
+            head->path = *local;
+        const FrontRoute *route = m_server->frontRoute(head->path);
+        if (!route || (head->method != "GET" && head->method != "HEAD") || head->webSocketUpgrade ||
+            head->chunked || head->contentLength != 0 || !head->header("authorization").isEmpty() ||
+            head->query.hasQueryItem("token"))
+            return handOver();
+        m_socket->skip(end + 4);
+        return answerOnFront(std::move(*head), *route);
+    }
     if (end < 0) {
         if (data.size() >= HttpLimits::kMaxHeadBytes + 4)
             refuse(
@@ -413,10 +496,7 @@ void HttpConnection::onHead(RequestHead head)
                            "a valid 'Authorization: Bearer <token>' is required");
     }
     if (const auto wait = m_server->takeRateToken(m_request))
-        return answerEarly(
-            429, "rate_limited",
-            QString("too many requests for this token or address; retry in %1 s").arg(*wait),
-            {{"Retry-After", QByteArray::number(*wait)}});
+        return answerRateLimited(*wait);
     m_route = m.route;
     m_request.args = m.args;
 
@@ -447,6 +527,51 @@ void HttpConnection::onHead(RequestHead head)
     }
     arm(m_server->limits().bodyIdleTimeoutMs);
     readBody();
+}
+
+void HttpConnection::answerOnFront(RequestHead head, const FrontRoute &route)
+{
+    m_head = std::move(head);
+    m_request = {};
+    m_request.method = m_head.method;
+    m_request.path = m_head.path;
+    m_request.query = m_head.query;
+    m_request.headers = m_head.headers;
+    m_request.peer = m_socket->peerAddress();
+    m_server->resolveClient(m_request);
+    if (const auto wait = m_server->takeRateToken(m_request))
+        return answerRateLimited(*wait);
+    m_state = State::Responding;
+    m_timer.stop();
+    if (const std::optional<FrontResponse> response = route.answer())
+        return sendFrontResponse(*response);
+    // The event loop makes it; the answer comes back to this thread (the connection may be
+    // gone by then: the guard is read here only).
+    QMetaObject::invokeMethod(
+        m_server,
+        [onLoop = route.onLoop, front = m_server->m_front, guard = QPointer<HttpConnection>(this)] {
+            QMetaObject::invokeMethod(
+                front,
+                [guard, response = onLoop()] {
+                    if (guard)
+                        guard->sendFrontResponse(response);
+                },
+                Qt::QueuedConnection);
+        },
+        Qt::QueuedConnection);
+}
+
+void HttpConnection::sendFrontResponse(const FrontResponse &response)
+{
+    HttpReply(newReply(!m_head.keepAlive))
+        .send(response.status, response.body, response.contentType);
+}
+
+void HttpConnection::answerRateLimited(int waitS)
+{
+    answerEarly(429, "rate_limited",
+                QString("too many requests for this token or address; retry in %1 s").arg(waitS),
+                {{"Retry-After", QByteArray::number(waitS)}});
 }
 
 void HttpConnection::readBody()
@@ -583,6 +708,8 @@ void HttpConnection::onTimeout()
     case State::Closing:
         m_socket->abort(); // the peer does not read, or the linger time is over
         break;
+    case State::HandingOver:
+        break;
     }
 }
 
@@ -598,6 +725,11 @@ HttpServer::HttpServer(AuthConfig auth, HttpLimits limits, QObject *parent)
 
 HttpServer::~HttpServer()
 {
+    // The front thread's listener and connections go with it.
+    if (m_frontThread) {
+        m_frontThread->quit();
+        m_frontThread->wait();
+    }
     // Connections first: their sockets' destroyed signals still find the counters.
     const QObjectList children = this->children();
     for (QObject *child : children)
@@ -626,14 +758,37 @@ private:
 
 std::variant<quint16, QString> HttpServer::listenOn(const QHostAddress &address, quint16 port)
 {
-    auto *server = new AcceptingServer([this](qintptr handle) { accept(handle); }, this);
-    if (!server->listen(address, port)) {
-        const QString why = server->errorString();
-        delete server;
-        return QString("cannot listen on %1:%2: %3").arg(address.toString()).arg(port).arg(why);
+    if (!m_frontThread) {
+        m_frontThread = new QThread(this);
+        m_frontThread->setObjectName("http-front");
+        m_front = new QObject;
+        m_front->moveToThread(m_frontThread);
+        connect(m_frontThread, &QThread::finished, m_front, &QObject::deleteLater);
+        m_frontThread->start();
     }
-    m_tcp = server;
-    return server->serverPort();
+    std::variant<quint16, QString> result;
+    QMetaObject::invokeMethod(
+        m_front,
+        [&] {
+            auto *server = new AcceptingServer([this](qintptr handle) { accept(handle); }, m_front);
+            if (!server->listen(address, port)) {
+                result = QString("cannot listen on %1:%2: %3")
+                             .arg(address.toString())
+                             .arg(port)
+                             .arg(server->errorString());
+                delete server;
+                return;
+            }
+            result = server->serverPort();
+        },
+        Qt::BlockingQueuedConnection);
+    return result;
+}
+
+int HttpServer::connectionCount() const
+{
+    QMutexLocker lock(&m_lock);
+    return m_connections;
 }
 
 void HttpServer::accept(qintptr handle)
@@ -644,6 +799,7 @@ void HttpServer::accept(qintptr handle)
         return;
     }
     const QHostAddress peer = socket->peerAddress();
+    QMutexLocker lock(&m_lock);
     const int fromPeer = m_perPeer.value(peer);
     const bool overPeerCap = fromPeer >= m_limits.maxConnectionsPerPeer && !isTrustedProxy(peer);
     if (overPeerCap || m_connections >= m_limits.maxConnections) {
@@ -653,8 +809,9 @@ void HttpServer::accept(qintptr handle)
                       .arg(peer.toString())
                       .arg(m_limits.maxConnectionsPerPeer)
                 : QString("the server has %1 connections open, its limit").arg(m_connections);
+        lock.unlock();
         const QByteArray body = errorBody("busy", why);
-        socket->setParent(this);
+        socket->setParent(m_front);
         connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
         // Read and drop what the peer sends, half-close once the answer is out, and give up
         // after the linger time: closing over unread input would reset the connection and
@@ -673,15 +830,23 @@ void HttpServer::accept(qintptr handle)
     }
     ++m_connections;
     // A trusted proxy carries many clients: it counts in the total cap only.
-    if (isTrustedProxy(peer))
-        return void(new HttpConnection(this, socket));
-    ++m_perPeer[peer];
-    connect(socket, &QObject::destroyed, this, [this, peer] {
+    const bool perPeer = !isTrustedProxy(peer);
+    if (perPeer)
+        ++m_perPeer[peer];
+    lock.unlock();
+    // On whichever thread the socket ends; the counts are taken under the lock.
+    connect(socket, &QObject::destroyed, this, [this, peer, perPeer] {
+        QMutexLocker lock(&m_lock);
         --m_connections;
-        if (--m_perPeer[peer] <= 0)
+        if (perPeer && --m_perPeer[peer] <= 0)
             m_perPeer.remove(peer);
     });
-    new HttpConnection(this, socket);
+    new HttpConnection(this, socket, m_front, true);
+}
+
+void HttpServer::adopt(QTcpSocket *socket)
+{
+    (new HttpConnection(this, socket, this, false))->start();
 }
 
 bool HttpServer::reserveBody(qint64 bytes)
@@ -694,7 +859,8 @@ bool HttpServer::reserveBody(qint64 bytes)
 
 void HttpServer::releaseBody(qint64 bytes)
 {
-    m_bufferedBody -= bytes;
+    if (bytes != 0) // connections of the front thread never hold a body
+        m_bufferedBody -= bytes;
 }
 
 void HttpServer::upgrade(QTcpSocket *socket)
@@ -724,6 +890,18 @@ void HttpServer::addRoute(const QByteArray &method, const QString &pattern, Acce
     const QString literal = pattern.contains(syntax) ? QString() : pattern;
     m_routes.append({method, QRegularExpression('^' + pattern + '$'), literal, access, maxBody,
                      std::move(handler)});
+}
+
+void HttpServer::addFrontRoute(const QString &path, FrontRoute route)
+{
+    Q_ASSERT(!m_frontThread); // the front thread reads the table without a lock
+    m_frontRoutes.insert(path, std::move(route));
+}
+
+const FrontRoute *HttpServer::frontRoute(const QString &path) const
+{
+    const auto it = m_frontRoutes.constFind(path);
+    return it == m_frontRoutes.cend() ? nullptr : &it.value();
 }
 
 void HttpServer::addWebSocketPath(const QString &path, Access access)
@@ -826,6 +1004,7 @@ std::optional<int> HttpServer::takeRateToken(const HttpRequest &request)
     const QByteArray key = request.user.role != Role::None && !token.isEmpty()
                                ? "t:" + credentials::hashSecret(token)
                                : "a:" + request.client.toString().toLatin1();
+    QMutexLocker lock(&m_lock); // the front thread takes tokens too
     if (!m_uptime.isValid())
         m_uptime.start();
     const qint64 now = m_uptime.elapsed();

@@ -6,6 +6,7 @@
 #include <QHash>
 #include <QHostAddress>
 #include <QJsonObject>
+#include <QMutex>
 #include <QObject>
 #include <QPointer>
 #include <QRegularExpression>
@@ -18,6 +19,7 @@
 
 class QTcpServer;
 class QTcpSocket;
+class QThread;
 class QWebSocket;
 class QWebSocketServer;
 
@@ -97,6 +99,23 @@ struct Route
     std::function<void(const HttpRequest &, HttpReply)> handler;
 };
 
+/// A response made on the front end's own thread (HttpServer::addFrontRoute).
+struct FrontResponse
+{
+    int status = 200;
+    QByteArray body;
+    QByteArray contentType = "application/json";
+};
+
+/// A path the front end's thread answers (HttpServer::addFrontRoute).
+struct FrontRoute
+{
+    /// On the front thread: the response, or nothing when the event loop must make it.
+    std::function<std::optional<FrontResponse>()> answer;
+    /// On the event loop's thread, when `answer` gave nothing.
+    std::function<FrontResponse()> onLoop;
+};
+
 /// Requests a token (or an address without one) may make: a bucket of `burst` requests that
 /// refills at `perSecond`; 0: no limit.
 struct RateLimit
@@ -128,6 +147,11 @@ struct AuthConfig
 /// method, auth, Content-Length or chunked size against the route's limit, the server-wide
 /// body budget) first; slow heads, stalled bodies and idle keep-alive connections time out;
 /// `Connection: close` and HTTP/1.0 are honoured; connections are capped per peer and in all.
+///
+/// Connections are accepted on a thread of the front end's own, which answers the requests of
+/// its front routes there (GET /health: a busy event loop does not delay it) and hands a
+/// connection to the event loop's thread, for good, at its first other request (or a head it
+/// cannot take whole at once); routes, handlers and WebSockets all run on the event loop.
 class HttpServer : public QObject
 {
     Q_OBJECT
@@ -141,6 +165,14 @@ public:
     void addRoute(const QByteArray &method, const QString &pattern, Access access,
                   std::function<void(const HttpRequest &, HttpReply)> handler,
                   qint64 maxBody = 1024 * 1024);
+    /// A public GET (and HEAD) path answered on the front end's thread without waiting for the
+    /// event loop: for a request to `path` with no body and no token on a connection the
+    /// front thread holds, `route.answer` runs there and gives the response; when it gives
+    /// nothing, `route.onLoop` makes it on the event loop and the front thread sends it (the
+    /// connection stays). Every other request to `path` goes to its route on the event loop,
+    /// which therefore must exist too. Rate limits apply as to any request. `route.answer`
+    /// must be safe to call from another thread. Add before listenOn.
+    void addFrontRoute(const QString &path, FrontRoute route);
     /// Paths accepted for WebSocket upgrades and who may open them.
     void addWebSocketPath(const QString &path, Access access);
     /// Whether the request may call a route of this access; sets request.user, and
@@ -154,7 +186,7 @@ public:
 
     const HttpLimits &limits() const { return m_limits; }
     /// Open TCP connections, WebSockets included.
-    int connectionCount() const { return m_connections; }
+    int connectionCount() const;
     qint64 bufferedBodyBytes() const { return m_bufferedBody; }
 
 signals:
@@ -171,7 +203,12 @@ private:
         Access webSocketAccess = Access::Public;
     };
     Match match(const QByteArray &method, const QString &path) const;
+    /// The answer function of a front route for this (local) path; null when none.
+    const FrontRoute *frontRoute(const QString &path) const;
+    /// On the front thread: a new connection.
     void accept(qintptr handle);
+    /// On the event loop's thread: a connection the front thread handed over.
+    void adopt(QTcpSocket *socket);
     bool reserveBody(qint64 bytes);
     void releaseBody(qint64 bytes);
     void upgrade(QTcpSocket *socket);
@@ -188,8 +225,12 @@ private:
     HttpLimits m_limits;
     QList<Route> m_routes;
     QList<QPair<QString, Access>> m_webSocketPaths;
-    QTcpServer *m_tcp = nullptr;
+    QHash<QString, FrontRoute> m_frontRoutes;
+    QThread *m_frontThread = nullptr;
+    QObject *m_front = nullptr; // lives on m_frontThread: the listener and its connections
     QWebSocketServer *m_webSockets = nullptr;
+    /// Guards what both threads touch: the connection counts and the rate-limit buckets.
+    mutable QMutex m_lock;
     QHash<QHostAddress, int> m_perPeer;
     struct Bucket
     {

@@ -1,11 +1,10 @@
 // REST: health, status, metrics, nodes, the bundled web UI, and shared helpers.
 #include "api/apicontext.h"
+#include "api/healthstate.h"
 
 #include "protocol/states.h"
 #include "util/json.h"
 
-#include <QDir>
-#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -15,50 +14,6 @@
 
 namespace farm::server {
 namespace {
-
-/// The database read of GET /health, made at most once a second while it succeeds: a load
-/// balancer that asks often costs no statement each time (docs/API.md, "Health").
-struct HealthCheck
-{
-    static constexpr qint64 kReadEveryMs = 1000;
-    QElapsedTimer readAt;
-    Result<void> db;
-};
-
-// Load balancers and orchestrators ask this without a token: it names what is wrong, never
-// anything about jobs.
-void health(ApiContext &ctx, HealthCheck &check, HttpReply reply)
-{
-    QStringList reasons;
-    QJsonObject checks;
-    // A closed connection shows at once; a failed read is tried again at the next request.
-    if (!ctx.access.isOpen() || !check.db || !check.readAt.isValid() ||
-        check.readAt.elapsed() >= HealthCheck::kReadEveryMs) {
-        check.db = ctx.access.check();
-        check.readAt.start();
-    }
-    if (const auto &db = check.db; !db) {
-        reasons.append("database: " + db.error().message);
-        checks.insert("database", db.error().message);
-    } else {
-        checks.insert("database", "ok");
-    }
-    const QString dir = QDir(ctx.config.dataDir).absolutePath();
-    const qint64 free = FileStore::freeDiskBytes(dir);
-    const qint64 needed = ctx.config.minFreeDiskMb * 1024 * 1024;
-    checks.insert("disk", QJsonObject{{"free_bytes", free}, {"min_free_bytes", needed}});
-    if (free < 0)
-        reasons.append("disk: the free space of the data dir cannot be read");
-    else if (free < needed)
-        reasons.append(QString("disk: %1 MiB free in the data dir, less than the %2 MiB needed "
-                               "(--min-free-disk)")
-                           .arg(free / (1024 * 1024))
-                           .arg(ctx.config.minFreeDiskMb));
-    if (reasons.isEmpty())
-        return reply.json(200, {{"status", "ok"}, {"checks", checks}});
-    reply.json(503,
-               {{"status", "unavailable"}, {"reason", reasons.join("; ")}, {"checks", checks}});
-}
 
 void status(ApiContext &ctx, const HttpRequest &, HttpReply reply)
 {
@@ -345,9 +300,14 @@ QByteArray contentTypeFor(const QString &name)
 void addSystemRoutes(HttpServer &http, ApiContext &ctx)
 {
     auto bind = [&ctx](ApiHandler f) { return bindHandler(ctx, f); };
-    http.addRoute("GET", "/health", Access::Public,
-                  [&ctx, check = std::make_shared<HealthCheck>()](
-                      const HttpRequest &, HttpReply reply) { health(ctx, *check, reply); });
+    // Answered on the front end's thread while the last database read is fresh, else here.
+    HealthState *health = ctx.health;
+    http.addRoute("GET", "/health", Access::Public, [health](const HttpRequest &, HttpReply reply) {
+        const FrontResponse r = health->answer();
+        reply.send(r.status, r.body, r.contentType);
+    });
+    http.addFrontRoute("/health", {[health] { return health->answerOffLoop(); },
+                                   [health] { return health->answer(); }});
     http.addRoute("GET", "/api/v1/status", Access::Client, bind(status));
     http.addRoute("GET", "/api/v1/openapi\\.json", Access::Public, openApi);
     http.addRoute("GET", "/metrics", Access::Client, bind(metrics));

@@ -41,6 +41,8 @@ void SqlStore::close()
     if (!m_db.isValid())
         return;
     m_db.close();
+    if (m_onClose)
+        m_onClose();
     m_db = QSqlDatabase();
     QSqlDatabase::removeDatabase(m_connection);
 }

@@ -7,6 +7,7 @@
 #include <QSqlDatabase>
 #include <QSqlQuery>
 
+#include <functional>
 #include <utility>
 
 namespace farm::server {
@@ -27,6 +28,8 @@ public:
     Result<void> open(const QString &pathOrUrl);
     Result<void> open(const DatabaseUrl &url);
     void close();
+    /// Called as the connection closes (GET /health shows it at once: api/healthstate.h).
+    void setOnClose(std::function<void()> onClose) { m_onClose = std::move(onClose); }
     int schemaVersion();
     /// The open connection, for stores of other tables in the same database (AccessStore).
     QSqlDatabase database() const { return m_db; }
@@ -160,6 +163,7 @@ private:
     QSqlDatabase m_db;
     SqlDialect m_dialect;
     DatabaseUrl m_url; // PostgreSQL: what reconnect() opens again
+    std::function<void()> m_onClose;
     int m_depth = 0;
     bool m_failed = false; // an inner scope rolled back: the outer commit must not persist
 };

@@ -11,6 +11,8 @@
 #include <QTcpSocket>
 #include <QtTest>
 
+#include <chrono>
+
 namespace farm::test {
 
 struct RawResponse
@@ -103,5 +105,31 @@ public:
     QByteArray buffer;
     qint64 total = 0; // bytes a test counted itself after taking over reading
 };
+
+/// One request on a fresh connection with blocking reads, for a thread of its own: it gets its
+/// answer while the test's thread (the server's event loop) is busy. `at` is when the answer
+/// was complete.
+struct BlockingAnswer
+{
+    RawResponse response;
+    std::chrono::steady_clock::time_point at;
+};
+inline BlockingAnswer blockingRequest(quint16 port, const QByteArray &request,
+                                      int timeoutMs = 10000)
+{
+    BlockingAnswer out;
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, port);
+    if (!socket.waitForConnected(timeoutMs))
+        return out;
+    socket.write(request);
+    socket.waitForBytesWritten(timeoutMs);
+    QByteArray buffer;
+    while (!(out.response = takeResponse(buffer, request.startsWith("HEAD "))).complete &&
+           socket.waitForReadyRead(timeoutMs))
+        buffer += socket.readAll();
+    out.at = std::chrono::steady_clock::now();
+    return out;
+}
 
 } // namespace farm::test

@@ -2,17 +2,23 @@
 #include "api/apiclient.h"
 #include "api/rawhttp.h"
 
+#include "api/healthstate.h"
 #include "scheduler/nodecredentials.h"
 #include "store/accessstore.h"
 
 #include <QProcess>
 #include <QSqlQuery>
 
+#include <chrono>
+#include <future>
+#include <thread>
+
 using namespace farm;
 using namespace farm::server;
 using namespace farm::server::test;
 using farm::test::RawClient;
 using farm::test::RawResponse;
+using namespace std::chrono_literals;
 
 class TestAccess : public QObject
 {
@@ -342,8 +348,39 @@ private slots:
                         .toObject()
                         .value("free_bytes")
                         .toInteger() > 0);
-            // The database goes away under the server.
+            // With the event loop busy (this thread blocked), GET /health is answered from the
+            // read just made, off the event loop...
+            const quint16 port = s.server->port();
+            const QByteArray probe = "GET /health HTTP/1.1\r\nHost: farm\r\n\r\n";
+            auto busy = std::async(std::launch::async, [port, probe] {
+                return farm::test::blockingRequest(port, probe);
+            });
+            std::this_thread::sleep_for(1500ms);
+            QCOMPARE(busy.wait_for(0s), std::future_status::ready);
+            const RawResponse fromFront = busy.get().response;
+            QCOMPARE(fromFront.status, 200);
+            QCOMPARE(fromFront.json().value("checks").toObject().value("database").toString(),
+                     QString("ok"));
+            // ... but not once the event loop has not turned for longer than a read stays
+            // fresh: that probe waits for the event loop, as every probe did before.
+            const auto freshMs = std::chrono::milliseconds(HealthState::kFreshMs);
+            auto stale = std::async(std::launch::async, [port, probe, freshMs] {
+                std::this_thread::sleep_for(freshMs + 300ms);
+                return farm::test::blockingRequest(port, probe);
+            });
+            std::this_thread::sleep_for(freshMs + 1000ms);
+            QCOMPARE(stale.wait_for(0s), std::future_status::timeout);
+            QTRY_VERIFY(stale.wait_for(0s) == std::future_status::ready);
+            QCOMPARE(stale.get().response.status, 200);
+            // The database goes away under the server: shown at once, never from the front.
             s.store().close();
+            auto closed = std::async(std::launch::async, [port, probe] {
+                return farm::test::blockingRequest(port, probe);
+            });
+            std::this_thread::sleep_for(500ms);
+            QCOMPARE(closed.wait_for(0s), std::future_status::timeout);
+            QTRY_VERIFY(closed.wait_for(0s) == std::future_status::ready);
+            QCOMPARE(closed.get().response.status, 503);
             const HttpResult down = s.get("/health");
             QCOMPARE(down.status, 503);
             QCOMPARE(down.json().value("status").toString(), QString("unavailable"));

@@ -8,11 +8,18 @@
 #include <QWebSocket>
 #include <QtTest>
 
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+
 using namespace farm::server;
 
 using Response = farm::test::RawResponse;
+using farm::test::blockingRequest;
 using farm::test::RawClient;
 using farm::test::takeResponse;
+using namespace std::chrono_literals;
 
 class TestHttpFrontEnd : public QObject
 {
@@ -23,6 +30,7 @@ private:
     quint16 m_port = 0;
     int m_handled = 0;
     QList<HttpReply> m_held;
+    std::atomic<bool> m_frontAnswers = true;
 
     void start(HttpLimits limits = {}, AuthConfig auth = {"secret", "join", false, {}})
     {
@@ -48,6 +56,19 @@ private:
             r.json(200, {{"node", req.nodeId}});
         });
         m_server->addWebSocketPath("/ws", Access::Client);
+        // Answered on the front thread while m_frontAnswers, else by the event loop's route.
+        m_server->addRoute("GET", "/front", Access::Public, [](const HttpRequest &, HttpReply r) {
+            r.send(200, "loop", "text/plain");
+        });
+        m_server->addFrontRoute(
+            "/front", {[this]() -> std::optional<FrontResponse> {
+                           if (!m_frontAnswers)
+                               return std::nullopt;
+                           return FrontResponse{200, "front", "text/plain"};
+                       },
+                       [] {
+                           return FrontResponse{200, "front, by way of the loop", "text/plain"};
+                       }});
         const auto port = m_server->listenOn(QHostAddress::LocalHost, 0);
         QVERIFY(std::holds_alternative<quint16>(port));
         m_port = std::get<quint16>(port);
@@ -58,6 +79,7 @@ private slots:
     {
         m_handled = 0;
         m_held.clear();
+        m_frontAnswers = true;
     }
     void cleanup() { m_server.reset(); }
 
@@ -380,6 +402,71 @@ private slots:
         first.write(QByteArray(998, 'c'));
         QCOMPARE(first.next().status, 200);
         QTRY_COMPARE(m_server->bufferedBodyBytes(), 0);
+    }
+
+    // Front routes are answered on the front end's thread, the rest on the event loop, and a
+    // connection that moves over mid-way keeps its bytes and their order.
+    void frontRoutes()
+    {
+        start();
+        RawClient c(m_port);
+        c.write("GET /front HTTP/1.1\r\n\r\n");
+        Response r = c.next();
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.body, QByteArray("front"));
+        c.write("GET /front HTTP/1.1\r\n\r\nPOST /echo HTTP/1.1\r\nAuthorization: Bearer "
+                "secret\r\nContent-Length: 2\r\n\r\nhi");
+        QCOMPARE(c.next().body, QByteArray("front"));
+        r = c.next();
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.body, QByteArray("hi"));
+        // The connection stays on the event loop from then on.
+        c.write("GET /front HTTP/1.1\r\n\r\n");
+        QCOMPARE(c.next().body, QByteArray("loop"));
+
+        RawClient head(m_port);
+        head.write("HEAD /front HTTP/1.1\r\nConnection: close\r\n\r\n");
+        r = head.next(5000, true);
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.header("Content-Length"), QByteArray("5"));
+        QCOMPARE(r.header("Connection"), QByteArray("close"));
+        QVERIFY(head.closedWithin(3000));
+        QVERIFY(head.buffer.isEmpty()); // no body after the head
+
+        // A token or a body: the event loop's route answers.
+        for (const QByteArray &request :
+             {QByteArray("GET /front HTTP/1.1\r\nAuthorization: Bearer secret\r\n\r\n"),
+              QByteArray("GET /front?token=secret HTTP/1.1\r\n\r\n"),
+              QByteArray("GET /front HTTP/1.1\r\nContent-Length: 1\r\n\r\nx")}) {
+            RawClient other(m_port);
+            other.write(request);
+            QCOMPARE(other.next().body, QByteArray("loop"));
+        }
+        // A front that declines has the event loop make the answer; the connection stays.
+        m_frontAnswers = false;
+        RawClient declined(m_port);
+        declined.write("GET /front HTTP/1.1\r\n\r\n");
+        QCOMPARE(declined.next().body, QByteArray("front, by way of the loop"));
+        m_frontAnswers = true;
+        declined.write("GET /front HTTP/1.1\r\n\r\n");
+        QCOMPARE(declined.next().body, QByteArray("front"));
+
+        // This thread (the event loop) blocked: the front route is answered meanwhile, the
+        // event loop's route only once it runs again.
+        const quint16 port = m_port;
+        auto front = std::async(std::launch::async, [port] {
+            return blockingRequest(port, "GET /front HTTP/1.1\r\n\r\n");
+        });
+        auto loop = std::async(std::launch::async, [port] {
+            return blockingRequest(port, "GET /health HTTP/1.1\r\n\r\n");
+        });
+        std::this_thread::sleep_for(1500ms);
+        QCOMPARE(front.wait_for(0s), std::future_status::ready);
+        QCOMPARE(loop.wait_for(0s), std::future_status::timeout);
+        QTRY_VERIFY(loop.wait_for(0s) == std::future_status::ready);
+        QCOMPARE(front.get().response.body, QByteArray("front"));
+        QCOMPARE(loop.get().response.status, 200);
+        QCOMPARE(m_handled, 2); // /echo and the blocked /health
     }
 
     void webSockets()
