@@ -11,8 +11,9 @@
 # Usage:
 #   benchmarks/compare_cycles_noise.sh [MODEL ...]
 # Without models: 2CylinderEngine.glb, OpenFOAM's motorBike.obj (openfoam-examples: 331,653
-# triangles in 67 parts) and occt-misc's TR12J_OCC64K.stl split into 1,079,968 triangles
-# (subdivide_stl.py), prepared in WORK_DIR.
+# triangles in 67 parts), the Stanford bunny scan (libcgal-demo's data, 75,408 triangles) and
+# occt-misc's TR12J_OCC64K.stl split into 1,079,968 triangles (subdivide_stl.py), prepared in
+# WORK_DIR.
 # Environment: BUILD_DIR (render-node), BENCH_DIR (image_rmse, default BUILD_DIR: a build with
 # FARM_BUILD_BENCHMARKS=ON), THREADS (2), SIZE (640x480), CYCLES_SPP (32), REF_SPP (1024),
 # RUNS (3), WORK_DIR (a temporary folder; references are kept there between runs), OURS_ARGS
@@ -42,6 +43,18 @@ if [[ ${#models[@]} -eq 0 ]]; then
         models+=("$work/motorBike.obj")
     else
         echo "note: openfoam-examples is not installed: no motorBike.obj" >&2
+    fi
+    # A scanned mesh: the Stanford bunny of libcgal-demo's data (75,408 triangles, no normals),
+    # through OBJ, as Blender reads no OFF.
+    cgal=/usr/share/doc/libcgal-dev/data.tar.gz
+    if [[ -f "$cgal" ]]; then
+        if [[ ! -f "$work/bunny.obj" ]]; then
+            tar -xzf "$cgal" -C "$work" data/meshes/bunny00.off
+            /usr/bin/python3 "$here/off_to_obj.py" "$work/data/meshes/bunny00.off" "$work/bunny.obj" >/dev/null
+        fi
+        models+=("$work/bunny.obj")
+    else
+        echo "note: libcgal-demo is not installed: no scanned bunny" >&2
     fi
     stl=/usr/share/opencascade/data/stl/TR12J_OCC64K.stl
     if [[ -f "$stl" ]]; then
