@@ -919,12 +919,15 @@ bool HttpServer::allowed(HttpRequest &request, Access access) const
     } else if (sameSecret(token, m_auth.joinToken)) {
         joinToken = true;
     } else if (!token.isEmpty() && token.size() <= credentials::kMaxSecretLength) {
-        if (m_auth.userForToken)
+        // On the routes nodes call (output uploads, downloads) the token is mostly a node's own
+        // secret: it is looked up as one first, and a node's request costs no user lookup.
+        // Node secrets and user tokens are random values the server makes (credentials::
+        // newSecret): no token is both.
+        if (access == Access::Node && m_auth.nodeForToken)
+            request.nodeId = m_auth.nodeForToken(token);
+        if (request.nodeId == 0 && m_auth.userForToken)
             if (const auto user = m_auth.userForToken(token))
                 request.user = *user;
-        // Only a token that is no client's is looked up as a node's.
-        if (request.user.role == Role::None && access == Access::Node && m_auth.nodeForToken)
-            request.nodeId = m_auth.nodeForToken(token);
     }
     // A token names who calls; a trusted loopback peer without one acts as the local admin.
     if (request.user.role == Role::None && request.nodeId == 0 && m_auth.trustLoopback &&

@@ -508,12 +508,20 @@ void uploadOutput(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     if (!isValidOutputName(name))
         return reply.error(400, "invalid_field",
                            "output names match ^[A-Za-z0-9._-]{1,128}$ and do not start with '.'");
-    const auto task = ctx.store.task(req.args[0].toLongLong());
-    if (!task)
-        return reply.error(404, "not_found", QString("task %1 does not exist").arg(req.args[0]));
-    if (refuseUpload(ctx, task->task, req.nodeId, reply))
-        return;
-    const qint64 jobId = task->task.jobId, taskId = task->task.id, nodeId = req.nodeId;
+    const qint64 taskId = req.args[0].toLongLong(), nodeId = req.nodeId;
+    // The task this node runs, as the scheduler holds it (the common case): no read before
+    // the file is written; the read below, before the row is written, decides. Otherwise the
+    // task is read now, so that a refusal comes before the body is written anywhere.
+    qint64 jobId = ctx.scheduler.jobOfTaskOn(taskId, nodeId);
+    if (!jobId) {
+        const auto task = ctx.store.task(taskId);
+        if (!task)
+            return reply.error(404, "not_found",
+                               QString("task %1 does not exist").arg(req.args[0]));
+        if (refuseUpload(ctx, task->task, nodeId, reply))
+            return;
+        jobId = task->task.jobId;
+    }
     // The file is written and synced to disk off the event loop (an fsync per frame would stall
     // every other socket meanwhile), on the output writers' pool (many syncs side by side); its
     // row is written, and the upload answered, back on the loop once the file is durable, and

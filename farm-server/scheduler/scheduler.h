@@ -99,6 +99,9 @@ public:
     /// The node a queued task was taken from when that node was lost (or the server
     /// restarted) and that may claim it back on reconnect; 0 when none.
     qint64 lastHolder(qint64 taskId) const { return m_lastHolder.value(taskId); }
+    /// The job of a task this controller has on node `nodeId` (assigned or running there, as
+    /// last committed), from memory; 0 when it has no such task there or does not know its job.
+    qint64 jobOfTaskOn(qint64 taskId, qint64 nodeId) const;
     /// The node whose own secret (from `welcome`) this is, 0 when it is none's.
     qint64 nodeForSecret(const QByteArray &secret) const;
     /// Releases an offline node's name and secret (its machine was reinstalled or retired):

@@ -15,6 +15,14 @@ void Scheduler::touchTask(qint64 taskId)
         it->lastSign = m_clock.now();
 }
 
+qint64 Scheduler::jobOfTaskOn(qint64 taskId, qint64 nodeId) const
+{
+    if (nodeId == 0 || m_holder.value(taskId) != nodeId)
+        return 0;
+    const auto it = m_watch.constFind(taskId);
+    return it == m_watch.cend() ? 0 : it->jobId;
+}
+
 void Scheduler::watchTask(qint64 taskId, qint64 jobId, const QString &frames)
 {
     const QDateTime now = m_clock.now();
