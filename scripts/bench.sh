@@ -12,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 "$here/scripts/setup-deps.sh" --test
 need=()
-for p in libembree-dev blender python3-numpy bc openfoam-examples; do
+for p in libembree-dev blender python3-numpy bc openfoam-examples libcgal-demo; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if ((${#need[@]})); then
