@@ -2,6 +2,7 @@
 // light is a smooth function over its area (direct light evaluated without noise) needs one
 // sample; only edges (outlines, creases, shadow borders, texture detail) need many.
 #include "cpubackend.h"
+#include "directlight.h"
 #include "framebuffer.h"
 
 #include <algorithm>
@@ -21,10 +22,8 @@ bool sameRay(const Ray &a, const Ray &b)
 }
 
 /// A tracer that answers one camera ray from a packet's results (what the wide BVH answers for
-/// it on its own) and traces any other ray itself. (Shadow rays are traced one by one: from
-/// hits spread over a pixel's footprint, or over 4 x 4 pixels, towards the light, their
-/// packet's bounds were too loose to pay on a 1M-triangle mesh: 11.0-11.6 s of CPU for its
-/// sam6d set with single shadow rays, 12.3-14.5 s with packets.)
+/// it on its own) and traces any other ray itself. (Under directLightOnly settings the point
+/// light's shadow rays go as packets too, from the light: directlight.h.)
 struct PacketAnswers
 {
     const WideTracer *tracer = nullptr;
@@ -75,6 +74,19 @@ Vec3 renderPixelPacket(const WideTracer &tracer, const SceneView &view, const Ca
     }
     r.trace(tracer, n);
     Vec3 sum(0.f);
+    if (directLightOnly(p, view)) { // the shadow rays from the light as one packet too
+        DirectSample d[kPacketRays];
+        bool blocked[kPacketRays];
+        for (int s = 0; s < n; ++s)
+            d[s] = directSample(view, p, r.rays[s], r.hits[s], true);
+        traceShadows(tracer, d, n, blocked);
+        for (int s = 0; s < n; ++s) {
+            const Vec3 l = d[s].radiance(blocked[s]);
+            if (isFinite(l)) // as renderPixel
+                sum += l;
+        }
+        return sum / float(p.spp);
+    }
     for (int s = 0; s < n; ++s) {
         auto &sampler = *reinterpret_cast<PixelSampler *>(storage[s]);
         const Vec3 l = traceRadiance(r.answers(tracer, s), view, p, r.rays[s], sampler, &r.hits[s]);
@@ -104,6 +116,7 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
     const Vec3 background = bg.radiance * float(params.spp) / float(params.spp);
 
     // Pass 1: the pixel centre's sample (and its data passes), and its tone-mapped luminance.
+    const bool direct = directLightOnly(params, view);
     std::vector<float> tone(size_t(width) * size_t(height), toneCurve(luminance(background)));
     int done = 0;
     const int units = 2 * grid.tiles;
@@ -135,6 +148,26 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
                         }
                     }
                     packet.trace(tracer, n);
+                    if (direct) {
+                        // renderPixelWithAov's image and data passes, the shadow rays from the
+                        // light as one packet.
+                        DirectSample d[kPacketRays];
+                        bool blocked[kPacketRays];
+                        for (int k = 0; k < n; ++k) {
+                            const size_t i = size_t(py[k]) * size_t(width) + size_t(px[k]);
+                            a.pixels[i] = aovFromHit(packet.answers(tracer, k), view, camera, nocs,
+                                                     packet.rays[k], packet.hits[k]);
+                            d[k] = directSample(view, params, packet.rays[k], packet.hits[k], true);
+                        }
+                        traceShadows(tracer, d, n, blocked);
+                        for (int k = 0; k < n; ++k) {
+                            const size_t i = size_t(py[k]) * size_t(width) + size_t(px[k]);
+                            const Vec3 l = d[k].radiance(blocked[k]);
+                            out.pixels[i] = isFinite(l) ? l : Vec3(0.f);
+                            tone[i] = toneCurve(luminance(out.pixels[i]));
+                        }
+                        continue;
+                    }
                     for (int k = 0; k < n; ++k) {
                         const size_t i = size_t(py[k]) * size_t(width) + size_t(px[k]);
                         out.pixels[i] = renderPixelWithAov(packet.answers(tracer, k), view, camera,

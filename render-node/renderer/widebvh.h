@@ -50,19 +50,22 @@ bool intersectAnyWide(const WideBvh &bvh, const SceneView &view, const Ray &ray)
 /// Most rays traced together by the packet functions below.
 constexpr int kPacketRays = 16;
 
-/// Closest hits of `n` rays (n <= kPacketRays) with the wide BVH: the same answers as
-/// intersectClosestWide ray by ray, bit for bit (tst_bvh), except on
+/// Closest hits / any hits of `n` rays (n <= kPacketRays) with the wide BVH: the same answers
+/// as intersectClosestWide / intersectAnyWide ray by ray, bit for bit (tst_bvh), except on
 /// coincident faces: where two triangles' hits lie within rounding of each other (z-fighting
 /// copies), the order in which leaves are visited can pick the other one, as a different tree
 /// would (8 of the 14 million closest hits of 2CylinderEngine's sam6d set). Meant for rays that run
-/// close together (a pixel's camera rays; shadow rays from hits spread over pixels made bounds
-/// too loose on a 1M-triangle mesh, so they are traced one by one): the
+/// close together: a pixel's camera rays, and shadow rays from one point light towards nearby
+/// shaded points (directlight.h; from the hits towards the light their origins spread over the
+/// pixels' footprint and the bounds were too loose on a 1M-triangle mesh): the
 /// packet walks the upper tree once, testing each node's boxes against the bounds of all its
 /// rays, and each ray tests only the leaves (and their triangles) that its own boxes lead to.
 /// Rays that cannot share such bounds (a direction component of zero, or of both signs on one
 /// axis) and alpha-masked scenes are traced one by one.
 void intersectClosestWidePacket(const WideBvh &bvh, const SceneView &view, const Ray *rays, int n,
                                 Hit *hits);
+void intersectAnyWidePacket(const WideBvh &bvh, const SceneView &view, const Ray *rays, int n,
+                            bool *occluded);
 
 /// Which instruction set the wide traversal uses. Picked once from the CPU (AVX2 where the CPU
 /// has it); tests force each one in turn to check that they agree.

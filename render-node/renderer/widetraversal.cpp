@@ -23,6 +23,12 @@ void intersectClosestWidePacketBase(const WideBvh &bvh, const SceneView &view, c
     closestPacketEntry(bvh, view, rays, n, hits);
 }
 
+void intersectAnyWidePacketBase(const WideBvh &bvh, const SceneView &view, const Ray *rays, int n,
+                                bool *occluded)
+{
+    anyPacketEntry(bvh, view, rays, n, occluded);
+}
+
 namespace {
 
 bool cpuHasAvx2()
@@ -84,6 +90,16 @@ void intersectClosestWidePacket(const WideBvh &bvh, const SceneView &view, const
         return intersectClosestWidePacketAvx2(bvh, view, rays, n, hits);
 #endif
     intersectClosestWidePacketBase(bvh, view, rays, n, hits);
+}
+
+void intersectAnyWidePacket(const WideBvh &bvh, const SceneView &view, const Ray *rays, int n,
+                            bool *occluded)
+{
+#if defined(FARM_WIDE_AVX2)
+    if (useAvx2().load(std::memory_order_relaxed))
+        return intersectAnyWidePacketAvx2(bvh, view, rays, n, occluded);
+#endif
+    intersectAnyWidePacketBase(bvh, view, rays, n, occluded);
 }
 
 } // namespace farm::render

@@ -28,4 +28,10 @@ void intersectClosestWidePacketAvx2(const WideBvh &bvh, const SceneView &view, c
     closestPacketEntry(bvh, view, rays, n, hits);
 }
 
+void intersectAnyWidePacketAvx2(const WideBvh &bvh, const SceneView &view, const Ray *rays, int n,
+                                bool *occluded)
+{
+    anyPacketEntry(bvh, view, rays, n, occluded);
+}
+
 } // namespace farm::render

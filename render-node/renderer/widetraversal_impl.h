@@ -28,8 +28,12 @@ Hit intersectClosestWideAvx2(const WideBvh &bvh, const SceneView &view, const Ra
 bool intersectAnyWideAvx2(const WideBvh &bvh, const SceneView &view, const Ray &ray);
 void intersectClosestWidePacketBase(const WideBvh &bvh, const SceneView &view, const Ray *rays,
                                     int n, Hit *hits);
+void intersectAnyWidePacketBase(const WideBvh &bvh, const SceneView &view, const Ray *rays, int n,
+                                bool *occluded);
 void intersectClosestWidePacketAvx2(const WideBvh &bvh, const SceneView &view, const Ray *rays,
                                     int n, Hit *hits);
+void intersectAnyWidePacketAvx2(const WideBvh &bvh, const SceneView &view, const Ray *rays, int n,
+                                bool *occluded);
 
 namespace {
 
@@ -652,15 +656,21 @@ FARM_WIDE_INLINE bool preparePacket(const Ray *rays, int n, PacketRays &pr, Pack
 /// bounds (frustumChildren), nearest first; at a node with leaf children each ray still active
 /// tests the eight boxes itself (intersectChildren, its own tMax) and then the leaves it hits,
 /// so the triangles a ray tests are the ones its own traversal could test. Closest: every ray
-/// keeps its nearest hit (ties to the lower triangle index), the same as closestHit.
+/// keeps its nearest hit (ties to the lower triangle index), the same as closestHit. Any:
+/// a ray leaves the packet at its first hit.
+template<bool Any>
 FARM_WIDE_INLINE void packetTraverse(const WideBvh &bvh, const SceneView &view,
-                                     const PacketRays &pr, const PacketFrustum &f, int n, Hit *hits)
+                                     const PacketRays &pr, const PacketFrustum &f, int n, Hit *hits,
+                                     bool *occluded)
 {
     float tMax[kPacketRays];
     unsigned active = (1u << n) - 1u;
     for (int i = 0; i < n; ++i) {
         tMax[i] = pr.r(i).tMax;
-        hits[i] = Hit{tMax[i], 0.f, 0.f, 0xffffffffu};
+        if constexpr (!Any)
+            hits[i] = Hit{tMax[i], 0.f, 0.f, 0xffffffffu};
+        else
+            occluded[i] = false;
     }
     if (bvh.nodes.empty())
         return;
@@ -711,17 +721,32 @@ FARM_WIDE_INLINE void packetTraverse(const WideBvh &bvh, const SceneView &view,
                     const int c = order[k];
                     if (!(own & (1 << c)) || rayNear[c] > tMax[i])
                         continue;
-                    Hit &hit = hits[i];
-                    auto visit = [&](uint32_t slot, float t, float b1, float b2) {
-                        if (t == hit.t && hit.valid() &&
-                            view.primIds[slot] > view.primIds[hit.prim])
+                    if constexpr (Any) {
+                        bool blocked = false;
+                        auto visit = [&blocked](uint32_t, float, float, float) {
+                            blocked = true;
+                            return true;
+                        };
+                        forEachPacketHit(bvh, node.child[c], node.count[c], pr.r(i), pr.w(i),
+                                         tMax[i], visit);
+                        if (blocked) {
+                            occluded[i] = true;
+                            active &= ~(1u << i);
+                            break;
+                        }
+                    } else {
+                        Hit &hit = hits[i];
+                        auto visit = [&](uint32_t slot, float t, float b1, float b2) {
+                            if (t == hit.t && hit.valid() &&
+                                view.primIds[slot] > view.primIds[hit.prim])
+                                return false;
+                            hit = Hit{t, b1, b2, slot};
+                            tMax[i] = t;
                             return false;
-                        hit = Hit{t, b1, b2, slot};
-                        tMax[i] = t;
-                        return false;
-                    };
-                    forEachPacketHit(bvh, node.child[c], node.count[c], pr.r(i), pr.w(i), tMax[i],
-                                     visit);
+                        };
+                        forEachPacketHit(bvh, node.child[c], node.count[c], pr.r(i), pr.w(i),
+                                         tMax[i], visit);
+                    }
                 }
             }
             maxT = packetTMax();
@@ -750,13 +775,30 @@ FARM_WIDE_INLINE void closestPacketEntry(const WideBvh &bvh, const SceneView &vi
         PacketRays pr;
         PacketFrustum f;
         if (preparePacket(rays, n, pr, f)) {
-            packetTraverse(bvh, view, pr, f, n, hits);
+            packetTraverse<false>(bvh, view, pr, f, n, hits, nullptr);
             return;
         }
     }
 #endif
     for (int i = 0; i < n; ++i)
         hits[i] = closestEntry(bvh, view, rays[i]);
+}
+
+FARM_WIDE_INLINE void anyPacketEntry(const WideBvh &bvh, const SceneView &view, const Ray *rays,
+                                     int n, bool *occluded)
+{
+#if defined(FARM_WIDE_SIMD)
+    if (!view.alphaMasked && n > 1 && n <= kPacketRays) {
+        PacketRays pr;
+        PacketFrustum f;
+        if (preparePacket(rays, n, pr, f)) {
+            packetTraverse<true>(bvh, view, pr, f, n, nullptr, occluded);
+            return;
+        }
+    }
+#endif
+    for (int i = 0; i < n; ++i)
+        occluded[i] = anyEntry(bvh, view, rays[i]);
 }
 
 } // namespace

@@ -1,5 +1,6 @@
 // BVH and triangle test: same hits as brute force on real meshes, watertight on closed meshes.
 #include "bvhbuilder.h"
+#include "directlight.h"
 #include "scene.h"
 #include "testmeshes.h"
 
@@ -179,10 +180,10 @@ private slots:
 
     void packetsMatchSingleRays()
     {
-        // intersectClosestWidePacket gives each ray the answer the ray gets on its own, bit for
-        // bit: packets of rays from one point through a small cone (a pixel's camera rays), from
-        // nearby points towards one point (shadow rays to a point light), some cut short, and
-        // incoherent packets (traced one by one).
+        // intersectClosestWidePacket / intersectAnyWidePacket give each ray the answer the ray
+        // gets on its own, bit for bit: packets of rays from one point through a small cone (a
+        // pixel's camera rays), from nearby points towards one point (shadow rays to a point
+        // light), some cut short, and incoherent packets (traced one by one).
         QFETCH(QString, path);
         QFETCH(int, isa);
         if (!wideIsaSupported(WideIsa(isa)))
@@ -195,7 +196,7 @@ private slots:
         std::mt19937 g(11);
         std::uniform_real_distribution<float> u(-1.f, 1.f);
         const std::vector<Ray> aims = randomRays(scene, 400, 5);
-        int hits = 0;
+        int hits = 0, blocked = 0;
         for (size_t k = 0; k < aims.size(); ++k) {
             const int n = 1 + int(k % kPacketRays);
             const float spread = k % 3 == 0 ? 1e-3f : k % 3 == 1 ? 2e-2f : 0.5f;
@@ -214,10 +215,13 @@ private slots:
                 rays[i] = r;
             }
             Hit packet[kPacketRays];
+            bool occluded[kPacketRays];
             intersectClosestWidePacket(scene.wideBvh(), s, rays, n, packet);
+            intersectAnyWidePacket(scene.wideBvh(), s, rays, n, occluded);
             for (int i = 0; i < n; ++i) {
                 const Hit one = intersectClosestWide(scene.wideBvh(), s, rays[i]);
                 QCOMPARE(packet[i].valid(), one.valid());
+                QCOMPARE(occluded[i], intersectAnyWide(scene.wideBvh(), s, rays[i]));
                 if (!one.valid())
                     continue;
                 ++hits;
@@ -225,9 +229,181 @@ private slots:
                 QCOMPARE(packet[i].t, one.t);
                 QCOMPARE(packet[i].b1, one.b1);
                 QCOMPARE(packet[i].b2, one.b2);
+                // Cut just short of the hit: nothing in the way, as for the single ray.
+                Ray shorter = rays[i];
+                shorter.tMax = one.t * 0.999f;
+                bool shortBlocked = true;
+                intersectAnyWidePacket(scene.wideBvh(), s, &shorter, 1, &shortBlocked);
+                QCOMPARE(shortBlocked, intersectAnyWide(scene.wideBvh(), s, shorter));
+                blocked += occluded[i] ? 1 : 0;
             }
         }
         QVERIFY2(hits > 1000, qPrintable(QStringLiteral("only %1 rays hit").arg(hits)));
+        QCOMPARE(blocked, hits); // any hit within tMax blocks
+    }
+
+    void lightSidePacketsMatchSingleRays_data() { matchesBruteForce_data(); }
+
+    void lightSidePacketsMatchSingleRays()
+    {
+        // Shadow rays from a point light (directlight.h): one origin, towards points close
+        // together on the surface (a pixel's samples, or 4 x 4 pixel centres), stopping short of
+        // them as shadowRayFromLight does, some cut much shorter. intersectAnyWidePacket gives
+        // each the single ray's answer.
+        QFETCH(QString, path);
+        QFETCH(int, isa);
+        if (!wideIsaSupported(WideIsa(isa)))
+            QSKIP("this CPU has no AVX2");
+        const IsaScope scope{WideIsa(isa)};
+        const Scene scene = loadOrFail(path);
+        const SceneView s = scene.view();
+        std::mt19937 g(23);
+        std::uniform_real_distribution<float> u(-1.f, 1.f);
+        int blocked = 0, clear = 0, packets = 0;
+        for (int k = 0; packets < 250 && k < 5000; ++k) {
+            const Vec3 light = s.center + randomUnit(g) * (s.radius * (3.f + 2.f * float(k % 4)));
+            // A surface point seen from a camera, and points around it on what the camera sees.
+            const Vec3 eye = s.center + randomUnit(g) * (3.f * s.radius);
+            const Vec3 aimDir = normalize(s.center + randomUnit(g) * (0.6f * s.radius) - eye);
+            const Hit aim = intersectClosestWide(scene.wideBvh(), s, Ray{eye, aimDir, kInfinity});
+            if (!aim.valid())
+                continue;
+            const float spread = k % 2 == 0 ? 1e-3f : 1e-2f; // a pixel, 4 x 4 pixels
+            const int n = 2 + k % (kPacketRays - 1);
+            Ray rays[kPacketRays];
+            int m = 0;
+            for (int i = 0; i < n; ++i) {
+                const Vec3 d = normalize(aimDir + Vec3(u(g), u(g), u(g)) * spread);
+                const Hit h = intersectClosestWide(scene.wideBvh(), s, Ray{eye, d, kInfinity});
+                if (!h.valid())
+                    continue;
+                const Vec3 *v = s.positions + 3 * h.prim;
+                Vec3 ng = normalize(cross(v[1] - v[0], v[2] - v[0]));
+                if (dot(ng, d) > 0.f)
+                    ng = -ng;
+                const Vec3 p = v[0] * (1.f - h.b1 - h.b2) + v[1] * h.b1 + v[2] * h.b2;
+                const Vec3 origin = p + ng * s.epsilon;
+                Vec3 toLight = light - origin;
+                const float dist = length(toLight);
+                toLight = toLight / dist;
+                if (!(dot(ng, toLight) > 0.f))
+                    continue; // back-facing: the renderer traces no ray
+                Ray r;
+                QVERIFY(shadowRayFromLight(light, toLight, dist, s.epsilon, r));
+                if (i % 4 == 3)
+                    r.tMax *= 0.5f;
+                rays[m++] = r;
+            }
+            if (m < 2)
+                continue;
+            ++packets;
+            bool occluded[kPacketRays];
+            intersectAnyWidePacket(scene.wideBvh(), s, rays, m, occluded);
+            for (int i = 0; i < m; ++i) {
+                QCOMPARE(occluded[i], intersectAnyWide(scene.wideBvh(), s, rays[i]));
+                ++(occluded[i] ? blocked : clear);
+            }
+        }
+        // Both answers occur: the light was not always in front, nor always hidden.
+        QVERIFY2(packets == 250 && blocked > 200 && clear > 500,
+                 qPrintable(QStringLiteral("%1 packets, %2 blocked, %3 clear")
+                                .arg(packets)
+                                .arg(blocked)
+                                .arg(clear)));
+    }
+
+    void lightSideRaysStopShortOfTheSurface()
+    {
+        // The far end of a shadow ray from the light: on a convex sphere no lit point shadows
+        // itself (no acne, however the ray meets the surface), while a thin plate of 4 scene
+        // epsilons hovering 8 epsilons above a floor still shadows the floor under it, up to the
+        // contact, and blocks a ray through it (no light leaks through thin parts).
+        const TriangleMesh sphere = test::icosphere(4, 1.5f).toTriangles();
+        Result<Scene> ball = Scene::fromTriangles(sphere);
+        QVERIFY(ball);
+        const SceneView s = ball->view();
+        std::mt19937 g(5);
+        std::uniform_real_distribution<float> u(0.f, 1.f);
+        int lit = 0;
+        for (int k = 0; k < 20000; ++k) {
+            const Vec3 light = randomUnit(g) * (1.5f * (1.5f + 14.f * u(g)));
+            const uint32_t tri = uint32_t(g() % s.triangleCount);
+            float a = u(g), c = u(g);
+            if (a + c > 1.f) {
+                a = 1.f - a;
+                c = 1.f - c;
+            }
+            const Vec3 *v = s.positions + 3 * tri;
+            const Vec3 p = v[0] + (v[1] - v[0]) * a + (v[2] - v[0]) * c;
+            const Vec3 ng = normalize(cross(v[1] - v[0], v[2] - v[0])); // outwards
+            const Vec3 origin = p + ng * s.epsilon;
+            Vec3 toLight = light - origin;
+            const float dist = length(toLight);
+            toLight = toLight / dist;
+            if (!(dot(ng, toLight) > 0.f))
+                continue; // back-facing: no ray
+            Ray r;
+            if (!shadowRayFromLight(light, toLight, dist, s.epsilon, r))
+                continue;
+            ++lit;
+            for (WideIsa isa : supportedIsas()) {
+                const IsaScope scope{isa};
+                if (intersectAnyWide(ball->wideBvh(), s, r))
+                    QFAIL(qPrintable(QStringLiteral("point %1 shadows itself (cos %2, distance %3)")
+                                         .arg(k)
+                                         .arg(double(dot(ng, toLight)))
+                                         .arg(double(dist))));
+            }
+        }
+        QVERIFY2(lit > 5000, qPrintable(QString::number(lit)));
+
+        // A 2 x 2 floor at z = 0 and a plate over its x < 0 half, both seen from above.
+        TriangleMesh scene;
+        const auto quad = [&](Vec3 a, Vec3 b, Vec3 c, Vec3 d) {
+            for (const Vec3 &q : {a, b, c, a, c, d}) {
+                scene.positions.push_back(q);
+                scene.normals.push_back(Vec3(0.f, 0.f, 1.f));
+                scene.albedo.push_back(Vec3(0.7f));
+            }
+        };
+        quad(Vec3(-1.f, -1.f, 0.f), Vec3(1.f, -1.f, 0.f), Vec3(1.f, 1.f, 0.f),
+             Vec3(-1.f, 1.f, 0.f));
+        Result<Scene> floorOnly = Scene::fromTriangles(scene);
+        QVERIFY(floorOnly);
+        const float eps = floorOnly->view().epsilon;
+        for (float z : {8.f * eps, 12.f * eps}) // the plate's two faces
+            quad(Vec3(-1.f, -1.f, z), Vec3(0.f, -1.f, z), Vec3(0.f, 1.f, z), Vec3(-1.f, 1.f, z));
+        Result<Scene> plated = Scene::fromTriangles(scene);
+        QVERIFY(plated);
+        const SceneView f = plated->view();
+        QCOMPARE(f.epsilon, eps); // the plate lies inside the floor's bounds
+        const Vec3 light(0.f, 0.f, 8.f);
+        int shadowed = 0, open = 0;
+        for (float x = -0.5f; x <= 0.5f; x += 1.f / 64.f) {
+            const Vec3 origin(x, 0.1f, eps); // a floor point, lifted by one epsilon
+            Vec3 toLight = light - origin;
+            const float dist = length(toLight);
+            toLight = toLight / dist;
+            Ray r;
+            QVERIFY(shadowRayFromLight(light, toLight, dist, f.epsilon, r));
+            const bool under = x < -4e-4f; // the plate's edge, seen from the light, near x = 0
+            const bool far = x > 4e-4f;
+            for (WideIsa isa : supportedIsas()) {
+                const IsaScope scope{isa};
+                const bool hit = intersectAnyWide(plated->wideBvh(), f, r);
+                if (under)
+                    QVERIFY2(hit, qPrintable(QStringLiteral("light leaks to x = %1").arg(x)));
+                if (far)
+                    QVERIFY2(!hit, qPrintable(QStringLiteral("shadow at x = %1").arg(x)));
+                // The same answer as the ray from the floor point towards the light.
+                if (under || far)
+                    QCOMPARE(hit, intersectAnyWide(plated->wideBvh(), f,
+                                                   Ray{origin, toLight, dist * (1.f - 1e-4f)}));
+            }
+            shadowed += under;
+            open += far;
+        }
+        QVERIFY(shadowed > 20 && open > 20);
     }
 
     void coincidentTriangles()

@@ -1,6 +1,8 @@
 // Rendering: real model not blank, bit-exact across thread counts, furnace, framing, fallback.
+#include "directlight.h"
 #include "gpuinfo.h"
 #include "renderer.h"
+#include "templatepreset.h"
 #include "testmeshes.h"
 
 #include <QTest>
@@ -311,6 +313,79 @@ private slots:
         Result<Framebuffer> fb = renderFrame(*m_engine, Camera(), params, RenderOptions());
         QVERIFY(!fb.ok());
         QCOMPARE(fb.error().code, QStringLiteral("invalid_argument"));
+    }
+
+    void directLightMatchesTraceRadiance_data()
+    {
+        QTest::addColumn<int>("view");
+        QTest::addColumn<bool>("sideLight");
+        for (int view : {0, 20, 36}) {
+            QTest::addRow("view %d, preset light", view) << view << false;
+            QTest::addRow("view %d, light from the side", view) << view << true;
+        }
+    }
+
+    void directLightMatchesTraceRadiance()
+    {
+        // The template presets' direct-light path (directlight.h) at every pixel centre of a
+        // sam6d view: with the shadow ray from the surface it is traceRadiance bit for bit; with
+        // the ray from the light (as renderCpuAdaptive traces it) only pixels whose shadow ray
+        // grazes an occluder's edge may differ, and 4 x 4 pixels' rays as one packet answer as
+        // each ray on its own. A light from the side casts long shadows across the engine.
+        QFETCH(int, view);
+        QFETCH(bool, sideLight);
+        const int w = 160, h = 120;
+        RenderParams params;
+        params.width = w;
+        params.height = h;
+        params.maxBounces = 0;
+        const Camera camera = sam6dCamera(m_engine->bounds(), view, w, h, params);
+        if (sideLight)
+            params.pointLightPosition =
+                camera.position + camera.u * (3.f * length(camera.position));
+        const SceneView sv = m_engine->view();
+        QVERIFY(directLightOnly(params, sv));
+        const WideTracer tracer{&m_engine->wideBvh(), sv};
+        int hits = 0, lightSide = 0, blocked = 0, differ = 0;
+        for (int by = 0; by < h; by += 4) {
+            for (int bx = 0; bx < w; bx += 4) {
+                DirectSample d[kPacketRays];
+                bool single[kPacketRays];
+                int n = 0;
+                for (int y = by; y < by + 4; ++y) {
+                    for (int x = bx; x < bx + 4; ++x, ++n) {
+                        const Ray ray = camera.generateRay(float(x) + 0.5f, float(y) + 0.5f, w, h);
+                        const Hit hit = tracer.closest(ray);
+                        PixelSampler sampler(params.seed, params.frame, uint32_t(y * w + x), 0u);
+                        const Vec3 ref = traceRadiance(tracer, sv, params, ray, sampler, &hit);
+                        const DirectSample surface = directSample(sv, params, ray, hit, false);
+                        QVERIFY(!surface.fromLight);
+                        const Vec3 l = surface.radiance(surface.needsShadow &&
+                                                        tracer.occluded(surface.shadow));
+                        QVERIFY2(std::memcmp(&l, &ref, sizeof l) == 0,
+                                 qPrintable(QStringLiteral("pixel %1, %2").arg(x).arg(y)));
+                        d[n] = directSample(sv, params, ray, hit, true);
+                        single[n] = d[n].needsShadow && tracer.occluded(d[n].shadow);
+                        const Vec3 fromLight = d[n].radiance(single[n]);
+                        hits += hit.valid();
+                        lightSide += d[n].fromLight;
+                        blocked += single[n];
+                        differ += std::memcmp(&fromLight, &ref, sizeof ref) != 0;
+                    }
+                }
+                bool packet[kPacketRays];
+                traceShadows(tracer, d, n, packet);
+                for (int k = 0; k < n; ++k)
+                    QCOMPARE(packet[k], single[k]);
+            }
+        }
+        qInfo("view %d: %d hits, %d shadow rays from the light, %d blocked, %d pixels differ", view,
+              hits, lightSide, blocked, differ);
+        QVERIFY(hits > 2000);
+        QVERIFY(lightSide > hits / 2);
+        if (sideLight)
+            QVERIFY(blocked > 200);
+        QVERIFY2(differ <= hits / 500, qPrintable(QString::number(differ)));
     }
 
     void cancel()
