@@ -155,9 +155,17 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
                         bool blocked[kPacketRays];
                         for (int k = 0; k < n; ++k) {
                             const size_t i = size_t(py[k]) * size_t(width) + size_t(px[k]);
-                            a.pixels[i] = aovFromHit(packet.answers(tracer, k), view, camera, nocs,
-                                                     packet.rays[k], packet.hits[k]);
-                            d[k] = directSample(view, params, packet.rays[k], packet.hits[k], true);
+                            const Ray &ray = packet.rays[k];
+                            const Hit &hit = packet.hits[k];
+                            if (!hit.valid()) {
+                                a.pixels[i] = AovSample();
+                                d[k] = directSample(view, params, ray, hit, true);
+                                continue;
+                            }
+                            // One surfaceAt for both (no BLEND surface to see through).
+                            const SurfacePoint s = surfaceAt(view, ray, hit);
+                            a.pixels[i] = aovFromSurface(view, camera, nocs, ray, hit, s);
+                            d[k] = directSample(view, params, ray, s, true);
                         }
                         traceShadows(tracer, d, n, blocked);
                         for (int k = 0; k < n; ++k) {

@@ -33,6 +33,23 @@ struct NocsFrame
     }
 };
 
+/// The data passes of camera ray `ray` whose first opaque hit `h` (behind `skipped` of BLEND
+/// surfaces seen through) has surface `s` (surfaceAt).
+FARM_KERNEL AovSample aovFromSurface(const SceneView &scene, const Camera &camera,
+                                     const NocsFrame &nocs, const Ray &ray, const Hit &h,
+                                     const SurfacePoint &s, float skipped = 0.f)
+{
+    AovSample a;
+    a.hit = true;
+    a.depth = (skipped + h.t) * dot(ray.dir, -camera.w);
+    a.instance = scene.instanceIds ? scene.instanceIds[h.prim] + 1u : 1u;
+    a.normal = s.shadingNormal;
+    a.albedo = s.albedo;
+    a.nocs = nocs.map(s.position);
+    a.position = s.position;
+    return a;
+}
+
 /// The data passes of camera ray `ray` whose closest hit is `hit`.
 template<typename Tracer>
 FARM_HOST_DEVICE AovSample aovFromHit(const Tracer &tracer, const SceneView &scene,
@@ -52,15 +69,7 @@ FARM_HOST_DEVICE AovSample aovFromHit(const Tracer &tracer, const SceneView &sce
     }
     if (!h.valid())
         return a;
-    const SurfacePoint s = surfaceAt(scene, r, h);
-    a.hit = true;
-    a.depth = (skipped + h.t) * dot(ray.dir, -camera.w);
-    a.instance = scene.instanceIds ? scene.instanceIds[h.prim] + 1u : 1u;
-    a.normal = s.shadingNormal;
-    a.albedo = s.albedo;
-    a.nocs = nocs.map(s.position);
-    a.position = s.position;
-    return a;
+    return aovFromSurface(scene, camera, nocs, ray, h, surfaceAt(scene, r, h), skipped);
 }
 
 template<typename Tracer>
