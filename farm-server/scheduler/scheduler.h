@@ -14,6 +14,7 @@
 #include <QTimer>
 
 #include <array>
+#include <optional>
 
 namespace farm::server {
 
@@ -183,6 +184,9 @@ private:
 
     /// With `task`, the engine that task needs (an encode task's, docs/JOBTYPES.md "Video").
     bool hasEngine(const LiveNode &n, const JobSpec &spec, const Task *task = nullptr) const;
+    /// The engine hasEngine looks for; nullopt when the job type is unknown (no node has it).
+    std::optional<QString> engineNeeded(const JobSpec &spec, const Task *task) const;
+    bool hasEngine(const LiveNode &n, const std::optional<QString> &engine) const;
     Result<void> onHeartbeat(LiveNode &n, const QJsonObject &d);
     Result<void> onAccepted(LiveNode &n, const QJsonObject &d);
     Result<void> onProgress(LiveNode &n, const QJsonObject &d);
@@ -211,6 +215,8 @@ private:
     void watchTask(qint64 taskId, qint64 jobId, const QString &frames);
     void timeOut(qint64 taskId, qint64 nodeId, const QString &why);
     bool meets(const LiveNode &n, const JobSpec &spec, const Task *task = nullptr) const;
+    /// As above with engineNeeded(spec, task) worked out once (dispatch: for every free node).
+    bool meets(const LiveNode &n, const JobSpec &spec, const std::optional<QString> &engine) const;
     bool blocked(qint64 jobId, qint64 nodeId) const;
     /// Some enabled node meets the job and is not blocklisted for it (busy or not).
     bool hasUnblockedNode(qint64 jobId, const JobSpec &spec) const;

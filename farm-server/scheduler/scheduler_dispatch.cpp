@@ -13,7 +13,13 @@ namespace farm::server {
 
 bool Scheduler::meets(const LiveNode &n, const JobSpec &spec, const Task *task) const
 {
-    if (!hasEngine(n, spec, task))
+    return meets(n, spec, engineNeeded(spec, task));
+}
+
+bool Scheduler::meets(const LiveNode &n, const JobSpec &spec,
+                      const std::optional<QString> &engine) const
+{
+    if (!hasEngine(n, engine))
         return false;
     if (spec.requirements.gpu && n.caps.gpus.isEmpty())
         return false;
@@ -25,10 +31,21 @@ bool Scheduler::meets(const LiveNode &n, const JobSpec &spec, const Task *task) 
 
 bool Scheduler::hasEngine(const LiveNode &n, const JobSpec &spec, const Task *task) const
 {
+    return hasEngine(n, engineNeeded(spec, task));
+}
+
+std::optional<QString> Scheduler::engineNeeded(const JobSpec &spec, const Task *task) const
+{
     const JobType *type = jobTypes().find(spec.type);
-    const QString engine = task ? jobTypes().engineFor(spec, *task) : type ? type->engine : "";
-    return type && std::any_of(n.caps.engines.cbegin(), n.caps.engines.cend(),
-                               [&](const EngineInfo &e) { return e.name == engine; });
+    if (!type)
+        return std::nullopt;
+    return task ? jobTypes().engineFor(spec, *task) : type->engine;
+}
+
+bool Scheduler::hasEngine(const LiveNode &n, const std::optional<QString> &engine) const
+{
+    return engine && std::any_of(n.caps.engines.cbegin(), n.caps.engines.cend(),
+                                 [&](const EngineInfo &e) { return e.name == *engine; });
 }
 
 bool Scheduler::blocked(qint64 jobId, qint64 nodeId) const
@@ -141,8 +158,10 @@ void Scheduler::dispatch()
             if (lostClaims.contains(c.task.task.id))
                 continue;
             qint64 best = 0;
+            // Worked out once, not for each free node (it reads the job's settings).
+            const std::optional<QString> engine = engineNeeded(c.spec, &c.task.task);
             for (auto it = free.cbegin(); it != free.cend(); ++it) {
-                if (it.value() <= 0 || !meets(m_live[it.key()], c.spec, &c.task.task))
+                if (it.value() <= 0 || !meets(m_live[it.key()], c.spec, engine))
                     continue;
                 if (blocked(c.jobId, it.key())) {
                     // A blocklisted node still serves when it is the only one that could.
