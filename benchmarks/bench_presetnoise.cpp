@@ -213,13 +213,16 @@ int main(int argc, char **argv)
         Error sum;
         double ms = 0.0;
     };
-    QList<Row> rows = {
-        {QStringLiteral("preset %1 edge spp, %2 b.").arg(spp).arg(bounces), spp, bounces, {}, 0.0},
-        {QStringLiteral("path %1 spp, %2 bounces").arg(ptSpp).arg(ptBounces),
-         ptSpp,
-         ptBounces,
-         {},
-         0.0}};
+    QList<Row> rows = {{QStringLiteral("preset %1(x2) edge spp, %2 b.").arg(spp).arg(bounces),
+                        spp,
+                        bounces,
+                        {},
+                        0.0},
+                       {QStringLiteral("path %1 spp, %2 bounces").arg(ptSpp).arg(ptBounces),
+                        ptSpp,
+                        ptBounces,
+                        {},
+                        0.0}};
     if (!path)
         rows.removeLast();
     for (int view : views) {
@@ -244,7 +247,8 @@ int main(int argc, char **argv)
             std::printf("  %-28s %6d %12.5f %12.5f %10.1f %12s", qPrintable(row.name), view,
                         e.image, e.object, r->ms, "");
             if (r->report.edgePixels > 0)
-                std::printf("  %d edge pixels", r->report.edgePixels);
+                std::printf("  %d edge pixels (%d of them 2x)", r->report.edgePixels,
+                            r->report.extendedEdgePixels);
             std::printf("\n");
             std::fflush(stdout);
         }

@@ -53,6 +53,52 @@ struct PacketResult
     }
 };
 
+/// An edge pixel of a direct-light-only frame: its spp samples (as pixelSample makes them, box
+/// filter) traced as one packet, their shadow rays from the light as another; then, when their
+/// tone-mapped luminance spreads by more than `spreadForMore`, the sampler's next spp samples
+/// the same way. Sets `*extended` when it took them.
+Vec3 renderEdgePixelDirect(const WideTracer &tracer, const SceneView &view, const Camera &camera,
+                           const RenderParams &p, int x, int y, float spreadForMore, bool *extended)
+{
+    const uint32_t pixel = uint32_t(y) * uint32_t(p.width) + uint32_t(x);
+    Vec3 sum(0.f);
+    float toneSum = 0.f, toneSquares = 0.f;
+    const auto samples = [&](int first, int count) {
+        PacketResult r;
+        for (int s = 0; s < count; ++s) {
+            PixelSampler sampler(p.seed, p.frame, pixel, uint32_t(first + s),
+                                 vertexSlot(kLowDiscrepancyDepth, kSlotSkyLight));
+            float jx, jy;
+            sampler.get2D(kSlotCamera, jx, jy);
+            r.rays[s] = camera.generateRay(float(x) + jx, float(y) + jy, p.width, p.height);
+        }
+        r.trace(tracer, count);
+        DirectSample d[kPacketRays];
+        bool blocked[kPacketRays];
+        for (int s = 0; s < count; ++s)
+            d[s] = directSample(view, p, r.rays[s], r.hits[s], true);
+        traceShadows(tracer, d, count, blocked);
+        for (int s = 0; s < count; ++s) {
+            const Vec3 l = d[s].radiance(blocked[s]);
+            if (!isFinite(l)) // as renderPixel
+                continue;
+            sum += l;
+            const float t = toneCurve(luminance(l));
+            toneSum += t;
+            toneSquares += t * t;
+        }
+    };
+    const int n = p.spp;
+    samples(0, n);
+    const float mean = toneSum / float(n);
+    const float variance = std::max(0.f, toneSquares / float(n) - mean * mean);
+    *extended = variance > spreadForMore * spreadForMore;
+    if (!*extended)
+        return sum / float(n);
+    samples(n, n);
+    return sum / float(2 * n);
+}
+
 /// renderPixel with the pixel's camera rays traced as one packet (an edge pixel's rays run close
 /// together). The same image (see intersectClosestWidePacket for the one exception).
 Vec3 renderPixelPacket(const WideTracer &tracer, const SceneView &view, const Camera &camera,
@@ -74,19 +120,6 @@ Vec3 renderPixelPacket(const WideTracer &tracer, const SceneView &view, const Ca
     }
     r.trace(tracer, n);
     Vec3 sum(0.f);
-    if (directLightOnly(p, view)) { // the shadow rays from the light as one packet too
-        DirectSample d[kPacketRays];
-        bool blocked[kPacketRays];
-        for (int s = 0; s < n; ++s)
-            d[s] = directSample(view, p, r.rays[s], r.hits[s], true);
-        traceShadows(tracer, d, n, blocked);
-        for (int s = 0; s < n; ++s) {
-            const Vec3 l = d[s].radiance(blocked[s]);
-            if (isFinite(l)) // as renderPixel
-                sum += l;
-        }
-        return sum / float(p.spp);
-    }
     for (int s = 0; s < n; ++s) {
         auto &sampler = *reinterpret_cast<PixelSampler *>(storage[s]);
         const Vec3 l = traceRadiance(r.answers(tracer, s), view, p, r.rays[s], sampler, &r.hits[s]);
@@ -101,7 +134,7 @@ Vec3 renderPixelPacket(const WideTracer &tracer, const SceneView &view, const Ca
 bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderParams &params,
                        Framebuffer &out, int threads, const TileProgress &progress,
                        const std::atomic<bool> *cancel, AovBuffers *aovs, float threshold,
-                       AdaptiveStats *stats)
+                       AdaptiveStats *stats, float spreadForMore)
 {
     const int width = params.width, height = params.height;
     out = Framebuffer(width, height);
@@ -213,22 +246,34 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
         return false;
     };
     // (The test reads `tone` and the hits, never `out`, so edges can be overwritten in place.)
-    std::atomic<int> edges{0};
+    const bool directPackets =
+        direct && params.lowDiscrepancy && params.spp >= 2 && params.spp <= kPacketRays;
+    std::atomic<int> edges{0}, extendedEdges{0};
     finished = grid.run(
         cancel,
         [&](const TileGrid::Rect &r) {
-            int tileEdges = 0;
+            int tileEdges = 0, tileExtended = 0;
             for (int y = r.y0; y < r.y1; ++y)
-                for (int x = r.x0; x < r.x1; ++x)
-                    if (!bg.outside(x, y) && isEdge(x, y)) {
+                for (int x = r.x0; x < r.x1; ++x) {
+                    if (bg.outside(x, y) || !isEdge(x, y))
+                        continue;
+                    ++tileEdges;
+                    if (directPackets) {
+                        bool extended = false;
+                        out.at(x, y) = renderEdgePixelDirect(tracer, view, camera, params, x, y,
+                                                             spreadForMore, &extended);
+                        tileExtended += extended;
+                    } else {
                         out.at(x, y) = renderPixelPacket(tracer, view, camera, params, x, y);
-                        ++tileEdges;
                     }
+                }
             edges += tileEdges;
+            extendedEdges += tileExtended;
         },
         tileDone);
     if (stats) {
         stats->edgePixels = edges.load();
+        stats->extendedPixels = extendedEdges.load();
     }
     return finished;
 }

@@ -81,8 +81,16 @@ struct NoiseStop
 /// What adaptive anti-aliasing did (RenderReport).
 struct AdaptiveStats
 {
-    int edgePixels = 0; // pixels the neighbourhood test flagged (rendered with all spp)
+    int edgePixels = 0;     // pixels the neighbourhood test flagged (rendered with all spp)
+    int extendedPixels = 0; // edge pixels that took twice spp (kEdgeSpreadForMore)
 };
+
+/// Adaptive anti-aliasing of direct-light-only frames (template presets): an edge pixel whose
+/// first spp samples' tone-mapped luminance has a standard deviation above this takes spp more
+/// (the sampler's first 2 spp samples form a finer net). Where nothing is random but where a
+/// sample lands, that spread is the contrast across the pixel's edges, which sets how far the
+/// mean of spp samples can be off (docs/TEMPLATES.md, "Clean images at few samples").
+inline constexpr float kEdgeSpreadForMore = 0.1f;
 
 /// Sizes `aovs` (when set) to the frame, every pixel a miss.
 void resetAovs(AovBuffers *aovs, int width, int height);
@@ -104,11 +112,12 @@ bool renderCpu(const Scene &scene, const Camera &camera, const RenderParams &par
 
 /// Adaptive anti-aliasing (RenderOptions::adaptiveThreshold): one pixel-centre sample with the
 /// data passes everywhere, then `params.spp` stratified samples where the neighbourhood shows
-/// an edge.
+/// an edge, and in a direct-light-only frame 2 x spp where those samples spread by more than
+/// `spreadForMore` (kEdgeSpreadForMore; infinity: never).
 bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderParams &params,
                        Framebuffer &out, int threads, const TileProgress &progress,
                        const std::atomic<bool> *cancel, AovBuffers *aovs, float threshold,
-                       AdaptiveStats *stats = nullptr);
+                       AdaptiveStats *stats = nullptr, float spreadForMore = kEdgeSpreadForMore);
 
 /// The same frame, bit for bit, in sample passes over all tiles (nextPassSamples decides their
 /// sizes), calling `onPass` between them: a partial image evens out over the frame instead of

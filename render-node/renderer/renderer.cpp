@@ -84,6 +84,7 @@ Result<Framebuffer> renderFrame(const Scene &scene, const Camera &camera,
     r.samples = stop.active() && params.spp > 1 ? stop.samples : params.spp;
     r.noiseEstimate = stop.estimate;
     r.edgePixels = adaptive.edgePixels;
+    r.extendedEdgePixels = adaptive.extendedPixels;
     r.renderMs = double(timer.nsecsElapsed()) / 1e6;
     return fb;
 }

@@ -55,6 +55,7 @@ struct RenderReport
     int samples = 0;             // samples per pixel rendered (below spp when a target stopped it)
     double noiseEstimate = -1.0; // the last noise estimate (< 0: none made)
     int edgePixels = 0; // adaptive anti-aliasing (CPU): pixels rendered with all spp samples
+    int extendedEdgePixels = 0; // of those, pixels that took 2 x spp (kEdgeSpreadForMore)
 };
 
 /// Fraction of the frame done, 0..1 (from any thread, serialized).

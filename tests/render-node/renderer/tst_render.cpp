@@ -1,4 +1,5 @@
 // Rendering: real model not blank, bit-exact across thread counts, furnace, framing, fallback.
+#include "cpubackend.h"
 #include "directlight.h"
 #include "gpuinfo.h"
 #include "renderer.h"
@@ -7,7 +8,9 @@
 
 #include <QTest>
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 using farm::Result;
 using namespace farm::render;
@@ -386,6 +389,52 @@ private slots:
         if (sideLight)
             QVERIFY(blocked > 200);
         QVERIFY2(differ <= hits / 500, qPrintable(QString::number(differ)));
+    }
+
+    void strongEdgesTakeTwiceTheSamples()
+    {
+        // Adaptive anti-aliasing of a sam6d view: edge pixels whose 16 samples spread by more
+        // than kEdgeSpreadForMore take 16 more. Only those pixels change, and the frame comes
+        // closer to a 256-sample reference of the same view.
+        const int w = 160, h = 120;
+        RenderParams params;
+        params.width = w;
+        params.height = h;
+        params.maxBounces = 0;
+        params.spp = 16;
+        const Camera camera = sam6dCamera(m_engine->bounds(), 20, w, h, params);
+        QVERIFY(directLightOnly(params, m_engine->view()));
+        Framebuffer once, twice, reference;
+        AdaptiveStats onceStats, twiceStats;
+        QVERIFY(renderCpuAdaptive(*m_engine, camera, params, once, 2, {}, nullptr, nullptr,
+                                  kSam6dEdgeThreshold, &onceStats,
+                                  std::numeric_limits<float>::infinity()));
+        QVERIFY(renderCpuAdaptive(*m_engine, camera, params, twice, 2, {}, nullptr, nullptr,
+                                  kSam6dEdgeThreshold, &twiceStats));
+        RenderParams uniform = params;
+        uniform.spp = 256;
+        QVERIFY(renderCpu(*m_engine, camera, uniform, reference, 2));
+
+        QCOMPARE(onceStats.extendedPixels, 0);
+        QCOMPARE(twiceStats.edgePixels, onceStats.edgePixels);
+        QVERIFY(twiceStats.extendedPixels > 100);
+        QVERIFY(twiceStats.extendedPixels < twiceStats.edgePixels);
+        int changed = 0;
+        double errorOnce = 0, errorTwice = 0;
+        for (size_t i = 0; i < reference.pixels.size(); ++i) {
+            changed += std::memcmp(&once.pixels[i], &twice.pixels[i], sizeof(Vec3)) != 0;
+            for (int c = 0; c < 3; ++c) {
+                const float ref = toneCurve(reference.pixels[i][c]);
+                errorOnce += std::pow(toneCurve(once.pixels[i][c]) - ref, 2);
+                errorTwice += std::pow(toneCurve(twice.pixels[i][c]) - ref, 2);
+            }
+        }
+        qInfo("%d edge pixels, %d took 32 samples; squared error against 256 spp %.4f -> %.4f",
+              twiceStats.edgePixels, twiceStats.extendedPixels, errorOnce, errorTwice);
+        QVERIFY(changed <= twiceStats.extendedPixels);
+        QVERIFY(changed >= twiceStats.extendedPixels * 9 / 10);
+        QVERIFY2(errorTwice < 0.85 * errorOnce,
+                 qPrintable(QString::number(errorTwice / errorOnce)));
     }
 
     void cancel()
