@@ -236,6 +236,9 @@ Result<Scene> Scene::fromTriangles(TriangleMesh mesh, int threads)
     scene.m_mesh.materials =
         sanitizeMaterials(std::move(mesh.materials), scene.m_mesh.textures.size());
     cleaner.write(bvh.primIds, scene.m_mesh);
+    // The input is spent: free it now, so that the wide BVH's packets below can take its memory
+    // instead of new pages (rendercli.cpp's malloc settings keep freed memory for reuse).
+    mesh = TriangleMesh();
     for (const Texture &t : scene.m_mesh.textures)
         scene.m_textureViews.push_back(TextureView{t.texels.data(), t.width, t.height});
     // The root box is the min/max over every corner: the same bounds as growing by each.

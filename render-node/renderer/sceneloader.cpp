@@ -581,6 +581,11 @@ Result<Scene> Scene::load(const QString &path, const QString &root)
     if (mesh.positions.empty())
         return makeError("bad_model",
                          QStringLiteral("%1 contains no triangles").arg(info.fileName()));
+    // Everything needed is copied out (cameras, materials, textures, instance names): free
+    // Assimp's scene before the BVH build, whose arrays can then take its memory instead of
+    // new pages (see reexecWithHugePageMalloc in rendercli.cpp).
+    importer.FreeScene();
+    ai = nullptr;
     const double loadMs = double(timer.nsecsElapsed()) / 1e6;
 
     Result<Scene> scene = fromTriangles(std::move(mesh));
