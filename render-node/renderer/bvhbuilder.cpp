@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstring>
 #include <memory>
 #include <thread>
@@ -17,6 +18,7 @@ namespace farm::render {
 namespace {
 
 constexpr int kBins = 32;
+static_assert(kBins <= 32, "findSplit keeps a bit per bin in a uint32_t");
 constexpr uint32_t kParallelThreshold = 16384; // smaller subtrees are not worth a thread
 // Leaves are tested in packets of eight triangles (widebvh.h), one packet costing about as much
 // as four single triangle tests (tuned with bench_rays: 8/4 beat 4/4, 8/8, 8/3 and 8/5).
@@ -305,29 +307,39 @@ private:
         for (int axis = 0; axis < 3; ++axis) {
             if (!usable[axis])
                 continue;
+            // Empty bins (most of them in small nodes) change neither the box nor the count:
+            // their costs are those of the next bin that is not (right) or skipped (left: a
+            // split after an empty bin costs exactly what the split before it does, which was
+            // seen first and wins the tie). So both sweeps visit only the bins in `used`.
+            uint32_t used = 0;
+            for (int b = 0; b < kBins; ++b)
+                used |= uint32_t(bins[axis][b].count != 0) << b;
+            // rightCost[b] for the bins in `used` (b > 0): the bins from b up.
             float rightCost[kBins];
             Box4 acc;
             uint32_t n = 0;
-            // Empty bins (most of them in small nodes) change neither the box nor the count:
-            // their costs are copied (right) or skipped (left: a split after an empty bin costs
-            // exactly what the split before it does, which was seen first and wins the tie).
-            for (int b = kBins - 1; b > 0; --b) {
-                if (bins[axis][b].count == 0) {
-                    rightCost[b] = b + 1 < kBins ? rightCost[b + 1] : 0.f;
-                    continue;
-                }
+            for (uint32_t rest = used & ~1u; rest;) {
+                const int b = int(std::bit_width(rest)) - 1;
+                rest &= ~(1u << b);
                 acc.grow(bins[axis][b].box);
                 n += bins[axis][b].count;
                 rightCost[b] = acc.halfArea() * float(n);
             }
+            // The cost of the bins above b: that of the first used one, 0 when none is.
+            const auto costAbove = [&](int b) {
+                const uint32_t above = b + 1 < kBins ? used >> (b + 1) : 0u;
+                return above ? rightCost[b + 1 + std::countr_zero(above)] : 0.f;
+            };
             acc = Box4();
             n = 0;
-            for (int b = 0; b < kBins - 1; ++b) {
-                if (bins[axis][b].count == 0 && b > 0)
-                    continue;
+            // Bin 0 always (a split there may have nothing on its left), then the used ones
+            // below the last bin, in increasing order.
+            for (uint32_t rest = (used | 1u) & ((1u << (kBins - 1)) - 1u); rest;) {
+                const int b = std::countr_zero(rest);
+                rest &= rest - 1u;
                 acc.grow(bins[axis][b].box);
                 n += bins[axis][b].count;
-                const float cost = (n ? acc.halfArea() * float(n) : 0.f) + rightCost[b + 1];
+                const float cost = (n ? acc.halfArea() * float(n) : 0.f) + costAbove(b);
                 if (cost < best.cost)
                     best = Split{axis, b, cost};
             }

@@ -110,6 +110,55 @@ std::vector<WideIsa> supportedIsas()
     return isas;
 }
 
+/// The tree as a sequence of words taken depth first, left child first: each node's box bits
+/// and count, a leaf's primitive ids. Equal sequences: the same tree, whatever the numbering.
+std::vector<uint32_t> canonicalTree(const Bvh &bvh)
+{
+    std::vector<uint32_t> words;
+    std::vector<uint32_t> stack{0u};
+    while (!stack.empty()) {
+        const BvhNode &n = bvh.nodes[stack.back()];
+        stack.pop_back();
+        uint32_t box[6];
+        std::memcpy(box, n.lo, sizeof n.lo);
+        std::memcpy(box + 3, n.hi, sizeof n.hi);
+        words.insert(words.end(), box, box + 6);
+        words.push_back(n.count);
+        if (n.count > 0) {
+            words.insert(words.end(), bvh.primIds.begin() + n.first,
+                         bvh.primIds.begin() + n.first + n.count);
+            continue;
+        }
+        stack.push_back(n.first + 1);
+        stack.push_back(n.first);
+    }
+    return words;
+}
+
+/// The triangles of a loaded scene back in their file order (primIds: slot -> file index),
+/// each split into four at its edge midpoints `levels` times: an input the BVH has not sorted.
+std::vector<Vec3> fileOrderPositions(const Scene &scene, int levels)
+{
+    const std::vector<uint32_t> &ids = scene.primIds();
+    const SceneView s = scene.view();
+    std::vector<Vec3> p(3 * ids.size());
+    for (size_t slot = 0; slot < ids.size(); ++slot)
+        for (size_t k = 0; k < 3; ++k)
+            p[3 * ids[slot] + k] = s.positions[3 * slot + k];
+    for (int l = 0; l < levels; ++l) {
+        std::vector<Vec3> q;
+        q.reserve(4 * p.size());
+        for (size_t t = 0; t < p.size(); t += 3) {
+            const Vec3 a = p[t], b = p[t + 1], c = p[t + 2];
+            const Vec3 ab = (a + b) * 0.5f, bc = (b + c) * 0.5f, ca = (c + a) * 0.5f;
+            for (const Vec3 &v : {a, ab, ca, ab, b, bc, ca, bc, c, ab, bc, ca})
+                q.push_back(v);
+        }
+        p = std::move(q);
+    }
+    return p;
+}
+
 Scene loadOrFail(const QString &path)
 {
     Result<Scene> s = Scene::load(path);
@@ -500,6 +549,67 @@ private slots:
             QCOMPARE(again->nodes().size(), scene.nodes().size());
         }
         QCOMPARE(reference.size(), scene.triangleCount());
+    }
+
+    void parallelBuildIsTheSerialTree()
+    {
+        // The engine split to 441k triangles, in file order: subtrees above the builder's
+        // threshold go to other threads at several levels. Every thread count must give the
+        // serial build's tree (boxes to the bit, leaves with the same ids in the same order),
+        // run after run.
+        const Scene scene = loadOrFail(QString::fromLatin1(kEngine));
+        const std::vector<Vec3> positions = fileOrderPositions(scene, 1);
+        const size_t n = positions.size() / 3;
+        BvhBuildOptions serial;
+        serial.threads = 1;
+        const Bvh reference = buildBvh(positions.data(), n, serial);
+        const std::vector<uint32_t> tree = canonicalTree(reference);
+        QVERIFY(reference.nodes.size() > 2 * n / 16);
+        for (int threads : {1, 2, 3, 8}) {
+            for (int run = 0; run < 2; ++run) {
+                BvhBuildOptions options;
+                options.threads = threads;
+                const Bvh bvh = buildBvh(positions.data(), n, options);
+                QCOMPARE(bvh.nodes.size(), reference.nodes.size());
+                QVERIFY2(canonicalTree(bvh) == tree,
+                         qPrintable(QStringLiteral("%1 threads, run %2").arg(threads).arg(run)));
+                if (threads == 1) // one thread numbers its nodes the same way every time
+                    QVERIFY(std::memcmp(bvh.nodes.data(), reference.nodes.data(),
+                                        bvh.nodes.size() * sizeof(BvhNode)) == 0);
+            }
+        }
+    }
+
+    void parallelAndSerialScenesHitAlike()
+    {
+        // Scenes built on one and on three threads from the same unsorted triangles: valid
+        // trees (the brute-force check) with the same closest hit for every ray.
+        const Scene engine = loadOrFail(QString::fromLatin1(kEngine));
+        const std::vector<Vec3> positions = fileOrderPositions(engine, 0);
+        std::vector<Scene> scenes;
+        for (int threads : {1, 3}) {
+            TriangleMesh mesh;
+            mesh.positions = positions;
+            Result<Scene> s = Scene::fromTriangles(std::move(mesh), threads);
+            QVERIFY(s.ok());
+            scenes.push_back(std::move(*s));
+        }
+        const SceneView serial = scenes[0].view(), parallel = scenes[1].view();
+        int hits = 0;
+        for (const Ray &ray : randomRays(scenes[0], 400, 77)) {
+            const Hit a = intersectClosestWide(scenes[0].wideBvh(), serial, ray);
+            const Hit b = intersectClosestWide(scenes[1].wideBvh(), parallel, ray);
+            const Hit brute = bruteClosest(serial, ray);
+            QCOMPARE(a.valid(), brute.valid());
+            QCOMPARE(b.valid(), a.valid());
+            if (!a.valid())
+                continue;
+            ++hits;
+            QCOMPARE(a.t, brute.t);
+            QCOMPARE(b.t, a.t);
+            QCOMPARE(parallel.primIds[b.prim], serial.primIds[a.prim]);
+        }
+        QVERIFY2(hits > 150, qPrintable(QStringLiteral("only %1 rays hit").arg(hits)));
     }
 
     void watertightIcosphere()
