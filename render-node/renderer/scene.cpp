@@ -134,7 +134,10 @@ public:
     {
         const size_t n = primIds.size();
         // Allocating (page faults, zeroing) took as long as the copy itself: huge pages, and
-        // two threads share it.
+        // two threads share it. The memory is taken here, on this thread: a helper's own
+        // malloc arena would map new pages instead of reusing what the loader freed.
+        reserveHuge(out.normals, 3 * n);
+        reserveHuge(out.albedo, 3 * n);
         auto second = [&] {
             resizeHuge(out.normals, 3 * n);
             resizeHuge(out.albedo, 3 * n);
@@ -178,13 +181,21 @@ private:
         const Vec3 *v = m_in.positions.data() + 3 * t;
         const uint32_t id = m_hasIds ? m_in.materialIds[t] : 0u;
         out.materialIds[o] = id < materialCount ? id : 0u;
-        const Vec3 face = normalize(cross(v[1] - v[0], v[2] - v[0]));
+        // The face normal stands in for missing or unusable normals only: computed when needed.
+        Vec3 face;
+        bool haveFace = false;
+        const auto faceNormal = [&] {
+            if (!haveFace)
+                face = normalize(cross(v[1] - v[0], v[2] - v[0]));
+            haveFace = true;
+            return face;
+        };
         for (int k = 0; k < 3; ++k) {
             const size_t to = 3 * o + size_t(k), from = 3 * t + size_t(k);
             out.positions[to] = v[k];
-            Vec3 nrm = m_hasNormals ? m_in.normals[from] : face;
-            nrm = (isFinite(nrm) && dot(nrm, nrm) > 1e-12f) ? normalize(nrm) : face;
-            out.normals[to] = nrm;
+            const Vec3 nrm = m_hasNormals ? m_in.normals[from] : faceNormal();
+            out.normals[to] =
+                (isFinite(nrm) && dot(nrm, nrm) > 1e-12f) ? normalize(nrm) : faceNormal();
             Vec3 c = m_hasAlbedo ? m_in.albedo[from] : Vec3(0.7f);
             if (!isFinite(c))
                 c = Vec3(0.7f);
