@@ -582,8 +582,8 @@ private slots:
 
     void parallelAndSerialScenesHitAlike()
     {
-        // Scenes built on one and on three threads from the same unsorted triangles: valid
-        // trees (the brute-force check) with the same closest hit for every ray.
+        // Scenes built on one and on three threads from the same unsorted triangles: the same
+        // wide BVH, valid (the brute-force check), the same closest hit for every ray.
         const Scene engine = loadOrFail(QString::fromLatin1(kEngine));
         const std::vector<Vec3> positions = fileOrderPositions(engine, 0);
         std::vector<Scene> scenes;
@@ -594,6 +594,15 @@ private slots:
             QVERIFY(s.ok());
             scenes.push_back(std::move(*s));
         }
+        // The wide BVH (collapsed depth first) is the same bytes, whatever the binary nodes'
+        // numbering.
+        const WideBvh &wide1 = scenes[0].wideBvh(), &wide3 = scenes[1].wideBvh();
+        QCOMPARE(wide3.nodes.size(), wide1.nodes.size());
+        QCOMPARE(wide3.packets.size(), wide1.packets.size());
+        QVERIFY(std::memcmp(wide3.nodes.data(), wide1.nodes.data(),
+                            wide1.nodes.size() * sizeof(WideNode)) == 0);
+        QVERIFY(std::memcmp(wide3.packets.data(), wide1.packets.data(),
+                            wide1.packets.size() * sizeof(TrianglePacket)) == 0);
         const SceneView serial = scenes[0].view(), parallel = scenes[1].view();
         int hits = 0;
         for (const Ray &ray : randomRays(scenes[0], 400, 77)) {
