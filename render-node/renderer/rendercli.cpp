@@ -164,8 +164,8 @@ int renderViews(const Scene &scene, const CliOptions &o, const RenderOptions &op
 /// Also, every block comes from malloc's heap (mmap_max=0) and the heap is not given back
 /// (trim_threshold 64 GiB): by default a block over 32 MiB is mapped for itself and unmapped when
 /// freed, so the next one faults in new pages again; so the loader's freed arrays (Assimp's
-/// scene, the unsorted triangles) become the BVH's and the sorted mesh's without a fault, and
-/// a 1M-triangle STL faults ~4,500 times (huge pages) instead of ~13,000.
+/// scene, the unsorted triangles) become the BVH's and the sorted mesh's without a fault (a
+/// 1M-triangle STL, one process start: ~4,500 page faults instead of ~13,000).
 void reexecWithHugePageMalloc()
 {
 #if defined(__linux__) && defined(__GLIBC__)
