@@ -614,9 +614,13 @@ qint64 SqlStore::nodeForSecret(const QByteArray &secretHash)
 {
     if (secretHash.isEmpty())
         return 0;
-    auto q =
-        exec(m_db, "SELECT id FROM nodes WHERE secret_hash = ?", {QString::fromLatin1(secretHash)});
-    return q && q->next() ? q->value(0).toLongLong() : 0;
+    // Prepared once and kept: every output upload and download of a node asks.
+    auto q = run("SELECT id FROM nodes WHERE secret_hash = ?", {QString::fromLatin1(secretHash)});
+    if (!q)
+        return 0;
+    const qint64 id = (*q)->next() ? (*q)->value(0).toLongLong() : 0;
+    (*q)->finish();
+    return id;
 }
 
 Result<void> SqlStore::deleteNode(qint64 id)
