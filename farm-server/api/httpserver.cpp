@@ -117,6 +117,9 @@ private:
     void onReadable();
     void readHead();
     void readBody();
+    /// Takes a parsed head as the connection's current request (method, path, headers, peer,
+    /// the client its token names).
+    void beginRequest(RequestHead head);
     void onHead(RequestHead head);
     /// On the front thread: answers a front route's request from its head alone, there or,
     /// when its answer function declines, by way of the event loop.
@@ -461,7 +464,7 @@ void HttpConnection::readHead()
     onHead(std::move(head));
 }
 
-void HttpConnection::onHead(RequestHead head)
+void HttpConnection::beginRequest(RequestHead head)
 {
     m_head = std::move(head);
     m_request = {};
@@ -471,6 +474,11 @@ void HttpConnection::onHead(RequestHead head)
     m_request.headers = m_head.headers;
     m_request.peer = m_socket->peerAddress();
     m_server->resolveClient(m_request);
+}
+
+void HttpConnection::onHead(RequestHead head)
+{
+    beginRequest(std::move(head));
 
     if (!m_server->m_auth.basePath.isEmpty() && m_head.path == m_server->m_auth.basePath)
         return answerEarly(308, "moved", "the web UI lives under " + m_head.path + "/",
@@ -531,14 +539,7 @@ void HttpConnection::onHead(RequestHead head)
 
 void HttpConnection::answerOnFront(RequestHead head, const FrontRoute &route)
 {
-    m_head = std::move(head);
-    m_request = {};
-    m_request.method = m_head.method;
-    m_request.path = m_head.path;
-    m_request.query = m_head.query;
-    m_request.headers = m_head.headers;
-    m_request.peer = m_socket->peerAddress();
-    m_server->resolveClient(m_request);
+    beginRequest(std::move(head));
     if (const auto wait = m_server->takeRateToken(m_request))
         return answerRateLimited(*wait);
     m_state = State::Responding;
