@@ -88,24 +88,13 @@ inline DirectSample directSample(const SceneView &scene, const RenderParams &p, 
     const Bsdf bsdf(BsdfParams{s.albedo, s.metallic, s.roughness}, s.shadingNormal);
     const Bsdf::Outgoing out = bsdf.bindOutgoing(-ray.dir);
     const Vec3 origin = s.position + s.geometricNormal * scene.epsilon;
-    if (maxComponent(p.pointLightIntensity) > 0.f) {
-        Vec3 toLight = p.pointLightPosition - origin;
-        const float dist2 = dot(toLight, toLight);
-        if (dist2 > 0.f) {
-            const float dist = sqrtf(dist2);
-            toLight = toLight / dist;
-            if (dot(s.geometricNormal, toLight) > 0.f) { // back-facing: no ray
-                const Vec3 f = bsdf.evalLocal(out, bsdf.toLocal(toLight), nullptr);
-                if (maxComponent(f) > 0.f) {
-                    d.light = f * p.pointLightIntensity * (1.f / dist2);
-                    d.needsShadow = true;
-                    d.fromLight = lightSide && shadowRayFromLight(p.pointLightPosition, toLight,
-                                                                  dist, scene.epsilon, d.shadow);
-                    if (!d.fromLight)
-                        d.shadow = Ray{origin, toLight, dist * (1.f - 1e-4f)};
-                }
-            }
-        }
+    if (PointLightView l; viewPointLight(p, bsdf, out, s.geometricNormal, origin, l)) {
+        d.light = l.f * p.pointLightIntensity * (1.f / l.dist2);
+        d.needsShadow = true;
+        d.fromLight = lightSide && shadowRayFromLight(p.pointLightPosition, l.dir, l.dist,
+                                                      scene.epsilon, d.shadow);
+        if (!d.fromLight)
+            d.shadow = l.shadowRay(origin);
     }
     d.after = ambientSkyLight(bsdf, out, skyRadiance(p, s.shadingNormal));
     return d;

@@ -112,6 +112,34 @@ FARM_KERNEL Vec3 sampleCosineHemisphere(Vec3 n, float u1, float u2)
 /// the cosine-weighted hemisphere (exact for a diffuse surface, a fixed quadrature otherwise).
 constexpr int kAmbientGrid = 2;
 
+/// The point light as a surface point sees it: the direction and distance from `origin` (the
+/// lifted surface point), and the BSDF's value towards it. False when there is no light, it lies
+/// behind the geometric surface, or the BSDF reflects none of it (then no shadow ray is needed).
+struct PointLightView
+{
+    Vec3 dir;
+    float dist = 0.f, dist2 = 0.f;
+    Vec3 f;
+    /// The shadow ray from the surface, stopping just short of the light.
+    FARM_KERNEL Ray shadowRay(Vec3 origin) const { return Ray{origin, dir, dist * (1.f - 1e-4f)}; }
+};
+FARM_KERNEL bool viewPointLight(const RenderParams &p, const Bsdf &bsdf, const Bsdf::Outgoing &out,
+                                Vec3 geometricNormal, Vec3 origin, PointLightView &l)
+{
+    if (!(maxComponent(p.pointLightIntensity) > 0.f))
+        return false;
+    const Vec3 toLight = p.pointLightPosition - origin;
+    l.dist2 = dot(toLight, toLight);
+    if (!(l.dist2 > 0.f))
+        return false;
+    l.dist = sqrtf(l.dist2);
+    l.dir = toLight / l.dist;
+    if (!(dot(geometricNormal, l.dir) > 0.f)) // back-facing: no light, no ray
+        return false;
+    l.f = bsdf.evalLocal(out, bsdf.toLocal(l.dir), nullptr);
+    return maxComponent(l.f) > 0.f;
+}
+
 /// Unshadowed light reflected from a sky of uniform radiance `sky` (no random numbers).
 FARM_KERNEL Vec3 ambientSkyLight(const Bsdf &bsdf, const Bsdf::Outgoing &out, Vec3 sky)
 {
@@ -405,22 +433,10 @@ FARM_HOST_DEVICE Vec3 traceRadiance(const Tracer &tracer, const SceneView &scene
         const Bsdf::Outgoing out = bsdf.bindOutgoing(-ray.dir); // shared by every light sample
         const Vec3 origin = s.position + s.geometricNormal * scene.epsilon;
 
-        if (maxComponent(p.pointLightIntensity) > 0.f) {
-            Vec3 toLight = p.pointLightPosition - origin;
-            const float dist2 = dot(toLight, toLight);
-            if (dist2 > 0.f) {
-                const float dist = sqrtf(dist2);
-                toLight = toLight / dist;
-                if (dot(s.geometricNormal, toLight) > 0.f) {
-                    const Vec3 f = bsdf.evalLocal(out, bsdf.toLocal(toLight), nullptr);
-                    if (maxComponent(f) > 0.f) {
-                        const float through = transmittance(
-                            tracer, scene, Ray{origin, toLight, dist * (1.f - 1e-4f)});
-                        if (through > 0.f)
-                            radiance += throughput * f * p.pointLightIntensity * (through / dist2);
-                    }
-                }
-            }
+        if (PointLightView l; viewPointLight(p, bsdf, out, s.geometricNormal, origin, l)) {
+            const float through = transmittance(tracer, scene, l.shadowRay(origin));
+            if (through > 0.f)
+                radiance += throughput * l.f * p.pointLightIntensity * (through / l.dist2);
         }
         if (maxComponent(p.sunIrradiance) > 0.f && dot(s.geometricNormal, p.sunDirection) > 0.f) {
             const Vec3 f = bsdf.evalLocal(out, bsdf.toLocal(p.sunDirection), nullptr);
