@@ -23,7 +23,8 @@ JobType templatesJobType()
               {{"default", "none"},
                {"description",
                 "sam6d: SAM-6D's 42 views, light and object scale, files in templates/ as its "
-                "loaders read them (views is then 42; spp counts samples on edges only). "
+                "loaders read them (views is then 42; spp counts samples on edges only, twice "
+                "that where an edge's contrast is strong). "
                 "See docs/TEMPLATES.md"}})},
         {"views", with(integer("Views", "Views", 1, kMaxTemplateViews),
                        {{"default", kDefaultTemplateViews},
