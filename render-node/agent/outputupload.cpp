@@ -9,6 +9,8 @@
 #include <QLoggingCategory>
 #include <QNetworkReply>
 
+#include <algorithm>
+
 Q_LOGGING_CATEGORY(lcUpload, "farm.node.upload")
 
 namespace farm::node {
@@ -118,6 +120,24 @@ void OutputUpload::onReplyFinished()
                              .arg(name(), code, error.value("message").toString()));
             return;
         }
+    }
+    if (status == 503 &&
+        QJsonDocument::fromJson(body).object().value("error").toObject().value("code") ==
+            QLatin1String(errc::TaskOrphaned)) {
+        // The server keeps the task for this node until it says hello again, which can take
+        // the agent's whole reconnect backoff: waiting is not a failed attempt, and the task
+        // is not given up while its output is on disk. A new holder or a cancel turns the
+        // answer into a refusal above; aborting the task ends the wait.
+        --m_attempt;
+        const int delay = m_retryDelayMs << std::min(m_orphanedAnswers++, 3);
+        if (m_orphanedAnswers == 1)
+            qCInfo(lcUpload).noquote()
+                << QString("upload of %1 waits for the node to reconnect (the server holds its "
+                           "task meanwhile); asking again every %2 ms at most")
+                       .arg(name())
+                       .arg(m_retryDelayMs << 3);
+        m_retryTimer.start(delay);
+        return;
     }
     const QString why =
         status > 0

@@ -10,7 +10,9 @@
 
 namespace farm::node {
 
-/// PUTs one output file as a raw body, retrying transient failures with backoff.
+/// PUTs one output file as a raw body, retrying transient failures with backoff. A
+/// `task_orphaned` answer (the server holds the task until this node reconnects) is asked
+/// again without limit until the answer changes or the upload is aborted.
 /// Emits finished() exactly once unless aborted.
 class OutputUpload : public QObject
 {
@@ -49,6 +51,7 @@ private:
     QString m_filePath;
     int m_retryDelayMs;
     int m_attempt = 0;
+    int m_orphanedAnswers = 0; // `task_orphaned` answers: waits for a reconnect, not attempts
     QPointer<QNetworkReply> m_reply;
     QTimer m_retryTimer;
     bool m_done = false;

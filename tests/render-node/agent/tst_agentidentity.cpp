@@ -165,7 +165,11 @@ private slots:
         const QString sha = s.upload("model bytes");
         const qint64 job =
             s.post("/api/v1/jobs", jobBody(sha, "1", 1)).json().value("id").toInteger();
-        Agent agent(config(s, "ws-back", "cache-back"));
+        NodeConfig c = config(s, "ws-back", "cache-back");
+        // The reconnect comes well after the upload's retries (50, 100, 200 ms) are spent: an
+        // upload told the task is orphaned waits for it instead of failing the task.
+        c.backoffInitialMs = c.backoffMaxMs = 1500;
+        Agent agent(c);
         QSignalSpy welcomed(&agent, &Agent::welcomed);
         QSignalSpy lost(&agent, &Agent::taskLost);
         QSignalSpy finished(&agent, &Agent::taskFinished);
