@@ -3,7 +3,6 @@
 #include "store/sqlstore.h"
 
 #include <QJsonDocument>
-#include <QSqlDriver>
 
 #include <sqlite3.h>
 
@@ -12,47 +11,21 @@ namespace farm::server {
 JobListCache::JobListCache(SqlStore &store)
     : m_store(store)
 {
-    attach();
+    // The store tells every row change of its connection and every rollback, reopening or
+    // closing (SqlStore::watchRows; SQLite only).
+    m_watch =
+        m_store.watchRows({[this](const char *table, qint64 rowid) { onUpdate(table, rowid); },
+                           [this] { dropAll(); }});
 }
 
 JobListCache::~JobListCache()
 {
-    // Only from a connection that is still the one the hooks were put on.
-    const QSqlDatabase db = m_store.database();
-    if (!m_handle || !db.isOpen())
-        return;
-    const QVariant v = db.driver()->handle();
-    if (qstrcmp(v.typeName(), "sqlite3*") == 0 &&
-        *static_cast<sqlite3 *const *>(v.constData()) == m_handle) {
-        sqlite3_update_hook(m_handle, nullptr, nullptr);
-        sqlite3_rollback_hook(m_handle, nullptr, nullptr);
-    }
+    m_store.unwatchRows(m_watch);
 }
 
 sqlite3 *JobListCache::attach()
 {
-    const QSqlDatabase db = m_store.database();
-    if (m_store.dialect().postgres() || !db.isOpen()) {
-        if (m_handle)
-            dropAll();
-        m_handle = nullptr;
-        return nullptr;
-    }
-    const QVariant v = db.driver()->handle();
-    if (qstrcmp(v.typeName(), "sqlite3*") != 0)
-        return nullptr;
-    sqlite3 *h = *static_cast<sqlite3 *const *>(v.constData());
-    if (!h)
-        return nullptr;
-    // Putting the hook on again tells whether this connection carried it: one opened since
-    // (the store closed and opened again) did not, and what was kept may be stale.
-    void *previous = sqlite3_update_hook(h, &JobListCache::onUpdate, this);
-    if (previous != this || h != m_handle) {
-        sqlite3_rollback_hook(h, &JobListCache::onRollback, this);
-        dropAll();
-        m_handle = h;
-    }
-    return h;
+    return m_store.sqliteHandle();
 }
 
 bool JobListCache::enabled()
@@ -60,25 +33,19 @@ bool JobListCache::enabled()
     return attach() != nullptr;
 }
 
-void JobListCache::onUpdate(void *self, int, const char *, const char *table, long long rowid)
+void JobListCache::onUpdate(const char *table, qint64 rowid)
 {
     if (qstrcmp(table, "jobs") != 0)
         return;
-    auto *c = static_cast<JobListCache *>(self);
-    ++c->m_generation;
-    if (!c->m_pages.isEmpty()) { // a job's change may move it into, out of or within any page
-        c->m_pages.clear();
-        c->m_pageBytes = 0;
+    ++m_generation;
+    if (!m_pages.isEmpty()) { // a job's change may move it into, out of or within any page
+        m_pages.clear();
+        m_pageBytes = 0;
     }
-    if (const auto it = c->m_jobs.find(rowid); it != c->m_jobs.end()) {
-        c->m_jobBytes -= it->size();
-        c->m_jobs.erase(it);
+    if (const auto it = m_jobs.find(rowid); it != m_jobs.end()) {
+        m_jobBytes -= it->size();
+        m_jobs.erase(it);
     }
-}
-
-void JobListCache::onRollback(void *self)
-{
-    static_cast<JobListCache *>(self)->dropAll();
 }
 
 void JobListCache::dropAll()

@@ -78,12 +78,10 @@ public:
     Stats stats() const;
 
 private:
-    static void onUpdate(void *self, int op, const char *database, const char *table,
-                         long long rowid);
-    static void onRollback(void *self);
+    void onUpdate(const char *table, qint64 rowid);
     void dropAll();
-    /// The store's SQLite connection with this cache's hooks on it; null: off (PostgreSQL,
-    /// closed).
+    /// The store's SQLite connection (its row changes reach onUpdate); null: off
+    /// (PostgreSQL, closed).
     sqlite3 *attach();
 
     struct Page
@@ -93,7 +91,7 @@ private:
     };
     SqlStore &m_store;
     Limits m_limits;
-    sqlite3 *m_handle = nullptr;
+    int m_watch = 0;          // SqlStore::watchRows
     quint64 m_generation = 1; // every job change and rollback counts one
     quint64 m_clock = 0;      // LRU order of pages
     QHash<QString, Page> m_pages;

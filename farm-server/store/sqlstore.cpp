@@ -10,8 +10,11 @@
 #include <QRegularExpression>
 #include <QScopeGuard>
 #include <QSet>
+#include <QSqlDriver>
 #include <QSqlRecord>
 #include <QUuid>
+
+#include <sqlite3.h>
 
 namespace farm::server {
 
@@ -38,6 +41,7 @@ void SqlStore::close()
 {
     m_prepared.clear(); // statements go before their connection
     m_nodeNames.clear();
+    unhookRows();
     if (!m_db.isValid())
         return;
     m_db.close();
@@ -89,7 +93,76 @@ Result<void> SqlStore::openSqlite(const QString &path)
     if (!fk || !fk->next() || fk->value(0).toInt() != 1)
         return makeError("internal", "database: foreign keys could not be enabled");
     fk->finish();
+    hookRows();
     return {};
+}
+
+void SqlStore::hookRows()
+{
+    unhookRows();
+    const QVariant v = m_db.driver()->handle();
+    if (qstrcmp(v.typeName(), "sqlite3*") != 0)
+        return;
+    m_sqlite = *static_cast<sqlite3 *const *>(v.constData());
+    if (!m_sqlite)
+        return;
+    sqlite3_update_hook(m_sqlite, &SqlStore::onRowChanged, this);
+    sqlite3_rollback_hook(m_sqlite, &SqlStore::onRolledBack, this);
+    resetRows(); // a new connection: nothing read on another one is known to hold
+}
+
+void SqlStore::unhookRows()
+{
+    if (m_sqlite) {
+        sqlite3_update_hook(m_sqlite, nullptr, nullptr);
+        sqlite3_rollback_hook(m_sqlite, nullptr, nullptr);
+        m_sqlite = nullptr;
+    }
+    resetRows();
+}
+
+void SqlStore::onRowChanged(void *self, int, const char *, const char *table, long long rowid)
+{
+    auto *store = static_cast<SqlStore *>(self);
+    if (qstrcmp(table, "tasks") == 0)
+        store->m_taskRows.remove(rowid);
+    for (const auto &[id, watch] : store->m_rowWatches)
+        if (watch.changed)
+            watch.changed(table, rowid);
+}
+
+void SqlStore::onRolledBack(void *self)
+{
+    static_cast<SqlStore *>(self)->resetRows();
+}
+
+void SqlStore::resetRows()
+{
+    m_taskRows.clear();
+    for (const auto &[id, watch] : m_rowWatches)
+        if (watch.reset)
+            watch.reset();
+}
+
+int SqlStore::watchRows(RowWatch watch)
+{
+    const int id = ++m_nextWatch;
+    m_rowWatches.emplace(id, std::move(watch));
+    return id;
+}
+
+void SqlStore::unwatchRows(int id)
+{
+    m_rowWatches.erase(id);
+}
+
+void SqlStore::keepTask(const TaskRecord &r)
+{
+    if (!m_sqlite)
+        return;
+    if (m_taskRows.size() >= kMaxKeptTasks)
+        m_taskRows.clear();
+    m_taskRows.insert(r.task.id, r);
 }
 
 Result<void> SqlStore::openPostgres(const DatabaseUrl &url)
@@ -289,11 +362,13 @@ Result<void> SqlStore::commit()
         return {};
     if (m_failed) {
         m_db.rollback();
+        resetRows(); // also where SQLite rolled back already and its hook was not called
         return makeError("internal", "database: an inner step failed; changes rolled back");
     }
     if (!m_db.commit()) {
         const QString why = m_db.lastError().text();
         m_db.rollback();
+        resetRows();
         return makeError("internal", "database: commit failed: " + why);
     }
     return {};
@@ -308,6 +383,7 @@ void SqlStore::rollback()
         return;
     }
     m_db.rollback();
+    resetRows();
 }
 
 namespace {

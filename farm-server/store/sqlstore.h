@@ -8,7 +8,10 @@
 #include <QSqlQuery>
 
 #include <functional>
+#include <map>
 #include <utility>
+
+struct sqlite3;
 
 namespace farm::server {
 
@@ -34,6 +37,27 @@ public:
     /// The open connection, for stores of other tables in the same database (AccessStore).
     QSqlDatabase database() const { return m_db; }
     const SqlDialect &dialect() const { return m_dialect; }
+    /// The SQLite connection's handle; null on PostgreSQL or when closed.
+    sqlite3 *sqliteHandle() const { return m_sqlite; }
+
+    /// SQLite, where this process is the database's one writer: `changed(table, rowid)` for
+    /// every row this connection inserts, updates or deletes (SQLite's update hook: the store's
+    /// statements, the access store's, a foreign key's action, in or out of a transaction),
+    /// before the statement that made it returns; `reset()` when a transaction rolls back and
+    /// when the connection opens or closes (what was read before may no longer hold). For
+    /// caches of rows (api/joblistcache.h); the store keeps its task rows this way (task()).
+    /// Never called on PostgreSQL, where other controllers write unseen. Returns an id for
+    /// unwatchRows().
+    struct RowWatch
+    {
+        std::function<void(const char *table, qint64 rowid)> changed;
+        std::function<void()> reset;
+    };
+    int watchRows(RowWatch watch);
+    void unwatchRows(int id);
+    /// Task rows kept in memory (SQLite; task()): at most this many, all dropped when full.
+    static constexpr int kMaxKeptTasks = 20000;
+    int keptTasks() const { return int(m_taskRows.size()); }
 
     Result<void> begin() override;
     Result<void> commit() override;
@@ -120,6 +144,21 @@ private:
         return done;
     }
     Result<void> migrate();
+    /// SQLite: puts the row hooks on the open connection (watchRows(), task rows).
+    void hookRows();
+    void unhookRows();
+    static void onRowChanged(void *self, int op, const char *database, const char *table,
+                             long long rowid);
+    static void onRolledBack(void *self);
+    /// Everything read before may be stale: the kept task rows and every watcher's caches go.
+    void resetRows();
+    /// The kept row of a task (SQLite), null when none is kept.
+    const TaskRecord *keptTask(qint64 id) const
+    {
+        const auto it = m_taskRows.constFind(id);
+        return it == m_taskRows.cend() ? nullptr : &*it;
+    }
+    void keepTask(const TaskRecord &r);
     /// What a task row adds to its job row's counts and running progress.
     struct TaskTally
     {
@@ -160,6 +199,12 @@ private:
     QHash<qint64, LogTally> m_logTallies; // task → its latest attempt (a cache of task_logs)
     QHash<QString, QSqlQuery> m_prepared; // statement text → prepared statement (run())
     QHash<qint64, QString> m_nodeNames;   // node id → name (nodeName())
+    // SQLite: task id → its row as last read or written here; a row change on the connection
+    // drops it, a rollback drops all (hookRows()). Empty on PostgreSQL.
+    QHash<qint64, TaskRecord> m_taskRows;
+    std::map<int, RowWatch> m_rowWatches;
+    int m_nextWatch = 0;
+    sqlite3 *m_sqlite = nullptr; // with the row hooks on
     QSqlDatabase m_db;
     SqlDialect m_dialect;
     DatabaseUrl m_url; // PostgreSQL: what reconnect() opens again

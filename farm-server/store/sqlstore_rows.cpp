@@ -66,9 +66,14 @@ QList<TaskRecord> SqlStore::loadTasks(const QString &where, const QVariantList &
 
 std::optional<TaskRecord> SqlStore::task(qint64 id)
 {
+    // SQLite: the row as last read or written here while no statement changed it since (the
+    // update hook drops it first; hookRows()). A node's task is read at each of its messages.
+    if (const TaskRecord *kept = keptTask(id))
+        return *kept;
     const auto tasks = loadTasks("WHERE t.id = ?", {id});
     if (tasks.isEmpty())
         return std::nullopt;
+    keepTask(tasks.first());
     return tasks.first();
 }
 
@@ -192,6 +197,9 @@ QList<JobStore::HistoryBucket> SqlStore::taskHistory(const QDateTime &start, qin
 
 Result<std::optional<SqlStore::TaskTally>> SqlStore::taskTally(qint64 taskId)
 {
+    if (const TaskRecord *kept = keptTask(taskId)) // SQLite: no lock to take
+        return std::optional<TaskTally>(TaskTally{kept->task.jobId, toString(kept->task.state),
+                                                  kept->task.progress, kept->frameCount});
     auto q = run("SELECT job_id, state, progress, frame_count FROM tasks WHERE id = ?" +
                      m_dialect.lockRows(),
                  {taskId});
@@ -246,6 +254,23 @@ Result<void> SqlStore::updateTask(const TaskRecord &r)
 {
     const Task &t = r.task;
     Transaction tx(*this);
+    // The kept row (SQLite) as it will be after the update: the columns written, the rest as
+    // kept (the caller's record may carry a node name or frames that are not written).
+    std::optional<TaskRecord> after;
+    if (const TaskRecord *kept = keptTask(t.id)) {
+        after = *kept;
+        Task &a = after->task;
+        a.state = t.state;
+        a.nodeId = t.nodeId;
+        a.nodeName = nodeName(t.nodeId);
+        a.attempts = t.attempts;
+        after->orphaned = r.orphaned;
+        a.progress = t.progress;
+        a.error = t.error;
+        after->queuedAt = toTime(fromTime(r.queuedAt));
+        a.startedAt = toTime(fromTime(t.startedAt));
+        a.finishedAt = toTime(fromTime(t.finishedAt));
+    }
     const auto before = taskTally(t.id);
     if (!before)
         return before.error();
@@ -266,6 +291,8 @@ Result<void> SqlStore::updateTask(const TaskRecord &r)
         if (auto a = addToJob(**before, now); !a)
             return a;
     }
+    if (after) // a rollback of the transaction drops it again
+        keepTask(*after);
     return tx.commit();
 }
 
@@ -281,10 +308,17 @@ Result<void> SqlStore::setProgress(const QList<std::pair<qint64, double>> &progr
         // A task no longer on a node keeps what it has: a late value never overwrites done.
         if (!*before || !onNode((*before)->state) || (*before)->progress == value)
             continue;
+        std::optional<TaskRecord> after;
+        if (const TaskRecord *kept = keptTask(id)) {
+            after = *kept;
+            after->task.progress = value;
+        }
         auto q = run("UPDATE tasks SET progress = ? WHERE id = ?", {value, id});
         if (!q)
             return q.error();
         (*q)->finish();
+        if (after)
+            keepTask(*after);
         TaskTally now = **before;
         now.progress = value;
         if (auto a = addToJob(**before, now); !a)
@@ -314,8 +348,10 @@ QList<Candidate> SqlStore::candidates(int limit)
              loadTasks("WHERE t.job_id = ? AND t.state = 'queued' AND NOT EXISTS (SELECT 1 "
                        "FROM task_deps d JOIN tasks p ON p.id = d.after_id WHERE d.task_id = "
                        "t.id AND p.state != 'done') ORDER BY t.idx LIMIT ?",
-                       {jobId, limit - int(out.size())}))
+                       {jobId, limit - int(out.size())})) {
+            keepTask(t); // dispatch claims it next: that read is answered from memory
             out.append({t, jobId, *spec});
+        }
         if (out.size() >= limit)
             break;
     }

@@ -266,6 +266,95 @@ private slots:
         QVERIFY(core.store.taskLog(taskId).isEmpty());
     }
 
+    // SQLite: the store keeps the task rows it read or wrote (SqlStore::task, kept until a
+    // statement on its connection changes the row); whatever changes a task, a read through
+    // the store answers what a fresh connection reads. On PostgreSQL nothing is kept.
+    void keptTaskRowsAreNeverStale()
+    {
+        Core core;
+        const qint64 jobId = core.addJob(makeSpec("1-4", 1));
+        const qint64 nodeId = *core.store.upsertNode(NodeCapabilities{"n1"}, core.clock.now());
+        const QList<TaskRecord> tasks = core.store.tasksOfJob(jobId);
+        const qint64 a = tasks[0].task.id, b = tasks[1].task.id, c = tasks[2].task.id;
+        const auto row = [](const std::optional<TaskRecord> &r) {
+            if (!r)
+                return QJsonObject();
+            QJsonObject o = r->task.toJson();
+            o["orphaned"] = r->orphaned;
+            o["frame_count"] = r->frameCount;
+            o["queued_at"] = r->queuedAt.toMSecsSinceEpoch();
+            o["started_ms"] = r->task.startedAt.toMSecsSinceEpoch();
+            o["finished_ms"] = r->task.finishedAt.toMSecsSinceEpoch();
+            return o;
+        };
+        const auto fresh = [&](qint64 id) {
+            SqlStore other; // its own connection, nothing kept
+            if (!other.open(core.db.url()).ok())
+                return QJsonObject{{"error", "cannot open"}};
+            return row(other.task(id));
+        };
+        const auto same = [&](qint64 id) {
+            const QJsonObject mine = row(core.store.task(id));
+            const QJsonObject theirs = fresh(id);
+            if (mine != theirs)
+                qWarning().noquote()
+                    << "kept:" << QJsonDocument(mine).toJson(QJsonDocument::Compact)
+                    << "\ndatabase:" << QJsonDocument(theirs).toJson(QJsonDocument::Compact);
+            return mine == theirs;
+        };
+        const bool keeps = !TestDatabase::postgres();
+        QVERIFY(same(a));
+        QVERIFY(core.store.task(a)); // read again: answered from memory on SQLite
+        QCOMPARE(core.store.keptTasks() > 0, keeps);
+        // State changes through the state machine: the row as written, with its node's name.
+        QVERIFY(core.machine->apply({{a, TaskState::Assigned, nodeId}}).ok());
+        QVERIFY(same(a));
+        QCOMPARE(core.store.task(a)->task.nodeName, QString("n1"));
+        core.clock.advance(1500);
+        QVERIFY(core.machine->apply({{a, TaskState::Running, nodeId}}).ok());
+        QVERIFY(same(a));
+        QVERIFY(core.machine->setProgress({{a, 0.25}}).ok());
+        QVERIFY(same(a));
+        QCOMPARE(core.store.task(a)->task.progress, 0.25);
+        // A statement of another part of the server on the same connection.
+        QVERIFY(sql::exec(core.store.database(), "UPDATE tasks SET error = ? WHERE id = ?",
+                          {"set by hand", a})
+                    .ok());
+        QVERIFY(same(a));
+        QCOMPARE(core.store.task(a)->task.error, QString("set by hand"));
+        { // a change rolled back: the row as it was
+            Transaction tx(core.store);
+            TaskRecord t = *core.store.task(a);
+            t.task.state = TaskState::Done;
+            QVERIFY(core.store.updateTask(t).ok());
+            COMPARE_STATE(core.store.task(a)->task.state, TaskState::Done);
+        }
+        QVERIFY(same(a));
+        COMPARE_STATE(core.store.task(a)->task.state, TaskState::Running);
+        // Rows changed in bulk.
+        QVERIFY(core.store.task(b) && core.store.task(c));
+        QCOMPARE(*core.store.cancelQueued(jobId, core.clock.now()), 3);
+        QVERIFY(same(b));
+        QVERIFY(same(c));
+        COMPARE_STATE(core.store.task(b)->task.state, TaskState::Canceled);
+        // A node deleted: its tasks keep no node (the foreign key's action).
+        QVERIFY(core.store.deleteNode(nodeId).ok());
+        QVERIFY(same(a));
+        QCOMPARE(core.store.task(a)->task.nodeId, 0);
+        // A job deleted: its tasks are gone.
+        QVERIFY(core.store.deleteJob(jobId).ok());
+        QVERIFY(!core.store.task(a));
+        QVERIFY(!core.store.task(b));
+        // Closed and opened again: nothing kept from before.
+        const qint64 job2 = core.addJob(makeSpec("1", 1));
+        const qint64 d = core.store.tasksOfJob(job2).first().task.id;
+        QVERIFY(core.store.task(d));
+        core.store.close();
+        QCOMPARE(core.store.keptTasks(), 0);
+        QVERIFY(core.store.open(core.db.url()).ok());
+        QVERIFY(same(d));
+    }
+
     void transactionsRollBack()
     {
         Core core;
