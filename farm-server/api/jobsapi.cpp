@@ -12,6 +12,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 
+#include <memory>
+
 namespace farm::server {
 namespace {
 
@@ -502,7 +504,80 @@ bool refuseUpload(ApiContext &ctx, const Task &t, qint64 nodeId, HttpReply &repl
     return false;
 }
 
-void uploadOutput(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
+/// The rows of output uploads whose files became durable in the same turn of the event loop,
+/// written in one transaction once the turn's other work is done (docs/PERFORMANCE.md): one
+/// commit for the lot instead of one each. Each is checked in that transaction as before (the
+/// task still this node's and running), and each upload is answered only after the commit.
+class OutputRows : public std::enable_shared_from_this<OutputRows>
+{
+public:
+    struct Landed
+    {
+        qint64 jobId = 0, taskId = 0, nodeId = 0, size = 0;
+        QString name;
+        HttpReply reply;
+    };
+
+    explicit OutputRows(ApiContext &ctx)
+        : m_ctx(ctx)
+    {}
+
+    void add(Landed landed)
+    {
+        m_pending.append(std::move(landed));
+        if (m_pending.size() == 1)
+            QMetaObject::invokeMethod(
+                m_ctx.owner,
+                [rows = weak_from_this()] {
+                    if (const auto r = rows.lock())
+                        r->write();
+                },
+                Qt::QueuedConnection);
+    }
+
+private:
+    void write()
+    {
+        ApiContext &ctx = m_ctx;
+        QList<Landed> batch = std::exchange(m_pending, {});
+        QList<std::pair<Landed *, OutputRecord>> written;
+        Transaction tx(ctx.store);
+        for (Landed &l : batch) {
+            const auto task = ctx.store.task(l.taskId);
+            if (!task) {
+                l.reply.error(404, "not_found", QString("task %1 does not exist").arg(l.taskId));
+                continue;
+            }
+            if (refuseUpload(ctx, task->task, l.nodeId, l.reply))
+                continue;
+            ctx.metrics.outputBytes += quint64(l.size);
+            const OutputRecord o{l.jobId, l.taskId, l.name, l.size, outputFrame(l.name)};
+            if (auto r = ctx.store.upsertOutput(o, ctx.clock.now()); !r) {
+                replyError(l.reply, r.error());
+                continue;
+            }
+            written.append({&l, o});
+        }
+        const auto committed = written.isEmpty() ? Result<void>() : tx.commit();
+        for (auto &[l, o] : written) {
+            if (!committed) {
+                replyError(l->reply, committed.error());
+                continue;
+            }
+            ctx.scheduler.touchTask(l->taskId); // uploading outputs is progress too
+            QJsonObject preview{{"task", l->taskId}, {"job", l->jobId}, {"output", l->name}};
+            preview.insert("frame", o.frame ? QJsonValue(*o.frame) : QJsonValue());
+            ctx.events.publish(msg::TaskPreview, preview);
+            l->reply.json(200, {{"name", l->name}, {"size", l->size}});
+        }
+    }
+
+    ApiContext &m_ctx;
+    QList<Landed> m_pending;
+};
+
+void uploadOutput(ApiContext &ctx, const std::weak_ptr<OutputRows> &rows, const HttpRequest &req,
+                  HttpReply reply)
 {
     const QString &name = req.args[1];
     if (!isValidOutputName(name))
@@ -510,8 +585,8 @@ void uploadOutput(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
                            "output names match ^[A-Za-z0-9._-]{1,128}$ and do not start with '.'");
     const qint64 taskId = req.args[0].toLongLong(), nodeId = req.nodeId;
     // The task this node runs, as the scheduler holds it (the common case): no read before
-    // the file is written; the read below, before the row is written, decides. Otherwise the
-    // task is read now, so that a refusal comes before the body is written anywhere.
+    // the file is written; the read before the row is written decides. Otherwise the task is
+    // read now, so that a refusal comes before the body is written anywhere.
     qint64 jobId = ctx.scheduler.jobOfTaskOn(taskId, nodeId);
     if (!jobId) {
         const auto task = ctx.store.task(taskId);
@@ -524,27 +599,15 @@ void uploadOutput(ApiContext &ctx, const HttpRequest &req, HttpReply reply)
     }
     // The file is written and synced to disk off the event loop (an fsync per frame would stall
     // every other socket meanwhile), on the output writers' pool (many syncs side by side); its
-    // row is written, and the upload answered, back on the loop once the file is durable, and
-    // only while the task is still this node's.
+    // row is written (with the others of the same turn: OutputRows), and the upload answered,
+    // back on the loop once the file is durable, and only while the task is still this node's.
     ctx.files.writeOutputOffLoop(
         jobId, name, req.body, ctx.owner,
-        [&ctx, jobId, taskId, nodeId, name, reply](Result<qint64> size) mutable {
+        [rows, jobId, taskId, nodeId, name, reply](Result<qint64> size) mutable {
             if (!size)
                 return replyError(reply, size.error());
-            const auto task = ctx.store.task(taskId);
-            if (!task)
-                return reply.error(404, "not_found", QString("task %1 does not exist").arg(taskId));
-            if (refuseUpload(ctx, task->task, nodeId, reply))
-                return;
-            ctx.metrics.outputBytes += quint64(*size);
-            const OutputRecord o{jobId, taskId, name, *size, outputFrame(name)};
-            if (auto r = ctx.store.upsertOutput(o, ctx.clock.now()); !r)
-                return replyError(reply, r.error());
-            ctx.scheduler.touchTask(taskId); // uploading outputs is progress too
-            QJsonObject preview{{"task", taskId}, {"job", jobId}, {"output", name}};
-            preview.insert("frame", o.frame ? QJsonValue(*o.frame) : QJsonValue());
-            ctx.events.publish(msg::TaskPreview, preview);
-            reply.json(200, {{"name", name}, {"size", *size}});
+            if (const auto r = rows.lock())
+                r->add({jobId, taskId, nodeId, *size, name, reply});
         });
 }
 
@@ -600,8 +663,12 @@ void addJobRoutes(HttpServer &http, ApiContext &ctx)
     http.addRoute("GET", jobs + '/' + kId + "/outputs/([^/]+)", Access::Client,
                   bind(downloadOutput));
     http.addRoute("GET", "/api/v1/tasks/" + kId + "/log", Access::Client, bind(taskLog));
-    http.addRoute("PUT", "/api/v1/tasks/" + kId + "/outputs/([^/]+)", Access::Node,
-                  bind(uploadOutput), FileStore::kMaxOutputSize);
+    http.addRoute(
+        "PUT", "/api/v1/tasks/" + kId + "/outputs/([^/]+)", Access::Node,
+        [&ctx, rows = std::make_shared<OutputRows>(ctx)](const HttpRequest &req, HttpReply reply) {
+            uploadOutput(ctx, rows, req, std::move(reply));
+        },
+        FileStore::kMaxOutputSize);
 }
 
 } // namespace farm::server

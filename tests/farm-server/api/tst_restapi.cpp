@@ -1,7 +1,12 @@
 #include "api/apiclient.h"
 #include "api/joblistcache.h"
+#include "api/rawhttp.h"
 
 #include "model/job.h"
+
+#include <QScopeGuard>
+
+#include <sqlite3.h>
 
 using namespace farm;
 using namespace farm::server;
@@ -584,6 +589,101 @@ private slots:
         QCOMPARE(s->get(QString("/api/v1/jobs/%1/outputs/frame_0007.png").arg(jobId)).body, png);
         QCOMPARE(s->request("DELETE", QString("/api/v1/jobs/%1").arg(jobId)).status, 204);
         QVERIFY(!QFile::exists(s->dir.filePath(QString("data/outputs/%1").arg(jobId))));
+    }
+
+    // Output rows of uploads whose files land in the same turn of the event loop are written
+    // in one transaction (jobsapi.cpp, OutputRows); each upload is still checked and answered
+    // on its own, after that commit: one refused in the batch changes nothing for the others.
+    void outputsLandedTogetherCommitTogether()
+    {
+        constexpr int n = 5;
+        const qint64 jobId =
+            s->post("/api/v1/jobs", jobBody(sha, "1-5", 1)).json().value("id").toInteger();
+        std::vector<std::unique_ptr<WsClient>> nodes;
+        QList<qint64> tasks;
+        for (int i = 0; i < n; ++i) {
+            nodes.push_back(std::make_unique<WsClient>());
+            tasks.append(joinAndTakeTask(*nodes.back(), QString("batch%1").arg(i)));
+            QVERIFY(tasks.last() > 0);
+        }
+        // SQLite: the most output rows one commit carried (the store's row changes, commits).
+        struct Tally
+        {
+            int rows = 0, most = 0;
+        } tally;
+        sqlite3 *db = s->store().sqliteHandle();
+        const int watch = s->store().watchRows({[&tally](const char *table, qint64) {
+                                                    if (qstrcmp(table, "outputs") == 0)
+                                                        ++tally.rows;
+                                                },
+                                                {}});
+        if (db)
+            sqlite3_commit_hook(
+                db,
+                [](void *p) {
+                    auto *t = static_cast<Tally *>(p);
+                    t->most = qMax(t->most, std::exchange(t->rows, 0));
+                    return 0;
+                },
+                &tally);
+        const auto unhook = qScopeGuard([&] {
+            if (db)
+                sqlite3_commit_hook(db, nullptr, nullptr);
+            s->store().unwatchRows(watch);
+        });
+        // Every request whole in the kernel before the event loop turns again: each node its
+        // own frame, and the last node one more to the first node's task (refused).
+        const auto request = [&](int node, qint64 task, const QString &name) {
+            const QByteArray body = QString("frame from node %1").arg(node).toUtf8();
+            return QString("PUT /api/v1/tasks/%1/outputs/%2 HTTP/1.1\r\nHost: x\r\n"
+                           "Authorization: Bearer %3\r\nContent-Type: application/octet-stream"
+                           "\r\nContent-Length: %4\r\n\r\n")
+                       .arg(task)
+                       .arg(name, QString::fromLatin1(nodes[node]->secret()))
+                       .arg(body.size())
+                       .toLatin1() +
+                   body;
+        };
+        std::vector<std::unique_ptr<farm::test::RawClient>> clients;
+        for (int i = 0; i <= n; ++i) {
+            clients.push_back(std::make_unique<farm::test::RawClient>(s->server->port()));
+            QCOMPARE(clients.back()->socket.state(), QAbstractSocket::ConnectedState);
+        }
+        for (int i = 0; i < n; ++i)
+            clients[i]->write(
+                request(i, tasks[i], QString("frame_%1.png").arg(i + 1, 4, 10, QChar('0'))));
+        clients[n]->write(request(n - 1, tasks[0], "frame_0001.png"));
+        for (auto &c : clients)
+            QVERIFY(c->socket.waitForBytesWritten(5000));
+        // Turns of the event loop far apart: files written and synced meanwhile land together.
+        QThread::msleep(300);
+        QList<farm::test::RawResponse> answers(n + 1);
+        for (int waited = 0; waited < 20000; waited += 100) {
+            QCoreApplication::processEvents();
+            bool all = true;
+            for (int i = 0; i <= n; ++i) {
+                if (!answers[i].complete)
+                    answers[i] = farm::test::takeResponse(clients[i]->buffer);
+                all = all && answers[i].complete;
+            }
+            if (all)
+                break;
+            QThread::msleep(100);
+        }
+        for (int i = 0; i < n; ++i)
+            QVERIFY2(answers[i].status == 200, answers[i].body.constData());
+        QCOMPARE(answers[n].status, 403);
+        QCOMPARE(answers[n].code(), QString("not_your_task"));
+        const QJsonArray outputs = outputsOf(jobId);
+        QCOMPARE(outputs.size(), n);
+        for (int i = 0; i < n; ++i) {
+            const QString name = QString("frame_%1.png").arg(i + 1, 4, 10, QChar('0'));
+            QCOMPARE(s->get(QString("/api/v1/jobs/%1/outputs/%2").arg(jobId).arg(name)).body,
+                     QString("frame from node %1").arg(i).toUtf8());
+        }
+        if (db)
+            QVERIFY2(tally.most >= 2,
+                     qPrintable(QString("at most %1 output row(s) in one commit").arg(tally.most)));
     }
 
     // Only the node a task is assigned to writes its outputs, and only while it runs it.
