@@ -121,9 +121,8 @@ void OutputUpload::onReplyFinished()
             return;
         }
     }
-    if (status == 503 &&
-        QJsonDocument::fromJson(body).object().value("error").toObject().value("code") ==
-            QLatin1String(errc::TaskOrphaned)) {
+    if (status == 503 && QJsonDocument::fromJson(body).object().value("error").toObject().value(
+                             "code") == QLatin1String(errc::TaskOrphaned)) {
         // The server keeps the task for this node until it says hello again, which can take
         // the agent's whole reconnect backoff: waiting is not a failed attempt, and the task
         // is not given up while its output is on disk. A new holder or a cancel turns the
