@@ -13,6 +13,7 @@
 #include <QJsonDocument>
 
 #include <memory>
+#include <optional>
 
 namespace farm::server {
 namespace {
@@ -541,7 +542,11 @@ private:
         ApiContext &ctx = m_ctx;
         QList<Landed> batch = std::exchange(m_pending, {});
         QList<std::pair<Landed *, OutputRecord>> written;
-        Transaction tx(ctx.store);
+        // One upload alone commits its row as before (a transaction would only add BEGIN and
+        // COMMIT: round trips on PostgreSQL).
+        std::optional<Transaction> tx;
+        if (batch.size() > 1)
+            tx.emplace(ctx.store);
         for (Landed &l : batch) {
             const auto task = ctx.store.task(l.taskId);
             if (!task) {
@@ -558,7 +563,7 @@ private:
             }
             written.append({&l, o});
         }
-        const auto committed = written.isEmpty() ? Result<void>() : tx.commit();
+        const auto committed = written.isEmpty() || !tx ? Result<void>() : tx->commit();
         for (auto &[l, o] : written) {
             if (!committed) {
                 replyError(l->reply, committed.error());

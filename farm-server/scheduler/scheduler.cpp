@@ -234,10 +234,14 @@ Result<qint64> Scheduler::connectNode(NodeLink *link, const QJsonObject &hello)
     if (!id)
         return id.error();
     QString secret;
+    QByteArray secretHash; // the node's secret from now on: proved by its hello, or issued
     if (*issue) {
         secret = credentials::newSecret();
-        if (auto r = m_store.setNodeSecret(*id, credentials::hashSecret(secret.toLatin1())); !r)
+        secretHash = credentials::hashSecret(secret.toLatin1());
+        if (auto r = m_store.setNodeSecret(*id, secretHash); !r)
             return r.error();
+    } else {
+        secretHash = credentials::hashSecret(hello.value("secret").toString().toUtf8());
     }
     // Hold dispatch until the node has its running tasks back: a stale socket's tasks must
     // not go to other nodes in between.
@@ -255,7 +259,9 @@ Result<qint64> Scheduler::connectNode(NodeLink *link, const QJsonObject &hello)
     n.connectedAt = n.lastSeen = now;
     // Reports still in its outbox (task.done) come before its first heartbeat.
     n.checkHeld = m_config.sharedDatabase;
+    n.secretHash = secretHash;
     m_live.insert(n.id, n);
+    m_liveSecrets.insert(secretHash, n.id);
     QJsonObject welcome{{"protocol", kProtocolVersion},
                         {"node_id", n.id},
                         {"heartbeat_s", m_config.heartbeatS},
@@ -313,7 +319,10 @@ qint64 Scheduler::nodeForSecret(const QByteArray &secret) const
         return 0;
     // Looked up by the secret's SHA-256: what a lookup's timing could tell is about the hash,
     // which reveals nothing of the secret.
-    return m_store.nodeForSecret(credentials::hashSecret(secret));
+    const QByteArray hash = credentials::hashSecret(secret);
+    if (const auto it = m_liveSecrets.constFind(hash); it != m_liveSecrets.cend())
+        return *it;
+    return m_store.nodeForSecret(hash);
 }
 
 void Scheduler::reconcile(LiveNode &n, const QList<qint64> &running)
@@ -403,6 +412,8 @@ void Scheduler::disconnectNode(qint64 nodeId, NodeLink *link, const QString &why
         return;
     for (qint64 id : std::as_const(it->tasks))
         release(id);
+    if (m_liveSecrets.value(it->secretHash) == nodeId)
+        m_liveSecrets.remove(it->secretHash);
     m_live.erase(it);
     if (auto r = m_store.touchNode(nodeId, m_clock.now()); !r)
         qCWarning(lcScheduler) << r.error().message;

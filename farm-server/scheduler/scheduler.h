@@ -103,7 +103,8 @@ public:
     /// The job of a task this controller has on node `nodeId` (assigned or running there, as
     /// last committed), from memory; 0 when it has no such task there or does not know its job.
     qint64 jobOfTaskOn(qint64 taskId, qint64 nodeId) const;
-    /// The node whose own secret (from `welcome`) this is, 0 when it is none's.
+    /// The node whose own secret (from `welcome`) this is, 0 when it is none's. A connected
+    /// node's is known from its hello (no database read for each of its uploads).
     qint64 nodeForSecret(const QByteArray &secret) const;
     /// Releases an offline node's name and secret (its machine was reinstalled or retired):
     /// the next node to join under the name with the join token is a new node.
@@ -174,6 +175,7 @@ private:
         /// Shared database: at its first heartbeat, tasks the database gives it that it does
         /// not run go back to the queue (requeueUnreported()).
         bool checkHeld = false;
+        QByteArray secretHash; // of the secret its hello proved or its welcome carried
     };
     using Handler = Result<void> (Scheduler::*)(LiveNode &, const QJsonObject &);
 
@@ -244,6 +246,7 @@ private:
     EventSink &m_events;
     SchedulerConfig m_config;
     QHash<qint64, LiveNode> m_live;
+    QHash<QByteArray, qint64> m_liveSecrets;      // secret hash → connected node (nodeForSecret)
     QHash<qint64, QHash<qint64, int>> m_failures; // job → node → failed tasks (blocklist)
     // Task → the node it was taken from when that node was lost (or the server restarted):
     // only that node may claim the queued task back in hello.running.

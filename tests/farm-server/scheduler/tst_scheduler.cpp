@@ -1,5 +1,8 @@
 #include "fixtures.h"
 
+#include "scheduler/nodecredentials.h"
+#include "store/sqlhelpers.h"
+
 using namespace farm;
 using namespace farm::server;
 using namespace farm::server::test;
@@ -361,6 +364,47 @@ private slots:
         // The store keeps a hash, never the secret itself.
         QVERIFY(!core.store.node(*node)->secretHash.isEmpty());
         QVERIFY(!core.store.node(*node)->secretHash.contains(secret.toUtf8()));
+    }
+
+    // A connected node's secret is known from its hello (no database read per upload); the
+    // database answers for a node that is not connected; a forgotten node's secret is nobody's.
+    void connectedNodesSecretsAreKnownFromTheirHello()
+    {
+        Core core;
+        RecordingLink first, second, other;
+        const qint64 node = connect(core, first, hello("a"));
+        const QByteArray secret = first.secret().toUtf8();
+        QVERIFY(!secret.isEmpty());
+        QCOMPARE(core.scheduler->nodeForSecret(secret), node);
+        const qint64 b = connect(core, other, hello("b"));
+        QCOMPARE(core.scheduler->nodeForSecret(other.secret().toUtf8()), b);
+        // While connected the hello's proof holds, whatever the row says meanwhile.
+        QVERIFY(sql::exec(core.store.database(), "UPDATE nodes SET secret_hash = NULL WHERE id = ?",
+                          {node})
+                    .ok());
+        QCOMPARE(core.scheduler->nodeForSecret(secret), node);
+        QVERIFY(core.store.setNodeSecret(node, credentials::hashSecret(secret)).ok());
+        // A new connection of the same node replaces the old one; the old one's late close
+        // changes nothing.
+        QCOMPARE(connect(core, second, withSecret(hello("a"), QString::fromUtf8(secret))), node);
+        core.scheduler->disconnectNode(node, &first, "socket closed");
+        QCOMPARE(core.scheduler->nodeForSecret(secret), node);
+        // Offline: from the database (an upload still in flight is told why it is refused).
+        core.scheduler->disconnectNode(node, &second, "socket closed");
+        QCOMPARE(core.scheduler->onlineCount(), 1);
+        QCOMPARE(core.scheduler->nodeForSecret(secret), node);
+        QVERIFY(sql::exec(core.store.database(), "UPDATE nodes SET secret_hash = NULL WHERE id = ?",
+                          {node})
+                    .ok());
+        QCOMPARE(core.scheduler->nodeForSecret(secret), 0);
+        // Forgotten, and the name joined again: the old secret is nobody's.
+        QVERIFY(core.scheduler->forgetNode(node).ok());
+        RecordingLink reinstalled;
+        const qint64 again = connect(core, reinstalled, hello("a"));
+        QVERIFY(again != node);
+        QCOMPARE(core.scheduler->nodeForSecret(secret), 0);
+        QCOMPARE(core.scheduler->nodeForSecret(reinstalled.secret().toUtf8()), again);
+        QCOMPARE(core.scheduler->nodeForSecret(other.secret().toUtf8()), b);
     }
 
     // hello.running adopts only tasks taken from this very node, up to its slots, and only
