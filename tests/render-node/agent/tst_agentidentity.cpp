@@ -58,7 +58,9 @@ class TestAgentIdentity : public QObject
 
     // The fake child tells its pid, waits until the test lets it write its frame, then keeps
     // running (as a renderer busy with the next frame would) until it is stopped.
-    static constexpr char kChild[] = R"(echo $$ > "@DIR@/child.pid"
+    // The pid file appears whole (renamed into place): a test that sees it reads the pid.
+    static constexpr char kChild[] = R"(echo $$ > "@DIR@/child.pid.part"
+mv "@DIR@/child.pid.part" "@DIR@/child.pid"
 while [ ! -f "@DIR@/go" ]; do sleep 0.05; done
 out=$(printf '%s' "$4" | sed "s/####/0001/")
 printf 'fake png' > "$out"
