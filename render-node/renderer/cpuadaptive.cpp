@@ -2,7 +2,7 @@
 // light is a smooth function over its area (direct light evaluated without noise) needs one
 // sample; only edges (outlines, creases, shadow borders, texture detail) need many.
 #include "cpubackend.h"
-#include "directlight.h"
+#include "directlightlanes.h"
 #include "framebuffer.h"
 
 #include <algorithm>
@@ -74,9 +74,9 @@ Vec3 renderEdgePixelDirect(const WideTracer &tracer, const SceneView &view, cons
         }
         r.trace(tracer, count);
         DirectSample d[kPacketRays];
+        SurfacePoint surfaces[kPacketRays];
         bool blocked[kPacketRays];
-        for (int s = 0; s < count; ++s)
-            d[s] = directSample(view, p, r.rays[s], r.hits[s], true);
+        directSamples(view, p, r.rays, r.hits, count, true, surfaces, d);
         traceShadows(tracer, d, count, blocked);
         for (int s = 0; s < count; ++s) {
             const Vec3 l = d[s].radiance(blocked[s]);
@@ -185,20 +185,16 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
                         // renderPixelWithAov's image and data passes, the shadow rays from the
                         // light as one packet.
                         DirectSample d[kPacketRays];
+                        SurfacePoint s[kPacketRays];
                         bool blocked[kPacketRays];
+                        // One surfaceAt for both (no BLEND surface to see through).
+                        directSamples(view, params, packet.rays, packet.hits, n, true, s, d);
                         for (int k = 0; k < n; ++k) {
                             const size_t i = size_t(py[k]) * size_t(width) + size_t(px[k]);
-                            const Ray &ray = packet.rays[k];
                             const Hit &hit = packet.hits[k];
-                            if (!hit.valid()) {
-                                a.pixels[i] = AovSample();
-                                d[k] = directSample(view, params, ray, hit, true);
-                                continue;
-                            }
-                            // One surfaceAt for both (no BLEND surface to see through).
-                            const SurfacePoint s = surfaceAt(view, ray, hit);
-                            a.pixels[i] = aovFromSurface(view, camera, nocs, ray, hit, s);
-                            d[k] = directSample(view, params, ray, s, true);
+                            a.pixels[i] = hit.valid() ? aovFromSurface(view, camera, nocs,
+                                                                       packet.rays[k], hit, s[k])
+                                                      : AovSample();
                         }
                         traceShadows(tracer, d, n, blocked);
                         for (int k = 0; k < n; ++k) {

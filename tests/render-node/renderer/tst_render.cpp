@@ -1,6 +1,6 @@
 // Rendering: real model not blank, bit-exact across thread counts, furnace, framing, fallback.
 #include "cpubackend.h"
-#include "directlight.h"
+#include "directlightlanes.h"
 #include "gpuinfo.h"
 #include "renderer.h"
 #include "templatepreset.h"
@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <random>
 
 using farm::Result;
 using namespace farm::render;
@@ -23,6 +24,24 @@ bool samePixels(const Framebuffer &a, const Framebuffer &b)
 {
     return a.width == b.width && a.height == b.height &&
            std::memcmp(a.pixels.data(), b.pixels.data(), a.pixels.size() * sizeof(Vec3)) == 0;
+}
+
+bool sameBits(Vec3 a, Vec3 b)
+{
+    return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+/// Whether two direct samples add up alike: the same terms to the bit, the same shadow ray.
+bool sameDirect(const DirectSample &a, const DirectSample &b)
+{
+    if (!sameBits(a.before, b.before) || !sameBits(a.after, b.after) ||
+        a.needsShadow != b.needsShadow)
+        return false;
+    if (!a.needsShadow)
+        return true;
+    return sameBits(a.light, b.light) && a.fromLight == b.fromLight &&
+           sameBits(a.shadow.origin, b.shadow.origin) && sameBits(a.shadow.dir, b.shadow.dir) &&
+           std::memcmp(&a.shadow.tMax, &b.shadow.tMax, sizeof(float)) == 0;
 }
 } // namespace
 
@@ -435,6 +454,114 @@ private slots:
         QVERIFY(changed >= twiceStats.extendedPixels * 9 / 10);
         QVERIFY2(errorTwice < 0.85 * errorOnce,
                  qPrintable(QString::number(errorTwice / errorOnce)));
+    }
+
+    void directSamplesInLanesMatchOneByOne()
+    {
+        // directSamples (directlightlanes.h: four samples side by side in SSE lanes) gives each
+        // sample what directSample gives it on its own, to the bit: the jittered camera samples
+        // of sam6d views of the engine, then surfaces made up at random (normals any way round,
+        // colours, metallic and roughness outside their ranges, emission, back-facing rays), with
+        // the light near (shadow rays from the light), far (from the surface) or off.
+        const SceneView sv = m_engine->view();
+        const WideTracer tracer{&m_engine->wideBvh(), sv};
+        const int w = 80, h = 60;
+        int samples = 0, shadowed = 0, fromLight = 0;
+        for (int run = 0; run < 6; ++run) {
+            const int view = (run / 2) * 18; // 0, 18, 36, each with the preset's light, then
+            RenderParams params;             // with a light from the side
+            params.width = w;
+            params.height = h;
+            params.maxBounces = 0;
+            const Camera camera = sam6dCamera(m_engine->bounds(), view, w, h, params);
+            if (run % 2)
+                params.pointLightPosition =
+                    camera.position + camera.u * (3.f * length(camera.position));
+            QVERIFY(directLightOnly(params, sv));
+            std::mt19937 rng{uint32_t(run)};
+            std::uniform_real_distribution<float> u(0.f, 1.f);
+            for (int first = 0; first < w * h; first += kPacketRays) {
+                Ray rays[kPacketRays];
+                Hit hits[kPacketRays];
+                for (int k = 0; k < kPacketRays; ++k) {
+                    const int pixel = (first + k) % (w * h);
+                    rays[k] = camera.generateRay(float(pixel % w) + u(rng),
+                                                 float(pixel / w) + u(rng), w, h);
+                    hits[k] = tracer.closest(rays[k]);
+                }
+                for (bool lightSide : {true, false}) {
+                    const int n = 1 + first / kPacketRays % kPacketRays; // 1 to 16 samples
+                    DirectSample lanes[kPacketRays];
+                    SurfacePoint surfaces[kPacketRays];
+                    directSamples(sv, params, rays, hits, n, lightSide, surfaces, lanes);
+                    for (int k = 0; k < n; ++k) {
+                        const DirectSample one =
+                            directSample(sv, params, rays[k], hits[k], lightSide);
+                        QVERIFY2(
+                            sameDirect(lanes[k], one),
+                            qPrintable(
+                                QStringLiteral("view %1, sample %2").arg(view).arg(first + k)));
+                        samples += hits[k].valid();
+                        shadowed += one.needsShadow;
+                        fromLight += one.fromLight;
+                    }
+                }
+            }
+        }
+        qInfo("engine: %d hits, %d lit, %d shadow rays from the light", samples, shadowed,
+              fromLight);
+        QVERIFY(samples > 3000);
+        QVERIFY(shadowed > samples / 4 && shadowed < samples);
+        QVERIFY(fromLight > samples / 8);
+
+        std::mt19937 rng(7);
+        std::uniform_real_distribution<float> u(-1.f, 1.f);
+        const auto direction = [&] {
+            for (;;) {
+                const Vec3 v(u(rng), u(rng), u(rng));
+                if (dot(v, v) > 1e-4f && dot(v, v) <= 1.f)
+                    return normalize(v);
+            }
+        };
+        RenderParams params;
+        params.maxBounces = 0;
+        sam6dCamera(m_engine->bounds(), 5, 64, 48, params); // the preset's light and sky
+        const Vec3 presetLight = params.pointLightPosition;
+        int lit = 0, unlit = 0;
+        for (int round = 0; round < 3000; ++round) {
+            const int n = 1 + round % kPacketRays;
+            Ray rays[kPacketRays];
+            SurfacePoint s[kPacketRays];
+            int index[kPacketRays];
+            for (int k = 0; k < n; ++k) {
+                s[k].position = m_engine->bounds().center() + direction() * (10.f * u(rng));
+                s[k].geometricNormal = direction();
+                s[k].shadingNormal = k % 5 == 0 ? Vec3(0.f, 0.f, k % 2 ? 1.f : -1.f) : direction();
+                s[k].albedo =
+                    Vec3(0.5f + 0.7f * u(rng), 0.5f + 0.7f * u(rng), 0.5f + 0.7f * u(rng));
+                s[k].metallic = 0.5f + 0.6f * u(rng);
+                s[k].roughness = 0.5f + 0.6f * u(rng);
+                s[k].emission = k % 7 == 0 ? Vec3(0.2f, 0.f, 0.1f) : Vec3(0.f);
+                rays[k] = Ray{Vec3(0.f), direction(), kInfinity};
+                index[k] = n - 1 - k; // any order
+            }
+            RenderParams p = params;
+            if (round % 3 == 1) // far away: shadow rays from the surface
+                p.pointLightPosition = presetLight * 1e4f;
+            if (round % 11 == 5)
+                p.pointLightIntensity = Vec3(0.f);
+            const bool lightSide = round % 2 == 0;
+            DirectSample lanes[kPacketRays];
+            directSamples(sv, p, rays, s, index, n, lightSide, lanes);
+            for (int k = 0; k < n; ++k) {
+                const DirectSample one = directSample(sv, p, rays[k], s[k], lightSide);
+                QVERIFY2(sameDirect(lanes[k], one),
+                         qPrintable(QStringLiteral("round %1, sample %2").arg(round).arg(k)));
+                (one.needsShadow ? lit : unlit) += 1;
+            }
+        }
+        qInfo("made up: %d lit, %d unlit", lit, unlit);
+        QVERIFY(lit > 3000 && unlit > 3000);
     }
 
     void cancel()
