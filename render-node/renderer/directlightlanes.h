@@ -237,63 +237,134 @@ struct AmbientDirections
     }
 };
 
-inline void load(const SurfacePoint *s, const int *index, int m, V4 &position, V4 &ng, V4 &ns,
-                 V4 &albedo, F4 &metallic, F4 &roughness)
+/// Transposes up to four lanes' values (spare lanes repeat the first) into SSE registers.
+template<int N> struct Columns
 {
-    alignas(16) float v[17][4];
-    for (int k = 0; k < 4; ++k) {
-        const SurfacePoint &p = s[index[k < m ? k : 0]]; // spare lanes repeat the first
-        const float f[17] = {p.position.x,
-                             p.position.y,
-                             p.position.z,
-                             p.geometricNormal.x,
-                             p.geometricNormal.y,
-                             p.geometricNormal.z,
-                             p.shadingNormal.x,
-                             p.shadingNormal.y,
-                             p.shadingNormal.z,
-                             p.albedo.x,
-                             p.albedo.y,
-                             p.albedo.z,
-                             p.metallic,
-                             p.roughness,
-                             0.f,
-                             0.f,
-                             0.f};
-        for (int i = 0; i < 17; ++i)
-            v[i][k] = f[i];
+    alignas(16) float v[N][4];
+    F4 at(int i) const { return {_mm_load_ps(v[i])}; }
+    V4 at3(int i) const { return {at(i), at(i + 1), at(i + 2)}; }
+    void set3(int i, int k, Vec3 a)
+    {
+        v[i][k] = a.x;
+        v[i + 1][k] = a.y;
+        v[i + 2][k] = a.z;
     }
-    const auto at = [&](int i) { return F4{_mm_load_ps(v[i])}; };
-    position = {at(0), at(1), at(2)};
-    ng = {at(3), at(4), at(5)};
-    ns = {at(6), at(7), at(8)};
-    albedo = {at(9), at(10), at(11)};
-    metallic = at(12);
-    roughness = at(13);
-}
+};
 
-inline V4 loadDirections(const Ray *rays, const int *index, int m)
-{
-    alignas(16) float v[3][4];
-    for (int k = 0; k < 4; ++k) {
-        const Vec3 &d = rays[index[k < m ? k : 0]].dir;
-        v[0][k] = d.x;
-        v[1][k] = d.y;
-        v[2][k] = d.z;
-    }
-    return {{_mm_load_ps(v[0])}, {_mm_load_ps(v[1])}, {_mm_load_ps(v[2])}};
-}
-
-/// directSample of samples index[0..m) (m <= 4), all hits with surfaces s[index[k]].
-inline void directSamples4(const SceneView &scene, const RenderParams &p, const Ray *rays,
-                           const SurfacePoint *s, const int *index, int m, bool lightSide,
-                           DirectSample *out)
+/// SurfacePoint in lanes (what the shading reads of it).
+struct SurfaceLanes
 {
     V4 position, ng, ns, albedo;
     F4 metallic, roughness;
-    load(s, index, m, position, ng, ns, albedo, metallic, roughness);
-    const V4 dir = loadDirections(rays, index, m);
-    const BsdfLanes bsdf(albedo, metallic, roughness, ns, V4{-dir.x, -dir.y, -dir.z});
+
+    /// From surfaceAt's answers s[index[0..m)].
+    SurfaceLanes(const SurfacePoint *s, const int *index, int m)
+    {
+        Columns<14> c;
+        for (int k = 0; k < 4; ++k) {
+            const SurfacePoint &p = s[index[k < m ? k : 0]];
+            c.set3(0, k, p.position);
+            c.set3(3, k, p.geometricNormal);
+            c.set3(6, k, p.shadingNormal);
+            c.set3(9, k, p.albedo);
+            c.v[12][k] = p.metallic;
+            c.v[13][k] = p.roughness;
+        }
+        position = c.at3(0);
+        ng = c.at3(3);
+        ns = c.at3(6);
+        albedo = c.at3(9);
+        metallic = c.at(12);
+        roughness = c.at(13);
+    }
+
+    /// surfaceAt of hits[index[0..m)] (rays `dir` in lanes) for a scene without textures, also
+    /// written to s[index[k]] (AoS).
+    SurfaceLanes(const SceneView &scene, const Hit *hits, V4 dir, const int *index, int m,
+                 SurfacePoint *s)
+    {
+        Columns<29> c;
+        for (int k = 0; k < 4; ++k) {
+            const Hit &hit = hits[index[k < m ? k : 0]];
+            const size_t base = 3 * size_t(hit.prim);
+            for (int j = 0; j < 3; ++j) {
+                c.set3(3 * j, k, scene.positions[base + size_t(j)]);
+                c.set3(9 + 3 * j, k, scene.normals[base + size_t(j)]);
+                c.set3(18 + 3 * j, k, scene.albedo[base + size_t(j)]);
+            }
+            c.v[27][k] = hit.b1;
+            c.v[28][k] = hit.b2;
+        }
+        const F4 b1 = c.at(27), b2 = c.at(28);
+        const F4 b0 = splat(1.f) - b1 - b2;
+        const auto interpolate = [&](int i) {
+            return c.at3(i) * b0 + c.at3(i + 3) * b1 + c.at3(i + 6) * b2;
+        };
+        position = interpolate(0);
+        const V4 v0 = c.at3(0), e1 = c.at3(3) - v0, e2 = c.at3(6) - v0;
+        V4 g = {e1.y * e2.z - e1.z * e2.y, e1.z * e2.x - e1.x * e2.z, e1.x * e2.y - e1.y * e2.x};
+        g = normalize(g);
+        V4 n = interpolate(9);
+        n = select(greater(dot(n, n), splat(1e-12f)), normalize(n), g);
+        albedo = interpolate(18);
+        // Two-sided: face both normals towards the viewer (as surfaceAt).
+        g = select(greater(dot(g, dir), splat(0.f)), V4{-g.x, -g.y, -g.z}, g);
+        n = select(F4{_mm_cmplt_ps(dot(n, g).v, _mm_setzero_ps())}, V4{-n.x, -n.y, -n.z}, n);
+        n = select(F4{_mm_cmpge_ps(dot(n, dir).v, _mm_setzero_ps())}, g, n);
+        ng = g;
+        ns = n;
+        alignas(16) float metal[4], rough[4];
+        for (int k = 0; k < m; ++k) {
+            const uint32_t prim = hits[index[k]].prim;
+            const uint32_t id = scene.materialIds ? scene.materialIds[prim] : 0u;
+            SurfacePoint &p = s[index[k]];
+            p = SurfacePoint();
+            if (scene.materials && id < scene.materialCount) {
+                const Material &mat = scene.materials[id];
+                p.metallic = mat.metallic;
+                p.roughness = mat.roughness;
+                p.emission = mat.emissive;
+            }
+            metal[k] = p.metallic;
+            rough[k] = p.roughness;
+            store(position, k, p.position);
+            store(ng, k, p.geometricNormal);
+            store(ns, k, p.shadingNormal);
+            store(albedo, k, p.albedo);
+        }
+        for (int k = m; k < 4; ++k) {
+            metal[k] = metal[0];
+            rough[k] = rough[0];
+        }
+        metallic = {_mm_load_ps(metal)};
+        roughness = {_mm_load_ps(rough)};
+    }
+
+    static V4 normalize(V4 a) // len > 0 ? a * (1 / len) : (0, 0, 1)
+    {
+        const F4 len = sqrt(dot(a, a));
+        return select(greater(len, splat(0.f)), a * (splat(1.f) / len),
+                      V4{splat(0.f), splat(0.f), splat(1.f)});
+    }
+};
+
+inline V4 loadDirections(const Ray *rays, const int *index, int m)
+{
+    Columns<3> c;
+    for (int k = 0; k < 4; ++k)
+        c.set3(0, k, rays[index[k < m ? k : 0]].dir);
+    return c.at3(0);
+}
+
+/// directSample of samples index[0..m) (m <= 4), all hits: `surface` their surfaces in lanes,
+/// s[index[k]] the same as SurfacePoint (for the emission).
+inline void shade4(const SceneView &scene, const RenderParams &p, V4 dir,
+                   const SurfaceLanes &surface, const SurfacePoint *s, const int *index, int m,
+                   bool lightSide, DirectSample *out)
+{
+    const V4 position = surface.position, ng = surface.ng, ns = surface.ns;
+    const BsdfLanes bsdf(surface.albedo, surface.metallic, surface.roughness, ns,
+                         V4{-dir.x, -dir.y, -dir.z});
     const V4 origin = position + ng * splat(scene.epsilon);
 
     // viewPointLight
@@ -355,6 +426,24 @@ inline void directSamples4(const SceneView &scene, const RenderParams &p, const 
     }
 }
 
+/// directSample of samples index[0..m) (m <= 4), all hits with surfaces s[index[k]].
+inline void directSamples4(const SceneView &scene, const RenderParams &p, const Ray *rays,
+                           const SurfacePoint *s, const int *index, int m, bool lightSide,
+                           DirectSample *out)
+{
+    shade4(scene, p, loadDirections(rays, index, m), SurfaceLanes(s, index, m), s, index, m,
+           lightSide, out);
+}
+
+/// The same from the hits (a scene without textures), their surfaceAt written to s[index[k]].
+inline void directSamples4(const SceneView &scene, const RenderParams &p, const Ray *rays,
+                           const Hit *hits, const int *index, int m, bool lightSide,
+                           SurfacePoint *s, DirectSample *out)
+{
+    const V4 dir = loadDirections(rays, index, m);
+    shade4(scene, p, dir, SurfaceLanes(scene, hits, dir, index, m, s), s, index, m, lightSide, out);
+}
+
 } // namespace lanes
 #endif
 
@@ -394,13 +483,21 @@ inline void directSamples(const SceneView &scene, const RenderParams &p, const R
     int index[kPacketRays];
     int m = 0;
     for (int k = 0; k < n; ++k) {
-        if (!hits[k].valid()) {
+        if (!hits[k].valid())
             out[k] = directSample(scene, p, rays[k], hits[k], lightSide);
-            continue;
-        }
-        surfaces[k] = surfaceAt(scene, rays[k], hits[k]);
-        index[m++] = k;
+        else
+            index[m++] = k;
     }
+#if defined(FARM_BSDF_SSE)
+    if (!(scene.uvs && scene.textures) && !p.environment.valid()) { // surfaceAt without textures
+        for (int k = 0; k < m; k += 4)
+            lanes::directSamples4(scene, p, rays, hits, index + k, m - k < 4 ? m - k : 4, lightSide,
+                                  surfaces, out);
+        return;
+    }
+#endif
+    for (int k = 0; k < m; ++k)
+        surfaces[index[k]] = surfaceAt(scene, rays[index[k]], hits[index[k]]);
     directSamples(scene, p, rays, surfaces, index, m, lightSide, out);
 }
 

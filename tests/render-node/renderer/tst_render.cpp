@@ -501,6 +501,16 @@ private slots:
                             sameDirect(lanes[k], one),
                             qPrintable(
                                 QStringLiteral("view %1, sample %2").arg(view).arg(first + k)));
+                        if (hits[k].valid()) { // the surfaces too (the data passes take them)
+                            const SurfacePoint a = surfaceAt(sv, rays[k], hits[k]);
+                            const SurfacePoint &b = surfaces[k];
+                            QVERIFY(sameBits(a.position, b.position) &&
+                                    sameBits(a.geometricNormal, b.geometricNormal) &&
+                                    sameBits(a.shadingNormal, b.shadingNormal) &&
+                                    sameBits(a.albedo, b.albedo) &&
+                                    sameBits(a.emission, b.emission) && a.metallic == b.metallic &&
+                                    a.roughness == b.roughness);
+                        }
                         samples += hits[k].valid();
                         shadowed += one.needsShadow;
                         fromLight += one.fromLight;
