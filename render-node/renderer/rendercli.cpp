@@ -166,14 +166,15 @@ int renderViews(const Scene &scene, const CliOptions &o, const RenderOptions &op
 /// freed, so the next one faults in new pages again; so the loader's freed arrays (Assimp's
 /// scene, the unsorted triangles) become the BVH's and the sorted mesh's without a fault (a
 /// 1M-triangle STL, one process start: ~4,500 page faults instead of ~13,000).
+/// The settings are childprotocol::kMallocTunables; the node starts its render children with
+/// them, so only a command started by hand runs twice.
 void reexecWithHugePageMalloc()
 {
 #if defined(__linux__) && defined(__GLIBC__)
-    static constexpr char kTunable[] = "glibc.malloc.hugetlb=1:glibc.malloc.mmap_max=0:"
-                                       "glibc.malloc.trim_threshold=68719476736";
-    const char *tunables = std::getenv("GLIBC_TUNABLES");
-    if (tunables && std::strstr(tunables, "glibc.malloc.hugetlb"))
-        return; // set (by the first run, or by whoever started us: theirs stands)
+    const char *tunables = std::getenv(childprotocol::kMallocTunablesVariable);
+    const QString previous = QString::fromLocal8Bit(tunables ? tunables : "");
+    if (childprotocol::hasMallocTunables(previous))
+        return; // set (by the first run, by the node, or by whoever started us: theirs stands)
     QFile cmdline(QStringLiteral("/proc/self/cmdline"));
     if (!cmdline.open(QIODevice::ReadOnly))
         return;
@@ -188,18 +189,17 @@ void reexecWithHugePageMalloc()
         start += qsizetype(std::strlen(bytes.data() + start)) + 1;
     }
     argv.push_back(nullptr);
-    const std::string previous = tunables ? tunables : "";
-    const std::string value = previous.empty() ? kTunable : previous + ":" + kTunable;
-    if (setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0)
+    const QByteArray value = childprotocol::childMallocTunables(previous).toLocal8Bit();
+    if (setenv(childprotocol::kMallocTunablesVariable, value.constData(), 1) != 0)
         return;
     std::fflush(stdout);
     std::fflush(stderr);
     execv("/proc/self/exe", argv.data());
     // exec failed: carry on as we are, with the environment as it was.
     if (tunables)
-        setenv("GLIBC_TUNABLES", previous.c_str(), 1);
+        setenv(childprotocol::kMallocTunablesVariable, previous.toLocal8Bit().constData(), 1);
     else
-        unsetenv("GLIBC_TUNABLES");
+        unsetenv(childprotocol::kMallocTunablesVariable);
 #endif
 }
 

@@ -133,6 +133,11 @@ Result<EngineLaunch> FarmhandEngine::launch(const LaunchContext &context) const
                 << QString::number(kChildPreviewIntervalS);
     if (context.slot.isGpu())
         l.environment.insert("CUDA_VISIBLE_DEVICES", context.slot.cudaDevice);
+    // The renderer's malloc settings, read only at process start: given here, the child need
+    // not start itself again to get them (childprotocol.h).
+    l.environment.insert(childprotocol::kMallocTunablesVariable,
+                         childprotocol::childMallocTunables(
+                             qEnvironmentVariable(childprotocol::kMallocTunablesVariable)));
     const bool sam6d = settings->preset == QLatin1String("sam6d");
     l.expectedFrames = !isTemplates(spec) ? int(spec.frames.size())
                        : sam6d            ? kSam6dTemplateViews

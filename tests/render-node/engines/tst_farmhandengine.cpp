@@ -84,7 +84,18 @@ private slots:
         QCOMPARE(l->expectedFrames, 4);
         QCOMPARE(l->unit, QString("frames"));
         QVERIFY(!l->expectsCameraFiles);
-        QVERIFY(l->environment.isEmpty()); // CPU slot
+        // CPU slot: only the renderer's malloc settings (added to the node's own, if any),
+        // so that the child need not start itself again to get them.
+        QCOMPARE(l->environment.keys(), QStringList{"GLIBC_TUNABLES"});
+        QCOMPARE(l->environment.value("GLIBC_TUNABLES"),
+                 childprotocol::childMallocTunables(qEnvironmentVariable("GLIBC_TUNABLES")));
+        QVERIFY(childprotocol::hasMallocTunables(l->environment.value("GLIBC_TUNABLES")));
+        QCOMPARE(childprotocol::childMallocTunables(""),
+                 QString::fromLatin1(childprotocol::kMallocTunables));
+        QCOMPARE(childprotocol::childMallocTunables("glibc.malloc.arena_max=2"),
+                 "glibc.malloc.arena_max=2:" + QString::fromLatin1(childprotocol::kMallocTunables));
+        QCOMPARE(childprotocol::childMallocTunables("glibc.malloc.hugetlb=0"),
+                 QString("glibc.malloc.hugetlb=0")); // the node's own stands
         QCOMPARE(l->arguments, (QStringList{"render",
                                             "/w/input/m.glb",
                                             "-o",
