@@ -43,7 +43,8 @@ inline bool directLightOnly(const RenderParams &p, const SceneView &scene)
 /// `toLight` the unit direction from it to the light at distance `dist`): it stops
 /// kLightSideShortfall of its length before `origin`. False when that would leave more than
 /// kLightSideMaxShortfall scene epsilons unseen (a light far away): trace from the surface then.
-inline bool shadowRayFromLight(Vec3 light, Vec3 toLight, float dist, float epsilon, Ray &ray)
+/// (Always inlined: the AVX2 compilation of directlightlanes_impl.h calls it too.)
+FARM_INLINE bool shadowRayFromLight(Vec3 light, Vec3 toLight, float dist, float epsilon, Ray &ray)
 {
     const float shortfall = dist * kLightSideShortfall;
     if (!(shortfall <= kLightSideMaxShortfall * epsilon))

@@ -6,6 +6,7 @@
 #include "templatepreset.h"
 #include "testmeshes.h"
 
+#include <QScopeGuard>
 #include <QTest>
 
 #include <cmath>
@@ -456,8 +457,21 @@ private slots:
                  qPrintable(QString::number(errorTwice / errorOnce)));
     }
 
+    void directSamplesInLanesMatchOneByOne_data()
+    {
+        QTest::addColumn<int>("isa");
+        QTest::newRow("sse, four lanes") << int(WideIsa::Sse);
+        QTest::newRow("avx2, eight lanes") << int(WideIsa::Avx2);
+    }
+
     void directSamplesInLanesMatchOneByOne()
     {
+        QFETCH(int, isa);
+        if (!wideIsaSupported(WideIsa(isa)))
+            QSKIP("the CPU lacks AVX2");
+        const WideIsa before = wideIsa();
+        setWideIsa(WideIsa(isa));
+        const auto restore = qScopeGuard([before] { setWideIsa(before); });
         // directSamples (directlightlanes.h: four samples side by side in SSE lanes) gives each
         // sample what directSample gives it on its own, to the bit: the jittered camera samples
         // of sam6d views of the engine, then surfaces made up at random (normals any way round,
