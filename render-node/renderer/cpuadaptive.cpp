@@ -57,26 +57,40 @@ struct PacketResult
 /// filter) traced as one packet, their shadow rays from the light as another; then, when their
 /// tone-mapped luminance spreads by more than `spreadForMore`, the sampler's next spp samples
 /// the same way. Sets `*extended` when it took them.
+/// What renderEdgePixelDirect works in, made once per tile (every entry it reads it writes first).
+struct EdgeScratch
+{
+    PacketResult r;
+    DirectSample d[kPacketRays];
+    SurfacePoint surfaces[kPacketRays];
+    bool blocked[kPacketRays];
+};
+
 Vec3 renderEdgePixelDirect(const WideTracer &tracer, const SceneView &view, const Camera &camera,
-                           const RenderParams &p, int x, int y, float spreadForMore, bool *extended)
+                           const RenderParams &p, int x, int y, float spreadForMore, bool *extended,
+                           EdgeScratch &scratch)
 {
     const uint32_t pixel = uint32_t(y) * uint32_t(p.width) + uint32_t(x);
+    // The camera jitter of each sample as PixelSampler(seed, frame, pixel, sample).get2D gives it
+    // (the camera slot is below every slot count), the pixel's hashing done once.
+    const uint32_t cameraKey =
+        PixelSampler::slotKey(PixelSampler::pixelKey(p.seed, p.frame, pixel), kSlotCamera);
     Vec3 sum(0.f);
     float toneSum = 0.f, toneSquares = 0.f;
     const auto samples = [&](int first, int count) {
-        PacketResult r;
+        PacketResult &r = scratch.r;
+        DirectSample *d = scratch.d;
+        bool *blocked = scratch.blocked;
+        float sx[kPacketRays], sy[kPacketRays];
         for (int s = 0; s < count; ++s) {
-            PixelSampler sampler(p.seed, p.frame, pixel, uint32_t(first + s),
-                                 vertexSlot(kLowDiscrepancyDepth, kSlotSkyLight));
             float jx, jy;
-            sampler.get2D(kSlotCamera, jx, jy);
-            r.rays[s] = camera.generateRay(float(x) + jx, float(y) + jy, p.width, p.height);
+            PixelSampler::slot2D(cameraKey, uint32_t(first + s), jx, jy);
+            sx[s] = float(x) + jx;
+            sy[s] = float(y) + jy;
         }
+        cameraRays(camera, sx, sy, count, p.width, p.height, r.rays);
         r.trace(tracer, count);
-        DirectSample d[kPacketRays];
-        SurfacePoint surfaces[kPacketRays];
-        bool blocked[kPacketRays];
-        directSamples(view, p, r.rays, r.hits, count, true, surfaces, d);
+        directSamples(view, p, r.rays, r.hits, count, true, scratch.surfaces, d);
         traceShadows(tracer, d, count, blocked);
         for (int s = 0; s < count; ++s) {
             const Vec3 l = d[s].radiance(blocked[s]);
@@ -249,6 +263,7 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
         cancel,
         [&](const TileGrid::Rect &r) {
             int tileEdges = 0, tileExtended = 0;
+            EdgeScratch scratch;
             for (int y = r.y0; y < r.y1; ++y)
                 for (int x = r.x0; x < r.x1; ++x) {
                     if (bg.outside(x, y) || !isEdge(x, y))
@@ -257,7 +272,7 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
                     if (directPackets) {
                         bool extended = false;
                         out.at(x, y) = renderEdgePixelDirect(tracer, view, camera, params, x, y,
-                                                             spreadForMore, &extended);
+                                                             spreadForMore, &extended, scratch);
                         tileExtended += extended;
                     } else {
                         out.at(x, y) = renderPixelPacket(tracer, view, camera, params, x, y);

@@ -17,7 +17,25 @@ void directSamplesAvx2(const SceneView &scene, const RenderParams &p, const Ray 
 void directSamplesAvx2(const SceneView &scene, const RenderParams &p, const Ray *rays,
                        const Hit *hits, const int *index, int m, bool lightSide, SurfacePoint *s,
                        DirectSample *out);
+void cameraRaysAvx2(const Camera &camera, const float *sx, const float *sy, int n, int width,
+                    int height, Ray *out);
 #endif
+
+void cameraRays(const Camera &camera, const float *sx, const float *sy, int n, int width,
+                int height, Ray *out)
+{
+    if (!camera.orthographic()) {
+#if defined(FARM_LANES_AVX2)
+        if (wideIsa() == WideIsa::Avx2)
+            return cameraRaysAvx2(camera, sx, sy, n, width, height, out);
+#endif
+#if defined(__SSE2__)
+        return cameraRaysIn<F4>(camera, sx, sy, n, width, height, out);
+#endif
+    }
+    for (int k = 0; k < n; ++k)
+        out[k] = camera.generateRay(sx[k], sy[k], width, height);
+}
 
 void directSamples(const SceneView &scene, const RenderParams &p, const Ray *rays,
                    const SurfacePoint *s, const int *index, int m, bool lightSide,

@@ -22,4 +22,9 @@ void directSamples(const SceneView &scene, const RenderParams &p, const Ray *ray
 void directSamples(const SceneView &scene, const RenderParams &p, const Ray *rays, const Hit *hits,
                    int n, bool lightSide, SurfacePoint *surfaces, DirectSample *out);
 
+/// camera.generateRay(sx[i], sy[i], width, height) into out[i] for i < n, in lanes (the same rays
+/// bit for bit).
+void cameraRays(const Camera &camera, const float *sx, const float *sy, int n, int width,
+                int height, Ray *out);
+
 } // namespace farm::render

@@ -26,4 +26,10 @@ void directSamplesAvx2(const SceneView &scene, const RenderParams &p, const Ray 
     directSamplesIn<F8>(scene, p, rays, hits, index, m, lightSide, s, out);
 }
 
+void cameraRaysAvx2(const Camera &camera, const float *sx, const float *sy, int n, int width,
+                    int height, Ray *out)
+{
+    cameraRaysIn<F8>(camera, sx, sy, n, width, height, out);
+}
+
 } // namespace farm::render

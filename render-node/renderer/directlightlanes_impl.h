@@ -512,6 +512,29 @@ void shadeLanes(const SceneView &scene, const RenderParams &p, V3<F> dir,
     }
 }
 
+/// Camera::generateRay(sx[i], sy[i], width, height) for i < n, a pinhole camera.
+template<class F>
+void cameraRaysIn(const Camera &camera, const float *sx, const float *sy, int n, int width,
+                  int height, Ray *out)
+{
+    using V = V3<F>;
+    const V u = V::all(camera.u), v = V::all(camera.v), w = V::all(camera.w);
+    for (int k = 0; k < n; k += F::kWidth) {
+        const int m = n - k < F::kWidth ? n - k : F::kWidth;
+        Columns<F, 2> col;
+        for (int i = 0; i < F::kWidth; ++i) {
+            col.v[0][i] = sx[k + (i < m ? i : 0)];
+            col.v[1][i] = sy[k + (i < m ? i : 0)];
+        }
+        const F fx = c<F>(2.f) * col.at(0) / c<F>(float(width)) - c<F>(1.f);
+        const F fy = c<F>(1.f) - c<F>(2.f) * col.at(1) / c<F>(float(height));
+        const Lanes3<F> dir(normalize(u * (fx * c<F>(camera.tanHalfFovY) * c<F>(camera.aspect)) +
+                                      v * (fy * c<F>(camera.tanHalfFovY)) - w));
+        for (int i = 0; i < m; ++i)
+            out[k + i] = Ray{camera.position, dir[i], kInfinity};
+    }
+}
+
 /// directSamples (directlightlanes.h) over index[0..m), the lanes' width at a time.
 template<class F>
 void directSamplesIn(const SceneView &scene, const RenderParams &p, const Ray *rays,

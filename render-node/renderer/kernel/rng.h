@@ -142,9 +142,27 @@ public:
         , m_pixel(pixel)
         , m_sample(sample)
         , m_sampleReversed(reverseBits32(sample))
-        , m_key(hashU32(hashU32(seed ^ hashU32(frame + 0x632be5abu)) ^ (pixel * 0x85ebca6bu)))
+        , m_key(pixelKey(seed, frame, pixel))
         , m_slotCount(slotCount)
     {}
+
+    /// The hash of (seed, frame, pixel) that every slot key of the pixel starts from.
+    FARM_KERNEL static uint32_t pixelKey(uint32_t seed, uint32_t frame, uint32_t pixel)
+    {
+        return hashU32(hashU32(seed ^ hashU32(frame + 0x632be5abu)) ^ (pixel * 0x85ebca6bu));
+    }
+    /// The key of slot `slot` of a pixel (pixelKey): one per pixel, whatever the sample.
+    FARM_KERNEL static uint32_t slotKey(uint32_t pixelKey, uint32_t slot)
+    {
+        return hashU32(pixelKey ^ (slot * 0x9e3779b9u + 0x1b56c4e9u));
+    }
+    /// get2D's numbers of sample `sample` in the slot whose key is `key` (slotKey; a slot below
+    /// slotCount): the same as PixelSampler(..., sample).get2D(slot) for every sample of the
+    /// pixel, with the pixel's hashing done once.
+    FARM_KERNEL static void slot2D(uint32_t key, uint32_t sample, float &u, float &v)
+    {
+        point2D(scrambleLowToHigh(reverseBits32(sample), key), key, u, v);
+    }
 
     /// The sample's independent PCG stream (the one Rng(seed, frame, pixel, sample) gives),
     /// started on first use: most paths never need it.
@@ -173,15 +191,17 @@ public:
             return;
         }
         const uint32_t k = slotKey(slot);
-        const uint32_t x = vanDerCorput(k);
-        u = toUnitFloat(x ^ (k * 0x2545f491u));
-        v = toUnitFloat(sobolDim1FromVdc(x) ^ (k * 0x6c8e9cf5u + 0xb5297a4du));
+        point2D(vanDerCorput(k), k, u, v);
     }
 
 private:
-    FARM_KERNEL uint32_t slotKey(uint32_t slot) const
+    FARM_KERNEL uint32_t slotKey(uint32_t slot) const { return slotKey(m_key, slot); }
+
+    /// The 2D point of van der Corput value `x` (the shuffled index) in the slot keyed `k`.
+    FARM_KERNEL static void point2D(uint32_t x, uint32_t k, float &u, float &v)
     {
-        return hashU32(m_key ^ (slot * 0x9e3779b9u + 0x1b56c4e9u));
+        u = toUnitFloat(x ^ (k * 0x2545f491u));
+        v = toUnitFloat(sobolDim1FromVdc(x) ^ (k * 0x6c8e9cf5u + 0xb5297a4du));
     }
 
     /// Van der Corput value of the shuffled index: an Owen scramble of the index (high bits

@@ -586,6 +586,42 @@ private slots:
         }
         qInfo("made up: %d lit, %d unlit", lit, unlit);
         QVERIFY(lit > 3000 && unlit > 3000);
+
+        // The edge pixels' camera samples: the jitter from the pixel's slot key, the rays in
+        // lanes, as PixelSampler and generateRay make them one by one.
+        for (int view : {0, 41}) {
+            RenderParams cp;
+            const Camera camera = sam6dCamera(m_engine->bounds(), view, 640, 480, cp);
+            for (uint32_t pixel : {0u, 1u, 12345u, 307199u}) {
+                const int x = int(pixel % 640), y = int(pixel / 640);
+                const uint32_t key = PixelSampler::slotKey(
+                    PixelSampler::pixelKey(cp.seed, uint32_t(view), pixel), kSlotCamera);
+                float sx[kPacketRays], sy[kPacketRays];
+                for (int first : {0, 16, 1008}) {
+                    Ray expected[kPacketRays];
+                    for (int k = 0; k < kPacketRays; ++k) {
+                        PixelSampler sampler(cp.seed, uint32_t(view), pixel, uint32_t(first + k),
+                                             vertexSlot(kLowDiscrepancyDepth, kSlotSkyLight));
+                        float jx, jy, u, v;
+                        sampler.get2D(kSlotCamera, jx, jy);
+                        PixelSampler::slot2D(key, uint32_t(first + k), u, v);
+                        QCOMPARE(u, jx);
+                        QCOMPARE(v, jy);
+                        sx[k] = float(x) + jx;
+                        sy[k] = float(y) + jy;
+                        expected[k] = camera.generateRay(sx[k], sy[k], 640, 480);
+                    }
+                    for (int n : {1, 5, 16}) {
+                        Ray lanes[kPacketRays];
+                        cameraRays(camera, sx, sy, n, 640, 480, lanes);
+                        for (int k = 0; k < n; ++k)
+                            QVERIFY(sameBits(lanes[k].origin, expected[k].origin) &&
+                                    sameBits(lanes[k].dir, expected[k].dir) &&
+                                    lanes[k].tMax == expected[k].tMax);
+                    }
+                }
+            }
+        }
     }
 
     void cancel()
