@@ -165,6 +165,7 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
     // Pass 1: the pixel centre's sample (and its data passes), and its tone-mapped luminance.
     const bool direct = directLightOnly(params, view);
     std::vector<float> tone(size_t(width) * size_t(height), toneCurve(luminance(background)));
+    std::vector<uint8_t> hits(size_t(width) * size_t(height), 0); // a.pixels[i].hit, compact
     int done = 0;
     const int units = 2 * grid.tiles;
     const auto tileDone = [&] {
@@ -181,19 +182,20 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
                 for (int bx = r.x0; bx < r.x1; bx += 4) {
                     PacketResult packet;
                     int px[kPacketRays], py[kPacketRays], n = 0;
+                    float sx[kPacketRays], sy[kPacketRays];
                     for (int y = by; y < std::min(by + 4, r.y1); ++y) {
                         for (int x = bx; x < std::min(bx + 4, r.x1); ++x) {
                             if (bg.outside(x, y)) {
                                 out.pixels[size_t(y) * size_t(width) + size_t(x)] = background;
                                 continue;
                             }
-                            packet.rays[n] =
-                                camera.generateRay(float(x) + 0.5f, float(y) + 0.5f, width,
-                                                   height); // as renderPixelWithAov
+                            sx[n] = float(x) + 0.5f; // the pixel centre, as renderPixelWithAov
+                            sy[n] = float(y) + 0.5f;
                             px[n] = x;
                             py[n++] = y;
                         }
                     }
+                    cameraRays(camera, sx, sy, n, width, height, packet.rays);
                     packet.trace(tracer, n);
                     if (direct) {
                         // renderPixelWithAov's image and data passes, the shadow rays from the
@@ -216,6 +218,7 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
                             const Vec3 l = d[k].radiance(blocked[k]);
                             out.pixels[i] = isFinite(l) ? l : Vec3(0.f);
                             tone[i] = toneCurve(luminance(out.pixels[i]));
+                            hits[i] = a.pixels[i].hit;
                         }
                         continue;
                     }
@@ -224,6 +227,7 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
                         out.pixels[i] = renderPixelWithAov(packet.answers(tracer, k), view, camera,
                                                            nocs, params, px[k], py[k], a.pixels[i]);
                         tone[i] = toneCurve(luminance(out.pixels[i]));
+                        hits[i] = a.pixels[i].hit;
                     }
                 }
             }
@@ -238,14 +242,30 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
     // smooth gradient, where the centre sample is the pixel's mean, has none).
     const auto isEdge = [&](int x, int y) {
         const size_t i = size_t(y) * size_t(width) + size_t(x);
-        const bool hit = a.pixels[i].hit;
+        const uint8_t hit = hits[i];
+        if (x > 0 && x < width - 1 && y > 0 && y < height - 1) { // no neighbour off the frame
+            const size_t w = size_t(width);
+            const uint8_t *row = &hits[i - w - 1];
+            if ((row[0] ^ hit) | (row[1] ^ hit) | (row[2] ^ hit) | (row[w] ^ hit) |
+                (row[w + 2] ^ hit) | (row[2 * w] ^ hit) | (row[2 * w + 1] ^ hit) |
+                (row[2 * w + 2] ^ hit))
+                return true;
+            const float *t = &tone[i];
+            const size_t offsets[4] = {1, w, w + 1, w - 1}; // kDirections below, in order
+            for (const size_t o : offsets) {
+                const float second = t[o] + *(t - o) - 2.f * t[0];
+                if (std::fabs(second) > threshold)
+                    return true;
+            }
+            return false;
+        }
         const auto at = [&](int dx, int dy) {
             const int nx = std::clamp(x + dx, 0, width - 1), ny = std::clamp(y + dy, 0, height - 1);
             return size_t(ny) * size_t(width) + size_t(nx);
         };
         for (int dy = -1; dy <= 1; ++dy)
             for (int dx = -1; dx <= 1; ++dx)
-                if (a.pixels[at(dx, dy)].hit != hit)
+                if (hits[at(dx, dy)] != hit)
                     return true;
         constexpr int kDirections[4][2] = {{1, 0}, {0, 1}, {1, 1}, {1, -1}};
         for (const auto &d : kDirections) {
@@ -255,7 +275,7 @@ bool renderCpuAdaptive(const Scene &scene, const Camera &camera, const RenderPar
         }
         return false;
     };
-    // (The test reads `tone` and the hits, never `out`, so edges can be overwritten in place.)
+    // (The test reads `tone` and `hits`, never `out`, so edges can be overwritten in place.)
     const bool directPackets =
         direct && params.lowDiscrepancy && params.spp >= 2 && params.spp <= kPacketRays;
     std::atomic<int> edges{0}, extendedEdges{0};
