@@ -11,31 +11,76 @@
 #include <cmath>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace farm::render {
 namespace {
 
+/// The largest input toneMap takes as it is: above, x * 2.51 x overflows to infinity and the
+/// quotient to NaN (which indexed outside the sRGB table); the curve is 1 long before.
+constexpr float kToneMapMax = 1e18f;
+
 float toneMap(float x)
 {
-    x = std::max(0.f, x);
+    x = std::min(std::max(0.f, x), kToneMapMax);
     return std::clamp((x * (2.51f * x + 0.03f)) / (x * (2.43f * x + 0.59f) + 0.14f), 0.f, 1.f);
 }
 
 /// sRGB encoding of a tone-mapped value in [0, 1], tabulated (pow per channel was a visible
 /// share of template renders); 16384 steps keep the error under a quarter of an 8-bit step.
-uint8_t encodeSrgb(float linear)
+constexpr int kSrgbSteps = 16384;
+const uint8_t *srgbTable()
 {
-    constexpr int kSteps = 16384;
     static const std::vector<uint8_t> table = [] {
-        std::vector<uint8_t> t(kSteps + 1);
-        for (int i = 0; i <= kSteps; ++i) {
-            const float c = float(i) / kSteps;
+        std::vector<uint8_t> t(kSrgbSteps + 1);
+        for (int i = 0; i <= kSrgbSteps; ++i) {
+            const float c = float(i) / kSrgbSteps;
             const float s =
                 c <= 0.0031308f ? 12.92f * c : 1.055f * std::pow(c, 1.f / 2.4f) - 0.055f;
             t[size_t(i)] = uint8_t(std::lround(std::clamp(s, 0.f, 1.f) * 255.f));
         }
         return t;
     }();
-    return table[size_t(toneMap(linear) * kSteps + 0.5f)];
+    return table.data();
+}
+
+uint8_t encodeSrgb(float linear)
+{
+    return srgbTable()[size_t(toneMap(linear) * kSrgbSteps + 0.5f)];
+}
+
+/// encodeSrgb of n values, four at a time in SSE lanes (toneMap's operations in its order, so
+/// the same table entries).
+void encodeSrgb(const float *in, int n, uint8_t *out)
+{
+    const uint8_t *table = srgbTable();
+    int i = 0;
+#if defined(__SSE2__)
+    const __m128 zero = _mm_setzero_ps(), one = _mm_set1_ps(1.f);
+    for (; i + 4 <= n; i += 4) {
+        // std::min(std::max(0, x), kToneMapMax), NaN included
+        const __m128 x =
+            _mm_min_ps(_mm_max_ps(_mm_loadu_ps(in + i), zero), _mm_set1_ps(kToneMapMax));
+        const __m128 num =
+            _mm_mul_ps(x, _mm_add_ps(_mm_mul_ps(_mm_set1_ps(2.51f), x), _mm_set1_ps(0.03f)));
+        const __m128 den = _mm_add_ps(
+            _mm_mul_ps(x, _mm_add_ps(_mm_mul_ps(_mm_set1_ps(2.43f), x), _mm_set1_ps(0.59f))),
+            _mm_set1_ps(0.14f));
+        const __m128 r = _mm_div_ps(num, den);
+        // std::clamp to [0, 1] (a -0 that clamp keeps indexes the same entry as 0).
+        const __m128 t = _mm_min_ps(_mm_max_ps(r, zero), one);
+        alignas(16) int32_t index[4];
+        _mm_store_si128(reinterpret_cast<__m128i *>(index),
+                        _mm_cvttps_epi32(_mm_add_ps(_mm_mul_ps(t, _mm_set1_ps(float(kSrgbSteps))),
+                                                    _mm_set1_ps(0.5f))));
+        for (int k = 0; k < 4; ++k)
+            out[i + k] = table[index[k]];
+    }
+#endif
+    for (; i < n; ++i)
+        out[i] = encodeSrgb(in[i]);
 }
 
 QByteArray formatOf(const QString &path)
@@ -59,13 +104,8 @@ QImage toImage(const Framebuffer &fb)
 {
     QImage image(fb.width, fb.height, QImage::Format_RGB888);
     for (int y = 0; y < fb.height; ++y) {
-        uchar *row = image.scanLine(y);
-        for (int x = 0; x < fb.width; ++x) {
-            const Vec3 &p = fb.at(x, y);
-            row[3 * x] = encodeSrgb(p.x);
-            row[3 * x + 1] = encodeSrgb(p.y);
-            row[3 * x + 2] = encodeSrgb(p.z);
-        }
+        static_assert(sizeof(Vec3) == 3 * sizeof(float), "a row's channels lie side by side");
+        encodeSrgb(&fb.at(0, y).x, 3 * fb.width, image.scanLine(y));
     }
     return image;
 }

@@ -624,6 +624,53 @@ private slots:
         }
     }
 
+    void toImageEncodesInLanesAsOneByOne()
+    {
+        // toImage encodes a row's channels four at a time (framebuffer.cpp); a 1 x 1 frame's three
+        // channels go one by one. Every value gives the same byte either way: tone-curve knees,
+        // negatives, zeros of both signs, huge and infinite values (white: they used to read
+        // outside the sRGB table), NaN (black).
+        std::mt19937 rng{3};
+        std::uniform_real_distribution<float> u(0.f, 1.f);
+        const float special[] = {0.f,
+                                 -0.f,
+                                 -1.f,
+                                 1e-9f,
+                                 0.5f,
+                                 1.f,
+                                 4.f,
+                                 1e30f,
+                                 kInfinity,
+                                 std::numeric_limits<float>::infinity(),
+                                 -std::numeric_limits<float>::infinity(),
+                                 std::numeric_limits<float>::quiet_NaN()};
+        Framebuffer fb(7, 300); // 21 channels a row: lanes and a tail
+        int k = 0;
+        for (Vec3 &p : fb.pixels) {
+            for (int c = 0; c < 3; ++c, ++k)
+                p[c] = k < 3 * 40 ? special[k % std::size(special)]
+                                  : std::exp2(24.f * u(rng) - 16.f) * (k % 9 == 0 ? -1.f : 1.f);
+        }
+        const QImage image = toImage(fb);
+        const uchar *first = image.constScanLine(0); // the special values
+        QCOMPARE(int(first[0]), 0);                  // 0
+        QCOMPARE(int(first[3 * 2 + 1]), 255);        // 1e30 (channel 7)
+        QCOMPARE(int(first[3 * 2 + 2]), 255);        // kInfinity
+        QCOMPARE(int(first[3 * 3]), 255);            // infinity
+        QCOMPARE(int(first[3 * 3 + 1]), 0);          // -infinity
+        QCOMPARE(int(first[3 * 3 + 2]), 0);          // NaN
+        for (int y = 0; y < fb.height; ++y) {
+            for (int x = 0; x < fb.width; ++x) {
+                Framebuffer one(1, 1);
+                one.pixels[0] = fb.at(x, y);
+                const QImage single = toImage(one);
+                QVERIFY2(std::memcmp(image.constScanLine(y) + 3 * x, single.constScanLine(0), 3) ==
+                             0,
+                         qPrintable(QStringLiteral("pixel %1, %2").arg(x).arg(y)));
+            }
+        }
+    }
+
     void cancel()
     {
         std::atomic<bool> stop{true};
