@@ -18,16 +18,6 @@
 namespace farm::render {
 namespace {
 
-/// The largest input toneMap takes as it is: above, x * 2.51 x overflows to infinity and the
-/// quotient to NaN (which indexed outside the sRGB table); the curve is 1 long before.
-constexpr float kToneMapMax = 1e18f;
-
-float toneMap(float x)
-{
-    x = std::min(std::max(0.f, x), kToneMapMax);
-    return std::clamp((x * (2.51f * x + 0.03f)) / (x * (2.43f * x + 0.59f) + 0.14f), 0.f, 1.f);
-}
-
 /// sRGB encoding of a tone-mapped value in [0, 1], tabulated (pow per channel was a visible
 /// share of template renders); 16384 steps keep the error under a quarter of an 8-bit step.
 constexpr int kSrgbSteps = 16384;
@@ -48,10 +38,10 @@ const uint8_t *srgbTable()
 
 uint8_t encodeSrgb(float linear)
 {
-    return srgbTable()[size_t(toneMap(linear) * kSrgbSteps + 0.5f)];
+    return srgbTable()[size_t(toneCurve(linear) * kSrgbSteps + 0.5f)];
 }
 
-/// encodeSrgb of n values, four at a time in SSE lanes (toneMap's operations in its order, so
+/// encodeSrgb of n values, four at a time in SSE lanes (toneCurve's operations in its order, so
 /// the same table entries).
 void encodeSrgb(const float *in, int n, uint8_t *out)
 {
@@ -60,9 +50,9 @@ void encodeSrgb(const float *in, int n, uint8_t *out)
 #if defined(__SSE2__)
     const __m128 zero = _mm_setzero_ps(), one = _mm_set1_ps(1.f);
     for (; i + 4 <= n; i += 4) {
-        // std::min(std::max(0, x), kToneMapMax), NaN included
+        // std::min(std::max(0, x), kToneCurveMax), NaN included
         const __m128 x =
-            _mm_min_ps(_mm_max_ps(_mm_loadu_ps(in + i), zero), _mm_set1_ps(kToneMapMax));
+            _mm_min_ps(_mm_max_ps(_mm_loadu_ps(in + i), zero), _mm_set1_ps(kToneCurveMax));
         const __m128 num =
             _mm_mul_ps(x, _mm_add_ps(_mm_mul_ps(_mm_set1_ps(2.51f), x), _mm_set1_ps(0.03f)));
         const __m128 den = _mm_add_ps(
@@ -95,11 +85,6 @@ QByteArray formatOf(const QString &path)
 
 } // namespace
 
-float toneCurve(float linear)
-{
-    return toneMap(linear);
-}
-
 QImage toImage(const Framebuffer &fb)
 {
     QImage image(fb.width, fb.height, QImage::Format_RGB888);
@@ -118,7 +103,7 @@ QImage toImage16(const Framebuffer &fb)
         for (int x = 0; x < fb.width; ++x) {
             const Vec3 &p = fb.at(x, y);
             for (int c = 0; c < 3; ++c) {
-                const float t = toneMap(p[c]);
+                const float t = toneCurve(p[c]);
                 const float s =
                     t <= 0.0031308f ? 12.92f * t : 1.055f * std::pow(t, 1.f / 2.4f) - 0.055f;
                 row[4 * x + c] = uint16_t(std::lround(std::clamp(s, 0.f, 1.f) * 65535.f));

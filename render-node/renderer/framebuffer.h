@@ -6,6 +6,7 @@
 #include <QImage>
 #include <QString>
 
+#include <algorithm>
 #include <vector>
 
 namespace farm::render {
@@ -27,8 +28,17 @@ struct Framebuffer
     const Vec3 &at(int x, int y) const { return pixels[size_t(y) * size_t(width) + size_t(x)]; }
 };
 
-/// The filmic tone curve (Narkowicz's ACES fit) of a linear value, 0..1 (before sRGB).
-float toneCurve(float linear);
+/// The largest input toneCurve takes as it is: above, x * 2.51 x overflows to infinity and the
+/// quotient to NaN (which indexed outside the sRGB table); the curve is 1 long before.
+inline constexpr float kToneCurveMax = 1e18f;
+
+/// The filmic tone curve (Narkowicz's ACES fit) of a linear value, 0..1 (before sRGB). Inline: the
+/// adaptive passes take it of every sample.
+inline float toneCurve(float x)
+{
+    x = std::min(std::max(0.f, x), kToneCurveMax);
+    return std::clamp((x * (2.51f * x + 0.03f)) / (x * (2.43f * x + 0.59f) + 0.14f), 0.f, 1.f);
+}
 
 /// Filmic tone curve (Narkowicz's ACES fit) and sRGB encoding to 8 bits per channel.
 QImage toImage(const Framebuffer &fb);
