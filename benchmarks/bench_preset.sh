@@ -7,7 +7,10 @@
 # 1024-spp references (VIEWS, default 0,20,36; NOISE=0 skips it: the references take minutes;
 # REF_DIR keeps them for the next run).
 #   benchmarks/bench_preset.sh            (BUILD_DIR: a build with FARM_BUILD_BENCHMARKS=ON;
-#                                          CLI: another render-node binary, e.g. an older build)
+#                                          CLI: another render-node binary, e.g. an older build;
+#                                          AS_NODE=1: start it as the node does, with the malloc
+#                                          settings of render-node/renderer/childprotocol.h in
+#                                          GLIBC_TUNABLES, so it does not start itself again)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${BUILD_DIR:-$here/../build}"
@@ -20,6 +23,13 @@ engine=/usr/share/assimp/models/glTF2/2CylinderEngine-glTF-Binary/2CylinderEngin
 big="$out/tr12j_x16.stl"
 python3 "$here/subdivide_stl.py" /usr/share/opencascade/data/stl/TR12J_OCC64K.stl "$big" 2
 passes="${PASSES:-rgb,mask,xyz,depth}"
+if [[ "${AS_NODE:-0}" == 1 ]]; then # kMallocTunables, its string literals joined
+    GLIBC_TUNABLES="$(grep -A1 'kMallocTunables\[\] =' "$here/../render-node/renderer/childprotocol.h" |
+        grep -o '"[^"]*"' | tr -d '"\n')"
+    [[ "$GLIBC_TUNABLES" == *glibc.malloc.hugetlb* ]] || { echo "error: no kMallocTunables" >&2; exit 2; }
+    export GLIBC_TUNABLES
+    echo "as the node: GLIBC_TUNABLES=$GLIBC_TUNABLES"
+fi
 for model in "$engine" "$big"; do
     best=""
     for run in $(seq "${RUNS:-3}"); do
