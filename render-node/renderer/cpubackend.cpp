@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -100,6 +101,40 @@ ConstantBackground constantBackground(const Aabb &bounds, const Camera &camera,
     return bg;
 }
 
+Vec3 addPixelSamples(const WideTracer &tracer, const SceneView &view, const Camera &camera,
+                     const RenderParams &p, int x, int y, int s0, int s1, Vec3 sum, Vec3 *odd)
+{
+    const auto add = [&](int s, Vec3 l) {
+        if (!isFinite(l)) // one bad sample must not poison the pixel
+            return;
+        sum += l;
+        if (odd && (s & 1))
+            *odd += l;
+    };
+    if (!p.lowDiscrepancy) {
+        for (int s = s0; s < s1; ++s)
+            add(s, pixelSample(tracer, view, camera, p, x, y, s));
+        return sum;
+    }
+    const uint32_t pixel = uint32_t(y) * uint32_t(p.width) + uint32_t(x);
+    alignas(PixelSampler) unsigned char storage[kPacketRays][sizeof(PixelSampler)];
+    Ray rays[kPacketRays];
+    Hit hits[kPacketRays];
+    for (int first = s0; first < s1; first += kPacketRays) {
+        const int n = std::min(kPacketRays, s1 - first);
+        for (int k = 0; k < n; ++k) {
+            auto *sampler = new (storage[k]) PixelSampler(pixelSampler(p, pixel, first + k));
+            rays[k] = pixelSampleRay(camera, p, x, y, *sampler);
+        }
+        intersectClosestWidePacket(*tracer.bvh, view, rays, n, hits);
+        for (int k = 0; k < n; ++k) {
+            auto &sampler = *reinterpret_cast<PixelSampler *>(storage[k]);
+            add(first + k, traceRadiance(tracer, view, p, rays[k], sampler, &hits[k]));
+        }
+    }
+    return sum;
+}
+
 void fillAovs(const WideTracer &tracer, const SceneView &view, const Camera &camera,
               const NocsFrame &nocs, const TileGrid::Rect &r, AovBuffers &aovs,
               const ConstantBackground &bg)
@@ -164,7 +199,9 @@ bool renderCpu(const Scene &scene, const Camera &camera, const RenderParams &par
                 for (int x = r.x0; x < r.x1; ++x)
                     out.at(x, y) = bg.outside(x, y)
                                        ? background
-                                       : renderPixel(tracer, view, camera, params, x, y);
+                                       : addPixelSamples(tracer, view, camera, params, x, y, 0,
+                                                         params.spp, Vec3(0.f)) /
+                                             float(params.spp);
             if (aovs)
                 fillAovs(tracer, view, camera, nocs, r, *aovs, bg);
         },

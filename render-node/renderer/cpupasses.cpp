@@ -13,23 +13,6 @@ namespace farm::render {
 
 namespace {
 
-/// `sum` plus samples s0..s1-1 of pixel (x, y), in sample order, as renderPixel adds them;
-/// `odd`, when set, also gets the odd-numbered ones (the noise estimate's second half).
-template<typename Tracer>
-Vec3 addSamples(const Tracer &tracer, const SceneView &scene, const Camera &camera,
-                const RenderParams &p, int x, int y, int s0, int s1, Vec3 sum, Vec3 *odd = nullptr)
-{
-    for (int s = s0; s < s1; ++s) {
-        const Vec3 l = pixelSample(tracer, scene, camera, p, x, y, s);
-        if (isFinite(l)) { // one bad sample must not poison the pixel
-            sum += l;
-            if (odd && (s & 1))
-                *odd += l;
-        }
-    }
-    return sum;
-}
-
 /// NoiseStop's estimate from the running sums of all samples and of the odd ones after an even
 /// number `done` of samples.
 double noiseEstimate(const Framebuffer &sum, const Framebuffer &odd, int done)
@@ -110,8 +93,8 @@ bool renderCpuInPasses(const Scene &scene, const Camera &camera, const RenderPar
                         out.at(x, y) =
                             bg.outside(x, y)
                                 ? bg.radiance * float(s1)
-                                : addSamples(tracer, view, camera, params, x, y, s0, s1,
-                                             out.at(x, y), stopRule ? &odd.at(x, y) : nullptr);
+                                : addPixelSamples(tracer, view, camera, params, x, y, s0, s1,
+                                                  out.at(x, y), stopRule ? &odd.at(x, y) : nullptr);
                 if (stopRule) // background pixels: the same light in both halves
                     for (int y = r.y0; y < r.y1; ++y)
                         for (int x = r.x0; x < r.x1; ++x)

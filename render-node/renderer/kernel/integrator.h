@@ -516,30 +516,43 @@ FARM_HOST_DEVICE Vec3 traceRadiance(const Tracer &tracer, const SceneView &scene
     return radiance;
 }
 
+/// The low-discrepancy sampler of sample `s` of pixel `pixel` (its Sobol slots up to
+/// kLowDiscrepancyDepth).
+FARM_KERNEL PixelSampler pixelSampler(const RenderParams &p, uint32_t pixel, int s)
+{
+    return PixelSampler(p.seed, p.frame, pixel, uint32_t(s),
+                        vertexSlot(kLowDiscrepancyDepth, kSlotSkyLight));
+}
+
+/// The camera ray of a pixel sample: through the point the pixel filter (p.pixelFilter) draws
+/// from the sampler's camera slot (PixelSampler: its stratified point; Rng: its first two
+/// numbers).
+template<typename Sampler>
+FARM_HOST_DEVICE Ray pixelSampleRay(const Camera &camera, const RenderParams &p, int x, int y,
+                                    Sampler &sampler)
+{
+    float jx, jy, sx, sy;
+    sampler.get2D(kSlotCamera, jx, jy);
+    filterSamplePosition(p.pixelFilter, p.filterRadius, x, y, jx, jy, sx, sy);
+    return camera.generateRay(sx, sy, p.width, p.height);
+}
+
 /// Radiance of sample `s` of pixel (x, y): a camera ray through a point the pixel filter draws
-/// (p.pixelFilter: the sampler's stratified camera point, mapped), traced by traceRadiance. Every
-/// random number comes from (seed, frame, pixel, s), so any subset of a pixel's samples can be
-/// computed on its own (sample passes) and the image does not depend on the thread count.
+/// (pixelSampleRay), traced by traceRadiance. Every random number comes from (seed, frame,
+/// pixel, s), so any subset of a pixel's samples can be computed on its own (sample passes) and
+/// the image does not depend on the thread count.
 template<typename Tracer>
 FARM_HOST_DEVICE Vec3 pixelSample(const Tracer &tracer, const SceneView &scene,
                                   const Camera &camera, const RenderParams &p, int x, int y, int s)
 {
     const uint32_t pixel = uint32_t(y) * uint32_t(p.width) + uint32_t(x);
     if (p.lowDiscrepancy) {
-        PixelSampler sampler(p.seed, p.frame, pixel, uint32_t(s),
-                             vertexSlot(kLowDiscrepancyDepth, kSlotSkyLight));
-        float jx, jy, sx, sy;
-        sampler.get2D(kSlotCamera, jx, jy);
-        filterSamplePosition(p.pixelFilter, p.filterRadius, x, y, jx, jy, sx, sy);
-        const Ray ray = camera.generateRay(sx, sy, p.width, p.height);
+        PixelSampler sampler = pixelSampler(p, pixel, s);
+        const Ray ray = pixelSampleRay(camera, p, x, y, sampler);
         return traceRadiance(tracer, scene, p, ray, sampler);
     }
     Rng rng(p.seed, p.frame, pixel, uint32_t(s));
-    const float jx = rng.uniform();
-    const float jy = rng.uniform();
-    float sx, sy;
-    filterSamplePosition(p.pixelFilter, p.filterRadius, x, y, jx, jy, sx, sy);
-    const Ray ray = camera.generateRay(sx, sy, p.width, p.height);
+    const Ray ray = pixelSampleRay(camera, p, x, y, rng);
     return traceRadiance(tracer, scene, p, ray, rng);
 }
 

@@ -1,6 +1,8 @@
 // Progressive rendering: sample passes give the same final image bit for bit, each pass shows
 // the mean of the first samples, and `render --preview` writes small JPEGs while it renders.
 #include "clirun.h"
+#include "cpubackend.h"
+#include "framing.h"
 #include "previewwriter.h"
 #include "rendercli.h"
 #include "renderer.h"
@@ -13,6 +15,7 @@
 #include <QTest>
 
 #include <cstring>
+#include <utility>
 
 using farm::Result;
 using namespace farm::render;
@@ -117,6 +120,56 @@ private slots:
                 v = v / float(pass.samples);
             QVERIFY2(samePixels(expected, mean), qPrintable(QString::number(pass.samples)));
         }
+    }
+
+    void packetedSamplesArePixelSamples_data()
+    {
+        QTest::addColumn<int>("filter");
+        QTest::addColumn<bool>("lowDiscrepancy");
+        QTest::newRow("blackman-harris") << int(PixelFilter::BlackmanHarris) << true;
+        QTest::newRow("box") << int(PixelFilter::Box) << true;
+        QTest::newRow("independent numbers") << int(PixelFilter::BlackmanHarris) << false;
+    }
+
+    void packetedSamplesArePixelSamples()
+    {
+        // addPixelSamples (every CPU frame and sample pass) makes a pixel's camera rays up to 16
+        // at a time and traces them as a packet; its sums must be pixelSample's, sample by
+        // sample in sample order, for any sample range (packets of 16, 16, 5 and 16, 3 here).
+        QFETCH(int, filter);
+        QFETCH(bool, lowDiscrepancy);
+        RenderParams p = params(37);
+        p.pixelFilter = PixelFilter(filter);
+        p.lowDiscrepancy = lowDiscrepancy;
+        const Camera camera = frameCamera(m_engine->bounds(), CameraRig(), 1, p.width, p.height, p);
+        const SceneView view = m_engine->view();
+        const WideTracer tracer{&m_engine->wideBvh(), view};
+        int differing = 0, lit = 0;
+        for (int y = 0; y < p.height; ++y) {
+            for (int x = 0; x < p.width; ++x) {
+                for (const auto &[s0, s1] : {std::pair{0, 37}, std::pair{5, 24}}) {
+                    Vec3 expected(0.5f), expectedOdd(0.25f);
+                    for (int s = s0; s < s1; ++s) {
+                        const Vec3 l = pixelSample(tracer, view, camera, p, x, y, s);
+                        if (isFinite(l)) {
+                            expected += l;
+                            if (s & 1)
+                                expectedOdd += l;
+                        }
+                    }
+                    Vec3 odd(0.25f);
+                    const Vec3 sum =
+                        addPixelSamples(tracer, view, camera, p, x, y, s0, s1, Vec3(0.5f), &odd);
+                    if (std::memcmp(&sum, &expected, sizeof(Vec3)) != 0 ||
+                        std::memcmp(&odd, &expectedOdd, sizeof(Vec3)) != 0)
+                        ++differing;
+                    if (maxComponent(sum) > 0.5f)
+                        ++lit;
+                }
+            }
+        }
+        QCOMPARE(differing, 0);
+        QCOMPARE(lit, 2 * p.width * p.height); // every pixel got its samples' light
     }
 
     void timedPassesStayShort()
