@@ -528,8 +528,8 @@ FARM_KERNEL PixelSampler pixelSampler(const RenderParams &p, uint32_t pixel, int
 /// from the sampler's camera slot (PixelSampler: its stratified point; Rng: its first two
 /// numbers).
 template<typename Sampler>
-FARM_HOST_DEVICE Ray pixelSampleRay(const Camera &camera, const RenderParams &p, int x, int y,
-                                    Sampler &sampler)
+FARM_KERNEL Ray pixelSampleRay(const Camera &camera, const RenderParams &p, int x, int y,
+                               Sampler &sampler)
 {
     float jx, jy, sx, sy;
     sampler.get2D(kSlotCamera, jx, jy);
