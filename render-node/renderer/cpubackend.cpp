@@ -128,6 +128,10 @@ Vec3 addPixelSamples(const WideTracer &tracer, const SceneView &view, const Came
         }
         intersectClosestWidePacket(*tracer.bvh, view, rays, n, hits);
         for (int k = 0; k < n; ++k) {
+            if (!hits[k].valid()) { // traceRadiance's answer to a miss, without its call
+                add(first + k, skyRadiance(p, rays[k].dir));
+                continue;
+            }
             auto &sampler = *reinterpret_cast<PixelSampler *>(storage[k]);
             add(first + k, traceRadiance(tracer, view, p, rays[k], sampler, &hits[k]));
         }
