@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#endif
 #include <mutex>
 #include <new>
 #include <thread>
@@ -101,6 +104,122 @@ ConstantBackground constantBackground(const Aabb &bounds, const Camera &camera,
     return bg;
 }
 
+namespace {
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define FARM_CAMERA_AVX2 1
+#define FARM_AVX2 __attribute__((target("avx2")))
+FARM_AVX2 inline __m256i mulBy(__m256i a, uint32_t c)
+{
+    return _mm256_mullo_epi32(a, _mm256_set1_epi32(int(c)));
+}
+FARM_AVX2 inline __m256i xorMulBy(__m256i a, uint32_t c)
+{
+    return _mm256_xor_si256(a, mulBy(a, c));
+}
+FARM_AVX2 inline __m256i xorShiftedMasked(__m256i b, int shift, uint32_t mask)
+{
+    return _mm256_xor_si256(b, _mm256_and_si256(_mm256_sll_epi32(b, _mm_cvtsi32_si128(shift)),
+                                                _mm256_set1_epi32(int(mask))));
+}
+/// toUnitFloat on eight lanes.
+FARM_AVX2 inline __m256 unitFloats(__m256i bits)
+{
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(bits, 8)),
+                         _mm256_set1_ps(1.f / 16777216.f));
+}
+/// filterSamplePosition on one axis for eight lanes.
+FARM_AVX2 inline __m256 filmCoords(const RenderParams &p, __m256 u, int pixelCoord)
+{
+    const __m256 one = _mm256_set1_ps(1.f), two = _mm256_set1_ps(2.f);
+    const __m256 base = _mm256_set1_ps(float(pixelCoord));
+    if (p.pixelFilter != PixelFilter::BlackmanHarris)
+        return _mm256_add_ps(base, u);
+    // blackmanHarrisOffset(u)
+    const __m256 low = _mm256_cmp_ps(u, _mm256_set1_ps(0.5f), _CMP_LT_OQ);
+    const __m256 w = _mm256_blendv_ps(_mm256_sub_ps(_mm256_mul_ps(two, u), one),
+                                      _mm256_sub_ps(one, _mm256_mul_ps(two, u)), low);
+    const __m256 t = _mm256_mul_ps(w, _mm256_set1_ps(float(kBhTableSize)));
+    __m256i i = _mm256_cvttps_epi32(t);
+    i = _mm256_min_epi32(_mm256_max_epi32(i, _mm256_setzero_si256()),
+                         _mm256_set1_epi32(kBhTableSize - 1));
+    const __m256 f = _mm256_sub_ps(t, _mm256_cvtepi32_ps(i));
+    const __m256 t0 = _mm256_i32gather_ps(kBhInverseCdf, i, 4);
+    const __m256 t1 = _mm256_i32gather_ps(kBhInverseCdf + 1, i, 4);
+    const __m256 r = _mm256_add_ps(t0, _mm256_mul_ps(_mm256_sub_ps(t1, t0), f));
+    const __m256 offset = _mm256_blendv_ps(r, _mm256_xor_ps(r, _mm256_set1_ps(-0.f)), low);
+    return _mm256_add_ps(_mm256_add_ps(base, _mm256_set1_ps(0.5f)),
+                         _mm256_mul_ps(_mm256_set1_ps(p.filterRadius), offset));
+}
+/// One axis of u * a + v * c - w for eight lanes.
+FARM_AVX2 inline __m256 rayAxis(float u, float v, float w, __m256 a, __m256 c)
+{
+    return _mm256_sub_ps(
+        _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(u), a), _mm256_mul_ps(_mm256_set1_ps(v), c)),
+        _mm256_set1_ps(w));
+}
+
+/// pixelSampleRay for eight consecutive samples first..first+7 of one pixel at once (AVX2, no
+/// FMA): PixelSampler's camera slot, the pixel filter's offsets and Camera::generateRay's
+/// perspective ray, each lane with the scalar code's operations in its order (integer hashes
+/// wrap alike; add, mul, div and sqrt round alike), so the rays are the same bits
+/// (tst_progressive checks it against pixelSample for both instruction sets). Perspective
+/// cameras only.
+FARM_AVX2 void cameraRays8(const Camera &camera, const RenderParams &p, int x, int y,
+                           uint32_t pixel, int first, Ray *rays)
+{
+    // The slot's key, and so the scramble's seed and the shift words, is the pixel's.
+    const uint32_t key = pixelSampler(p, pixel, first).slotKeyFor(kSlotCamera);
+    alignas(32) uint32_t reversed[8];
+    for (int k = 0; k < 8; ++k)
+        reversed[k] = reverseBits32(uint32_t(first + k));
+    // scrambleLowToHigh(reversed, key): the van der Corput values
+    __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i *>(reversed));
+    v = _mm256_add_epi32(v, _mm256_set1_epi32(int(key)));
+    v = xorMulBy(v, 0x2c1b3c6cu);
+    v = mulBy(v, (key ^ 0x7feb352du) | 1u);
+    v = xorMulBy(v, 0x8e5a4d2au);
+    v = _mm256_add_epi32(v, _mm256_set1_epi32(int(key >> 11u)));
+    v = xorMulBy(v, 0x5bd1e994u);
+    v = mulBy(v, 0x846ca68bu);
+    // sobolDim1FromVdc(v)
+    __m256i b = xorShiftedMasked(v, 1, 0xaaaaaaaau);
+    b = xorShiftedMasked(b, 2, 0xccccccccu);
+    b = xorShiftedMasked(b, 4, 0xf0f0f0f0u);
+    b = xorShiftedMasked(b, 8, 0xff00ff00u);
+    b = xorShiftedMasked(b, 16, 0xffff0000u);
+    const __m256 ju = unitFloats(_mm256_xor_si256(v, _mm256_set1_epi32(int(key * 0x2545f491u))));
+    const __m256 jv =
+        unitFloats(_mm256_xor_si256(b, _mm256_set1_epi32(int(key * 0x6c8e9cf5u + 0xb5297a4du))));
+    const __m256 sx = filmCoords(p, ju, x), sy = filmCoords(p, jv, y);
+    // Camera::generateRay (perspective)
+    const __m256 one = _mm256_set1_ps(1.f), two = _mm256_set1_ps(2.f);
+    const __m256 fx =
+        _mm256_sub_ps(_mm256_div_ps(_mm256_mul_ps(two, sx), _mm256_set1_ps(float(p.width))), one);
+    const __m256 fy =
+        _mm256_sub_ps(one, _mm256_div_ps(_mm256_mul_ps(two, sy), _mm256_set1_ps(float(p.height))));
+    const __m256 a = _mm256_mul_ps(_mm256_mul_ps(fx, _mm256_set1_ps(camera.tanHalfFovY)),
+                                   _mm256_set1_ps(camera.aspect));
+    const __m256 c = _mm256_mul_ps(fy, _mm256_set1_ps(camera.tanHalfFovY));
+    const __m256 dx = rayAxis(camera.u.x, camera.v.x, camera.w.x, a, c);
+    const __m256 dy = rayAxis(camera.u.y, camera.v.y, camera.w.y, a, c);
+    const __m256 dz = rayAxis(camera.u.z, camera.v.z, camera.w.z, a, c);
+    // normalize: len > 0 ? d * (1 / len) : (0, 0, 1)
+    const __m256 len = _mm256_sqrt_ps(_mm256_add_ps(
+        _mm256_add_ps(_mm256_mul_ps(dx, dx), _mm256_mul_ps(dy, dy)), _mm256_mul_ps(dz, dz)));
+    const __m256 inv = _mm256_div_ps(one, len);
+    const __m256 positive = _mm256_cmp_ps(len, _mm256_setzero_ps(), _CMP_GT_OQ);
+    alignas(32) float ox[8], oy[8], oz[8];
+    _mm256_store_ps(ox, _mm256_and_ps(positive, _mm256_mul_ps(dx, inv)));
+    _mm256_store_ps(oy, _mm256_and_ps(positive, _mm256_mul_ps(dy, inv)));
+    _mm256_store_ps(oz, _mm256_blendv_ps(one, _mm256_mul_ps(dz, inv), positive));
+    for (int k = 0; k < 8; ++k)
+        rays[k] = Ray{camera.position, Vec3(ox[k], oy[k], oz[k]), kInfinity};
+}
+#endif
+
+} // namespace
+
 Vec3 addPixelSamples(const WideTracer &tracer, const SceneView &view, const Camera &camera,
                      const RenderParams &p, int x, int y, int s0, int s1, Vec3 sum, Vec3 *odd)
 {
@@ -117,12 +236,23 @@ Vec3 addPixelSamples(const WideTracer &tracer, const SceneView &view, const Came
         return sum;
     }
     const uint32_t pixel = uint32_t(y) * uint32_t(p.width) + uint32_t(x);
+#if defined(FARM_CAMERA_AVX2)
+    const bool simdRays = wideIsa() == WideIsa::Avx2 && !camera.orthographic();
+#endif
     alignas(PixelSampler) unsigned char storage[kPacketRays][sizeof(PixelSampler)];
     Ray rays[kPacketRays];
     Hit hits[kPacketRays];
     for (int first = s0; first < s1; first += kPacketRays) {
         const int n = std::min(kPacketRays, s1 - first);
-        for (int k = 0; k < n; ++k) {
+        int k = 0;
+#if defined(FARM_CAMERA_AVX2)
+        if (simdRays)
+            for (; k + 8 <= n; k += 8)
+                cameraRays8(camera, p, x, y, pixel, first + k, rays + k);
+        for (int j = 0; j < k; ++j)
+            new (storage[j]) PixelSampler(pixelSampler(p, pixel, first + j));
+#endif
+        for (; k < n; ++k) {
             auto *sampler = new (storage[k]) PixelSampler(pixelSampler(p, pixel, first + k));
             rays[k] = pixelSampleRay(camera, p, x, y, *sampler);
         }

@@ -94,9 +94,9 @@ inline constexpr float kEdgeSpreadForMore = 0.1f;
 
 /// `sum` plus the radiance of samples s0..s1-1 of pixel (x, y) (pixelSample), added in sample
 /// order as renderPixel adds them, a non-finite sample skipped; `odd`, when set, also gets the
-/// odd-numbered ones. The samples' camera rays are made up to kPacketRays at a time (their
-/// set-up chains overlap) and traced as one packet (intersectClosestWidePacket: the rays of a
-/// pixel run close together), then each path goes on alone from its first hit: the same image
+/// odd-numbered ones. The samples' camera rays are made up to kPacketRays at a time (with AVX2
+/// eight in one go, the same bits) and traced as one packet (intersectClosestWidePacket: the rays
+/// of a pixel run close together), then each path goes on alone from its first hit: the same image
 /// as pixelSample sample by sample, except where coincident faces tie (see the packet
 /// traversal).
 Vec3 addPixelSamples(const WideTracer &tracer, const SceneView &view, const Camera &camera,

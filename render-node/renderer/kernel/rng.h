@@ -194,6 +194,10 @@ public:
         point2D(vanDerCorput(k), k, u, v);
     }
 
+    /// The per-slot key (the seed of the index scramble and of the shift words), the same for
+    /// every sample of the pixel (the CPU backend's batched camera rays use it).
+    FARM_KERNEL uint32_t slotKeyFor(uint32_t slot) const { return slotKey(slot); }
+
 private:
     FARM_KERNEL uint32_t slotKey(uint32_t slot) const { return slotKey(m_key, slot); }
 

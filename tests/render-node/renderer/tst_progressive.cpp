@@ -134,8 +134,9 @@ private slots:
     void packetedSamplesArePixelSamples()
     {
         // addPixelSamples (every CPU frame and sample pass) makes a pixel's camera rays up to 16
-        // at a time and traces them as a packet; its sums must be pixelSample's, sample by
-        // sample in sample order, for any sample range (packets of 16, 16, 5 and 16, 3 here).
+        // at a time (with AVX2 eight in one go) and traces them as a packet; its sums must be
+        // pixelSample's, sample by sample in sample order, for any sample range (packets of 16,
+        // 16, 5 and 16, 3 here: whole groups of eight and the rest one by one).
         QFETCH(int, filter);
         QFETCH(bool, lowDiscrepancy);
         RenderParams p = params(37);
@@ -144,32 +145,41 @@ private slots:
         const Camera camera = frameCamera(m_engine->bounds(), CameraRig(), 1, p.width, p.height, p);
         const SceneView view = m_engine->view();
         const WideTracer tracer{&m_engine->wideBvh(), view};
-        int differing = 0, lit = 0;
-        for (int y = 0; y < p.height; ++y) {
-            for (int x = 0; x < p.width; ++x) {
-                for (const auto &[s0, s1] : {std::pair{0, 37}, std::pair{5, 24}}) {
-                    Vec3 expected(0.5f), expectedOdd(0.25f);
-                    for (int s = s0; s < s1; ++s) {
-                        const Vec3 l = pixelSample(tracer, view, camera, p, x, y, s);
-                        if (isFinite(l)) {
-                            expected += l;
-                            if (s & 1)
-                                expectedOdd += l;
+        int differing = 0, lit = 0, isas = 0;
+        const WideIsa defaultIsa = wideIsa();
+        for (WideIsa isa : {WideIsa::Sse, WideIsa::Avx2}) {
+            // AVX2 also makes the camera rays eight at a time (cameraRays8)
+            if (!wideIsaSupported(isa))
+                continue;
+            setWideIsa(isa);
+            ++isas;
+            for (int y = 0; y < p.height; ++y) {
+                for (int x = 0; x < p.width; ++x) {
+                    for (const auto &[s0, s1] : {std::pair{0, 37}, std::pair{5, 24}}) {
+                        Vec3 expected(0.5f), expectedOdd(0.25f);
+                        for (int s = s0; s < s1; ++s) {
+                            const Vec3 l = pixelSample(tracer, view, camera, p, x, y, s);
+                            if (isFinite(l)) {
+                                expected += l;
+                                if (s & 1)
+                                    expectedOdd += l;
+                            }
                         }
+                        Vec3 odd(0.25f);
+                        const Vec3 sum = addPixelSamples(tracer, view, camera, p, x, y, s0, s1,
+                                                         Vec3(0.5f), &odd);
+                        if (std::memcmp(&sum, &expected, sizeof(Vec3)) != 0 ||
+                            std::memcmp(&odd, &expectedOdd, sizeof(Vec3)) != 0)
+                            ++differing;
+                        if (maxComponent(sum) > 0.5f)
+                            ++lit;
                     }
-                    Vec3 odd(0.25f);
-                    const Vec3 sum =
-                        addPixelSamples(tracer, view, camera, p, x, y, s0, s1, Vec3(0.5f), &odd);
-                    if (std::memcmp(&sum, &expected, sizeof(Vec3)) != 0 ||
-                        std::memcmp(&odd, &expectedOdd, sizeof(Vec3)) != 0)
-                        ++differing;
-                    if (maxComponent(sum) > 0.5f)
-                        ++lit;
                 }
             }
         }
+        setWideIsa(defaultIsa);
         QCOMPARE(differing, 0);
-        QCOMPARE(lit, 2 * p.width * p.height); // every pixel got its samples' light
+        QCOMPARE(lit, 2 * isas * p.width * p.height); // every pixel got its samples' light
     }
 
     void timedPassesStayShort()
