@@ -6,7 +6,6 @@
 #include <immintrin.h>
 #endif
 #include <mutex>
-#include <new>
 #include <thread>
 #include <vector>
 
@@ -239,7 +238,6 @@ Vec3 addPixelSamples(const WideTracer &tracer, const SceneView &view, const Came
 #if defined(FARM_CAMERA_AVX2)
     const bool simdRays = wideIsa() == WideIsa::Avx2 && !camera.orthographic();
 #endif
-    alignas(PixelSampler) unsigned char storage[kPacketRays][sizeof(PixelSampler)];
     Ray rays[kPacketRays];
     Hit hits[kPacketRays];
     for (int first = s0; first < s1; first += kPacketRays) {
@@ -249,20 +247,20 @@ Vec3 addPixelSamples(const WideTracer &tracer, const SceneView &view, const Came
         if (simdRays)
             for (; k + 8 <= n; k += 8)
                 cameraRays8(camera, p, x, y, pixel, first + k, rays + k);
-        for (int j = 0; j < k; ++j)
-            new (storage[j]) PixelSampler(pixelSampler(p, pixel, first + j));
 #endif
         for (; k < n; ++k) {
-            auto *sampler = new (storage[k]) PixelSampler(pixelSampler(p, pixel, first + k));
-            rays[k] = pixelSampleRay(camera, p, x, y, *sampler);
+            PixelSampler sampler = pixelSampler(p, pixel, first + k);
+            rays[k] = pixelSampleRay(camera, p, x, y, sampler);
         }
         intersectClosestWidePacket(*tracer.bvh, view, rays, n, hits);
-        for (int k = 0; k < n; ++k) {
+        for (k = 0; k < n; ++k) {
             if (!hits[k].valid()) { // traceRadiance's answer to a miss, without its call
                 add(first + k, skyRadiance(p, rays[k].dir));
                 continue;
             }
-            auto &sampler = *reinterpret_cast<PixelSampler *>(storage[k]);
+            // A sampler made afresh is the one that made the camera ray: its camera slot is a
+            // pure function of (seed, frame, pixel, sample) and changes no state.
+            PixelSampler sampler = pixelSampler(p, pixel, first + k);
             add(first + k, traceRadiance(tracer, view, p, rays[k], sampler, &hits[k]));
         }
     }
