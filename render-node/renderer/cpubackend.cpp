@@ -1,5 +1,7 @@
 #include "cpubackend.h"
 
+#include "directlightlanes.h"
+
 #include <algorithm>
 #include <cmath>
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -150,14 +152,6 @@ FARM_AVX2 inline __m256 filmCoords(const RenderParams &p, __m256 u, int pixelCoo
     return _mm256_add_ps(_mm256_add_ps(base, _mm256_set1_ps(0.5f)),
                          _mm256_mul_ps(_mm256_set1_ps(p.filterRadius), offset));
 }
-/// One axis of u * a + v * c - w for eight lanes.
-FARM_AVX2 inline __m256 rayAxis(float u, float v, float w, __m256 a, __m256 c)
-{
-    return _mm256_sub_ps(
-        _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(u), a), _mm256_mul_ps(_mm256_set1_ps(v), c)),
-        _mm256_set1_ps(w));
-}
-
 /// pixelSampleRay for eight consecutive samples first..first+7 of one pixel at once (AVX2, no
 /// FMA): PixelSampler's camera slot, the pixel filter's offsets and Camera::generateRay's
 /// perspective ray, each lane with the scalar code's operations in its order (integer hashes
@@ -190,30 +184,10 @@ FARM_AVX2 void cameraRays8(const Camera &camera, const RenderParams &p, int x, i
     const __m256 ju = unitFloats(_mm256_xor_si256(v, _mm256_set1_epi32(int(key * 0x2545f491u))));
     const __m256 jv =
         unitFloats(_mm256_xor_si256(b, _mm256_set1_epi32(int(key * 0x6c8e9cf5u + 0xb5297a4du))));
-    const __m256 sx = filmCoords(p, ju, x), sy = filmCoords(p, jv, y);
-    // Camera::generateRay (perspective)
-    const __m256 one = _mm256_set1_ps(1.f), two = _mm256_set1_ps(2.f);
-    const __m256 fx =
-        _mm256_sub_ps(_mm256_div_ps(_mm256_mul_ps(two, sx), _mm256_set1_ps(float(p.width))), one);
-    const __m256 fy =
-        _mm256_sub_ps(one, _mm256_div_ps(_mm256_mul_ps(two, sy), _mm256_set1_ps(float(p.height))));
-    const __m256 a = _mm256_mul_ps(_mm256_mul_ps(fx, _mm256_set1_ps(camera.tanHalfFovY)),
-                                   _mm256_set1_ps(camera.aspect));
-    const __m256 c = _mm256_mul_ps(fy, _mm256_set1_ps(camera.tanHalfFovY));
-    const __m256 dx = rayAxis(camera.u.x, camera.v.x, camera.w.x, a, c);
-    const __m256 dy = rayAxis(camera.u.y, camera.v.y, camera.w.y, a, c);
-    const __m256 dz = rayAxis(camera.u.z, camera.v.z, camera.w.z, a, c);
-    // normalize: len > 0 ? d * (1 / len) : (0, 0, 1)
-    const __m256 len = _mm256_sqrt_ps(_mm256_add_ps(
-        _mm256_add_ps(_mm256_mul_ps(dx, dx), _mm256_mul_ps(dy, dy)), _mm256_mul_ps(dz, dz)));
-    const __m256 inv = _mm256_div_ps(one, len);
-    const __m256 positive = _mm256_cmp_ps(len, _mm256_setzero_ps(), _CMP_GT_OQ);
-    alignas(32) float ox[8], oy[8], oz[8];
-    _mm256_store_ps(ox, _mm256_and_ps(positive, _mm256_mul_ps(dx, inv)));
-    _mm256_store_ps(oy, _mm256_and_ps(positive, _mm256_mul_ps(dy, inv)));
-    _mm256_store_ps(oz, _mm256_blendv_ps(one, _mm256_mul_ps(dz, inv), positive));
-    for (int k = 0; k < 8; ++k)
-        rays[k] = Ray{camera.position, Vec3(ox[k], oy[k], oz[k]), kInfinity};
+    alignas(32) float xs[8], ys[8];
+    _mm256_store_ps(xs, filmCoords(p, ju, x));
+    _mm256_store_ps(ys, filmCoords(p, jv, y));
+    cameraRays(camera, xs, ys, 8, p.width, p.height, rays); // Camera::generateRay in lanes
 }
 #endif
 
