@@ -78,7 +78,8 @@ JobType modelJobType()
                     "with optional data passes.";
     t.engine = "farmhand";
     // Formats Assimp reads that artists send; .blend goes to the blender type.
-    t.extensions = {"glb", "gltf", "obj", "fbx", "dae", "ply",  "stl", "off", "3mf",
+    // .zae is zipped COLLADA (a .dae with its textures in one archive).
+    t.extensions = {"glb", "gltf", "obj", "fbx", "dae", "zae",  "ply", "stl", "off", "3mf",
                     "3ds", "x",    "lwo", "ase", "ac",  "ms3d", "x3d", "amf", "ogex"};
     // What model files reference: glTF buffers, OBJ materials, textures (docs/JOBTYPES.md,
     // "Side files"). The renderer reads the images Qt reads (PNG, JPEG, BMP, GIF, PPM/PGM/PBM);

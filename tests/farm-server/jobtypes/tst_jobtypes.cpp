@@ -115,9 +115,9 @@ private slots:
                                          "templates, blender, encode, compose)";
         QTest::newRow("extension") << "model"
                                    << "shot.blend" << QByteArray("{}") << "invalid_field"
-                                   << "model jobs take .glb, .gltf, .obj, .fbx, .dae, .ply, .stl, "
-                                      ".off, .3mf, .3ds, .x, .lwo, .ase, .ac, .ms3d, .x3d, .amf, "
-                                      ".ogex files, not 'shot.blend' (type blender takes it)";
+                                   << "model jobs take .glb, .gltf, .obj, .fbx, .dae, .zae, .ply, "
+                                      ".stl, .off, .3mf, .3ds, .x, .lwo, .ase, .ac, .ms3d, .x3d, "
+                                      ".amf, .ogex files, not 'shot.blend' (type blender takes it)";
         QTest::newRow("no extension") << "blender"
                                       << "README" << QByteArray("{}") << "invalid_field"
                                       << "blender jobs take .blend files, not "

@@ -124,11 +124,19 @@ private slots:
         }
     }
 
+    void tgaTexture_data()
+    {
+        QTest::addColumn<QString>("file");
+        QTest::newRow("dae beside its texture") << kModels + "Collada/duck.dae";
+        // Zipped COLLADA: the .dae and its texture in one archive (the model type takes .zae).
+        QTest::newRow("zae") << kModels + "Collada/duck.zae";
+    }
     void tgaTexture()
     {
         // The Collada duck's texture is a TGA (Qt reads it with qt6-image-formats-plugins): it
         // loads, and its texels are the duck's yellow, not the material colour.
-        Result<Scene> scene = Scene::load(kModels + "Collada/duck.dae");
+        QFETCH(QString, file);
+        Result<Scene> scene = Scene::load(file);
         QVERIFY2(scene.ok(), scene.ok() ? "" : qPrintable(scene.error().message));
         QCOMPARE(scene->stats().textures, size_t(1));
         QVERIFY2(scene->stats().warnings.isEmpty(), qPrintable(scene->stats().warnings.join("; ")));
